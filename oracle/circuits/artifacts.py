@@ -1,0 +1,114 @@
+"""A built circuit: its content-addressed folder and the manifest describing it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class CircuitManifest:
+    key: str
+    ezkl_version: str
+    logrows: int
+    input_scales: list[int]
+    output_scales: list[int]
+    input_shapes: list[list[int]]
+    output_shapes: list[list[int]]
+    srs_file: str
+    dev_srs: bool
+    model_commitment: str
+    quantization_error: float
+    timings: dict[str, float]
+    verifier_deployed_size: int
+
+    @property
+    def input_count(self) -> int:
+        return sum(_numel(shape) for shape in self.input_shapes)
+
+    @property
+    def instance_count(self) -> int:
+        return self.input_count + sum(_numel(shape) for shape in self.output_shapes)
+
+    @property
+    def output_scale(self) -> int:
+        return self.output_scales[0]
+
+
+def _numel(shape: list[int]) -> int:
+    count = 1
+    for dim in shape:
+        count *= dim
+    return count
+
+
+@dataclass(frozen=True)
+class CircuitFiles:
+    """Where each artifact lives inside one circuit's build folder."""
+
+    root: Path
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model.onnx"
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "settings.json"
+
+    @property
+    def compiled(self) -> Path:
+        return self.root / "network.ezkl"
+
+    @property
+    def vk(self) -> Path:
+        return self.root / "vk.key"
+
+    @property
+    def pk(self) -> Path:
+        return self.root / "pk.key"
+
+    @property
+    def verifier_source(self) -> Path:
+        return self.root / "Verifier.sol"
+
+    @property
+    def verifier_artifact(self) -> Path:
+        return self.root / "verifier.json"
+
+    def verifier_abi_and_bytecode(self) -> tuple[list[dict[str, Any]], str]:
+        data = json.loads(self.verifier_artifact.read_text())
+        return data["abi"], data["bytecode"]
+
+
+
+@dataclass(frozen=True)
+class CircuitArtifacts(CircuitFiles):
+    """A finished build: its files plus the manifest describing them."""
+
+    manifest: CircuitManifest
+
+    @property
+    def srs(self) -> Path:
+        return Path(self.manifest.srs_file)
+
+    @classmethod
+    def load(cls, root: Path) -> CircuitArtifacts:
+        data = json.loads((root / MANIFEST).read_text())
+        return cls(root=root, manifest=CircuitManifest(**data))
+
+    def write_manifest(self) -> None:
+        (self.root / MANIFEST).write_text(json.dumps(asdict(self.manifest), indent=2, sort_keys=True))
+
+
+def model_commitment(*, onnx_bytes: bytes, settings_bytes: bytes, vk_bytes: bytes) -> str:
+    """Digest binding the model, its circuit settings and verifying key (what ZkOracle stores)."""
+    digest = hashlib.sha256()
+    for part in (onnx_bytes, settings_bytes, vk_bytes):
+        digest.update(hashlib.sha256(part).digest())
+    return "0x" + digest.hexdigest()

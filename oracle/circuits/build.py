@@ -1,0 +1,230 @@
+"""ONNX + sample inputs -> settings, compiled circuit, keys, Solidity verifier.
+
+Every artifact lands in ``<build_root>/<key>/`` where the key hashes everything that
+determines them (model bytes, circuit options, calibration data, EZKL version). A
+build whose folder exists does no EZKL work at all. Folders appear atomically (built
+under a temporary name, then renamed), so a crash never leaves a half-built circuit
+that looks complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import ezkl
+
+from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, CircuitFiles, CircuitManifest, model_commitment
+from oracle.circuits.quantize import felt_to_float
+from oracle.circuits.srs import ensure_dev_srs
+from oracle.evm.compiler import compile_file
+from oracle.evm.toolchain import resolve_solc
+from oracle.exceptions import CircuitError, ZkOracleError
+from oracle.inference import OnnxModel
+
+# Bump when the layout or content of a build folder changes, so old caches are not reused.
+BUILD_FORMAT = 1
+EZKL_VERSION = importlib.metadata.version("ezkl")
+
+Visibility = Literal["public", "private", "hashed", "fixed"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CircuitOptions:
+    input_visibility: Visibility = "public"
+    output_visibility: Visibility = "public"
+    param_visibility: Visibility = "fixed"
+    calibration_target: Literal["resources", "accuracy"] = "resources"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    artifacts: CircuitArtifacts
+    cached: bool
+    seconds: float
+
+
+def build_key(onnx_bytes: bytes, options: CircuitOptions, samples: Sequence[Sequence[float]]) -> str:
+    material = {
+        "format": BUILD_FORMAT,
+        "ezkl": EZKL_VERSION,
+        "onnx": hashlib.sha256(onnx_bytes).hexdigest(),
+        "options": asdict(options),
+        "samples": [[float(x) for x in sample] for sample in samples],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def build_circuit(
+    model_path: Path,
+    samples: Sequence[Sequence[float]],
+    *,
+    build_root: Path,
+    options: CircuitOptions | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build (or find cached) the circuit for ``model_path`` calibrated on ``samples``."""
+    started = time.perf_counter()
+    options = options or CircuitOptions()
+    if not samples:
+        raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the circuit")
+    try:
+        onnx_bytes = model_path.read_bytes()
+    except OSError as exc:
+        raise CircuitError(f"cannot read model {model_path}: {exc}") from exc
+    key = build_key(onnx_bytes, options, samples)
+    final = build_root / key
+    if (final / MANIFEST).is_file():
+        return BuildResult(CircuitArtifacts.load(final), cached=True, seconds=time.perf_counter() - started)
+
+    report = progress or (lambda _step: None)
+    workdir = build_root / f"{key}.partial"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        manifest = _build_into(workdir, key, onnx_bytes, samples, options, build_root, report)
+    except ZkOracleError:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    except Exception as exc:  # ezkl raises bare RuntimeErrors with the useful text
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise CircuitError(f"building the circuit for {model_path} failed: {exc}") from exc
+    artifacts = CircuitArtifacts(root=workdir, manifest=manifest)
+    artifacts.write_manifest()
+    shutil.rmtree(final, ignore_errors=True)
+    workdir.rename(final)
+    return BuildResult(CircuitArtifacts.load(final), cached=False, seconds=time.perf_counter() - started)
+
+
+def _build_into(
+    workdir: Path,
+    key: str,
+    onnx_bytes: bytes,
+    samples: Sequence[Sequence[float]],
+    options: CircuitOptions,
+    build_root: Path,
+    report: Progress,
+) -> CircuitManifest:
+    paths = CircuitFiles(root=workdir)
+    paths.model.write_bytes(onnx_bytes)
+    calibration = workdir / "calibration.json"
+    calibration.write_text(json.dumps({"input_data": [[float(x) for sample in samples for x in sample]]}))
+    timings: dict[str, float] = {}
+
+    def step(name: str, label: str) -> _Timer:
+        report(label)
+        return _Timer(timings, name)
+
+    with step("settings", "generating and calibrating circuit settings"):
+        run_args = ezkl.PyRunArgs()
+        run_args.input_visibility = options.input_visibility
+        run_args.output_visibility = options.output_visibility
+        run_args.param_visibility = options.param_visibility
+        _check(ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings")
+        _check(
+            ezkl.calibrate_settings(
+                data=str(calibration),
+                model=str(paths.model),
+                settings=str(paths.settings),
+                target=options.calibration_target,
+            ),
+            "calibrate_settings",
+        )
+    with step("compile", "compiling the circuit"):
+        _check(
+            ezkl.compile_circuit(model=str(paths.model), compiled_circuit=str(paths.compiled), settings_path=str(paths.settings)),
+            "compile_circuit",
+        )
+    settings = json.loads(paths.settings.read_text())
+    logrows = int(settings["run_args"]["logrows"])
+    with step("srs", f"preparing the dev SRS (logrows {logrows})"):
+        srs = ensure_dev_srs(build_root, logrows)
+    with step("setup", "generating proving and verifying keys"):
+        _check(ezkl.setup(model=str(paths.compiled), vk_path=str(paths.vk), pk_path=str(paths.pk), srs_path=str(srs)), "setup")
+    with step("fidelity", "measuring the circuit's quantisation error"):
+        error = _quantization_error(paths, samples, settings["model_output_scales"])
+    with step("verifier", "generating and compiling the Solidity verifier"):
+        verifier_size = _generate_verifier(paths, srs)
+
+    return CircuitManifest(
+        key=key,
+        ezkl_version=EZKL_VERSION,
+        logrows=logrows,
+        input_scales=list(settings["model_input_scales"]),
+        output_scales=list(settings["model_output_scales"]),
+        input_shapes=[list(s) for s in settings["model_instance_shapes"][: len(settings["model_input_scales"])]],
+        output_shapes=[list(s) for s in settings["model_instance_shapes"][len(settings["model_input_scales"]) :]],
+        srs_file=str(srs.resolve()),
+        dev_srs=True,
+        model_commitment=model_commitment(
+            onnx_bytes=onnx_bytes, settings_bytes=paths.settings.read_bytes(), vk_bytes=paths.vk.read_bytes()
+        ),
+        quantization_error=error,
+        timings=timings,
+        verifier_deployed_size=verifier_size,
+    )
+
+
+def _quantization_error(paths: CircuitFiles, samples: Sequence[Sequence[float]], output_scales: list[int]) -> float:
+    """Largest |circuit output − float model output| over the samples, plus one output step.
+
+    The circuit computes in fixed point, so its outputs differ from onnxruntime's; this
+    bound is what a round's proven value is checked against.
+    """
+    model = OnnxModel(paths.model)
+    worst = 0.0
+    data = paths.root / "fidelity-input.json"
+    witness_path = paths.root / "fidelity-witness.json"
+    for sample in samples:
+        data.write_text(json.dumps({"input_data": [[float(x) for x in sample]]}))
+        witness = ezkl.gen_witness(data=str(data), model=str(paths.compiled), output=str(witness_path))
+        proven = [felt_to_float(f, scale) for felts, scale in zip(witness["outputs"], output_scales, strict=True) for f in felts]
+        expected = model.run(sample)
+        worst = max(worst, *(abs(p - e) for p, e in zip(proven, expected, strict=True)))
+    data.unlink()
+    witness_path.unlink()
+    return worst + 2.0 ** -min(output_scales)
+
+
+def _generate_verifier(paths: CircuitFiles, srs: Path) -> int:
+    async def create() -> bool:
+        return await ezkl.create_evm_verifier(
+            vk_path=str(paths.vk),
+            settings_path=str(paths.settings),
+            sol_code_path=str(paths.verifier_source),
+            abi_path=str(paths.root / "verifier.abi"),
+            srs_path=str(srs),
+        )
+
+    resolve_solc()  # registers a solc where ezkl looks, so it never tries to download one
+    _check(asyncio.run(create()), "create_evm_verifier")
+    compiled = compile_file(paths.verifier_source)["Halo2Verifier"]
+    paths.verifier_artifact.write_text(json.dumps({"abi": compiled.abi, "bytecode": compiled.bytecode}))
+    return compiled.deployed_size
+
+
+def _check(ok: bool, step: str) -> None:
+    if ok is False:
+        raise CircuitError(f"ezkl.{step} reported failure")
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self._timings = timings
+        self._name = name
+
+    def __enter__(self) -> _Timer:
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timings[self._name] = round(time.perf_counter() - self._start, 3)

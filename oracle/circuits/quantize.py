@@ -1,0 +1,22 @@
+"""Between floats and EZKL's public instances (BN254 field elements)."""
+
+from __future__ import annotations
+
+import ezkl
+
+
+def felt_to_uint(felt: str) -> int:
+    """An EZKL instance (little-endian hex) as the uint256 the verifier expects."""
+    return int(ezkl.felt_to_big_endian(felt), 16)
+
+
+def felt_to_float(felt: str, scale: int) -> float:
+    return float(ezkl.felt_to_float(felt, scale))
+
+
+def answer_from_felt(felt: str, *, scale: int, decimals: int) -> int:
+    """The answer ZkOracle derives from this instance, computed exactly as the contract does."""
+    numerator = int(ezkl.felt_to_int(felt)) * 10**decimals
+    denominator = 1 << scale
+    magnitude = (abs(numerator) + denominator // 2) // denominator
+    return magnitude if numerator >= 0 else -magnitude

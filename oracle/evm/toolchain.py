@@ -1,0 +1,116 @@
+"""Finding solc and anvil without downloading anything.
+
+Order for solc: ``ZKORACLE_SOLC``, then a native solc (on PATH or installed by
+py-solc-x), then the npm ``solc`` package (solc-js) behind :file:`solc_shim.js`.
+EZKL's verifier builder only looks in svm's folder for solc 0.8.20, so the chosen
+command is registered there too when that slot is empty.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import solcx
+from packaging.version import Version
+
+from oracle.exceptions import ToolchainError
+from oracle.paths import PROJECT_ROOT
+
+EZKL_SOLC_VERSION = Version("0.8.20")
+_SHIM = Path(__file__).with_name("solc_shim.js")
+_INSTALL_HINT = "run `make install` (it runs `npm ci` in the project root)"
+
+
+@dataclass(frozen=True)
+class Solc:
+    path: Path
+    version: Version
+    kind: str  # "env", "native" or "solc-js"
+
+
+def node_modules() -> Path:
+    return Path(os.environ.get("ZKORACLE_NODE_MODULES", PROJECT_ROOT / "node_modules"))
+
+
+def _version_of(command: Path) -> Version:
+    try:
+        out = subprocess.run([str(command), "--version"], capture_output=True, text=True, timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolchainError(f"solc at {command} does not answer --version ({exc})") from exc
+    for line in out.splitlines():
+        if line.startswith("Version:"):
+            return Version(line.split()[1].split("+")[0])
+    raise ToolchainError(f"solc at {command} printed no version line")
+
+
+def _native_solc() -> Path | None:
+    on_path = shutil.which("solc")
+    if on_path:
+        return Path(on_path)
+    installed = solcx.get_installed_solc_versions()
+    return Path(solcx.get_executable(max(installed))) if installed else None
+
+
+def _shim_command() -> Path:
+    """A solc-compatible executable wrapping solc-js from the project's node_modules."""
+    if not (node_modules() / "solc" / "package.json").is_file():
+        raise ToolchainError(f"no solc found: neither a native solc nor the npm package 'solc' in {node_modules()}; {_INSTALL_HINT}")
+    node = shutil.which("node")
+    if node is None:
+        raise ToolchainError("no solc found and no `node` to run solc-js; install Node.js 18+ and " + _INSTALL_HINT)
+    wrapper = node_modules() / ".bin" / "zkoracle-solc"
+    script = f'#!/bin/sh\nNODE_PATH="{node_modules()}" exec "{node}" "{_SHIM}" "$@"\n'
+    if not wrapper.is_file() or wrapper.read_text() != script:
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(script)
+        wrapper.chmod(0o755)
+    return wrapper
+
+
+@cache
+def resolve_solc() -> Solc:
+    """The solc the node compiles with; registered for EZKL as a side effect."""
+    override = os.environ.get("ZKORACLE_SOLC")
+    if override:
+        solc = Solc(Path(override), _version_of(Path(override)), "env")
+    elif (native := _native_solc()) is not None:
+        solc = Solc(native, _version_of(native), "native")
+    else:
+        shim = _shim_command()
+        solc = Solc(shim, _version_of(shim), "solc-js")
+    if solc.version < EZKL_SOLC_VERSION:
+        raise ToolchainError(f"solc {solc.version} at {solc.path} is older than {EZKL_SOLC_VERSION}; {_INSTALL_HINT}")
+    _register_for_ezkl(solc)
+    return solc
+
+
+def _svm_home() -> Path:
+    return Path(os.environ.get("SVM_HOME", Path.home() / ".svm"))
+
+
+def _register_for_ezkl(solc: Solc) -> None:
+    """Make svm's 0.8.20 slot answer, so ezkl never tries to download a compiler."""
+    slot = _svm_home() / str(EZKL_SOLC_VERSION) / f"solc-{EZKL_SOLC_VERSION}"
+    if slot.exists():
+        return
+    command = solc.path if solc.version == EZKL_SOLC_VERSION else _shim_command()
+    slot.parent.mkdir(parents=True, exist_ok=True)
+    slot.write_text(f'#!/bin/sh\nexec "{command}" "$@"\n')
+    slot.chmod(0o755)
+
+
+def anvil_path() -> Path:
+    """The anvil binary from the npm package ``@foundry-rs/anvil`` (or ``ZKORACLE_ANVIL``)."""
+    override = os.environ.get("ZKORACLE_ANVIL")
+    candidates = [Path(override)] if override else [node_modules() / ".bin" / "anvil"]
+    if not override and (on_path := shutil.which("anvil")):
+        candidates.append(Path(on_path))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise ToolchainError(f"anvil not found (looked in {', '.join(map(str, candidates))}); {_INSTALL_HINT}")

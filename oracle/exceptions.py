@@ -1,0 +1,60 @@
+"""Every error zkoracle raises on purpose: one root, one class per area.
+
+Messages name what failed and how to fix it; the CLI prints them as one line.
+"""
+
+from __future__ import annotations
+
+
+class ZkOracleError(Exception):
+    """Root of all zkoracle errors."""
+
+
+class ToolchainError(ZkOracleError):
+    """A required external tool (solc, anvil, node) is missing or unusable."""
+
+
+class FeedSpecError(ZkOracleError):
+    """A feed definition is invalid; the message names the feed, the field and the fix."""
+
+    def __init__(self, feed: str, field: str, problem: str, fix: str) -> None:
+        self.feed = feed
+        self.field = field
+        super().__init__(f"feed '{feed}', field '{field}': {problem}; {fix}")
+
+
+class SourceError(ZkOracleError):
+    """An input source could not produce a usable model input."""
+
+
+class CircuitError(ZkOracleError):
+    """Building, loading or checking a circuit's artifacts failed."""
+
+
+class DevSrsRefusedError(CircuitError):
+    """A verifier built on a locally generated (dev) SRS was headed for a non-dev chain."""
+
+
+class ProverError(ZkOracleError):
+    """Producing or verifying a proof failed."""
+
+
+class ChainError(ZkOracleError):
+    """Talking to the chain or to a deployed contract failed."""
+
+
+class DeploymentError(ChainError):
+    """Contracts are missing or do not match what the node expects."""
+
+
+class RelayError(ChainError):
+    """A transaction was rejected, reverted or never confirmed."""
+
+    def __init__(self, message: str, *, tx_hash: str | None = None, reason: str | None = None) -> None:
+        self.tx_hash = tx_hash
+        self.reason = reason
+        super().__init__(message)
+
+
+class StoreError(ZkOracleError):
+    """The database could not be opened or written."""
