@@ -3,11 +3,13 @@
 A random-feature network (4 → 8 ReLU → 1): the hidden layer is fixed by a seeded RNG,
 the read-out is fitted by ridge regression on the synthetic price series, and the
 input normalisation is folded into the weights so the model takes raw USD prices.
-Run it with ``python feeds/demo/build_model.py`` to regenerate ``model.onnx``.
+Run it with ``python feeds/demo/build_model.py`` to regenerate ``model.onnx`` and
+``samples.json`` (the calibration inputs, spread over the series' whole range).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -25,6 +27,7 @@ HIDDEN = 8
 CENTER = 2048.0
 SPREAD = 128.0
 TRAIN_TICKS = 4000
+SAMPLE_TICKS = range(WINDOW, TRAIN_TICKS, 125)
 
 
 def training_set() -> tuple[np.ndarray, np.ndarray]:
@@ -83,5 +86,12 @@ def build(path: Path) -> None:
     onnx.save(model, path)
 
 
+def write_samples(path: Path) -> None:
+    samples = [[round(p, 6) for p in price_window(tick, WINDOW)] for tick in SAMPLE_TICKS]
+    path.write_text(json.dumps(samples, indent=1) + "\n")
+
+
 if __name__ == "__main__":
-    build(Path(__file__).with_name("model.onnx"))
+    here = Path(__file__).parent
+    build(here / "model.onnx")
+    write_samples(here / "samples.json")

@@ -25,8 +25,8 @@ if (args.includes('--standard-json')) {
   process.stdin.on('data', (chunk) => chunks.push(chunk));
   process.stdin.on('end', () => {
     const input = Buffer.concat(chunks).toString('utf8');
+    // No process.exit here: it would cut off output still buffered for a pipe.
     process.stdout.write(solc.compile(input));
-    process.exit(0);
   });
 } else {
   process.stderr.write(`solc shim: only --version and --standard-json are supported (got: ${args.join(' ')})\n`);

@@ -1,0 +1,112 @@
+"""Feed definitions: ``feeds/<id>/feed.toml``, validated with pydantic.
+
+Every validation error is reported as a :class:`FeedSpecError` naming the feed, the
+field and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oracle.exceptions import FeedSpecError
+from oracle.sources.base import InputSource
+from oracle.sources.synthetic import SyntheticPriceSource
+
+FEED_FILE = "feed.toml"
+
+_FIXES = {
+    "id": "use lowercase letters, digits, '-' or '_' (e.g. id = \"eth-usd\")",
+    "model": "point it at an ONNX file relative to the feed folder (e.g. model = \"model.onnx\")",
+    "samples": "point it at a JSON list of sample inputs relative to the feed folder",
+    "decimals": "use an integer from 0 to 36 (8 is Chainlink's usual for prices)",
+    "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
+    "source.kind": "use one of the supported source kinds (\"synthetic\")",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticSourceSpec(_Strict):
+    """The deterministic synthetic price series (see :mod:`oracle.sources.synthetic`)."""
+
+    kind: Literal["synthetic"]
+    window: int = Field(gt=0, description="how many consecutive prices the model takes")
+    tick_seconds: float = Field(gt=0, description="seconds per step of the series")
+    base: float = Field(default=2000.0, gt=0, description="the series' central price")
+    seed: str = Field(default="zkoracle", description="changes the noise, not the cycles")
+
+    def create(self) -> InputSource:
+        return SyntheticPriceSource(window=self.window, tick_seconds=self.tick_seconds, base=self.base, seed=self.seed)
+
+
+SourceSpec = Annotated[SyntheticSourceSpec, Field(discriminator="kind")]
+
+
+class ScheduleSpec(_Strict):
+    interval_seconds: float = Field(gt=0)
+
+
+class CircuitSpec(_Strict):
+    input_visibility: Literal["public", "private", "hashed"] = "public"
+    output_visibility: Literal["public", "hashed"] = "public"
+    calibration_target: Literal["resources", "accuracy"] = "resources"
+
+
+class FeedSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    description: str = Field(min_length=1, max_length=200)
+    model: Path
+    samples: Path
+    decimals: int = Field(ge=0, le=36)
+    output: int = Field(default=0, ge=0, description="which model output is the feed's answer")
+    source: SourceSpec
+    schedule: ScheduleSpec
+    circuit: CircuitSpec = CircuitSpec()
+    folder: Path = Field(exclude=True)
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / self.model
+
+    @property
+    def samples_path(self) -> Path:
+        return self.folder / self.samples
+
+    def load_samples(self) -> list[list[float]]:
+        try:
+            samples = json.loads(self.samples_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise FeedSpecError(self.id, "samples", f"cannot read {self.samples_path} ({exc})", _FIXES["samples"]) from exc
+        if not isinstance(samples, list) or not samples or not all(isinstance(s, list) for s in samples):
+            raise FeedSpecError(self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", _FIXES["samples"])
+        return [[float(x) for x in sample] for sample in samples]
+
+
+def load_feed(path: Path) -> FeedSpec:
+    """Load ``path`` (a feed folder or its feed.toml)."""
+    file = path / FEED_FILE if path.is_dir() else path
+    name = file.parent.name
+    try:
+        raw = tomllib.loads(file.read_text())
+    except FileNotFoundError as exc:
+        raise FeedSpecError(name, FEED_FILE, f"{file} does not exist", "pass a feed folder containing feed.toml") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise FeedSpecError(name, FEED_FILE, f"invalid TOML ({exc})", "fix the syntax of the file") from exc
+    feed_name = str(raw.get("id", name))
+    try:
+        spec = FeedSpec.model_validate({**raw, "folder": file.parent.resolve()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-")) or FEED_FILE
+        fix = _FIXES.get(field, "see the feed.toml reference in README.md")
+        raise FeedSpecError(feed_name, field, first["msg"].lower(), fix) from exc
+    if not spec.model_path.is_file():
+        raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])
+    return spec

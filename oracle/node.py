@@ -1,0 +1,160 @@
+"""A feed wired to a chain: deploy once, then each tick prove a round and relay it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+from web3 import HTTPProvider, Web3
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.evm.accounts import account_for
+from oracle.evm.contracts import CONSUMER, bind, project_error_decoder
+from oracle.exceptions import ChainError
+from oracle.feedspec import FeedSpec
+from oracle.pipeline import RoundPipeline
+from oracle.provers.base import Prover
+from oracle.store import Deployment, Round, RoundStatus, Store
+from relayer.deployer import deploy_feed
+from relayer.rounds import RoundRelayer
+from relayer.sender import TransactionSender
+
+
+def connect(rpc_url: str) -> Web3:
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    if not w3.is_connected():
+        raise ChainError(f"no chain answers at {rpc_url}; start one (e.g. `zkoracle run` starts Anvil) or fix --rpc-url")
+    return w3
+
+
+def sender_for(w3: Web3, role: str) -> TransactionSender:
+    return TransactionSender(w3, account_for(role, chain_id=w3.eth.chain_id), decoder=project_error_decoder())
+
+
+def ensure_deployment(
+    store: Store,
+    w3: Web3,
+    rpc_url: str,
+    spec: FeedSpec,
+    circuit: CircuitArtifacts,
+    *,
+    oracle_address: str | None = None,
+    force_dev_srs: bool = False,
+) -> Deployment:
+    """The feed's deployment on this chain for this circuit, deploying it when none is live."""
+    chain_id = w3.eth.chain_id
+    query = (
+        select(Deployment)
+        .where(Deployment.feed_id == spec.id, Deployment.chain_id == chain_id, Deployment.circuit_key == circuit.manifest.key)
+        .order_by(Deployment.id.desc())  # type: ignore[union-attr]
+    )
+    with store.session() as session:
+        known = list(session.exec(query))
+    for deployment in known:
+        if (oracle_address is None or deployment.oracle_address == oracle_address) and _has_code(w3, deployment.verifier_address):
+            return deployment
+    relayer_address = account_for("relayer", chain_id=chain_id).address
+    deployed = deploy_feed(
+        sender_for(w3, "deployer"),
+        spec,
+        circuit,
+        submitter=relayer_address,
+        oracle_address=oracle_address,
+        force_dev_srs=force_dev_srs,
+    )
+    deployment = Deployment(
+        feed_id=spec.id,
+        chain_id=chain_id,
+        rpc_url=rpc_url,
+        oracle_address=deployed.oracle_address,
+        verifier_address=deployed.verifier_address,
+        consumer_address=deployed.consumer_address,
+        circuit_key=circuit.manifest.key,
+        model_commitment=circuit.manifest.model_commitment,
+        dev_srs=circuit.manifest.dev_srs,
+    )
+    store.add(deployment)
+    return deployment
+
+
+def _has_code(w3: Web3, address: str) -> bool:
+    return len(w3.eth.get_code(Web3.to_checksum_address(address))) > 0
+
+
+@dataclass(frozen=True)
+class ConsumerReading:
+    answer: int
+    decimals: int
+    round_id: int
+
+    @property
+    def value(self) -> float:
+        return self.answer / 10**self.decimals
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    round: Round
+    reading: ConsumerReading | None
+    quantization_error: float
+
+    @property
+    def landed(self) -> bool:
+        return self.round.status is RoundStatus.LANDED
+
+    @property
+    def error(self) -> float | None:
+        """|value read on-chain − float model output|."""
+        if self.reading is None or self.round.model_output is None:
+            return None
+        return abs(self.reading.value - self.round.model_output)
+
+    @property
+    def tolerance(self) -> float:
+        """The circuit's quantisation error plus one unit of the feed's decimals (on-chain rounding)."""
+        decimals = self.reading.decimals if self.reading else 0
+        return self.quantization_error + 10.0**-decimals
+
+
+class FeedNode:
+    """Runs rounds of one deployed feed: pipeline (prove) then relayer (post), then a consumer read."""
+
+    def __init__(
+        self,
+        spec: FeedSpec,
+        circuit: CircuitArtifacts,
+        *,
+        store: Store,
+        w3: Web3,
+        deployment: Deployment,
+        prover: Prover,
+        proofs_dir: Path,
+    ) -> None:
+        self.spec = spec
+        self.circuit = circuit
+        self.deployment = deployment
+        self._w3 = w3
+        self._pipeline = RoundPipeline(
+            spec,
+            circuit,
+            source=spec.source.create(),
+            prover=prover,
+            store=store,
+            deployment_id=int(deployment.id),  # type: ignore[arg-type]
+            proofs_dir=proofs_dir,
+        )
+        self._relayer = RoundRelayer(store, sender_for(w3, "relayer"))
+
+    def tick(self, *, now: float | None = None) -> RoundReport:
+        row = self._pipeline.run(now=now)
+        if row.status is RoundStatus.PROVEN:
+            row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
+        reading = self.read_consumer() if row.status is RoundStatus.LANDED else None
+        return RoundReport(round=row, reading=reading, quantization_error=self.circuit.manifest.quantization_error)
+
+    def read_consumer(self) -> ConsumerReading | None:
+        if self.deployment.consumer_address is None:
+            return None
+        answer, decimals, round_id, _updated_at = bind(self._w3, CONSUMER, self.deployment.consumer_address).functions.readLatest().call()
+        return ConsumerReading(answer=int(answer), decimals=int(decimals), round_id=int(round_id))

@@ -1,0 +1,105 @@
+"""One round, up to a locally verified proof stored on disk and in the database.
+
+fetch inputs -> inference -> prove -> verify locally -> check the proven values
+against our own inference -> persist. Sending is the relayer's job; a round leaves
+here either PROVEN (ready to relay) or FAILED with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.quantize import answer_from_felt, felt_to_float
+from oracle.circuits.verify import verify_document
+from oracle.exceptions import ProverError, SourceError
+from oracle.feedspec import FeedSpec
+from oracle.inference import OnnxModel
+from oracle.provers.base import Proof, Prover
+from oracle.sources.base import InputSource
+from oracle.store import Round, RoundStatus, Store
+
+
+class RoundPipeline:
+    def __init__(
+        self,
+        spec: FeedSpec,
+        circuit: CircuitArtifacts,
+        *,
+        source: InputSource,
+        prover: Prover,
+        store: Store,
+        deployment_id: int,
+        proofs_dir: Path,
+    ) -> None:
+        self.spec = spec
+        self.circuit = circuit
+        self._source = source
+        self._prover = prover
+        self._store = store
+        self._deployment_id = deployment_id
+        self._proofs_dir = proofs_dir
+        self._model = OnnxModel(circuit.model)
+
+    def run(self, *, now: float | None = None) -> Round:
+        row = Round(
+            feed_id=self.spec.id, deployment_id=self._deployment_id, circuit_key=self.circuit.manifest.key, inputs_json="[]"
+        )
+        try:
+            started = time.perf_counter()
+            inputs = self._fetch(now)
+            row.inputs_json = json.dumps(inputs)
+            row.fetch_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            row.model_output = self._model.run(inputs)[self.spec.output]
+            row.infer_seconds = time.perf_counter() - started
+            self._store.add(row)  # observed: recorded before the expensive part
+
+            proof = self._prover.prove(self.circuit, inputs)
+            row.prove_seconds = proof.prove_seconds
+            started = time.perf_counter()
+            verify_document(self.circuit, proof.document)
+            row.verify_seconds = time.perf_counter() - started
+            self._check_instances(proof, inputs, row)
+            path = self._proofs_dir / self.spec.id / f"{proof.digest.removeprefix('0x')}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(proof.document)
+            row.proof_path, row.proof_digest = str(path), proof.digest
+            row.status = RoundStatus.PROVEN
+        except (SourceError, ProverError) as exc:
+            row.status = RoundStatus.FAILED
+            row.failure_reason = f"{type(exc).__name__}: {exc}"
+        self._store.add(row)
+        return row
+
+    def _fetch(self, now: float | None) -> list[float]:
+        values = [float(x) for x in self._source.fetch(now=now)]
+        expected = self.circuit.manifest.input_count
+        if len(values) != expected:
+            raise SourceError(f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {expected}")
+        if not all(math.isfinite(x) for x in values):
+            raise SourceError(f"feed '{self.spec.id}': source returned a non-finite value in {values}")
+        return values
+
+    def _check_instances(self, proof: Proof, inputs: list[float], row: Round) -> None:
+        """The proof must be about our inputs and agree with our own inference."""
+        manifest = self.circuit.manifest
+        instances = proof.instances
+        if len(instances) != manifest.instance_count:
+            raise ProverError(f"proof carries {len(instances)} instances, circuit has {manifest.instance_count}")
+        input_step = 2.0 ** -min(manifest.input_scales)
+        for position, (felt, value) in enumerate(zip(instances[: manifest.input_count], inputs, strict=True)):
+            proven = felt_to_float(felt, manifest.input_scales[0])
+            if abs(proven - value) > input_step:
+                raise ProverError(f"proof input {position} is {proven}, the round's input is {value}")
+        answer_felt = instances[manifest.input_count + self.spec.output]
+        row.proven_output = felt_to_float(answer_felt, manifest.output_scale)
+        if abs(row.proven_output - row.model_output) > manifest.quantization_error:
+            raise ProverError(
+                f"proven output {row.proven_output} differs from inference {row.model_output} "
+                f"by more than the circuit's quantisation error {manifest.quantization_error}"
+            )
+        row.expected_answer = str(answer_from_felt(answer_felt, scale=manifest.output_scale, decimals=self.spec.decimals))

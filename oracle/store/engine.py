@@ -1,0 +1,61 @@
+"""Opening the database (SQLite file by default, any SQLAlchemy URL otherwise)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from oracle.exceptions import StoreError
+from oracle.store.models import Deployment, Round, RoundStatus
+
+
+class Store:
+    """The node's database; tables are created on first open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = create_engine(url)
+            SQLModel.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the database at {url}: {exc}") from exc
+
+    @classmethod
+    def sqlite(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{path}")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def add(self, row: Round | Deployment) -> None:
+        with self.session() as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+
+    def deployment(self, deployment_id: int) -> Deployment:
+        with self.session() as session:
+            found = session.get(Deployment, deployment_id)
+        if found is None:
+            raise StoreError(f"no deployment with id {deployment_id} in {self.url}")
+        return found
+
+    def rounds(self, *, feed_id: str | None = None, status: RoundStatus | None = None) -> list[Round]:
+        query = select(Round).order_by(Round.id)  # type: ignore[arg-type]
+        if feed_id is not None:
+            query = query.where(Round.feed_id == feed_id)
+        if status is not None:
+            query = query.where(Round.status == status)
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def feed_ids(self) -> list[str]:
+        with self.session() as session:
+            return sorted(set(session.exec(select(Round.feed_id))) | set(session.exec(select(Deployment.feed_id))))

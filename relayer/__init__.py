@@ -1,0 +1,1 @@
+"""Everything that sends transactions: building, signing, sending and confirming them."""
