@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import importlib.metadata
 import json
+import os
+import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +33,8 @@ from oracle.exceptions import CircuitError, ZkOracleError
 from oracle.inference import OnnxModel
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
+FIDELITY_PROBES = 256
 EZKL_VERSION = importlib.metadata.version("ezkl")
 
 Visibility = Literal["public", "private", "hashed", "fixed"]
@@ -87,7 +90,7 @@ def build_circuit(
         return BuildResult(CircuitArtifacts.load(final), cached=True, seconds=time.perf_counter() - started)
 
     report = progress or (lambda _step: None)
-    workdir = build_root / f"{key}.partial"
+    workdir = build_root / f"{key}.partial-{os.getpid()}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
@@ -100,8 +103,10 @@ def build_circuit(
         raise CircuitError(f"building the circuit for {model_path} failed: {exc}") from exc
     artifacts = CircuitArtifacts(root=workdir, manifest=manifest)
     artifacts.write_manifest()
-    shutil.rmtree(final, ignore_errors=True)
-    workdir.rename(final)
+    try:
+        workdir.rename(final)
+    except OSError:  # another process finished the same build first; its result is identical
+        shutil.rmtree(workdir, ignore_errors=True)
     return BuildResult(CircuitArtifacts.load(final), cached=False, seconds=time.perf_counter() - started)
 
 
@@ -174,25 +179,38 @@ def _build_into(
     )
 
 
-def _quantization_error(paths: CircuitFiles, samples: Sequence[Sequence[float]], output_scales: list[int]) -> float:
-    """Largest |circuit output − float model output| over the samples, plus one output step.
+def _fidelity_probes(samples: Sequence[Sequence[float]], count: int = FIDELITY_PROBES) -> list[list[float]]:
+    """The samples plus deterministic points between them, where rounding may fall differently."""
+    rng = random.Random(0)
+    probes = [[float(x) for x in sample] for sample in samples]
+    while len(probes) < count:
+        a, b = rng.choice(samples), rng.choice(samples)
+        t = rng.random()
+        probes.append([float(x) + t * (float(y) - float(x)) for x, y in zip(a, b, strict=True)])
+    return probes
 
-    The circuit computes in fixed point, so its outputs differ from onnxruntime's; this
-    bound is what a round's proven value is checked against.
+
+def _quantization_error(paths: CircuitFiles, samples: Sequence[Sequence[float]], output_scales: list[int]) -> float:
+    """A bound on |circuit output − float model output| inside the calibrated range.
+
+    The circuit computes in fixed point, so its outputs differ from onnxruntime's. The
+    worst difference seen over the probes is doubled (the probes cannot hit every
+    rounding pattern) and one output step is added; each round's proven value is
+    checked against this bound.
     """
     model = OnnxModel(paths.model)
     worst = 0.0
     data = paths.root / "fidelity-input.json"
     witness_path = paths.root / "fidelity-witness.json"
-    for sample in samples:
-        data.write_text(json.dumps({"input_data": [[float(x) for x in sample]]}))
+    for probe in _fidelity_probes(samples):
+        data.write_text(json.dumps({"input_data": [probe]}))
         witness = ezkl.gen_witness(data=str(data), model=str(paths.compiled), output=str(witness_path))
         proven = [felt_to_float(f, scale) for felts, scale in zip(witness["outputs"], output_scales, strict=True) for f in felts]
-        expected = model.run(sample)
+        expected = model.run(probe)
         worst = max(worst, *(abs(p - e) for p, e in zip(proven, expected, strict=True)))
     data.unlink()
     witness_path.unlink()
-    return worst + 2.0 ** -min(output_scales)
+    return 2.0 * worst + 2.0 ** -min(output_scales)
 
 
 def _generate_verifier(paths: CircuitFiles, srs: Path) -> int:

@@ -1,0 +1,244 @@
+"""The ``zkoracle`` command line. Library errors become one-line messages."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import statistics
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.build import CircuitOptions, build_circuit
+from oracle.evm.anvil import AnvilNode
+from oracle.exceptions import ZkOracleError
+from oracle.feedspec import FeedSpec, load_feed
+from oracle.node import FeedNode, RoundReport, connect, ensure_deployment
+from oracle.paths import PROJECT_ROOT, build_dir, state_dir
+from oracle.provers import LocalProver
+from oracle.store import RoundStatus, Store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="zkoracle: proven ML model outputs, on-chain.")
+console = Console(highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_FEED = PROJECT_ROOT / "feeds" / "demo"
+FeedArg = Annotated[Path, typer.Argument(help="feed folder (containing feed.toml)")]
+DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")]
+RpcOption = Annotated[str | None, typer.Option("--rpc-url", help="chain RPC URL (default: start a local Anvil)")]
+OracleOption = Annotated[str | None, typer.Option("--oracle", help="existing ZkOracle address to register on")]
+ForceOption = Annotated[bool, typer.Option("--force-dev-srs", help="allow a dev-SRS verifier on a non-dev chain")]
+
+
+def clean_errors(command: F) -> F:
+    """Print library errors as one line and exit 1 instead of showing a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ZkOracleError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(db: str | None) -> Store:
+    return Store(db) if db else Store.sqlite(state_dir() / "zkoracle.db")
+
+
+@contextlib.contextmanager
+def _native_stderr_to(log_path: Path) -> Iterator[None]:
+    """EZKL's Rust core prints calibration tables straight to fd 2; keep them in a log file."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _build(spec: FeedSpec) -> CircuitArtifacts:
+    with (
+        console.status(f"[bold]{spec.id}[/bold]: checking the circuit cache") as status,
+        _native_stderr_to(state_dir() / "ezkl.log"),
+    ):
+        options = CircuitOptions(
+            input_visibility=spec.circuit.input_visibility,
+            output_visibility=spec.circuit.output_visibility,
+            calibration_target=spec.circuit.calibration_target,
+        )
+        result = build_circuit(
+            spec.model_path,
+            spec.load_samples(),
+            build_root=build_dir(),
+            options=options,
+            progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}"),
+        )
+    manifest = result.artifacts.manifest
+    how = "cached" if result.cached else "built"
+    console.print(
+        f"[bold]{spec.id}[/bold]: circuit {manifest.key} {how} in {result.seconds:.2f}s "
+        f"(logrows {manifest.logrows}, {manifest.instance_count} public instances, "
+        f"quantisation error ≤ {manifest.quantization_error:.6f})"
+    )
+    if manifest.dev_srs:
+        console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
+    return result.artifacts
+
+
+@contextlib.contextmanager
+def _chain(rpc_url: str | None) -> Iterator[str]:
+    if rpc_url:
+        yield rpc_url
+        return
+    with console.status("starting a local Anvil chain"):
+        anvil = AnvilNode(log_path=state_dir() / "anvil.log")
+        state_dir().mkdir(parents=True, exist_ok=True)
+        anvil.start()
+    console.print(f"local Anvil chain at {anvil.rpc_url} (chain id {anvil.chain_id})")
+    try:
+        yield anvil.rpc_url
+    finally:
+        anvil.stop()
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log library details")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+@clean_errors
+def build(feed: FeedArg = DEFAULT_FEED) -> None:
+    """Build the feed's circuit and Solidity verifier (cached by content hash)."""
+    _build(load_feed(feed))
+
+
+@app.command()
+@clean_errors
+def deploy(
+    feed: FeedArg = DEFAULT_FEED,
+    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = "http://127.0.0.1:8545",
+    oracle: OracleOption = None,
+    db: DbOption = None,
+    force_dev_srs: ForceOption = False,
+) -> None:
+    """Deploy the feed's verifier (and a ZkOracle unless --oracle is given) and register the feed."""
+    spec = load_feed(feed)
+    circuit = _build(spec)
+    store = _store(db)
+    with console.status(f"deploying '{spec.id}'"):
+        deployment = ensure_deployment(
+            store, connect(rpc_url), rpc_url, spec, circuit, oracle_address=oracle, force_dev_srs=force_dev_srs
+        )
+    console.print(
+        f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, verifier {deployment.verifier_address}, "
+        f"consumer {deployment.consumer_address} on chain {deployment.chain_id}"
+    )
+
+
+@app.command()
+@clean_errors
+def run(
+    feeds: Annotated[list[Path] | None, typer.Argument(help="feed folders (default: the demo feed)")] = None,
+    rounds: Annotated[int, typer.Option("--rounds", help="stop after this many rounds; 0 runs until Ctrl-C")] = 3,
+    rpc_url: RpcOption = None,
+    oracle: OracleOption = None,
+    db: DbOption = None,
+    force_dev_srs: ForceOption = False,
+) -> None:
+    """Build, deploy and run feeds: each tick proves the model's output and posts it on-chain."""
+    from oracle.scheduler import FeedScheduler
+
+    specs = [load_feed(path) for path in feeds or [DEFAULT_FEED]]
+    circuits = {spec.id: _build(spec) for spec in specs}
+    store = _store(db)
+    with _chain(rpc_url) as url:
+        w3 = connect(url)
+        nodes = []
+        for spec in specs:
+            with console.status(f"deploying '{spec.id}'"):
+                deployment = ensure_deployment(
+                    store, w3, url, spec, circuits[spec.id], oracle_address=oracle, force_dev_srs=force_dev_srs
+                )
+            console.print(
+                f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, consumer {deployment.consumer_address}"
+            )
+            nodes.append(
+                FeedNode(
+                    spec,
+                    circuits[spec.id],
+                    store=store,
+                    w3=w3,
+                    deployment=deployment,
+                    prover=LocalProver(),
+                    proofs_dir=state_dir() / "proofs",
+                )
+            )
+        limit = None if rounds == 0 else rounds
+        console.print(f"running {len(nodes)} feed(s); " + ("Ctrl-C to stop" if limit is None else f"stopping after {limit} round(s)"))
+        try:
+            reports = FeedScheduler(nodes, on_report=_print_report).run(rounds=limit)
+        except KeyboardInterrupt:
+            console.print("stopped")
+            return
+    failed = [r for r in reports if not r.landed or (r.error is not None and r.error > r.tolerance)]
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(reports)} round(s) failed or were out of tolerance[/red]")
+        raise typer.Exit(1)
+
+
+def _print_report(report: RoundReport) -> None:
+    row = report.round
+    head = f"[bold]{row.feed_id}[/bold] round {row.id}"
+    if not report.landed or report.reading is None:
+        console.print(f"{head}: [red]{row.status}[/red] — {row.failure_reason}")
+        return
+    error, tolerance = report.error or 0.0, report.tolerance
+    verdict = "[green]within[/green]" if error <= tolerance else "[red]OUTSIDE[/red]"
+    console.print(
+        f"{head} → on-chain round {report.reading.round_id}: model output {row.model_output:.6f}, "
+        f"consumer read {report.reading.value:.{report.reading.decimals}f} "
+        f"(|Δ| {error:.6f} {verdict} quantisation error {tolerance:.6f}), "
+        f"prove {row.prove_seconds:.2f}s, gas {row.gas_used:,}, tx {row.tx_hash}"
+    )
+
+
+@app.command()
+@clean_errors
+def status(db: DbOption = None) -> None:
+    """Per feed: last value, its age, last transaction, rounds landed/failed, mean prove time."""
+    store = _store(db)
+    table = Table("feed", "last value", "age", "last tx", "landed", "failed", "in flight", "mean prove s")
+    now = datetime.now(UTC)
+    for feed_id in store.feed_ids():
+        rows = store.rounds(feed_id=feed_id)
+        landed = [r for r in rows if r.status is RoundStatus.LANDED]
+        failed = [r for r in rows if r.status is RoundStatus.FAILED]
+        proving = [r.prove_seconds for r in rows if r.prove_seconds is not None]
+        last = landed[-1] if landed else None
+        age = f"{(now - last.landed_at.replace(tzinfo=UTC)).total_seconds():.0f}s" if last and last.landed_at else "-"
+        table.add_row(
+            feed_id,
+            f"{last.proven_output:.6f}" if last and last.proven_output is not None else "-",
+            age,
+            last.tx_hash if last and last.tx_hash else "-",
+            str(len(landed)),
+            str(len(failed)),
+            str(len(rows) - len(landed) - len(failed)),
+            f"{statistics.fmean(proving):.2f}" if proving else "-",
+        )
+    console.print(table)

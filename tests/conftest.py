@@ -1,0 +1,53 @@
+"""Shared fixtures: one Anvil per session, the demo circuit built once (cached by content hash)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.build import build_circuit
+from oracle.evm.anvil import AnvilNode
+from oracle.feedspec import FeedSpec, load_feed
+from oracle.node import connect
+from oracle.paths import PROJECT_ROOT, build_dir
+from oracle.provers import LocalProver, Proof
+
+DEMO_FEED = PROJECT_ROOT / "feeds" / "demo"
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
+    with AnvilNode(log_path=tmp_path_factory.mktemp("anvil") / "anvil.log") as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: AnvilNode) -> Web3:
+    return connect(anvil.rpc_url)
+
+
+@pytest.fixture(scope="session")
+def demo_spec() -> FeedSpec:
+    return load_feed(DEMO_FEED)
+
+
+@pytest.fixture(scope="session")
+def build_root() -> Path:
+    """The shared build cache, so the suite and `make run` reuse one build of the demo circuit."""
+    return Path(os.environ.get("ZKORACLE_TEST_BUILD_DIR", build_dir()))
+
+
+@pytest.fixture(scope="session")
+def demo_circuit(demo_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
+    return build_circuit(demo_spec.model_path, demo_spec.load_samples(), build_root=build_root).artifacts
+
+
+@pytest.fixture(scope="session")
+def demo_proof(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> Proof:
+    """A valid proof of the demo model on its first sample input."""
+    return LocalProver().prove(demo_circuit, demo_spec.load_samples()[0])
