@@ -104,8 +104,11 @@ def load_feed(path: Path) -> FeedSpec:
         spec = FeedSpec.model_validate({**raw, "folder": file.parent.resolve()})
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-")) or FEED_FILE
-        fix = _FIXES.get(field, "see the feed.toml reference in README.md")
+        field = ".".join(str(part) for part in first["loc"]) or FEED_FILE
+        if first["type"].startswith("union_tag"):
+            field += ".kind"
+        fix = _FIXES.get(field, "remove it" if first["type"] == "extra_forbidden" else "")
+        fix = (fix + "; " if fix else "") + "see the feed.toml reference in README.md"
         raise FeedSpecError(feed_name, field, first["msg"].lower(), fix) from exc
     if not spec.model_path.is_file():
         raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])

@@ -15,6 +15,7 @@ from oracle.exceptions import ChainError
 from oracle.feedspec import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
+from oracle.sources.base import InputSource
 from oracle.store import Deployment, Round, RoundStatus, Store
 from relayer.deployer import deploy_feed
 from relayer.rounds import RoundRelayer
@@ -130,6 +131,7 @@ class FeedNode:
         deployment: Deployment,
         prover: Prover,
         proofs_dir: Path,
+        source: InputSource | None = None,
     ) -> None:
         self.spec = spec
         self.circuit = circuit
@@ -138,7 +140,7 @@ class FeedNode:
         self._pipeline = RoundPipeline(
             spec,
             circuit,
-            source=spec.source.create(),
+            source=source or spec.source.create(),
             prover=prover,
             store=store,
             deployment_id=int(deployment.id),  # type: ignore[arg-type]

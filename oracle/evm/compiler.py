@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,15 @@ def compile_sources(sources: dict[str, str], *, optimize_runs: int = 200) -> dic
     try:
         output = solcx.compile_standard(request, solc_binary=solc.path)
     except SolcError as exc:
-        raise ToolchainError(f"solc ({solc.kind}, {solc.version}) failed: {exc}") from exc
+        # py-solc-x raises on any error entry; the entries themselves are in its stdout.
+        try:
+            output = json.loads(exc.stdout_data)
+        except (TypeError, ValueError):
+            raise ToolchainError(f"solc ({solc.kind} {solc.version}) failed: {exc.message}") from exc
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
-        raise ToolchainError("solidity compilation failed: " + "; ".join(e["formattedMessage"] for e in errors))
+        details = "; ".join(e["formattedMessage"].strip().splitlines()[0] for e in errors)
+        raise ToolchainError(f"solidity compilation failed ({solc.kind} solc {solc.version}): {details}")
     compiled: dict[str, CompiledContract] = {}
     for unit in output["contracts"].values():
         for name, artifact in unit.items():

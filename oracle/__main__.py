@@ -1,0 +1,3 @@
+from oracle.cli import app
+
+app(prog_name="zkoracle")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
+from oracle.circuits.build import build_circuit
+from oracle.exceptions import CircuitError
+from oracle.feedspec import FeedSpec
+
+SAMPLES = [[0.5, -0.25, 1.0], [1.5, 0.75, -1.0], [-0.5, 0.0, 0.25]]
+
+
+def _linear_model(path: Path, weights: list[float]) -> Path:
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        [numpy_helper.from_array(np.array([weights], dtype=np.float32), "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_demo_circuit_has_public_inputs_and_output(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> None:
+    manifest = demo_circuit.manifest
+    assert manifest.input_count == demo_spec.source.window
+    assert manifest.instance_count == demo_spec.source.window + 1
+    assert manifest.dev_srs
+    assert 0 < manifest.quantization_error < 1.0
+    for path in (demo_circuit.pk, demo_circuit.vk, demo_circuit.verifier_source, demo_circuit.srs):
+        assert path.is_file()
+    abi, bytecode = demo_circuit.verifier_abi_and_bytecode()
+    assert any(entry.get("name") == "verifyProof" for entry in abi) and bytecode.startswith("0x")
+    assert manifest.model_commitment == model_commitment(
+        onnx_bytes=demo_spec.model_path.read_bytes(),
+        settings_bytes=demo_circuit.settings.read_bytes(),
+        vk_bytes=demo_circuit.vk.read_bytes(),
+    )
+
+
+def test_second_build_is_cached_and_does_no_ezkl_work(tmp_path: Path) -> None:
+    model = _linear_model(tmp_path / "linear.onnx", [0.5, -1.0, 2.0])
+    first = build_circuit(model, SAMPLES, build_root=tmp_path / "build")
+    pk_mtime = first.artifacts.pk.stat().st_mtime_ns
+    second = build_circuit(model, SAMPLES, build_root=tmp_path / "build")
+    assert not first.cached and second.cached
+    assert second.artifacts.root == first.artifacts.root
+    assert second.artifacts.pk.stat().st_mtime_ns == pk_mtime
+    assert second.seconds < 0.1 * first.seconds
+    assert not list((tmp_path / "build").glob("*.partial*"))
+
+
+def test_changed_model_gets_its_own_circuit(tmp_path: Path, build_root: Path) -> None:
+    a = build_circuit(_linear_model(tmp_path / "a.onnx", [0.5, -1.0, 2.0]), SAMPLES, build_root=build_root)
+    b = build_circuit(_linear_model(tmp_path / "b.onnx", [0.5, -1.0, 2.5]), SAMPLES, build_root=build_root)
+    assert a.artifacts.manifest.key != b.artifacts.manifest.key
+    assert a.artifacts.manifest.model_commitment != b.artifacts.manifest.model_commitment
+
+
+def test_unreadable_model_and_missing_samples_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(CircuitError, match="cannot read model"):
+        build_circuit(tmp_path / "missing.onnx", SAMPLES, build_root=tmp_path)
+    model = _linear_model(tmp_path / "m.onnx", [1.0, 1.0, 1.0])
+    with pytest.raises(CircuitError, match="sample input"):
+        build_circuit(model, [], build_root=tmp_path)
+
+
+def test_manifest_round_trips(demo_circuit: CircuitArtifacts) -> None:
+    reloaded = CircuitArtifacts.load(demo_circuit.root)
+    assert reloaded == demo_circuit
+    assert json.loads((demo_circuit.root / "manifest.json").read_text())["key"] == demo_circuit.manifest.key

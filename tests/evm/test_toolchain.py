@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oracle.evm import toolchain
+from oracle.evm.compiler import compile_project, compile_sources
+from oracle.exceptions import ToolchainError
+
+
+def test_resolved_solc_is_recent_enough_and_registered_for_ezkl() -> None:
+    solc = toolchain.resolve_solc()
+    assert solc.version >= toolchain.EZKL_SOLC_VERSION
+    slot = toolchain._svm_home() / "0.8.20" / "solc-0.8.20"
+    assert slot.is_file()
+
+
+def test_project_contracts_compile_to_deployable_bytecode() -> None:
+    compiled = compile_project()
+    assert compiled["ZkOracle"].bytecode.startswith("0x60")
+    assert 0 < compiled["ZkOracle"].deployed_size <= 24_576  # EIP-170 limit
+    assert compiled["IZkOracle"].bytecode == ""
+
+
+def test_compile_error_names_the_problem() -> None:
+    with pytest.raises(ToolchainError, match="compilation failed"):
+        compile_sources({"Broken.sol": "pragma solidity ^0.8.20; contract Broken { function f( }"})
+
+
+def test_missing_solc_js_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ZKORACLE_SOLC", raising=False)
+    monkeypatch.setenv("ZKORACLE_NODE_MODULES", str(tmp_path))
+    monkeypatch.setattr(toolchain, "_native_solc", lambda: None)
+    toolchain.resolve_solc.cache_clear()
+    try:
+        with pytest.raises(ToolchainError, match="make install"):
+            toolchain.resolve_solc()
+    finally:
+        toolchain.resolve_solc.cache_clear()
+
+
+def test_missing_anvil_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ZKORACLE_ANVIL", str(tmp_path / "no-anvil"))
+    with pytest.raises(ToolchainError, match="anvil not found.*make install"):
+        toolchain.anvil_path()

@@ -1,0 +1,124 @@
+"""A feed's rounds end to end on Anvil: prove, verify locally, persist, relay, read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.feedspec import FeedSpec
+from oracle.node import FeedNode, ensure_deployment
+from oracle.provers import LocalProver, Proof
+from oracle.sources.base import InputSource
+from oracle.store import RoundStatus, Store
+
+
+class FixedSource(InputSource):
+    def __init__(self, values: Sequence[float]) -> None:
+        self.values = list(values)
+
+    def fetch(self, *, now: float | None = None) -> Sequence[float]:
+        return self.values
+
+
+class CannedProver:
+    """Hands back a fixed proof document, as a lazy or malicious remote prover might."""
+
+    name = "canned"
+
+    def __init__(self, document: bytes) -> None:
+        self.document = document
+
+    def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        return Proof(document=self.document, prover=self.name, prove_seconds=0.0)
+
+
+def _flip_proof_byte(document: bytes) -> bytes:
+    parsed = json.loads(document)
+    raw = bytearray(bytes.fromhex(parsed["hex_proof"].removeprefix("0x")))
+    raw[100] ^= 0x01
+    parsed["hex_proof"] = "0x" + raw.hex()
+    parsed["proof"] = list(raw)
+    return json.dumps(parsed).encode()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.sqlite(tmp_path / "node.db")
+
+
+def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: CircuitArtifacts, tmp_path: Path, **kwargs: object) -> FeedNode:
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    kwargs.setdefault("prover", LocalProver())
+    return FeedNode(spec, circuit, store=store, w3=w3, deployment=deployment, proofs_dir=tmp_path / "proofs", **kwargs)  # type: ignore[arg-type]
+
+
+def _onchain_rounds(w3: Web3, node: FeedNode) -> int:
+    return bind(w3, ORACLE, node.deployment.oracle_address).functions.latestRoundId(feed_key(node.spec.id)).call()
+
+
+def test_tick_lands_a_proven_round_the_consumer_reads(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path)
+    report = node.tick(now=1_800_000_000.0)
+    row = report.round
+    assert report.landed, row.failure_reason
+    assert row.tx_hash and row.gas_used and row.gas_used > 300_000
+    assert row.onchain_round_id == 1 and row.onchain_answer == row.expected_answer
+    proof_file = Path(str(row.proof_path))
+    assert row.proof_digest == "0x" + hashlib.sha256(bytes.fromhex(json.loads(proof_file.read_text())["hex_proof"][2:])).hexdigest()
+    assert report.reading is not None and str(report.reading.answer) == row.expected_answer
+    assert report.error is not None and report.error <= report.tolerance
+    assert row.inputs == pytest.approx(list(demo_spec.source.create().fetch(now=1_800_000_000.0)))
+
+    # Relaying a landed round again is a no-op: nothing is posted twice.
+    assert node._relayer.relay(int(row.id)).landed  # type: ignore[arg-type]
+    assert _onchain_rounds(w3, node) == 1
+    assert [r.status for r in store.rounds(feed_id="demo")] == [RoundStatus.LANDED]
+
+
+def test_deployment_is_reused_while_its_contracts_exist(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
+) -> None:
+    first = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    again = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    assert again.id == first.id and again.oracle_address == first.oracle_address
+
+
+def test_tampered_proof_from_a_prover_is_never_sent(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_proof: Proof, tmp_path: Path
+) -> None:
+    sample = demo_spec.load_samples()[0]
+    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path, prover=CannedProver(_flip_proof_byte(demo_proof.document)), source=FixedSource(sample))
+    row = node.tick().round
+    assert row.status is RoundStatus.FAILED and "does not verify" in str(row.failure_reason)
+    assert row.tx_hash is None and _onchain_rounds(w3, node) == 0
+
+
+def test_valid_proof_of_other_inputs_is_never_sent(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_proof: Proof, tmp_path: Path
+) -> None:
+    other_inputs = demo_spec.load_samples()[1]  # demo_proof proves sample 0
+    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path, prover=CannedProver(demo_proof.document), source=FixedSource(other_inputs))
+    row = node.tick().round
+    assert row.status is RoundStatus.FAILED and "proof input 0" in str(row.failure_reason)
+    assert _onchain_rounds(w3, node) == 0
+
+
+@pytest.mark.parametrize(("values", "reason"), [([2000.0, 2001.0], "returned 2 values"), ([2000.0, float("nan"), 1.0, 2.0], "non-finite")])
+def test_bad_source_output_fails_the_round_with_a_reason(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path, values: list[float], reason: str
+) -> None:
+    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path, source=FixedSource(values))
+    row = node.tick().round
+    assert row.status is RoundStatus.FAILED and reason in str(row.failure_reason)
+    assert "feed 'demo'" in str(row.failure_reason)
+    assert store.rounds(feed_id="demo", status=RoundStatus.FAILED)[0].id == row.id
