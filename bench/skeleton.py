@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,21 +94,24 @@ def measure_proving(circuit: CircuitArtifacts, inputs: Sequence[float], runs: in
     prove_seconds: list[float] = []
     verify_seconds: list[float] = []
     for _ in range(runs):
-        proof, seconds = timed(lambda: prover.prove(circuit, inputs))
+        proof, seconds = timed(partial(prover.prove, circuit, inputs))
         prove_seconds.append(seconds)
-        _, seconds = timed(lambda: verify_document(circuit, proof.document))
+        _, seconds = timed(partial(verify_document, circuit, proof.document))
         verify_seconds.append(seconds)
     return Proving(proof=proof, prove_seconds=prove_seconds, verify_seconds=verify_seconds)
 
 
-def measure_gas(w3: Web3, spec: FeedSpec, circuit: CircuitArtifacts, deployment: Deployment, proof: Proof) -> dict[str, Any]:
+def measure_gas(
+    w3: Web3, spec: FeedSpec, circuit: CircuitArtifacts, deployment: Deployment, proof: Proof
+) -> dict[str, Any]:
     sender = sender_for(w3, "relayer")
     instances = [felt_to_uint(felt) for felt in proof.instances]
     abi, _bytecode = circuit.verifier_abi_and_bytecode()
     verifier = w3.eth.contract(address=Web3.to_checksum_address(deployment.verifier_address), abi=abi)
     oracle = bind(w3, ORACLE, deployment.oracle_address)
     verify = sender.transact(verifier.functions.verifyProof(proof.proof_bytes, instances), what="bare verifyProof")
-    submit = sender.transact(oracle.functions.submit(feed_key(spec.id), proof.proof_bytes, instances), what="ZkOracle.submit")
+    submit_call = oracle.functions.submit(feed_key(spec.id), proof.proof_bytes, instances)
+    submit = sender.transact(submit_call, what="ZkOracle.submit")
     return {
         "verify": verify.gas_used,
         "submit": submit.gas_used,
@@ -117,7 +121,7 @@ def measure_gas(w3: Web3, spec: FeedSpec, circuit: CircuitArtifacts, deployment:
 
 
 def measure_tick(node: FeedNode) -> dict[str, Any]:
-    """One full round (fetch, infer, prove, verify, relay, consumer read) after the feed's first round landed."""
+    """One full round (fetch, infer, prove, verify, relay, consumer read), after the feed's first round."""
     report, seconds = timed(node.tick)
     row = report.round
     if row.status is not RoundStatus.LANDED:
@@ -132,19 +136,27 @@ def measure_tick(node: FeedNode) -> dict[str, Any]:
     }
 
 
-def run_chain(spec: FeedSpec, circuit: CircuitArtifacts, proof: Proof, workdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_chain(
+    spec: FeedSpec, circuit: CircuitArtifacts, proof: Proof, workdir: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
     with AnvilNode(log_path=workdir / "anvil.log") as anvil:
         w3 = connect(anvil.rpc_url)
         store = Store.sqlite(workdir / "zkoracle.db")
         deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
         gas = measure_gas(w3, spec, circuit, deployment, proof)
+        proofs_dir = workdir / "proofs"
         node = FeedNode(
-            spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=workdir / "proofs"
+            spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=proofs_dir
         )
         return gas, measure_tick(node)
 
 
+def summary(seconds: list[float]) -> dict[str, Any]:
+    return {"runs_seconds": seconds, "median_seconds": statistics.median(seconds)}
+
+
 def run(prove_runs: int) -> dict[str, Any]:
+    machine = machine_info()
     spec = load_feed(DEMO_FEED)
     samples = spec.load_samples()
     main_build = build_circuit(spec.model_path, samples, build_root=build_dir())
@@ -156,7 +168,7 @@ def run(prove_runs: int) -> dict[str, Any]:
     return {
         "benchmark": "skeleton",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": machine,
         "feed": spec.id,
         "circuit": {
             "key": circuit.manifest.key,
@@ -168,16 +180,16 @@ def run(prove_runs: int) -> dict[str, Any]:
             "build_seconds": main_build.seconds,
         },
         "build": build,
-        "prove": {"runs_seconds": proving.prove_seconds, "median_seconds": statistics.median(proving.prove_seconds)},
-        "local_verify": {"runs_seconds": proving.verify_seconds, "median_seconds": statistics.median(proving.verify_seconds)},
+        "prove": summary(proving.prove_seconds),
+        "local_verify": summary(proving.verify_seconds),
         "proof_bytes": len(proving.proof.proof_bytes),
         "gas": gas,
         "tick": tick,
     }
 
 
-def _runs(values: Sequence[float]) -> str:
-    return "median of " + ", ".join(f"{v:.3f}" for v in values)
+def _runs(values: Sequence[float], *, unit: str, factor: float = 1.0) -> str:
+    return "median of " + ", ".join(f"{v * factor:.3g}" for v in values) + f" {unit}"
 
 
 def render(results: dict[str, Any], console: Console) -> None:
@@ -188,9 +200,11 @@ def render(results: dict[str, Any], console: Console) -> None:
     table.add_column("value", justify="right")
     table.add_column("detail")
     table.add_row("build, cold", f"{build['cold_seconds']:.2f} s", "empty build root, dev SRS included")
-    table.add_row("build, cached", f"{build['cached_seconds'] * 1000:.2f} ms", f"cached/cold {build['cached_over_cold']:.1e}")
-    table.add_row("prove", f"{prove['median_seconds']:.3f} s", _runs(prove["runs_seconds"]))
-    table.add_row("local verify", f"{verify['median_seconds'] * 1000:.1f} ms", _runs(verify["runs_seconds"]))
+    cached_note = f"cached/cold {build['cached_over_cold']:.1e}"
+    table.add_row("build, cached", f"{build['cached_seconds'] * 1000:.2f} ms", cached_note)
+    table.add_row("prove", f"{prove['median_seconds']:.3f} s", _runs(prove["runs_seconds"], unit="s"))
+    verify_runs = _runs(verify["runs_seconds"], unit="ms", factor=1000)
+    table.add_row("local verify", f"{verify['median_seconds'] * 1000:.1f} ms", verify_runs)
     table.add_row("proof size", f"{results['proof_bytes']:,} B", "Proof.proof_bytes")
     table.add_row("verifyProof gas", f"{gas['verify']:,}", "bare Halo2Verifier tx")
     table.add_row("submit gas", f"{gas['submit']:,}", "ZkOracle.submit, same proof")
@@ -208,8 +222,8 @@ def render(results: dict[str, Any], console: Console) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.skeleton", description="Time and gas of one demo-feed round.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write the JSON results (default {DEFAULT_OUT})")
+    parser = argparse.ArgumentParser(prog="python -m bench.skeleton", description="Time and gas of a demo-feed round.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results file (default {DEFAULT_OUT})")
     parser.add_argument("--prove-runs", type=int, default=3, help="how many proofs to time (default 3)")
     args = parser.parse_args(argv)
     if args.prove_runs < 1:
