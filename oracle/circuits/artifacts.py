@@ -86,7 +86,6 @@ class CircuitFiles:
         return data["abi"], data["bytecode"]
 
 
-
 @dataclass(frozen=True)
 class CircuitArtifacts(CircuitFiles):
     """A finished build: its files plus the manifest describing them."""

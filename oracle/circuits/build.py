@@ -105,8 +105,12 @@ def build_circuit(
     artifacts.write_manifest()
     try:
         workdir.rename(final)
-    except OSError:  # another process finished the same build first; its result is identical
-        shutil.rmtree(workdir, ignore_errors=True)
+    except OSError:
+        if (final / MANIFEST).is_file():  # another process finished the same build first
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:  # a leftover without a manifest is not a build; replace it
+            shutil.rmtree(final)
+            workdir.rename(final)
     return BuildResult(CircuitArtifacts.load(final), cached=False, seconds=time.perf_counter() - started)
 
 

@@ -93,14 +93,24 @@ def _svm_home() -> Path:
     return Path(os.environ.get("SVM_HOME", Path.home() / ".svm"))
 
 
+_SLOT_MARKER = "# written by zkoracle"
+
+
 def _register_for_ezkl(solc: Solc) -> None:
-    """Make svm's 0.8.20 slot answer, so ezkl never tries to download a compiler."""
+    """Make svm's 0.8.20 slot answer, so ezkl never tries to download a compiler.
+
+    A real solc already in the slot is left alone; a wrapper we wrote earlier (perhaps
+    from another checkout) is rewritten to point at this one.
+    """
     slot = _svm_home() / str(EZKL_SOLC_VERSION) / f"solc-{EZKL_SOLC_VERSION}"
-    if slot.exists():
-        return
     command = solc.path if solc.version == EZKL_SOLC_VERSION else _shim_command()
+    script = f'#!/bin/sh\n{_SLOT_MARKER}\nexec "{command}" "$@"\n'
+    if slot.exists():
+        current = slot.read_bytes()
+        if _SLOT_MARKER.encode() not in current or current == script.encode():
+            return
     slot.parent.mkdir(parents=True, exist_ok=True)
-    slot.write_text(f'#!/bin/sh\nexec "{command}" "$@"\n')
+    slot.write_text(script)
     slot.chmod(0o755)
 
 

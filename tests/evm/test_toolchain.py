@@ -44,3 +44,18 @@ def test_missing_anvil_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("ZKORACLE_ANVIL", str(tmp_path / "no-anvil"))
     with pytest.raises(ToolchainError, match="anvil not found.*make install"):
         toolchain.anvil_path()
+
+
+def test_ezkl_slot_is_rewritten_when_stale_but_a_real_solc_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SVM_HOME", str(tmp_path))
+    solc = toolchain.resolve_solc()
+    slot = tmp_path / "0.8.20" / "solc-0.8.20"
+    slot.parent.mkdir(parents=True)
+    slot.write_text('#!/bin/sh\n# written by zkoracle\nexec "/gone/checkout/solc" "$@"\n')
+    toolchain._register_for_ezkl(solc)
+    assert str(solc.path) in slot.read_text() and "/gone/" not in slot.read_text()
+
+    native = b"\x7fELF pretend native solc"
+    slot.write_bytes(native)
+    toolchain._register_for_ezkl(solc)
+    assert slot.read_bytes() == native
