@@ -50,7 +50,7 @@ def test_ezkl_slot_is_rewritten_when_stale_but_a_real_solc_is_kept(monkeypatch: 
     monkeypatch.setenv("SVM_HOME", str(tmp_path))
     solc = toolchain.resolve_solc()
     slot = tmp_path / "0.8.20" / "solc-0.8.20"
-    slot.parent.mkdir(parents=True)
+    slot.parent.mkdir(parents=True, exist_ok=True)
     slot.write_text('#!/bin/sh\n# written by zkoracle\nexec "/gone/checkout/solc" "$@"\n')
     toolchain._register_for_ezkl(solc)
     assert str(solc.path) in slot.read_text() and "/gone/" not in slot.read_text()
