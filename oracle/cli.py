@@ -205,15 +205,19 @@ def _print_report(report: RoundReport) -> None:
     row = report.round
     head = f"[bold]{row.feed_id}[/bold] round {row.id}"
     if not report.landed or report.reading is None:
-        console.print(f"{head}: [red]{row.status}[/red] — {row.failure_reason}")
+        console.print(f"{head}: [red]{row.status}[/red]: {row.failure_reason}")
         return
+    reading = report.reading
     error, tolerance = report.error or 0.0, report.tolerance
     verdict = "[green]within[/green]" if error <= tolerance else "[red]OUTSIDE[/red]"
+    inputs = ", ".join(f"{x:.4f}" for x in row.inputs)
     console.print(
-        f"{head} → on-chain round {report.reading.round_id}: model output {row.model_output:.6f}, "
-        f"consumer read {report.reading.value:.{report.reading.decimals}f} "
-        f"(|Δ| {error:.6f} {verdict} quantisation error {tolerance:.6f}), "
-        f"prove {row.prove_seconds:.2f}s, gas {row.gas_used:,}, tx {row.tx_hash}"
+        f"{head} → on-chain round {reading.round_id}\n"
+        f"  inputs                  {inputs}\n"
+        f"  model output (float)    {row.model_output:.6f}\n"
+        f"  consumer read on-chain  {reading.value:.{reading.decimals}f}\n"
+        f"  |difference|            {error:.6f}  {verdict} the quantisation error {tolerance:.6f}\n"
+        f"  prove {row.prove_seconds:.2f}s · submit gas {row.gas_used:,} · tx {row.tx_hash}"
     )
 
 

@@ -22,7 +22,8 @@ def test_run_posts_rounds_and_shows_model_vs_onchain_values(tmp_path: Path, demo
     result = _zkoracle("run", "--rounds", "2", str(DEMO_FEED), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     reports = re.findall(
-        r"model output ([\d.]+), consumer read ([\d.]+) \(\|Δ\| ([\d.]+) within quantisation error ([\d.]+)\).*gas ([\d,]+)",
+        r"model output \(float\)\s+([\d.]+)\n\s+consumer read on-chain\s+([\d.]+)\n"
+        r"\s+\|difference\|\s+([\d.]+)\s+within the quantisation error ([\d.]+)\n.*submit gas ([\d,]+)",
         result.stdout,
     )
     assert len(reports) == 2, result.stdout
