@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from eth_abi import encode
+from web3 import Web3
+
+from oracle.evm.contracts import project_error_decoder
+
+
+def test_custom_error_is_decoded_with_its_arguments() -> None:
+    selector = bytes(Web3.keccak(text="ZkOracleUnauthorizedSubmitter(bytes32,address)"))[:4]
+    feed = bytes(range(32))
+    account = "0x00000000000000000000000000000000000000aa"
+    data = selector + encode(["bytes32", "address"], [feed, account])
+    decoded = project_error_decoder().decode("0x" + data.hex())
+    assert decoded == f"ZkOracleUnauthorizedSubmitter(0x{feed.hex()}, {account})"
+
+
+def test_unknown_and_empty_revert_data_are_reported_raw() -> None:
+    decoder = project_error_decoder()
+    assert decoder.decode("0xdeadbeef") == "unknown revert 0xdeadbeef"
+    assert decoder.decode(None) == "reverted without data"
