@@ -3,7 +3,7 @@
 Order for solc: ``ZKORACLE_SOLC``, then a native solc (on PATH or installed by
 py-solc-x), then the npm ``solc`` package (solc-js) behind :file:`solc_shim.js`.
 EZKL's verifier builder only looks in svm's folder for solc 0.8.20, so the chosen
-command is registered there too when that slot is empty.
+command is registered there, and in py-solc-x's folder, when those slots are empty.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import solcx
+from solcx.install import get_executable
 from packaging.version import Version
 
 from oracle.exceptions import ToolchainError
@@ -52,8 +53,12 @@ def _native_solc() -> Path | None:
     on_path = shutil.which("solc")
     if on_path:
         return Path(on_path)
-    installed = solcx.get_installed_solc_versions()
-    return Path(solcx.get_executable(max(installed))) if installed else None
+    installed = [
+        path
+        for version in sorted(solcx.get_installed_solc_versions(), reverse=True)
+        if not _written_by_us(path := Path(get_executable(version)))
+    ]
+    return installed[0] if installed else None
 
 
 def _shim_command() -> Path:
@@ -96,22 +101,32 @@ def _svm_home() -> Path:
 _SLOT_MARKER = "# written by zkoracle"
 
 
-def _register_for_ezkl(solc: Solc) -> None:
-    """Make svm's 0.8.20 slot answer, so ezkl never tries to download a compiler.
+def _written_by_us(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return _SLOT_MARKER.encode() in file.read(256)
+    except OSError:
+        return False
 
-    A real solc already in the slot is left alone; a wrapper we wrote earlier (perhaps
+
+def _register_for_ezkl(solc: Solc) -> None:
+    """Make the 0.8.20 slots of svm (where ezkl looks) and py-solc-x answer offline.
+
+    A real solc already in a slot is left alone; a wrapper we wrote earlier (perhaps
     from another checkout) is rewritten to point at this one.
     """
-    slot = _svm_home() / str(EZKL_SOLC_VERSION) / f"solc-{EZKL_SOLC_VERSION}"
     command = solc.path if solc.version == EZKL_SOLC_VERSION else _shim_command()
     script = f'#!/bin/sh\n{_SLOT_MARKER}\nexec "{command}" "$@"\n'
-    if slot.exists():
-        current = slot.read_bytes()
-        if _SLOT_MARKER.encode() not in current or current == script.encode():
-            return
-    slot.parent.mkdir(parents=True, exist_ok=True)
-    slot.write_text(script)
-    slot.chmod(0o755)
+    slots = (
+        _svm_home() / str(EZKL_SOLC_VERSION) / f"solc-{EZKL_SOLC_VERSION}",
+        Path(solcx.get_solcx_install_folder()) / f"solc-v{EZKL_SOLC_VERSION}",
+    )
+    for slot in slots:
+        if slot.exists() and (not _written_by_us(slot) or slot.read_text() == script):
+            continue
+        slot.parent.mkdir(parents=True, exist_ok=True)
+        slot.write_text(script)
+        slot.chmod(0o755)
 
 
 def anvil_path() -> Path:
