@@ -92,7 +92,7 @@ contract ZkOracle is IZkOracle {
         s_latestRoundId[feedId] = roundId;
         s_rounds[feedId][roundId] = Round({
             answer: answer,
-            startedAt: uint64(block.timestamp),
+            startedAt: uint64(block.timestamp), // no observation time is proven yet
             updatedAt: uint64(block.timestamp),
             instancesHash: keccak256(abi.encode(instances)),
             submitter: msg.sender
@@ -183,9 +183,13 @@ contract ZkOracle is IZkOracle {
             revert ZkOracleAnswerOverflow(feedId, fieldValue);
         }
         int256 numerator = fieldValue * multiplier;
-        if (scale == 0) return numerator;
         int256 denominator = int256(1 << scale);
-        int256 half = denominator / 2;
-        return numerator >= 0 ? (numerator + half) / denominator : (numerator - half) / denominator;
+        // Round from the remainder rather than by adding half first, which could overflow.
+        int256 quotient = numerator / denominator;
+        int256 remainder = numerator % denominator;
+        if (remainder >= 0 ? 2 * remainder >= denominator : -2 * remainder >= denominator) {
+            quotient += numerator >= 0 ? int256(1) : int256(-1);
+        }
+        return quotient;
     }
 }

@@ -54,8 +54,10 @@ class ScheduleSpec(_Strict):
 
 
 class CircuitSpec(_Strict):
-    input_visibility: Literal["public", "private", "hashed"] = "public"
-    output_visibility: Literal["public", "hashed"] = "public"
+    # Only public inputs and outputs are supported end to end so far: the contract
+    # derives the answer from a public output instance.
+    input_visibility: Literal["public"] = "public"
+    output_visibility: Literal["public"] = "public"
     calibration_target: Literal["resources", "accuracy"] = "resources"
 
 

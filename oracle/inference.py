@@ -26,7 +26,11 @@ class OnnxModel:
 
     @cached_property
     def input_shapes(self) -> list[list[int]]:
-        return [[dim if isinstance(dim, int) else 1 for dim in node.shape] for node in self._session.get_inputs()]
+        return [_concrete(node.shape) for node in self._session.get_inputs()]
+
+    @cached_property
+    def output_shapes(self) -> list[list[int]]:
+        return [_concrete(node.shape) for node in self._session.get_outputs()]
 
     @property
     def input_size(self) -> int:
@@ -43,3 +47,8 @@ class OnnxModel:
             offset += size
         outputs = self._session.run(None, feeds)
         return [float(value) for output in outputs for value in np.asarray(output).ravel()]
+
+
+def _concrete(shape: Sequence[int | str | None]) -> list[int]:
+    """Symbolic dimensions (batch) are 1, as EZKL's circuits fix them."""
+    return [dim if isinstance(dim, int) else 1 for dim in shape]

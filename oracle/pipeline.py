@@ -77,7 +77,7 @@ class RoundPipeline:
 
     def _fetch(self, now: float | None) -> list[float]:
         values = [float(x) for x in self._source.fetch(now=now)]
-        expected = self.circuit.manifest.input_count
+        expected = self.circuit.manifest.input_size
         if len(values) != expected:
             raise SourceError(f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {expected}")
         if not all(math.isfinite(x) for x in values):
@@ -90,12 +90,13 @@ class RoundPipeline:
         instances = proof.instances
         if len(instances) != manifest.instance_count:
             raise ProverError(f"proof carries {len(instances)} instances, circuit has {manifest.instance_count}")
-        input_step = 2.0 ** -min(manifest.input_scales)
-        for position, (felt, value) in enumerate(zip(instances[: manifest.input_count], inputs, strict=True)):
-            proven = felt_to_float(felt, manifest.input_scales[0])
-            if abs(proven - value) > input_step:
-                raise ProverError(f"proof input {position} is {proven}, the round's input is {value}")
-        answer_felt = instances[manifest.input_count + self.spec.output]
+        if manifest.input_visibility == "public":
+            input_step = 2.0 ** -min(manifest.input_scales)
+            for position, (felt, value) in enumerate(zip(instances[: manifest.input_instances], inputs, strict=True)):
+                proven = felt_to_float(felt, manifest.input_scales[0])
+                if abs(proven - value) > input_step:
+                    raise ProverError(f"proof input {position} is {proven}, the round's input is {value}")
+        answer_felt = instances[manifest.answer_index(self.spec.output)]
         row.proven_output = felt_to_float(answer_felt, manifest.output_scale)
         if abs(row.proven_output - row.model_output) > manifest.quantization_error:
             raise ProverError(

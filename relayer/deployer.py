@@ -48,7 +48,7 @@ def feed_config(spec: FeedSpec, circuit: CircuitArtifacts, verifier_address: str
         verifier_address,
         bytes.fromhex(manifest.model_commitment.removeprefix("0x")),
         manifest.instance_count,
-        manifest.input_count + spec.output,
+        manifest.answer_index(spec.output),
         manifest.output_scale,
         spec.decimals,
         spec.description,

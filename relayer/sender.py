@@ -53,7 +53,7 @@ class TransactionSender:
             reason = self._decoder.decode(exc.data if isinstance(exc.data, str) else None)
             raise RelayError(f"{what} would revert: {reason}", reason=reason) from exc
         except ContractLogicError as exc:
-            raise RelayError(f"{what} would revert: {exc}", reason=str(exc)) from exc
+            raise RelayError(f"{what} would revert: {exc.message}", reason=exc.message) from exc
         signed = self.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         return Sent(tx_hash=tx_hash.to_0x_hex(), nonce=nonce)

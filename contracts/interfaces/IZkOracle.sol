@@ -25,7 +25,7 @@ interface IZkOracle {
 
     /// @notice One accepted round.
     /// @param answer The value derived from the verified instances, with the feed's decimals.
-    /// @param startedAt When the round was observed (seconds).
+    /// @param startedAt When the round started; equal to updatedAt until observation times are proven.
     /// @param updatedAt When the round was stored (block timestamp).
     /// @param instancesHash keccak256 of the ABI-encoded public instances.
     /// @param submitter The account that posted the round.
@@ -96,7 +96,7 @@ interface IZkOracle {
     /// @param feedId The feed.
     /// @return roundId The round id.
     /// @return answer The answer, with the feed's decimals.
-    /// @return startedAt When the round was observed.
+    /// @return startedAt When the round started (equal to updatedAt for now).
     /// @return updatedAt When the round was stored.
     /// @return answeredInRound Equal to roundId.
     function latestRoundData(bytes32 feedId)
@@ -109,7 +109,7 @@ interface IZkOracle {
     /// @param roundId The round id.
     /// @return roundId_ The round id.
     /// @return answer The answer, with the feed's decimals.
-    /// @return startedAt When the round was observed.
+    /// @return startedAt When the round started (equal to updatedAt for now).
     /// @return updatedAt When the round was stored.
     /// @return answeredInRound Equal to roundId.
     function getRoundData(bytes32 feedId, uint80 roundId)

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from oracle.exceptions import CircuitError
+
 MANIFEST = "manifest.json"
 
 
@@ -16,9 +18,11 @@ class CircuitManifest:
     key: str
     ezkl_version: str
     logrows: int
+    input_visibility: str
+    output_visibility: str
     input_scales: list[int]
     output_scales: list[int]
-    input_shapes: list[list[int]]
+    input_shapes: list[list[int]]  # the model's input tensors, whatever their visibility
     output_shapes: list[list[int]]
     srs_file: str
     dev_srs: bool
@@ -28,16 +32,41 @@ class CircuitManifest:
     verifier_deployed_size: int
 
     @property
-    def input_count(self) -> int:
+    def input_size(self) -> int:
+        """How many values the model takes."""
         return sum(_numel(shape) for shape in self.input_shapes)
 
     @property
+    def input_instances(self) -> int:
+        return _instances(self.input_visibility, self.input_shapes)
+
+    @property
+    def output_instances(self) -> int:
+        return _instances(self.output_visibility, self.output_shapes)
+
+    @property
     def instance_count(self) -> int:
-        return self.input_count + sum(_numel(shape) for shape in self.output_shapes)
+        """Public instances per proof: inputs first, then outputs (EZKL's order)."""
+        return self.input_instances + self.output_instances
+
+    def answer_index(self, output: int) -> int:
+        """Position among the instances of model output element ``output``."""
+        if self.output_visibility != "public":
+            raise CircuitError(f"circuit {self.key}: outputs are {self.output_visibility}, so no instance is an answer")
+        return self.input_instances + output
 
     @property
     def output_scale(self) -> int:
         return self.output_scales[0]
+
+
+def _instances(visibility: str, shapes: list[list[int]]) -> int:
+    """Public values are one instance each; a hashed tensor is one Poseidon digest."""
+    if visibility == "public":
+        return sum(_numel(shape) for shape in shapes)
+    if visibility == "hashed":
+        return len(shapes)
+    return 0
 
 
 def _numel(shape: list[int]) -> int:

@@ -33,7 +33,7 @@ from oracle.exceptions import CircuitError, ZkOracleError
 from oracle.inference import OnnxModel
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
-BUILD_FORMAT = 2
+BUILD_FORMAT = 3
 FIDELITY_PROBES = 256
 EZKL_VERSION = importlib.metadata.version("ezkl")
 
@@ -159,8 +159,9 @@ def _build_into(
         srs = ensure_dev_srs(build_root, logrows)
     with step("setup", "generating proving and verifying keys"):
         _check(ezkl.setup(model=str(paths.compiled), vk_path=str(paths.vk), pk_path=str(paths.pk), srs_path=str(srs)), "setup")
+    model = OnnxModel(paths.model)
     with step("fidelity", "measuring the circuit's quantisation error"):
-        error = _quantization_error(paths, samples, settings["model_output_scales"])
+        error = _quantization_error(paths, model, samples, settings["model_output_scales"])
     with step("verifier", "generating and compiling the Solidity verifier"):
         verifier_size = _generate_verifier(paths, srs)
 
@@ -168,10 +169,12 @@ def _build_into(
         key=key,
         ezkl_version=EZKL_VERSION,
         logrows=logrows,
+        input_visibility=options.input_visibility,
+        output_visibility=options.output_visibility,
         input_scales=list(settings["model_input_scales"]),
         output_scales=list(settings["model_output_scales"]),
-        input_shapes=[list(s) for s in settings["model_instance_shapes"][: len(settings["model_input_scales"])]],
-        output_shapes=[list(s) for s in settings["model_instance_shapes"][len(settings["model_input_scales"]) :]],
+        input_shapes=model.input_shapes,
+        output_shapes=model.output_shapes,
         srs_file=str(srs.resolve()),
         dev_srs=True,
         model_commitment=model_commitment(
@@ -194,7 +197,9 @@ def _fidelity_probes(samples: Sequence[Sequence[float]], count: int = FIDELITY_P
     return probes
 
 
-def _quantization_error(paths: CircuitFiles, samples: Sequence[Sequence[float]], output_scales: list[int]) -> float:
+def _quantization_error(
+    paths: CircuitFiles, model: OnnxModel, samples: Sequence[Sequence[float]], output_scales: list[int]
+) -> float:
     """A bound on |circuit output − float model output| inside the calibrated range.
 
     The circuit computes in fixed point, so its outputs differ from onnxruntime's. The
@@ -202,7 +207,6 @@ def _quantization_error(paths: CircuitFiles, samples: Sequence[Sequence[float]],
     rounding pattern) and one output step is added; each round's proven value is
     checked against this bound.
     """
-    model = OnnxModel(paths.model)
     worst = 0.0
     data = paths.root / "fidelity-input.json"
     witness_path = paths.root / "fidelity-witness.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ezkl
+from py_ecc.bn128 import curve_order  # the BN254 scalar field: EZKL's instance field
 
 
 def felt_to_uint(felt: str) -> int:
@@ -14,9 +15,15 @@ def felt_to_float(felt: str, scale: int) -> float:
     return float(ezkl.felt_to_float(felt, scale))
 
 
+def felt_to_signed(felt: str) -> int:
+    """The field element as a signed integer: the upper half of the field is negative."""
+    value = felt_to_uint(felt)
+    return value - curve_order if value > curve_order // 2 else value
+
+
 def answer_from_felt(felt: str, *, scale: int, decimals: int) -> int:
     """The answer ZkOracle derives from this instance, computed exactly as the contract does."""
-    numerator = int(ezkl.felt_to_int(felt)) * 10**decimals
+    numerator = felt_to_signed(felt) * 10**decimals
     denominator = 1 << scale
     magnitude = (abs(numerator) + denominator // 2) // denominator
     return magnitude if numerator >= 0 else -magnitude

@@ -32,8 +32,9 @@ def _linear_model(path: Path, weights: list[float]) -> Path:
 
 def test_demo_circuit_has_public_inputs_and_output(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> None:
     manifest = demo_circuit.manifest
-    assert manifest.input_count == demo_spec.source.window
+    assert manifest.input_size == manifest.input_instances == demo_spec.source.window
     assert manifest.instance_count == demo_spec.source.window + 1
+    assert manifest.answer_index(0) == demo_spec.source.window
     assert manifest.dev_srs
     assert 0 < manifest.quantization_error < 1.0
     for path in (demo_circuit.pk, demo_circuit.vk, demo_circuit.verifier_source, demo_circuit.srs):
