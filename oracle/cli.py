@@ -32,7 +32,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_FEED = PROJECT_ROOT / "feeds" / "demo"
 FeedArg = Annotated[Path, typer.Argument(help="feed folder (containing feed.toml)")]
-DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
+]
 RpcOption = Annotated[str | None, typer.Option("--rpc-url", help="chain RPC URL (default: start a local Anvil)")]
 OracleOption = Annotated[str | None, typer.Option("--oracle", help="existing ZkOracle address to register on")]
 ForceOption = Annotated[bool, typer.Option("--force-dev-srs", help="allow a dev-SRS verifier on a non-dev chain")]
@@ -188,8 +190,15 @@ def run(
                     proofs_dir=state_dir() / "proofs",
                 )
             )
+        for node in nodes:
+            for report in node.resume():
+                console.print("[yellow]resumed[/yellow] a round left unfinished by an earlier run:")
+                _print_report(report)
         limit = None if rounds == 0 else rounds
-        console.print(f"running {len(nodes)} feed(s); " + ("Ctrl-C to stop" if limit is None else f"stopping after {limit} round(s)"))
+        console.print(
+            f"running {len(nodes)} feed(s); "
+            + ("Ctrl-C to stop" if limit is None else f"stopping after {limit} round(s)")
+        )
         try:
             reports = FeedScheduler(nodes, on_report=_print_report).run(rounds=limit)
         except KeyboardInterrupt:

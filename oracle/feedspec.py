@@ -21,11 +21,11 @@ FEED_FILE = "feed.toml"
 
 _FIXES = {
     "id": "use lowercase letters, digits, '-' or '_' (e.g. id = \"eth-usd\")",
-    "model": "point it at an ONNX file relative to the feed folder (e.g. model = \"model.onnx\")",
+    "model": 'point it at an ONNX file relative to the feed folder (e.g. model = "model.onnx")',
     "samples": "point it at a JSON list of sample inputs relative to the feed folder",
     "decimals": "use an integer from 0 to 36 (8 is Chainlink's usual for prices)",
     "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
-    "source.kind": "use one of the supported source kinds (\"synthetic\")",
+    "source.kind": 'use one of the supported source kinds ("synthetic")',
 }
 
 
@@ -85,9 +85,13 @@ class FeedSpec(_Strict):
         try:
             samples = json.loads(self.samples_path.read_text())
         except (OSError, ValueError) as exc:
-            raise FeedSpecError(self.id, "samples", f"cannot read {self.samples_path} ({exc})", _FIXES["samples"]) from exc
+            raise FeedSpecError(
+                self.id, "samples", f"cannot read {self.samples_path} ({exc})", _FIXES["samples"]
+            ) from exc
         if not isinstance(samples, list) or not samples or not all(isinstance(s, list) for s in samples):
-            raise FeedSpecError(self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", _FIXES["samples"])
+            raise FeedSpecError(
+                self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", _FIXES["samples"]
+            )
         return [[float(x) for x in sample] for sample in samples]
 
 
@@ -98,7 +102,9 @@ def load_feed(path: Path) -> FeedSpec:
     try:
         raw = tomllib.loads(file.read_text())
     except FileNotFoundError as exc:
-        raise FeedSpecError(name, FEED_FILE, f"{file} does not exist", "pass a feed folder containing feed.toml") from exc
+        raise FeedSpecError(
+            name, FEED_FILE, f"{file} does not exist", "pass a feed folder containing feed.toml"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise FeedSpecError(name, FEED_FILE, f"invalid TOML ({exc})", "fix the syntax of the file") from exc
     feed_name = str(raw.get("id", name))

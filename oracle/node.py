@@ -25,7 +25,9 @@ from relayer.sender import TransactionSender
 def connect(rpc_url: str) -> Web3:
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
     if not w3.is_connected():
-        raise ChainError(f"no chain answers at {rpc_url}; start one (e.g. `zkoracle run` starts Anvil) or fix --rpc-url")
+        raise ChainError(
+            f"no chain answers at {rpc_url}; start one (e.g. `zkoracle run` starts Anvil) or fix --rpc-url"
+        )
     return w3
 
 
@@ -47,13 +49,19 @@ def ensure_deployment(
     chain_id = w3.eth.chain_id
     query = (
         select(Deployment)
-        .where(Deployment.feed_id == spec.id, Deployment.chain_id == chain_id, Deployment.circuit_key == circuit.manifest.key)
+        .where(
+            Deployment.feed_id == spec.id,
+            Deployment.chain_id == chain_id,
+            Deployment.circuit_key == circuit.manifest.key,
+        )
         .order_by(Deployment.id.desc())  # type: ignore[union-attr]
     )
     with store.session() as session:
         known = list(session.exec(query))
     for deployment in known:
-        if (oracle_address is None or deployment.oracle_address == oracle_address) and _has_code(w3, deployment.verifier_address):
+        if (oracle_address is None or deployment.oracle_address == oracle_address) and _has_code(
+            w3, deployment.verifier_address
+        ):
             return deployment
     relayer_address = account_for("relayer", chain_id=chain_id).address
     deployed = deploy_feed(
@@ -148,15 +156,25 @@ class FeedNode:
         )
         self._relayer = RoundRelayer(store, sender_for(w3, "relayer"))
 
+    def resume(self) -> list[RoundReport]:
+        """Finish rounds an earlier run left proven or in flight (after a crash, say)."""
+        outcomes = self._relayer.reconcile(int(self.deployment.id))  # type: ignore[arg-type]
+        return [self._report(outcome.round) for outcome in outcomes]
+
     def tick(self, *, now: float | None = None) -> RoundReport:
         row = self._pipeline.run(now=now)
         if row.status is RoundStatus.PROVEN:
             row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
+        return self._report(row)
+
+    def _report(self, row: Round) -> RoundReport:
         reading = self.read_consumer() if row.status is RoundStatus.LANDED else None
         return RoundReport(round=row, reading=reading, quantization_error=self.circuit.manifest.quantization_error)
 
     def read_consumer(self) -> ConsumerReading | None:
         if self.deployment.consumer_address is None:
             return None
-        answer, decimals, round_id, _updated_at = bind(self._w3, CONSUMER, self.deployment.consumer_address).functions.readLatest().call()
+        answer, decimals, round_id, _updated_at = (
+            bind(self._w3, CONSUMER, self.deployment.consumer_address).functions.readLatest().call()
+        )
         return ConsumerReading(answer=int(answer), decimals=int(decimals), round_id=int(round_id))

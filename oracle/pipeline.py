@@ -46,7 +46,10 @@ class RoundPipeline:
 
     def run(self, *, now: float | None = None) -> Round:
         row = Round(
-            feed_id=self.spec.id, deployment_id=self._deployment_id, circuit_key=self.circuit.manifest.key, inputs_json="[]"
+            feed_id=self.spec.id,
+            deployment_id=self._deployment_id,
+            circuit_key=self.circuit.manifest.key,
+            inputs_json="[]",
         )
         try:
             started = time.perf_counter()
@@ -79,7 +82,9 @@ class RoundPipeline:
         values = [float(x) for x in self._source.fetch(now=now)]
         expected = self.circuit.manifest.input_size
         if len(values) != expected:
-            raise SourceError(f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {expected}")
+            raise SourceError(
+                f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {expected}"
+            )
         if not all(math.isfinite(x) for x in values):
             raise SourceError(f"feed '{self.spec.id}': source returned a non-finite value in {values}")
         return values
@@ -103,4 +108,6 @@ class RoundPipeline:
                 f"proven output {row.proven_output} differs from inference {row.model_output} "
                 f"by more than the circuit's quantisation error {manifest.quantization_error}"
             )
-        row.expected_answer = str(answer_from_felt(answer_felt, scale=manifest.output_scale, decimals=self.spec.decimals))
+        row.expected_answer = str(
+            answer_from_felt(answer_felt, scale=manifest.output_scale, decimals=self.spec.decimals)
+        )

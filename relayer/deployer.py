@@ -66,12 +66,17 @@ def deploy_feed(
     force_dev_srs: bool = False,
 ) -> FeedDeployment:
     """Deploy what ``spec`` needs on the sender's chain and allow ``submitter`` to post its rounds."""
-    check_srs_allowed(dev_srs=circuit.manifest.dev_srs, chain_id=sender.w3.eth.chain_id, feed_id=spec.id, force=force_dev_srs)
+    check_srs_allowed(
+        dev_srs=circuit.manifest.dev_srs, chain_id=sender.w3.eth.chain_id, feed_id=spec.id, force=force_dev_srs
+    )
     oracle_address = oracle_address or deploy_oracle(sender)
     verifier_address = deploy_verifier(sender, circuit)
     oracle = bind(sender.w3, ORACLE, oracle_address)
     key = feed_key(spec.id)
-    sender.transact(oracle.functions.registerFeed(key, feed_config(spec, circuit, verifier_address)), what=f"register feed '{spec.id}'")
+    sender.transact(
+        oracle.functions.registerFeed(key, feed_config(spec, circuit, verifier_address)),
+        what=f"register feed '{spec.id}'",
+    )
     sender.transact(oracle.functions.setSubmitter(key, submitter, True), what=f"authorise submitter for '{spec.id}'")
     consumer = deploy_consumer(sender, oracle_address, spec.id) if with_consumer else None
     return FeedDeployment(oracle_address=oracle_address, verifier_address=verifier_address, consumer_address=consumer)

@@ -36,7 +36,9 @@ class Confirmed:
 class TransactionSender:
     """Builds, signs and sends transactions for ``account``; decodes reverts with ``decoder``."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, decoder: ErrorDecoder, receipt_timeout: float = 120.0) -> None:
+    def __init__(
+        self, w3: Web3, account: LocalAccount, *, decoder: ErrorDecoder, receipt_timeout: float = 120.0
+    ) -> None:
         self.w3 = w3
         self.account = account
         self._decoder = decoder
@@ -62,11 +64,16 @@ class TransactionSender:
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(sent.tx_hash, timeout=self._receipt_timeout)
         except TimeExhausted as exc:
-            raise RelayError(f"{what}: no receipt for {sent.tx_hash} after {self._receipt_timeout:.0f}s", tx_hash=sent.tx_hash) from exc
+            raise RelayError(
+                f"{what}: no receipt for {sent.tx_hash} after {self._receipt_timeout:.0f}s", tx_hash=sent.tx_hash
+            ) from exc
         if receipt["status"] != 1:
             raise RelayError(f"{what}: transaction {sent.tx_hash} reverted", tx_hash=sent.tx_hash, reason="reverted")
         return Confirmed(
-            tx_hash=sent.tx_hash, gas_used=int(receipt["gasUsed"]), block_number=int(receipt["blockNumber"]), receipt=receipt
+            tx_hash=sent.tx_hash,
+            gas_used=int(receipt["gasUsed"]),
+            block_number=int(receipt["blockNumber"]),
+            receipt=receipt,
         )
 
     def transact(self, call: ContractFunction | ContractConstructor, *, what: str) -> Confirmed:

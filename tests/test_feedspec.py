@@ -36,7 +36,7 @@ def test_demo_feed_loads() -> None:
         ('kind = "synthetic"', 'kind = "carrier-pigeon"', "source.kind", "supported source kind"),
         ("interval_seconds = 10", "interval_seconds = -1", "schedule.interval_seconds", "positive number"),
         ('id = "demo"', 'id = "Demo Feed!"', "id", "lowercase"),
-        ("decimals = 8", "decimals = 8\ncolour = \"red\"", "colour", "README"),
+        ("decimals = 8", 'decimals = 8\ncolour = "red"', "colour", "README"),
     ],
 )
 def test_errors_name_feed_field_and_fix(tmp_path: Path, old: str, new: str, field: str, fix: str) -> None:

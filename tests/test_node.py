@@ -54,7 +54,15 @@ def store(tmp_path: Path) -> Store:
     return Store.sqlite(tmp_path / "node.db")
 
 
-def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: CircuitArtifacts, tmp_path: Path, **kwargs: object) -> FeedNode:
+def _node(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    spec: FeedSpec,
+    circuit: CircuitArtifacts,
+    tmp_path: Path,
+    **kwargs: object,
+) -> FeedNode:
     deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
     kwargs.setdefault("prover", LocalProver())
     return FeedNode(spec, circuit, store=store, w3=w3, deployment=deployment, proofs_dir=tmp_path / "proofs", **kwargs)  # type: ignore[arg-type]
@@ -74,7 +82,10 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     assert row.tx_hash and row.gas_used and row.gas_used > 300_000
     assert row.onchain_round_id == 1 and row.onchain_answer == row.expected_answer
     proof_file = Path(str(row.proof_path))
-    assert row.proof_digest == "0x" + hashlib.sha256(bytes.fromhex(json.loads(proof_file.read_text())["hex_proof"][2:])).hexdigest()
+    assert (
+        row.proof_digest
+        == "0x" + hashlib.sha256(bytes.fromhex(json.loads(proof_file.read_text())["hex_proof"][2:])).hexdigest()
+    )
     assert report.reading is not None and str(report.reading.answer) == row.expected_answer
     assert report.error is not None and report.error <= report.tolerance
     assert row.inputs == pytest.approx(list(demo_spec.source.create().fetch(now=1_800_000_000.0)))
@@ -94,28 +105,67 @@ def test_deployment_is_reused_while_its_contracts_exist(
 
 
 def test_tampered_proof_from_a_prover_is_never_sent(
-    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_proof: Proof, tmp_path: Path
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    demo_proof: Proof,
+    tmp_path: Path,
 ) -> None:
     sample = demo_spec.load_samples()[0]
-    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path, prover=CannedProver(_flip_proof_byte(demo_proof.document)), source=FixedSource(sample))
+    node = _node(
+        store,
+        w3,
+        anvil,
+        demo_spec,
+        demo_circuit,
+        tmp_path,
+        prover=CannedProver(_flip_proof_byte(demo_proof.document)),
+        source=FixedSource(sample),
+    )
     row = node.tick().round
     assert row.status is RoundStatus.FAILED and "does not verify" in str(row.failure_reason)
     assert row.tx_hash is None and _onchain_rounds(w3, node) == 0
 
 
 def test_valid_proof_of_other_inputs_is_never_sent(
-    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_proof: Proof, tmp_path: Path
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    demo_proof: Proof,
+    tmp_path: Path,
 ) -> None:
     other_inputs = demo_spec.load_samples()[1]  # demo_proof proves sample 0
-    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path, prover=CannedProver(demo_proof.document), source=FixedSource(other_inputs))
+    node = _node(
+        store,
+        w3,
+        anvil,
+        demo_spec,
+        demo_circuit,
+        tmp_path,
+        prover=CannedProver(demo_proof.document),
+        source=FixedSource(other_inputs),
+    )
     row = node.tick().round
     assert row.status is RoundStatus.FAILED and "proof input 0" in str(row.failure_reason)
     assert _onchain_rounds(w3, node) == 0
 
 
-@pytest.mark.parametrize(("values", "reason"), [([2000.0, 2001.0], "returned 2 values"), ([2000.0, float("nan"), 1.0, 2.0], "non-finite")])
+@pytest.mark.parametrize(
+    ("values", "reason"), [([2000.0, 2001.0], "returned 2 values"), ([2000.0, float("nan"), 1.0, 2.0], "non-finite")]
+)
 def test_bad_source_output_fails_the_round_with_a_reason(
-    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path, values: list[float], reason: str
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    tmp_path: Path,
+    values: list[float],
+    reason: str,
 ) -> None:
     node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path, source=FixedSource(values))
     row = node.tick().round

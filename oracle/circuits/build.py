@@ -138,7 +138,9 @@ def _build_into(
         run_args.input_visibility = options.input_visibility
         run_args.output_visibility = options.output_visibility
         run_args.param_visibility = options.param_visibility
-        _check(ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings")
+        _check(
+            ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings"
+        )
         _check(
             ezkl.calibrate_settings(
                 data=str(calibration),
@@ -150,7 +152,9 @@ def _build_into(
         )
     with step("compile", "compiling the circuit"):
         _check(
-            ezkl.compile_circuit(model=str(paths.model), compiled_circuit=str(paths.compiled), settings_path=str(paths.settings)),
+            ezkl.compile_circuit(
+                model=str(paths.model), compiled_circuit=str(paths.compiled), settings_path=str(paths.settings)
+            ),
             "compile_circuit",
         )
     settings = json.loads(paths.settings.read_text())
@@ -158,7 +162,10 @@ def _build_into(
     with step("srs", f"preparing the dev SRS (logrows {logrows})"):
         srs = ensure_dev_srs(build_root, logrows)
     with step("setup", "generating proving and verifying keys"):
-        _check(ezkl.setup(model=str(paths.compiled), vk_path=str(paths.vk), pk_path=str(paths.pk), srs_path=str(srs)), "setup")
+        _check(
+            ezkl.setup(model=str(paths.compiled), vk_path=str(paths.vk), pk_path=str(paths.pk), srs_path=str(srs)),
+            "setup",
+        )
     model = OnnxModel(paths.model)
     with step("fidelity", "measuring the circuit's quantisation error"):
         error = _quantization_error(paths, model, samples, settings["model_output_scales"])
@@ -213,7 +220,11 @@ def _quantization_error(
     for probe in _fidelity_probes(samples):
         data.write_text(json.dumps({"input_data": [probe]}))
         witness = ezkl.gen_witness(data=str(data), model=str(paths.compiled), output=str(witness_path))
-        proven = [felt_to_float(f, scale) for felts, scale in zip(witness["outputs"], output_scales, strict=True) for f in felts]
+        proven = [
+            felt_to_float(f, scale)
+            for felts, scale in zip(witness["outputs"], output_scales, strict=True)
+            for f in felts
+        ]
         expected = model.run(probe)
         worst = max(worst, *(abs(p - e) for p, e in zip(proven, expected, strict=True)))
     data.unlink()

@@ -17,7 +17,10 @@ def verify_document(circuit: CircuitArtifacts, document: bytes) -> None:
         Path(file.name).write_bytes(document)
         try:
             valid = ezkl.verify(
-                proof_path=file.name, settings_path=str(circuit.settings), vk_path=str(circuit.vk), srs_path=str(circuit.srs)
+                proof_path=file.name,
+                settings_path=str(circuit.settings),
+                vk_path=str(circuit.vk),
+                srs_path=str(circuit.srs),
             )
         except Exception as exc:  # ezkl raises on malformed or invalid proofs
             raise ProverError(f"proof does not verify against circuit {circuit.manifest.key}: {exc}") from exc

@@ -61,7 +61,9 @@ def compile_sources(sources: dict[str, str], *, optimize_runs: int = 200) -> dic
                     deployed_size=len(artifact["evm"]["deployedBytecode"]["object"]) // 2,
                 )
             else:
-                compiled.setdefault(name, CompiledContract(name=name, abi=artifact["abi"], bytecode="", deployed_size=0))
+                compiled.setdefault(
+                    name, CompiledContract(name=name, abi=artifact["abi"], bytecode="", deployed_size=0)
+                )
     return compiled
 
 

@@ -16,8 +16,8 @@ from functools import cache
 from pathlib import Path
 
 import solcx
-from solcx.install import get_executable
 from packaging.version import Version
+from solcx.install import get_executable
 
 from oracle.exceptions import ToolchainError
 from oracle.paths import PROJECT_ROOT
@@ -64,7 +64,9 @@ def _native_solc() -> Path | None:
 def _shim_command() -> Path:
     """A solc-compatible executable wrapping solc-js from the project's node_modules."""
     if not (node_modules() / "solc" / "package.json").is_file():
-        raise ToolchainError(f"no solc found: neither a native solc nor the npm package 'solc' in {node_modules()}; {_INSTALL_HINT}")
+        raise ToolchainError(
+            f"no solc found: neither a native solc nor the npm package 'solc' in {node_modules()}; {_INSTALL_HINT}"
+        )
     node = shutil.which("node")
     if node is None:
         raise ToolchainError("no solc found and no `node` to run solc-js; install Node.js 18+ and " + _INSTALL_HINT)

@@ -46,7 +46,9 @@ def test_missing_anvil_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
         toolchain.anvil_path()
 
 
-def test_ezkl_slot_is_rewritten_when_stale_but_a_real_solc_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_ezkl_slot_is_rewritten_when_stale_but_a_real_solc_is_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SVM_HOME", str(tmp_path))
     solc = toolchain.resolve_solc()
     slot = tmp_path / "0.8.20" / "solc-0.8.20"

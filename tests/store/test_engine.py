@@ -29,9 +29,21 @@ def test_rounds_persist_across_reopen_and_filter_by_status(tmp_path: Path) -> No
     store = Store.sqlite(path)
     deployment = _deployment(store)
     for status in (RoundStatus.LANDED, RoundStatus.FAILED, RoundStatus.LANDED):
-        store.add(Round(feed_id="demo", deployment_id=deployment.id, circuit_key="k", status=status, inputs_json=json.dumps([1.0, 2.0])))
+        store.add(
+            Round(
+                feed_id="demo",
+                deployment_id=deployment.id,
+                circuit_key="k",
+                status=status,
+                inputs_json=json.dumps([1.0, 2.0]),
+            )
+        )
     reopened = Store.sqlite(path)
-    assert [r.status for r in reopened.rounds(feed_id="demo")] == [RoundStatus.LANDED, RoundStatus.FAILED, RoundStatus.LANDED]
+    assert [r.status for r in reopened.rounds(feed_id="demo")] == [
+        RoundStatus.LANDED,
+        RoundStatus.FAILED,
+        RoundStatus.LANDED,
+    ]
     assert len(reopened.rounds(status=RoundStatus.LANDED)) == 2
     assert reopened.rounds(feed_id="other") == []
     assert reopened.feed_ids() == ["demo"]
