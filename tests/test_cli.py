@@ -8,13 +8,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+from web3 import Web3
+
+from oracle.evm.accounts import dev_account
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.node import connect
 from tests.conftest import DEMO_FEED
 
 
-def _zkoracle(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ZKORACLE_HOME": str(home), "COLUMNS": "400"}
+def _zkoracle(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "ZKORACLE_HOME": str(home), "COLUMNS": "400", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "oracle", *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        [sys.executable, "-m", "oracle", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -54,3 +67,25 @@ def test_bad_feed_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.strip().startswith("error: feed 'broken', field '")
+
+
+def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: AnvilNode, w3: Web3) -> None:
+    result = _zkoracle("deploy", str(DEMO_FEED), "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    oracle_address = re.search(r"oracle (0x[0-9a-fA-F]{40})", result.stdout).group(1)  # type: ignore[union-attr]
+    feed = bind(w3, ORACLE, oracle_address).functions.getFeed(feed_key("demo")).call()
+    assert feed[6] == "ETH / USD next-tick forecast (synthetic prices)" and feed[5] == 8
+
+
+def test_dev_srs_verifier_is_refused_on_a_non_dev_chain_unless_forced(tmp_path: Path) -> None:
+    keys = {"ZKORACLE_DEPLOYER_KEY": dev_account(0).key.hex(), "ZKORACLE_RELAYER_KEY": dev_account(1).key.hex()}
+    with AnvilNode(chain_id=1) as mainnet_like:
+        refused = _zkoracle("deploy", str(DEMO_FEED), "--rpc-url", mainnet_like.rpc_url, home=tmp_path, env=keys)
+        assert refused.returncode == 1
+        assert "error: feed 'demo'" in refused.stdout and "--force-dev-srs" in refused.stdout
+        assert connect(mainnet_like.rpc_url).eth.get_transaction_count(dev_account(0).address) == 0
+
+        forced = _zkoracle(
+            "deploy", str(DEMO_FEED), "--rpc-url", mainnet_like.rpc_url, "--force-dev-srs", home=tmp_path, env=keys
+        )
+        assert forced.returncode == 0, forced.stdout + forced.stderr
