@@ -24,6 +24,7 @@ from oracle.feedspec import FeedSpec, load_feed
 from oracle.node import FeedNode, RoundReport, connect, ensure_deployment
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 from oracle.provers import LocalProver
+from oracle.scheduler import FeedScheduler
 from oracle.store import RoundStatus, Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="zkoracle: proven ML model outputs, on-chain.")
@@ -106,9 +107,9 @@ def _chain(rpc_url: str | None) -> Iterator[str]:
     if rpc_url:
         yield rpc_url
         return
+    state_dir().mkdir(parents=True, exist_ok=True)
+    anvil = AnvilNode(log_path=state_dir() / "anvil.log")
     with console.status("starting a local Anvil chain"):
-        anvil = AnvilNode(log_path=state_dir() / "anvil.log")
-        state_dir().mkdir(parents=True, exist_ok=True)
         anvil.start()
     console.print(f"local Anvil chain at {anvil.rpc_url} (chain id {anvil.chain_id})")
     try:
@@ -163,8 +164,6 @@ def run(
     force_dev_srs: ForceOption = False,
 ) -> None:
     """Build, deploy and run feeds: each tick proves the model's output and posts it on-chain."""
-    from oracle.scheduler import FeedScheduler
-
     specs = [load_feed(path) for path in feeds or [DEFAULT_FEED]]
     circuits = {spec.id: _build(spec) for spec in specs}
     store = _store(db)
