@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+
 import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
 
@@ -8,125 +10,187 @@ import {IZkOracle} from "./interfaces/IZkOracle.sol";
 /// @notice Stores a model feed's rounds only when a zero-knowledge proof of the model's
 ///         inference verifies in the same transaction. The answer is derived here from
 ///         the verified public instances; a submitter never supplies the value.
-contract ZkOracle is IZkOracle {
+/// @dev Roles: DEFAULT_ADMIN_ROLE grants roles; OPERATOR_ROLE registers, rotates and pauses
+///      feeds and manages submitters.
+contract ZkOracle is IZkOracle, AccessControl {
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+
     /// @dev The BN254 scalar field modulus: EZKL's instances are elements of this field,
     ///      and negative fixed-point values are encoded as FIELD_MODULUS - |x|.
     uint256 internal constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev A raw unix time overflows EZKL's range checks, so the observation time is
+    ///      proven as three 11-bit limbs (least significant first), each a public input.
+    uint256 public constant OBSERVED_AT_LIMBS = 3;
+    uint256 public constant OBSERVED_AT_LIMB_BITS = 11;
+    /// @dev Tolerated clock difference between the observing node and the chain.
+    uint256 public constant MAX_FUTURE_SKEW = 15;
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
+    uint256 internal constant PHASE_OFFSET = 64;
 
-    address private s_owner;
-    mapping(bytes32 feedId => FeedConfig) private s_feeds;
+    struct FeedState {
+        FeedParams params;
+        uint16 phaseId;
+        bool paused;
+        uint80 latestRoundId;
+        uint64 latestObservedAt;
+    }
+
+    mapping(bytes32 feedId => FeedState) private s_feeds;
+    mapping(bytes32 feedId => mapping(uint16 phaseId => CircuitConfig)) private s_circuits;
     mapping(bytes32 feedId => mapping(address submitter => bool)) private s_submitters;
-    mapping(bytes32 feedId => uint80) private s_latestRoundId;
     mapping(bytes32 feedId => mapping(uint80 roundId => Round)) private s_rounds;
     mapping(bytes32 proofHash => bool) private s_usedProofs;
 
-    modifier onlyOwner() {
-        if (msg.sender != s_owner) revert ZkOracleNotOwner(msg.sender);
-        _;
+    /// @param admin Receives DEFAULT_ADMIN_ROLE and OPERATOR_ROLE.
+    constructor(address admin) {
+        if (admin == address(0)) revert ZkOracleZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(OPERATOR_ROLE, admin);
     }
 
-    constructor() {
-        _transferOwnership(msg.sender);
-    }
+    // ------------------------------------------------------------------ administration
 
-    /// @notice The account allowed to register feeds and manage submitters.
-    /// @return The owner.
-    function owner() external view returns (address) {
-        return s_owner;
-    }
-
-    /// @notice Hands ownership to `newOwner`. Only the owner may call it.
-    /// @param newOwner The new owner; must not be the zero address.
-    function transferOwnership(address newOwner) external onlyOwner {
-        if (newOwner == address(0)) revert ZkOracleZeroAddress();
-        _transferOwnership(newOwner);
+    /// @inheritdoc IZkOracle
+    function registerFeed(bytes32 feedId, FeedParams calldata params, CircuitConfig calldata circuit)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        FeedState storage feed = s_feeds[feedId];
+        if (feed.phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
+        if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
+        feed.params = params;
+        _startPhase(feedId, feed, circuit);
+        emit FeedRegistered(feedId, params.decimals, params.permissionless, params.description);
     }
 
     /// @inheritdoc IZkOracle
-    function registerFeed(bytes32 feedId, FeedConfig calldata config) external onlyOwner {
-        if (s_feeds[feedId].verifier != address(0)) revert ZkOracleFeedAlreadyRegistered(feedId);
-        if (config.verifier == address(0)) revert ZkOracleZeroAddress();
-        if (config.outputIndex >= config.instanceCount) {
-            revert ZkOracleOutputIndexOutOfRange(feedId, config.outputIndex, config.instanceCount);
-        }
-        if (config.scale > MAX_SCALE || config.decimals > MAX_DECIMALS) {
-            revert ZkOracleUnsupportedScale(feedId, config.scale, config.decimals);
-        }
-        s_feeds[feedId] = config;
-        emit FeedRegistered(feedId, config.verifier, config.modelCommitment, config.decimals, config.description);
+    function rotateFeed(bytes32 feedId, CircuitConfig calldata circuit)
+        external
+        onlyRole(OPERATOR_ROLE)
+        returns (uint16 phaseId)
+    {
+        return _startPhase(feedId, _requireFeed(feedId), circuit);
     }
 
     /// @inheritdoc IZkOracle
-    function setSubmitter(bytes32 feedId, address submitter, bool allowed) external onlyOwner {
+    function setPaused(bytes32 feedId, bool paused) external onlyRole(OPERATOR_ROLE) {
+        _requireFeed(feedId).paused = paused;
+        emit FeedPausedSet(feedId, paused);
+    }
+
+    /// @inheritdoc IZkOracle
+    function setHeartbeat(bytes32 feedId, uint32 heartbeat) external onlyRole(OPERATOR_ROLE) {
+        _requireFeed(feedId).params.heartbeat = heartbeat;
+        emit HeartbeatSet(feedId, heartbeat);
+    }
+
+    /// @inheritdoc IZkOracle
+    function setSubmitter(bytes32 feedId, address submitter, bool allowed) external onlyRole(OPERATOR_ROLE) {
         _requireFeed(feedId);
         s_submitters[feedId][submitter] = allowed;
         emit SubmitterUpdated(feedId, submitter, allowed);
     }
+
+    // ------------------------------------------------------------------ submission
 
     /// @inheritdoc IZkOracle
     function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances)
         external
         returns (uint80 roundId)
     {
-        FeedConfig storage feed = _requireFeed(feedId);
-        if (!s_submitters[feedId][msg.sender]) revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
-        if (instances.length != feed.instanceCount) {
-            revert ZkOracleInstanceCountMismatch(feedId, feed.instanceCount, instances.length);
+        FeedState storage feed = _requireFeed(feedId);
+        if (feed.paused) revert ZkOracleFeedPaused(feedId);
+        if (!feed.params.permissionless && !s_submitters[feedId][msg.sender]) {
+            revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
+        }
+        CircuitConfig storage circuit = s_circuits[feedId][feed.phaseId];
+        if (instances.length != circuit.instanceCount) {
+            revert ZkOracleInstanceCountMismatch(feedId, circuit.instanceCount, instances.length);
         }
         bytes32 proofHash = keccak256(proof);
         if (s_usedProofs[proofHash]) revert ZkOracleProofReplayed(feedId, proofHash);
 
+        uint64 observedAt = circuit.bindsObservedAt
+            ? _checkObservationTime(feedId, feed, circuit, instances)
+            : uint64(block.timestamp);
+        _checkOnchainInputs(feedId, circuit, instances);
+
         // The generated verifier reverts on a bad proof; fold both failure modes into one error.
-        try IHalo2Verifier(feed.verifier).verifyProof(proof, instances) returns (bool valid) {
+        try IHalo2Verifier(circuit.verifier).verifyProof(proof, instances) returns (bool valid) {
             if (!valid) revert ZkOracleInvalidProof(feedId);
         } catch {
             revert ZkOracleInvalidProof(feedId);
         }
 
-        int256 answer = _deriveAnswer(feedId, instances[feed.outputIndex], feed.scale, feed.decimals);
+        int256 answer = _deriveAnswer(feedId, instances[circuit.outputIndex], circuit.outputScale, feed.params.decimals);
         s_usedProofs[proofHash] = true;
-        roundId = s_latestRoundId[feedId] + 1;
-        s_latestRoundId[feedId] = roundId;
-        s_rounds[feedId][roundId] = Round({
+        roundId = _nextRoundId(feed);
+        Round memory round = Round({
             answer: answer,
-            startedAt: uint64(block.timestamp), // no observation time is proven yet
+            observedAt: observedAt,
             updatedAt: uint64(block.timestamp),
-            instancesHash: keccak256(abi.encode(instances)),
+            modelCommitment: circuit.modelCommitment,
+            inputsHash: keccak256(abi.encodePacked(instances[:circuit.inputCount])),
             submitter: msg.sender
         });
-        emit RoundSubmitted(feedId, roundId, answer, msg.sender, instances);
+        _storeRound(feedId, feed, roundId, round, instances);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /// @inheritdoc IZkOracle
+    function getFeedParams(bytes32 feedId) external view returns (FeedParams memory) {
+        return _requireFeed(feedId).params;
     }
 
     /// @inheritdoc IZkOracle
-    function getFeed(bytes32 feedId) external view returns (FeedConfig memory) {
-        return _requireFeed(feedId);
+    function getCircuit(bytes32 feedId) external view returns (uint16 phaseId, CircuitConfig memory circuit) {
+        phaseId = _requireFeed(feedId).phaseId;
+        circuit = s_circuits[feedId][phaseId];
+    }
+
+    /// @inheritdoc IZkOracle
+    function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory) {
+        if (phaseId == 0 || phaseId > _requireFeed(feedId).phaseId) {
+            revert ZkOracleUnknownRound(feedId, uint80(phaseId) << PHASE_OFFSET);
+        }
+        return s_circuits[feedId][phaseId];
+    }
+
+    /// @inheritdoc IZkOracle
+    function isPaused(bytes32 feedId) external view returns (bool) {
+        return _requireFeed(feedId).paused;
     }
 
     /// @inheritdoc IZkOracle
     function isSubmitter(bytes32 feedId, address submitter) external view returns (bool) {
-        return s_submitters[feedId][submitter];
+        return _requireFeed(feedId).params.permissionless || s_submitters[feedId][submitter];
     }
 
     /// @inheritdoc IZkOracle
-    function latestRoundData(bytes32 feedId)
+    function latestRoundData(bytes32 feedId) public view returns (uint80, int256, uint256, uint256, uint80) {
+        uint80 roundId = _requireFeed(feedId).latestRoundId;
+        if (roundId == 0) revert ZkOracleNoRounds(feedId);
+        return _roundData(feedId, roundId);
+    }
+
+    /// @inheritdoc IZkOracle
+    function latestRoundDataNoOlderThan(bytes32 feedId, uint256 maxAge)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        _requireFeed(feedId);
-        roundId = s_latestRoundId[feedId];
-        if (roundId == 0) revert ZkOracleNoRounds(feedId);
-        return _roundData(feedId, roundId);
+        (roundId, answer, startedAt, updatedAt, answeredInRound) = latestRoundData(feedId);
+        if (block.timestamp - updatedAt > maxAge) revert ZkOracleStaleAnswer(feedId, updatedAt, maxAge);
     }
 
     /// @inheritdoc IZkOracle
     function getRoundData(bytes32 feedId, uint80 roundId)
         external
         view
-        returns (uint80 roundId_, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+        returns (uint80, int256, uint256, uint256, uint80)
     {
         _requireRound(feedId, roundId);
         return _roundData(feedId, roundId);
@@ -134,30 +198,138 @@ contract ZkOracle is IZkOracle {
 
     /// @inheritdoc IZkOracle
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory) {
-        _requireRound(feedId, roundId);
-        return s_rounds[feedId][roundId];
+        return _requireRound(feedId, roundId);
     }
 
     /// @inheritdoc IZkOracle
     function latestRoundId(bytes32 feedId) external view returns (uint80) {
-        _requireFeed(feedId);
-        return s_latestRoundId[feedId];
+        return _requireFeed(feedId).latestRoundId;
     }
 
-    function _transferOwnership(address newOwner) internal {
-        address previous = s_owner;
-        s_owner = newOwner;
-        emit OwnershipTransferred(previous, newOwner);
+    // ------------------------------------------------------------------ internals
+
+    function _startPhase(bytes32 feedId, FeedState storage feed, CircuitConfig calldata circuit)
+        internal
+        returns (uint16 phaseId)
+    {
+        _validateCircuit(feedId, feed.params, circuit);
+        phaseId = feed.phaseId + 1;
+        CircuitConfig storage stored = s_circuits[feedId][phaseId];
+        stored.verifier = circuit.verifier;
+        stored.modelCommitment = circuit.modelCommitment;
+        stored.instanceCount = circuit.instanceCount;
+        stored.inputCount = circuit.inputCount;
+        stored.outputIndex = circuit.outputIndex;
+        stored.inputScale = circuit.inputScale;
+        stored.outputScale = circuit.outputScale;
+        stored.bindsObservedAt = circuit.bindsObservedAt;
+        stored.observedAtIndex = circuit.observedAtIndex;
+        for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
+            stored.onchainInputs.push(circuit.onchainInputs[i]);
+        }
+        feed.phaseId = phaseId;
+        emit FeedRotated(feedId, phaseId, circuit.verifier, circuit.modelCommitment);
     }
 
-    function _requireFeed(bytes32 feedId) internal view returns (FeedConfig storage feed) {
+    function _validateCircuit(bytes32 feedId, FeedParams storage params, CircuitConfig calldata circuit)
+        internal
+        view
+    {
+        if (circuit.verifier == address(0)) revert ZkOracleZeroAddress();
+        if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
+            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, circuit.instanceCount);
+        }
+        if (circuit.outputScale > MAX_SCALE || circuit.inputScale > MAX_SCALE) {
+            revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
+        }
+        if (circuit.bindsObservedAt && circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
+            revert ZkOracleInputIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
+        }
+        // Without a proven observation time, anyone could replay old inputs with a fresh proof.
+        if (params.permissionless && !circuit.bindsObservedAt) revert ZkOracleFreshnessRequired(feedId);
+        for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
+            OnchainInput calldata input = circuit.onchainInputs[i];
+            if (input.instanceIndex >= circuit.inputCount) {
+                revert ZkOracleInputIndexOutOfRange(feedId, input.instanceIndex, circuit.inputCount);
+            }
+            if (input.target == address(0)) revert ZkOracleZeroAddress();
+            if (input.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale, input.decimals);
+        }
+    }
+
+    /// @dev Decodes the proven observation time and requires it to be recent, not from the
+    ///      future and newer than the feed's latest round.
+    function _checkObservationTime(
+        bytes32 feedId,
+        FeedState storage feed,
+        CircuitConfig storage circuit,
+        uint256[] calldata instances
+    ) internal view returns (uint64 observedAt) {
+        uint256 unit = uint256(1) << circuit.inputScale;
+        uint256 time;
+        for (uint256 i = 0; i < OBSERVED_AT_LIMBS; ++i) {
+            uint256 instance = instances[circuit.observedAtIndex + i];
+            uint256 limb = instance / unit;
+            if (instance % unit != 0 || limb >> OBSERVED_AT_LIMB_BITS != 0) {
+                revert ZkOracleMalformedObservationTime(feedId, instance);
+            }
+            time |= limb << (OBSERVED_AT_LIMB_BITS * i);
+        }
+        if (time > block.timestamp + MAX_FUTURE_SKEW) revert ZkOracleObservationFromFuture(feedId, time, block.timestamp);
+        uint256 maxAge = feed.params.maxObservationAge;
+        if (block.timestamp > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, block.timestamp - maxAge);
+        if (time <= feed.latestObservedAt) revert ZkOracleStaleRound(feedId, time, feed.latestObservedAt);
+        return uint64(time);
+    }
+
+    /// @dev Reads each declared on-chain input now and requires the proof to be about it.
+    function _checkOnchainInputs(bytes32 feedId, CircuitConfig storage circuit, uint256[] calldata instances)
+        internal
+        view
+    {
+        uint256 count = circuit.onchainInputs.length;
+        for (uint256 i = 0; i < count; ++i) {
+            OnchainInput storage input = circuit.onchainInputs[i];
+            (bool ok, bytes memory returned) = input.target.staticcall(abi.encodeWithSelector(input.selector));
+            if (!ok || returned.length != 32) {
+                revert ZkOracleOnchainInputUnavailable(feedId, input.target, input.selector);
+            }
+            int256 value = abi.decode(returned, (int256));
+            uint256 expected = _quantize(feedId, value, input.decimals, circuit.inputScale);
+            uint256 actual = instances[input.instanceIndex];
+            if (expected != actual) revert ZkOracleOnchainInputMismatch(feedId, input.instanceIndex, expected, actual);
+        }
+    }
+
+    function _nextRoundId(FeedState storage feed) internal view returns (uint80) {
+        uint80 latest = feed.latestRoundId;
+        // A new phase restarts the in-phase counter; the phase bits keep ids increasing.
+        if (latest >> PHASE_OFFSET == feed.phaseId) return latest + 1;
+        return (uint80(feed.phaseId) << PHASE_OFFSET) | 1;
+    }
+
+    function _storeRound(
+        bytes32 feedId,
+        FeedState storage feed,
+        uint80 roundId,
+        Round memory round,
+        uint256[] calldata instances
+    ) internal {
+        s_rounds[feedId][roundId] = round;
+        feed.latestRoundId = roundId;
+        feed.latestObservedAt = round.observedAt;
+        emit RoundSubmitted(feedId, roundId, round.submitter, round.answer, round.observedAt, instances);
+    }
+
+    function _requireFeed(bytes32 feedId) internal view returns (FeedState storage feed) {
         feed = s_feeds[feedId];
-        if (feed.verifier == address(0)) revert ZkOracleUnknownFeed(feedId);
+        if (feed.phaseId == 0) revert ZkOracleUnknownFeed(feedId);
     }
 
-    function _requireRound(bytes32 feedId, uint80 roundId) internal view {
+    function _requireRound(bytes32 feedId, uint80 roundId) internal view returns (Round storage round) {
         _requireFeed(feedId);
-        if (roundId == 0 || roundId > s_latestRoundId[feedId]) revert ZkOracleUnknownRound(feedId, roundId);
+        round = s_rounds[feedId][roundId];
+        if (round.updatedAt == 0) revert ZkOracleUnknownRound(feedId, roundId);
     }
 
     function _roundData(bytes32 feedId, uint80 roundId)
@@ -166,7 +338,7 @@ contract ZkOracle is IZkOracle {
         returns (uint80, int256, uint256, uint256, uint80)
     {
         Round storage round = s_rounds[feedId][roundId];
-        return (roundId, round.answer, round.startedAt, round.updatedAt, roundId);
+        return (roundId, round.answer, round.observedAt, round.updatedAt, roundId);
     }
 
     /// @dev Field element -> signed fixed-point integer -> decimal fixed point, rounded
@@ -182,14 +354,25 @@ contract ZkOracle is IZkOracle {
         if (fieldValue > type(int256).max / multiplier || fieldValue < type(int256).min / multiplier) {
             revert ZkOracleAnswerOverflow(feedId, fieldValue);
         }
-        int256 numerator = fieldValue * multiplier;
-        int256 denominator = int256(1 << scale);
-        // Round from the remainder rather than by adding half first, which could overflow.
-        int256 quotient = numerator / denominator;
+        return _divRound(fieldValue * multiplier, int256(1 << scale));
+    }
+
+    /// @dev value (with `decimals`) -> the field element EZKL uses for it at `scale`.
+    function _quantize(bytes32 feedId, int256 value, uint8 decimals, uint8 scale) internal pure returns (uint256) {
+        int256 multiplier = int256(1 << scale);
+        if (value > type(int256).max / multiplier || value < type(int256).min / multiplier) {
+            revert ZkOracleAnswerOverflow(feedId, value);
+        }
+        int256 quantized = _divRound(value * multiplier, int256(10 ** uint256(decimals)));
+        return quantized >= 0 ? uint256(quantized) : FIELD_MODULUS - uint256(-quantized);
+    }
+
+    /// @dev Division rounding half away from zero, from the remainder so nothing overflows.
+    function _divRound(int256 numerator, int256 denominator) internal pure returns (int256 quotient) {
+        quotient = numerator / denominator;
         int256 remainder = numerator % denominator;
         if (remainder >= 0 ? 2 * remainder >= denominator : -2 * remainder >= denominator) {
             quotient += numerator >= 0 ? int256(1) : int256(-1);
         }
-        return quotient;
     }
 }

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
 from oracle.exceptions import FeedSpecError
 from oracle.sources.base import InputSource
 from oracle.sources.synthetic import SyntheticPriceSource
@@ -26,6 +27,7 @@ _FIXES = {
     "decimals": "use an integer from 0 to 36 (8 is Chainlink's usual for prices)",
     "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
     "source.kind": 'use one of the supported source kinds ("synthetic")',
+    "onchain.permissionless": "prove freshness with circuit.observation_time = true, or keep an allow-list",
 }
 
 
@@ -59,6 +61,18 @@ class CircuitSpec(_Strict):
     input_visibility: Literal["public"] = "public"
     output_visibility: Literal["public"] = "public"
     calibration_target: Literal["resources", "accuracy"] = "resources"
+    observation_time: bool = Field(
+        default=False,
+        description="the model's last input is the observation time as 3 limbs, checked on-chain for freshness",
+    )
+
+
+class OnchainSpec(_Strict):
+    """What the feed promises on-chain."""
+
+    heartbeat_seconds: int = Field(default=0, ge=0, lt=2**32)
+    permissionless: bool = False
+    max_observation_age_seconds: int = Field(default=300, gt=0, lt=2**32)
 
 
 class FeedSpec(_Strict):
@@ -71,6 +85,7 @@ class FeedSpec(_Strict):
     source: SourceSpec
     schedule: ScheduleSpec
     circuit: CircuitSpec = CircuitSpec()
+    onchain: OnchainSpec = OnchainSpec()
     folder: Path = Field(exclude=True)
 
     @property
@@ -93,6 +108,15 @@ class FeedSpec(_Strict):
                 self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", _FIXES["samples"]
             )
         return [[float(x) for x in sample] for sample in samples]
+
+    def model_samples(self) -> list[list[float]]:
+        """Calibration inputs for the whole model: the samples plus observation times spanning all limb values."""
+        samples = self.load_samples()
+        if not self.circuit.observation_time:
+            return samples
+        last = (1 << (OBSERVED_AT_LIMBS * OBSERVED_AT_LIMB_BITS)) - 1
+        times = [0, last] + [1_700_000_000 + 7919 * i for i in range(len(samples))]
+        return [sample + time_limbs(times[i % len(times)]) for i, sample in enumerate(samples)]
 
 
 def load_feed(path: Path) -> FeedSpec:
@@ -120,4 +144,12 @@ def load_feed(path: Path) -> FeedSpec:
         raise FeedSpecError(feed_name, field, first["msg"].lower(), fix) from exc
     if not spec.model_path.is_file():
         raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])
+    if spec.onchain.permissionless and not spec.circuit.observation_time:
+        # Without a proven observation time anyone could replay old inputs with a fresh proof.
+        raise FeedSpecError(
+            spec.id,
+            "onchain.permissionless",
+            "a permissionless feed must prove its observation time",
+            _FIXES["onchain.permissionless"],
+        )
     return spec

@@ -39,12 +39,15 @@ class OnnxModel:
     def run(self, flat_inputs: Sequence[float]) -> list[float]:
         if len(flat_inputs) != self.input_size:
             raise SourceError(f"model {self.path.name} takes {self.input_size} input values, got {len(flat_inputs)}")
-        feeds: dict[str, np.ndarray] = {}
-        offset = 0
-        for node, shape in zip(self._session.get_inputs(), self.input_shapes, strict=True):
-            size = int(np.prod(shape))
-            feeds[node.name] = np.asarray(flat_inputs[offset : offset + size], dtype=np.float32).reshape(shape)
-            offset += size
+        feeds = {
+            node.name: np.asarray(values, dtype=np.float32).reshape(shape)
+            for node, shape, values in zip(
+                self._session.get_inputs(),
+                self.input_shapes,
+                split_by_shapes(flat_inputs, self.input_shapes),
+                strict=True,
+            )
+        }
         outputs = self._session.run(None, feeds)
         return [float(value) for output in outputs for value in np.asarray(output).ravel()]
 
@@ -52,3 +55,13 @@ class OnnxModel:
 def _concrete(shape: Sequence[int | str | None]) -> list[int]:
     """Symbolic dimensions (batch) are 1, as EZKL's circuits fix them."""
     return [dim if isinstance(dim, int) else 1 for dim in shape]
+
+
+def split_by_shapes(flat: Sequence[float], shapes: Sequence[Sequence[int]]) -> list[list[float]]:
+    """A flat input list cut into one list per input tensor, in order (EZKL's data layout)."""
+    parts, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        parts.append([float(x) for x in flat[offset : offset + size]])
+        offset += size
+    return parts

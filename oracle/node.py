@@ -78,6 +78,7 @@ def ensure_deployment(
         rpc_url=rpc_url,
         oracle_address=deployed.oracle_address,
         verifier_address=deployed.verifier_address,
+        proxy_address=deployed.proxy_address,
         consumer_address=deployed.consumer_address,
         circuit_key=circuit.manifest.key,
         model_commitment=circuit.manifest.model_commitment,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.quantize import answer_from_felt, felt_to_float
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS, answer_from_felt, felt_to_float, time_limbs
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError, SourceError
 from oracle.feedspec import FeedSpec
@@ -53,7 +53,11 @@ class RoundPipeline:
         )
         try:
             started = time.perf_counter()
-            inputs = self._fetch(now)
+            observed_at = time.time() if now is None else now
+            inputs = self._fetch(observed_at)
+            if self.spec.circuit.observation_time:
+                row.observed_at = int(observed_at)
+                inputs += time_limbs(row.observed_at)
             row.inputs_json = json.dumps(inputs)
             row.fetch_seconds = time.perf_counter() - started
             started = time.perf_counter()
@@ -78,9 +82,9 @@ class RoundPipeline:
         self._store.add(row)
         return row
 
-    def _fetch(self, now: float | None) -> list[float]:
+    def _fetch(self, now: float) -> list[float]:
         values = [float(x) for x in self._source.fetch(now=now)]
-        expected = self.circuit.manifest.input_size
+        expected = self.circuit.manifest.input_size - (OBSERVED_AT_LIMBS if self.spec.circuit.observation_time else 0)
         if len(values) != expected:
             raise SourceError(
                 f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {expected}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web3 import Web3
+from web3.contract.contract import ContractConstructor
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.srs import check_srs_allowed
-from oracle.evm.contracts import CONSUMER, ORACLE, bind, contract_factory, feed_key
+from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, contract_factory, feed_key
 from oracle.feedspec import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -17,17 +19,19 @@ from relayer.sender import TransactionSender
 class FeedDeployment:
     oracle_address: str
     verifier_address: str
+    proxy_address: str
     consumer_address: str | None
 
 
-def _address_of(sender: TransactionSender, call: object, *, what: str) -> str:
-    confirmed = sender.transact(call, what=what)  # type: ignore[arg-type]
-    address = confirmed.receipt["contractAddress"]
-    return Web3.to_checksum_address(address)
+def _address_of(sender: TransactionSender, call: ContractConstructor, *, what: str) -> str:
+    confirmed = sender.transact(call, what=what)
+    return Web3.to_checksum_address(confirmed.receipt["contractAddress"])
 
 
-def deploy_oracle(sender: TransactionSender) -> str:
-    return _address_of(sender, contract_factory(sender.w3, ORACLE).constructor(), what="deploy ZkOracle")
+def deploy_oracle(sender: TransactionSender, *, admin: str | None = None) -> str:
+    """A ZkOracle whose admin and operator is ``admin`` (default: the sender)."""
+    factory = contract_factory(sender.w3, ORACLE)
+    return _address_of(sender, factory.constructor(admin or sender.account.address), what="deploy ZkOracle")
 
 
 def deploy_verifier(sender: TransactionSender, circuit: CircuitArtifacts) -> str:
@@ -36,22 +40,44 @@ def deploy_verifier(sender: TransactionSender, circuit: CircuitArtifacts) -> str
     return _address_of(sender, factory.constructor(), what=f"deploy verifier of circuit {circuit.manifest.key}")
 
 
+def deploy_proxy(sender: TransactionSender, oracle_address: str, feed_id: str) -> str:
+    factory = contract_factory(sender.w3, PROXY)
+    return _address_of(
+        sender, factory.constructor(oracle_address, feed_key(feed_id)), what=f"deploy ZkFeedProxy '{feed_id}'"
+    )
+
+
 def deploy_consumer(sender: TransactionSender, oracle_address: str, feed_id: str) -> str:
     factory = contract_factory(sender.w3, CONSUMER)
     return _address_of(sender, factory.constructor(oracle_address, feed_key(feed_id)), what="deploy ExampleConsumer")
 
 
-def feed_config(spec: FeedSpec, circuit: CircuitArtifacts, verifier_address: str) -> tuple:
-    """The ``IZkOracle.FeedConfig`` tuple for ``spec`` built as ``circuit``."""
+def feed_params(spec: FeedSpec) -> tuple:
+    """The ``IZkOracle.FeedParams`` tuple for ``spec``."""
+    return (
+        spec.decimals,
+        spec.onchain.heartbeat_seconds,
+        spec.onchain.max_observation_age_seconds,
+        spec.onchain.permissionless,
+        spec.description,
+    )
+
+
+def circuit_config(spec: FeedSpec, circuit: CircuitArtifacts, verifier_address: str) -> tuple:
+    """The ``IZkOracle.CircuitConfig`` tuple for ``spec`` built as ``circuit``."""
     manifest = circuit.manifest
+    binds_time = spec.circuit.observation_time
     return (
         verifier_address,
         bytes.fromhex(manifest.model_commitment.removeprefix("0x")),
         manifest.instance_count,
+        manifest.input_instances,
         manifest.answer_index(spec.output),
+        manifest.input_scales[0],
         manifest.output_scale,
-        spec.decimals,
-        spec.description,
+        binds_time,
+        manifest.input_instances - OBSERVED_AT_LIMBS if binds_time else 0,
+        [],
     )
 
 
@@ -66,17 +92,21 @@ def deploy_feed(
     force_dev_srs: bool = False,
 ) -> FeedDeployment:
     """Deploy what ``spec`` needs on the sender's chain and allow ``submitter`` to post its rounds."""
-    check_srs_allowed(
-        dev_srs=circuit.manifest.dev_srs, chain_id=sender.w3.eth.chain_id, feed_id=spec.id, force=force_dev_srs
-    )
+    chain_id = sender.w3.eth.chain_id
+    check_srs_allowed(dev_srs=circuit.manifest.dev_srs, chain_id=chain_id, feed_id=spec.id, force=force_dev_srs)
     oracle_address = oracle_address or deploy_oracle(sender)
     verifier_address = deploy_verifier(sender, circuit)
     oracle = bind(sender.w3, ORACLE, oracle_address)
     key = feed_key(spec.id)
-    sender.transact(
-        oracle.functions.registerFeed(key, feed_config(spec, circuit, verifier_address)),
-        what=f"register feed '{spec.id}'",
+    register = oracle.functions.registerFeed(key, feed_params(spec), circuit_config(spec, circuit, verifier_address))
+    sender.transact(register, what=f"register feed '{spec.id}'")
+    if not spec.onchain.permissionless:
+        sender.transact(
+            oracle.functions.setSubmitter(key, submitter, True), what=f"authorise submitter for '{spec.id}'"
+        )
+    return FeedDeployment(
+        oracle_address=oracle_address,
+        verifier_address=verifier_address,
+        proxy_address=deploy_proxy(sender, oracle_address, spec.id),
+        consumer_address=deploy_consumer(sender, oracle_address, spec.id) if with_consumer else None,
     )
-    sender.transact(oracle.functions.setSubmitter(key, submitter, True), what=f"authorise submitter for '{spec.id}'")
-    consumer = deploy_consumer(sender, oracle_address, spec.id) if with_consumer else None
-    return FeedDeployment(oracle_address=oracle_address, verifier_address=verifier_address, consumer_address=consumer)

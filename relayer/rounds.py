@@ -82,7 +82,7 @@ class RoundRelayer:
             return RelayOutcome(self._fail(session, row, str(exc)), landed=False)
         event = self._oracle(row).events.RoundSubmitted().process_receipt(confirmed.receipt)[0]["args"]
         row.gas_used = confirmed.gas_used
-        row.onchain_round_id = int(event["roundId"])
+        row.onchain_round_id = str(event["roundId"])
         row.onchain_answer = str(event["answer"])
         row.landed_at = utcnow()
         row.status = RoundStatus.LANDED

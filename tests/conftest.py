@@ -44,10 +44,10 @@ def build_root() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_circuit(demo_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
-    return build_circuit(demo_spec.model_path, demo_spec.load_samples(), build_root=build_root).artifacts
+    return build_circuit(demo_spec.model_path, demo_spec.model_samples(), build_root=build_root).artifacts
 
 
 @pytest.fixture(scope="session")
 def demo_proof(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> Proof:
     """A valid proof of the demo model on its first sample input."""
-    return LocalProver().prove(demo_circuit, demo_spec.load_samples()[0])
+    return LocalProver().prove(demo_circuit, demo_spec.model_samples()[0])

@@ -73,8 +73,8 @@ def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: Anv
     result = _zkoracle("deploy", str(DEMO_FEED), "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     oracle_address = re.search(r"oracle (0x[0-9a-fA-F]{40})", result.stdout).group(1)  # type: ignore[union-attr]
-    feed = bind(w3, ORACLE, oracle_address).functions.getFeed(feed_key("demo")).call()
-    assert feed[6] == "ETH / USD next-tick forecast (synthetic prices)" and feed[5] == 8
+    params = bind(w3, ORACLE, oracle_address).functions.getFeedParams(feed_key("demo")).call()
+    assert params == (8, 60, 120, False, "ETH / USD next-tick forecast (synthetic prices)")
 
 
 def test_dev_srs_verifier_is_refused_on_a_non_dev_chain_unless_forced(tmp_path: Path) -> None:

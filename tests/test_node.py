@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.quantize import time_limbs
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.feedspec import FeedSpec
@@ -76,11 +78,12 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
 ) -> None:
     node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path)
-    report = node.tick(now=1_800_000_000.0)
+    now = time.time()
+    report = node.tick(now=now)
     row = report.round
     assert report.landed, row.failure_reason
     assert row.tx_hash and row.gas_used and row.gas_used > 300_000
-    assert row.onchain_round_id == 1 and row.onchain_answer == row.expected_answer
+    assert row.onchain_round_id == str((1 << 64) | 1) and row.onchain_answer == row.expected_answer
     proof_file = Path(str(row.proof_path))
     assert (
         row.proof_digest
@@ -88,11 +91,12 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     )
     assert report.reading is not None and str(report.reading.answer) == row.expected_answer
     assert report.error is not None and report.error <= report.tolerance
-    assert row.inputs == pytest.approx(list(demo_spec.source.create().fetch(now=1_800_000_000.0)))
+    assert row.observed_at == int(now)
+    assert row.inputs == pytest.approx([*demo_spec.source.create().fetch(now=now), *time_limbs(int(now))])
 
     # Relaying a landed round again is a no-op: nothing is posted twice.
     assert node._relayer.relay(int(row.id)).landed  # type: ignore[arg-type]
-    assert _onchain_rounds(w3, node) == 1
+    assert _onchain_rounds(w3, node) == (1 << 64) | 1
     assert [r.status for r in store.rounds(feed_id="demo")] == [RoundStatus.LANDED]
 
 

@@ -30,7 +30,7 @@ contract ExampleConsumer {
     /// @return updatedAt When it was stored.
     function readLatest() external view returns (int256 answer, uint8 decimals, uint80 roundId, uint256 updatedAt) {
         (roundId, answer,, updatedAt,) = i_oracle.latestRoundData(i_feedId);
-        decimals = i_oracle.getFeed(i_feedId).decimals;
+        decimals = i_oracle.getFeedParams(i_feedId).decimals;
     }
 
     /// @notice Reads the latest answer, refusing one older than `maxAge`, and keeps it.

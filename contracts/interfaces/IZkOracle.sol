@@ -3,103 +3,204 @@ pragma solidity ^0.8.20;
 
 /// @title IZkOracle
 /// @notice A registry of model feeds whose rounds are accepted only with a valid
-///         zero-knowledge proof of the model's inference.
+///         zero-knowledge proof of the model's inference, verified in the same transaction.
+/// @dev Round ids follow Chainlink's proxies: `(phaseId << 64) | roundInPhase`. A rotation
+///      of a feed's circuit starts a new phase, so ids keep increasing and old rounds
+///      stay readable.
 interface IZkOracle {
-    /// @notice How a feed's proofs are checked and its answer derived.
-    /// @param verifier The EZKL-generated verifier of the feed's circuit.
-    /// @param modelCommitment Digest of the verifying key, ONNX model and circuit settings.
-    /// @param instanceCount Number of public instances a proof of this circuit carries.
-    /// @param outputIndex Index of the answer among the public instances.
-    /// @param scale Fixed-point scale of the answer instance: value = instance / 2**scale.
-    /// @param decimals Decimals of the stored answer.
+    /// @notice What a feed promises its consumers; fixed at registration except heartbeat.
+    /// @param decimals Decimals of the answer.
+    /// @param heartbeat Seconds within which a fresh round is expected; 0 for none.
+    /// @param maxObservationAge How old a proven observation time may be when submitted (seconds).
+    /// @param permissionless Whether anyone may submit (requires a proven observation time).
     /// @param description Human-readable description, e.g. "ETH / USD forecast".
-    struct FeedConfig {
-        address verifier;
-        bytes32 modelCommitment;
-        uint32 instanceCount;
-        uint32 outputIndex;
-        uint8 scale;
+    struct FeedParams {
         uint8 decimals;
+        uint32 heartbeat;
+        uint32 maxObservationAge;
+        bool permissionless;
         string description;
     }
 
-    /// @notice One accepted round.
-    /// @param answer The value derived from the verified instances, with the feed's decimals.
-    /// @param startedAt When the round started; equal to updatedAt until observation times are proven.
-    /// @param updatedAt When the round was stored (block timestamp).
-    /// @param instancesHash keccak256 of the ABI-encoded public instances.
-    /// @param submitter The account that posted the round.
+    /// @notice An input the contract reads itself in `submit` and requires among the instances.
+    /// @param target Contract with a view function returning one int256.
+    /// @param selector The view function's selector.
+    /// @param decimals Decimals of the returned value.
+    /// @param instanceIndex Which public instance must equal the value quantised at the input scale.
+    struct OnchainInput {
+        address target;
+        bytes4 selector;
+        uint8 decimals;
+        uint32 instanceIndex;
+    }
+
+    /// @notice How one phase's proofs are checked and the answer derived from them.
+    /// @param verifier The EZKL-generated verifier of the circuit.
+    /// @param modelCommitment sha256 over the digests of the ONNX model, circuit settings and vk.
+    /// @param instanceCount Public instances per proof (inputs first, then outputs).
+    /// @param inputCount How many leading instances are model inputs.
+    /// @param outputIndex Index of the answer among the instances.
+    /// @param inputScale Fixed-point scale of the inputs: instance = round(value * 2**inputScale).
+    /// @param outputScale Fixed-point scale of the answer instance.
+    /// @param bindsObservedAt Whether the inputs carry the observation time.
+    /// @param observedAtIndex First of the OBSERVED_AT_LIMBS instances holding the observation time.
+    /// @param onchainInputs Inputs read on-chain during `submit`.
+    struct CircuitConfig {
+        address verifier;
+        bytes32 modelCommitment;
+        uint32 instanceCount;
+        uint32 inputCount;
+        uint32 outputIndex;
+        uint8 inputScale;
+        uint8 outputScale;
+        bool bindsObservedAt;
+        uint32 observedAtIndex;
+        OnchainInput[] onchainInputs;
+    }
+
+    /// @notice One accepted round and what was proven for it.
+    /// @param answer Derived from the verified output instance, with the feed's decimals.
+    /// @param observedAt The proven observation time, or the block time when the feed proves none.
+    /// @param updatedAt The block time the round was stored.
+    /// @param modelCommitment The commitment of the circuit that proved it.
+    /// @param inputsHash keccak256 of the packed input instances (all instances are in the event).
+    /// @param submitter The account that posted it.
     struct Round {
         int256 answer;
-        uint64 startedAt;
+        uint64 observedAt;
         uint64 updatedAt;
-        bytes32 instancesHash;
+        bytes32 modelCommitment;
+        bytes32 inputsHash;
         address submitter;
     }
 
-    error ZkOracleNotOwner(address caller);
     error ZkOracleZeroAddress();
     error ZkOracleFeedAlreadyRegistered(bytes32 feedId);
     error ZkOracleUnknownFeed(bytes32 feedId);
+    error ZkOracleFeedPaused(bytes32 feedId);
     error ZkOracleOutputIndexOutOfRange(bytes32 feedId, uint32 outputIndex, uint32 instanceCount);
+    error ZkOracleInputIndexOutOfRange(bytes32 feedId, uint32 instanceIndex, uint32 inputCount);
     error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale, uint8 decimals);
+    error ZkOracleFreshnessRequired(bytes32 feedId);
     error ZkOracleUnauthorizedSubmitter(bytes32 feedId, address submitter);
     error ZkOracleInstanceCountMismatch(bytes32 feedId, uint256 expected, uint256 actual);
     error ZkOracleInvalidProof(bytes32 feedId);
     error ZkOracleProofReplayed(bytes32 feedId, bytes32 proofHash);
     error ZkOracleInstanceNotInField(bytes32 feedId, uint256 instance);
     error ZkOracleAnswerOverflow(bytes32 feedId, int256 fieldValue);
+    error ZkOracleMalformedObservationTime(bytes32 feedId, uint256 instance);
+    error ZkOracleObservationFromFuture(bytes32 feedId, uint256 observedAt, uint256 blockTime);
+    error ZkOracleObservationTooOld(bytes32 feedId, uint256 observedAt, uint256 oldestAccepted);
+    error ZkOracleStaleRound(bytes32 feedId, uint256 observedAt, uint256 latestObservedAt);
+    error ZkOracleOnchainInputUnavailable(bytes32 feedId, address target, bytes4 selector);
+    error ZkOracleOnchainInputMismatch(bytes32 feedId, uint32 instanceIndex, uint256 expected, uint256 actual);
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);
+    error ZkOracleStaleAnswer(bytes32 feedId, uint256 updatedAt, uint256 maxAge);
 
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-    event FeedRegistered(
-        bytes32 indexed feedId, address indexed verifier, bytes32 modelCommitment, uint8 decimals, string description
+    event FeedRegistered(bytes32 indexed feedId, uint8 decimals, bool permissionless, string description);
+    event FeedRotated(
+        bytes32 indexed feedId, uint16 indexed phaseId, address indexed verifier, bytes32 modelCommitment
     );
+    event FeedPausedSet(bytes32 indexed feedId, bool paused);
+    event HeartbeatSet(bytes32 indexed feedId, uint32 heartbeat);
     event SubmitterUpdated(bytes32 indexed feedId, address indexed submitter, bool allowed);
     event RoundSubmitted(
-        bytes32 indexed feedId, uint80 indexed roundId, int256 answer, address indexed submitter, uint256[] instances
+        bytes32 indexed feedId,
+        uint80 indexed roundId,
+        address indexed submitter,
+        int256 answer,
+        uint256 observedAt,
+        uint256[] instances
     );
 
-    /// @notice Registers a new feed. Only the owner may call it.
+    /// @notice Registers a feed and its first circuit (phase 1). Operator only.
     /// @param feedId The feed's identifier (keccak256 of its string id).
-    /// @param config How the feed's proofs are checked and answers derived.
-    function registerFeed(bytes32 feedId, FeedConfig calldata config) external;
+    /// @param params What the feed promises its consumers.
+    /// @param circuit How its proofs are checked.
+    function registerFeed(bytes32 feedId, FeedParams calldata params, CircuitConfig calldata circuit) external;
 
-    /// @notice Allows or disallows `submitter` to post rounds to `feedId`. Only the owner may call it.
+    /// @notice Replaces the feed's circuit (model, verifier); starts a new phase. Operator only.
+    /// @param feedId The feed.
+    /// @param circuit The new circuit.
+    /// @return phaseId The new phase.
+    function rotateFeed(bytes32 feedId, CircuitConfig calldata circuit) external returns (uint16 phaseId);
+
+    /// @notice Pauses or resumes submissions to a feed; reads keep working. Operator only.
+    /// @param feedId The feed.
+    /// @param paused Whether submissions are refused.
+    function setPaused(bytes32 feedId, bool paused) external;
+
+    /// @notice Changes the feed's heartbeat. Operator only.
+    /// @param feedId The feed.
+    /// @param heartbeat Seconds; 0 for none.
+    function setHeartbeat(bytes32 feedId, uint32 heartbeat) external;
+
+    /// @notice Allows or disallows `submitter` on an allow-listed feed. Operator only.
     /// @param feedId The feed.
     /// @param submitter The account.
-    /// @param allowed Whether the account may submit.
+    /// @param allowed Whether it may submit.
     function setSubmitter(bytes32 feedId, address submitter, bool allowed) external;
 
-    /// @notice Verifies `proof` with the feed's verifier and stores the answer derived from `instances`.
+    /// @notice Verifies `proof`, checks freshness and on-chain inputs, and stores the answer
+    ///         derived from `instances`.
     /// @param feedId The feed.
-    /// @param proof The proof of `outputs = model(inputs)`.
+    /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
     /// @param instances The public instances the proof was made for.
-    /// @return roundId The id of the stored round.
+    /// @return roundId The stored round's id.
     function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances)
         external
         returns (uint80 roundId);
 
-    /// @notice The feed's configuration.
+    /// @notice The feed's consumer-facing parameters; reverts for an unknown feed.
     /// @param feedId The feed.
-    /// @return The stored configuration; reverts for an unknown feed.
-    function getFeed(bytes32 feedId) external view returns (FeedConfig memory);
+    /// @return The parameters.
+    function getFeedParams(bytes32 feedId) external view returns (FeedParams memory);
 
-    /// @notice Whether `submitter` may post rounds to `feedId`.
+    /// @notice The feed's current phase and its circuit; reverts for an unknown feed.
+    /// @param feedId The feed.
+    /// @return phaseId The current phase.
+    /// @return circuit Its circuit.
+    function getCircuit(bytes32 feedId) external view returns (uint16 phaseId, CircuitConfig memory circuit);
+
+    /// @notice A phase's circuit, current or past; reverts for an unknown feed or phase.
+    /// @param feedId The feed.
+    /// @param phaseId The phase.
+    /// @return The circuit.
+    function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory);
+
+    /// @notice Whether submissions to the feed are paused.
+    /// @param feedId The feed.
+    /// @return True when paused.
+    function isPaused(bytes32 feedId) external view returns (bool);
+
+    /// @notice Whether `submitter` may submit to the feed (always true when permissionless).
     /// @param feedId The feed.
     /// @param submitter The account.
     /// @return True when allowed.
     function isSubmitter(bytes32 feedId, address submitter) external view returns (bool);
 
-    /// @notice The latest round, in Chainlink's AggregatorV3 shape.
+    /// @notice The latest round, in Chainlink's AggregatorV3 shape; startedAt is the observation time.
     /// @param feedId The feed.
     /// @return roundId The round id.
-    /// @return answer The answer, with the feed's decimals.
-    /// @return startedAt When the round started (equal to updatedAt for now).
-    /// @return updatedAt When the round was stored.
+    /// @return answer The answer.
+    /// @return startedAt The observation time.
+    /// @return updatedAt When it was stored.
     /// @return answeredInRound Equal to roundId.
     function latestRoundData(bytes32 feedId)
+        external
+        view
+        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
+
+    /// @notice Like latestRoundData, but reverts with ZkOracleStaleAnswer when older than `maxAge`.
+    /// @param feedId The feed.
+    /// @param maxAge The oldest acceptable answer, in seconds since it was stored.
+    /// @return roundId The round id.
+    /// @return answer The answer.
+    /// @return startedAt The observation time.
+    /// @return updatedAt When it was stored.
+    /// @return answeredInRound Equal to roundId.
+    function latestRoundDataNoOlderThan(bytes32 feedId, uint256 maxAge)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
@@ -108,9 +209,9 @@ interface IZkOracle {
     /// @param feedId The feed.
     /// @param roundId The round id.
     /// @return roundId_ The round id.
-    /// @return answer The answer, with the feed's decimals.
-    /// @return startedAt When the round started (equal to updatedAt for now).
-    /// @return updatedAt When the round was stored.
+    /// @return answer The answer.
+    /// @return startedAt The observation time.
+    /// @return updatedAt When it was stored.
     /// @return answeredInRound Equal to roundId.
     function getRoundData(bytes32 feedId, uint80 roundId)
         external
@@ -120,11 +221,11 @@ interface IZkOracle {
     /// @notice The full record of a round, including what was proven.
     /// @param feedId The feed.
     /// @param roundId The round id.
-    /// @return The stored round; reverts for an unknown round.
+    /// @return The round; reverts for an unknown round.
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory);
 
-    /// @notice The id of the latest round, 0 when none.
+    /// @notice The latest round id, 0 before the first round.
     /// @param feedId The feed.
-    /// @return The latest round id.
+    /// @return The id.
     function latestRoundId(bytes32 feedId) external view returns (uint80);
 }

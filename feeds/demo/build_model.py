@@ -73,10 +73,15 @@ def build(path: Path) -> None:
         helper.make_node("Mul", ["forecast_z", "spread"], ["forecast_offset"]),
         helper.make_node("Add", ["forecast_offset", "center"], ["forecast"]),
     ]
+    # The observation time rides along as a public input (three 11-bit limbs) so the
+    # contract can check freshness; the forecast does not depend on it.
     graph = helper.make_graph(
         nodes,
         "eth_usd_forecast",
-        [helper.make_tensor_value_info("prices", TensorProto.FLOAT, [1, WINDOW])],
+        [
+            helper.make_tensor_value_info("prices", TensorProto.FLOAT, [1, WINDOW]),
+            helper.make_tensor_value_info("observed_at", TensorProto.FLOAT, [1, 3]),
+        ],
         [helper.make_tensor_value_info("forecast", TensorProto.FLOAT, [1, 1])],
         inits,
     )

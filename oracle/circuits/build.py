@@ -25,12 +25,13 @@ from typing import Literal
 import ezkl
 
 from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, CircuitFiles, CircuitManifest, model_commitment
+from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import compile_file
 from oracle.evm.toolchain import resolve_solc
 from oracle.exceptions import CircuitError, ZkOracleError
-from oracle.inference import OnnxModel
+from oracle.inference import OnnxModel, split_by_shapes
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
 BUILD_FORMAT = 3
@@ -95,11 +96,10 @@ def build_circuit(
     workdir.mkdir(parents=True)
     try:
         manifest = _build_into(workdir, key, onnx_bytes, samples, options, build_root, report)
-    except ZkOracleError:
+    except BaseException as exc:
         shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    except Exception as exc:  # ezkl raises bare RuntimeErrors with the useful text
-        shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(exc, ZkOracleError) or not is_ezkl_failure(exc):
+            raise
         raise CircuitError(f"building the circuit for {model_path} failed: {exc}") from exc
     artifacts = CircuitArtifacts(root=workdir, manifest=manifest)
     artifacts.write_manifest()
@@ -125,8 +125,12 @@ def _build_into(
 ) -> CircuitManifest:
     paths = CircuitFiles(root=workdir)
     paths.model.write_bytes(onnx_bytes)
+    model = OnnxModel(paths.model)
     calibration = workdir / "calibration.json"
-    calibration.write_text(json.dumps({"input_data": [[float(x) for sample in samples for x in sample]]}))
+    per_sample = [split_by_shapes(sample, model.input_shapes) for sample in samples]
+    # EZKL wants one list per input tensor, each holding that tensor for every sample in turn.
+    per_input = [[x for parts in per_sample for x in parts[i]] for i in range(len(model.input_shapes))]
+    calibration.write_text(json.dumps({"input_data": per_input}))
     timings: dict[str, float] = {}
 
     def step(name: str, label: str) -> _Timer:
@@ -166,7 +170,6 @@ def _build_into(
             ezkl.setup(model=str(paths.compiled), vk_path=str(paths.vk), pk_path=str(paths.pk), srs_path=str(srs)),
             "setup",
         )
-    model = OnnxModel(paths.model)
     with step("fidelity", "measuring the circuit's quantisation error"):
         error = _quantization_error(paths, model, samples, settings["model_output_scales"])
     with step("verifier", "generating and compiling the Solidity verifier"):
@@ -218,7 +221,7 @@ def _quantization_error(
     data = paths.root / "fidelity-input.json"
     witness_path = paths.root / "fidelity-witness.json"
     for probe in _fidelity_probes(samples):
-        data.write_text(json.dumps({"input_data": [probe]}))
+        data.write_text(json.dumps({"input_data": split_by_shapes(probe, model.input_shapes)}))
         witness = ezkl.gen_witness(data=str(data), model=str(paths.compiled), output=str(witness_path))
         proven = [
             felt_to_float(f, scale)

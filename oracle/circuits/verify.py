@@ -8,6 +8,7 @@ from pathlib import Path
 import ezkl
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.exceptions import ProverError
 
 
@@ -22,7 +23,9 @@ def verify_document(circuit: CircuitArtifacts, document: bytes) -> None:
                 vk_path=str(circuit.vk),
                 srs_path=str(circuit.srs),
             )
-        except Exception as exc:  # ezkl raises on malformed or invalid proofs
+        except BaseException as exc:  # ezkl raises (or panics) on malformed or invalid proofs
+            if not is_ezkl_failure(exc):
+                raise
             raise ProverError(f"proof does not verify against circuit {circuit.manifest.key}: {exc}") from exc
     if not valid:
         raise ProverError(f"proof does not verify against circuit {circuit.manifest.key}")

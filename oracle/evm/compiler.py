@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import solcx
 from solcx.exceptions import SolcError
+from solcx.wrapper import solc_wrapper
 
-from oracle.evm.toolchain import resolve_solc
+from oracle.evm.toolchain import node_modules, resolve_solc
 from oracle.exceptions import ToolchainError
 from oracle.paths import PROJECT_ROOT
 
@@ -38,13 +38,18 @@ def compile_sources(sources: dict[str, str], *, optimize_runs: int = 200) -> dic
         },
     }
     try:
-        output = solcx.compile_standard(request, solc_binary=solc.path)
+        # Imports such as "@openzeppelin/contracts/..." resolve as with native solc:
+        # against the project root, then node_modules.
+        stdout, _stderr, _command, _process = solc_wrapper(
+            solc_binary=solc.path,
+            stdin=json.dumps(request),
+            standard_json=True,
+            base_path=str(PROJECT_ROOT),
+            include_path=str(node_modules()),
+        )
+        output = json.loads(stdout)
     except SolcError as exc:
-        # py-solc-x raises on any error entry; the entries themselves are in its stdout.
-        try:
-            output = json.loads(exc.stdout_data)
-        except (TypeError, ValueError):
-            raise ToolchainError(f"solc ({solc.kind} {solc.version}) failed: {exc.message}") from exc
+        raise ToolchainError(f"solc ({solc.kind} {solc.version}) failed: {exc.message}") from exc
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         details = "; ".join(e["formattedMessage"].strip().splitlines()[0] for e in errors)

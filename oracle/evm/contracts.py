@@ -12,6 +12,7 @@ from oracle.evm.errors import ErrorDecoder
 
 ORACLE = "ZkOracle"
 CONSUMER = "ExampleConsumer"
+PROXY = "ZkFeedProxy"
 
 
 def feed_key(feed_id: str) -> bytes:

@@ -30,6 +30,7 @@ class Deployment(SQLModel, table=True):
     rpc_url: str
     oracle_address: str
     verifier_address: str
+    proxy_address: str
     consumer_address: str | None = None
     circuit_key: str
     model_commitment: str
@@ -44,7 +45,8 @@ class Round(SQLModel, table=True):
     circuit_key: str
     status: RoundStatus = Field(default=RoundStatus.OBSERVED, index=True)
     created_at: datetime = Field(default_factory=utcnow)
-    inputs_json: str
+    inputs_json: str  # the model's whole input, as proven
+    observed_at: int | None = None  # unix time of the fetch, proven when the feed binds it
     model_output: float | None = None
     proven_output: float | None = None
     expected_answer: str | None = None  # exact integer the contract must derive, as text (may exceed int64)
@@ -57,7 +59,7 @@ class Round(SQLModel, table=True):
     tx_hash: str | None = None
     tx_nonce: int | None = None
     gas_used: int | None = None
-    onchain_round_id: int | None = None
+    onchain_round_id: str | None = None  # uint80 (phase << 64 | round): too wide for an SQL integer
     onchain_answer: str | None = None
     landed_at: datetime | None = None
     failure_reason: str | None = None

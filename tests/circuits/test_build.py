@@ -10,6 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError
 from oracle.feedspec import FeedSpec
 
@@ -32,9 +33,10 @@ def _linear_model(path: Path, weights: list[float]) -> Path:
 
 def test_demo_circuit_has_public_inputs_and_output(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> None:
     manifest = demo_circuit.manifest
-    assert manifest.input_size == manifest.input_instances == demo_spec.source.window
-    assert manifest.instance_count == demo_spec.source.window + 1
-    assert manifest.answer_index(0) == demo_spec.source.window
+    inputs = demo_spec.source.window + OBSERVED_AT_LIMBS  # prices, then the observation time
+    assert manifest.input_size == manifest.input_instances == inputs
+    assert manifest.instance_count == inputs + 1
+    assert manifest.answer_index(0) == inputs
     assert manifest.dev_srs
     assert 0 < manifest.quantization_error < 1.0
     for path in (demo_circuit.pk, demo_circuit.vk, demo_circuit.verifier_source, demo_circuit.srs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlmodel import Session
 from web3 import Web3
@@ -38,7 +40,10 @@ def proven_rounds(
         deployment_id=int(deployment.id),
         proofs_dir=folder / "proofs",  # type: ignore[arg-type]
     )
-    rows = [pipeline.run(now=1_800_000_000.0 + 10 * i) for i in range(3)]
+    # Observation times must rise in landing order: the round broadcast before the crash
+    # (the second) lands first, then the unsent one, then the dropped one.
+    start = time.time() - 5
+    rows = [pipeline.run(now=start + offset) for offset in (1, 0, 2)]
     assert all(row.status is RoundStatus.PROVEN for row in rows)
     return store, deployment, [int(row.id) for row in rows]  # type: ignore[arg-type]
 
@@ -72,9 +77,10 @@ def test_reconcile_lands_proven_sent_and_dropped_rounds_once(
     assert next(o for o in outcomes if o.round.id == sent).round.tx_hash == broadcast.tx_hash  # not re-sent
 
     landed = store.rounds(status=RoundStatus.LANDED)
-    assert len(landed) == 3 == oracle.functions.latestRoundId(feed_key("demo")).call()
-    assert sorted(r.onchain_round_id for r in landed) == [1, 2, 3]
+    assert len(landed) == 3
+    assert oracle.functions.latestRoundId(feed_key("demo")).call() == (1 << 64) | 3
+    assert sorted(int(str(r.onchain_round_id)) for r in landed) == [(1 << 64) | n for n in (1, 2, 3)]
 
     # A second restart finds nothing left to do and posts nothing.
     assert RoundRelayer(store, sender_for(w3, "relayer")).reconcile(int(deployment.id)) == []  # type: ignore[arg-type]
-    assert oracle.functions.latestRoundId(feed_key("demo")).call() == 3
+    assert oracle.functions.latestRoundId(feed_key("demo")).call() == (1 << 64) | 3

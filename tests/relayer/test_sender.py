@@ -15,10 +15,12 @@ def test_transactions_confirm_and_nonces_advance(w3: Web3) -> None:
     before = w3.eth.get_transaction_count(sender.account.address)
     address = deploy_oracle(sender)
     oracle = bind(w3, ORACLE, address)
-    confirmed = sender.transact(oracle.functions.transferOwnership(dev_account(6).address), what="hand over")
+    operator_role = oracle.functions.OPERATOR_ROLE().call()
+    grant = oracle.functions.grantRole(operator_role, dev_account(6).address)
+    confirmed = sender.transact(grant, what="grant operator")
     assert confirmed.gas_used > 21_000
     assert w3.eth.get_transaction_count(sender.account.address) == before + 2
-    assert oracle.functions.owner().call() == dev_account(6).address
+    assert oracle.functions.hasRole(operator_role, dev_account(6).address).call()
 
 
 def test_a_revert_is_reported_before_sending_with_the_decoded_error(w3: Web3) -> None:

@@ -16,6 +16,7 @@ def _deployment(store: Store) -> Deployment:
         rpc_url="http://127.0.0.1:8545",
         oracle_address="0x" + "11" * 20,
         verifier_address="0x" + "22" * 20,
+        proxy_address="0x" + "44" * 20,
         circuit_key="k",
         model_commitment="0x" + "33" * 32,
         dev_srs=True,

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
+import {IZkOracle} from "./interfaces/IZkOracle.sol";
+
+/// @title ZkFeedProxy
+/// @notice One feed of a ZkOracle behind Chainlink's AggregatorV3Interface, so an existing
+///         Chainlink consumer switches to a proven feed by changing only the address it reads.
+contract ZkFeedProxy is AggregatorV3Interface {
+    /// @dev Bumped when the read semantics change; 1 is the first proven-feed version.
+    uint256 public constant VERSION = 1;
+
+    IZkOracle public immutable i_oracle;
+    bytes32 public immutable i_feedId;
+
+    /// @param oracle The ZkOracle holding the feed.
+    /// @param feedId The feed.
+    constructor(IZkOracle oracle, bytes32 feedId) {
+        oracle.getFeedParams(feedId); // reverts for an unknown feed
+        i_oracle = oracle;
+        i_feedId = feedId;
+    }
+
+    /// @notice Decimals of the answer.
+    /// @return The feed's decimals.
+    function decimals() external view returns (uint8) {
+        return i_oracle.getFeedParams(i_feedId).decimals;
+    }
+
+    /// @notice What the feed reports.
+    /// @return The feed's description.
+    function description() external view returns (string memory) {
+        return i_oracle.getFeedParams(i_feedId).description;
+    }
+
+    /// @notice The proxy's version.
+    /// @return VERSION.
+    function version() external pure returns (uint256) {
+        return VERSION;
+    }
+
+    /// @notice A round by id; reverts for an unknown round.
+    /// @param _roundId The round id (phase in the high bits).
+    /// @return roundId The round id.
+    /// @return answer The answer.
+    /// @return startedAt The observation time.
+    /// @return updatedAt When it was stored.
+    /// @return answeredInRound Equal to roundId.
+    function getRoundData(uint80 _roundId)
+        external
+        view
+        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+    {
+        return i_oracle.getRoundData(i_feedId, _roundId);
+    }
+
+    /// @notice The latest round; reverts before the first.
+    /// @return roundId The round id.
+    /// @return answer The answer.
+    /// @return startedAt The observation time.
+    /// @return updatedAt When it was stored.
+    /// @return answeredInRound Equal to roundId.
+    function latestRoundData()
+        external
+        view
+        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+    {
+        return i_oracle.latestRoundData(i_feedId);
+    }
+
+    /// @notice The latest round, reverting with ZkOracleStaleAnswer when older than `maxAge`.
+    /// @param maxAge The oldest acceptable answer, in seconds.
+    /// @return roundId The round id.
+    /// @return answer The answer.
+    /// @return startedAt The observation time.
+    /// @return updatedAt When it was stored.
+    /// @return answeredInRound Equal to roundId.
+    function latestRoundDataNoOlderThan(uint256 maxAge)
+        external
+        view
+        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+    {
+        return i_oracle.latestRoundDataNoOlderThan(i_feedId, maxAge);
+    }
+}
