@@ -158,11 +158,13 @@ def summary(seconds: list[float]) -> dict[str, Any]:
 def run(prove_runs: int) -> dict[str, Any]:
     machine = machine_info()
     spec = load_feed(DEMO_FEED)
-    samples = spec.load_samples()
+    samples = spec.model_samples()
     main_build = build_circuit(spec.model_path, samples, build_root=build_dir())
     circuit = main_build.artifacts
     build = measure_build(spec, samples)
-    proving = measure_proving(circuit, samples[0], prove_runs)
+    # Observed now: the oracle refuses observations older than the feed's window.
+    inputs = spec.model_input(spec.load_samples()[0], observed_at=int(time.time()))
+    proving = measure_proving(circuit, inputs, prove_runs)
     with tempfile.TemporaryDirectory(prefix="zkoracle-bench-") as tmp:
         gas, tick = run_chain(spec, circuit, proving.proof, Path(tmp))
     return {

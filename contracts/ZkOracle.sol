@@ -29,18 +29,27 @@ contract ZkOracle is IZkOracle, AccessControl {
     uint8 internal constant MAX_SCALE = 64;
     uint256 internal constant PHASE_OFFSET = 64;
 
+    /// @dev Three slots per round: the model commitment is derived from the round's phase.
+    struct StoredRound {
+        int256 answer;
+        uint48 observedAt;
+        uint48 updatedAt;
+        address submitter;
+        bytes32 inputsHash;
+    }
+
     struct FeedState {
         FeedParams params;
         uint16 phaseId;
         bool paused;
         uint80 latestRoundId;
-        uint64 latestObservedAt;
+        uint48 latestObservedAt;
     }
 
     mapping(bytes32 feedId => FeedState) private s_feeds;
     mapping(bytes32 feedId => mapping(uint16 phaseId => CircuitConfig)) private s_circuits;
     mapping(bytes32 feedId => mapping(address submitter => bool)) private s_submitters;
-    mapping(bytes32 feedId => mapping(uint80 roundId => Round)) private s_rounds;
+    mapping(bytes32 feedId => mapping(uint80 roundId => StoredRound)) private s_rounds;
     mapping(bytes32 proofHash => bool) private s_usedProofs;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and OPERATOR_ROLE.
@@ -112,9 +121,9 @@ contract ZkOracle is IZkOracle, AccessControl {
         bytes32 proofHash = keccak256(proof);
         if (s_usedProofs[proofHash]) revert ZkOracleProofReplayed(feedId, proofHash);
 
-        uint64 observedAt = circuit.bindsObservedAt
+        uint48 observedAt = circuit.bindsObservedAt
             ? _checkObservationTime(feedId, feed, circuit, instances)
-            : uint64(block.timestamp);
+            : uint48(block.timestamp);
         _checkOnchainInputs(feedId, circuit, instances);
 
         // The generated verifier reverts on a bad proof; fold both failure modes into one error.
@@ -127,13 +136,12 @@ contract ZkOracle is IZkOracle, AccessControl {
         int256 answer = _deriveAnswer(feedId, instances[circuit.outputIndex], circuit.outputScale, feed.params.decimals);
         s_usedProofs[proofHash] = true;
         roundId = _nextRoundId(feed);
-        Round memory round = Round({
+        StoredRound memory round = StoredRound({
             answer: answer,
             observedAt: observedAt,
-            updatedAt: uint64(block.timestamp),
-            modelCommitment: circuit.modelCommitment,
-            inputsHash: keccak256(abi.encodePacked(instances[:circuit.inputCount])),
-            submitter: msg.sender
+            updatedAt: uint48(block.timestamp),
+            submitter: msg.sender,
+            inputsHash: keccak256(abi.encodePacked(instances[:circuit.inputCount]))
         });
         _storeRound(feedId, feed, roundId, round, instances);
     }
@@ -198,7 +206,15 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     /// @inheritdoc IZkOracle
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory) {
-        return _requireRound(feedId, roundId);
+        StoredRound storage round = _requireRound(feedId, roundId);
+        return Round({
+            answer: round.answer,
+            observedAt: round.observedAt,
+            updatedAt: round.updatedAt,
+            modelCommitment: s_circuits[feedId][uint16(roundId >> PHASE_OFFSET)].modelCommitment,
+            inputsHash: round.inputsHash,
+            submitter: round.submitter
+        });
     }
 
     /// @inheritdoc IZkOracle
@@ -264,7 +280,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         FeedState storage feed,
         CircuitConfig storage circuit,
         uint256[] calldata instances
-    ) internal view returns (uint64 observedAt) {
+    ) internal view returns (uint48 observedAt) {
         uint256 unit = uint256(1) << circuit.inputScale;
         uint256 time;
         for (uint256 i = 0; i < OBSERVED_AT_LIMBS; ++i) {
@@ -279,7 +295,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         uint256 maxAge = feed.params.maxObservationAge;
         if (block.timestamp > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, block.timestamp - maxAge);
         if (time <= feed.latestObservedAt) revert ZkOracleStaleRound(feedId, time, feed.latestObservedAt);
-        return uint64(time);
+        return uint48(time);
     }
 
     /// @dev Reads each declared on-chain input now and requires the proof to be about it.
@@ -312,7 +328,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         bytes32 feedId,
         FeedState storage feed,
         uint80 roundId,
-        Round memory round,
+        StoredRound memory round,
         uint256[] calldata instances
     ) internal {
         s_rounds[feedId][roundId] = round;
@@ -326,7 +342,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         if (feed.phaseId == 0) revert ZkOracleUnknownFeed(feedId);
     }
 
-    function _requireRound(bytes32 feedId, uint80 roundId) internal view returns (Round storage round) {
+    function _requireRound(bytes32 feedId, uint80 roundId) internal view returns (StoredRound storage round) {
         _requireFeed(feedId);
         round = s_rounds[feedId][roundId];
         if (round.updatedAt == 0) revert ZkOracleUnknownRound(feedId, roundId);
@@ -337,7 +353,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         view
         returns (uint80, int256, uint256, uint256, uint80)
     {
-        Round storage round = s_rounds[feedId][roundId];
+        StoredRound storage round = s_rounds[feedId][roundId];
         return (roundId, round.answer, round.observedAt, round.updatedAt, roundId);
     }
 

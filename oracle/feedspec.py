@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
 from oracle.exceptions import FeedSpecError
@@ -75,6 +75,30 @@ class OnchainSpec(_Strict):
     max_observation_age_seconds: int = Field(default=300, gt=0, lt=2**32)
 
 
+class StaticProverSpec(_Strict):
+    """A prover named by the feed: the hotkey that must sign its answers, and where it listens."""
+
+    hotkey: str = Field(pattern=r"^[1-9A-HJ-NP-Za-km-z]{46,48}$", description="ss58 address of its hotkey")
+    url: str = Field(pattern=r"^https?://\S+$", description="e.g. http://10.0.0.5:8091")
+
+
+class ProverSpec(_Strict):
+    """Who proves the feed's rounds: this node (``local``) or a network of remote provers."""
+
+    policy: Literal["local", "network"] = "local"
+    redundancy: int = Field(default=2, ge=1, le=16, description="how many provers each round is sent to")
+    timeout_seconds: float = Field(default=60.0, gt=0, description="then the round is proven locally")
+    provers: tuple[StaticProverSpec, ...] = ()
+    subtensor: str | None = Field(default=None, description="discover provers on this chain: a network name or ws(s)://")
+    netuid: int = Field(default=2, ge=0, le=65535, description="the subnet whose neurons are the provers")
+
+    @model_validator(mode="after")
+    def _network_has_provers(self) -> ProverSpec:
+        if self.policy == "network" and not self.provers and self.subtensor is None:
+            raise ValueError("policy 'network' needs provers: list them as [[prover.provers]] or set prover.subtensor")
+        return self
+
+
 class FeedSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     description: str = Field(min_length=1, max_length=200)
@@ -86,6 +110,7 @@ class FeedSpec(_Strict):
     schedule: ScheduleSpec
     circuit: CircuitSpec = CircuitSpec()
     onchain: OnchainSpec = OnchainSpec()
+    prover: ProverSpec = ProverSpec()
     folder: Path = Field(exclude=True)
 
     @property
@@ -108,6 +133,10 @@ class FeedSpec(_Strict):
                 self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", _FIXES["samples"]
             )
         return [[float(x) for x in sample] for sample in samples]
+
+    def model_input(self, source_values: list[float], *, observed_at: int) -> list[float]:
+        """The model's whole input: the source's values, then the observation time when the feed proves it."""
+        return source_values + time_limbs(observed_at) if self.circuit.observation_time else source_values
 
     def model_samples(self) -> list[list[float]]:
         """Calibration inputs for the whole model: the samples plus observation times spanning all limb values."""

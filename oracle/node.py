@@ -7,17 +7,18 @@ from pathlib import Path
 
 from sqlmodel import select
 from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.accounts import account_for
-from oracle.evm.contracts import CONSUMER, bind, project_error_decoder
+from oracle.evm.contracts import CONSUMER, ORACLE, bind, feed_key, project_error_decoder
 from oracle.exceptions import ChainError
 from oracle.feedspec import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
 from oracle.sources.base import InputSource
 from oracle.store import Deployment, Round, RoundStatus, Store
-from relayer.deployer import deploy_feed
+from relayer.deployer import FeedDeployment, deploy_feed, rotate_feed
 from relayer.rounds import RoundRelayer
 from relayer.sender import TransactionSender
 
@@ -45,36 +46,38 @@ def ensure_deployment(
     oracle_address: str | None = None,
     force_dev_srs: bool = False,
 ) -> Deployment:
-    """The feed's deployment on this chain for this circuit, deploying it when none is live."""
-    chain_id = w3.eth.chain_id
-    query = (
-        select(Deployment)
-        .where(
-            Deployment.feed_id == spec.id,
-            Deployment.chain_id == chain_id,
-            Deployment.circuit_key == circuit.manifest.key,
+    """The feed's live deployment on this chain for this circuit.
+
+    Reuses the current registration when its circuit is this one; when the feed is live
+    with another circuit (a new model or new settings), rotates it to this one, so the
+    oracle, proxy, consumers and round ids carry on; otherwise deploys it afresh.
+    """
+    current = _current_registration(store, w3, spec.id, oracle_address=oracle_address)
+    if current is not None and current.circuit_key == circuit.manifest.key:
+        return current
+    deployer = sender_for(w3, "deployer")
+    if current is not None:
+        verifier_address = rotate_feed(
+            deployer, spec, circuit, oracle_address=current.oracle_address, force_dev_srs=force_dev_srs
         )
-        .order_by(Deployment.id.desc())  # type: ignore[union-attr]
-    )
-    with store.session() as session:
-        known = list(session.exec(query))
-    for deployment in known:
-        if (oracle_address is None or deployment.oracle_address == oracle_address) and _has_code(
-            w3, deployment.verifier_address
-        ):
-            return deployment
-    relayer_address = account_for("relayer", chain_id=chain_id).address
-    deployed = deploy_feed(
-        sender_for(w3, "deployer"),
-        spec,
-        circuit,
-        submitter=relayer_address,
-        oracle_address=oracle_address,
-        force_dev_srs=force_dev_srs,
-    )
+        deployed = FeedDeployment(
+            oracle_address=current.oracle_address,
+            verifier_address=verifier_address,
+            proxy_address=current.proxy_address,
+            consumer_address=current.consumer_address,
+        )
+    else:
+        deployed = deploy_feed(
+            deployer,
+            spec,
+            circuit,
+            submitter=account_for("relayer", chain_id=w3.eth.chain_id).address,
+            oracle_address=oracle_address,
+            force_dev_srs=force_dev_srs,
+        )
     deployment = Deployment(
         feed_id=spec.id,
-        chain_id=chain_id,
+        chain_id=w3.eth.chain_id,
         rpc_url=rpc_url,
         oracle_address=deployed.oracle_address,
         verifier_address=deployed.verifier_address,
@@ -86,6 +89,35 @@ def ensure_deployment(
     )
     store.add(deployment)
     return deployment
+
+
+def _current_registration(store: Store, w3: Web3, feed_id: str, *, oracle_address: str | None) -> Deployment | None:
+    """The newest recorded deployment that the chain still has as the feed's current circuit.
+
+    The chain is the judge: a record may outlive its chain (a restarted Anvil reuses
+    chain id and addresses), so each is checked against the oracle's registration.
+    """
+    query = (
+        select(Deployment)
+        .where(Deployment.feed_id == feed_id, Deployment.chain_id == w3.eth.chain_id)
+        .order_by(Deployment.id.desc())  # type: ignore[union-attr]
+    )
+    with store.session() as session:
+        known = list(session.exec(query))
+    for deployment in known:
+        if oracle_address is not None and deployment.oracle_address != oracle_address:
+            continue
+        if not _has_code(w3, deployment.oracle_address):
+            continue
+        try:
+            _phase, registered = (
+                bind(w3, ORACLE, deployment.oracle_address).functions.getCircuit(feed_key(feed_id)).call()
+            )
+        except ContractLogicError:  # the feed is not registered on that oracle
+            continue
+        if registered[0] == deployment.verifier_address:
+            return deployment
+    return None
 
 
 def _has_code(w3: Web3, address: str) -> bool:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS, answer_from_felt, felt_to_float, time_limbs
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS, answer_from_felt, felt_to_float
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError, SourceError
 from oracle.feedspec import FeedSpec
@@ -54,10 +54,8 @@ class RoundPipeline:
         try:
             started = time.perf_counter()
             observed_at = time.time() if now is None else now
-            inputs = self._fetch(observed_at)
-            if self.spec.circuit.observation_time:
-                row.observed_at = int(observed_at)
-                inputs += time_limbs(row.observed_at)
+            inputs = self.spec.model_input(self._fetch(observed_at), observed_at=int(observed_at))
+            row.observed_at = int(observed_at) if self.spec.circuit.observation_time else None
             row.inputs_json = json.dumps(inputs)
             row.fetch_seconds = time.perf_counter() - started
             started = time.perf_counter()

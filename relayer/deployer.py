@@ -34,7 +34,16 @@ def deploy_oracle(sender: TransactionSender, *, admin: str | None = None) -> str
     return _address_of(sender, factory.constructor(admin or sender.account.address), what="deploy ZkOracle")
 
 
-def deploy_verifier(sender: TransactionSender, circuit: CircuitArtifacts) -> str:
+def deploy_verifier(
+    sender: TransactionSender, circuit: CircuitArtifacts, *, feed_id: str | None = None, force_dev_srs: bool = False
+) -> str:
+    """Deploy the circuit's verifier; one set up with a dev SRS only goes on a dev chain unless forced."""
+    check_srs_allowed(
+        dev_srs=circuit.manifest.dev_srs,
+        chain_id=sender.w3.eth.chain_id,
+        feed_id=feed_id or f"circuit {circuit.manifest.key}",
+        force=force_dev_srs,
+    )
     abi, bytecode = circuit.verifier_abi_and_bytecode()
     factory = sender.w3.eth.contract(abi=abi, bytecode=bytecode)
     return _address_of(sender, factory.constructor(), what=f"deploy verifier of circuit {circuit.manifest.key}")
@@ -81,6 +90,22 @@ def circuit_config(spec: FeedSpec, circuit: CircuitArtifacts, verifier_address: 
     )
 
 
+def rotate_feed(
+    sender: TransactionSender,
+    spec: FeedSpec,
+    circuit: CircuitArtifacts,
+    *,
+    oracle_address: str,
+    force_dev_srs: bool = False,
+) -> str:
+    """Deploy ``circuit``'s verifier and make it the feed's current circuit (a new phase)."""
+    verifier_address = deploy_verifier(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
+    oracle = bind(sender.w3, ORACLE, oracle_address)
+    rotate = oracle.functions.rotateFeed(feed_key(spec.id), circuit_config(spec, circuit, verifier_address))
+    sender.transact(rotate, what=f"rotate feed '{spec.id}' to circuit {circuit.manifest.key}")
+    return verifier_address
+
+
 def deploy_feed(
     sender: TransactionSender,
     spec: FeedSpec,
@@ -92,10 +117,9 @@ def deploy_feed(
     force_dev_srs: bool = False,
 ) -> FeedDeployment:
     """Deploy what ``spec`` needs on the sender's chain and allow ``submitter`` to post its rounds."""
-    chain_id = sender.w3.eth.chain_id
-    check_srs_allowed(dev_srs=circuit.manifest.dev_srs, chain_id=chain_id, feed_id=spec.id, force=force_dev_srs)
+    # The verifier first: a refused dev SRS must not leave a half-deployed feed behind.
+    verifier_address = deploy_verifier(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
     oracle_address = oracle_address or deploy_oracle(sender)
-    verifier_address = deploy_verifier(sender, circuit)
     oracle = bind(sender.w3, ORACLE, oracle_address)
     key = feed_key(spec.id)
     register = oracle.functions.registerFeed(key, feed_params(spec), circuit_config(spec, circuit, verifier_address))

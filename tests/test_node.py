@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import time_limbs
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.feedspec import FeedSpec
+from oracle.evm.contracts import ORACLE, PROXY, bind, feed_key
+from oracle.feedspec import FeedSpec, load_feed
 from oracle.node import FeedNode, ensure_deployment
 from oracle.provers import LocalProver, Proof
 from oracle.sources.base import InputSource
 from oracle.store import RoundStatus, Store
+from tests.conftest import DEMO_FEED
 
 
 class FixedSource(InputSource):
@@ -176,3 +182,54 @@ def test_bad_source_output_fails_the_round_with_a_reason(
     assert row.status is RoundStatus.FAILED and reason in str(row.failure_reason)
     assert "feed 'demo'" in str(row.failure_reason)
     assert store.rounds(feed_id="demo", status=RoundStatus.FAILED)[0].id == row.id
+
+
+def _retrained_feed(tmp_path: Path) -> FeedSpec:
+    """The demo feed with a changed model, as after retraining: same feed id, new circuit."""
+    folder = tmp_path / "retrained"
+    shutil.copytree(DEMO_FEED, folder)
+    model = onnx.load(folder / "model.onnx")
+    bias = next(init for init in model.graph.initializer if init.name == "b2")
+    bias.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(bias) + np.float32(0.25), "b2"))
+    onnx.save(model, folder / "model.onnx")
+    return load_feed(folder)
+
+
+def test_new_model_rotates_the_feed_and_round_ids_carry_on(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    build_root: Path,
+    tmp_path: Path,
+) -> None:
+    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path)
+    first = node.tick().round
+    assert first.status is RoundStatus.LANDED, first.failure_reason
+
+    spec = _retrained_feed(tmp_path)
+    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root).artifacts
+    assert circuit.manifest.key != demo_circuit.manifest.key
+    rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    assert (rotated.oracle_address, rotated.proxy_address) == (
+        node.deployment.oracle_address,
+        node.deployment.proxy_address,
+    )
+    assert rotated.verifier_address != node.deployment.verifier_address
+    assert ensure_deployment(store, w3, anvil.rpc_url, spec, circuit).id == rotated.id  # no second rotation
+
+    second = FeedNode(
+        spec, circuit, store=store, w3=w3, deployment=rotated, prover=LocalProver(), proofs_dir=tmp_path
+    ).tick()
+    assert second.landed, second.round.failure_reason
+    assert second.round.onchain_round_id == str((2 << 64) | 1)
+
+    proxy = bind(w3, PROXY, rotated.proxy_address)
+    assert proxy.functions.latestRoundData().call()[0] == (2 << 64) | 1
+    assert proxy.functions.getRoundData((1 << 64) | 1).call()[1] == int(str(first.onchain_answer))
+    oracle = bind(w3, ORACLE, rotated.oracle_address)
+    assert (
+        oracle.functions.getRound(feed_key("demo"), (2 << 64) | 1).call()[3].hex()
+        == circuit.manifest.model_commitment[2:]
+    )
