@@ -28,6 +28,9 @@ contract ZkOracle is IZkOracle, AccessControl {
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
     uint256 internal constant PHASE_OFFSET = 64;
+    /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
+    ///      reach the circuit exactly; larger on-chain inputs could never match a proof.
+    int256 internal constant MAX_EXACT_INPUT_STEPS = 2 ** 24;
 
     /// @dev Three slots per round: the model commitment is derived from the round's phase.
     struct StoredRound {
@@ -311,7 +314,11 @@ contract ZkOracle is IZkOracle, AccessControl {
                 revert ZkOracleOnchainInputUnavailable(feedId, input.target, input.selector);
             }
             int256 value = abi.decode(returned, (int256));
-            uint256 expected = _quantize(feedId, value, input.decimals, circuit.inputScale);
+            int256 steps = _quantize(feedId, value, input.decimals, circuit.inputScale);
+            if (steps >= MAX_EXACT_INPUT_STEPS || steps <= -MAX_EXACT_INPUT_STEPS) {
+                revert ZkOracleOnchainInputOutOfRange(feedId, input.instanceIndex, value);
+            }
+            uint256 expected = steps >= 0 ? uint256(steps) : FIELD_MODULUS - uint256(-steps);
             uint256 actual = instances[input.instanceIndex];
             if (expected != actual) revert ZkOracleOnchainInputMismatch(feedId, input.instanceIndex, expected, actual);
         }
@@ -373,14 +380,13 @@ contract ZkOracle is IZkOracle, AccessControl {
         return _divRound(fieldValue * multiplier, int256(1 << scale));
     }
 
-    /// @dev value (with `decimals`) -> the field element EZKL uses for it at `scale`.
-    function _quantize(bytes32 feedId, int256 value, uint8 decimals, uint8 scale) internal pure returns (uint256) {
+    /// @dev value (with `decimals`) -> steps of 2**-scale, as EZKL quantises an input.
+    function _quantize(bytes32 feedId, int256 value, uint8 decimals, uint8 scale) internal pure returns (int256) {
         int256 multiplier = int256(1 << scale);
         if (value > type(int256).max / multiplier || value < type(int256).min / multiplier) {
             revert ZkOracleAnswerOverflow(feedId, value);
         }
-        int256 quantized = _divRound(value * multiplier, int256(10 ** uint256(decimals)));
-        return quantized >= 0 ? uint256(quantized) : FIELD_MODULUS - uint256(-quantized);
+        return _divRound(value * multiplier, int256(10 ** uint256(decimals)));
     }
 
     /// @dev Division rounding half away from zero, from the remainder so nothing overflows.

@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
-from oracle.exceptions import FeedSpecError
-from oracle.sources.base import InputSource
+from oracle.exceptions import FeedSpecError, SourceError
+from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.evm_view import EvmViewSource, View
 from oracle.sources.synthetic import SyntheticPriceSource
 
 FEED_FILE = "feed.toml"
@@ -26,7 +27,7 @@ _FIXES = {
     "samples": "point it at a JSON list of sample inputs relative to the feed folder",
     "decimals": "use an integer from 0 to 36 (8 is Chainlink's usual for prices)",
     "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
-    "source.kind": 'use one of the supported source kinds ("synthetic")',
+    "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view")',
     "onchain.permissionless": "prove freshness with circuit.observation_time = true, or keep an allow-list",
 }
 
@@ -44,11 +45,34 @@ class SyntheticSourceSpec(_Strict):
     base: float = Field(default=2000.0, gt=0, description="the series' central price")
     seed: str = Field(default="zkoracle", description="changes the noise, not the cycles")
 
-    def create(self) -> InputSource:
+    def create(self, context: SourceContext | None = None) -> InputSource:
         return SyntheticPriceSource(window=self.window, tick_seconds=self.tick_seconds, base=self.base, seed=self.seed)
 
 
-SourceSpec = Annotated[SyntheticSourceSpec, Field(discriminator="kind")]
+class ViewSpec(_Strict):
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    function: str = Field(default="value()", pattern=r"^[A-Za-z_][A-Za-z0-9_]*\(\)$")
+    decimals: int = Field(ge=0, le=36)
+
+
+class EvmViewSourceSpec(_Strict):
+    """Inputs read from view functions returning int256 on the oracle's chain.
+
+    The contract reads the same views in ``submit`` and requires the proof to have used
+    exactly these values, so the feed's inputs are as trustworthy as those contracts.
+    """
+
+    kind: Literal["evm_view"]
+    views: list[ViewSpec] = Field(min_length=1)
+
+    def create(self, context: SourceContext | None = None) -> InputSource:
+        if context is None or context.w3 is None or context.input_scale is None:
+            raise SourceError("an evm_view source reads the oracle's chain and needs the circuit's input scale")
+        views = [View(address=v.address, function=v.function, decimals=v.decimals) for v in self.views]
+        return EvmViewSource(views, w3=context.w3, input_scale=context.input_scale)
+
+
+SourceSpec = Annotated[SyntheticSourceSpec | EvmViewSourceSpec, Field(discriminator="kind")]
 
 
 class ScheduleSpec(_Strict):
@@ -89,7 +113,9 @@ class ProverSpec(_Strict):
     redundancy: int = Field(default=2, ge=1, le=16, description="how many provers each round is sent to")
     timeout_seconds: float = Field(default=60.0, gt=0, description="then the round is proven locally")
     provers: tuple[StaticProverSpec, ...] = ()
-    subtensor: str | None = Field(default=None, description="discover provers on this chain: a network name or ws(s)://")
+    subtensor: str | None = Field(
+        default=None, description="discover provers on this chain: a network name or ws(s)://"
+    )
     netuid: int = Field(default=2, ge=0, le=65535, description="the subnet whose neurons are the provers")
 
     @model_validator(mode="after")

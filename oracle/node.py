@@ -16,7 +16,7 @@ from oracle.exceptions import ChainError
 from oracle.feedspec import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
-from oracle.sources.base import InputSource
+from oracle.sources.base import InputSource, SourceContext
 from oracle.store import Deployment, Round, RoundStatus, Store
 from relayer.deployer import FeedDeployment, deploy_feed, rotate_feed
 from relayer.rounds import RoundRelayer
@@ -181,7 +181,7 @@ class FeedNode:
         self._pipeline = RoundPipeline(
             spec,
             circuit,
-            source=source or spec.source.create(),
+            source=source or spec.source.create(SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
             prover=prover,
             store=store,
             deployment_id=int(deployment.id),  # type: ignore[arg-type]

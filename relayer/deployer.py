@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.contract.contract import ContractConstructor
 
@@ -86,8 +87,18 @@ def circuit_config(spec: FeedSpec, circuit: CircuitArtifacts, verifier_address: 
         manifest.output_scale,
         binds_time,
         manifest.input_instances - OBSERVED_AT_LIMBS if binds_time else 0,
-        [],
+        onchain_inputs(spec),
     )
+
+
+def onchain_inputs(spec: FeedSpec) -> list[tuple]:
+    """``IZkOracle.OnchainInput`` tuples: an evm_view source's values are the model's first inputs."""
+    if spec.source.kind != "evm_view":
+        return []
+    return [
+        (Web3.to_checksum_address(view.address), function_signature_to_4byte_selector(view.function), view.decimals, i)
+        for i, view in enumerate(spec.source.views)
+    ]
 
 
 def rotate_feed(

@@ -93,6 +93,7 @@ interface IZkOracle {
     error ZkOracleObservationTooOld(bytes32 feedId, uint256 observedAt, uint256 oldestAccepted);
     error ZkOracleStaleRound(bytes32 feedId, uint256 observedAt, uint256 latestObservedAt);
     error ZkOracleOnchainInputUnavailable(bytes32 feedId, address target, bytes4 selector);
+    error ZkOracleOnchainInputOutOfRange(bytes32 feedId, uint32 instanceIndex, int256 value);
     error ZkOracleOnchainInputMismatch(bytes32 feedId, uint32 instanceIndex, uint256 expected, uint256 actual);
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);

@@ -41,3 +41,19 @@ def time_limbs(unix_time: int) -> list[float]:
         raise ValueError(f"observation time {unix_time} does not fit {OBSERVED_AT_LIMBS} limbs")
     mask = (1 << OBSERVED_AT_LIMB_BITS) - 1
     return [float((unix_time >> (OBSERVED_AT_LIMB_BITS * i)) & mask) for i in range(OBSERVED_AT_LIMBS)]
+
+
+# EZKL reads inputs as f32 before scaling them, so only grid values below 2**24 steps
+# reach the circuit exactly; ZkOracle refuses on-chain inputs beyond that.
+MAX_EXACT_INPUT_STEPS = 1 << 24
+
+
+def quantize_like_contract(raw: int, *, decimals: int, scale: int) -> int:
+    """``raw / 10**decimals`` in steps of 2**-scale, rounded half away from zero as ZkOracle does."""
+    numerator, denominator = abs(raw) << scale, 10**decimals
+    steps = (2 * numerator + denominator) // (2 * denominator)
+    if steps >= MAX_EXACT_INPUT_STEPS:
+        raise ValueError(
+            f"{raw}e-{decimals} is {steps} steps of 2**-{scale}, beyond the {MAX_EXACT_INPUT_STEPS} EZKL reads exactly"
+        )
+    return steps if raw >= 0 else -steps

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from web3 import Web3
 
 
 class InputSource(ABC):
@@ -12,3 +15,11 @@ class InputSource(ABC):
     @abstractmethod
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         """Return the model input, flattened in the model's input order."""
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source may need from the node: the chain it serves and the circuit's input scale."""
+
+    w3: Web3 | None = None
+    input_scale: int | None = None

@@ -1,0 +1,127 @@
+"""A feed whose inputs are read from contracts on the oracle's own chain, checked again in `submit`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from web3 import Web3
+
+from oracle.circuits.build import build_circuit
+from oracle.circuits.quantize import quantize_like_contract
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.contracts import bind, contract_factory
+from oracle.exceptions import SourceError
+from oracle.feedspec import FeedSpec, load_feed
+from oracle.node import FeedNode, ensure_deployment, sender_for
+from oracle.pipeline import RoundPipeline
+from oracle.provers import LocalProver
+from oracle.sources.base import SourceContext
+from oracle.store import RoundStatus, Store
+from relayer.rounds import RoundRelayer
+
+VALUE_SOURCE = "ExampleValueSource"
+DECIMALS = 8
+
+
+def _model(path: Path) -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)],
+        "weighted_sum",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        [
+            numpy_helper.from_array(np.array([[0.5, 0.25]], dtype=np.float32), "w"),
+            numpy_helper.from_array(np.array([1.0], dtype=np.float32), "b"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+@pytest.fixture(scope="module")
+def value_sources(w3: Web3) -> list[str]:
+    deployer = sender_for(w3, "deployer")
+    factory = contract_factory(w3, VALUE_SOURCE)
+    return [
+        deployer.transact(factory.constructor(value * 10**DECIMALS), what="deploy value source").receipt[
+            "contractAddress"
+        ]
+        for value in (12, 30)
+    ]
+
+
+@pytest.fixture(scope="module")
+def onchain_feed(tmp_path_factory: pytest.TempPathFactory, value_sources: list[str]) -> FeedSpec:
+    folder = tmp_path_factory.mktemp("onchain-feed")
+    _model(folder / "model.onnx")
+    (folder / "samples.json").write_text(json.dumps([[0.0, 0.0], [100.0, 50.0], [12.5, 31.25], [63.0, 7.0]]))
+    views = "\n".join(f'[[source.views]]\naddress = "{address}"\ndecimals = {DECIMALS}\n' for address in value_sources)
+    (folder / "feed.toml").write_text(
+        'id = "onchain"\ndescription = "weighted sum of two on-chain values"\nmodel = "model.onnx"\n'
+        f'samples = "samples.json"\ndecimals = 6\n\n[source]\nkind = "evm_view"\n\n{views}\n'
+        "[schedule]\ninterval_seconds = 10\n"
+    )
+    return load_feed(folder)
+
+
+def _set(w3: Web3, address: str, raw: int) -> None:
+    sender_for(w3, "deployer").transact(bind(w3, VALUE_SOURCE, address).functions.setValue(raw), what="set value")
+
+
+def test_onchain_inputs_land_and_are_checked_again_at_submit(
+    onchain_feed: FeedSpec, value_sources: list[str], w3: Web3, anvil: AnvilNode, build_root: Path, tmp_path: Path
+) -> None:
+    circuit = build_circuit(onchain_feed.model_path, onchain_feed.model_samples(), build_root=build_root).artifacts
+    store = Store.sqlite(tmp_path / "db.sqlite")
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, onchain_feed, circuit)
+    node = FeedNode(
+        onchain_feed, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
+    )
+    report = node.tick()
+    assert report.landed, report.round.failure_reason
+    assert report.round.inputs == [12.0, 30.0]
+    assert report.reading is not None and report.reading.value == pytest.approx(0.5 * 12 + 0.25 * 30 + 1, abs=1e-3)
+
+    # The value moves between proving and sending: the contract refuses the stale proof.
+    _set(w3, value_sources[0], 1_234_567_890)
+    pipeline = RoundPipeline(
+        onchain_feed,
+        circuit,
+        source=onchain_feed.source.create(SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
+        prover=LocalProver(),
+        store=store,
+        deployment_id=int(deployment.id),  # type: ignore[arg-type]
+        proofs_dir=tmp_path,
+    )
+    proven = pipeline.run()
+    assert proven.status is RoundStatus.PROVEN
+    _set(w3, value_sources[0], 13 * 10**DECIMALS)
+    outcome = RoundRelayer(store, sender_for(w3, "relayer")).relay(int(proven.id))  # type: ignore[arg-type]
+    assert not outcome.landed
+    assert "ZkOracleOnchainInputMismatch" in str(outcome.round.failure_reason)
+    assert outcome.round.tx_hash is None  # refused at estimation, nothing broadcast
+
+
+def test_values_the_circuit_cannot_read_exactly_are_refused(
+    onchain_feed: FeedSpec, value_sources: list[str], w3: Web3
+) -> None:
+    _set(w3, value_sources[1], 5000 * 10**DECIMALS)  # 5000 * 2**13 steps exceeds f32's exact range
+    source = onchain_feed.source.create(SourceContext(w3=w3, input_scale=13))
+    with pytest.raises(SourceError, match="beyond the 16777216 EZKL reads exactly"):
+        source.fetch()
+    _set(w3, value_sources[1], 30 * 10**DECIMALS)
+
+
+@pytest.mark.parametrize(
+    ("raw", "decimals", "scale", "steps"),
+    [(1, 0, 13, 8192), (-1, 0, 13, -8192), (61035, 9, 13, 0), (61036, 9, 13, 1), (-61036, 9, 13, -1)],
+)
+def test_quantisation_matches_the_contract_rounding(raw: int, decimals: int, scale: int, steps: int) -> None:
+    # 61035e-9 * 8192 = 0.49999 rounds down; 61036e-9 * 8192 = 0.50001 rounds away from zero.
+    assert quantize_like_contract(raw, decimals=decimals, scale=scale) == steps
