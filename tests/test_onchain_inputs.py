@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 from web3 import Web3
 
+from bench.gas import VALUE_DECIMALS, write_onchain_feed
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import quantize_like_contract
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import bind, contract_factory
 from oracle.exceptions import SourceError
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feedspec import FeedSpec
 from oracle.node import FeedNode, ensure_deployment, sender_for
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
@@ -25,23 +22,7 @@ from oracle.store import RoundStatus, Store
 from relayer.rounds import RoundRelayer
 
 VALUE_SOURCE = "ExampleValueSource"
-DECIMALS = 8
-
-
-def _model(path: Path) -> None:
-    graph = helper.make_graph(
-        [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)],
-        "weighted_sum",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
-        [
-            numpy_helper.from_array(np.array([[0.5, 0.25]], dtype=np.float32), "w"),
-            numpy_helper.from_array(np.array([1.0], dtype=np.float32), "b"),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, path)
+DECIMALS = VALUE_DECIMALS
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +39,7 @@ def value_sources(w3: Web3) -> list[str]:
 
 @pytest.fixture(scope="module")
 def onchain_feed(tmp_path_factory: pytest.TempPathFactory, value_sources: list[str]) -> FeedSpec:
-    folder = tmp_path_factory.mktemp("onchain-feed")
-    _model(folder / "model.onnx")
-    (folder / "samples.json").write_text(json.dumps([[0.0, 0.0], [100.0, 50.0], [12.5, 31.25], [63.0, 7.0]]))
-    views = "\n".join(f'[[source.views]]\naddress = "{address}"\ndecimals = {DECIMALS}\n' for address in value_sources)
-    (folder / "feed.toml").write_text(
-        'id = "onchain"\ndescription = "weighted sum of two on-chain values"\nmodel = "model.onnx"\n'
-        f'samples = "samples.json"\ndecimals = 6\n\n[source]\nkind = "evm_view"\n\n{views}\n'
-        "[schedule]\ninterval_seconds = 10\n"
-    )
-    return load_feed(folder)
+    return write_onchain_feed(tmp_path_factory.mktemp("onchain-feed"), value_sources)
 
 
 def _set(w3: Web3, address: str, raw: int) -> None:
