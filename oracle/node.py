@@ -52,7 +52,7 @@ def ensure_deployment(
     with another circuit (a new model or new settings), rotates it to this one, so the
     oracle, proxy, consumers and round ids carry on; otherwise deploys it afresh.
     """
-    current = _current_registration(store, w3, spec.id, oracle_address=oracle_address)
+    current = current_deployment(store, w3, spec.id, oracle_address=oracle_address)
     if current is not None and current.circuit_key == circuit.manifest.key:
         return current
     deployer = sender_for(w3, "deployer")
@@ -91,7 +91,7 @@ def ensure_deployment(
     return deployment
 
 
-def _current_registration(store: Store, w3: Web3, feed_id: str, *, oracle_address: str | None) -> Deployment | None:
+def current_deployment(store: Store, w3: Web3, feed_id: str, *, oracle_address: str | None = None) -> Deployment | None:
     """The newest recorded deployment that the chain still has as the feed's current circuit.
 
     The chain is the judge: a record may outlive its chain (a restarted Anvil reuses

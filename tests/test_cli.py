@@ -89,3 +89,19 @@ def test_dev_srs_verifier_is_refused_on_a_non_dev_chain_unless_forced(tmp_path: 
             "deploy", str(DEMO_FEED), "--rpc-url", mainnet_like.rpc_url, "--force-dev-srs", home=tmp_path, env=keys
         )
         assert forced.returncode == 0, forced.stdout + forced.stderr
+
+
+def test_pause_and_resume_a_deployed_feed(tmp_path: Path, anvil: AnvilNode, w3: Web3) -> None:
+    deployed = _zkoracle("deploy", str(DEMO_FEED), "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    oracle = bind(w3, ORACLE, re.search(r"oracle (0x[0-9a-fA-F]{40})", deployed.stdout).group(1))  # type: ignore[union-attr]
+
+    paused = _zkoracle("pause", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert paused.returncode == 0 and "paused" in paused.stdout, paused.stdout + paused.stderr
+    assert oracle.functions.isPaused(feed_key("demo")).call()
+    resumed = _zkoracle("resume", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert not oracle.functions.isPaused(feed_key("demo")).call()
+
+    unknown = _zkoracle("pause", "nope", "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert unknown.returncode == 1 and unknown.stdout.startswith("error: feed 'nope' has no live deployment")
