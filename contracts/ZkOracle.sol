@@ -258,9 +258,8 @@ contract ZkOracle is IZkOracle, AccessControl {
         if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
             revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, circuit.instanceCount);
         }
-        if (circuit.outputScale > MAX_SCALE || circuit.inputScale > MAX_SCALE) {
-            revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
-        }
+        if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
+        if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale, params.decimals);
         if (circuit.bindsObservedAt && circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
             revert ZkOracleInputIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
         }

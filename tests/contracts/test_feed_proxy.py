@@ -1,0 +1,173 @@
+"""ZkFeedProxy as a Chainlink AggregatorV3Interface, and the consumers that read proven feeds.
+
+The acceptance test: PriceConsumerV3, written only against AggregatorV3Interface, reads a
+feed proven by a real EZKL proof through the proxy, as it would read a Chainlink aggregator.
+"""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
+from web3 import Web3
+from web3.contract import Contract
+from zkoracle_testkit import (
+    DEMO_DESCRIPTION,
+    Proven,
+    block_time,
+    deploy,
+    err,
+    events,
+    rejected,
+    round_id,
+    submit,
+    view_error,
+)
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.quantize import answer_from_felt
+from oracle.evm.compiler import compile_sources
+from oracle.evm.contracts import CONSUMER, PROXY, bind, contract_factory, feed_key, project_contracts
+from relayer.deployer import deploy_consumer, deploy_proxy
+from relayer.sender import TransactionSender
+
+# Chainlink's AggregatorV3Interface selectors, as deployed aggregators answer them.
+CHAINLINK_SELECTORS = {
+    "decimals()": "313ce567",
+    "description()": "7284e416",
+    "version()": "54fd4d50",
+    "getRoundData(uint80)": "9a6fc8f5",
+    "latestRoundData()": "feaf968c",
+}
+ROUND_OUTPUTS = ["uint80", "int256", "uint256", "uint256", "uint80"]
+
+# A consumer in the shape of Chainlink's documentation that declares Chainlink's interface
+# itself instead of importing the project's copy, so nothing of zkoracle is compiled into it.
+CHAINLINK_STYLE_CONSUMER = """
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.0;
+
+interface AggregatorV3Interface {
+  function decimals() external view returns (uint8);
+  function description() external view returns (string memory);
+  function version() external view returns (uint256);
+  function getRoundData(uint80 _roundId)
+    external view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
+  function latestRoundData()
+    external view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
+}
+
+contract GuardedPriceReader {
+  AggregatorV3Interface internal immutable dataFeed;
+
+  constructor(address feed) { dataFeed = AggregatorV3Interface(feed); }
+
+  /// The usual guards of a careful Chainlink consumer, then the price scaled to 18 decimals.
+  function price(uint256 maxAge) external view returns (uint256) {
+    (uint80 roundId, int256 answer, , uint256 updatedAt, uint80 answeredInRound) = dataFeed.latestRoundData();
+    require(answer > 0, "negative");
+    require(answeredInRound >= roundId, "stale round");
+    require(block.timestamp - updatedAt <= maxAge, "stale");
+    return uint256(answer) * 10 ** (18 - dataFeed.decimals());
+  }
+}
+"""
+DECIMALS = 8
+
+
+@pytest.fixture
+def proxy(w3: Web3, oracle: Contract, owner: TransactionSender, demo_key: bytes) -> Contract:
+    return bind(w3, PROXY, deploy_proxy(owner, oracle.address, "demo"))
+
+
+def expected_answer(proven: Proven, circuit: CircuitArtifacts) -> int:
+    return answer_from_felt(proven.felts[-1], scale=circuit.manifest.output_scale, decimals=DECIMALS)
+
+
+def test_proxy_answers_chainlinks_selectors_with_chainlinks_types() -> None:
+    functions = {
+        abi_to_signature(entry): entry for entry in project_contracts()[PROXY].abi if entry["type"] == "function"
+    }
+    for signature, selector in CHAINLINK_SELECTORS.items():
+        assert function_signature_to_4byte_selector(signature).hex() == selector
+        assert signature in functions
+        assert functions[signature]["stateMutability"] in ("view", "pure")
+    for name in ("getRoundData(uint80)", "latestRoundData()"):
+        assert [output["type"] for output in functions[name]["outputs"]] == ROUND_OUTPUTS
+
+
+def test_proxy_cannot_be_deployed_for_an_unknown_feed(w3: Web3, oracle: Contract, owner: TransactionSender) -> None:
+    key = feed_key("nowhere")
+    constructor = contract_factory(w3, PROXY).constructor(oracle.address, key)
+    assert rejected(owner, constructor) == err("ZkOracleUnknownFeed", key)
+
+
+def test_proxy_describes_the_feed_before_any_round(proxy: Contract, oracle: Contract, demo_key: bytes) -> None:
+    assert proxy.functions.decimals().call() == DECIMALS
+    assert proxy.functions.description().call() == DEMO_DESCRIPTION
+    assert proxy.functions.version().call() == proxy.functions.VERSION().call() == 1
+    assert proxy.functions.i_oracle().call() == oracle.address
+    assert proxy.functions.i_feedId().call() == demo_key
+    assert view_error(proxy.functions.latestRoundData()) == err("ZkOracleNoRounds", demo_key)
+    assert view_error(proxy.functions.latestRoundDataNoOlderThan(2**256 - 1)) == err("ZkOracleNoRounds", demo_key)
+    assert view_error(proxy.functions.getRoundData(round_id(1, 1))) == err(
+        "ZkOracleUnknownRound", demo_key, round_id(1, 1)
+    )
+
+
+def test_chainlink_consumer_reads_a_proven_answer_through_the_proxy(
+    w3: Web3,
+    oracle: Contract,
+    demo_key: bytes,
+    proxy: Contract,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    first_proof: Proven,
+    demo_circuit: CircuitArtifacts,
+) -> None:
+    consumer = deploy(owner, project_contracts()["PriceConsumerV3"], proxy.address)
+    guarded = deploy(
+        owner,
+        compile_sources({"GuardedPriceReader.sol": CHAINLINK_STYLE_CONSUMER})["GuardedPriceReader"],
+        proxy.address,
+    )
+    assert consumer.functions.describe().call() == [DECIMALS, DEMO_DESCRIPTION]
+
+    confirmed = submit(relayer, oracle, demo_key, first_proof)
+    answer = expected_answer(first_proof, demo_circuit)
+    assert answer > 0
+    assert consumer.functions.getChainlinkDataFeedLatestAnswer().call() == answer
+    assert guarded.functions.price(3600).call() == answer * 10 ** (18 - DECIMALS)
+
+    # The proxy answers exactly what the oracle stores for the feed.
+    latest = [round_id(1, 1), answer, first_proof.observed_at, block_time(w3, confirmed), round_id(1, 1)]
+    assert proxy.functions.latestRoundData().call() == oracle.functions.latestRoundData(demo_key).call() == latest
+    assert proxy.functions.getRoundData(round_id(1, 1)).call() == latest
+    assert proxy.functions.latestRoundDataNoOlderThan(3600).call() == latest
+    for missing in (0, round_id(1, 2), round_id(2, 1)):
+        assert view_error(proxy.functions.getRoundData(missing)) == err("ZkOracleUnknownRound", demo_key, missing)
+
+
+def test_example_consumer_reads_and_records_the_latest_answer(
+    w3: Web3,
+    oracle: Contract,
+    demo_key: bytes,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    outsider: TransactionSender,
+    first_proof: Proven,
+    demo_circuit: CircuitArtifacts,
+) -> None:
+    consumer = bind(w3, CONSUMER, deploy_consumer(owner, oracle.address, "demo"))
+    # Before any round the oracle's own error reaches the consumer's caller unchanged.
+    assert view_error(consumer.functions.readLatest()) == err("ZkOracleNoRounds", demo_key)
+
+    stamp = block_time(w3, submit(relayer, oracle, demo_key, first_proof))
+    answer = expected_answer(first_proof, demo_circuit)
+    assert consumer.functions.readLatest().call() == [answer, DECIMALS, round_id(1, 1), stamp]
+
+    # Anyone may make the consumer record; it needs no role on the oracle.
+    confirmed = outsider.transact(consumer.functions.record(3600), what="record")
+    (event,) = events(consumer.events.AnswerRecorded(), confirmed)
+    assert dict(event["args"]) == {"feedId": demo_key, "roundId": round_id(1, 1), "answer": answer}
+    assert consumer.functions.s_lastAnswer().call() == answer
+    assert consumer.functions.s_lastRoundId().call() == round_id(1, 1)

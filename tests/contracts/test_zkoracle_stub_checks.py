@@ -1,0 +1,175 @@
+"""The oracle's own checks behind and around the verifier, reached with stub verifiers of fixed verdict.
+
+A real EZKL verifier rejects instances outside the field and never answers false, so these
+paths are unreachable with real proofs; each would still matter with another verifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from zkoracle_testkit import (
+    FIELD_MODULUS,
+    INT256_MAX,
+    block_time,
+    circuit,
+    err,
+    events,
+    feed_params,
+    limb_instances,
+    register,
+    rejected,
+    round_id,
+    stub_proof,
+    submit_call,
+    timed_circuit,
+)
+
+from oracle.circuits.quantize import answer_from_felt
+from oracle.evm.contracts import feed_key
+from relayer.sender import TransactionSender
+
+KEY = feed_key("stub")
+
+
+def register_answer_feed(
+    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, verifier: str, *, scale: int, decimals: int
+) -> bytes:
+    """A feed whose single instance is its answer."""
+    config = circuit(verifier, output_scale=scale)
+    register(owner, oracle, KEY, feed_params(decimals=decimals), config, submitters=(relayer.account.address,))
+    return KEY
+
+
+def stub_submit(oracle: Contract, *instances: int) -> ContractFunction:
+    return submit_call(oracle, KEY, stub_proof(), list(instances))
+
+
+def felt(instance: int) -> str:
+    """An instance as EZKL writes it: little-endian hex."""
+    return instance.to_bytes(32, "little").hex()
+
+
+def test_verifier_answering_false_is_an_invalid_proof(
+    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    register_answer_feed(oracle, owner, relayer, stub_verifiers[False], scale=13, decimals=8)
+    assert rejected(relayer, stub_submit(oracle, 1)) == err("ZkOracleInvalidProof", KEY)
+    assert oracle.functions.latestRoundId(KEY).call() == 0
+
+
+@pytest.mark.parametrize("instance", [FIELD_MODULUS, FIELD_MODULUS + 1, 2**256 - 1])
+def test_answer_instance_outside_the_field_is_refused(
+    oracle: Contract,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    stub_verifiers: dict[bool, str],
+    instance: int,
+) -> None:
+    register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=8)
+    assert rejected(relayer, stub_submit(oracle, instance)) == err("ZkOracleInstanceNotInField", KEY, instance)
+    assert oracle.functions.latestRoundId(KEY).call() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "scale", "decimals"),
+    [
+        (0, 13, 8),
+        (2000 * 2**13, 13, 8),
+        (16, 13, 8),  # 195312.5 units: rounds away from zero
+        (-16, 13, 8),
+        (4096, 13, 0),  # exactly one half
+        (-4096, 13, 0),
+        (4095, 13, 0),
+        (-1, 13, 8),
+        (-(2**127), 13, 36),
+        (2**127 - 1, 64, 36),
+        (123456789, 0, 2),
+    ],
+)
+def test_answer_derivation_matches_the_library(
+    w3: Web3,
+    oracle: Contract,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    stub_verifiers: dict[bool, str],
+    value: int,
+    scale: int,
+    decimals: int,
+) -> None:
+    # The pipeline predicts each round's answer with answer_from_felt; both must agree, sign included.
+    register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=scale, decimals=decimals)
+    instance = value % FIELD_MODULUS
+    confirmed = relayer.transact(stub_submit(oracle, instance), what="submit stub round")
+    expected = answer_from_felt(felt(instance), scale=scale, decimals=decimals)
+    assert oracle.functions.latestRoundData(KEY).call()[1] == expected
+    # Without a proven observation time the round is observed when it is stored.
+    stamp = block_time(w3, confirmed)
+    assert oracle.functions.getRound(KEY, round_id(1, 1)).call()[1:3] == (stamp, stamp)
+    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
+    assert (event["args"]["answer"], event["args"]["observedAt"]) == (expected, stamp)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_overflow_boundary_of_the_answer(
+    oracle: Contract,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    stub_verifiers: dict[bool, str],
+    sign: int,
+) -> None:
+    decimals = 36
+    register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=0, decimals=decimals)
+    largest = sign * (INT256_MAX // 10**decimals)
+    relayer.transact(stub_submit(oracle, largest % FIELD_MODULUS), what="submit largest answer")
+    assert oracle.functions.latestRoundData(KEY).call()[1] == largest * 10**decimals
+    beyond = largest + sign
+    assert rejected(relayer, stub_submit(oracle, beyond % FIELD_MODULUS)) == err("ZkOracleAnswerOverflow", KEY, beyond)
+    assert oracle.functions.latestRoundId(KEY).call() == round_id(1, 1)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_rounding_next_to_the_int256_limit_does_not_overflow(
+    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str], sign: int
+) -> None:
+    # value * 10 passes the multiplication check and sits 7 from int256's limit; rounding
+    # by adding half of 2**13 first would overflow, rounding from the remainder must not.
+    register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=1)
+    instance = (sign * (INT256_MAX // 10)) % FIELD_MODULUS
+    relayer.transact(stub_submit(oracle, instance), what="submit near-limit answer")
+    assert oracle.functions.latestRoundData(KEY).call()[1] == answer_from_felt(felt(instance), scale=13, decimals=1)
+
+
+@pytest.mark.parametrize("limb", range(3))
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda good: good + 1,  # off the input grid
+        lambda good: good + (1 << 12),  # half a unit
+        lambda _good: 1 << (11 + 13),  # on the grid, but 2**11: wider than a limb
+        lambda _good: FIELD_MODULUS - (1 << 13),  # -1 in the field
+    ],
+    ids=["plus one", "half unit", "limb overflow", "negative"],
+)
+def test_malformed_observation_time_is_refused(
+    w3: Web3,
+    oracle: Contract,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    stub_verifiers: dict[bool, str],
+    limb: int,
+    corrupt: Callable[[int], int],
+) -> None:
+    register(
+        owner, oracle, KEY, feed_params(), timed_circuit(stub_verifiers[True]), submitters=(relayer.account.address,)
+    )
+    limbs = limb_instances(int(w3.eth.get_block("latest")["timestamp"]))
+    limbs[limb] = corrupt(limbs[limb])
+    assert rejected(relayer, stub_submit(oracle, *limbs, 0)) == err(
+        "ZkOracleMalformedObservationTime", KEY, limbs[limb]
+    )
+    assert oracle.functions.latestRoundId(KEY).call() == 0

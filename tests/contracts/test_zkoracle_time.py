@@ -1,0 +1,204 @@
+"""Time rules on a private Anvil whose clock the tests set: observation window, skew, stale rounds and answers.
+
+The session's Anvil is shared with tests that prove wall-clock observations, so its clock is
+never moved; this module starts its own chain and pins the block time of every step with
+``freeze_time``, which makes each boundary exact to the second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from zkoracle_testkit import (
+    MAX_FUTURE_SKEW,
+    OWNER,
+    RELAYER,
+    Proven,
+    deploy,
+    err,
+    events,
+    feed_params,
+    freeze_time,
+    helper_contracts,
+    limb_instances,
+    make_sender,
+    register,
+    rejected,
+    round_id,
+    stub_proof,
+    submit,
+    submit_call,
+    timed_circuit,
+    view_error,
+)
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, feed_key
+from oracle.feedspec import FeedSpec
+from oracle.node import connect
+from relayer.deployer import deploy_consumer, deploy_feed, deploy_oracle, deploy_proxy
+from relayer.sender import TransactionSender
+
+FEED = "clocked"
+KEY = feed_key(FEED)
+MAX_AGE = 100
+HEARTBEAT = 60
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[Web3]:
+    with AnvilNode() as node:
+        yield connect(node.rpc_url)
+
+
+@pytest.fixture(scope="module")
+def chain_owner(chain: Web3) -> TransactionSender:
+    return make_sender(chain, OWNER)
+
+
+@pytest.fixture(scope="module")
+def chain_relayer(chain: Web3) -> TransactionSender:
+    return make_sender(chain, RELAYER)
+
+
+@pytest.fixture(scope="module")
+def chain_stub_verifier(chain_owner: TransactionSender) -> str:
+    return deploy(chain_owner, helper_contracts()["StubVerifier"], True).address
+
+
+@pytest.fixture
+def clocked(
+    chain: Web3, chain_owner: TransactionSender, chain_relayer: TransactionSender, chain_stub_verifier: str
+) -> Contract:
+    """A fresh oracle with a stub feed of layout ``[limb0, limb1, limb2, answer]``, the relayer allowed."""
+    oracle = bind(chain, ORACLE, deploy_oracle(chain_owner))
+    params = feed_params(heartbeat=HEARTBEAT, max_age=MAX_AGE)
+    register(
+        chain_owner,
+        oracle,
+        KEY,
+        params,
+        timed_circuit(chain_stub_verifier),
+        submitters=(chain_relayer.account.address,),
+    )
+    return oracle
+
+
+@pytest.fixture
+def now(chain: Web3) -> int:
+    """A block time ahead of anything earlier tests left on the chain."""
+    return int(chain.eth.get_block("latest")["timestamp"]) + 1000
+
+
+def observed_at(oracle: Contract, unix_time: int, answer: int = 0) -> ContractFunction:
+    return submit_call(oracle, KEY, stub_proof(), [*limb_instances(unix_time), answer])
+
+
+def test_observation_may_lead_the_chain_by_the_skew_and_no_more(
+    chain: Web3, clocked: Contract, chain_relayer: TransactionSender, now: int
+) -> None:
+    freeze_time(chain, now)
+    ahead = now + MAX_FUTURE_SKEW + 1
+    assert rejected(chain_relayer, observed_at(clocked, ahead)) == err("ZkOracleObservationFromFuture", KEY, ahead, now)
+    freeze_time(chain, now)
+    confirmed = chain_relayer.transact(observed_at(clocked, now + MAX_FUTURE_SKEW), what="submit")
+    (event,) = events(clocked.events.RoundSubmitted(), confirmed)
+    assert event["args"]["observedAt"] == now + MAX_FUTURE_SKEW
+    assert clocked.functions.latestRoundData(KEY).call()[2:4] == [now + MAX_FUTURE_SKEW, now]
+
+
+def test_observation_may_be_as_old_as_the_feed_allows_and_no_older(
+    chain: Web3, clocked: Contract, chain_relayer: TransactionSender, now: int
+) -> None:
+    freeze_time(chain, now)
+    too_old = now - MAX_AGE - 1
+    assert rejected(chain_relayer, observed_at(clocked, too_old)) == err(
+        "ZkOracleObservationTooOld", KEY, too_old, now - MAX_AGE
+    )
+    freeze_time(chain, now)
+    chain_relayer.transact(observed_at(clocked, now - MAX_AGE), what="submit")
+    assert clocked.functions.latestRoundData(KEY).call()[2] == now - MAX_AGE
+
+
+def test_round_must_observe_later_than_the_latest(
+    chain: Web3, clocked: Contract, chain_relayer: TransactionSender, now: int
+) -> None:
+    freeze_time(chain, now)
+    chain_relayer.transact(observed_at(clocked, now - 10), what="first round")
+    for earlier in (now - 10, now - 11):
+        freeze_time(chain, now)
+        assert rejected(chain_relayer, observed_at(clocked, earlier)) == err(
+            "ZkOracleStaleRound", KEY, earlier, now - 10
+        )
+    freeze_time(chain, now)
+    chain_relayer.transact(observed_at(clocked, now - 9), what="one second later")
+    assert clocked.functions.latestRoundId(KEY).call() == round_id(1, 2)
+
+
+def test_stale_answer_is_refused_after_max_age_by_oracle_proxy_and_consumer(
+    chain: Web3, clocked: Contract, chain_owner: TransactionSender, chain_relayer: TransactionSender, now: int
+) -> None:
+    proxy = bind(chain, PROXY, deploy_proxy(chain_owner, clocked.address, FEED))
+    consumer = bind(chain, CONSUMER, deploy_consumer(chain_owner, clocked.address, FEED))
+    freeze_time(chain, now)
+    chain_relayer.transact(observed_at(clocked, now, answer=3 << 13), what="submit")
+    latest = [round_id(1, 1), 3 * 10**8, now, now, round_id(1, 1)]
+    # A consumer guarding with the feed's own heartbeat reads it on-chain.
+    heartbeat = clocked.functions.getFeedParams(KEY).call()[1]
+    assert heartbeat == HEARTBEAT
+
+    freeze_time(chain, now + heartbeat)
+    assert clocked.functions.latestRoundDataNoOlderThan(KEY, heartbeat).call() == latest
+    assert proxy.functions.latestRoundDataNoOlderThan(heartbeat).call() == latest
+    confirmed = chain_relayer.transact(consumer.functions.record(heartbeat), what="record")
+    (event,) = events(consumer.events.AnswerRecorded(), confirmed)
+    assert dict(event["args"]) == {"feedId": KEY, "roundId": round_id(1, 1), "answer": 3 * 10**8}
+
+    freeze_time(chain, now + heartbeat + 1)
+    stale = err("ZkOracleStaleAnswer", KEY, now, heartbeat)
+    assert view_error(clocked.functions.latestRoundDataNoOlderThan(KEY, heartbeat)) == stale
+    # The proxy passes the oracle's reason through unchanged.
+    assert view_error(proxy.functions.latestRoundDataNoOlderThan(heartbeat)) == stale
+    freeze_time(chain, now + heartbeat + 1)
+    assert rejected(chain_relayer, consumer.functions.record(heartbeat)) == err(
+        "ExampleConsumerStaleAnswer", KEY, now, heartbeat
+    )
+    # Chainlink's plain reads never judge age; the caller chooses its bound.
+    freeze_time(chain, now + heartbeat + 1)
+    assert proxy.functions.latestRoundData().call() == latest
+    assert proxy.functions.latestRoundDataNoOlderThan(heartbeat + 1).call() == latest
+
+
+def test_real_proof_is_accepted_only_within_the_demo_feeds_window(
+    chain: Web3,
+    chain_owner: TransactionSender,
+    chain_relayer: TransactionSender,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    first_proof: Proven,
+) -> None:
+    # Deployed as `zkoracle deploy` does, with the feed.toml's window (120 s).
+    deployment = deploy_feed(chain_owner, demo_spec, demo_circuit, submitter=chain_relayer.account.address)
+    oracle = bind(chain, ORACLE, deployment.oracle_address)
+    key = feed_key(demo_spec.id)
+    max_age = demo_spec.onchain.max_observation_age_seconds
+    assert oracle.functions.getFeedParams(key).call()[2] == max_age
+    observed = first_proof.observed_at
+    call = submit_call(oracle, key, first_proof.proof_bytes, first_proof.instances)
+
+    freeze_time(chain, observed - MAX_FUTURE_SKEW - 1)
+    assert rejected(chain_relayer, call) == err(
+        "ZkOracleObservationFromFuture", key, observed, observed - MAX_FUTURE_SKEW - 1
+    )
+    freeze_time(chain, observed + max_age + 1)
+    assert rejected(chain_relayer, call) == err("ZkOracleObservationTooOld", key, observed, observed + 1)
+
+    freeze_time(chain, observed + max_age)
+    submit(chain_relayer, oracle, key, first_proof)
+    proxy = bind(chain, PROXY, deployment.proxy_address)
+    assert proxy.functions.latestRoundData().call()[2:4] == [observed, observed + max_age]

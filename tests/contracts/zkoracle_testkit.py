@@ -1,0 +1,293 @@
+"""Helpers shared by the contract tests: tuples for the oracle's structs, rejection checks, test contracts.
+
+Rejected transactions are refused by gas estimation already; ``rejected`` also mines each
+one with a fixed gas limit, so the tests show the chain itself reverts and keeps nothing,
+not only that a simulation failed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.base_contract import BaseContractEvent
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractCustomError
+from web3.logs import DISCARD
+from web3.types import EventData
+
+from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, felt_to_uint
+from oracle.evm.accounts import dev_account
+from oracle.evm.compiler import CompiledContract, compile_sources
+from oracle.evm.contracts import ORACLE, bind, contract_factory, project_error_decoder
+from oracle.exceptions import RelayError
+from oracle.provers import Proof
+from relayer.sender import Confirmed, TransactionSender
+
+FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+INT256_MAX = 2**255 - 1
+INT256_MIN = -(2**255)
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO_HASH = b"\x00" * 32
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+OPERATOR_ROLE = bytes(Web3.keccak(text="OPERATOR_ROLE"))
+PHASE_OFFSET = 64
+MAX_FUTURE_SKEW = 15
+# Well above what a proof verification costs, so a mined revert is the contract's, not out-of-gas.
+MINED_REVERT_GAS = 5_000_000
+# Dev accounts by role in these tests.
+OWNER, RELAYER, OUTSIDER, OPERATOR = 0, 1, 2, 3
+# How conftest's demo_key fixture describes the demo feed it registers.
+DEMO_DESCRIPTION = "ETH / USD forecast (test)"
+# The selector of ExampleValueSource.value(), the view an on-chain input reads.
+VALUE_SELECTOR = bytes(Web3.keccak(text="value()"))[:4]
+
+# Real EZKL verifiers reject any instance >= the field modulus and never return false, so the
+# oracle's checks behind the verifier are reached only with a verifier of fixed verdict. The
+# sources stand in for broken on-chain inputs: one reverts, one answers with the wrong size.
+TEST_CONTRACTS = """
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+contract StubVerifier {
+    bool private immutable i_verdict;
+    constructor(bool verdict) { i_verdict = verdict; }
+    function verifyProof(bytes calldata, uint256[] calldata) external view returns (bool) { return i_verdict; }
+}
+contract RevertingSource {
+    function value() external pure returns (int256) { revert("unavailable"); }
+}
+contract WideSource {
+    function value() external pure returns (int256, int256) { return (1, 2); }
+}
+"""
+
+
+@cache
+def helper_contracts() -> dict[str, CompiledContract]:
+    return compile_sources({"TestContracts.sol": TEST_CONTRACTS})
+
+
+# --- accounts and transactions --------------------------------------------------------------
+
+
+def make_sender(w3: Web3, index: int) -> TransactionSender:
+    return TransactionSender(w3, dev_account(index), decoder=project_error_decoder())
+
+
+def deploy(sender: TransactionSender, compiled: CompiledContract, *args: object) -> Contract:
+    factory = sender.w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+    confirmed = sender.transact(factory.constructor(*args), what=f"deploy {compiled.name}")
+    return sender.w3.eth.contract(address=confirmed.receipt["contractAddress"], abi=compiled.abi)
+
+
+def deploy_oracle_with_receipt(sender: TransactionSender, admin: str) -> tuple[Contract, Confirmed]:
+    confirmed = sender.transact(contract_factory(sender.w3, ORACLE).constructor(admin), what="deploy ZkOracle")
+    return bind(sender.w3, ORACLE, confirmed.receipt["contractAddress"]), confirmed
+
+
+def err(name: str, *args: object) -> str:
+    """A custom error as ``ErrorDecoder.decode`` renders it (eth_abi decodes addresses lowercase)."""
+
+    def render(value: object) -> str:
+        if isinstance(value, bytes):
+            return "0x" + value.hex()
+        if isinstance(value, str):
+            return value.lower()
+        return str(value)
+
+    return f"{name}({', '.join(render(arg) for arg in args)})"
+
+
+def rejected(sender: TransactionSender, call: ContractFunction | ContractConstructor) -> str:
+    """The decoded reason ``call`` is refused with, after checking a mined attempt reverts too."""
+    with pytest.raises(RelayError) as refused:
+        sender.send(call, what="rejected call")
+    w3 = sender.w3
+    tx = call.build_transaction(
+        {
+            "from": sender.account.address,
+            "gas": MINED_REVERT_GAS,
+            "nonce": w3.eth.get_transaction_count(sender.account.address, "pending"),
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    tx_hash = w3.eth.send_raw_transaction(sender.account.sign_transaction(tx).raw_transaction)
+    assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 0
+    assert refused.value.reason is not None
+    return refused.value.reason
+
+
+def view_error(call: ContractFunction, *, sender: str | None = None) -> str:
+    """The decoded custom error ``call`` reverts with when simulated (from ``sender`` if given)."""
+    with pytest.raises(ContractCustomError) as reverted:
+        call.call({"from": sender} if sender else None)
+    data = reverted.value.data
+    return project_error_decoder().decode(data if isinstance(data, str) else None)
+
+
+def events(event: BaseContractEvent, confirmed: Confirmed) -> list[EventData]:
+    """The receipt's logs of ``event``; logs of other events in the same receipt are skipped silently."""
+    return list(event.process_receipt(confirmed.receipt, errors=DISCARD))
+
+
+def block_time(w3: Web3, confirmed: Confirmed) -> int:
+    return int(w3.eth.get_block(confirmed.block_number)["timestamp"])
+
+
+def freeze_time(w3: Web3, timestamp: int) -> None:
+    """Makes ``timestamp`` the time of the latest block and of the next one (private chains only).
+
+    Calls and gas estimates run against the latest block, transactions in the next one, so
+    both then see exactly ``timestamp``; anvil_setTime lets the clock move backwards too.
+    """
+    for method, params in (
+        ("anvil_setTime", [timestamp]),
+        ("evm_mine", [timestamp]),
+        ("evm_setNextBlockTimestamp", [timestamp]),
+    ):
+        response = w3.provider.make_request(method, params)
+        assert "error" not in response, response
+
+
+# --- the oracle's structs --------------------------------------------------------------------
+
+
+def round_id(phase: int, round_in_phase: int) -> int:
+    return (phase << PHASE_OFFSET) | round_in_phase
+
+
+def feed_params(
+    *,
+    decimals: int = 8,
+    heartbeat: int = 60,
+    max_age: int = 3600,
+    permissionless: bool = False,
+    description: str = "test feed",
+) -> tuple:
+    """An ``IZkOracle.FeedParams`` tuple. The default age bound outlives the test session's proofs."""
+    return (decimals, heartbeat, max_age, permissionless, description)
+
+
+def circuit(
+    verifier: str,
+    *,
+    commitment: bytes = ZERO_HASH,
+    instance_count: int = 1,
+    input_count: int = 0,
+    output_index: int = 0,
+    input_scale: int = 13,
+    output_scale: int = 13,
+    binds_time: bool = False,
+    observed_at_index: int = 0,
+    onchain_inputs: tuple[tuple, ...] = (),
+) -> tuple:
+    """An ``IZkOracle.CircuitConfig`` tuple; by default one instance, the answer."""
+    return (
+        verifier,
+        commitment,
+        instance_count,
+        input_count,
+        output_index,
+        input_scale,
+        output_scale,
+        binds_time,
+        observed_at_index,
+        list(onchain_inputs),
+    )
+
+
+def timed_circuit(verifier: str, **overrides: object) -> tuple:
+    """Stub layout ``[limb0, limb1, limb2, answer]``: the observation time, then the answer."""
+    layout: dict[str, object] = {
+        "instance_count": 4,
+        "input_count": 3,
+        "output_index": 3,
+        "binds_time": True,
+        "observed_at_index": 0,
+    }
+    return circuit(verifier, **{**layout, **overrides})  # type: ignore[arg-type]
+
+
+def onchain_input(target: str, *, decimals: int, index: int, selector: bytes = VALUE_SELECTOR) -> tuple:
+    return (target, selector, decimals, index)
+
+
+def as_stored(config: tuple) -> tuple:
+    """A CircuitConfig tuple as web3 returns it from a view (nested structs as tuples)."""
+    return (*config[:9], [tuple(item) for item in config[9]])
+
+
+def normalise(returned: tuple | list) -> tuple:
+    """A returned CircuitConfig with its on-chain inputs as tuples, comparable to ``as_stored``."""
+    return (*returned[:9], [tuple(item) for item in returned[9]])
+
+
+def register(
+    owner: TransactionSender,
+    oracle: Contract,
+    key: bytes,
+    params: tuple,
+    config: tuple,
+    *,
+    submitters: tuple[str, ...] = (),
+) -> Confirmed:
+    confirmed = owner.transact(oracle.functions.registerFeed(key, params, config), what="register feed")
+    for submitter in submitters:
+        owner.transact(oracle.functions.setSubmitter(key, submitter, True), what="allow submitter")
+    return confirmed
+
+
+# --- proofs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proven:
+    """A real proof and the observation time it carries."""
+
+    proof: Proof
+    observed_at: int
+
+    @property
+    def proof_bytes(self) -> bytes:
+        return self.proof.proof_bytes
+
+    @property
+    def instances(self) -> list[int]:
+        return [felt_to_uint(felt) for felt in self.proof.instances]
+
+    @property
+    def felts(self) -> list[str]:
+        return self.proof.instances
+
+
+def submit_call(oracle: Contract, key: bytes, proof: bytes, instances: list[int]) -> ContractFunction:
+    return oracle.functions.submit(key, proof, instances)
+
+
+def submit(sender: TransactionSender, oracle: Contract, key: bytes, proven: Proven) -> Confirmed:
+    return sender.transact(submit_call(oracle, key, proven.proof_bytes, proven.instances), what="submit round")
+
+
+_stub_proofs = itertools.count()
+
+
+def stub_proof() -> bytes:
+    """Distinct bytes on every call, so replay protection never interferes with stub submissions."""
+    return b"stub-proof-" + next(_stub_proofs).to_bytes(8, "big")
+
+
+def limb_instances(unix_time: int, *, scale: int = 13) -> list[int]:
+    """The observation time as the oracle expects its three limbs, each at the input scale."""
+    mask = (1 << OBSERVED_AT_LIMB_BITS) - 1
+    return [((unix_time >> (OBSERVED_AT_LIMB_BITS * i)) & mask) << scale for i in range(OBSERVED_AT_LIMBS)]
+
+
+def quantize(value: int, *, decimals: int, scale: int) -> int:
+    """ZkOracle._quantize: ``value`` (with ``decimals``) as a field element at ``scale``, half away from zero."""
+    numerator, denominator = value * (1 << scale), 10**decimals
+    magnitude = (abs(numerator) * 2 + denominator) // (2 * denominator)
+    return magnitude if numerator >= 0 else FIELD_MODULUS - magnitude
