@@ -91,6 +91,16 @@ class CircuitSpec(_Strict):
     )
 
 
+class TriggerSpec(_Strict):
+    """When a tick's inference becomes a proven round (inference is cheap, proving is not)."""
+
+    deviation_percent: float | None = Field(
+        default=None,
+        gt=0,
+        description="post when the output moves this many percent from the last landed round; unset: every tick",
+    )
+
+
 class OnchainSpec(_Strict):
     """What the feed promises on-chain."""
 
@@ -114,7 +124,9 @@ class ProverSpec(_Strict):
     timeout_seconds: float = Field(default=60.0, gt=0, description="then the round is proven locally")
     provers: tuple[StaticProverSpec, ...] = ()
     subtensor: str | None = Field(
-        default=None, description="discover provers on this chain: a network name or ws(s)://"
+        default=None,
+        pattern=r"^(finney|test|archive|devnet|local|wss?://\S+)$",
+        description="discover provers on this chain: a Bittensor network name or a ws(s):// endpoint",
     )
     netuid: int = Field(default=2, ge=0, le=65535, description="the subnet whose neurons are the provers")
 
@@ -136,6 +148,7 @@ class FeedSpec(_Strict):
     schedule: ScheduleSpec
     circuit: CircuitSpec = CircuitSpec()
     onchain: OnchainSpec = OnchainSpec()
+    trigger: TriggerSpec = TriggerSpec()
     prover: ProverSpec = ProverSpec()
     folder: Path = Field(exclude=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
 from oracle.sources.base import InputSource, SourceContext
 from oracle.store import Deployment, Round, RoundStatus, Store
+from oracle.triggers import decide
 from relayer.deployer import FeedDeployment, deploy_feed, rotate_feed
 from relayer.rounds import RoundRelayer
 from relayer.sender import TransactionSender
@@ -137,9 +139,13 @@ class ConsumerReading:
 
 @dataclass(frozen=True)
 class RoundReport:
+    """One tick's outcome: a round that landed or failed, or an observation not worth posting."""
+
     round: Round
     reading: ConsumerReading | None
     quantization_error: float
+    trigger: str | None = None  # why the tick was posted, or why not
+    skipped: bool = False
 
     @property
     def landed(self) -> bool:
@@ -187,6 +193,7 @@ class FeedNode:
             deployment_id=int(deployment.id),  # type: ignore[arg-type]
             proofs_dir=proofs_dir,
         )
+        self._store = store
         self._relayer = RoundRelayer(store, sender_for(w3, "relayer"))
 
     def resume(self) -> list[RoundReport]:
@@ -195,14 +202,29 @@ class FeedNode:
         return [self._report(outcome.round) for outcome in outcomes]
 
     def tick(self, *, now: float | None = None) -> RoundReport:
-        row = self._pipeline.run(now=now)
+        """Infer; then, if a trigger fires, prove, relay and read the consumer."""
+        now = time.time() if now is None else now
+        row = self._pipeline.observe(now=now)
+        if row.status is RoundStatus.FAILED:
+            return self._report(row)
+        last = self._store.last_landed(self.spec.id, oracle_address=self.deployment.oracle_address)
+        decision = decide(self.spec, row, last, now=now)
+        if not decision.post:
+            return self._report(row, trigger=decision.reason, skipped=True)
+        row = self._pipeline.prove(row)
         if row.status is RoundStatus.PROVEN:
             row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
-        return self._report(row)
+        return self._report(row, trigger=decision.reason)
 
-    def _report(self, row: Round) -> RoundReport:
+    def _report(self, row: Round, *, trigger: str | None = None, skipped: bool = False) -> RoundReport:
         reading = self.read_consumer() if row.status is RoundStatus.LANDED else None
-        return RoundReport(round=row, reading=reading, quantization_error=self.circuit.manifest.quantization_error)
+        return RoundReport(
+            round=row,
+            reading=reading,
+            quantization_error=self.circuit.manifest.quantization_error,
+            trigger=trigger,
+            skipped=skipped,
+        )
 
     def read_consumer(self) -> ConsumerReading | None:
         if self.deployment.consumer_address is None:

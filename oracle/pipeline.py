@@ -45,38 +45,60 @@ class RoundPipeline:
         self._model = OnnxModel(circuit.model)
 
     def run(self, *, now: float | None = None) -> Round:
+        """Observe and prove one round."""
+        row = self.observe(now=now)
+        return row if row.status is RoundStatus.FAILED else self.prove(row)
+
+    def observe(self, *, now: float | None = None) -> Round:
+        """Fetch the inputs and run inference: cheap, so every tick does it.
+
+        The returned round is not stored yet (a tick that posts nothing leaves no row),
+        except when the source fails: that round is recorded FAILED with the reason.
+        """
         row = Round(
             feed_id=self.spec.id,
             deployment_id=self._deployment_id,
             circuit_key=self.circuit.manifest.key,
             inputs_json="[]",
         )
+        started = time.perf_counter()
+        observed_at = time.time() if now is None else now
         try:
-            started = time.perf_counter()
-            observed_at = time.time() if now is None else now
             inputs = self.spec.model_input(self._fetch(observed_at), observed_at=int(observed_at))
-            row.observed_at = int(observed_at) if self.spec.circuit.observation_time else None
-            row.inputs_json = json.dumps(inputs)
-            row.fetch_seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            row.model_output = self._model.run(inputs)[self.spec.output]
-            row.infer_seconds = time.perf_counter() - started
-            self._store.add(row)  # observed: recorded before the expensive part
+        except SourceError as exc:
+            return self._fail(row, exc)
+        row.observed_at = int(observed_at) if self.spec.circuit.observation_time else None
+        row.inputs_json = json.dumps(inputs)
+        row.fetch_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        row.model_output = self._model.run(inputs)[self.spec.output]
+        row.infer_seconds = time.perf_counter() - started
+        return row
 
+    def prove(self, row: Round) -> Round:
+        """Prove an observed round, verify the proof locally and persist it (PROVEN or FAILED)."""
+        self._store.add(row)  # recorded before the expensive part
+        inputs = row.inputs
+        try:
             proof = self._prover.prove(self.circuit, inputs)
             row.prove_seconds = proof.prove_seconds
             started = time.perf_counter()
             verify_document(self.circuit, proof.document)
             row.verify_seconds = time.perf_counter() - started
             self._check_instances(proof, inputs, row)
-            path = self._proofs_dir / self.spec.id / f"{proof.digest.removeprefix('0x')}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(proof.document)
-            row.proof_path, row.proof_digest = str(path), proof.digest
-            row.status = RoundStatus.PROVEN
-        except (SourceError, ProverError) as exc:
-            row.status = RoundStatus.FAILED
-            row.failure_reason = f"{type(exc).__name__}: {exc}"
+        except ProverError as exc:
+            return self._fail(row, exc)
+        path = self._proofs_dir / self.spec.id / f"{proof.digest.removeprefix('0x')}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(proof.document)
+        row.proof_path, row.proof_digest = str(path), proof.digest
+        row.status = RoundStatus.PROVEN
+        self._store.add(row)
+        return row
+
+    def _fail(self, row: Round, exc: SourceError | ProverError) -> Round:
+        row.status = RoundStatus.FAILED
+        row.failure_reason = f"{type(exc).__name__}: {exc}"
         self._store.add(row)
         return row
 

@@ -56,6 +56,19 @@ class Store:
         with self.session() as session:
             return list(session.exec(query))
 
+    def last_landed(self, feed_id: str, *, oracle_address: str) -> Round | None:
+        """The feed's newest landed round on that oracle, across rotations of its circuit."""
+        query = (
+            select(Round)
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(Round.feed_id == feed_id, Round.status == RoundStatus.LANDED)
+            .where(Deployment.oracle_address == oracle_address)
+            .order_by(Round.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        )
+        with self.session() as session:
+            return session.exec(query).first()
+
     def feed_ids(self) -> list[str]:
         with self.session() as session:
             return sorted(set(session.exec(select(Round.feed_id))) | set(session.exec(select(Deployment.feed_id))))

@@ -1,0 +1,103 @@
+"""Heartbeat and deviation triggers: every tick infers, only some ticks are proven and posted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.evm.anvil import AnvilNode
+from oracle.feedspec import FeedSpec, ScheduleSpec, TriggerSpec
+from oracle.node import FeedNode, ensure_deployment
+from oracle.provers import LocalProver
+from oracle.sources.base import InputSource
+from oracle.store import Round, RoundStatus, Store
+from oracle.triggers import decide
+
+
+def _spec(demo_spec: FeedSpec, *, deviation: float | None, heartbeat: int) -> FeedSpec:
+    return demo_spec.model_copy(
+        update={
+            "trigger": TriggerSpec(deviation_percent=deviation),
+            "onchain": demo_spec.onchain.model_copy(update={"heartbeat_seconds": heartbeat}),
+            "schedule": ScheduleSpec(interval_seconds=1),
+        }
+    )
+
+
+def _round(output: float, observed_at: int) -> Round:
+    return Round(
+        feed_id="demo", deployment_id=1, circuit_key="k", inputs_json="[]", model_output=output, observed_at=observed_at
+    )
+
+
+@pytest.mark.parametrize(
+    ("last", "new", "now", "post", "why"),
+    [
+        (None, 100.0, 1000, True, "first round"),
+        (100.0, 100.4, 1005, False, "deviation 0.400% < 1.0%, heartbeat due in 55s"),
+        (100.0, 101.0, 1005, True, "deviation 1.000% ≥ 1.0%"),
+        (100.0, 98.5, 1005, True, "deviation 1.500% ≥ 1.0%"),
+        (100.0, 100.0, 1059, True, "heartbeat (59s since the last round, heartbeat 60s)"),
+        (0.0, 0.1, 1005, True, "deviation inf% ≥ 1.0%"),
+    ],
+)
+def test_decision(demo_spec: FeedSpec, last: float | None, new: float, now: int, post: bool, why: str) -> None:
+    spec = _spec(demo_spec, deviation=1.0, heartbeat=60)
+    previous = None if last is None else _round(last, 1000)
+    decision = decide(spec, _round(new, now), previous, now=now)
+    assert (decision.post, decision.reason) == (post, why)
+
+
+def test_without_a_threshold_every_tick_posts(demo_spec: FeedSpec) -> None:
+    spec = _spec(demo_spec, deviation=None, heartbeat=0)
+    assert decide(spec, _round(100.0, 1001), _round(100.0, 1000), now=1001).post
+
+
+class SteppedSource(InputSource):
+    """Flat prices until ``jump`` is set."""
+
+    def __init__(self, prices: Sequence[float]) -> None:
+        self.prices = list(prices)
+        self.factor = 1.0
+
+    def fetch(self, *, now: float | None = None) -> Sequence[float]:
+        return [p * self.factor for p in self.prices]
+
+
+def test_flat_inputs_post_only_heartbeats_and_a_jump_posts_at_once(
+    w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    spec = _spec(demo_spec, deviation=1.0, heartbeat=10)
+    store = Store.sqlite(tmp_path / "db.sqlite")
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
+    source = SteppedSource(demo_spec.load_samples()[0])
+    node = FeedNode(
+        spec,
+        demo_circuit,
+        store=store,
+        w3=w3,
+        deployment=deployment,
+        prover=LocalProver(),
+        proofs_dir=tmp_path,
+        source=source,
+    )
+    # Ticks at chosen times within the contract's 15 s future skew of the chain's clock.
+    start = int(time.time()) - 3
+    first = node.tick(now=start)
+    flat = node.tick(now=start + 2)
+    heartbeat = node.tick(now=start + 10)
+    source.factor = 1.05
+    jump = node.tick(now=start + 11)
+
+    assert first.landed and first.trigger == "first round"
+    assert flat.skipped and not flat.landed and flat.round.id is None  # nothing proven, nothing stored
+    assert heartbeat.landed and heartbeat.trigger is not None and heartbeat.trigger.startswith("heartbeat")
+    assert jump.landed and jump.trigger is not None and jump.trigger.startswith("deviation")
+    landed = store.rounds(feed_id="demo", status=RoundStatus.LANDED)
+    assert [r.observed_at for r in landed] == [start, start + 10, start + 11]
+    assert len(store.rounds(feed_id="demo")) == 3
