@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,9 @@ from typing import Any
 from solcx.exceptions import SolcError
 from solcx.wrapper import solc_wrapper
 
-from oracle.evm.toolchain import node_modules, resolve_solc
+from oracle.evm.toolchain import Solc, node_modules, resolve_solc
 from oracle.exceptions import ToolchainError
-from oracle.paths import PROJECT_ROOT
+from oracle.paths import PROJECT_ROOT, build_dir
 
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 
@@ -37,19 +39,7 @@ def compile_sources(sources: dict[str, str], *, optimize_runs: int = 200) -> dic
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
         },
     }
-    try:
-        # Imports such as "@openzeppelin/contracts/..." resolve as with native solc:
-        # against the project root, then node_modules.
-        stdout, _stderr, _command, _process = solc_wrapper(
-            solc_binary=solc.path,
-            stdin=json.dumps(request),
-            standard_json=True,
-            base_path=str(PROJECT_ROOT),
-            include_path=str(node_modules()),
-        )
-        output = json.loads(stdout)
-    except SolcError as exc:
-        raise ToolchainError(f"solc ({solc.kind} {solc.version}) failed: {exc.message}") from exc
+    output = _cached_output(request, solc)
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         details = "; ".join(e["formattedMessage"].strip().splitlines()[0] for e in errors)
@@ -70,6 +60,40 @@ def compile_sources(sources: dict[str, str], *, optimize_runs: int = 200) -> dic
                     name, CompiledContract(name=name, abi=artifact["abi"], bytecode="", deployed_size=0)
                 )
     return compiled
+
+
+def _cached_output(request: dict[str, Any], solc: Solc) -> dict[str, Any]:
+    """solc's standard-JSON output, kept on disk by content.
+
+    solc-js takes seconds per compile, and every process (CLI runs, provers, tests) would
+    otherwise compile the same sources again.
+    """
+    imported = node_modules() / "@openzeppelin" / "contracts" / "package.json"
+    material = (
+        json.dumps(request, sort_keys=True) + str(solc.version) + (imported.read_text() if imported.exists() else "")
+    )
+    cached = build_dir() / "solc" / f"{hashlib.sha256(material.encode()).hexdigest()[:32]}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    try:
+        # Imports such as "@openzeppelin/contracts/..." resolve as with native solc:
+        # against the project root, then node_modules.
+        stdout, _stderr, _command, _process = solc_wrapper(
+            solc_binary=solc.path,
+            stdin=json.dumps(request),
+            standard_json=True,
+            base_path=str(PROJECT_ROOT),
+            include_path=str(node_modules()),
+        )
+    except SolcError as exc:
+        raise ToolchainError(f"solc ({solc.kind} {solc.version}) failed: {exc.message}") from exc
+    output = json.loads(stdout)
+    if not any(e.get("severity") == "error" for e in output.get("errors", [])):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".partial-{os.getpid()}")
+        partial.write_text(stdout)
+        partial.replace(cached)
+    return output
 
 
 def project_sources(directory: Path = CONTRACTS_DIR) -> dict[str, str]:
