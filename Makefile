@@ -25,7 +25,8 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python -m bench.skeleton
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python -m bench.suite
 
 clean:
 	rm -rf $(VENV) node_modules .zkoracle

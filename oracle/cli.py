@@ -16,14 +16,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from oracle import cli_api, cli_feeds, cli_provers
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import CircuitOptions, build_circuit
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.evm.anvil import AnvilNode
-from oracle.exceptions import ZkOracleError
+from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.exceptions import DeploymentError, ZkOracleError
 from oracle.feedspec import FeedSpec, load_feed
-from oracle.node import FeedNode, RoundReport, connect, ensure_deployment
+from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensure_deployment, sender_for
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
-from oracle.provers import LocalProver
+from oracle.provers.factory import prover_for
 from oracle.scheduler import FeedScheduler
 from oracle.store import RoundStatus, Store
 
@@ -85,7 +88,7 @@ def _build(spec: FeedSpec) -> CircuitArtifacts:
         )
         result = build_circuit(
             spec.model_path,
-            spec.load_samples(),
+            spec.model_samples(),
             build_root=build_dir(),
             options=options,
             progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}"),
@@ -162,6 +165,14 @@ def run(
     oracle: OracleOption = None,
     db: DbOption = None,
     force_dev_srs: ForceOption = False,
+    confirmations: Annotated[
+        int | None,
+        typer.Option(
+            "--confirmations",
+            min=1,
+            help="blocks a round's transaction must be under, its own included (default: 1 on dev chains, else 3)",
+        ),
+    ] = None,
 ) -> None:
     """Build, deploy and run feeds: each tick proves the model's output and posts it on-chain."""
     specs = [load_feed(path) for path in feeds or [DEFAULT_FEED]]
@@ -185,8 +196,9 @@ def run(
                     store=store,
                     w3=w3,
                     deployment=deployment,
-                    prover=LocalProver(),
+                    prover=prover_for(spec, store=store),
                     proofs_dir=state_dir() / "proofs",
+                    confirmations=confirmations,
                 )
             )
         for node in nodes:
@@ -199,7 +211,7 @@ def run(
             + ("Ctrl-C to stop" if limit is None else f"stopping after {limit} round(s)")
         )
         try:
-            reports = FeedScheduler(nodes, on_report=_print_report).run(rounds=limit)
+            reports = FeedScheduler(nodes, on_report=_print_report, jobstore_url=store.url).run(rounds=limit)
         except KeyboardInterrupt:
             console.print("stopped")
             return
@@ -211,22 +223,65 @@ def run(
 
 def _print_report(report: RoundReport) -> None:
     row = report.round
-    head = f"[bold]{row.feed_id}[/bold] round {row.id}"
+    if report.skipped:
+        console.print(f"[dim]{row.feed_id}: output {row.model_output:.6f}, not posted: {report.trigger}[/dim]")
+        return
+    head = f"[bold]{row.feed_id}[/bold] round {row.id}" + (f" ({report.trigger})" if report.trigger else "")
     if not report.landed or report.reading is None:
         console.print(f"{head}: [red]{row.status}[/red]: {row.failure_reason}")
         return
     reading = report.reading
     error, tolerance = report.error or 0.0, report.tolerance
     verdict = "[green]within[/green]" if error <= tolerance else "[red]OUTSIDE[/red]"
-    inputs = ", ".join(f"{x:.4f}" for x in row.inputs)
+    inputs = row.inputs[: len(row.inputs) - OBSERVED_AT_LIMBS] if row.observed_at is not None else row.inputs
+    observed = (
+        f"  observed at (proven)    {datetime.fromtimestamp(row.observed_at, UTC):%Y-%m-%d %H:%M:%S} UTC\n"
+        if row.observed_at is not None
+        else ""
+    )
     console.print(
-        f"{head} → on-chain round {reading.round_id}\n"
-        f"  inputs                  {inputs}\n"
+        f"{head} → on-chain phase {reading.round_id >> 64} round {reading.round_id & (2**64 - 1)}\n"
+        f"  inputs                  {', '.join(f'{x:.4f}' for x in inputs)}\n"
+        f"{observed}"
         f"  model output (float)    {row.model_output:.6f}\n"
         f"  consumer read on-chain  {reading.value:.{reading.decimals}f}\n"
         f"  |difference|            {error:.6f}  {verdict} the quantisation error {tolerance:.6f}\n"
         f"  prove {row.prove_seconds:.2f}s · submit gas {row.gas_used:,} · tx {row.tx_hash}"
     )
+
+
+def _set_paused(feed_id: str, rpc_url: str, db: str | None, *, paused: bool) -> None:
+    w3 = connect(rpc_url)
+    deployment = current_deployment(_store(db), w3, feed_id)
+    if deployment is None:
+        raise DeploymentError(f"feed '{feed_id}' has no live deployment on {rpc_url} in this store; deploy it first")
+    action = "pause" if paused else "resume"
+    oracle = bind(w3, ORACLE, deployment.oracle_address)
+    call = oracle.functions.setPaused(feed_key(feed_id), paused)
+    sender_for(w3, "deployer").transact(call, what=f"{action} '{feed_id}'")
+    console.print(f"[bold]{feed_id}[/bold]: submissions {action}d on {deployment.oracle_address}")
+
+
+@app.command()
+@clean_errors
+def pause(
+    feed_id: Annotated[str, typer.Argument(help="the feed's id")],
+    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = "http://127.0.0.1:8545",
+    db: DbOption = None,
+) -> None:
+    """Pause a feed's submissions on-chain (reads keep working). Needs the operator key."""
+    _set_paused(feed_id, rpc_url, db, paused=True)
+
+
+@app.command()
+@clean_errors
+def resume(
+    feed_id: Annotated[str, typer.Argument(help="the feed's id")],
+    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = "http://127.0.0.1:8545",
+    db: DbOption = None,
+) -> None:
+    """Resume a paused feed's submissions."""
+    _set_paused(feed_id, rpc_url, db, paused=False)
 
 
 @app.command()
@@ -254,3 +309,12 @@ def status(db: DbOption = None) -> None:
             f"{statistics.fmean(proving):.2f}" if proving else "-",
         )
     console.print(table)
+
+
+app.command("api")(clean_errors(cli_api.api))
+app.command("verify")(clean_errors(cli_api.verify))
+cli_provers.prover_app.command("serve")(clean_errors(cli_provers.serve))
+app.add_typer(cli_provers.prover_app, name="prover")
+app.command("provers")(clean_errors(cli_provers.provers))
+app.add_typer(cli_feeds.feeds_app, name="feeds")
+app.command("init")(clean_errors(cli_feeds.init))

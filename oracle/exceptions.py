@@ -58,3 +58,15 @@ class RelayError(ChainError):
 
 class StoreError(ZkOracleError):
     """The database could not be opened or written."""
+
+
+class ApiError(ZkOracleError):
+    """The read API could not answer: a missing round, feed or artifact, or an unreachable server."""
+
+
+class VerificationError(ZkOracleError):
+    """A round fetched from the read API failed an offline check; the message names the check."""
+
+
+class RemoteProverError(ProverError):
+    """A remote prover gave no usable answer: unreachable, refused, timed out, or not signed by its hotkey."""

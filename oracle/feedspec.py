@@ -7,27 +7,42 @@ field and the fix.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
 from oracle.exceptions import FeedSpecError, SourceError
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.evm_view import EvmViewSource, View
+from oracle.sources.file import FileSourceSpec
+from oracle.sources.http_json import HttpJsonSourceSpec
+from oracle.sources.python_callable import CallableSourceSpec
 from oracle.sources.synthetic import SyntheticPriceSource
+from oracle.transforms import InputSpec
 
 FEED_FILE = "feed.toml"
+FEED_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 _FIXES = {
     "id": "use lowercase letters, digits, '-' or '_' (e.g. id = \"eth-usd\")",
     "model": 'point it at an ONNX file relative to the feed folder (e.g. model = "model.onnx")',
     "samples": "point it at a JSON list of sample inputs relative to the feed folder",
     "decimals": "use an integer from 0 to 36 (8 is Chainlink's usual for prices)",
+    "schedule": 'set exactly one of interval_seconds = 30 and cron = "*/5 * * * *"',
     "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
-    "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view")',
+    "schedule.cron": 'use five crontab fields, days of the week by name (e.g. cron = "0 * * * mon-fri")',
+    "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view", "http_json", "file", "callable")',
+    "source.headers": 'map each header to the NAME of an environment variable (e.g. Authorization = "PRICES_TOKEN")',
+    "input.evm_view": "the contract checks the views' raw values; remove [input] and transform inside the model",
+    "chain.secret": 'name an environment variable (relayer_key_env = "MY_RELAYER_KEY") or a keystore + password_env',
     "onchain.permissionless": "prove freshness with circuit.observation_time = true, or keep an allow-list",
 }
 
@@ -72,11 +87,44 @@ class EvmViewSourceSpec(_Strict):
         return EvmViewSource(views, w3=context.w3, input_scale=context.input_scale)
 
 
-SourceSpec = Annotated[SyntheticSourceSpec | EvmViewSourceSpec, Field(discriminator="kind")]
+SourceSpec = Annotated[
+    SyntheticSourceSpec | EvmViewSourceSpec | HttpJsonSourceSpec | FileSourceSpec | CallableSourceSpec,
+    Field(discriminator="kind"),
+]
 
 
 class ScheduleSpec(_Strict):
-    interval_seconds: float = Field(gt=0)
+    """When the feed ticks: every ``interval_seconds``, or on a crontab schedule (UTC)."""
+
+    interval_seconds: float | None = Field(default=None, gt=0)
+    cron: str | None = Field(default=None, description="five crontab fields, evaluated in UTC")
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, cron: str | None) -> str | None:
+        if cron is not None:
+            CronTrigger.from_crontab(cron, timezone=UTC)  # its ValueError says which field is wrong
+        return cron
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScheduleSpec:
+        if (self.interval_seconds is None) == (self.cron is None):
+            raise ValueError("set exactly one of interval_seconds and cron")
+        return self
+
+    def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger for this schedule."""
+        if self.cron is not None:
+            return CronTrigger.from_crontab(self.cron, timezone=UTC)
+        return IntervalTrigger(seconds=self.interval_seconds, timezone=UTC)
+
+    def seconds_to_next_tick(self, *, now: float) -> float:
+        """How long after ``now`` the next tick comes (used to post heartbeats one tick early)."""
+        if self.interval_seconds is not None:
+            return self.interval_seconds
+        moment = datetime.fromtimestamp(now, UTC)
+        upcoming = self.trigger().get_next_fire_time(None, moment)
+        return (upcoming - moment).total_seconds() if upcoming else 0.0
 
 
 class CircuitSpec(_Strict):
@@ -137,8 +185,31 @@ class ProverSpec(_Strict):
         return self
 
 
+class ChainSpec(_Strict):
+    """Where the feed is posted. Keys never live here: only the names of where to find them."""
+
+    rpc_url: str = Field(pattern=r"^(https?|wss?)://\S+$")
+    chain_id: int = Field(gt=0)
+    oracle_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    relayer_key_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="NAME of the env var holding the relayer key"
+    )
+    keystore: Path | None = Field(default=None, description="an encrypted JSON keystore, relative to the feed folder")
+    password_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="NAME of the env var holding its password"
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ChainSpec:
+        if self.relayer_key_env is not None and self.keystore is not None:
+            raise ValueError("set relayer_key_env or keystore, not both")
+        if (self.keystore is None) != (self.password_env is None):
+            raise ValueError("a keystore needs password_env (and password_env needs a keystore)")
+        return self
+
+
 class FeedSpec(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    id: str = Field(pattern=FEED_ID_PATTERN)
     description: str = Field(min_length=1, max_length=200)
     model: Path
     samples: Path
@@ -146,10 +217,12 @@ class FeedSpec(_Strict):
     output: int = Field(default=0, ge=0, description="which model output is the feed's answer")
     source: SourceSpec
     schedule: ScheduleSpec
+    input: InputSpec = InputSpec()
     circuit: CircuitSpec = CircuitSpec()
     onchain: OnchainSpec = OnchainSpec()
     trigger: TriggerSpec = TriggerSpec()
     prover: ProverSpec = ProverSpec()
+    chain: ChainSpec | None = None
     folder: Path = Field(exclude=True)
 
     @property
@@ -200,16 +273,24 @@ def load_feed(path: Path) -> FeedSpec:
     except tomllib.TOMLDecodeError as exc:
         raise FeedSpecError(name, FEED_FILE, f"invalid TOML ({exc})", "fix the syntax of the file") from exc
     feed_name = str(raw.get("id", name))
+    _refuse_raw_keys(feed_name, raw.get("chain"))
+    folder = file.parent.resolve()
     try:
-        spec = FeedSpec.model_validate({**raw, "folder": file.parent.resolve()})
+        # The context lets sources resolve their files against the feed folder.
+        spec = FeedSpec.model_validate({**raw, "folder": folder}, context={"folder": folder})
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or FEED_FILE
+        loc = list(first["loc"])
+        source = raw.get("source")
+        if loc[:1] == ["source"] and len(loc) > 1 and isinstance(source, dict) and loc[1] == source.get("kind"):
+            del loc[1]  # pydantic puts the union's tag in the path; the user wrote [source]
+        field = ".".join(str(part) for part in loc) or FEED_FILE
         if first["type"].startswith("union_tag"):
             field += ".kind"
-        fix = _FIXES.get(field, "remove it" if first["type"] == "extra_forbidden" else "")
+        fix = _fix_for(field) or ("remove it" if first["type"] == "extra_forbidden" else "")
         fix = (fix + "; " if fix else "") + "see the feed.toml reference in README.md"
-        raise FeedSpecError(feed_name, field, first["msg"].lower(), fix) from exc
+        problem = first["msg"].removeprefix("Value error, ")
+        raise FeedSpecError(feed_name, field, problem[:1].lower() + problem[1:], fix) from exc
     if not spec.model_path.is_file():
         raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])
     if spec.onchain.permissionless and not spec.circuit.observation_time:
@@ -220,4 +301,31 @@ def load_feed(path: Path) -> FeedSpec:
             "a permissionless feed must prove its observation time",
             _FIXES["onchain.permissionless"],
         )
+    if spec.source.kind == "evm_view" and not spec.input.is_identity:
+        # submit() compares the proof's inputs with the views' raw values, untransformed.
+        raise FeedSpecError(
+            spec.id, "input", "an evm_view feed's inputs cannot be transformed", _FIXES["input.evm_view"]
+        )
     return spec
+
+
+def _fix_for(field: str) -> str:
+    """The fix for ``field`` or, failing that, for the nearest enclosing field (source.values.0 → source.values)."""
+    parts = field.split(".")
+    return next((_FIXES[key] for n in range(len(parts), 0, -1) if (key := ".".join(parts[:n])) in _FIXES), "")
+
+
+_RAW_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_SECRET_NAMES = re.compile(r"(^|_)(key|private_key|secret|password|mnemonic|seed)$")
+
+
+def _refuse_raw_keys(feed: str, chain: Any) -> None:
+    """A relayer key or password pasted into feed.toml would end up in git; refuse it by name."""
+    if not isinstance(chain, dict):
+        return
+    for name, value in chain.items():
+        text = value.strip() if isinstance(value, str) else ""
+        if _RAW_KEY.match(text) or len(text.split()) in (12, 15, 18, 21, 24) or _SECRET_NAMES.search(name):
+            raise FeedSpecError(
+                feed, f"chain.{name}", "looks like a secret (a raw key, password or mnemonic)", _FIXES["chain.secret"]
+            )

@@ -179,6 +179,7 @@ class FeedNode:
         prover: Prover,
         proofs_dir: Path,
         source: InputSource | None = None,
+        confirmations: int | None = None,
     ) -> None:
         self.spec = spec
         self.circuit = circuit
@@ -194,10 +195,10 @@ class FeedNode:
             proofs_dir=proofs_dir,
         )
         self._store = store
-        self._relayer = RoundRelayer(store, sender_for(w3, "relayer"))
+        self._relayer = RoundRelayer(store, sender_for(w3, "relayer"), confirmations=confirmations)
 
     def resume(self) -> list[RoundReport]:
-        """Finish rounds an earlier run left proven or in flight (after a crash, say)."""
+        """Finish rounds an earlier run left observed, proven or in flight (after a crash, say)."""
         outcomes = self._relayer.reconcile(int(self.deployment.id))  # type: ignore[arg-type]
         return [self._report(outcome.round) for outcome in outcomes]
 

@@ -15,9 +15,11 @@ from pathlib import Path
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS, answer_from_felt, felt_to_float
 from oracle.circuits.verify import verify_document
+from oracle.crashpoints import crash_point
 from oracle.exceptions import ProverError, SourceError
 from oracle.feedspec import FeedSpec
 from oracle.inference import OnnxModel
+from oracle.input_range import check_calibrated_range
 from oracle.provers.base import Proof, Prover
 from oracle.sources.base import InputSource
 from oracle.store import Round, RoundStatus, Store
@@ -73,6 +75,7 @@ class RoundPipeline:
         started = time.perf_counter()
         row.model_output = self._model.run(inputs)[self.spec.output]
         row.infer_seconds = time.perf_counter() - started
+        crash_point("after_inference")
         return row
 
     def prove(self, row: Round) -> Round:
@@ -80,6 +83,7 @@ class RoundPipeline:
         self._store.add(row)  # recorded before the expensive part
         inputs = row.inputs
         try:
+            crash_point("during_proving")  # the state a crash while proving leaves: round stored, no proof
             proof = self._prover.prove(self.circuit, inputs)
             row.prove_seconds = proof.prove_seconds
             started = time.perf_counter()
@@ -94,6 +98,7 @@ class RoundPipeline:
         row.proof_path, row.proof_digest = str(path), proof.digest
         row.status = RoundStatus.PROVEN
         self._store.add(row)
+        crash_point("after_proof_stored")
         return row
 
     def _fail(self, row: Round, exc: SourceError | ProverError) -> Round:
@@ -103,7 +108,7 @@ class RoundPipeline:
         return row
 
     def _fetch(self, now: float) -> list[float]:
-        values = [float(x) for x in self._source.fetch(now=now)]
+        values = self.spec.input.apply([float(x) for x in self._source.fetch(now=now)])
         expected = self.circuit.manifest.input_size - (OBSERVED_AT_LIMBS if self.spec.circuit.observation_time else 0)
         if len(values) != expected:
             raise SourceError(
@@ -111,6 +116,7 @@ class RoundPipeline:
             )
         if not all(math.isfinite(x) for x in values):
             raise SourceError(f"feed '{self.spec.id}': source returned a non-finite value in {values}")
+        check_calibrated_range(self.spec, values)
         return values
 
     def _check_instances(self, proof: Proof, inputs: list[float], row: Round) -> None:

@@ -19,7 +19,6 @@ from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from oracle.node import FeedNode, RoundReport
 
@@ -80,13 +79,13 @@ class FeedScheduler:
                 job.remove()  # a feed this node no longer runs
         for identifier, node in wanted.items():
             _TICKS[identifier] = lambda node=node: self._tick(node)
-            trigger = IntervalTrigger(seconds=node.spec.schedule.interval_seconds, timezone=UTC)
+            trigger = node.spec.schedule.trigger()
             job = self._scheduler.get_job(identifier)
             if job is None:
                 self._scheduler.add_job(
                     run_job, trigger, args=[identifier], id=identifier, next_run_time=datetime.now(UTC)
                 )
-            elif job.trigger.interval != trigger.interval:
+            elif str(job.trigger) != str(trigger):
                 job.reschedule(trigger)
             # else: keep the persisted next run time; if it passed while the node was down,
             # the missed ticks coalesce into one run right away.

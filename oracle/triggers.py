@@ -27,7 +27,7 @@ def decide(spec: FeedSpec, observed: Round, last: Round | None, *, now: float) -
     heartbeat = spec.onchain.heartbeat_seconds
     age = now - _time_of(last)
     # Post one tick early: waiting for the next tick would overrun the heartbeat consumers rely on.
-    if heartbeat and age + spec.schedule.interval_seconds >= heartbeat:
+    if heartbeat and age + spec.schedule.seconds_to_next_tick(now=now) >= heartbeat:
         return Decision(True, f"heartbeat ({age:.0f}s since the last round, heartbeat {heartbeat}s)")
     threshold = spec.trigger.deviation_percent
     if threshold is None:

@@ -1,106 +1,345 @@
-"""Posting proven rounds to ZkOracle and recording the outcome in the store.
+"""Posting proven rounds to ZkOracle and following each until it has landed or failed.
 
-A round's transaction hash is stored before its receipt is awaited, so after a crash
-:meth:`RoundRelayer.reconcile` can finish every round from what the chain says:
-mined rounds are recorded, dropped ones are sent again. The contract's replay
-protection makes a second landing of the same proof impossible.
+A round goes PROVEN → SUBMITTED → LANDED or FAILED. Every transaction sent for it is a
+:class:`~oracle.store.Submission` row written once it is signed and before it is
+broadcast, so after a crash :meth:`RoundRelayer.reconcile` can ask the chain about every
+transaction that may exist. While a round is SUBMITTED its transactions are followed:
+
+- mined in a canonical block: the round is LANDED once the block is ``confirmations``
+  deep; a mined revert is decoded by replaying the call on that block's state;
+- still pending after ``replace_after`` seconds: sent again with the same nonce and fees
+  raised by at least 12.5%, the rule nodes apply to replacements;
+- gone (dropped from the mempool, or its block reorged away): the round goes back to
+  PROVEN and is sent again.
+
+The contract spends each proof's hash, so a proof can never land twice. A re-send refused
+with ZkOracleProofReplayed means the proof did land, by some transaction: its
+RoundSubmitted event is looked up and the round recorded as landed by it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import TransactionNotFound
+from web3.logs import DISCARD
+from web3.types import EventData
 
 from oracle.circuits.quantize import felt_to_uint
+from oracle.circuits.srs import DEV_CHAIN_IDS
+from oracle.crashpoints import crash_point
 from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.exceptions import RelayError, StoreError
-from oracle.store import Round, RoundStatus, Store
+from oracle.exceptions import RelayError
+from oracle.store import Round, RoundStatus, Store, Submission, SubmissionStatus
 from oracle.store.models import utcnow
-from relayer.sender import Sent, TransactionSender
+from relayer.fees import Fees, market_fees
+from relayer.ledger import Ledger, aware
+from relayer.sender import NONCE_ATTEMPTS, Lookup, NonceConflict, TransactionSender, TxState
+
+log = logging.getLogger(__name__)
+
+PROOF_REPLAYED = "ZkOracleProofReplayed"
+# How far back a round's landing is searched for. The oracle refuses observations older
+# than the feed's max age (minutes), so a round that landed at all landed recently.
+LANDING_LOOKBACK_BLOCKS = 10_000
+# A chain that keeps losing a round's transactions will not be argued with forever.
+MAX_LOST = 5
+# Blocks a round's transaction must be under (its own included) before the round counts as
+# landed: a local dev chain reorgs only on request; elsewhere a few blocks ride out short reorgs.
+DEV_CONFIRMATIONS = 1
+CONFIRMATIONS = 3
+
+
+def default_confirmations(chain_id: int) -> int:
+    return DEV_CONFIRMATIONS if chain_id in DEV_CHAIN_IDS else CONFIRMATIONS
 
 
 @dataclass(frozen=True)
 class RelayOutcome:
     round: Round
-    landed: bool
+    landed: bool  # when False, round.status tells failed (FAILED) from still in flight (SUBMITTED)
 
 
 class RoundRelayer:
-    """Sends each proven round once and records tx hash, gas and on-chain round id."""
+    """Sends proven rounds and follows their transactions until each round has landed once or failed."""
 
-    def __init__(self, store: Store, sender: TransactionSender) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sender: TransactionSender,
+        *,
+        confirmations: int | None = None,
+        timeout: float = 120.0,
+        replace_after: float = 30.0,
+    ) -> None:
+        """``confirmations``: default :func:`default_confirmations` of the sender's chain;
+        ``timeout``: how long :meth:`relay` follows a round before leaving it in flight for
+        the next :meth:`reconcile`; ``replace_after``: seconds before a pending transaction
+        is replaced with higher fees."""
+        if confirmations is None:
+            confirmations = default_confirmations(sender.w3.eth.chain_id)
+        if confirmations < 1:
+            raise ValueError("confirmations must be at least 1 (the including block)")
         self._store = store
+        self._ledger = Ledger(store)
         self._sender = sender
+        self._confirmations = confirmations
+        self._timeout = timeout
+        self._replace_after = replace_after
 
     def relay(self, round_id: int) -> RelayOutcome:
-        """Send a PROVEN round and wait for it; any other round is returned as it is."""
-        with self._store.session() as session:
-            row = self._load(session, round_id)
-            if row.status is not RoundStatus.PROVEN:
-                return RelayOutcome(row, landed=row.status is RoundStatus.LANDED)
-            try:
-                sent = self._sender.send(self._submit_call(row), what=self._what(row))
-            except RelayError as exc:
-                return RelayOutcome(self._fail(session, row, str(exc)), landed=False)
-            # Recorded before waiting, so a crash from here on is reconciled, never re-sent blind.
-            row.tx_hash, row.tx_nonce, row.status = sent.tx_hash, sent.nonce, RoundStatus.SUBMITTED
-            self._commit(session, row)
-            return self._finish(session, row)
+        """Send a PROVEN round and follow it; any other round is returned as it is."""
+        row = self._ledger.round(round_id)
+        if row.status is not RoundStatus.PROVEN:
+            return RelayOutcome(row, landed=row.status is RoundStatus.LANDED)
+        # Rounds an earlier relay left in flight (not final within the timeout) get a look first,
+        # so a node that keeps running settles them without waiting for a restart.
+        for in_flight in self._ledger.round_ids(row.deployment_id, (RoundStatus.SUBMITTED,)):
+            self._step(in_flight)
+        return self._send(row)
 
     def reconcile(self, deployment_id: int) -> list[RelayOutcome]:
-        """Finish the deployment's rounds a previous run left PROVEN or SUBMITTED."""
-        query = (
-            select(Round.id)
-            .where(Round.deployment_id == deployment_id)
-            .where(Round.status.in_([RoundStatus.PROVEN, RoundStatus.SUBMITTED]))  # type: ignore[attr-defined]
-            .order_by(Round.id)  # type: ignore[arg-type]
-        )
-        with self._store.session() as session:
-            round_ids = list(session.exec(query))
+        """Finish the deployment's rounds an earlier run left unfinished; call before relaying anything new.
+
+        A round left SUBMITTED is settled from what the chain says about its transactions,
+        one left PROVEN is sent, and one left OBSERVED (the node stopped while proving) is
+        failed: a newer observation replaces it.
+        """
         outcomes = []
-        for round_id in round_ids:
-            with self._store.session() as session:
-                row = self._load(session, round_id)
-                if row.status is RoundStatus.SUBMITTED and not self._known_to_chain(str(row.tx_hash)):
-                    row.tx_hash, row.tx_nonce, row.status = None, None, RoundStatus.PROVEN  # dropped: send again
-                    self._commit(session, row)
-                outcome = self._finish(session, row) if row.status is RoundStatus.SUBMITTED else None
-            outcomes.append(outcome or self.relay(round_id))
+        for round_id in self._ledger.round_ids(deployment_id, (RoundStatus.OBSERVED,)):
+            reason = "abandoned: the node stopped before the round's proof was stored"
+            outcomes.append(RelayOutcome(self._ledger.fail(round_id, reason), landed=False))
+        # Transactions in flight before proven rounds: one sent ahead of them would only be refused as stale.
+        # Among them, those the chain never saw go first: sent again, they fill the nonce gaps that
+        # transactions broadcast after them are held back behind.
+        submitted = self._ledger.round_ids(deployment_id, (RoundStatus.SUBMITTED,))
+        unseen = [round_id for round_id in submitted if self._unseen(round_id)]
+        for round_id in unseen + [round_id for round_id in submitted if round_id not in unseen]:
+            outcomes.append(self._follow(round_id))
+        for round_id in self._ledger.round_ids(deployment_id, (RoundStatus.PROVEN,)):
+            outcomes.append(self._send(self._ledger.round(round_id)))
         return outcomes
 
-    def _finish(self, session: Session, row: Round) -> RelayOutcome:
-        sent = Sent(tx_hash=str(row.tx_hash), nonce=int(row.tx_nonce or 0))
-        try:
-            confirmed = self._sender.wait(sent, what=self._what(row))
-        except RelayError as exc:
-            return RelayOutcome(self._fail(session, row, str(exc)), landed=False)
-        event = self._oracle(row).events.RoundSubmitted().process_receipt(confirmed.receipt)[0]["args"]
-        row.gas_used = confirmed.gas_used
-        row.onchain_round_id = str(event["roundId"])
-        row.onchain_answer = str(event["answer"])
-        row.landed_at = utcnow()
-        row.status = RoundStatus.LANDED
-        self._commit(session, row)
-        return RelayOutcome(row, landed=True)
+    # ---------------------------------------------------------------- sending
 
-    def _known_to_chain(self, tx_hash: str) -> bool:
+    def _send(self, row: Round) -> RelayOutcome:
+        round_id = int(row.id)  # type: ignore[arg-type]
         try:
-            self._sender.w3.eth.get_transaction(tx_hash)
-        except TransactionNotFound:
-            return False
-        return True
+            tx = self._sender.estimate(self._submit_call(row), what=self._what(row))
+        except RelayError as exc:
+            if _is_replay(exc.reason):
+                return self._landed_elsewhere(round_id)
+            return RelayOutcome(self._ledger.fail(round_id, str(exc)), landed=False)
+        fees = self._fees(round_id)
+        for _ in range(NONCE_ATTEMPTS):
+            signed = self._sender.sign(tx, fees=fees)
+            submission = self._ledger.record_signed(round_id, signed)
+            try:
+                self._sender.broadcast(signed, what=self._what(row))
+            except NonceConflict as exc:
+                self._ledger.update(submission, status=SubmissionStatus.DROPPED, error=str(exc))
+                continue  # the next allocation skips past what the node has seen
+            except RelayError as exc:
+                self._sender.nonces.release(signed.nonce)
+                self._ledger.update(submission, status=SubmissionStatus.DROPPED, error=str(exc))
+                return RelayOutcome(self._ledger.fail(round_id, str(exc)), landed=False)
+            self._ledger.update(submission, status=SubmissionStatus.PENDING, broadcast_at=utcnow())
+            crash_point("after_tx_sent")
+            return self._follow(round_id)
+        reason = f"{self._what(row)}: the node refused {NONCE_ATTEMPTS} fresh nonces in a row"
+        return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+
+    def _fees(self, round_id: int, *, nonce: int | None = None) -> Fees:
+        """Today's fees; for a round sent before (of that nonce), ≥ 12.5% over the most it offered.
+
+        A replacement must outbid its predecessor, and a transaction sent again after a drop
+        should not offer what got it evicted; it is also a new transaction, with its own hash.
+        """
+        market = market_fees(self._sender.w3)
+        earlier = [s for s in self._ledger.submissions(round_id) if nonce is None or s.nonce == nonce]
+        if not earlier:
+            return market
+        offered = Fees(max(s.max_fee_per_gas for s in earlier), max(s.max_priority_fee_per_gas for s in earlier))
+        return offered.bumped(market)
+
+    def _replace(self, row: Round, pending: Submission) -> None:
+        """Send the stuck transaction ``pending`` again with the same nonce and higher fees."""
+        fees = self._fees(int(row.id), nonce=pending.nonce)  # type: ignore[arg-type]
+        signed = self._sender.replacement(pending.tx_hash, fees)
+        if signed is None:
+            return  # mined or gone meanwhile: the next look settles it
+        submission = self._ledger.record_signed(int(row.id), signed)  # type: ignore[arg-type]
+        try:
+            self._sender.broadcast(signed, what=self._what(row))
+        except RelayError as exc:  # e.g. the nonce was mined meanwhile
+            self._ledger.update(submission, status=SubmissionStatus.DROPPED, error=str(exc))
+            return
+        self._ledger.update(submission, status=SubmissionStatus.PENDING, broadcast_at=utcnow())
+        log.info(
+            "%s: replaced stuck %s by %s (nonce %d)", self._what(row), pending.tx_hash, signed.tx_hash, signed.nonce
+        )
+
+    # ---------------------------------------------------------------- following
+
+    def _follow(self, round_id: int) -> RelayOutcome:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            outcome = self._step(round_id)
+            if outcome is not None:
+                return outcome
+            if time.monotonic() >= deadline:
+                row = self._ledger.round(round_id)
+                log.warning(
+                    "%s: not final after %.0fs; left in flight for the next reconcile", self._what(row), self._timeout
+                )
+                return RelayOutcome(row, landed=False)
+            time.sleep(self._sender.poll_interval)
+
+    def _step(self, round_id: int) -> RelayOutcome | None:
+        """Look at the round's live transactions once; an outcome when the round is settled."""
+        row = self._ledger.round(round_id)
+        live = self._ledger.submissions(round_id, live=True)
+        looks = [(submission, self._sender.lookup(submission.tx_hash)) for submission in live]
+        for submission, found in looks:
+            if found.state is TxState.MINED:
+                return self._mined(row, submission, found)
+        for submission, found in looks:
+            if submission.status is SubmissionStatus.MINED:
+                log.warning(
+                    "%s: block %s of %s left the canonical chain",
+                    self._what(row),
+                    submission.block_number,
+                    submission.tx_hash,
+                )
+            if submission.status is not SubmissionStatus.PENDING and found.state is TxState.PENDING:
+                self._ledger.update(submission, status=SubmissionStatus.PENDING, confirmations=0)
+        if not any(found.state is TxState.PENDING for _, found in looks):
+            return self._resend(row, live)
+        # Timed from the newest attempt, so a refused replacement also waits before the next one.
+        newest = self._ledger.submissions(round_id)[-1]
+        if (utcnow() - aware(newest.created_at)).total_seconds() >= self._replace_after:
+            self._replace(row, live[-1])
+        return None
+
+    def _mined(self, row: Round, submission: Submission, found: Lookup) -> RelayOutcome | None:
+        receipt = found.receipt
+        assert receipt is not None  # a mined lookup carries its receipt
+        if found.confirmations < self._confirmations:
+            self._ledger.update(submission, status=SubmissionStatus.MINED, **_inclusion(found))
+            return None
+        crash_point("after_receipt")
+        if receipt["status"] == 1:
+            return self._land(row, found, winner=submission)
+        reason = self._sender.revert_reason(receipt)
+        round_id = int(row.id)  # type: ignore[arg-type]
+        if _is_replay(reason):
+            # Another transaction carried this proof first (one of ours given up for dropped, or another relayer's).
+            self._ledger.settle(submission, SubmissionStatus.REVERTED, error=reason, **_inclusion(found))
+            return self._landed_elsewhere(round_id)
+        self._ledger.update(submission, **_inclusion(found))
+        message = f"{self._what(row)}: transaction {submission.tx_hash} reverted: {reason}"
+        return RelayOutcome(self._ledger.fail(round_id, message, reverted=submission), landed=False)
+
+    def _resend(self, row: Round, live: list[Submission]) -> RelayOutcome:
+        """None of the round's transactions is pending or mined: record them dropped and send the round again."""
+        round_id = int(row.id)  # type: ignore[arg-type]
+        nonce = live[-1].nonce if live else None
+        self._ledger.back_to_proven(round_id, live, error="neither in the mempool nor in the canonical chain")
+        if nonce is not None and self._sender.w3.eth.get_transaction_count(self._sender.account.address) <= nonce:
+            self._sender.nonces.release(nonce)  # unused: let the re-send (or the next send) fill the gap
+        lost = sum(
+            s.status is SubmissionStatus.DROPPED and s.broadcast_at is not None  # taken by the node, then lost
+            for s in self._ledger.submissions(round_id)
+        )
+        if lost >= MAX_LOST:
+            reason = f"{self._what(row)}: its transactions were dropped or reorged away {lost} times; giving up"
+            return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+        log.warning("%s: transaction dropped or reorged away; sending the round again", self._what(row))
+        return self._send(self._ledger.round(round_id))
+
+    def _unseen(self, round_id: int) -> bool:
+        """None of the round's transactions is pending or mined (never broadcast, or dropped)."""
+        live = self._ledger.submissions(round_id, live=True)
+        return all(self._sender.lookup(s.tx_hash).state is TxState.UNKNOWN for s in live)
+
+    # ---------------------------------------------------------------- landing
+
+    def _land(self, row: Round, found: Lookup, *, winner: Submission | None) -> RelayOutcome:
+        receipt = found.receipt
+        assert receipt is not None  # a mined lookup carries its receipt
+        event = next(
+            event["args"]
+            for event in self._oracle(row).events.RoundSubmitted().process_receipt(receipt, errors=DISCARD)
+            if event["args"]["feedId"] == feed_key(row.feed_id)
+        )
+        landed = self._ledger.land(
+            int(row.id),  # type: ignore[arg-type]
+            tx_hash=receipt["transactionHash"].to_0x_hex(),
+            nonce=int(self._sender.w3.eth.get_transaction(receipt["transactionHash"])["nonce"]),
+            gas_used=int(receipt["gasUsed"]),
+            onchain_round_id=int(event["roundId"]),
+            answer=int(event["answer"]),
+            winner=winner,
+            inclusion=_inclusion(found),
+        )
+        return RelayOutcome(landed, landed=True)
+
+    def _landed_elsewhere(self, round_id: int) -> RelayOutcome:
+        """The proof is spent on-chain: find the transaction that landed it and record the round as landed by it."""
+        row = self._ledger.round(round_id)
+        event = self._landing_event(row)
+        if event is None:
+            reason = (
+                f"{self._what(row)}: the oracle has spent this proof ({PROOF_REPLAYED}) but no RoundSubmitted "
+                f"event with the round's instances is in the last {LANDING_LOOKBACK_BLOCKS} blocks"
+            )
+            return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+        tx_hash = event["transactionHash"].to_0x_hex()
+        deadline = time.monotonic() + self._timeout
+        found = self._sender.lookup(tx_hash)
+        while found.state is TxState.MINED and found.confirmations < self._confirmations:
+            if time.monotonic() >= deadline:
+                return RelayOutcome(row, landed=False)  # proof spent, not yet deep: the next reconcile looks again
+            time.sleep(self._sender.poll_interval)
+            found = self._sender.lookup(tx_hash)
+        if found.state is not TxState.MINED:
+            return RelayOutcome(row, landed=False)  # its block was just reorged away: the next reconcile looks again
+        log.info("%s: its proof landed in %s", self._what(row), tx_hash)
+        return self._land(row, found, winner=self._ledger.by_hash(tx_hash))
+
+    def _landing_event(self, row: Round) -> EventData | None:
+        instances = self._instances(row)
+        latest = self._sender.w3.eth.block_number
+        events = (
+            self._oracle(row)
+            .events.RoundSubmitted()
+            .get_logs(
+                argument_filters={"feedId": feed_key(row.feed_id)},
+                from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS),
+                to_block=latest,
+            )
+        )
+        return next((event for event in events if list(event["args"]["instances"]) == instances), None)
+
+    # ---------------------------------------------------------------- helpers
 
     def _submit_call(self, row: Round) -> ContractFunction:
+        return self._oracle(row).functions.submit(feed_key(row.feed_id), self._proof(row), self._instances(row))
+
+    @staticmethod
+    def _proof(row: Round) -> bytes:
         document = json.loads(Path(str(row.proof_path)).read_text())
-        proof = bytes.fromhex(document["hex_proof"].removeprefix("0x"))
-        instances = [felt_to_uint(felt) for group in document["instances"] for felt in group]
-        return self._oracle(row).functions.submit(feed_key(row.feed_id), proof, instances)
+        return bytes.fromhex(document["hex_proof"].removeprefix("0x"))
+
+    @staticmethod
+    def _instances(row: Round) -> list[int]:
+        document = json.loads(Path(str(row.proof_path)).read_text())
+        return [felt_to_uint(felt) for group in document["instances"] for felt in group]
 
     def _oracle(self, row: Round) -> Contract:
         return bind(self._sender.w3, ORACLE, self._store.deployment(row.deployment_id).oracle_address)
@@ -109,21 +348,18 @@ class RoundRelayer:
     def _what(row: Round) -> str:
         return f"feed '{row.feed_id}' round {row.id}"
 
-    @staticmethod
-    def _load(session: Session, round_id: int) -> Round:
-        row = session.get(Round, round_id)
-        if row is None:
-            raise StoreError(f"round {round_id} is not in the store")
-        return row
 
-    def _fail(self, session: Session, row: Round, reason: str) -> Round:
-        row.status = RoundStatus.FAILED
-        row.failure_reason = reason
-        self._commit(session, row)
-        return row
+def _inclusion(found: Lookup) -> dict[str, object]:
+    """A mined transaction's block fields, as a Submission records them."""
+    receipt = found.receipt
+    assert receipt is not None  # a mined lookup carries its receipt
+    return {
+        "block_number": int(receipt["blockNumber"]),
+        "block_hash": receipt["blockHash"].to_0x_hex(),
+        "confirmations": found.confirmations,
+        "gas_used": int(receipt["gasUsed"]),
+    }
 
-    @staticmethod
-    def _commit(session: Session, row: Round) -> None:
-        session.add(row)
-        session.commit()
-        session.refresh(row)
+
+def _is_replay(reason: str | None) -> bool:
+    return reason is not None and reason.startswith(PROOF_REPLAYED)

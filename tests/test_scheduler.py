@@ -94,3 +94,10 @@ def test_jobs_of_feeds_no_longer_run_are_removed(demo_spec: FeedSpec, tmp_path: 
     FeedScheduler([_feed(demo_spec, "old", 60)], on_report=lambda _r: None, jobstore_url=url).run(rounds=1)  # type: ignore[list-item]
     FeedScheduler([_feed(demo_spec, "new", 60)], on_report=lambda _r: None, jobstore_url=url).run(rounds=1)  # type: ignore[list-item]
     assert _next_run(url, "old") is None and _next_run(url, "new") is not None
+
+
+def test_cron_schedules_tick_on_the_crontab(demo_spec: FeedSpec) -> None:
+    spec = demo_spec.model_copy(update={"schedule": ScheduleSpec(cron="*/5 * * * *")})
+    noon = datetime(2026, 11, 25, 12, 3, 30, tzinfo=UTC).timestamp()
+    assert spec.schedule.seconds_to_next_tick(now=noon) == 90.0  # next at 12:05:00
+    assert str(spec.schedule.trigger()).startswith("cron[")

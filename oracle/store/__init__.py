@@ -1,6 +1,7 @@
 """Persistence: SQLModel tables and the engine that opens them."""
 
 from oracle.store.engine import Store
-from oracle.store.models import Deployment, Round, RoundStatus
+from oracle.store.models import Deployment, Round, RoundStatus, Submission, SubmissionStatus
+from oracle.store.provers import ProverRecord
 
-__all__ = ["Deployment", "Round", "RoundStatus", "Store"]
+__all__ = ["Deployment", "ProverRecord", "Round", "RoundStatus", "Store", "Submission", "SubmissionStatus"]

@@ -7,20 +7,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from oracle.exceptions import StoreError
+from oracle.store.migrate import upgrade
 from oracle.store.models import Deployment, Round, RoundStatus
 
 
 class Store:
-    """The node's database; tables are created on first open."""
+    """The node's database, migrated to the current schema on open."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         try:
             self.engine = create_engine(url)
-            SQLModel.metadata.create_all(self.engine)
+            upgrade(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database at {url}: {exc}") from exc
 

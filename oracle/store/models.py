@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 
@@ -19,6 +20,16 @@ class RoundStatus(StrEnum):
     SUBMITTED = "submitted"  # transaction broadcast; receipt pending
     LANDED = "landed"  # mined and accepted by the oracle contract
     FAILED = "failed"  # ended with failure_reason
+
+
+class SubmissionStatus(StrEnum):
+    SIGNED = "signed"  # recorded before broadcast: the node may never have received it
+    PENDING = "pending"  # accepted by the node, not in a block
+    MINED = "mined"  # in a canonical block, fewer confirmations than required
+    CONFIRMED = "confirmed"  # enough confirmations: the transaction that landed the round
+    REVERTED = "reverted"  # mined and reverted; `error` holds the decoded reason
+    REPLACED = "replaced"  # another transaction of the round (`replaced_by`) was mined in its place
+    DROPPED = "dropped"  # never reached the node (refused, or unsent at a crash: no broadcast_at), or gone since
 
 
 class Deployment(SQLModel, table=True):
@@ -67,3 +78,29 @@ class Round(SQLModel, table=True):
     @property
     def inputs(self) -> list[float]:
         return list(json.loads(self.inputs_json))
+
+
+class Submission(SQLModel, table=True):
+    """One broadcast transaction of a round: a round has several when a tx is replaced or re-sent.
+
+    Written before the transaction is broadcast (its hash is known once it is signed), so
+    after a crash every transaction that may be on the chain has a row to reconcile.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    tx_hash: str = Field(unique=True, index=True)
+    nonce: int
+    max_fee_per_gas: int = Field(sa_type=BigInteger)  # wei: 2^31 wei is only 2.1 gwei
+    max_priority_fee_per_gas: int = Field(sa_type=BigInteger)  # wei
+    gas_limit: int
+    status: SubmissionStatus = Field(default=SubmissionStatus.SIGNED, index=True)
+    confirmations: int = 0
+    block_number: int | None = None  # the block that included it (kept after a reorg, for the record)
+    block_hash: str | None = None
+    gas_used: int | None = None
+    error: str | None = None  # why it reverted, was refused or was dropped
+    replaced_by: int | None = Field(default=None, foreign_key="submission.id")
+    created_at: datetime = Field(default_factory=utcnow)  # signed and recorded
+    broadcast_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,86 +1,83 @@
-"""Crash safety of relaying: every round left proven or in flight lands exactly once."""
+"""Reconciling after a crash: every round a run left unfinished lands exactly once or fails with a reason."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-import pytest
-from sqlmodel import Session
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.feedspec import FeedSpec
 from oracle.node import ensure_deployment, sender_for
-from oracle.pipeline import RoundPipeline
-from oracle.provers import LocalProver
-from oracle.store import Deployment, Round, RoundStatus, Store
+from oracle.store import Round, RoundStatus, Store, SubmissionStatus
+from relayer.ledger import Ledger
 from relayer.rounds import RoundRelayer
+from tests.relayer.conftest import IN_PHASE, prove_rounds, rounds_on_chain
 
 
-@pytest.fixture(scope="module")
-def proven_rounds(
-    tmp_path_factory: pytest.TempPathFactory,
-    w3: Web3,
-    anvil: AnvilNode,
-    demo_spec: FeedSpec,
-    demo_circuit: CircuitArtifacts,
-) -> tuple[Store, Deployment, list[int]]:
-    """Three rounds proven and stored, as a node that crashed before sending would leave them."""
-    folder = tmp_path_factory.mktemp("relay")
-    store = Store.sqlite(folder / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
-    pipeline = RoundPipeline(
-        demo_spec,
-        demo_circuit,
-        source=demo_spec.source.create(),
-        prover=LocalProver(),
-        store=store,
-        deployment_id=int(deployment.id),
-        proofs_dir=folder / "proofs",  # type: ignore[arg-type]
-    )
-    # Observation times must rise in landing order: the round broadcast before the crash
-    # (the second) lands first, then the unsent one, then the dropped one.
-    start = time.time() - 5
-    rows = [pipeline.run(now=start + offset) for offset in (1, 0, 2)]
-    assert all(row.status is RoundStatus.PROVEN for row in rows)
-    return store, deployment, [int(row.id) for row in rows]  # type: ignore[arg-type]
-
-
-def _update(store: Store, round_id: int, **fields: object) -> None:
-    with Session(store.engine) as session:
-        row = session.get(Round, round_id)
-        assert row is not None
-        for name, value in fields.items():
-            setattr(row, name, value)
-        session.add(row)
-        session.commit()
-
-
-def test_reconcile_lands_proven_sent_and_dropped_rounds_once(
-    w3: Web3, proven_rounds: tuple[Store, Deployment, list[int]]
+def test_reconcile_finishes_every_round_a_crashed_run_left(
+    tmp_path: Path, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
-    store, deployment, (unsent, sent, dropped) = proven_rounds
-    relayer = RoundRelayer(store, sender_for(w3, "relayer"))
-    oracle = bind(w3, ORACLE, deployment.oracle_address)
+    store = Store.sqlite(tmp_path / "node.db")
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    t0 = time.time() - 10
+    # Landing order must follow observation time: the in-flight rounds land first, then the proven one.
+    unbroadcast, broadcast, proven, too_old, stale = prove_rounds(
+        store, deployment, demo_spec, demo_circuit, tmp_path / "proofs", [t0 + 1, t0 + 2, t0 + 3, t0 - 200, t0]
+    )
+    abandoned = Round(
+        feed_id="demo",
+        deployment_id=int(deployment.id),
+        circuit_key="k",
+        inputs_json="[]",  # type: ignore[arg-type]
+    )
+    store.add(abandoned)  # the node died while proving it
 
-    # Crash after broadcasting, before the receipt was recorded.
-    broadcast = relayer._sender.send(relayer._submit_call(store.rounds()[1]), what="crash test")
-    _update(store, sent, status=RoundStatus.SUBMITTED, tx_hash=broadcast.tx_hash, tx_nonce=broadcast.nonce)
-    # A transaction the chain never kept (dropped from the mempool, or reorged away).
-    _update(store, dropped, status=RoundStatus.SUBMITTED, tx_hash="0x" + "ab" * 32, tx_nonce=999)
+    # What a run leaves when killed between recording a transaction and broadcasting it, and after broadcasting one.
+    sender, ledger = sender_for(w3, "relayer"), Ledger(store)
+    relayer = RoundRelayer(store, sender)
+    signed = {}
+    for round_id in (unbroadcast, broadcast):
+        tx = sender.estimate(relayer._submit_call(ledger.round(round_id)), what="before the crash")
+        signed[round_id] = sender.sign(tx)
+        ledger.record_signed(round_id, signed[round_id])
+    sender.broadcast(signed[broadcast], what="before the crash")
+    # The unbroadcast nonce is a gap: the chain holds the broadcast transaction back behind it.
+    assert sender.lookup(signed[broadcast].tx_hash).state == "pending"
 
-    outcomes = RoundRelayer(store, sender_for(w3, "relayer")).reconcile(int(deployment.id))  # type: ignore[arg-type]
-    assert [o.round.id for o in outcomes] == [unsent, sent, dropped]
-    assert all(o.landed for o in outcomes)
-    assert next(o for o in outcomes if o.round.id == sent).round.tx_hash == broadcast.tx_hash  # not re-sent
+    outcomes = {o.round.id: o for o in RoundRelayer(store, sender_for(w3, "relayer")).reconcile(int(deployment.id))}  # type: ignore[arg-type]
 
-    landed = store.rounds(status=RoundStatus.LANDED)
-    assert len(landed) == 3
-    assert oracle.functions.latestRoundId(feed_key("demo")).call() == (1 << 64) | 3
-    assert sorted(int(str(r.onchain_round_id)) for r in landed) == [(1 << 64) | n for n in (1, 2, 3)]
+    assert set(outcomes) == {abandoned.id, unbroadcast, broadcast, proven, too_old, stale}
+    assert [r.id for r in store.rounds(status=RoundStatus.LANDED)] == [unbroadcast, broadcast, proven]
+    assert rounds_on_chain(w3, deployment) == 3
+    assert sorted(
+        int(str(outcomes[i].round.onchain_round_id)) & IN_PHASE for i in (unbroadcast, broadcast, proven)
+    ) == [
+        1,
+        2,
+        3,
+    ]
+
+    # The broadcast transaction was followed, not sent again; the unbroadcast one was sent anew, on its own nonce.
+    assert [(s.tx_hash, s.status) for s in ledger.submissions(broadcast)] == [
+        (signed[broadcast].tx_hash, SubmissionStatus.CONFIRMED)
+    ]
+    first, resent = ledger.submissions(unbroadcast)
+    assert (first.tx_hash, first.status) == (signed[unbroadcast].tx_hash, SubmissionStatus.DROPPED)
+    assert resent.status is SubmissionStatus.CONFIRMED and resent.nonce == first.nonce
+    assert resent.max_fee_per_gas > first.max_fee_per_gas  # a new transaction, not the old one again
+    assert outcomes[unbroadcast].round.tx_hash == resent.tx_hash
+
+    # Refused rounds end FAILED with the contract's decoded reason and never reach the chain.
+    assert "ZkOracleObservationTooOld(" in str(outcomes[too_old].round.failure_reason)
+    assert "ZkOracleStaleRound(" in str(outcomes[stale].round.failure_reason)
+    assert "abandoned" in str(outcomes[abandoned.id].round.failure_reason)  # type: ignore[index]
+    for failed in (too_old, stale, abandoned.id):
+        assert outcomes[failed].round.status is RoundStatus.FAILED  # type: ignore[index]
+        assert ledger.submissions(failed) == []  # type: ignore[arg-type]
 
     # A second restart finds nothing left to do and posts nothing.
     assert RoundRelayer(store, sender_for(w3, "relayer")).reconcile(int(deployment.id)) == []  # type: ignore[arg-type]
-    assert oracle.functions.latestRoundId(feed_key("demo")).call() == (1 << 64) | 3
+    assert rounds_on_chain(w3, deployment) == 3

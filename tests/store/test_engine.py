@@ -25,9 +25,9 @@ def _deployment(store: Store) -> Deployment:
     return deployment
 
 
-def test_rounds_persist_across_reopen_and_filter_by_status(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "zkoracle.db"
-    store = Store.sqlite(path)
+def test_rounds_persist_across_reopen_and_filter_by_status(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    store = Store(store_url)
     deployment = _deployment(store)
     for status in (RoundStatus.LANDED, RoundStatus.FAILED, RoundStatus.LANDED):
         store.add(
@@ -39,7 +39,7 @@ def test_rounds_persist_across_reopen_and_filter_by_status(tmp_path: Path) -> No
                 inputs_json=json.dumps([1.0, 2.0]),
             )
         )
-    reopened = Store.sqlite(path)
+    reopened = Store(store_url)
     assert [r.status for r in reopened.rounds(feed_id="demo")] == [
         RoundStatus.LANDED,
         RoundStatus.FAILED,

@@ -1,0 +1,1 @@
+"""Benchmark models, built deterministically by committed scripts."""

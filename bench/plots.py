@@ -1,0 +1,150 @@
+"""PNG plots of a benchmark-suite result (matplotlib, no display needed).
+
+python -m bench.plots [RESULTS.json]   # draw again from a saved result
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: the benchmark runs headless
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+BUILD_STEPS = ("settings", "compile", "srs", "setup", "fidelity", "verifier")
+
+
+def _bars(axes: Axes, labels: list[str], series: dict[str, list[float]], *, legend: str = "upper left") -> None:
+    width = 0.8 / len(series)
+    for offset, (name, values) in enumerate(series.items()):
+        positions = [i + (offset - (len(series) - 1) / 2) * width for i in range(len(labels))]
+        axes.bar(positions, values, width, label=name)
+    axes.set_xticks(range(len(labels)), labels)
+    axes.legend(fontsize=8, loc=legend)
+    axes.grid(axis="y", alpha=0.3)
+    axes.margins(y=0.12)  # room above the tallest bar for its annotation
+
+
+def _annotate(axes: Axes, values: list[float], texts: list[str]) -> None:
+    for i, (value, text) in enumerate(zip(values, texts, strict=True)):
+        axes.annotate(text, (i, value), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=8)
+
+
+def _labels(models: dict[str, Any], *, shapes: bool = True) -> list[str]:
+    return [
+        f"{name}\n{m['shape']}\nlogrows {m['logrows']}" if shapes else f"{name}\nlogrows {m['logrows']}"
+        for name, m in models.items()
+    ]
+
+
+def plot_latency(models: dict[str, Any], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4))
+    e2e = [m["end_to_end"]["median_seconds"] for m in models.values()]
+    _bars(
+        axes,
+        _labels(models),
+        {
+            "bare ezkl.prove": [m["prove"]["median_seconds"] for m in models.values()],
+            "end to end (fetch → consumer read)": e2e,
+        },
+    )
+    _annotate(axes, e2e, [f"{m['ratios']['pipeline_overhead']:.2f}× prove" for m in models.values()])
+    axes.set_ylabel("seconds (median)")
+    axes.set_title("Prove time and end-to-end latency")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_gas(models: dict[str, Any], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4))
+    submit = [m["gas"]["submit"] for m in models.values()]
+    _bars(
+        axes,
+        _labels(models),
+        {"bare verifyProof": [m["gas"]["verify"] for m in models.values()], "ZkOracle.submit": submit},
+        legend="lower right",
+    )
+    _annotate(axes, submit, [f"{m['ratios']['oracle_gas_overhead']:.3f}×" for m in models.values()])
+    axes.set_ylabel("gas")
+    axes.set_title("Gas: bare verification vs. oracle submit (same proof)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_build(models: dict[str, Any], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4))
+    labels = _labels(models)
+    bottoms = [0.0] * len(labels)
+    for step in BUILD_STEPS:
+        values = [m["build"]["steps_seconds"].get(step, 0.0) for m in models.values()]
+        axes.bar(range(len(labels)), values, 0.5, bottom=bottoms, label=step)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    axes.set_xticks(range(len(labels)), labels)
+    axes.set_ylabel("seconds")
+    axes.set_title("Cold circuit build, by step")
+    axes.legend(fontsize=8)
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_resources(models: dict[str, Any], path: Path) -> None:
+    figure, (memory, size) = plt.subplots(1, 2, figsize=(9, 4))
+    labels = _labels(models, shapes=False)  # two panels side by side: the shapes would overlap
+    _bars(
+        memory,
+        labels,
+        {
+            "prover process at start": [m["prove"]["baseline_rss_bytes"] / 2**20 for m in models.values()],
+            "prover process peak": [m["prove"]["peak_rss_bytes"] / 2**20 for m in models.values()],
+        },
+    )
+    memory.set_ylabel("MiB")
+    memory.set_title("Peak RSS of proving")
+    _bars(
+        size,
+        labels,
+        {
+            "proof": [m["proof_bytes"] / 1024 for m in models.values()],
+            "verifying key": [m["build"]["vk_bytes"] / 1024 for m in models.values()],
+        },
+    )
+    size.set_ylabel("KiB")
+    size.set_title("Proof and verifying key size")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
+    models = results["models"]
+    paths = []
+    for name, plot in (
+        ("latency", plot_latency),
+        ("gas", plot_gas),
+        ("build", plot_build),
+        ("resources", plot_resources),
+    ):
+        path = folder / f"{name}.png"
+        plot(models, path)
+        paths.append(path)
+    return paths
+
+
+def main(argv: list[str]) -> None:
+    source = Path(argv[0]) if argv else Path(__file__).parent / "results" / "suite" / "suite.json"
+    for path in write_plots(json.loads(source.read_text()), source.parent):
+        print(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,121 @@
+"""The dashboard page: per feed, its value over time, rounds landed/failed, prove latency, gas, prover scores."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import MetaData, Table, select
+
+from oracle.api import queries
+from oracle.api.charts import Chart, Sample, chart
+from oracle.api.schemas import FeedOut, RoundOut
+from oracle.api.service import ReadService
+from oracle.store import RoundStatus, Store
+
+TEMPLATES = Path(__file__).parent / "templates"
+PLOTTED_ROUNDS = 500  # per feed: the most recent ones
+RECENT_ROUNDS = 10
+PROVER_ROWS = 50
+
+_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+@dataclass(frozen=True)
+class FeedPanel:
+    feed: FeedOut
+    charts: list[Chart]
+    recent: list[RoundOut]
+
+
+def _feed_panel(service: ReadService, feed: FeedOut) -> FeedPanel:
+    rounds = service.rounds(feed.id, limit=PLOTTED_ROUNDS).rounds
+    landed = [r for r in rounds if r.status == RoundStatus.LANDED and r.landed_at is not None]
+    decimals = feed.decimals if feed.decimals is not None else 6
+    charts = [
+        chart(
+            "value",
+            "value (on-chain answer)",
+            [Sample(r.landed_at, r.value, r.id) for r in landed if r.value is not None],  # type: ignore[arg-type]
+            fmt=lambda v: f"{v:,.{min(decimals, 6)}f}",
+        ),
+        chart(
+            "prove",
+            "prove seconds",
+            [Sample(r.created_at, r.prove_seconds, r.id) for r in rounds if r.prove_seconds is not None],
+            fmt=lambda v: f"{v:.2f} s",
+        ),
+        chart(
+            "gas",
+            "gas per update (ZkOracle.submit)",
+            [Sample(r.landed_at, float(r.gas_used), r.id) for r in landed if r.gas_used is not None],  # type: ignore[arg-type]
+            fmt=lambda v: f"{v:,.0f}",
+        ),
+    ]
+    return FeedPanel(feed=feed, charts=charts, recent=rounds[:RECENT_ROUNDS])
+
+
+@dataclass(frozen=True)
+class ProverTable:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def prover_tables(store: Store) -> list[ProverTable]:
+    """Scores from the store's prover table when it has one, and the node's proving record from its rounds."""
+    found = []
+    for name in (n for n in queries.table_names(store) if "prover" in n.lower()):
+        # Read by reflection: the table belongs to the prover network, whose columns may grow.
+        table = Table(name, MetaData(), autoload_with=store.engine)
+        with store.engine.connect() as connection:
+            result = connection.execute(select(table).limit(PROVER_ROWS))
+            found.append(
+                ProverTable(
+                    title=f"network provers (table '{name}')",
+                    columns=list(result.keys()),
+                    rows=[[_cell(value) for value in row] for row in result],
+                )
+            )
+    rows = []
+    for feed_id in queries.feed_ids(store):
+        history = queries.rounds(store, feed_id, limit=PLOTTED_ROUNDS)
+        proven = [r.prove_seconds for r in history if r.prove_seconds is not None]
+        prover_failures = sum(1 for r in history if (r.failure_reason or "").startswith("ProverError"))
+        attempts = len(proven) + prover_failures
+        rows.append(
+            [
+                feed_id,
+                str(len(proven)),
+                str(prover_failures),
+                f"{len(proven) / attempts:.0%}" if attempts else "-",
+                f"{statistics.median(proven):.2f}" if proven else "-",
+                f"{max(proven):.2f}" if proven else "-",
+            ]
+        )
+    # Rounds do not record which prover answered, so this is the node's view, whichever prover it used.
+    rounds = ProverTable(
+        title=f"proofs this node obtained, from its last {PLOTTED_ROUNDS} rounds per feed",
+        columns=["feed", "proofs", "prover failures", "success", "median prove s", "max prove s"],
+        rows=rows,
+    )
+    return [*found, rounds]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def render_dashboard(service: ReadService, *, refresh_seconds: int) -> str:
+    feeds = service.feeds()
+    return _environment.get_template("dashboard.html").render(
+        panels=[_feed_panel(service, feed) for feed in feeds],
+        provers=prover_tables(service.store),
+        refresh_seconds=refresh_seconds,
+        generated_at=datetime.now(UTC),
+    )

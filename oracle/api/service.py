@@ -1,0 +1,99 @@
+"""Answers to the read API's questions, from the store, the build folder and the feed's registration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from oracle.api import queries
+from oracle.api.evidence import ArtifactIndex, deployment_out, round_evidence, round_out
+from oracle.api.registration import RegistrationReader
+from oracle.api.schemas import FeedOut, RegistrationOut, RoundEvidence, RoundPage, StatusCounts
+from oracle.exceptions import ApiError
+from oracle.feedspec import FeedSpec
+from oracle.store import Deployment, Round, RoundStatus, Store
+
+
+class ReadService:
+    def __init__(self, store: Store, *, build_root: Path, specs: Mapping[str, FeedSpec], rpc_timeout: float) -> None:
+        self.store = store
+        self.index = ArtifactIndex(build_root)
+        self._registrations = RegistrationReader(specs=specs, rpc_timeout=rpc_timeout)
+
+    def registration(self, deployment: Deployment, row: Round | None = None) -> RegistrationOut | None:
+        try:
+            circuit = self.index.circuit(deployment.circuit_key)
+        except ApiError:
+            circuit = None  # listings still work; only this feed's evidence needs its build
+        return self._registrations.read(deployment, circuit, row)
+
+    def feeds(self) -> list[FeedOut]:
+        counts = queries.status_counts(self.store)
+        return [self._feed(feed_id, counts) for feed_id in queries.feed_ids(self.store)]
+
+    def feed(self, feed_id: str) -> FeedOut | None:
+        if feed_id not in queries.feed_ids(self.store):
+            return None
+        return self._feed(feed_id, queries.status_counts(self.store))
+
+    def _feed(self, feed_id: str, counts: Mapping[tuple[str, RoundStatus], int]) -> FeedOut:
+        deployments = queries.deployments(self.store, feed_id)
+        latest = queries.latest_landed(self.store, feed_id)
+        current = deployments[-1] if deployments else None
+        registration = self.registration(current) if current else None
+        latest_registration = self._round_registration(latest) if latest else None
+        spec = self._registrations.spec(feed_id)
+        in_flight = sum(counts.get((feed_id, status), 0) for status in queries.IN_FLIGHT)
+        return FeedOut(
+            id=feed_id,
+            description=registration.description if registration else (spec.description if spec else None),
+            decimals=registration.decimals if registration else (spec.decimals if spec else None),
+            deployments=[deployment_out(d) for d in deployments],
+            rounds=StatusCounts(
+                landed=counts.get((feed_id, RoundStatus.LANDED), 0),
+                failed=counts.get((feed_id, RoundStatus.FAILED), 0),
+                in_flight=in_flight,
+            ),
+            latest=round_out(latest, latest_registration) if latest else None,
+            rounds_url=f"/api/feeds/{feed_id}/rounds",
+        )
+
+    def rounds(
+        self, feed_id: str, *, limit: int, before: int | None = None, status: RoundStatus | None = None
+    ) -> RoundPage:
+        # One extra row tells whether an older page exists.
+        found = queries.rounds(self.store, feed_id, limit=limit + 1, before_id=before, status=status)
+        page = found[:limit]
+        deployments = {d.id: d for d in queries.deployments(self.store, feed_id)}
+        following = None
+        if len(found) > limit:
+            query = f"limit={limit}&before={page[-1].id}" + (f"&status={status.value}" if status else "")
+            following = f"/api/feeds/{feed_id}/rounds?{query}"
+        rounds = [round_out(r, self.registration(deployments[r.deployment_id], r)) for r in page]
+        return RoundPage(rounds=rounds, next=following)
+
+    def round(self, round_id: int) -> RoundEvidence | None:
+        row = queries.round_by_id(self.store, round_id)
+        return self._evidence(row) if row else None
+
+    def latest(self, feed_id: str) -> RoundEvidence | None:
+        row = queries.latest_landed(self.store, feed_id)
+        return self._evidence(row) if row else None
+
+    def artifact(self, sha256: str) -> Path | None:
+        keys = {d.circuit_key for feed in queries.feed_ids(self.store) for d in queries.deployments(self.store, feed)}
+        return self.index.path_for(sha256, circuit_keys=sorted(keys))
+
+    def _round_registration(self, row: Round) -> RegistrationOut | None:
+        deployment = queries.deployment(self.store, row.deployment_id)
+        return self.registration(deployment, row) if deployment else None
+
+    def _evidence(self, row: Round) -> RoundEvidence:
+        deployment = self.store.deployment(row.deployment_id)
+        return round_evidence(
+            row,
+            deployment=deployment,
+            circuit=self.index.circuit(row.circuit_key),
+            registration=self.registration(deployment, row),
+            index=self.index,
+        )

@@ -1,0 +1,67 @@
+"""The `zkoracle api` and `zkoracle verify` commands (registered on the main app in oracle.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from oracle.api import create_app
+from oracle.exceptions import FeedSpecError
+from oracle.feedspec import FEED_FILE, FeedSpec, load_feed
+from oracle.paths import PROJECT_ROOT, build_dir, state_dir
+from oracle.store import Store
+from oracle.verify_remote import DEFAULT_API, verify_round
+
+console = Console(highlight=False)
+
+
+def _specs(folders: list[Path] | None) -> dict[str, FeedSpec]:
+    """The given feed folders, else every shipped feed that loads (they describe feeds when the chain is away)."""
+    if folders:
+        specs = [load_feed(folder) for folder in folders]
+    else:
+        specs = []
+        for file in sorted((PROJECT_ROOT / "feeds").glob(f"*/{FEED_FILE}")):
+            try:
+                specs.append(load_feed(file))
+            except FeedSpecError:
+                continue  # a broken example must not keep the API from serving the others
+    return {spec.id: spec for spec in specs}
+
+
+def api(
+    db: Annotated[
+        str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+    feeds: Annotated[
+        list[Path] | None, typer.Option("--feed", help="feed folder describing a feed (repeatable; default: feeds/*)")
+    ] = None,
+    refresh: Annotated[int, typer.Option("--refresh", help="dashboard auto-refresh in seconds; 0 = off")] = 15,
+) -> None:
+    """Serve the read API, the dashboard (/) and Prometheus metrics (/metrics)."""
+    store = Store(db) if db else Store.sqlite(state_dir() / "zkoracle.db")
+    app = create_app(store, build_root=build_dir(), specs=_specs(feeds), refresh_seconds=refresh)
+    console.print(f"zkoracle API on http://{host}:{port}/ (dashboard), /api/feeds, /openapi.json, /metrics")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def verify(
+    round_ref: Annotated[str, typer.Option("--round", help="round id, or the round's URL on the API")],
+    api_url: Annotated[str, typer.Option("--api", help="API base URL, used when --round is an id")] = DEFAULT_API,
+) -> None:
+    """Re-verify a round using only what the read API returns: proof, vk, settings, model, SRS, registration."""
+    with console.status("fetching the round and its artifacts, verifying"):
+        verified = verify_round(round_ref, api=api_url)
+    console.print(f"[bold]{verified.feed_id}[/bold] round {verified.round_id} ({verified.status}) from {verified.url}")
+    for check in verified.checks:
+        console.print(f"  [green]✓[/green] {check}")
+    console.print(
+        f"[green]verified[/green]: value {verified.value:.{verified.decimals}f} "
+        f"(registration from the {verified.registration_source})"
+    )

@@ -1,0 +1,162 @@
+"""``zkoracle feeds validate|list`` and ``zkoracle init``: checking, listing and scaffolding feed folders.
+
+Registered on the main app by :mod:`oracle.cli`, which also turns library errors into one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from oracle.exceptions import FeedSpecError, ZkOracleError
+from oracle.feedcheck import check_feed
+from oracle.feedspec import FEED_FILE, FEED_ID_PATTERN, FeedSpec, load_feed
+from oracle.inference import OnnxModel
+from oracle.paths import PROJECT_ROOT
+
+feeds_app = typer.Typer(no_args_is_help=True, help="Check and list feed definitions (feeds/<id>/feed.toml).")
+console = Console(highlight=False)
+
+FEEDS_DIR = PROJECT_ROOT / "feeds"
+FoldersArg = Annotated[
+    list[Path] | None, typer.Argument(help="feed folders (default: every folder under feeds/ with a feed.toml)")
+]
+SCAFFOLD_SAMPLES = 16
+
+
+def _folders(folders: list[Path] | None) -> list[Path]:
+    return folders or sorted(path.parent for path in FEEDS_DIR.glob(f"*/{FEED_FILE}"))
+
+
+def _load_checked(folder: Path) -> FeedSpec:
+    spec = load_feed(folder)
+    check_feed(spec)
+    return spec
+
+
+@feeds_app.command()
+def validate(folders: FoldersArg = None) -> None:
+    """Check feed definitions: feed.toml, the model, the samples and the transforms. Exit 1 on any error."""
+    failed = 0
+    for folder in _folders(folders):
+        try:
+            spec = _load_checked(folder)
+        except ZkOracleError as exc:
+            failed += 1
+            console.print(f"[red]error[/red] {folder}: {exc}")
+        else:
+            console.print(f"[green]ok[/green]    {folder}: {spec.id}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@feeds_app.command("list")
+def list_feeds(folders: FoldersArg = None) -> None:
+    """Show each feed's id, description, source, schedule, model and decimals."""
+    table = Table("id", "description", "source", "schedule", "model", "decimals")
+    errors = []
+    for folder in _folders(folders):
+        try:
+            spec = load_feed(folder)
+        except FeedSpecError as exc:
+            errors.append(f"[red]error[/red] {folder}: {exc}")
+            continue
+        schedule = spec.schedule
+        when = f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}"
+        table.add_row(
+            spec.id, spec.description, spec.source.kind, when, os.path.relpath(spec.model_path), str(spec.decimals)
+        )
+    console.print(table)
+    for line in errors:
+        console.print(line)
+    if errors:
+        raise typer.Exit(1)
+
+
+def init(
+    folder: Annotated[Path, typer.Argument(help="the new feed folder (created)")],
+    model: Annotated[Path, typer.Option("--model", help="the ONNX model to serve (copied into the folder)")],
+    feed_id: Annotated[str | None, typer.Option("--id", help="the feed id (default: the folder's name)")] = None,
+) -> None:
+    """Scaffold a feed folder from an ONNX model: feed.toml, the model, placeholder samples and inputs."""
+    feed_id = feed_id or re.sub(r"[^a-z0-9_-]+", "-", folder.resolve().name.lower()).strip("-_") or "feed"
+    if not re.fullmatch(FEED_ID_PATTERN, feed_id):
+        raise FeedSpecError(
+            feed_id, "id", "is not a feed id", "use lowercase letters, digits, '-' or '_' (e.g. --id eth-usd)"
+        )
+    if (folder / FEED_FILE).exists():
+        raise FeedSpecError(feed_id, FEED_FILE, f"{folder / FEED_FILE} already exists", "choose a new folder")
+    if not model.is_file():
+        raise FeedSpecError(feed_id, "model", f"{model} does not exist", "pass --model path/to/model.onnx")
+    try:
+        size = OnnxModel(model).input_size
+    # onnxruntime's load errors share no base class beyond Exception.
+    except Exception as exc:
+        raise FeedSpecError(
+            feed_id, "model", f"onnxruntime cannot load {model} ({exc})", "pass a valid ONNX model"
+        ) from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model, folder / "model.onnx")
+    samples = _placeholder_samples(size, seed=hashlib.sha256(model.read_bytes()).digest())
+    (folder / "samples.json").write_text(json.dumps(samples) + "\n")
+    columns = [f"x{i}" for i in range(size)]
+    rows = "\n".join(",".join(f"{value:g}" for value in sample) for sample in samples)
+    (folder / "inputs.csv").write_text(",".join(columns) + "\n" + rows + "\n")
+    (folder / FEED_FILE).write_text(_scaffold_toml(feed_id, model.name, columns))
+    spec = _load_checked(folder)
+    console.print(
+        f"[bold]{spec.id}[/bold]: created {folder} for a model taking {size} values\n"
+        f"  next: replace the placeholder samples.json (see the TODO in {folder / FEED_FILE}) and the source,\n"
+        f"  then `zkoracle feeds validate {folder}` and `zkoracle run {folder}`"
+    )
+
+
+def _placeholder_samples(size: int, *, seed: bytes) -> list[list[float]]:
+    """Values in [-1, 1] with both corners, so a build works before real samples exist."""
+    rng = np.random.default_rng(int.from_bytes(seed[:8], "big"))
+    rows = rng.uniform(-1.0, 1.0, size=(SCAFFOLD_SAMPLES - 2, size)).round(4).tolist()
+    return [[-1.0] * size, [1.0] * size, *rows]
+
+
+def _scaffold_toml(feed_id: str, model_name: str, columns: list[str]) -> str:
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    return f'''# Feed "{feed_id}", scaffolded by `zkoracle init` from {model_name}.
+# The full feed.toml reference is in README.md ("Feed definition").
+#
+# TODO before going live:
+#  1. samples.json holds PLACEHOLDER calibration inputs (random values in [-1, 1]).
+#     Replace them with real model inputs covering every value the source will
+#     produce: the circuit is calibrated on them, and a round whose input lies
+#     outside their range (plus input.range_margin of their span) is refused.
+#  2. Point [source] at the real inputs (http_json, file, callable, evm_view,
+#     synthetic); inputs.csv only replays the placeholder samples.
+#  3. Set the description, decimals and schedule; add [onchain] / [trigger] as needed.
+id = "{feed_id}"
+description = "TODO: what the answer means, and its unit"
+model = "model.onnx"
+samples = "samples.json"
+decimals = 8
+
+[source]
+kind = "file"
+path = "inputs.csv"
+columns = [{quoted}]
+replay_seconds = 60   # one row per minute, wrapping around
+
+[schedule]
+interval_seconds = 60
+
+[circuit]
+input_visibility = "public"    # inputs are public instances, emitted on-chain for audit
+output_visibility = "public"
+'''

@@ -1,0 +1,61 @@
+"""Checks of a loaded feed that need its files: the model, the samples and how they fit together.
+
+``load_feed`` validates feed.toml on its own; these checks open the ONNX model (with
+onnxruntime, no circuit build) so ``zkoracle feeds validate`` catches a samples file
+or an input transform that does not fit the model before an expensive build does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.exceptions import FeedSpecError
+from oracle.feedspec import FeedSpec
+from oracle.inference import OnnxModel
+
+
+def source_input_size(spec: FeedSpec, model: OnnxModel) -> int:
+    """How many values the feed's source must provide (after transforms): the model's inputs less the time limbs."""
+    return model.input_size - (OBSERVED_AT_LIMBS if spec.circuit.observation_time else 0)
+
+
+def check_feed(spec: FeedSpec) -> None:
+    """Raise FeedSpecError naming the field when the model, samples and transforms do not fit together."""
+    model = OnnxModel(spec.model_path)
+    try:
+        outputs = sum(int(np.prod(shape)) for shape in model.output_shapes)
+    # onnxruntime's load errors share no base class beyond Exception.
+    except Exception as exc:
+        raise FeedSpecError(
+            spec.id, "model", f"onnxruntime cannot load {spec.model_path} ({exc})", "export a valid ONNX model"
+        ) from exc
+    expected = source_input_size(spec, model)
+    if expected < 1:
+        raise FeedSpecError(
+            spec.id,
+            "circuit.observation_time",
+            f"the model takes {model.input_size} values, too few for the {OBSERVED_AT_LIMBS} observation-time limbs",
+            "add an observed_at input of 3 values to the model (see feeds/demo/build_model.py) or turn it off",
+        )
+    for index, sample in enumerate(spec.load_samples()):
+        if len(sample) != expected:
+            raise FeedSpecError(
+                spec.id,
+                "samples",
+                f"sample {index} in {spec.samples_path.name} has {len(sample)} values, the source feeds {expected}",
+                f"give every sample {expected} values, in model input order after the [input] transforms",
+            )
+    for name in ("order", "scale", "offset"):
+        setting = getattr(spec.input, name)
+        if isinstance(setting, list) and len(setting) != expected:
+            raise FeedSpecError(
+                spec.id,
+                f"input.{name}",
+                f"has {len(setting)} entries, the model takes {expected} source values",
+                f"give one entry per model input ({expected})",
+            )
+    if spec.output >= outputs:
+        raise FeedSpecError(
+            spec.id, "output", f"the model has {outputs} output values", f"use an index below {outputs}"
+        )

@@ -1,0 +1,154 @@
+"""Hedged proving over a network of untrusted provers: ask k, keep the first proof that checks out.
+
+Each chosen prover gets the job at once. An answer is accepted only when it passes
+the node's own checks (``accept``: local verification against the feed's verifying
+key, public values equal to the round's inputs and to our own inference within the
+quantisation error). The first accepted proof wins, the other requests are
+cancelled (their provers end the jobs), and every prover's part is scored. When no
+prover delivers an acceptable proof within the timeout, the round is proven locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import bittensor as bt
+import httpx
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.exceptions import ProverError, RemoteProverError
+from oracle.provers.base import Proof, Prover
+from oracle.provers.bundle import NodeBundles
+from oracle.provers.discovery import Discovery
+from oracle.provers.remote import ProverEndpoint, RemoteProver
+from oracle.provers.scoring import Outcome, Scoreboard
+
+log = logging.getLogger(__name__)
+
+Acceptance = Callable[[CircuitArtifacts, Proof, Sequence[float]], None]
+"""Raises :class:`ProverError` unless the proof would be accepted for a round with these inputs."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    endpoint: ProverEndpoint
+    outcome: Outcome
+    latency: float | None  # None when the prover never answered, so its speed is unknown
+    proof: Proof | None = None
+    reason: str | None = None
+
+
+class NetworkProver:
+    """A :class:`Prover` that races remote provers and falls back to ``fallback``."""
+
+    name = "network"
+
+    def __init__(
+        self,
+        *,
+        discovery: Discovery,
+        scoreboard: Scoreboard,
+        signer: bt.Signer,
+        accept: Acceptance,
+        fallback: Prover,
+        redundancy: int,
+        timeout: float,
+        bundles: NodeBundles | None = None,
+    ) -> None:
+        self._discovery = discovery
+        self._scoreboard = scoreboard
+        self._signer = signer
+        self._accept = accept
+        self._fallback = fallback
+        self._redundancy = redundancy
+        self._timeout = timeout
+        self._bundles = bundles or NodeBundles()
+        self._busy: collections.Counter[str] = collections.Counter()  # our requests in flight, per hotkey
+        self._busy_lock = threading.Lock()
+
+    def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        try:
+            endpoints = self._discovery.endpoints()
+        except ProverError as exc:
+            log.warning("no prover network (%s); proving locally", exc)
+            return self._fallback.prove(circuit, inputs)
+        with self._busy_lock:
+            chosen = self._scoreboard.choose(endpoints, self._redundancy, busy=self._busy)
+            self._busy.update(e.hotkey for e in chosen)
+        try:
+            proof = asyncio.run(self._race(chosen, circuit, inputs)) if chosen else None
+        finally:
+            with self._busy_lock:
+                self._busy.subtract(e.hotkey for e in chosen)
+        if proof is not None:
+            return proof
+        log.warning(
+            "no acceptable proof from %d remote prover(s) in %.0fs; proving locally", len(chosen), self._timeout
+        )
+        return self._fallback.prove(circuit, inputs)
+
+    async def _race(
+        self, chosen: Sequence[ProverEndpoint], circuit: CircuitArtifacts, inputs: Sequence[float]
+    ) -> Proof | None:
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=self._timeout) as client:
+            attempts = {
+                asyncio.create_task(self._attempt(client, endpoint, circuit, inputs)): endpoint for endpoint in chosen
+            }
+            pending = set(attempts)
+            winner: _Answer | None = None
+            while pending and winner is None:
+                left = self._timeout - (time.perf_counter() - started)
+                if left <= 0:
+                    break
+                done, pending = await asyncio.wait(pending, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    answer = task.result()
+                    if answer.outcome is Outcome.VALID and winner is None:
+                        winner = answer
+                    else:
+                        self._score(answer)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        elapsed = time.perf_counter() - started
+        for task in pending:
+            if winner is not None:
+                self._score(_Answer(attempts[task], Outcome.LOST, elapsed, reason="another proof was accepted first"))
+            else:
+                self._score(_Answer(attempts[task], Outcome.FAILED, elapsed, reason=f"no answer in {self._timeout:g}s"))
+        if winner is None:
+            return None
+        self._score(winner)
+        log.info("proof by %s accepted after %.2fs", winner.endpoint.hotkey, elapsed)
+        return winner.proof
+
+    async def _attempt(
+        self, client: httpx.AsyncClient, endpoint: ProverEndpoint, circuit: CircuitArtifacts, inputs: Sequence[float]
+    ) -> _Answer:
+        remote = RemoteProver(endpoint, signer=self._signer, bundles=self._bundles)
+        try:
+            proof = await remote.aprove(client, circuit, inputs)
+        except RemoteProverError as exc:
+            return _Answer(endpoint, Outcome.FAILED, None, reason=str(exc))
+        try:
+            await asyncio.to_thread(self._accept, circuit, proof, inputs)
+        except ProverError as exc:
+            return _Answer(endpoint, Outcome.INVALID, proof.prove_seconds, reason=str(exc))
+        return _Answer(endpoint, Outcome.VALID, proof.prove_seconds, proof=proof)
+
+    def _score(self, answer: _Answer) -> None:
+        if answer.outcome is not Outcome.VALID:
+            log.info("prover %s: %s (%s)", answer.endpoint.hotkey, answer.outcome, answer.reason)
+        self._scoreboard.record(
+            answer.endpoint,
+            answer.outcome,
+            latency=answer.latency,
+            proof_bytes=len(answer.proof.proof_bytes) if answer.proof else None,
+        )

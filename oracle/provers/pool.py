@@ -1,0 +1,152 @@
+"""Local proving in worker processes: a bounded number at once, each one cancellable.
+
+Every job runs in its own process, forked from a forkserver that has already
+imported EZKL, so starting one costs milliseconds and cancelling one means ending
+that process: a proof nobody waits for any more stops using the CPU at once (a
+thread running ``ezkl.prove`` could not be stopped).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.exceptions import ProverError, ZkOracleError
+from oracle.inference import split_by_shapes
+from oracle.provers.base import Proof
+from oracle.provers.local import ProvingMaterial, prove_material
+
+ProveTarget = Callable[[ProvingMaterial, Sequence[Sequence[float]]], Proof]
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["oracle.provers.local"])
+
+
+class ProofJob:
+    """One submitted proof: wait for it with ``future``, stop it with :meth:`cancel`."""
+
+    def __init__(self) -> None:
+        self.future: Future[Proof] = Future()
+        self._lock = threading.Lock()
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._cancelled = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._process is not None and self._process.is_alive():
+                self._process.kill()
+
+    def _start(self, process: multiprocessing.process.BaseProcess) -> bool:
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._process = process
+            process.start()
+            return True
+
+
+class PoolProver:
+    """At most ``workers`` proofs at a time, each in its own process; more wait their turn."""
+
+    name = "local-pool"
+
+    def __init__(self, *, workers: int = 1, target: ProveTarget = prove_material) -> None:
+        if workers < 1:
+            raise ProverError(f"a prover pool needs at least one worker, got {workers}")
+        self.workers = workers
+        self._target = target
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zkoracle-prove")
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting = 0
+        self._jobs: set[ProofJob] = set()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
+        return self.submit(ProvingMaterial.of(circuit), tensors).future.result()
+
+    def submit(self, material: ProvingMaterial, tensors: Sequence[Sequence[float]]) -> ProofJob:
+        """Queue a proof of one flat list per model input tensor."""
+        job = ProofJob()
+        with self._lock:
+            self._waiting += 1
+            self._jobs.add(job)
+        self._executor.submit(self._run, job, material, [[float(x) for x in tensor] for tensor in tensors])
+        return job
+
+    def close(self) -> None:
+        """Stop taking jobs and cancel those not finished (their processes end now)."""
+        self._executor.shutdown(wait=False, cancel_futures=False)
+        with self._lock:
+            unfinished = list(self._jobs)
+        for job in unfinished:
+            job.cancel()
+
+    def _run(self, job: ProofJob, material: ProvingMaterial, tensors: list[list[float]]) -> None:
+        with self._lock:
+            self._waiting -= 1
+            self._running += 1
+        try:
+            if not job.future.set_running_or_notify_cancel():
+                return
+            try:
+                job.future.set_result(self._in_process(job, material, tensors))
+            except ZkOracleError as exc:
+                job.future.set_exception(exc)
+            except Exception as exc:  # e.g. no process could be started: the waiter must still get an answer
+                job.future.set_exception(ProverError(f"cannot run a proving process for {material.label}: {exc}"))
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._jobs.discard(job)
+
+    def _in_process(self, job: ProofJob, material: ProvingMaterial, tensors: list[list[float]]) -> Proof:
+        receiver, sender = _CONTEXT.Pipe(duplex=False)
+        process = _CONTEXT.Process(target=_work, args=(self._target, material, tensors, sender), daemon=True)
+        try:
+            started = job._start(process)
+            sender.close()  # the child holds its own end; recv() sees EOF when the child ends without answering
+            if not started:
+                raise ProverError(f"proving job for circuit {material.label} was cancelled before it started")
+            try:
+                outcome, value = receiver.recv()
+            except EOFError:
+                process.join()
+                if job.cancelled:
+                    raise ProverError(f"proving job for circuit {material.label} was cancelled") from None
+                raise ProverError(
+                    f"the proving process for circuit {material.label} died (exit code {process.exitcode}); "
+                    "check its memory use"
+                ) from None
+            process.join()
+        finally:
+            receiver.close()
+        if outcome == "error":
+            raise ProverError(value)
+        return value
+
+
+def _work(target: ProveTarget, material: ProvingMaterial, tensors: list[list[float]], sender: Connection) -> None:
+    try:
+        result = ("proof", target(material, tensors))
+    except ZkOracleError as exc:
+        result = ("error", str(exc))
+    sender.send(result)
+    sender.close()

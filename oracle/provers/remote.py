@@ -1,0 +1,152 @@
+"""Asking one remote prover for a proof over HTTP, signed with the node's hotkey (btauth/1)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import bittensor as bt
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.exceptions import RemoteProverError
+from oracle.inference import split_by_shapes
+from oracle.provers.base import Proof
+from oracle.provers.bundle import NodeBundles
+from oracle.provers.wire import (
+    CAPACITY,
+    HEALTH,
+    PROVE,
+    Capacity,
+    Health,
+    MissingBundle,
+    ProveAnswer,
+    ProveRequest,
+    bundle_path,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+# Answers are signed when sent; a proof can take a while to travel, never 10 s.
+ANSWER_MAX_AGE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ProverEndpoint:
+    """A prover as discovered: its hotkey (who must sign its answers) and where it listens."""
+
+    hotkey: str
+    url: str
+
+
+class RemoteProver:
+    """One remote prover. ``aprove`` is the dispatcher's entry; ``prove`` serves the :class:`Prover` protocol."""
+
+    def __init__(
+        self,
+        endpoint: ProverEndpoint,
+        *,
+        signer: bt.Signer,
+        bundles: NodeBundles,
+        timeout: float = 120.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.hotkey
+        self._signer = signer
+        self._bundles = bundles
+        self._timeout = timeout
+        # Per client: an answer replayed to this node is refused like a replayed request.
+        self._nonces = bt.http_auth.InMemoryNonceStore(retention=2 * ANSWER_MAX_AGE_SECONDS)
+
+    def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        async def once() -> Proof:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                return await self.aprove(client, circuit, inputs)
+
+        return asyncio.run(once())
+
+    async def aprove(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        """A proof as the prover sent it (not verified here), uploading the circuit bundle if it lacks it."""
+        digest = await asyncio.to_thread(self._bundles.digest, circuit)
+        tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
+        request = ProveRequest(bundle=digest, inputs=tensors)
+        started = time.perf_counter()
+        status, answer, nonce = await self._post_prove(client, request)
+        if status == 404 and _parse(MissingBundle, answer, self.name).missing_bundle == digest:
+            await self.upload(client, circuit)
+            started = time.perf_counter()
+            status, answer, nonce = await self._post_prove(client, request)
+        latency = time.perf_counter() - started
+        if status != 200:
+            raise RemoteProverError(f"prover {self.name} answered {status} to a proof request")
+        reply = _parse(ProveAnswer, answer, self.name)
+        if reply.request_nonce != nonce or reply.bundle != digest or reply.inputs != tensors:
+            raise RemoteProverError(f"prover {self.name} answered a different request than the one sent")
+        return Proof(document=reply.proof.encode(), prover=self.name, prove_seconds=latency)
+
+    async def upload(self, client: httpx.AsyncClient, circuit: CircuitArtifacts) -> None:
+        digest = await asyncio.to_thread(self._bundles.digest, circuit)
+        archive = await asyncio.to_thread(self._bundles.archive, circuit)
+        response = await self._send(client, "PUT", bundle_path(digest), archive)
+        if response.status_code != 201:
+            raise RemoteProverError(
+                f"prover {self.name} refused bundle {digest} ({response.status_code}): {response.text[:200]}"
+            )
+        self._check_signature(response, "PUT", bundle_path(digest))
+
+    async def health(self, client: httpx.AsyncClient) -> Health:
+        return await self._get(client, HEALTH, Health)
+
+    async def capacity(self, client: httpx.AsyncClient) -> Capacity:
+        return await self._get(client, CAPACITY, Capacity)
+
+    async def _get(self, client: httpx.AsyncClient, path: str, model: type[M]) -> M:
+        response = await self._send(client, "GET", path, b"")
+        if response.status_code != 200:
+            raise RemoteProverError(f"prover {self.name} answered {response.status_code} on {path}")
+        self._check_signature(response, "GET", path)
+        return _parse(model, response.content, self.name)
+
+    async def _post_prove(self, client: httpx.AsyncClient, request: ProveRequest) -> tuple[int, bytes, int]:
+        """Status, body and the nonce the request was signed with (the answer must repeat it)."""
+        response = await self._send(client, "POST", PROVE, request.model_dump_json().encode())
+        if response.status_code in (200, 404):
+            self._check_signature(response, "POST", PROVE)
+        nonce = int(response.request.headers[bt.http_auth.HEADER_NONCE])
+        return response.status_code, response.content, nonce
+
+    async def _send(self, client: httpx.AsyncClient, method: str, path: str, body: bytes) -> httpx.Response:
+        headers = await asyncio.to_thread(  # hashing a bundle upload takes a while
+            bt.http_auth.sign, self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
+        )
+        try:
+            return await client.request(method, self.endpoint.url.rstrip("/") + path, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise RemoteProverError(f"prover {self.name} at {self.endpoint.url}: {type(exc).__name__}: {exc}") from exc
+
+    def _check_signature(self, response: httpx.Response, method: str, path: str) -> None:
+        try:
+            signer = bt.http_auth.verify(
+                response.headers,
+                response.content,
+                method=method,
+                path=path,
+                self_hotkey_ss58=self._signer.ss58_address,
+                max_age=ANSWER_MAX_AGE_SECONDS,
+                nonce_store=self._nonces,
+            )
+        except bt.http_auth.AuthError as exc:
+            raise RemoteProverError(f"prover {self.name}'s answer on {path} is not validly signed: {exc}") from exc
+        if signer.hotkey_ss58 != self.endpoint.hotkey:
+            raise RemoteProverError(f"the answer on {path} is signed by {signer.hotkey_ss58}, not by {self.name}")
+
+
+def _parse(model: type[M], content: bytes, prover: str) -> M:
+    try:
+        return model.model_validate_json(content)
+    except ValidationError as exc:
+        raise RemoteProverError(f"prover {prover} sent a malformed {model.__name__}: {exc}") from exc

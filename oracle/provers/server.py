@@ -1,0 +1,202 @@
+"""The prover ("miner"): an HTTP service that proves circuits it is sent, for hotkey-signed requests.
+
+Every request must carry btauth/1 headers addressed to this prover's hotkey: a
+missing, stale, replayed or misaddressed signature gets 401, a caller outside the
+allow-list (when one is set) 403. Answers are signed by this prover's hotkey.
+Circuit bundles come from the requester (PUT /bundles/<digest>) or from a configured
+artifact URL, are checked against their digest before use, and stay cached.
+A proof whose requester hangs up is cancelled: its process is ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import io
+import logging
+import tempfile
+from collections.abc import Iterable
+
+import bittensor as bt
+import httpx
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from oracle.exceptions import ProverError
+from oracle.provers.bundle import BundleCache
+from oracle.provers.local import ProvingMaterial
+from oracle.provers.pool import PoolProver
+from oracle.provers.wire import (
+    BUNDLES,
+    CAPACITY,
+    HEALTH,
+    PROVE,
+    Capacity,
+    Health,
+    MissingBundle,
+    ProveAnswer,
+    ProveRequest,
+    Stored,
+)
+
+log = logging.getLogger(__name__)
+
+RECENT_PROOFS = 20
+DISCONNECT_POLL_SECONDS = 0.2
+# bittensor's defaults: a request signed more than 10 s ago (or 2 s ahead) is stale.
+NONCE_RETENTION_SECONDS = 60.0
+
+
+class ProverService:
+    """State behind the HTTP routes: identity, bundle cache, proving jobs, recent timings."""
+
+    def __init__(
+        self,
+        *,
+        hotkey: bt.Signer,
+        cache: BundleCache,
+        jobs: PoolProver,
+        allowed: Iterable[str] = (),
+        artifact_url: str | None = None,
+    ) -> None:
+        self.hotkey = hotkey
+        self.cache = cache
+        self.jobs = jobs
+        self.allowed = frozenset(allowed)
+        self.artifact_url = artifact_url.rstrip("/") if artifact_url else None
+        self.recent_prove_seconds: collections.deque[float] = collections.deque(maxlen=RECENT_PROOFS)
+        self._nonces = bt.http_auth.InMemoryNonceStore(retention=NONCE_RETENTION_SECONDS)
+        self._fetching: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+
+    async def authenticate(self, request: Request, body: bytes) -> str:
+        """The caller's hotkey, or 401/403."""
+        try:
+            caller = await asyncio.to_thread(  # hashing an uploaded bundle takes a while
+                bt.http_auth.verify,
+                dict(request.headers),
+                body,
+                method=request.method,
+                path=request.url.path,
+                self_hotkey_ss58=self.hotkey.ss58_address,
+                nonce_store=self._nonces,
+            )
+        except bt.http_auth.AuthError as exc:  # its messages are safe to return to the caller
+            raise HTTPException(status_code=401, detail=f"btauth/1: {exc}") from None
+        if self.allowed and caller.hotkey_ss58 not in self.allowed:
+            raise HTTPException(status_code=403, detail=f"hotkey {caller.hotkey_ss58} may not use this prover")
+        return caller.hotkey_ss58
+
+    def signed(self, message: BaseModel, *, request: Request, caller: str, status_code: int = 200) -> Response:
+        body = message.model_dump_json().encode()
+        headers = bt.http_auth.sign(
+            self.hotkey, method=request.method, path=request.url.path, body=body, receiver_ss58=caller
+        )
+        return Response(content=body, status_code=status_code, media_type="application/json", headers=headers)
+
+    async def material(self, digest: str) -> ProvingMaterial | None:
+        material = await asyncio.to_thread(self.cache.get, digest)
+        if material is not None or self.artifact_url is None:
+            return material
+        async with self._fetching[digest]:  # one download per bundle, however many requests wait for it
+            material = await asyncio.to_thread(self.cache.get, digest)
+            return material or await self._fetch(digest)
+
+    async def _fetch(self, digest: str) -> ProvingMaterial | None:
+        url = f"{self.artifact_url}/{digest}.tar"
+        with tempfile.TemporaryFile() as spool:
+            try:
+                async with httpx.AsyncClient(timeout=60.0) as client, client.stream("GET", url) as response:
+                    if response.status_code == 404:
+                        return None
+                    response.raise_for_status()
+                    async for chunk in response.aiter_bytes():
+                        spool.write(chunk)
+            except httpx.HTTPError as exc:
+                log.warning("cannot fetch bundle %s from %s: %s", digest, url, exc)
+                return None
+            spool.seek(0)
+            return await asyncio.to_thread(self.cache.install, digest, spool)
+
+    async def prove(self, request: Request, job_request: ProveRequest, material: ProvingMaterial) -> ProveAnswer | None:
+        """Run the proof; None when the requester went away first (the job is then ended)."""
+        job = self.jobs.submit(material, job_request.inputs)
+        waiting = asyncio.wrap_future(job.future)
+        while not waiting.done():
+            await asyncio.wait({waiting}, timeout=DISCONNECT_POLL_SECONDS)
+            if not waiting.done() and await request.is_disconnected():
+                waiting.cancel()  # nobody will read the job's "cancelled" error
+                job.cancel()
+                return None
+        proof = waiting.result()
+        self.recent_prove_seconds.append(round(proof.prove_seconds, 3))
+        return ProveAnswer(
+            bundle=job_request.bundle,
+            inputs=job_request.inputs,
+            request_nonce=int(request.headers[bt.http_auth.HEADER_NONCE]),
+            proof=proof.document.decode(),
+            prove_seconds=proof.prove_seconds,
+        )
+
+
+def create_app(service: ProverService) -> FastAPI:
+    app = FastAPI(title="zkoracle prover", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get(HEALTH)
+    async def health(request: Request) -> Response:
+        caller = await service.authenticate(request, await request.body())
+        return service.signed(Health(status="ok", hotkey=service.hotkey.ss58_address), request=request, caller=caller)
+
+    @app.get(CAPACITY)
+    async def capacity(request: Request) -> Response:
+        caller = await service.authenticate(request, await request.body())
+        answer = Capacity(
+            hotkey=service.hotkey.ss58_address,
+            bundles=service.cache.digests(),
+            workers=service.jobs.workers,
+            running=service.jobs.running,
+            waiting=service.jobs.waiting,
+            recent_prove_seconds=list(service.recent_prove_seconds),
+        )
+        return service.signed(answer, request=request, caller=caller)
+
+    @app.put(BUNDLES + "/{digest}")
+    async def put_bundle(digest: str, request: Request) -> Response:
+        body = await request.body()
+        caller = await service.authenticate(request, body)
+        try:
+            await asyncio.to_thread(service.cache.install, digest, io.BytesIO(body))
+        except ProverError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return service.signed(Stored(bundle=digest), request=request, caller=caller, status_code=201)
+
+    @app.post(PROVE)
+    async def prove(request: Request) -> Response:
+        body = await request.body()
+        caller = await service.authenticate(request, body)
+        try:
+            job = ProveRequest.model_validate_json(body)
+        except ValidationError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        try:
+            material = await service.material(job.bundle)
+            if material is None:
+                return service.signed(
+                    MissingBundle(missing_bundle=job.bundle), request=request, caller=caller, status_code=404
+                )
+            answer = await service.prove(request, job, material)
+        except ProverError as exc:
+            raise HTTPException(status_code=500, detail=str(exc)) from None
+        if answer is None:
+            return Response(status_code=499)  # nginx's "client closed request": nobody reads it
+        return service.signed(answer, request=request, caller=caller)
+
+    return app
+
+
+def serve_forever(service: ProverService, *, host: str, port: int) -> None:
+    """Run the prover until interrupted."""
+    try:
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        service.jobs.close()

@@ -1,0 +1,24 @@
+"""Turning values found in JSON, CSV or returned by code into model inputs."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from oracle.exceptions import SourceError
+
+
+def to_float(raw: object, *, what: str) -> float:
+    """A finite float from a number or a numeric string (many price APIs send "3012.55").
+
+    ``what`` names where the value came from; it starts the error message.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real | str):
+        raise SourceError(f"{what} is {raw!r}, not a number")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SourceError(f"{what} is {raw!r}, not a number") from None
+    if not math.isfinite(value):
+        raise SourceError(f"{what} is {raw!r}, not a finite number")
+    return value

@@ -1,0 +1,163 @@
+"""The relayer's writes to the store: a round's status and one Submission row per transaction.
+
+Each method is one database transaction, so a crash never leaves a round and its
+submissions disagreeing (e.g. a round SUBMITTED without the row of its transaction).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlmodel import Session, select
+
+from oracle.exceptions import StoreError
+from oracle.store import Round, RoundStatus, Store, Submission, SubmissionStatus
+from oracle.store.models import utcnow
+from relayer.sender import Signed
+
+LIVE = (SubmissionStatus.SIGNED, SubmissionStatus.PENDING, SubmissionStatus.MINED)
+Row = TypeVar("Row", Round, Submission)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Ledger:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def round(self, round_id: int) -> Round:
+        with self._store.session() as session:
+            return _get(session, Round, round_id)
+
+    def round_ids(self, deployment_id: int, statuses: tuple[RoundStatus, ...]) -> list[int]:
+        query = (
+            select(Round.id)
+            .where(Round.deployment_id == deployment_id)
+            .where(Round.status.in_(statuses))  # type: ignore[attr-defined]
+            .order_by(Round.id)  # type: ignore[arg-type]
+        )
+        with self._store.session() as session:
+            return [int(round_id) for round_id in session.exec(query) if round_id is not None]
+
+    def submissions(self, round_id: int, *, live: bool = False) -> list[Submission]:
+        """The round's transactions, oldest first; ``live``: only those that may still land."""
+        query = select(Submission).where(Submission.round_id == round_id)
+        if live:
+            query = query.where(Submission.status.in_(LIVE))  # type: ignore[attr-defined]
+        with self._store.session() as session:
+            return list(session.exec(query.order_by(Submission.id)))  # type: ignore[arg-type]
+
+    def by_hash(self, tx_hash: str) -> Submission | None:
+        with self._store.session() as session:
+            return session.exec(select(Submission).where(Submission.tx_hash == tx_hash)).first()
+
+    def record_signed(self, round_id: int, signed: Signed) -> Submission:
+        """Write-ahead: the transaction is on record, and the round SUBMITTED, before it is broadcast."""
+        with self._store.session() as session:
+            row = _get(session, Round, round_id)
+            submission = Submission(
+                round_id=round_id,
+                tx_hash=signed.tx_hash,
+                nonce=signed.nonce,
+                max_fee_per_gas=signed.fees.max_fee_per_gas,
+                max_priority_fee_per_gas=signed.fees.max_priority_fee_per_gas,
+                gas_limit=signed.gas,
+            )
+            row.status, row.tx_hash, row.tx_nonce = RoundStatus.SUBMITTED, signed.tx_hash, signed.nonce
+            session.add(submission)
+            session.add(row)
+            session.commit()
+            session.refresh(submission)
+            return submission
+
+    def update(self, submission: Submission, **fields: object) -> None:
+        with self._store.session() as session:
+            stored = _get(session, Submission, int(submission.id))  # type: ignore[arg-type]
+            _assign(stored, **fields)
+            session.add(stored)
+            session.commit()
+
+    def back_to_proven(self, round_id: int, dropped: list[Submission], *, error: str) -> None:
+        """The round's transactions are gone from mempool and chain: mark them, ready the round to be sent again."""
+        with self._store.session() as session:
+            for submission in dropped:
+                stored = _get(session, Submission, int(submission.id))  # type: ignore[arg-type]
+                _assign(stored, status=SubmissionStatus.DROPPED, error=error)
+                session.add(stored)
+            row = _get(session, Round, round_id)
+            row.status, row.tx_hash, row.tx_nonce = RoundStatus.PROVEN, None, None
+            session.add(row)
+            session.commit()
+
+    def settle(self, mined: Submission, status: SubmissionStatus, **fields: object) -> None:
+        """``mined`` took its nonce: it ends as ``status``, the round's other live transactions as replaced by it."""
+        with self._store.session() as session:
+            _settle(session, mined, status, **fields)
+            session.commit()
+
+    def land(
+        self,
+        round_id: int,
+        *,
+        tx_hash: str,
+        nonce: int,
+        gas_used: int,
+        onchain_round_id: int,
+        answer: int,
+        winner: Submission | None,
+        inclusion: dict[str, object],
+    ) -> Round:
+        """The round landed with ``tx_hash``: ``winner``, or None when another sender's transaction carried its proof.
+
+        ``inclusion`` holds the winner's block fields (block_number, block_hash, confirmations, gas_used).
+        """
+        with self._store.session() as session:
+            if winner is not None:
+                _settle(session, winner, SubmissionStatus.CONFIRMED, **inclusion)
+            row = _get(session, Round, round_id)
+            row.status, row.tx_hash, row.tx_nonce, row.gas_used = RoundStatus.LANDED, tx_hash, nonce, gas_used
+            row.onchain_round_id, row.onchain_answer, row.landed_at = str(onchain_round_id), str(answer), utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def fail(self, round_id: int, reason: str, *, reverted: Submission | None = None) -> Round:
+        """The round ends FAILED; ``reverted`` is its transaction that was mined and reverted, if any."""
+        with self._store.session() as session:
+            if reverted is not None:
+                _settle(session, reverted, SubmissionStatus.REVERTED, error=reason)
+            row = _get(session, Round, round_id)
+            row.status, row.failure_reason = RoundStatus.FAILED, reason
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+
+def _settle(session: Session, mined: Submission, status: SubmissionStatus, **fields: object) -> None:
+    winner = _get(session, Submission, int(mined.id))  # type: ignore[arg-type]
+    _assign(winner, status=status, **fields)
+    session.add(winner)
+    query = select(Submission).where(Submission.round_id == winner.round_id, Submission.status.in_(LIVE))  # type: ignore[attr-defined]
+    for other in session.exec(query):
+        if other.id != winner.id:
+            _assign(other, status=SubmissionStatus.REPLACED, replaced_by=winner.id)
+            session.add(other)
+
+
+def _assign(submission: Submission, **fields: object) -> None:
+    for name, value in fields.items():
+        setattr(submission, name, value)
+    submission.updated_at = utcnow()
+
+
+def _get(session: Session, model: type[Row], row_id: int) -> Row:
+    found = session.get(model, row_id)
+    if found is None:
+        raise StoreError(f"{model.__name__.lower()} {row_id} is not in the store")
+    return found

@@ -1,0 +1,147 @@
+"""A live demo feed for the read API: real rounds on the session's Anvil, served over real HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from web3 import Web3
+
+from oracle.api import create_app
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.evm.anvil import AnvilNode, free_port
+from oracle.feedspec import FeedSpec, TriggerSpec
+from oracle.node import FeedNode, ensure_deployment
+from oracle.pipeline import RoundPipeline
+from oracle.provers import LocalProver
+from oracle.sources.base import InputSource
+from oracle.store import RoundStatus, Store
+
+
+class FixedSource(InputSource):
+    def __init__(self, values: Sequence[float]) -> None:
+        self.values = list(values)
+
+    def fetch(self, *, now: float | None = None) -> Sequence[float]:
+        return self.values
+
+
+@dataclass
+class LiveFeed:
+    """A store holding real rounds of the demo feed: landed, failed and one proven but not yet relayed."""
+
+    store: Store
+    db_path: Path
+    node: FeedNode
+    spec: FeedSpec
+    circuit: CircuitArtifacts
+    build_root: Path
+
+    def landed_ids(self) -> list[int]:
+        return [int(r.id) for r in self.store.rounds(feed_id=self.spec.id, status=RoundStatus.LANDED)]  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="package")
+def live_feed(
+    tmp_path_factory: pytest.TempPathFactory,
+    anvil: AnvilNode,
+    w3: Web3,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    build_root: Path,
+) -> LiveFeed:
+    home = tmp_path_factory.mktemp("api-feed")
+    store = Store.sqlite(home / "node.db")
+    # Every tick posts: the demo's deviation trigger would skip ticks whose forecast barely moved.
+    spec = demo_spec.model_copy(update={"trigger": TriggerSpec()})
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
+
+    def node(source: InputSource | None = None) -> FeedNode:
+        return FeedNode(
+            spec,
+            demo_circuit,
+            store=store,
+            w3=w3,
+            deployment=deployment,
+            prover=LocalProver(),
+            proofs_dir=home / "proofs",
+            source=source,
+        )
+
+    live = node()
+    for _ in range(2):
+        assert live.tick().landed
+    assert node(FixedSource([2000.0, 2001.0])).tick().round.status is RoundStatus.FAILED
+    proven = RoundPipeline(
+        spec,
+        demo_circuit,
+        source=spec.source.create(),
+        prover=LocalProver(),
+        store=store,
+        deployment_id=int(deployment.id),  # type: ignore[arg-type]
+        proofs_dir=home / "proofs",
+    ).run()
+    assert proven.status is RoundStatus.PROVEN  # waiting for the relayer
+    return LiveFeed(
+        store=store, db_path=home / "node.db", node=live, spec=spec, circuit=demo_circuit, build_root=build_root
+    )
+
+
+@contextmanager
+def serve(store: Store, *, build_root: Path, specs: dict[str, FeedSpec] | None = None) -> Iterator[str]:
+    """The read API on a free loopback port, in a thread; yields its base URL."""
+    app = create_app(store, build_root=build_root, specs=specs, refresh_seconds=0, rpc_timeout=2.0)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def api_url(live_feed: LiveFeed) -> Iterator[str]:
+    with serve(live_feed.store, build_root=live_feed.build_root) as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def client(api_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=60) as http:
+        yield http
+
+
+def copy_store(live: LiveFeed, destination: Path) -> Store:
+    """An independent copy of the live store (database and proof files) that a test may alter."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(live.db_path, destination / "node.db")
+    copy = Store.sqlite(destination / "node.db")
+    with copy.session() as session:
+        for row in copy.rounds():
+            if row.proof_path:
+                target = destination / Path(row.proof_path).name
+                shutil.copy(row.proof_path, target)
+                row.proof_path = str(target)
+                session.add(row)
+        session.commit()
+    return copy
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()

@@ -1,0 +1,59 @@
+"""Prometheus metrics scraped from the running API, checked against the rounds in the store."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from oracle.api.metrics import failure_reason_label
+from oracle.store import RoundStatus
+from tests.api.conftest import LiveFeed
+
+
+def _samples(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_rounds_failures_prove_time_gas_and_queue(client: httpx.Client, live_feed: LiveFeed) -> None:
+    samples = _samples(client)
+    rows = live_feed.store.rounds(feed_id="demo")
+    landed = [r for r in rows if r.status is RoundStatus.LANDED]
+    proven = [r.prove_seconds for r in rows if r.prove_seconds is not None]
+    feed = (("feed", "demo"),)
+
+    assert samples[("zkoracle_rounds", (("feed", "demo"), ("status", "landed")))] == len(landed)
+    assert samples[("zkoracle_rounds", (("feed", "demo"), ("status", "proven")))] == 1
+    assert samples[("zkoracle_rounds_landed_total", feed)] == len(landed)
+    failures = sum(r.status is RoundStatus.FAILED for r in rows)
+    assert samples[("zkoracle_round_failures_total", (("feed", "demo"), ("reason", "SourceError")))] == failures
+    assert samples[("zkoracle_prove_seconds_count", feed)] == len(proven)
+    assert samples[("zkoracle_prove_seconds_sum", feed)] == pytest.approx(sum(proven))
+    assert samples[("zkoracle_submit_gas_count", feed)] == len(landed)
+    assert samples[("zkoracle_submit_gas_sum", feed)] == sum(int(r.gas_used or 0) for r in landed)
+    infinite = samples[("zkoracle_submit_gas_bucket", (("feed", "demo"), ("le", "+Inf")))]
+    assert (
+        infinite == len(landed) and samples[("zkoracle_submit_gas_bucket", (("feed", "demo"), ("le", "250000.0")))] == 0
+    )
+    assert samples[("zkoracle_relayer_queue_depth", feed)] == 1  # the proven round waiting for the relayer
+
+
+@pytest.mark.parametrize(
+    ("reason", "label"),
+    [
+        ("ProverError: local proving failed for circuit abc: panicked", "ProverError"),
+        ("SourceError: feed 'demo': source returned 2 values, the model takes 4", "SourceError"),
+        ("feed 'demo' round 3 would revert: ZkOracleProofReplayed(0x01, 0x02)", "revert:ZkOracleProofReplayed"),
+        ("feed 'demo' round 4: no receipt for 0xab after 120s", "receipt-timeout"),
+        ("feed 'demo' round 5: transaction 0xab reverted", "reverted"),
+        (None, "other"),
+    ],
+)
+def test_failure_reasons_become_bounded_labels(reason: str | None, label: str) -> None:
+    assert failure_reason_label(reason) == label

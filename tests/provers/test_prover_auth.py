@@ -1,0 +1,125 @@
+"""btauth/1 at a real prover process: who may ask, what a refusal looks like, who signs the answers."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from pathlib import Path
+
+import bittensor as bt
+import httpx
+import pytest
+from bittensor.keyfiles import Keypair
+
+from oracle.provers.wire import CAPACITY, PROVE, Capacity, MissingBundle, ProveRequest, bundle_path
+from tests.provers.conftest import ProverProcess, ProverTrio, hotkey
+
+
+@pytest.fixture(scope="module")
+def honest(trio: ProverTrio) -> ProverProcess:
+    return trio.honest
+
+
+def _send(
+    prover: ProverProcess, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.request(method, prover.url + path, content=body, headers=headers or {}, timeout=30.0)
+
+
+def _signed(signer: Keypair, receiver: str, method: str, path: str, body: bytes = b"", **kwargs: int) -> dict[str, str]:
+    return bt.http_auth.sign(signer, method=method, path=path, body=body, receiver_ss58=receiver, **kwargs)
+
+
+def test_a_signed_request_is_answered_and_the_answer_is_signed_by_the_prover(
+    honest: ProverProcess, node_signer: Keypair
+) -> None:
+    response = _send(honest, "GET", CAPACITY, headers=_signed(node_signer, honest.hotkey, "GET", CAPACITY))
+    assert response.status_code == 200, response.text
+    signer = bt.http_auth.verify(
+        response.headers, response.content, method="GET", path=CAPACITY, self_hotkey_ss58=node_signer.ss58_address
+    )
+    assert signer.hotkey_ss58 == honest.hotkey
+    assert Capacity.model_validate_json(response.content).hotkey == honest.hotkey
+
+
+def test_missing_signature_is_401(honest: ProverProcess) -> None:
+    response = _send(honest, "GET", CAPACITY)
+    assert response.status_code == 401
+    assert "X-Bittensor-Version" in response.json()["detail"]
+
+
+def test_request_signed_for_another_hotkey_is_401(trio: ProverTrio, node_signer: Keypair) -> None:
+    headers = _signed(node_signer, trio.slow.hotkey, "GET", CAPACITY)  # meant for the slow prover
+    response = _send(trio.honest, "GET", CAPACITY, headers=headers)
+    assert response.status_code == 401
+    assert "different receiving hotkey" in response.json()["detail"]
+
+
+def test_replayed_nonce_is_401(honest: ProverProcess, node_signer: Keypair) -> None:
+    headers = _signed(node_signer, honest.hotkey, "GET", CAPACITY)
+    assert _send(honest, "GET", CAPACITY, headers=headers).status_code == 200
+    replay = _send(honest, "GET", CAPACITY, headers=headers)
+    assert replay.status_code == 401
+    assert "already accepted" in replay.json()["detail"]
+
+
+def test_stale_signature_is_401(honest: ProverProcess, node_signer: Keypair) -> None:
+    headers = _signed(node_signer, honest.hotkey, "GET", CAPACITY, nonce_ns=time.time_ns() - 60 * 10**9)
+    response = _send(honest, "GET", CAPACITY, headers=headers)
+    assert response.status_code == 401
+    assert "freshness window" in response.json()["detail"]
+
+
+def test_body_other_than_the_signed_one_is_401(honest: ProverProcess, node_signer: Keypair) -> None:
+    signed = ProveRequest(bundle="0" * 64, inputs=[[1.0]]).model_dump_json().encode()
+    sent = ProveRequest(bundle="0" * 64, inputs=[[2.0]]).model_dump_json().encode()
+    response = _send(honest, "POST", PROVE, sent, headers=_signed(node_signer, honest.hotkey, "POST", PROVE, signed))
+    assert response.status_code == 401
+    assert "signature does not verify" in response.json()["detail"]
+
+
+def test_validly_signed_caller_outside_the_allow_list_is_403(honest: ProverProcess, wallets: Path) -> None:
+    stranger = hotkey(wallets, "stranger")
+    response = _send(honest, "GET", CAPACITY, headers=_signed(stranger, honest.hotkey, "GET", CAPACITY))
+    assert response.status_code == 403
+    assert stranger.ss58_address in response.json()["detail"]
+
+
+def test_unknown_bundle_is_a_signed_404_naming_it(honest: ProverProcess, node_signer: Keypair) -> None:
+    body = ProveRequest(bundle="ab" * 32, inputs=[[1.0, 2.0]]).model_dump_json().encode()
+    response = _send(honest, "POST", PROVE, body, headers=_signed(node_signer, honest.hotkey, "POST", PROVE, body))
+    assert response.status_code == 404
+    bt.http_auth.verify(
+        response.headers, response.content, method="POST", path=PROVE, self_hotkey_ss58=node_signer.ss58_address
+    )
+    assert MissingBundle.model_validate_json(response.content).missing_bundle == "ab" * 32
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ({"network.ezkl": b"a", "pk.key": b"b", "kzg.srs": b"c"}, "hashes to"),
+        ({"network.ezkl": b"a", "pk.key": b"b", "../kzg.srs": b"c"}, "may only hold"),
+    ],
+)
+def test_bundle_upload_that_does_not_match_its_digest_is_refused(
+    honest: ProverProcess, node_signer: Keypair, files: dict[str, bytes], reason: str
+) -> None:
+    digest = "cd" * 32
+    body, path = _tar(files), bundle_path(digest)
+    response = _send(honest, "PUT", path, body, headers=_signed(node_signer, honest.hotkey, "PUT", path, body))
+    assert response.status_code == 400
+    assert reason in response.json()["detail"]
+    capacity = _send(honest, "GET", CAPACITY, headers=_signed(node_signer, honest.hotkey, "GET", CAPACITY))
+    assert digest not in Capacity.model_validate_json(capacity.content).bundles

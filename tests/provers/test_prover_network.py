@@ -1,0 +1,215 @@
+"""The acceptance run: a node hedging every round over an honest, a slow and a lying prover process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+from bittensor.keyfiles import Keypair
+from web3 import Web3
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.evm.anvil import AnvilNode, free_port
+from oracle.exceptions import ProverError
+from oracle.feedspec import FeedSpec, TriggerSpec
+from oracle.node import FeedNode, ensure_deployment
+from oracle.provers import Proof, Prover
+from oracle.provers.bundle import NodeBundles
+from oracle.provers.discovery import StaticDiscovery
+from oracle.provers.dispatch import NetworkProver
+from oracle.provers.factory import PipelineAcceptance
+from oracle.provers.pool import PoolProver
+from oracle.provers.remote import ProverEndpoint, RemoteProver
+from oracle.provers.scoring import Scoreboard
+from oracle.store import ProverRecord, RoundStatus, Store
+from tests.provers.conftest import ArtifactServer, ProverProcess, ProverTrio
+
+ROUNDS = 3
+
+
+class NoFallback:
+    """Fails the round if the network did not deliver: these tests must never need local proving."""
+
+    name = "no-fallback"
+
+    def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        raise ProverError("the network delivered no acceptable proof, and this test forbids local proving")
+
+
+def _network(
+    endpoints: Sequence[ProverEndpoint],
+    *,
+    store: Store,
+    signer: Keypair,
+    spec: FeedSpec,
+    timeout: float = 90.0,
+    fallback: Prover | None = None,
+) -> tuple[NetworkProver, Scoreboard]:
+    scoreboard = Scoreboard(store)
+    prover = NetworkProver(
+        discovery=StaticDiscovery(endpoints),
+        scoreboard=scoreboard,
+        signer=signer,
+        accept=PipelineAcceptance(spec),
+        fallback=fallback or NoFallback(),
+        redundancy=len(endpoints),
+        timeout=timeout,
+    )
+    return prover, scoreboard
+
+
+def _by_hotkey(scoreboard: Scoreboard) -> dict[str, ProverRecord]:
+    return {record.hotkey: record for record in scoreboard.records()}
+
+
+def _jobs_at(prover: ProverProcess, signer: Keypair) -> int:
+    async def ask() -> int:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            capacity = await RemoteProver(prover.endpoint, signer=signer, bundles=NodeBundles()).capacity(client)
+        return capacity.running + capacity.waiting
+
+    return asyncio.run(ask())
+
+
+def _wait_until_idle(prover: ProverProcess, signer: Keypair, *, within: float = 5.0) -> float:
+    started = time.monotonic()
+    while _jobs_at(prover, signer) and time.monotonic() - started < within:
+        time.sleep(0.1)
+    assert _jobs_at(prover, signer) == 0, f"{prover.hotkey} still proves a request the node cancelled"
+    return time.monotonic() - started
+
+
+def test_every_round_lands_an_honest_proof_while_liar_and_laggard_lose(
+    trio: ProverTrio,
+    node_signer: Keypair,
+    w3: Web3,
+    anvil: AnvilNode,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    tmp_path: Path,
+) -> None:
+    spec = demo_spec.model_copy(update={"trigger": TriggerSpec()})  # post every tick, whatever the deviation
+    store = Store.sqlite(tmp_path / "node.db")
+    network, scoreboard = _network(
+        [trio.liar.endpoint, trio.slow.endpoint, trio.honest.endpoint], store=store, signer=node_signer, spec=spec
+    )
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
+    node = FeedNode(spec, demo_circuit, store=store, w3=w3, deployment=deployment, prover=network, proofs_dir=tmp_path)
+
+    reports = [node.tick() for _ in range(ROUNDS)]
+
+    assert [r.round.status for r in reports] == [RoundStatus.LANDED] * ROUNDS, [r.round.failure_reason for r in reports]
+    assert all(r.error is not None and r.error <= r.tolerance for r in reports)
+    records = _by_hotkey(scoreboard)
+    honest, slow, liar = records[trio.honest.hotkey], records[trio.slow.hotkey], records[trio.liar.hotkey]
+    # Every accepted proof was the honest prover's: nobody else ever had a valid one.
+    assert (honest.valid, slow.valid, liar.valid) == (ROUNDS, 0, 0)
+    # The liar answered first in round one, was refused, benched, and not asked again.
+    assert (liar.invalid, liar.lost, liar.failed) == (1, 0, 0)
+    assert scoreboard.benched(trio.liar.hotkey) and not scoreboard.benched(trio.honest.hotkey)
+    # The laggard was asked every round and lost every race; its request was cancelled at its end too.
+    assert (slow.lost, slow.invalid, slow.failed) == (ROUNDS, 0, 0)
+    _wait_until_idle(trio.slow, node_signer)
+    scores = scoreboard.scores()
+    assert scores[trio.liar.hotkey] < scores[trio.slow.hotkey] < scores[trio.honest.hotkey]
+    assert slow.latency_seconds is not None and honest.latency_seconds is not None
+    assert slow.latency_seconds > honest.latency_seconds
+
+    # The scores are in the node's database, and `zkoracle provers` shows them.
+    listing = subprocess.run(
+        [sys.executable, "-m", "oracle", "provers", "--db", store.url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+        timeout=60,
+        check=True,
+    ).stdout
+    rows = {line.split("│")[1].strip(): line for line in listing.splitlines() if line.count("│") > 5}
+    assert list(rows)[0] == trio.honest.hotkey  # sorted best first
+    assert {trio.honest.hotkey, trio.slow.hotkey, trio.liar.hotkey} <= set(rows)
+    liar_cells = [cell.strip() for cell in rows[trio.liar.hotkey].split("│")[1:-1]]
+    assert liar_cells[7] == "1" and liar_cells[10] != "-"  # one invalid proof; benched
+
+
+def test_a_valid_proof_of_other_inputs_never_wins(
+    replayer: ProverProcess,
+    trio: ProverTrio,
+    node_signer: Keypair,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    tmp_path: Path,
+) -> None:
+    network, scoreboard = _network(
+        [replayer.endpoint, trio.honest.endpoint],
+        store=Store.sqlite(tmp_path / "node.db"),
+        signer=node_signer,
+        spec=demo_spec,
+    )
+    inputs = demo_spec.model_samples()[1]  # the replayer's proof is of sample 0
+
+    proof = network.prove(demo_circuit, inputs)
+
+    assert proof.prover == trio.honest.hotkey
+    PipelineAcceptance(demo_spec)(demo_circuit, proof, inputs)
+    records = _by_hotkey(scoreboard)
+    assert records[replayer.hotkey].invalid == 1 and records[replayer.hotkey].valid == 0
+    assert records[trio.honest.hotkey].valid == 1
+
+
+def test_without_a_timely_remote_proof_the_round_is_proven_locally(
+    trio: ProverTrio, node_signer: Keypair, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    unreachable = ProverEndpoint(hotkey=trio.honest.hotkey, url=f"http://127.0.0.1:{free_port()}")
+    network, scoreboard = _network(
+        [trio.slow.endpoint, unreachable],
+        store=Store.sqlite(tmp_path / "node.db"),
+        signer=node_signer,
+        spec=demo_spec,
+        timeout=3.0,
+        fallback=PoolProver(workers=1),
+    )
+    inputs = demo_spec.model_samples()[2]
+
+    started = time.monotonic()
+    proof = network.prove(demo_circuit, inputs)
+
+    assert proof.prover == "local"
+    PipelineAcceptance(demo_spec)(demo_circuit, proof, inputs)
+    records = _by_hotkey(scoreboard)
+    assert records[trio.slow.hotkey].failed == 1 and records[trio.slow.hotkey].latency_seconds == pytest.approx(
+        3.0, abs=1.0
+    )
+    assert records[unreachable.hotkey].failed == 1 and records[unreachable.hotkey].latency_seconds is None
+    assert time.monotonic() - started > 3.0
+    _wait_until_idle(trio.slow, node_signer)
+
+
+class NoUploads(NodeBundles):
+    def archive(self, circuit: CircuitArtifacts) -> bytes:
+        raise AssertionError("the node was asked to upload a bundle its prover should fetch itself")
+
+
+def test_a_prover_fetches_unknown_bundles_from_its_artifact_url_once(
+    trio: ProverTrio,
+    artifact_server: ArtifactServer,
+    node_signer: Keypair,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+) -> None:
+    remote = RemoteProver(trio.honest.endpoint, signer=node_signer, bundles=NoUploads())
+    assert isinstance(remote, Prover)
+    inputs = demo_spec.model_samples()[4]
+
+    proof = remote.prove(demo_circuit, inputs)
+
+    assert proof.prover == trio.honest.hotkey
+    PipelineAcceptance(demo_spec)(demo_circuit, proof, inputs)
+    # Fetched once (by this test or an earlier round), checked against its digest, cached since.
+    assert artifact_server.fetched.count(f"/{NodeBundles().digest(demo_circuit)}.tar") == 1

@@ -1,0 +1,60 @@
+"""The local process pool: bounded concurrency, errors, and cancellation that ends the process.
+
+Its real proofs are checked where the network falls back to it (test_prover_network).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from oracle.exceptions import ProverError
+from oracle.provers import Proof
+from oracle.provers.local import ProvingMaterial
+from oracle.provers.pool import PoolProver
+
+NOWHERE = ProvingMaterial(
+    compiled=Path("/nonexistent/network.ezkl"), pk=Path("/nonexistent/pk.key"), srs=Path("/x"), label="x"
+)
+
+
+def nap(material: ProvingMaterial, tensors: Sequence[Sequence[float]]) -> Proof:
+    time.sleep(30)
+    return Proof(document=b"{}", prover="nap", prove_seconds=30.0)
+
+
+def exit_abruptly(material: ProvingMaterial, tensors: Sequence[Sequence[float]]) -> Proof:
+    os._exit(3)
+
+
+def _wait_for(condition: Callable[[], bool], *, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert condition(), "condition not reached in time"
+
+
+def test_at_most_workers_jobs_run_and_cancelling_ends_them_at_once() -> None:
+    pool = PoolProver(workers=2, target=nap)
+    jobs = [pool.submit(NOWHERE, [[1.0]]) for _ in range(3)]
+    _wait_for(lambda: (pool.running, pool.waiting) == (2, 1))
+
+    started = time.monotonic()
+    for job in jobs:
+        job.cancel()
+    for job in jobs:
+        with pytest.raises(ProverError, match="cancelled"):
+            job.future.result(timeout=5)
+    assert time.monotonic() - started < 5
+    _wait_for(lambda: (pool.running, pool.waiting) == (0, 0))
+
+
+def test_proving_errors_and_dead_workers_become_prover_errors() -> None:
+    with pytest.raises(ProverError, match="proving failed for circuit x"):
+        PoolProver(workers=1).submit(NOWHERE, [[1.0]]).future.result(timeout=30)
+    with pytest.raises(ProverError, match="died \\(exit code 3\\)"):
+        PoolProver(workers=1, target=exit_abruptly).submit(NOWHERE, [[1.0]]).future.result(timeout=30)

@@ -1,0 +1,102 @@
+"""`zkoracle feeds validate|list` and `zkoracle init`, run as a user runs them: a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from oracle.feedspec import load_feed
+from oracle.inference import OnnxModel
+from oracle.input_range import check_calibrated_range
+from oracle.paths import PROJECT_ROOT
+from tests.conftest import DEMO_FEED
+
+EXAMPLES = ("demo", "lending-risk", "volatility")
+
+
+def _zkoracle(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oracle", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_validate_checks_every_shipped_feed_by_default() -> None:
+    result = _zkoracle("feeds", "validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(line.split(": ")[-1] for line in result.stdout.splitlines() if line.startswith("ok")) == sorted(
+        EXAMPLES
+    )
+
+
+def test_validate_reports_each_broken_feed_and_exits_1(tmp_path: Path) -> None:
+    short = tmp_path / "short-samples"
+    shutil.copytree(DEMO_FEED, short)
+    (short / "samples.json").write_text(json.dumps([[2000.0, 2001.0, 2002.0]]))
+    bad_toml = tmp_path / "bad-toml"
+    shutil.copytree(DEMO_FEED, bad_toml)
+    (bad_toml / "feed.toml").write_text((bad_toml / "feed.toml").read_text().replace("decimals = 8", "decimals = 99"))
+
+    result = _zkoracle("feeds", "validate", str(DEMO_FEED), str(short), str(bad_toml))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok") and lines[0].endswith(": demo")
+    assert lines[1].startswith(f"error {short}: feed 'demo', field 'samples': sample 0 in samples.json has 3 values")
+    assert lines[2].startswith(f"error {bad_toml}: feed 'demo', field 'decimals'") and "0 to 36" in lines[2]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_list_shows_id_source_schedule_model_and_decimals() -> None:
+    result = _zkoracle("feeds", "list")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {
+        cells[0]: cells
+        for line in result.stdout.splitlines()
+        if len(cells := [cell.strip() for cell in line.strip("│").split("│")]) == 6
+    }
+    assert rows["demo"][2:] == ["synthetic", "every 10s", "feeds/demo/model.onnx", "8"]
+    assert rows["volatility"][2:] == ["file", "every 10s", "feeds/volatility/model.onnx", "6"]
+    assert rows["lending-risk"][2] == "callable" and rows["lending-risk"][1].startswith("ETH / USDC lending")
+
+
+def test_init_scaffolds_a_feed_that_validates_and_fetches_in_range(tmp_path: Path) -> None:
+    model = PROJECT_ROOT / "feeds" / "lending-risk" / "model.onnx"  # two input tensors: 6 features + 3 limbs
+    folder = tmp_path / "My Risk Feed"
+    result = _zkoracle("init", str(folder), "--model", str(model))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created" in result.stdout and "taking 9 values" in result.stdout
+
+    spec = load_feed(folder)
+    assert spec.id == "my-risk-feed" and spec.source.kind == "file"
+    assert (folder / "model.onnx").read_bytes() == model.read_bytes()
+    samples = spec.load_samples()
+    assert all(len(sample) == OnnxModel(spec.model_path).input_size for sample in samples)
+    assert "TODO" in (folder / "feed.toml").read_text()
+    values = spec.input.apply(list(spec.source.create().fetch(now=time.time())))
+    check_calibrated_range(spec, values)
+    assert _zkoracle("feeds", "validate", str(folder)).returncode == 0
+
+    again = _zkoracle("init", str(folder), "--model", str(model), "--id", "other")
+    assert again.returncode == 1 and again.stdout.startswith("error: feed 'other', field 'feed.toml'")
+
+
+def test_init_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("not a model")
+    result = _zkoracle("init", str(tmp_path / "feed"), "--model", str(junk), "--id", "junk")
+    assert result.returncode == 1 and result.stdout.startswith("error: feed 'junk', field 'model': onnxruntime cannot")
+    assert not (tmp_path / "feed").exists()
+
+    bad_id = _zkoracle("init", str(tmp_path / "feed"), "--model", str(DEMO_FEED / "model.onnx"), "--id", "ETH USD")
+    assert bad_id.returncode == 1 and bad_id.stdout.startswith("error: feed 'ETH USD', field 'id'")
+    assert not (tmp_path / "feed").exists()
