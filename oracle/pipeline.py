@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS, answer_from_felt, felt_to_float
-from oracle.circuits.verify import verify_document
+from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.crashpoints import crash_point
 from oracle.exceptions import ProverError, SourceError
 from oracle.feedspec import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.input_range import check_calibrated_range
-from oracle.provers.base import Proof, Prover
+from oracle.proof_checks import check_proof
+from oracle.provers.base import Prover
 from oracle.sources.base import InputSource
 from oracle.store import Round, RoundStatus, Store
 
@@ -85,11 +85,10 @@ class RoundPipeline:
         try:
             crash_point("during_proving")  # the state a crash while proving leaves: round stored, no proof
             proof = self._prover.prove(self.circuit, inputs)
-            row.prove_seconds = proof.prove_seconds
-            started = time.perf_counter()
-            verify_document(self.circuit, proof.document)
-            row.verify_seconds = time.perf_counter() - started
-            self._check_instances(proof, inputs, row)
+            row.prove_seconds, row.prover = proof.prove_seconds, proof.prover
+            checked = check_proof(self.spec, self.circuit, proof, inputs, model_output=row.model_output)  # type: ignore[arg-type]
+            row.verify_seconds = checked.verify_seconds
+            row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
         except ProverError as exc:
             return self._fail(row, exc)
         path = self._proofs_dir / self.spec.id / f"{proof.digest.removeprefix('0x')}.json"
@@ -118,26 +117,3 @@ class RoundPipeline:
             raise SourceError(f"feed '{self.spec.id}': source returned a non-finite value in {values}")
         check_calibrated_range(self.spec, values)
         return values
-
-    def _check_instances(self, proof: Proof, inputs: list[float], row: Round) -> None:
-        """The proof must be about our inputs and agree with our own inference."""
-        manifest = self.circuit.manifest
-        instances = proof.instances
-        if len(instances) != manifest.instance_count:
-            raise ProverError(f"proof carries {len(instances)} instances, circuit has {manifest.instance_count}")
-        if manifest.input_visibility == "public":
-            input_step = 2.0 ** -min(manifest.input_scales)
-            for position, (felt, value) in enumerate(zip(instances[: manifest.input_instances], inputs, strict=True)):
-                proven = felt_to_float(felt, manifest.input_scales[0])
-                if abs(proven - value) > input_step:
-                    raise ProverError(f"proof input {position} is {proven}, the round's input is {value}")
-        answer_felt = instances[manifest.answer_index(self.spec.output)]
-        row.proven_output = felt_to_float(answer_felt, manifest.output_scale)
-        if abs(row.proven_output - row.model_output) > manifest.quantization_error:
-            raise ProverError(
-                f"proven output {row.proven_output} differs from inference {row.model_output} "
-                f"by more than the circuit's quantisation error {manifest.quantization_error}"
-            )
-        row.expected_answer = str(
-            answer_from_felt(answer_felt, scale=manifest.output_scale, decimals=self.spec.decimals)
-        )

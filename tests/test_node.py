@@ -89,6 +89,7 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     row = report.round
     assert report.landed, row.failure_reason
     assert row.tx_hash and row.gas_used and row.gas_used > 300_000
+    assert row.prover == "local"
     assert row.onchain_round_id == str((1 << 64) | 1) and row.onchain_answer == row.expected_answer
     proof_file = Path(str(row.proof_path))
     assert (

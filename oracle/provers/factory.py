@@ -1,22 +1,19 @@
 """The prover a feed asks for (``[prover]`` in feed.toml), wired to the node's hotkey, store and checks.
 
-This is the one module of ``oracle.provers`` that imports the round pipeline: remote
-proofs must pass exactly the checks the pipeline applies to every proof before it
-may win a race, and those checks live there.
+Remote proofs must pass exactly the checks the pipeline applies to every proof
+(:func:`oracle.proof_checks.check_proof`) before one may win a race.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections.abc import Sequence
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.verify import verify_document
 from oracle.feedspec import FeedSpec, ProverSpec
 from oracle.inference import OnnxModel
-from oracle.pipeline import RoundPipeline
+from oracle.proof_checks import check_proof
 from oracle.provers.base import Proof, Prover
 from oracle.provers.discovery import Discovery, MetagraphDiscovery, StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
@@ -24,47 +21,22 @@ from oracle.provers.identity import node_hotkey
 from oracle.provers.pool import PoolProver
 from oracle.provers.remote import ProverEndpoint
 from oracle.provers.scoring import Scoreboard
-from oracle.store import Round, Store
-
-
-class PipelineCheck(RoundPipeline):
-    """The round pipeline's acceptance rules for one circuit, applied to a candidate proof."""
-
-    def __init__(self, spec: FeedSpec, circuit: CircuitArtifacts) -> None:
-        # Deliberately not the full pipeline: a check never fetches, proves, stores or relays,
-        # so it holds only what the pipeline's checks read.
-        self.spec = spec
-        self.circuit = circuit
-        self._model = OnnxModel(circuit.model)
-
-    def check(self, proof: Proof, inputs: Sequence[float]) -> None:
-        """Raise :class:`ProverError` unless the pipeline would accept ``proof`` for a round with ``inputs``."""
-        values = [float(x) for x in inputs]
-        verify_document(self.circuit, proof.document)
-        row = Round(
-            feed_id=self.spec.id,
-            deployment_id=0,  # never stored
-            circuit_key=self.circuit.manifest.key,
-            inputs_json=json.dumps(values),
-            model_output=self._model.run(values)[self.spec.output],
-        )
-        self._check_instances(proof, values, row)
+from oracle.store import Store
 
 
 class PipelineAcceptance:
-    """The dispatcher's ``accept`` for one feed: a :class:`PipelineCheck` per circuit."""
+    """The dispatcher's ``accept`` for one feed: the checks the pipeline applies to every proof."""
 
     def __init__(self, spec: FeedSpec) -> None:
         self._spec = spec
-        self._checks: dict[str, PipelineCheck] = {}
+        self._models: dict[str, OnnxModel] = {}
         self._lock = threading.Lock()
 
     def __call__(self, circuit: CircuitArtifacts, proof: Proof, inputs: Sequence[float]) -> None:
         with self._lock:
-            check = self._checks.get(circuit.manifest.key)
-            if check is None:
-                check = self._checks[circuit.manifest.key] = PipelineCheck(self._spec, circuit)
-        check.check(proof, inputs)
+            model = self._models.setdefault(circuit.manifest.key, OnnxModel(circuit.model))
+        values = [float(x) for x in inputs]
+        check_proof(self._spec, circuit, proof, values, model_output=model.run(values)[self._spec.output])
 
 
 def prover_for(spec: FeedSpec, *, store: Store) -> Prover:

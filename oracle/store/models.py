@@ -66,6 +66,7 @@ class Round(SQLModel, table=True):
     fetch_seconds: float | None = None
     infer_seconds: float | None = None
     prove_seconds: float | None = None
+    prover: str | None = None  # who produced the accepted proof: "local" or a prover's hotkey
     verify_seconds: float | None = None
     tx_hash: str | None = None
     tx_nonce: int | None = None
