@@ -55,8 +55,25 @@ def ensure_deployment(
     oracle, proxy, consumers and round ids carry on; otherwise deploys it afresh.
     """
     current = current_deployment(store, w3, spec.id, oracle_address=oracle_address)
-    if current is not None and current.circuit_key == circuit.manifest.key:
-        return current
+    if current is None or current.circuit_key != circuit.manifest.key:
+        current = _deploy_or_rotate(
+            store, w3, rpc_url, spec, circuit, current, oracle_address=oracle_address, force_dev_srs=force_dev_srs
+        )
+    store.save_feed(spec)
+    return current
+
+
+def _deploy_or_rotate(
+    store: Store,
+    w3: Web3,
+    rpc_url: str,
+    spec: FeedSpec,
+    circuit: CircuitArtifacts,
+    current: Deployment | None,
+    *,
+    oracle_address: str | None,
+    force_dev_srs: bool,
+) -> Deployment:
     deployer = sender_for(w3, "deployer")
     if current is not None:
         verifier_address = rotate_feed(

@@ -14,6 +14,7 @@ from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.node import connect
+from oracle.store import Store
 from tests.conftest import DEMO_FEED
 
 
@@ -75,6 +76,8 @@ def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: Anv
     oracle_address = re.search(r"oracle (0x[0-9a-fA-F]{40})", result.stdout).group(1)  # type: ignore[union-attr]
     params = bind(w3, ORACLE, oracle_address).functions.getFeedParams(feed_key("demo")).call()
     assert params == (8, 60, 120, False, "ETH / USD next-tick forecast (synthetic prices)")
+    (feed,) = Store.sqlite(tmp_path / "zkoracle.db").feeds()  # the definition the deployment was made from
+    assert (feed.id, feed.folder, feed.decimals, feed.schedule) == ("demo", str(DEMO_FEED), 8, "every 10s")
 
 
 def test_dev_srs_verifier_is_refused_on_a_non_dev_chain_unless_forced(tmp_path: Path) -> None:

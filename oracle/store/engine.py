@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
 from oracle.exceptions import StoreError
 from oracle.store.migrate import upgrade
-from oracle.store.models import Deployment, Round, RoundStatus
+from oracle.store.models import Deployment, Feed, Round, RoundStatus, utcnow
+
+if TYPE_CHECKING:
+    from oracle.feedspec import FeedSpec
 
 
 class Store:
@@ -70,6 +74,37 @@ class Store:
         with self.session() as session:
             return session.exec(query).first()
 
+    def save_feed(self, spec: FeedSpec) -> Feed:
+        """Record the feed's definition as deployed or run now (insert, or update the row of its id)."""
+        try:
+            return self._write_feed(Feed.from_spec(spec))
+        except IntegrityError:
+            # Another node inserted the same new feed between this one's read and write: now it is an update.
+            return self._write_feed(Feed.from_spec(spec))
+
+    def _write_feed(self, fresh: Feed) -> Feed:
+        with self.session() as session:
+            row = session.get(Feed, fresh.id)
+            if row is None:
+                row = fresh
+            else:
+                for field in ("description", "folder", "spec_json", "decimals", "schedule"):
+                    setattr(row, field, getattr(fresh, field))
+                row.updated_at = utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def feed(self, feed_id: str) -> Feed | None:
+        with self.session() as session:
+            return session.get(Feed, feed_id)
+
+    def feeds(self) -> list[Feed]:
+        with self.session() as session:
+            return list(session.exec(select(Feed).order_by(Feed.id)))  # type: ignore[arg-type]
+
     def feed_ids(self) -> list[str]:
         with self.session() as session:
-            return sorted(set(session.exec(select(Round.feed_id))) | set(session.exec(select(Deployment.feed_id))))
+            ids = set(session.exec(select(Round.feed_id))) | set(session.exec(select(Deployment.feed_id)))
+            return sorted(ids | set(session.exec(select(Feed.id))))

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from oracle.feedspec import FeedSpec
 
 
 def utcnow() -> datetime:
@@ -30,6 +34,35 @@ class SubmissionStatus(StrEnum):
     REVERTED = "reverted"  # mined and reverted; `error` holds the decoded reason
     REPLACED = "replaced"  # another transaction of the round (`replaced_by`) was mined in its place
     DROPPED = "dropped"  # never reached the node (refused, or unsent at a crash: no broadcast_at), or gone since
+
+
+class Feed(SQLModel, table=True):
+    """A feed's definition as last deployed or run by a node (one row per feed id).
+
+    Rounds and deployments name the feed only by id; this keeps what the id meant, so
+    `zkoracle status` and the read API can describe a feed whose folder is gone or edited.
+    """
+
+    id: str = Field(primary_key=True)
+    description: str
+    folder: str  # the feed folder it was loaded from (feed.toml, model, samples): what `zkoracle run` takes
+    spec_json: str = Field(sa_type=Text)  # the validated spec; [chain] holds only names of secrets, never keys
+    decimals: int
+    schedule: str  # e.g. "every 10s" or "cron */5 * * * *"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def from_spec(cls, spec: FeedSpec) -> Feed:
+        schedule = spec.schedule
+        return cls(
+            id=spec.id,
+            description=spec.description,
+            folder=str(spec.folder),
+            spec_json=spec.model_dump_json(),
+            decimals=spec.decimals,
+            schedule=f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}",
+        )
 
 
 class Deployment(SQLModel, table=True):
