@@ -7,6 +7,7 @@ import functools
 import logging
 import os
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oracle import cli_api, cli_feeds, cli_provers
+from oracle.api.metrics import failure_reason_label
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
@@ -28,13 +30,14 @@ from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensu
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 from oracle.provers.factory import prover_for
 from oracle.scheduler import FeedScheduler
-from oracle.store import RoundStatus, Store
+from oracle.store import Round, RoundStatus, Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="zkoracle: proven ML model outputs, on-chain.")
 console = Console(highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_FEED = PROJECT_ROOT / "feeds" / "demo"
+STATUS_REASONS = 3  # failure categories named per feed; the rest are summed, to keep one line per feed
 FeedArg = Annotated[Path, typer.Argument(help="feed folder (containing feed.toml)")]
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
@@ -287,9 +290,11 @@ def resume(
 @app.command()
 @clean_errors
 def status(db: DbOption = None) -> None:
-    """Per feed: last value, its age, last transaction, rounds landed/failed, mean prove time."""
+    """Per feed: last value, its age, last transaction, rounds landed/failed, mean prove time, why rounds failed."""
     store = _store(db)
-    table = Table("feed", "last value", "age", "last tx", "landed", "failed", "in flight", "mean prove s")
+    table = Table(
+        "feed", "last value", "age", "last tx", "landed", "failed", "in flight", "mean prove s", "failure reasons"
+    )
     now = datetime.now(UTC)
     for feed_id in store.feed_ids():
         rows = store.rounds(feed_id=feed_id)
@@ -307,8 +312,22 @@ def status(db: DbOption = None) -> None:
             str(len(failed)),
             str(len(rows) - len(landed) - len(failed)),
             f"{statistics.fmean(proving):.2f}" if proving else "-",
+            _failure_breakdown(failed),
         )
     console.print(table)
+
+
+def _failure_breakdown(failed: list[Round]) -> str:
+    """The commonest failure categories with counts, e.g. ``SourceError 3, revert:StaleRound 1``.
+
+    Categories are the bounded labels of the Prometheus metric, so the table and the
+    dashboards count the same things.
+    """
+    counts = Counter(failure_reason_label(row.failure_reason) for row in failed)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    shown = ", ".join(f"{label} {count}" for label, count in ranked[:STATUS_REASONS])
+    rest = sum(count for _label, count in ranked[STATUS_REASONS:])
+    return (shown + (f", +{rest} more" if rest else "")) or "-"
 
 
 app.command("api")(clean_errors(cli_api.api))

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from web3 import Web3
@@ -14,7 +15,7 @@ from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.node import connect
-from oracle.store import Store
+from oracle.store import Deployment, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED
 
 
@@ -108,3 +109,64 @@ def test_pause_and_resume_a_deployed_feed(tmp_path: Path, anvil: AnvilNode, w3: 
 
     unknown = _zkoracle("pause", "nope", "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert unknown.returncode == 1 and unknown.stdout.startswith("error: feed 'nope' has no live deployment")
+
+
+def _status_cells(result: subprocess.CompletedProcess[str], feed_id: str) -> list[str]:
+    line = next(line for line in result.stdout.splitlines() if line.strip("│ ").startswith(feed_id + " "))
+    return [cell.strip() for cell in line.strip("│").split("│")]
+
+
+def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
+    store = Store.sqlite(tmp_path / "zkoracle.db")
+    deployment = Deployment(
+        feed_id="risk",
+        chain_id=31337,
+        rpc_url="http://127.0.0.1:8545",
+        oracle_address="0x" + "11" * 20,
+        verifier_address="0x" + "22" * 20,
+        proxy_address="0x" + "44" * 20,
+        circuit_key="k",
+        model_commitment="0x" + "33" * 32,
+        dev_srs=True,
+    )
+    store.add(deployment)
+    reasons = [
+        "SourceError: callable signals:latest raised RuntimeError: exchange API down",
+        "SourceError: feed 'risk': source returned 3 values, the model takes 4",
+        "SourceError: callable signals:latest: no answer within 10 s",
+        "ProverError: the proof failed local verification",
+        "feed 'risk' round 5: transaction 0xab reverted: StaleObservation(1700000000)",
+        "feed 'risk' round 6: submit would revert: ProofReplayed",
+        "abandoned: the node stopped before the round's proof was stored",
+    ]
+    for reason in reasons:
+        store.add(
+            Round(
+                feed_id="risk",
+                deployment_id=deployment.id,  # type: ignore[arg-type]
+                circuit_key="k",
+                status=RoundStatus.FAILED,
+                inputs_json="[]",
+                failure_reason=reason,
+            )
+        )
+    store.add(
+        Round(
+            feed_id="risk",
+            deployment_id=deployment.id,  # type: ignore[arg-type]
+            circuit_key="k",
+            status=RoundStatus.LANDED,
+            inputs_json="[]",
+            proven_output=0.25,
+            prove_seconds=2.5,
+            tx_hash="0x" + "cd" * 32,
+            landed_at=datetime.now(UTC),
+        )
+    )
+
+    result = _zkoracle("status", home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cells = _status_cells(result, "risk")
+    assert cells[1:2] + cells[3:8] == ["0.250000", "0x" + "cd" * 32, "1", "7", "0", "2.50"]
+    # Commonest first, ties by name; the four remaining kinds (one round each) are summed.
+    assert cells[8] == "SourceError 3, ProverError 1, other 1, +2 more"
