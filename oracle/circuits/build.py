@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import ezkl
 
@@ -48,6 +48,10 @@ class CircuitOptions:
     output_visibility: Visibility = "public"
     param_visibility: Visibility = "fixed"
     calibration_target: Literal["resources", "accuracy"] = "resources"
+    # Fixing the scale (inputs and params) and rebasing every product back to it keeps a
+    # slice's output at its input's scale, so neighbouring slices commit to the same values.
+    scale: int | None = None
+    scale_rebase_multiplier: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ def build_key(onnx_bytes: bytes, options: CircuitOptions, samples: Sequence[Sequ
         "format": BUILD_FORMAT,
         "ezkl": EZKL_VERSION,
         "onnx": hashlib.sha256(onnx_bytes).hexdigest(),
-        "options": asdict(options),
+        # Unset options stay out of the key, so adding an option does not invalidate older builds.
+        "options": {name: value for name, value in asdict(options).items() if value is not None},
         "samples": [[float(x) for x in sample] for sample in samples],
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
@@ -142,6 +147,13 @@ def _build_into(
         run_args.input_visibility = options.input_visibility
         run_args.output_visibility = options.output_visibility
         run_args.param_visibility = options.param_visibility
+        calibration_limits: dict[str, list[int]] = {}
+        if options.scale is not None:
+            run_args.input_scale = run_args.param_scale = options.scale
+            calibration_limits["scales"] = [options.scale]
+        if options.scale_rebase_multiplier is not None:
+            run_args.scale_rebase_multiplier = options.scale_rebase_multiplier
+            calibration_limits["scale_rebase_multiplier"] = [options.scale_rebase_multiplier]
         _check(
             ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings"
         )
@@ -151,6 +163,7 @@ def _build_into(
                 model=str(paths.model),
                 settings=str(paths.settings),
                 target=options.calibration_target,
+                **calibration_limits,
             ),
             "calibrate_settings",
         )
@@ -262,7 +275,7 @@ class _Timer:
         self._timings = timings
         self._name = name
 
-    def __enter__(self) -> _Timer:
+    def __enter__(self) -> Self:
         self._start = time.perf_counter()
         return self
 

@@ -1,0 +1,135 @@
+"""A built sliced circuit: its folder, its manifest and the per-slice circuits it points to."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+
+from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, _numel
+from oracle.exceptions import CircuitError
+
+SLICED_PREFIX = "sliced-"
+
+
+@dataclass(frozen=True)
+class SliceEntry:
+    index: int
+    model_file: str  # relative to the sliced circuit's folder
+    input_tensor: str
+    output_tensor: str
+    estimated_cost: int
+    circuit_key: str | None  # the slice's own circuit build; None when the slice is not proven
+
+
+@dataclass(frozen=True)
+class SlicedManifest:
+    key: str
+    ezkl_version: str
+    scale: int  # every boundary tensor is committed at this fixed-point scale
+    slices: list[SliceEntry]
+    input_shapes: list[list[int]]  # the whole model's
+    output_shapes: list[list[int]]
+    model_commitment: str
+    quantization_error: float  # bound on |chained circuit output − float model output|
+    dev_srs: bool
+    timings: dict[str, float]
+
+    @classmethod
+    def from_json(cls, data: dict) -> SlicedManifest:
+        return cls(**{**data, "slices": [SliceEntry(**entry) for entry in data["slices"]]})
+
+    @property
+    def input_size(self) -> int:
+        return sum(_numel(shape) for shape in self.input_shapes)
+
+    @property
+    def proven(self) -> list[bool]:
+        return [entry.circuit_key is not None for entry in self.slices]
+
+    @property
+    def coverage(self) -> tuple[int, int]:
+        """(proven slices, all slices): what a round of this circuit proves."""
+        return sum(self.proven), len(self.slices)
+
+
+@dataclass(frozen=True)
+class SliceCircuit:
+    index: int
+    model: Path
+    circuit: CircuitArtifacts | None  # None: run as plain inference (targeted verification)
+
+    @property
+    def proven(self) -> bool:
+        return self.circuit is not None
+
+
+@dataclass(frozen=True)
+class SlicedCircuit:
+    """Slices of one model, each proven by its own circuit, linked by Poseidon boundary commitments.
+
+    Instance layout of the slice proofs: the first slice's public inputs are the model's
+    inputs and its last instance commits to its output; a later slice's first instance
+    commits to its input and, unless it is the last slice, its last instance commits to
+    its output; the last slice's remaining instances are the model's public outputs.
+    """
+
+    root: Path
+    manifest: SlicedManifest
+    build_root: Path
+
+    @property
+    def model(self) -> Path:
+        """The whole model, for plain inference."""
+        return self.root / "model.onnx"
+
+    @cached_property
+    def slices(self) -> list[SliceCircuit]:
+        return [
+            SliceCircuit(
+                index=entry.index,
+                model=self.root / entry.model_file,
+                circuit=None
+                if entry.circuit_key is None
+                else CircuitArtifacts.load(self.build_root / entry.circuit_key),
+            )
+            for entry in self.manifest.slices
+        ]
+
+    @property
+    def first(self) -> CircuitArtifacts:
+        return _proven(self.slices[0])
+
+    @property
+    def last(self) -> CircuitArtifacts:
+        return _proven(self.slices[-1])
+
+    @property
+    def input_scale(self) -> int:
+        return self.first.manifest.input_scales[0]
+
+    @property
+    def output_scale(self) -> int:
+        return self.last.manifest.output_scale
+
+    def answer_index(self, output: int) -> int:
+        """Position of model output element ``output`` among the last slice's instances."""
+        return self.last.manifest.answer_index(output)
+
+    @classmethod
+    def load(cls, root: Path) -> SlicedCircuit:
+        try:
+            data = json.loads((root / MANIFEST).read_text())
+        except (OSError, ValueError) as exc:
+            raise CircuitError(f"sliced circuit {root.name}: cannot read its manifest: {exc}") from exc
+        return cls(root=root, manifest=SlicedManifest.from_json(data), build_root=root.parent)
+
+    def write_manifest(self) -> None:
+        (self.root / MANIFEST).write_text(json.dumps(asdict(self.manifest), indent=2, sort_keys=True))
+
+
+def _proven(piece: SliceCircuit) -> CircuitArtifacts:
+    if piece.circuit is None:
+        raise CircuitError(f"slice {piece.index} has no circuit: the first and last slices are always proven")
+    return piece.circuit

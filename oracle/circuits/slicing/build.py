@@ -1,0 +1,262 @@
+"""ONNX model + samples -> slices, one circuit per proven slice, a checked chain of commitments.
+
+The first slice is calibrated freely with every product rebased to the input scale;
+every later slice is built at that same scale, so each boundary tensor is committed
+at one scale on both sides (a Gemm output left at twice the scale made the two
+Poseidon digests differ). The build then runs the chain on every sample and fails if
+any link breaks, before anything is deployed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from oracle.circuits.artifacts import MANIFEST
+from oracle.circuits.build import EZKL_VERSION, CircuitOptions, Progress, _fidelity_probes, build_circuit
+from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
+from oracle.circuits.slicing.chain import run_chain
+from oracle.circuits.slicing.cut import CutPoint, ModelGraph
+from oracle.exceptions import CircuitError
+from oracle.inference import OnnxModel
+
+SLICED_FORMAT = 1
+# Chained witnesses cost one gen_witness per slice, so the chain's fidelity uses fewer probes.
+CHAIN_FIDELITY_PROBES = 48
+
+
+@dataclass(frozen=True)
+class SlicingPlan:
+    """Where to cut and which slices to prove: explicit cut tensors, or a slice count to balance."""
+
+    slices: int | None = None
+    cuts: tuple[str, ...] = ()
+    proven: tuple[int, ...] | None = None  # None: every slice
+    calibration_target: Literal["resources", "accuracy"] = "resources"
+
+    def cut_points(self, graph: ModelGraph) -> list[CutPoint]:
+        if self.cuts:
+            points = [graph.cut_named(name) for name in self.cuts]
+            if [p.position for p in points] != sorted({p.position for p in points}):
+                raise CircuitError(
+                    f"model {graph.path.name}: cut tensors {list(self.cuts)} must be distinct and in graph order"
+                )
+            return points
+        if self.slices is None:
+            raise CircuitError(f"model {graph.path.name}: a slicing plan needs a slice count or cut tensors")
+        return graph.balanced_cuts(self.slices)
+
+    def proven_mask(self, count: int) -> list[bool]:
+        if self.proven is None:
+            return [True] * count
+        wanted = set(self.proven)
+        if any(not 0 <= index < count for index in wanted):
+            raise CircuitError(f"proven slices {sorted(wanted)} must lie in 0..{count - 1}")
+        if 0 not in wanted or count - 1 not in wanted:
+            # The first slice binds the inputs and the last yields the answer: without them nothing is proven.
+            raise CircuitError(f"proven slices {sorted(wanted)} must include the first (0) and last ({count - 1})")
+        return [index in wanted for index in range(count)]
+
+
+@dataclass(frozen=True)
+class SlicedBuildResult:
+    circuit: SlicedCircuit
+    cached: bool
+    seconds: float
+
+
+def sliced_build_key(
+    onnx_bytes: bytes,
+    cuts: Sequence[str],
+    proven: Sequence[bool],
+    plan: SlicingPlan,
+    samples: Sequence[Sequence[float]],
+) -> str:
+    material = {
+        "format": SLICED_FORMAT,
+        "ezkl": EZKL_VERSION,
+        "onnx": hashlib.sha256(onnx_bytes).hexdigest(),
+        "cuts": list(cuts),
+        "proven": list(proven),
+        "target": plan.calibration_target,
+        "samples": [[float(x) for x in sample] for sample in samples],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def build_sliced_circuit(
+    model_path: Path,
+    samples: Sequence[Sequence[float]],
+    plan: SlicingPlan,
+    *,
+    build_root: Path,
+    progress: Progress | None = None,
+) -> SlicedBuildResult:
+    """Build (or find cached) the sliced circuit for ``model_path`` cut as ``plan`` says."""
+    started = time.perf_counter()
+    report = progress or (lambda _step: None)
+    if not samples:
+        raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the slices")
+    graph = ModelGraph.load(model_path)
+    cuts = plan.cut_points(graph)
+    proven = plan.proven_mask(len(cuts) + 1)
+    onnx_bytes = model_path.read_bytes()
+    key = sliced_build_key(onnx_bytes, [p.tensor for p in cuts], proven, plan, samples)
+    final = build_root / f"{SLICED_PREFIX}{key}"
+    if (final / MANIFEST).is_file():
+        return SlicedBuildResult(SlicedCircuit.load(final), cached=True, seconds=time.perf_counter() - started)
+
+    workdir = build_root / f"{SLICED_PREFIX}{key}.partial-{os.getpid()}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        manifest = _build_into(
+            workdir, key, model_path, onnx_bytes, graph, cuts, proven, plan, samples, build_root, report
+        )
+        SlicedCircuit(root=workdir, manifest=manifest, build_root=build_root).write_manifest()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    try:
+        workdir.rename(final)
+    except OSError:
+        if (final / MANIFEST).is_file():
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            shutil.rmtree(final)
+            workdir.rename(final)
+    return SlicedBuildResult(SlicedCircuit.load(final), cached=False, seconds=time.perf_counter() - started)
+
+
+def _build_into(
+    workdir: Path,
+    key: str,
+    model_path: Path,
+    onnx_bytes: bytes,
+    graph: ModelGraph,
+    cuts: list[CutPoint],
+    proven: list[bool],
+    plan: SlicingPlan,
+    samples: Sequence[Sequence[float]],
+    build_root: Path,
+    report: Progress,
+) -> SlicedManifest:
+    timings: dict[str, float] = {}
+    (workdir / "model.onnx").write_bytes(onnx_bytes)
+    paths = graph.extract(cuts, workdir)
+    costs = graph.slice_costs(cuts)
+    last = len(paths) - 1
+    boundaries = [None, *(p.tensor for p in cuts), None]
+
+    # Calibration data for each slice: the samples carried through the float slices before it.
+    activations = [[float(x) for x in sample] for sample in samples]
+    scale: int | None = None
+    circuit_keys: list[str | None] = []
+    for index, path in enumerate(paths):
+        if proven[index]:
+            report(f"building slice {index + 1}/{len(paths)} ({path.name}, est. cost {costs[index]})")
+            options = CircuitOptions(
+                input_visibility="public" if index == 0 else "hashed",
+                output_visibility="public" if index == last else "hashed",
+                calibration_target=plan.calibration_target,
+                scale=scale,
+                scale_rebase_multiplier=1,
+            )
+            result = build_circuit(path, activations, build_root=build_root, options=options)
+            manifest = result.artifacts.manifest
+            timings[f"slice-{index}"] = round(result.seconds, 3)
+            if scale is None:
+                scale = manifest.input_scales[0]
+            _check_scales(model_path, index, manifest.input_scales, manifest.output_scales, scale, last)
+            circuit_keys.append(manifest.key)
+        else:
+            circuit_keys.append(None)
+        model = OnnxModel(path)
+        activations = [model.run(sample) for sample in activations]
+    assert scale is not None  # the first slice is always proven
+
+    entries = [
+        SliceEntry(
+            index=index,
+            model_file=path.name,
+            input_tensor=boundaries[index] or "<model inputs>",
+            output_tensor=boundaries[index + 1] or "<model outputs>",
+            estimated_cost=costs[index],
+            circuit_key=circuit_keys[index],
+        )
+        for index, path in enumerate(paths)
+    ]
+    whole = OnnxModel(workdir / "model.onnx")
+    draft = SlicedManifest(
+        key=key,
+        ezkl_version=EZKL_VERSION,
+        scale=scale,
+        slices=entries,
+        input_shapes=whole.input_shapes,
+        output_shapes=whole.output_shapes,
+        model_commitment="",
+        quantization_error=0.0,
+        dev_srs=True,
+        timings=timings,
+    )
+    circuit = SlicedCircuit(root=workdir, manifest=draft, build_root=build_root)
+    report("checking the links between slices and the chain's quantisation error")
+    checked = time.perf_counter()
+    error = _chain_error(model_path, circuit, samples, whole)
+    timings["links"] = round(time.perf_counter() - checked, 3)
+    return SlicedManifest(
+        **{
+            **draft.__dict__,
+            "model_commitment": sliced_commitment(onnx_bytes, circuit),
+            "quantization_error": error,
+        }
+    )
+
+
+def _check_scales(
+    model_path: Path, index: int, input_scales: list[int], output_scales: list[int], scale: int, last: int
+) -> None:
+    sides = ([] if index == 0 else [("input", input_scales)]) + ([] if index == last else [("output", output_scales)])
+    for side, scales in sides:
+        if any(s != scale for s in scales):
+            raise CircuitError(
+                f"{model_path}: slice {index}'s {side} is at scale {scales}, the boundary scale is {scale}; "
+                "its commitment could never match its neighbour's. Cut at another tensor."
+            )
+
+
+def _chain_error(
+    model_path: Path, circuit: SlicedCircuit, samples: Sequence[Sequence[float]], whole: OnnxModel
+) -> float:
+    """Fail unless every link holds on every probe; return the chain's output error bound."""
+    worst = 0.0
+    for number, probe in enumerate(_fidelity_probes(samples, CHAIN_FIDELITY_PROBES)):
+        chain = run_chain(circuit, probe)
+        broken = chain.broken_links()
+        if broken:
+            raise CircuitError(
+                f"{model_path}: slice {broken[0] - 1}'s output commitment differs from slice {broken[0]}'s input "
+                f"commitment on {'sample' if number < len(samples) else 'probe'} {number}: the boundary values "
+                "do not survive requantisation (too large for the scale?). Cut elsewhere or rescale the model."
+            )
+        expected = whole.run(probe)
+        worst = max(worst, *(abs(p - e) for p, e in zip(chain.outputs, expected, strict=True)))
+    return 2.0 * worst + 2.0**-circuit.output_scale
+
+
+def sliced_commitment(onnx_bytes: bytes, circuit: SlicedCircuit) -> str:
+    """Binds the whole model and, slice by slice, the proven circuit or the plain ONNX that runs unproven."""
+    digest = hashlib.sha256(hashlib.sha256(onnx_bytes).digest())
+    for piece in circuit.slices:
+        if piece.circuit is not None:
+            digest.update(bytes.fromhex(piece.circuit.manifest.model_commitment.removeprefix("0x")))
+        else:
+            digest.update(hashlib.sha256(piece.model.read_bytes()).digest())
+    return "0x" + digest.hexdigest()
