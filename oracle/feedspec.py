@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
+from oracle.circuits.slicing.build import SlicingPlan
 from oracle.exceptions import FeedSpecError, SourceError
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.evm_view import EvmViewSource, View
@@ -42,7 +43,9 @@ _FIXES = {
     "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view", "http_json", "file", "callable")',
     "source.headers": 'map each header to the NAME of an environment variable (e.g. Authorization = "PRICES_TOKEN")',
     "input.evm_view": "the contract checks the views' raw values; remove [input] and transform inside the model",
+    "chain.rpc_url": 'use the chain\'s HTTP(S) JSON-RPC URL (e.g. rpc_url = "https://mainnet.base.org")',
     "chain.secret": 'name an environment variable (relayer_key_env = "MY_RELAYER_KEY") or a keystore + password_env',
+    "slicing": 'set slices = 3 (a count to balance) or cuts = ["tensor", ...], and prove = [0, ..., last] or nothing',
     "onchain.permissionless": "prove freshness with circuit.observation_time = true, or keep an allow-list",
 }
 
@@ -139,6 +142,32 @@ class CircuitSpec(_Strict):
     )
 
 
+class SlicingSpec(_Strict):
+    """Prove the model as slices linked by Poseidon commitments (DSperse-style), in parallel."""
+
+    slices: int | None = Field(default=None, ge=2, le=16, description="cut into this many cost-balanced slices")
+    cuts: tuple[str, ...] = Field(default=(), description="or: the tensors to cut at, in graph order")
+    prove: tuple[int, ...] | None = Field(
+        default=None,
+        description="targeted verification: the slices to prove (0-based; must include the first and last); "
+        "unset: all. Unproven slices run as plain inference and the rounds record partial coverage",
+    )
+
+    @model_validator(mode="after")
+    def _one_plan(self) -> SlicingSpec:
+        if (self.slices is None) == (not self.cuts):
+            raise ValueError("set exactly one of slices (a count) and cuts (tensor names)")
+        return self
+
+    @property
+    def proven_count(self) -> int:
+        """How many slice proofs each round takes."""
+        return len(set(self.prove)) if self.prove is not None else self.slices or len(self.cuts) + 1
+
+    def plan(self, *, calibration_target: Literal["resources", "accuracy"]) -> SlicingPlan:
+        return SlicingPlan(slices=self.slices, cuts=self.cuts, proven=self.prove, calibration_target=calibration_target)
+
+
 class TriggerSpec(_Strict):
     """When a tick's inference becomes a proven round (inference is cheap, proving is not)."""
 
@@ -188,7 +217,8 @@ class ProverSpec(_Strict):
 class ChainSpec(_Strict):
     """Where the feed is posted. Keys never live here: only the names of where to find them."""
 
-    rpc_url: str = Field(pattern=r"^(https?|wss?)://\S+$")
+    # The node talks JSON-RPC over HTTP (one request per call, safe across the scheduler's threads).
+    rpc_url: str = Field(pattern=r"^https?://\S+$")
     chain_id: int = Field(gt=0)
     oracle_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     relayer_key_env: str | None = Field(
@@ -221,6 +251,7 @@ class FeedSpec(_Strict):
     circuit: CircuitSpec = CircuitSpec()
     onchain: OnchainSpec = OnchainSpec()
     trigger: TriggerSpec = TriggerSpec()
+    slicing: SlicingSpec | None = None
     prover: ProverSpec = ProverSpec()
     chain: ChainSpec | None = None
     folder: Path = Field(exclude=True)

@@ -14,13 +14,15 @@ from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.slicing import SlicedCircuit
 from oracle.crashpoints import crash_point
 from oracle.exceptions import ProverError, SourceError
 from oracle.feedspec import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.input_range import check_calibrated_range
-from oracle.proof_checks import check_proof
-from oracle.provers.base import Prover
+from oracle.proof_checks import CheckedProof, check_proof, check_sliced_proof
+from oracle.provers.base import Proof, Prover
+from oracle.provers.sliced import SlicedProof, prove_slices
 from oracle.sources.base import InputSource
 from oracle.store import Round, RoundStatus, Store
 
@@ -29,7 +31,7 @@ class RoundPipeline:
     def __init__(
         self,
         spec: FeedSpec,
-        circuit: CircuitArtifacts,
+        circuit: CircuitArtifacts | SlicedCircuit,
         *,
         source: InputSource,
         prover: Prover,
@@ -84,9 +86,8 @@ class RoundPipeline:
         inputs = row.inputs
         try:
             crash_point("during_proving")  # the state a crash while proving leaves: round stored, no proof
-            proof = self._prover.prove(self.circuit, inputs)
+            proof, checked = self._prove_and_check(inputs, model_output=row.model_output)  # type: ignore[arg-type]
             row.prove_seconds, row.prover = proof.prove_seconds, proof.prover
-            checked = check_proof(self.spec, self.circuit, proof, inputs, model_output=row.model_output)  # type: ignore[arg-type]
             row.verify_seconds = checked.verify_seconds
             row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
         except ProverError as exc:
@@ -99,6 +100,13 @@ class RoundPipeline:
         self._store.add(row)
         crash_point("after_proof_stored")
         return row
+
+    def _prove_and_check(self, inputs: list[float], *, model_output: float) -> tuple[Proof | SlicedProof, CheckedProof]:
+        if isinstance(self.circuit, SlicedCircuit):
+            sliced = prove_slices(self.circuit, inputs, prover=self._prover)
+            return sliced, check_sliced_proof(self.spec, self.circuit, sliced, inputs, model_output=model_output)
+        proof = self._prover.prove(self.circuit, inputs)
+        return proof, check_proof(self.spec, self.circuit, proof, inputs, model_output=model_output)
 
     def _fail(self, row: Round, exc: SourceError | ProverError) -> Round:
         row.status = RoundStatus.FAILED

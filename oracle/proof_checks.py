@@ -6,16 +6,21 @@ network applies the same ones to pick the winner of a race.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float
+from oracle.circuits.slicing import SlicedCircuit
+from oracle.circuits.slicing.chain import witness_step
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError
 from oracle.feedspec import FeedSpec
 from oracle.provers.base import Proof
+from oracle.provers.sliced import SlicedProof
 
 
 @dataclass(frozen=True)
@@ -36,18 +41,109 @@ def check_proof(
     instances = proof.instances
     if len(instances) != manifest.instance_count:
         raise ProverError(f"proof carries {len(instances)} instances, circuit has {manifest.instance_count}")
-    if manifest.input_visibility == "public":
-        input_step = 2.0 ** -min(manifest.input_scales)
-        for position, (felt, value) in enumerate(zip(instances[: manifest.input_instances], inputs, strict=True)):
-            proven = felt_to_float(felt, manifest.input_scales[0])
-            if abs(proven - value) > input_step:
-                raise ProverError(f"proof input {position} is {proven}, the round's input is {value}")
+    _check_inputs(circuit, instances, inputs)
     answer_felt = instances[manifest.answer_index(spec.output)]
-    proven_output = felt_to_float(answer_felt, manifest.output_scale)
-    if abs(proven_output - model_output) > manifest.quantization_error:
+    proven_output, expected = _check_answer(
+        spec, answer_felt, manifest.output_scale, model_output, bound=manifest.quantization_error
+    )
+    return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
+
+
+def check_sliced_proof(
+    spec: FeedSpec, circuit: SlicedCircuit, proof: SlicedProof, inputs: Sequence[float], *, model_output: float
+) -> CheckedProof:
+    """As :func:`check_proof`, for every slice, plus every link between consecutive proven slices.
+
+    A valid proof of one slice on other activations verifies on its own; only the link
+    (its input commitment against the previous slice's output commitment) exposes it.
+    """
+    if len(proof.proofs) != len(circuit.slices):
+        raise ProverError(f"{len(proof.proofs)} slice proofs for a circuit of {len(circuit.slices)} slices")
+    started = time.perf_counter()
+    instances: list[list[str] | None] = []
+    for piece, slice_proof in zip(circuit.slices, proof.proofs, strict=True):
+        if piece.circuit is None:
+            if slice_proof is not None:
+                raise ProverError(f"slice {piece.index} is not proven by this feed, yet a proof came for it")
+            instances.append(None)
+            continue
+        if slice_proof is None:
+            raise ProverError(f"slice {piece.index} has no proof")
+        try:
+            verify_document(piece.circuit, slice_proof.document)
+        except ProverError as exc:
+            raise ProverError(f"slice {piece.index}: {exc}") from exc
+        felts = slice_proof.instances
+        if len(felts) != piece.circuit.manifest.instance_count:
+            raise ProverError(
+                f"slice {piece.index}'s proof carries {len(felts)} instances, "
+                f"its circuit has {piece.circuit.manifest.instance_count}"
+            )
+        instances.append(felts)
+    verify_seconds = time.perf_counter() - started
+    for index in range(1, len(instances)):
+        before, after = instances[index - 1], instances[index]
+        if before is not None and after is not None and before[-1] != after[0]:
+            raise ProverError(
+                f"slice {index}'s input commitment differs from slice {index - 1}'s output commitment: "
+                "its proof is about other activations"
+            )
+    first, last = instances[0], instances[-1]
+    assert first is not None and last is not None  # the first and last slices are always proven
+    _check_inputs(circuit.first, first, inputs)
+    proven_output, expected = _check_answer(
+        spec,
+        last[circuit.answer_index(spec.output)],
+        circuit.output_scale,
+        model_output,
+        bound=circuit.manifest.quantization_error,
+    )
+    return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
+
+
+def check_slice_proof(circuit: CircuitArtifacts, proof: Proof, inputs: Sequence[float]) -> None:
+    """One slice's proof, alone: it verifies and commits to exactly the activations we computed.
+
+    What a prover network must check before a slice proof may win a race; the whole
+    chain is checked again by :func:`check_sliced_proof` once every slice is in.
+    """
+    verify_document(circuit, proof.document)
+    manifest = circuit.manifest
+    felts = proof.instances
+    if len(felts) != manifest.instance_count:
+        raise ProverError(f"proof carries {len(felts)} instances, slice circuit has {manifest.instance_count}")
+    with tempfile.TemporaryDirectory(prefix="zkoracle-slice-check-") as tmp:
+        expected = witness_step(circuit, inputs, workdir=Path(tmp))
+    if manifest.input_visibility == "hashed" and felts[0] != expected.input_commitment:
+        raise ProverError(f"slice proof commits to other inputs than this round's (circuit {manifest.key})")
+    if manifest.output_visibility == "hashed" and felts[-1] != expected.output_commitment:
+        raise ProverError(f"slice proof commits to other outputs than this round's (circuit {manifest.key})")
+    _check_inputs(circuit, felts, inputs)
+
+
+def is_slice_circuit(circuit: CircuitArtifacts) -> bool:
+    """Whether ``circuit`` is one slice of a sliced model (a boundary is committed, not public)."""
+    return "hashed" in (circuit.manifest.input_visibility, circuit.manifest.output_visibility)
+
+
+def _check_inputs(circuit: CircuitArtifacts, instances: Sequence[str], inputs: Sequence[float]) -> None:
+    manifest = circuit.manifest
+    if manifest.input_visibility != "public":
+        return
+    input_step = 2.0 ** -min(manifest.input_scales)
+    for position, (felt, value) in enumerate(zip(instances[: manifest.input_instances], inputs, strict=True)):
+        proven = felt_to_float(felt, manifest.input_scales[0])
+        if abs(proven - value) > input_step:
+            raise ProverError(f"proof input {position} is {proven}, the round's input is {value}")
+
+
+def _check_answer(
+    spec: FeedSpec, answer_felt: str, scale: int, model_output: float, *, bound: float
+) -> tuple[float, int]:
+    proven_output = felt_to_float(answer_felt, scale)
+    if abs(proven_output - model_output) > bound:
         raise ProverError(
             f"proven output {proven_output} differs from inference {model_output} "
-            f"by more than the circuit's quantisation error {manifest.quantization_error}"
+            f"by more than the circuit's quantisation error {bound}"
         )
-    expected = answer_from_felt(answer_felt, scale=manifest.output_scale, decimals=spec.decimals)
-    return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
+    return proven_output, answer_from_felt(answer_felt, scale=scale, decimals=spec.decimals)

@@ -35,6 +35,7 @@ from oracle.circuits.srs import DEV_CHAIN_IDS
 from oracle.crashpoints import crash_point
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.exceptions import RelayError
+from oracle.provers.sliced import SlicedProof, is_sliced_document
 from oracle.store import Round, RoundStatus, Store, Submission, SubmissionStatus
 from oracle.store.models import utcnow
 from relayer.fees import Fees, market_fees
@@ -329,17 +330,17 @@ class RoundRelayer:
     # ---------------------------------------------------------------- helpers
 
     def _submit_call(self, row: Round) -> ContractFunction:
-        return self._oracle(row).functions.submit(feed_key(row.feed_id), self._proof(row), self._instances(row))
-
-    @staticmethod
-    def _proof(row: Round) -> bytes:
-        document = json.loads(Path(str(row.proof_path)).read_text())
-        return bytes.fromhex(document["hex_proof"].removeprefix("0x"))
+        oracle, key, document = self._oracle(row), feed_key(row.feed_id), _proof_document(row)
+        if is_sliced_document(document):
+            proofs, instances = SlicedProof.from_json(document).calldata()
+            return oracle.functions.submitSlices(key, proofs, instances)
+        return oracle.functions.submit(key, bytes.fromhex(document["hex_proof"].removeprefix("0x")), _felts(document))
 
     @staticmethod
     def _instances(row: Round) -> list[int]:
-        document = json.loads(Path(str(row.proof_path)).read_text())
-        return [felt_to_uint(felt) for group in document["instances"] for felt in group]
+        """The instances a landing RoundSubmitted event carries: the proof's, or a sliced round's first slice's."""
+        document = _proof_document(row)
+        return _felts(SlicedProof.from_json(document).proofs[0].parsed if is_sliced_document(document) else document)
 
     def _oracle(self, row: Round) -> Contract:
         return bind(self._sender.w3, ORACLE, self._store.deployment(row.deployment_id).oracle_address)
@@ -347,6 +348,14 @@ class RoundRelayer:
     @staticmethod
     def _what(row: Round) -> str:
         return f"feed '{row.feed_id}' round {row.id}"
+
+
+def _proof_document(row: Round) -> dict:
+    return json.loads(Path(str(row.proof_path)).read_text())
+
+
+def _felts(document: dict) -> list[int]:
+    return [felt_to_uint(felt) for group in document["instances"] for felt in group]
 
 
 def _inclusion(found: Lookup) -> dict[str, object]:

@@ -11,13 +11,17 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
 from oracle.evm.anvil import AnvilNode
+from oracle.feed_circuit import build_feed_circuit
 from oracle.feedspec import FeedSpec, load_feed
 from oracle.node import connect
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof
+from oracle.provers.sliced import SlicedProof, prove_slices
 
 DEMO_FEED = PROJECT_ROOT / "feeds" / "demo"
+SLICED_FEED = PROJECT_ROOT / "feeds" / "sliced"
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +55,22 @@ def demo_circuit(demo_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
 def demo_proof(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> Proof:
     """A valid proof of the demo model on its first sample input."""
     return LocalProver().prove(demo_circuit, demo_spec.model_samples()[0])
+
+
+@pytest.fixture(scope="session")
+def sliced_spec() -> FeedSpec:
+    return load_feed(SLICED_FEED)
+
+
+@pytest.fixture(scope="session")
+def sliced_circuit(sliced_spec: FeedSpec, build_root: Path) -> SlicedCircuit:
+    """The sliced example feed's 3 slice circuits, built once (cached by content hash)."""
+    result = build_feed_circuit(sliced_spec, build_root=build_root)
+    assert isinstance(result, SlicedBuildResult)
+    return result.circuit
+
+
+@pytest.fixture(scope="session")
+def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> SlicedProof:
+    """Valid proofs of every slice of the sliced feed's model on its first sample input."""
+    return prove_slices(sliced_circuit, sliced_spec.model_samples()[0], prover=LocalProver())

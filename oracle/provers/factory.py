@@ -7,13 +7,14 @@ Remote proofs must pass exactly the checks the pipeline applies to every proof
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Sequence
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.feedspec import FeedSpec, ProverSpec
 from oracle.inference import OnnxModel
-from oracle.proof_checks import check_proof
+from oracle.proof_checks import check_proof, check_slice_proof, is_slice_circuit
 from oracle.provers.base import Proof, Prover
 from oracle.provers.discovery import Discovery, MetagraphDiscovery, StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
@@ -36,21 +37,26 @@ class PipelineAcceptance:
         with self._lock:
             model = self._models.setdefault(circuit.manifest.key, OnnxModel(circuit.model))
         values = [float(x) for x in inputs]
+        if is_slice_circuit(circuit):
+            check_slice_proof(circuit, proof, values)
+            return
         check_proof(self._spec, circuit, proof, values, model_output=model.run(values)[self._spec.output])
 
 
 def prover_for(spec: FeedSpec, *, store: Store) -> Prover:
     """Local proving in a worker process, or a network of remote provers with local fallback."""
     settings = spec.prover
+    # A sliced feed's slices are independent jobs: prove them side by side, up to one per core.
+    workers = min(spec.slicing.proven_count, os.cpu_count() or 1) if spec.slicing else 1
     if settings.policy == "local":
-        return PoolProver(workers=1)
+        return PoolProver(workers=workers)
     signer = node_hotkey()
     return NetworkProver(
         discovery=discovery_for(settings, own_hotkey=signer.ss58_address),
         scoreboard=scoreboard_for(store),
         signer=signer,
         accept=PipelineAcceptance(spec),
-        fallback=PoolProver(workers=1),
+        fallback=PoolProver(workers=workers),
         redundancy=settings.redundancy,
         timeout=settings.timeout_seconds,
     )

@@ -52,7 +52,10 @@ class SlicedProof:
 
     @classmethod
     def from_document(cls, document: bytes) -> SlicedProof:
-        data = json.loads(document)
+        return cls.from_json(json.loads(document))
+
+    @classmethod
+    def from_json(cls, data: dict) -> SlicedProof:
         proofs = tuple(
             None
             if doc is None
@@ -74,6 +77,11 @@ class SlicedProof:
         proofs = [b"" if proof is None else proof.proof_bytes for proof in self.proofs]
         instances = [[] if proof is None else [felt_to_uint(f) for f in proof.instances] for proof in self.proofs]
         return proofs, instances
+
+
+def is_sliced_document(document: dict) -> bool:
+    """Whether a stored proof document is a sliced round's (else it is one EZKL proof)."""
+    return "slices" in document
 
 
 def prove_slices(

@@ -45,6 +45,11 @@ class SlicedManifest:
         return sum(_numel(shape) for shape in self.input_shapes)
 
     @property
+    def input_scales(self) -> list[int]:
+        """The first slice's input scale, which the build fixed for every boundary."""
+        return [self.scale]
+
+    @property
     def proven(self) -> list[bool]:
         return [entry.circuit_key is not None for entry in self.slices]
 

@@ -1,0 +1,119 @@
+"""Slicing: where a model can be cut, how cuts are balanced, and the built chain of slice circuits."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.slicing.build import _check_scales
+from oracle.circuits.slicing.chain import ChainRun, SliceStep
+from oracle.exceptions import CircuitError
+from oracle.feedspec import FeedSpec
+from oracle.inference import OnnxModel
+
+
+def write_skip_model(path: Path) -> Path:
+    """x -> Gemm -> Relu -> Gemm -> (+ x) -> Gemm: the skip from x forbids any cut inside it."""
+    rng = np.random.default_rng(3)
+    weights = {name: rng.normal(0, 0.5, size=(4, 4)).astype(np.float32) for name in ("w1", "w2", "w3")}
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1"], ["a"]),
+        helper.make_node("Relu", ["a"], ["b"]),
+        helper.make_node("Gemm", ["b", "w2"], ["c"]),
+        helper.make_node("Add", ["c", "x"], ["d"]),
+        helper.make_node("Gemm", ["d", "w3"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "skip",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [numpy_helper.from_array(value, name) for name, value in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_only_tensors_carrying_all_state_are_cut_points(tmp_path: Path) -> None:
+    graph = ModelGraph.load(write_skip_model(tmp_path / "skip.onnx"))
+    assert [point.tensor for point in graph.cut_points] == ["d"]
+    with pytest.raises(CircuitError, match=r"cannot cut at tensor 'b'.*can be cut at: d"):
+        graph.cut_named("b")
+
+
+def test_balanced_cuts_minimise_the_costliest_slice(sliced_spec: FeedSpec) -> None:
+    graph = ModelGraph.load(sliced_spec.model_path)
+    for count in (2, 3, 4):
+        cuts = graph.balanced_cuts(count)
+        costs = graph.slice_costs(cuts)
+        assert len(costs) == count and sum(costs) == graph.total_cost
+        # No other choice of cut points has a cheaper costliest slice.
+        best = min(max(graph.slice_costs(list(combo))) for combo in combinations(graph.cut_points, count - 1))
+        assert max(costs) == best
+    with pytest.raises(CircuitError, match="need 99 cut points"):
+        graph.balanced_cuts(100)
+
+
+def test_a_plan_must_prove_the_first_and_last_slices() -> None:
+    with pytest.raises(CircuitError, match=r"must include the first \(0\) and last \(2\)"):
+        SlicingPlan(slices=3, proven=(0, 1)).proven_mask(3)
+    with pytest.raises(CircuitError, match="must lie in 0..2"):
+        SlicingPlan(slices=3, proven=(0, 2, 5)).proven_mask(3)
+    assert SlicingPlan(slices=3, proven=(2, 0)).proven_mask(3) == [True, False, True]
+
+
+def test_a_boundary_at_another_scale_fails_the_build() -> None:
+    _check_scales(Path("m.onnx"), 1, [13], [13], 13, last=2)
+    with pytest.raises(CircuitError, match=r"slice 1's output is at scale \[26\], the boundary scale is 13"):
+        _check_scales(Path("m.onnx"), 1, [13], [26], 13, last=2)
+
+
+def test_broken_links_are_found() -> None:
+    steps = [
+        SliceStep([1.0], [2.0], None, "aa"),
+        SliceStep([2.0], [3.0], "aa", "bb"),
+        SliceStep([3.0], [4.0], "cc", None),
+    ]
+    assert ChainRun(steps).broken_links() == [2]
+
+
+def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+) -> None:
+    manifest = sliced_circuit.manifest
+    assert manifest.coverage == (3, 3)
+    first, middle, last = (piece.circuit for piece in sliced_circuit.slices)
+    assert first is not None and middle is not None and last is not None
+    assert (first.manifest.input_visibility, first.manifest.output_visibility) == ("public", "hashed")
+    assert (middle.manifest.input_visibility, middle.manifest.output_visibility) == ("hashed", "hashed")
+    assert (last.manifest.input_visibility, last.manifest.output_visibility) == ("hashed", "public")
+    whole = OnnxModel(sliced_spec.model_path)
+    for sample in sliced_spec.model_samples()[:3]:
+        chain = run_chain(sliced_circuit, sample)
+        assert chain.broken_links() == []
+        assert chain.steps[0].output_commitment == chain.steps[1].input_commitment is not None
+        assert abs(chain.outputs[0] - whole.run(sample)[0]) <= manifest.quantization_error
+
+
+def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path
+) -> None:
+    plan = SlicingPlan(slices=3, proven=(0, 2))
+    result = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
+    targeted = result.circuit
+    assert targeted.manifest.coverage == (2, 3)
+    assert targeted.slices[1].circuit is None
+    assert targeted.slices[0].circuit.manifest.key == sliced_circuit.slices[0].circuit.manifest.key  # type: ignore[union-attr]
+    assert targeted.manifest.model_commitment != sliced_circuit.manifest.model_commitment
+    chain = run_chain(targeted, sliced_spec.model_samples()[0])
+    assert chain.steps[1].input_commitment is None  # the unproven slice ran in onnxruntime
+    again = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
+    assert again.cached and again.circuit.root == targeted.root

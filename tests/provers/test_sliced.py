@@ -1,0 +1,103 @@
+"""Sliced proving and its off-chain checks: every slice verified, every link matched."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from oracle.circuits.slicing import SlicedCircuit, run_chain
+from oracle.exceptions import ProverError
+from oracle.feedspec import FeedSpec
+from oracle.inference import OnnxModel
+from oracle.proof_checks import check_slice_proof, check_sliced_proof
+from oracle.provers import LocalProver, Proof
+from oracle.provers.sliced import SlicedProof
+from tests.provers.rogue_server import flip_proof_byte
+
+
+@pytest.fixture(scope="module")
+def other_activations_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> Proof:
+    """A valid proof of slice 1, but on the activations of another model input."""
+    other = sliced_spec.model_samples()[5]
+    piece = sliced_circuit.slices[1]
+    assert piece.circuit is not None
+    return LocalProver().prove(piece.circuit, run_chain(sliced_circuit, other).steps[1].inputs)
+
+
+def _model_output(spec: FeedSpec, inputs: list[float]) -> float:
+    return OnnxModel(spec.model_path).run(inputs)[spec.output]
+
+
+def test_a_sliced_proof_passes_every_check(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_proof: SlicedProof
+) -> None:
+    inputs = sliced_spec.model_samples()[0]
+    checked = check_sliced_proof(
+        sliced_spec, sliced_circuit, sliced_proof, inputs, model_output=_model_output(sliced_spec, inputs)
+    )
+    assert abs(checked.proven_output - _model_output(sliced_spec, inputs)) <= sliced_circuit.manifest.quantization_error
+    proofs, instances = sliced_proof.calldata()
+    assert [len(p) > 0 for p in proofs] == [True, True, True]
+    assert instances[0][-1] == instances[1][0] and instances[1][-1] == instances[2][0]
+    assert SlicedProof.from_document(sliced_proof.document).digest == sliced_proof.digest
+
+
+def test_a_slice_proven_on_other_activations_breaks_the_link(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_proof: SlicedProof, other_activations_proof: Proof
+) -> None:
+    inputs = sliced_spec.model_samples()[0]
+    tampered = dataclasses.replace(
+        sliced_proof, proofs=(sliced_proof.proofs[0], other_activations_proof, sliced_proof.proofs[2])
+    )
+    with pytest.raises(ProverError, match="slice 1's input commitment differs from slice 0's output commitment"):
+        check_sliced_proof(
+            sliced_spec, sliced_circuit, tampered, inputs, model_output=_model_output(sliced_spec, inputs)
+        )
+
+
+def test_a_prover_network_refuses_a_slice_proof_about_other_activations(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_proof: SlicedProof, other_activations_proof: Proof
+) -> None:
+    piece = sliced_circuit.slices[1]
+    assert piece.circuit is not None
+    ours = run_chain(sliced_circuit, sliced_spec.model_samples()[0]).steps[1].inputs
+    honest = sliced_proof.proofs[1]
+    assert honest is not None
+    check_slice_proof(piece.circuit, honest, ours)
+    with pytest.raises(ProverError, match="commits to other inputs"):
+        check_slice_proof(piece.circuit, other_activations_proof, ours)
+
+
+def test_missing_extra_and_corrupt_slice_proofs_are_refused(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_proof: SlicedProof
+) -> None:
+    inputs = sliced_spec.model_samples()[0]
+    output = _model_output(sliced_spec, inputs)
+    first, middle, last = sliced_proof.proofs
+    assert first is not None and last is not None
+    with pytest.raises(ProverError, match="slice 1 has no proof"):
+        check_sliced_proof(
+            sliced_spec,
+            sliced_circuit,
+            dataclasses.replace(sliced_proof, proofs=(first, None, last)),
+            inputs,
+            model_output=output,
+        )
+    with pytest.raises(ProverError, match="2 slice proofs for a circuit of 3 slices"):
+        check_sliced_proof(
+            sliced_spec,
+            sliced_circuit,
+            dataclasses.replace(sliced_proof, proofs=(first, last)),
+            inputs,
+            model_output=output,
+        )
+    broken = dataclasses.replace(last, document=flip_proof_byte(last.document))
+    with pytest.raises(ProverError, match="slice 2: proof does not verify"):
+        check_sliced_proof(
+            sliced_spec,
+            sliced_circuit,
+            dataclasses.replace(sliced_proof, proofs=(first, middle, broken)),
+            inputs,
+            model_output=output,
+        )
