@@ -9,6 +9,7 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,15 +17,17 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from web3 import Web3
 
 from oracle import cli_api, cli_feeds, cli_provers
 from oracle.api.metrics import failure_reason_label
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.evm.accounts import feed_relayer_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.exceptions import DeploymentError, ZkOracleError
+from oracle.exceptions import ChainError, DeploymentError, FeedSpecError, ZkOracleError
 from oracle.feedspec import FeedSpec, load_feed
 from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensure_deployment, sender_for
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
@@ -37,13 +40,24 @@ console = Console(highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_FEED = PROJECT_ROOT / "feeds" / "demo"
+LOCAL_RPC = "http://127.0.0.1:8545"
 STATUS_REASONS = 3  # failure categories named per feed; the rest are summed, to keep one line per feed
 FeedArg = Annotated[Path, typer.Argument(help="feed folder (containing feed.toml)")]
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
 ]
-RpcOption = Annotated[str | None, typer.Option("--rpc-url", help="chain RPC URL (default: start a local Anvil)")]
-OracleOption = Annotated[str | None, typer.Option("--oracle", help="existing ZkOracle address to register on")]
+RpcOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url", help="chain RPC URL for every feed (default: each feed's [chain] rpc_url, else a local Anvil)"
+    ),
+]
+OracleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--oracle", help="existing ZkOracle address to register on (default: the feed's [chain] oracle_address)"
+    ),
+]
 ForceOption = Annotated[bool, typer.Option("--force-dev-srs", help="allow a dev-SRS verifier on a non-dev chain")]
 
 
@@ -109,9 +123,10 @@ def _build(spec: FeedSpec) -> CircuitArtifacts:
 
 
 @contextlib.contextmanager
-def _chain(rpc_url: str | None) -> Iterator[str]:
-    if rpc_url:
-        yield rpc_url
+def _local_chain(*, needed: bool) -> Iterator[str | None]:
+    """A local Anvil for the run's feeds that name no chain, started only if some do."""
+    if not needed:
+        yield None
         return
     state_dir().mkdir(parents=True, exist_ok=True)
     anvil = AnvilNode(log_path=state_dir() / "anvil.log")
@@ -122,6 +137,59 @@ def _chain(rpc_url: str | None) -> Iterator[str]:
         yield anvil.rpc_url
     finally:
         anvil.stop()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where one feed is deployed and posted, once the CLI flags and the feed's ``[chain]`` are weighed."""
+
+    w3: Web3
+    rpc_url: str
+    oracle_address: str | None
+
+
+def _target(
+    spec: FeedSpec, *, rpc_url: str | None, oracle: str | None, fallback_url: str | None, connections: dict[str, Web3]
+) -> _Target:
+    """Flags win over the feed's ``[chain]``, which wins over ``fallback_url``.
+
+    ``[chain]`` applies only on the chain it names: a feed sent elsewhere with
+    ``--rpc-url`` (a fork, a testnet) keeps neither its oracle address nor its relayer
+    key, and a ``chain.rpc_url`` answering with another chain id is refused, since the
+    oracle address and key there were meant for a different chain.
+    """
+    chain = spec.chain
+    from_feed = rpc_url is None and chain is not None
+    url = rpc_url or (chain.rpc_url if chain is not None else fallback_url)
+    assert url is not None, "the caller starts a local chain for feeds that name none"
+    if url not in connections:
+        try:
+            connections[url] = connect(url)
+        except ChainError as exc:
+            if not from_feed:
+                raise
+            raise FeedSpecError(
+                spec.id, "chain.rpc_url", f"no chain answers at {url}", "start that node, fix the URL or pass --rpc-url"
+            ) from exc
+    w3 = connections[url]
+    actual = w3.eth.chain_id
+    if chain is not None and actual != chain.chain_id:
+        if from_feed:
+            raise FeedSpecError(
+                spec.id,
+                "chain.chain_id",
+                f"the chain at {url} has chain id {actual}, not {chain.chain_id}",
+                f"point chain.rpc_url at chain {chain.chain_id}, or set chain_id = {actual} if that chain is meant "
+                "(then check oracle_address and the relayer key)",
+            )
+        console.print(
+            f"[yellow]note:[/yellow] feed '{spec.id}': --rpc-url is chain {actual}, not chain "
+            f"{chain.chain_id} of its \\[chain]; its oracle_address and relayer key are not used there"
+        )
+        chain = None
+    else:
+        feed_relayer_account(spec)  # a missing or wrong key fails now, not after the build or halfway through deploying
+    return _Target(w3=w3, rpc_url=url, oracle_address=oracle or (chain.oracle_address if chain else None))
 
 
 @app.callback()
@@ -140,18 +208,28 @@ def build(feed: FeedArg = DEFAULT_FEED) -> None:
 @clean_errors
 def deploy(
     feed: FeedArg = DEFAULT_FEED,
-    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = "http://127.0.0.1:8545",
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", help=f"chain RPC URL (default: the feed's [chain] rpc_url, else {LOCAL_RPC})"),
+    ] = None,
     oracle: OracleOption = None,
     db: DbOption = None,
     force_dev_srs: ForceOption = False,
 ) -> None:
     """Deploy the feed's verifier (and a ZkOracle unless --oracle is given) and register the feed."""
     spec = load_feed(feed)
+    target = _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=LOCAL_RPC, connections={})
     circuit = _build(spec)
     store = _store(db)
     with console.status(f"deploying '{spec.id}'"):
         deployment = ensure_deployment(
-            store, connect(rpc_url), rpc_url, spec, circuit, oracle_address=oracle, force_dev_srs=force_dev_srs
+            store,
+            target.w3,
+            target.rpc_url,
+            spec,
+            circuit,
+            oracle_address=target.oracle_address,
+            force_dev_srs=force_dev_srs,
         )
     console.print(
         f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, verifier {deployment.verifier_address}, "
@@ -179,15 +257,27 @@ def run(
 ) -> None:
     """Build, deploy and run feeds: each tick proves the model's output and posts it on-chain."""
     specs = [load_feed(path) for path in feeds or [DEFAULT_FEED]]
-    circuits = {spec.id: _build(spec) for spec in specs}
     store = _store(db)
-    with _chain(rpc_url) as url:
-        w3 = connect(url)
+    with _local_chain(needed=rpc_url is None and any(spec.chain is None for spec in specs)) as local_url:
+        connections: dict[str, Web3] = {}
+        # Every feed's chain is checked before anything is built or sent.
+        targets = {
+            spec.id: _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=local_url, connections=connections)
+            for spec in specs
+        }
+        circuits = {spec.id: _build(spec) for spec in specs}
         nodes = []
         for spec in specs:
+            target = targets[spec.id]
             with console.status(f"deploying '{spec.id}'"):
                 deployment = ensure_deployment(
-                    store, w3, url, spec, circuits[spec.id], oracle_address=oracle, force_dev_srs=force_dev_srs
+                    store,
+                    target.w3,
+                    target.rpc_url,
+                    spec,
+                    circuits[spec.id],
+                    oracle_address=target.oracle_address,
+                    force_dev_srs=force_dev_srs,
                 )
             console.print(
                 f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, consumer {deployment.consumer_address}"
@@ -197,7 +287,7 @@ def run(
                     spec,
                     circuits[spec.id],
                     store=store,
-                    w3=w3,
+                    w3=target.w3,
                     deployment=deployment,
                     prover=prover_for(spec, store=store),
                     proofs_dir=state_dir() / "proofs",
@@ -269,7 +359,7 @@ def _set_paused(feed_id: str, rpc_url: str, db: str | None, *, paused: bool) -> 
 @clean_errors
 def pause(
     feed_id: Annotated[str, typer.Argument(help="the feed's id")],
-    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = "http://127.0.0.1:8545",
+    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = LOCAL_RPC,
     db: DbOption = None,
 ) -> None:
     """Pause a feed's submissions on-chain (reads keep working). Needs the operator key."""
@@ -280,7 +370,7 @@ def pause(
 @clean_errors
 def resume(
     feed_id: Annotated[str, typer.Argument(help="the feed's id")],
-    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = "http://127.0.0.1:8545",
+    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = LOCAL_RPC,
     db: DbOption = None,
 ) -> None:
     """Resume a paused feed's submissions."""

@@ -34,8 +34,10 @@ def connect(rpc_url: str) -> Web3:
     return w3
 
 
-def sender_for(w3: Web3, role: str) -> TransactionSender:
-    return TransactionSender(w3, account_for(role, chain_id=w3.eth.chain_id), decoder=project_error_decoder())
+def sender_for(w3: Web3, role: str, *, feed: FeedSpec | None = None) -> TransactionSender:
+    """A sender signing as ``role``; for a ``feed``, its relayer signs with the key the feed's ``[chain]`` names."""
+    account = account_for(role, chain_id=w3.eth.chain_id, feed=feed)
+    return TransactionSender(w3, account, decoder=project_error_decoder())
 
 
 def ensure_deployment(
@@ -90,7 +92,7 @@ def _deploy_or_rotate(
             deployer,
             spec,
             circuit,
-            submitter=account_for("relayer", chain_id=w3.eth.chain_id).address,
+            submitter=account_for("relayer", chain_id=w3.eth.chain_id, feed=spec).address,
             oracle_address=oracle_address,
             force_dev_srs=force_dev_srs,
         )
@@ -212,7 +214,7 @@ class FeedNode:
             proofs_dir=proofs_dir,
         )
         self._store = store
-        self._relayer = RoundRelayer(store, sender_for(w3, "relayer"), confirmations=confirmations)
+        self._relayer = RoundRelayer(store, sender_for(w3, "relayer", feed=spec), confirmations=confirmations)
 
     def resume(self) -> list[RoundReport]:
         """Finish rounds an earlier run left observed, proven or in flight (after a crash, say)."""
