@@ -21,13 +21,13 @@ from web3 import Web3
 
 from oracle import cli_api, cli_feeds, cli_provers
 from oracle.api.metrics import failure_reason_label
-from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.slicing import SlicedBuildResult
 from oracle.evm.accounts import feed_relayer_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.exceptions import ChainError, DeploymentError, FeedSpecError, ZkOracleError
+from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
 from oracle.feedspec import FeedSpec, load_feed
 from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensure_deployment, sender_for
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
@@ -93,33 +93,22 @@ def _native_stderr_to(log_path: Path) -> Iterator[None]:
             os.close(saved)
 
 
-def _build(spec: FeedSpec) -> CircuitArtifacts:
+def _build(spec: FeedSpec) -> FeedCircuit:
     with (
         console.status(f"[bold]{spec.id}[/bold]: checking the circuit cache") as status,
         _native_stderr_to(state_dir() / "ezkl.log"),
     ):
-        options = CircuitOptions(
-            input_visibility=spec.circuit.input_visibility,
-            output_visibility=spec.circuit.output_visibility,
-            calibration_target=spec.circuit.calibration_target,
+        result = build_feed_circuit(
+            spec, build_root=build_dir(), progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}")
         )
-        result = build_circuit(
-            spec.model_path,
-            spec.model_samples(),
-            build_root=build_dir(),
-            options=options,
-            progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}"),
-        )
-    manifest = result.artifacts.manifest
+    circuit = result.circuit if isinstance(result, SlicedBuildResult) else result.artifacts
     how = "cached" if result.cached else "built"
     console.print(
-        f"[bold]{spec.id}[/bold]: circuit {manifest.key} {how} in {result.seconds:.2f}s "
-        f"(logrows {manifest.logrows}, {manifest.instance_count} public instances, "
-        f"quantisation error ≤ {manifest.quantization_error:.6f})"
+        f"[bold]{spec.id}[/bold]: circuit {circuit.manifest.key} {how} in {result.seconds:.2f}s ({describe(circuit)})"
     )
-    if manifest.dev_srs:
+    if circuit.manifest.dev_srs:
         console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
-    return result.artifacts
+    return circuit
 
 
 @contextlib.contextmanager

@@ -10,10 +10,10 @@ from sqlmodel import select
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError
 
-from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.accounts import account_for
 from oracle.evm.contracts import CONSUMER, ORACLE, bind, feed_key, project_error_decoder
 from oracle.exceptions import ChainError
+from oracle.feed_circuit import FeedCircuit
 from oracle.feedspec import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
@@ -45,7 +45,7 @@ def ensure_deployment(
     w3: Web3,
     rpc_url: str,
     spec: FeedSpec,
-    circuit: CircuitArtifacts,
+    circuit: FeedCircuit,
     *,
     oracle_address: str | None = None,
     force_dev_srs: bool = False,
@@ -70,7 +70,7 @@ def _deploy_or_rotate(
     w3: Web3,
     rpc_url: str,
     spec: FeedSpec,
-    circuit: CircuitArtifacts,
+    circuit: FeedCircuit,
     current: Deployment | None,
     *,
     oracle_address: str | None,
@@ -190,7 +190,7 @@ class FeedNode:
     def __init__(
         self,
         spec: FeedSpec,
-        circuit: CircuitArtifacts,
+        circuit: FeedCircuit,
         *,
         store: Store,
         w3: Web3,
