@@ -13,7 +13,9 @@ import importlib
 import importlib.metadata
 import importlib.util
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, wait
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
@@ -26,23 +28,63 @@ from oracle.sources.numbers import to_float
 from oracle.sources.spec import FolderSpec
 
 ENTRY_POINT_GROUP = "zkoracle.sources"
+DEFAULT_TIMEOUT_SECONDS = 10.0  # a tick's fetch; longer than HTTP sources' 5 s, for code that calls several APIs
 
 SourceFunction = Callable[..., Iterable[Any]]
 
 
 class CallableSource(InputSource):
-    def __init__(self, function: SourceFunction, *, name: str, args: dict[str, Any] | None = None) -> None:
+    """Calls the feed's function in a worker thread, and gives up on it after ``timeout_seconds``.
+
+    Python cannot stop a thread, so a call that times out is abandoned, not killed: it
+    runs on, and the source refuses to call the function again until it has returned,
+    so a hung dependency costs one thread, not one per tick.
+    """
+
+    def __init__(
+        self,
+        function: SourceFunction,
+        *,
+        name: str,
+        args: dict[str, Any] | None = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
         self._function = function
         self._name = name
         self._args = dict(args or {})
+        self._timeout = timeout_seconds
+        self._abandoned: threading.Thread | None = None
 
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         what = f"callable {self._name}"
-        try:
-            result = self._function(now=now, **self._args)
+        if self._abandoned is not None and self._abandoned.is_alive():
+            raise SourceError(
+                f"{what} is still running from an earlier tick, abandoned after its {self._timeout:g} s timeout; "
+                "it is not called again until that call returns"
+            )
+        call: Future[Iterable[Any]] = Future()
+
+        def run() -> None:
+            try:
+                call.set_result(self._function(now=now, **self._args))
+            except BaseException as exc:  # noqa: BLE001  (handed to the calling thread, which judges it)
+                call.set_exception(exc)
+
+        # A daemon thread: an abandoned call must not keep the process alive at exit.
+        worker = threading.Thread(target=run, name=f"zkoracle source {self._name}", daemon=True)
+        worker.start()
+        if not wait([call], timeout=self._timeout).done:
+            self._abandoned = worker
+            raise SourceError(
+                f"{what} gave no answer within {self._timeout:g} s (source.timeout_seconds); abandoned the call"
+            )
+        error = call.exception()
+        if error is not None and not isinstance(error, Exception):
+            raise error  # SystemExit, KeyboardInterrupt: not the feed's failure, the process's
         # Any exception from feed code must end the round with a reason, not stop the node.
-        except Exception as exc:
-            raise SourceError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+        if error is not None:
+            raise SourceError(f"{what} raised {type(error).__name__}: {error}") from error
+        result = call.result()
         if isinstance(result, str | bytes | dict) or not isinstance(result, Iterable):
             raise SourceError(f"{what} returned {result!r}, not a list of numbers")
         return [to_float(value, what=f"{what}: value {index}") for index, value in enumerate(result)]
@@ -86,6 +128,9 @@ class CallableSourceSpec(FolderSpec):
     )
     entry_point: str | None = Field(default=None, min_length=1, description=f"a name in the group {ENTRY_POINT_GROUP}")
     args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments passed to the function")
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300, description="then the call is abandoned and the round fails"
+    )
 
     @field_validator("function")
     @classmethod
@@ -114,7 +159,10 @@ class CallableSourceSpec(FolderSpec):
     def create(self, context: SourceContext | None = None) -> InputSource:
         if self.entry_point is not None:
             return CallableSource(
-                _load_entry_point(self.entry_point), name=f"entry point {self.entry_point}", args=self.args
+                _load_entry_point(self.entry_point),
+                name=f"entry point {self.entry_point}",
+                args=self.args,
+                timeout_seconds=self.timeout_seconds,
             )
         module_name, _, attribute = str(self.function).partition(":")
         if _feed_module_file(self.folder, module_name).is_file():
@@ -127,7 +175,7 @@ class CallableSourceSpec(FolderSpec):
         function = getattr(module, attribute, None)
         if not callable(function):
             raise SourceError(f"callable {self.function}: {module_name} has no function {attribute}")
-        return CallableSource(function, name=str(self.function), args=self.args)
+        return CallableSource(function, name=str(self.function), args=self.args, timeout_seconds=self.timeout_seconds)
 
 
 def _load_entry_point(name: str) -> SourceFunction:

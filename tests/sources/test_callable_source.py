@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from oracle.sources.base import InputSource
 from oracle.sources.python_callable import CallableSourceSpec
 
 SIGNALS = """
+import time
 def latest(*, now, base=1.0):
     return [base, base + now % 10, 3]
 
@@ -26,6 +29,17 @@ def nan(*, now):
 
 def none(*, now):
     return [1.0, None]
+
+def slow(*, now, seconds):
+    time.sleep(seconds)
+    return [1.0]
+
+def gated(*, now, gate):
+    gate.wait(30)
+    return [7]
+
+def exits(*, now):
+    raise SystemExit(3)
 """
 
 
@@ -123,3 +137,44 @@ def test_loaded_feed_reports_the_field(feed_folder: Path) -> None:
     with pytest.raises(FeedSpecError) as info:
         load_feed(feed_folder)
     assert info.value.field == "source.function" and "signalz" in str(info.value)
+
+
+def test_a_call_past_its_timeout_is_abandoned_and_fails_the_fetch(feed_folder: Path) -> None:
+    source = _source(feed_folder, function="signals:slow", args={"seconds": 3.0}, timeout_seconds=0.2)
+    started = time.monotonic()
+    with pytest.raises(
+        SourceError, match=r"callable signals:slow gave no answer within 0.2 s \(source.timeout_seconds\)"
+    ):
+        source.fetch(now=0)
+    assert time.monotonic() - started < 2.0  # the fetch returned at the timeout, not when the call ended
+    assert _spec(feed_folder, function="signals:slow").timeout_seconds == 10.0
+
+
+def test_an_abandoned_call_is_not_started_again_until_it_returns(feed_folder: Path) -> None:
+    gate = threading.Event()
+    source = _source(feed_folder, function="signals:gated", args={"gate": gate}, timeout_seconds=0.1)
+    with pytest.raises(SourceError, match="no answer within 0.1 s"):
+        source.fetch(now=0)
+    with pytest.raises(SourceError, match="still running from an earlier tick, abandoned after its 0.1 s timeout"):
+        source.fetch(now=1)
+    gate.set()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert source.fetch(now=2) == [7.0]
+            break
+        except SourceError as exc:
+            if "still running" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_system_exit_in_the_callable_still_stops_the_process(feed_folder: Path) -> None:
+    with pytest.raises(SystemExit):
+        _source(feed_folder, function="signals:exits").fetch(now=0)
+
+
+def test_timeout_must_be_positive_and_bounded(feed_folder: Path) -> None:
+    for bad in (0, 301):
+        with pytest.raises(ValueError, match="timeout_seconds"):
+            _spec(feed_folder, function="signals:latest", timeout_seconds=bad)
