@@ -31,6 +31,8 @@ contract ZkOracle is IZkOracle, AccessControl {
     /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
     ///      reach the circuit exactly; larger on-chain inputs could never match a proof.
     int256 internal constant MAX_EXACT_INPUT_STEPS = 2 ** 24;
+    /// @dev Most slices a sliced model may have, so a submission's loops stay bounded.
+    uint256 public constant MAX_SLICES = 16;
 
     /// @dev Three slots per round: the model commitment is derived from the round's phase.
     struct StoredRound {
@@ -39,6 +41,12 @@ contract ZkOracle is IZkOracle, AccessControl {
         uint48 updatedAt;
         address submitter;
         bytes32 inputsHash;
+    }
+
+    /// @dev Per phase, what its rounds prove: one slot, so consumers read it cheaply.
+    struct Coverage {
+        uint16 provenSlices;
+        uint16 totalSlices;
     }
 
     struct FeedState {
@@ -51,6 +59,7 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     mapping(bytes32 feedId => FeedState) private s_feeds;
     mapping(bytes32 feedId => mapping(uint16 phaseId => CircuitConfig)) private s_circuits;
+    mapping(bytes32 feedId => mapping(uint16 phaseId => Coverage)) private s_coverage;
     mapping(bytes32 feedId => mapping(address submitter => bool)) private s_submitters;
     mapping(bytes32 feedId => mapping(uint80 roundId => StoredRound)) private s_rounds;
     mapping(bytes32 proofHash => bool) private s_usedProofs;
@@ -112,41 +121,33 @@ contract ZkOracle is IZkOracle, AccessControl {
         external
         returns (uint80 roundId)
     {
-        FeedState storage feed = _requireFeed(feedId);
-        if (feed.paused) revert ZkOracleFeedPaused(feedId);
-        if (!feed.params.permissionless && !s_submitters[feedId][msg.sender]) {
-            revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
-        }
-        CircuitConfig storage circuit = s_circuits[feedId][feed.phaseId];
+        (FeedState storage feed, CircuitConfig storage circuit) = _openSubmission(feedId);
+        uint256 sliceCount = circuit.slices.length + 1;
+        if (sliceCount != 1) revert ZkOracleSliceCountMismatch(feedId, sliceCount, 1);
         if (instances.length != circuit.instanceCount) {
             revert ZkOracleInstanceCountMismatch(feedId, circuit.instanceCount, instances.length);
         }
-        bytes32 proofHash = keccak256(proof);
-        if (s_usedProofs[proofHash]) revert ZkOracleProofReplayed(feedId, proofHash);
+        (bytes32 proofHash, uint48 observedAt) = _checkInputProof(feedId, feed, circuit, proof, instances);
+        if (!_verifies(circuit.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
+        roundId = _recordRound(feedId, feed, circuit, instances[circuit.outputIndex], observedAt, proofHash, instances);
+    }
 
-        uint48 observedAt = circuit.bindsObservedAt
-            ? _checkObservationTime(feedId, feed, circuit, instances)
-            : uint48(block.timestamp);
-        _checkOnchainInputs(feedId, circuit, instances);
-
-        // The generated verifier reverts on a bad proof; fold both failure modes into one error.
-        try IHalo2Verifier(circuit.verifier).verifyProof(proof, instances) returns (bool valid) {
-            if (!valid) revert ZkOracleInvalidProof(feedId);
-        } catch {
-            revert ZkOracleInvalidProof(feedId);
-        }
-
-        int256 answer = _deriveAnswer(feedId, instances[circuit.outputIndex], circuit.outputScale, feed.params.decimals);
-        s_usedProofs[proofHash] = true;
-        roundId = _nextRoundId(feed);
-        StoredRound memory round = StoredRound({
-            answer: answer,
-            observedAt: observedAt,
-            updatedAt: uint48(block.timestamp),
-            submitter: msg.sender,
-            inputsHash: keccak256(abi.encodePacked(instances[:circuit.inputCount]))
-        });
-        _storeRound(feedId, feed, roundId, round, instances);
+    /// @inheritdoc IZkOracle
+    /// @dev Replay protection spends the hash of the first slice's proof only, and that
+    ///      suffices: the first slice binds the model inputs (and the observation time), and
+    ///      the links bind each later proven slice to its predecessor, so re-posting a round
+    ///      needs a new first-slice proof, which is refused like a new `submit` proof of the
+    ///      same inputs would be (by the freshness rules where the feed proves its time).
+    ///      Hashing every proof instead would let a spent first-slice proof come back with
+    ///      re-randomised proofs of the later slices.
+    function submitSlices(bytes32 feedId, bytes[] calldata proofs, uint256[][] calldata instances)
+        external
+        returns (uint80 roundId)
+    {
+        (FeedState storage feed, CircuitConfig storage circuit) = _openSubmission(feedId);
+        (bytes32 proofHash, uint48 observedAt) = _checkSlices(feedId, feed, circuit, proofs, instances);
+        uint256 answerInstance = instances[instances.length - 1][circuit.outputIndex];
+        roundId = _recordRound(feedId, feed, circuit, answerInstance, observedAt, proofHash, instances[0]);
     }
 
     // ------------------------------------------------------------------ reads
@@ -221,6 +222,17 @@ contract ZkOracle is IZkOracle, AccessControl {
     }
 
     /// @inheritdoc IZkOracle
+    function getCoverage(bytes32 feedId, uint80 roundId)
+        external
+        view
+        returns (uint16 provenSlices, uint16 totalSlices)
+    {
+        _requireRound(feedId, roundId);
+        Coverage storage coverage = s_coverage[feedId][uint16(roundId >> PHASE_OFFSET)];
+        return (coverage.provenSlices, coverage.totalSlices);
+    }
+
+    /// @inheritdoc IZkOracle
     function latestRoundId(bytes32 feedId) external view returns (uint80) {
         return _requireFeed(feedId).latestRoundId;
     }
@@ -246,6 +258,13 @@ contract ZkOracle is IZkOracle, AccessControl {
         for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
             stored.onchainInputs.push(circuit.onchainInputs[i]);
         }
+        uint16 proven = 1;
+        for (uint256 i = 0; i < circuit.slices.length; ++i) {
+            stored.slices.push(circuit.slices[i]);
+            if (circuit.slices[i].verifier != address(0)) ++proven;
+        }
+        // Bounded by MAX_SLICES in _validateCircuit.
+        s_coverage[feedId][phaseId] = Coverage({provenSlices: proven, totalSlices: uint16(circuit.slices.length + 1)});
         feed.phaseId = phaseId;
         emit FeedRotated(feedId, phaseId, circuit.verifier, circuit.modelCommitment);
     }
@@ -254,8 +273,14 @@ contract ZkOracle is IZkOracle, AccessControl {
         internal
         view
     {
-        if (circuit.verifier == address(0)) revert ZkOracleZeroAddress();
-        if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
+        bool sliced = circuit.slices.length != 0;
+        if (circuit.verifier == address(0)) {
+            if (sliced) revert ZkOracleSliceUnproven(feedId, 0);
+            revert ZkOracleZeroAddress();
+        }
+        if (sliced) {
+            _validateSlices(feedId, circuit);
+        } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
             revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, circuit.instanceCount);
         }
         if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
@@ -273,6 +298,162 @@ contract ZkOracle is IZkOracle, AccessControl {
             if (input.target == address(0)) revert ZkOracleZeroAddress();
             if (input.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale, input.decimals);
         }
+    }
+
+    /// @dev The layout of a sliced model: at most MAX_SLICES slices, the first and last proven,
+    ///      each proven slice with room for its commitments, the answer among the last
+    ///      slice's outputs.
+    function _validateSlices(bytes32 feedId, CircuitConfig calldata circuit) internal pure {
+        uint256 count = circuit.slices.length + 1;
+        if (count > MAX_SLICES) revert ZkOracleTooManySlices(feedId, count, MAX_SLICES);
+        // The first slice's last instance commits to its output.
+        if (circuit.instanceCount <= circuit.inputCount) {
+            revert ZkOracleSliceInstanceCountInvalid(feedId, 0, circuit.instanceCount);
+        }
+        for (uint256 i = 1; i < count; ++i) {
+            SliceConfig calldata piece = circuit.slices[i - 1];
+            if (piece.verifier == address(0)) {
+                // The last slice yields the answer, so it cannot go unproven.
+                if (i == count - 1) revert ZkOracleSliceUnproven(feedId, i);
+                if (piece.instanceCount != 0) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
+            } else if (piece.instanceCount < 2) {
+                // An input commitment, then an output commitment or at least one output.
+                revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
+            }
+        }
+        // Instance 0 of the last slice is its input commitment, never the answer.
+        uint32 lastCount = circuit.slices[count - 2].instanceCount;
+        if (circuit.outputIndex == 0 || circuit.outputIndex >= lastCount) {
+            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, lastCount);
+        }
+    }
+
+    /// @dev What every submission must pass before its proofs are looked at: a known,
+    ///      unpaused feed and an allowed submitter. Returns the feed and its current circuit.
+    function _openSubmission(bytes32 feedId)
+        internal
+        view
+        returns (FeedState storage feed, CircuitConfig storage circuit)
+    {
+        feed = _requireFeed(feedId);
+        if (feed.paused) revert ZkOracleFeedPaused(feedId);
+        if (!feed.params.permissionless && !s_submitters[feedId][msg.sender]) {
+            revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
+        }
+        circuit = s_circuits[feedId][feed.phaseId];
+    }
+
+    /// @dev The checks on the proof that carries the model inputs (the whole model's, or the
+    ///      first slice's), its instance count already checked: not spent, a fresh proven
+    ///      observation time if the feed proves one, and on-chain inputs equal to the chain's.
+    function _checkInputProof(
+        bytes32 feedId,
+        FeedState storage feed,
+        CircuitConfig storage circuit,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) internal view returns (bytes32 proofHash, uint48 observedAt) {
+        proofHash = keccak256(proof);
+        if (s_usedProofs[proofHash]) revert ZkOracleProofReplayed(feedId, proofHash);
+        observedAt = circuit.bindsObservedAt
+            ? _checkObservationTime(feedId, feed, circuit, instances)
+            : uint48(block.timestamp);
+        _checkOnchainInputs(feedId, circuit, instances);
+    }
+
+    /// @dev Every check of a sliced submission, cheapest first: the slice count, each slice's
+    ///      instance count, the first slice's inputs, the links, then each proven slice's proof.
+    function _checkSlices(
+        bytes32 feedId,
+        FeedState storage feed,
+        CircuitConfig storage circuit,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances
+    ) internal returns (bytes32 proofHash, uint48 observedAt) {
+        uint256 count = circuit.slices.length + 1;
+        if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
+        if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
+        address[] memory verifiers = _checkSliceShapes(feedId, circuit, proofs, instances);
+        (proofHash, observedAt) = _checkInputProof(feedId, feed, circuit, proofs[0], instances[0]);
+        _checkSliceLinks(feedId, verifiers, instances);
+        for (uint256 i = 0; i < count; ++i) {
+            if (verifiers[i] != address(0) && !_verifies(verifiers[i], proofs[i], instances[i])) {
+                revert ZkOracleInvalidSliceProof(feedId, i);
+            }
+        }
+    }
+
+    /// @dev Each slice's instance count against the circuit, nothing given for a slice not
+    ///      proven. Returns each slice's verifier, address(0) for one not proven.
+    function _checkSliceShapes(
+        bytes32 feedId,
+        CircuitConfig storage circuit,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances
+    ) internal view returns (address[] memory verifiers) {
+        verifiers = new address[](proofs.length);
+        for (uint256 i = 0; i < proofs.length; ++i) {
+            uint256 expected;
+            if (i == 0) {
+                (verifiers[i], expected) = (circuit.verifier, circuit.instanceCount);
+            } else {
+                SliceConfig storage piece = circuit.slices[i - 1];
+                (verifiers[i], expected) = (piece.verifier, piece.instanceCount);
+            }
+            if (instances[i].length != expected) {
+                revert ZkOracleSliceInstanceCountMismatch(feedId, i, expected, instances[i].length);
+            }
+            if (verifiers[i] == address(0) && proofs[i].length != 0) revert ZkOracleProofForUnprovenSlice(feedId, i);
+        }
+    }
+
+    /// @dev Consecutive proven slices must agree on the tensor between them: the previous
+    ///      slice's last instance (its output commitment) is the next one's first (its input
+    ///      commitment). Across a slice not proven nothing links, as coverage reports.
+    function _checkSliceLinks(bytes32 feedId, address[] memory verifiers, uint256[][] calldata instances)
+        internal
+        pure
+    {
+        for (uint256 i = 1; i < verifiers.length; ++i) {
+            if (verifiers[i - 1] == address(0) || verifiers[i] == address(0)) continue;
+            uint256 previousOutput = instances[i - 1][instances[i - 1].length - 1];
+            uint256 input = instances[i][0];
+            if (previousOutput != input) revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
+        }
+    }
+
+    /// @dev Whether `verifier` accepts the proof; the generated verifier reverts on a bad
+    ///      proof rather than answering false, so both count as a rejection.
+    function _verifies(address verifier, bytes calldata proof, uint256[] calldata instances) internal returns (bool) {
+        try IHalo2Verifier(verifier).verifyProof(proof, instances) returns (bool valid) {
+            return valid;
+        } catch {
+            return false;
+        }
+    }
+
+    /// @dev Derives the answer, spends the input proof and stores the round; `inputInstances`
+    ///      are the instances of the proof carrying the model inputs, hashed and emitted.
+    function _recordRound(
+        bytes32 feedId,
+        FeedState storage feed,
+        CircuitConfig storage circuit,
+        uint256 answerInstance,
+        uint48 observedAt,
+        bytes32 proofHash,
+        uint256[] calldata inputInstances
+    ) internal returns (uint80 roundId) {
+        int256 answer = _deriveAnswer(feedId, answerInstance, circuit.outputScale, feed.params.decimals);
+        s_usedProofs[proofHash] = true;
+        roundId = _nextRoundId(feed);
+        StoredRound memory round = StoredRound({
+            answer: answer,
+            observedAt: observedAt,
+            updatedAt: uint48(block.timestamp),
+            submitter: msg.sender,
+            inputsHash: keccak256(abi.encodePacked(inputInstances[:circuit.inputCount]))
+        });
+        _storeRound(feedId, feed, roundId, round, inputInstances);
     }
 
     /// @dev Decodes the proven observation time and requires it to be recent, not from the

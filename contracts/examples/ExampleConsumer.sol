@@ -7,6 +7,7 @@ import {IZkOracle} from "../interfaces/IZkOracle.sol";
 /// @notice A minimal contract that reads a proven feed, as a DeFi protocol would.
 contract ExampleConsumer {
     error ExampleConsumerStaleAnswer(bytes32 feedId, uint256 updatedAt, uint256 maxAge);
+    error ExampleConsumerPartialCoverage(bytes32 feedId, uint80 roundId, uint16 provenSlices, uint16 totalSlices);
 
     IZkOracle public immutable i_oracle;
     bytes32 public immutable i_feedId;
@@ -31,6 +32,17 @@ contract ExampleConsumer {
     function readLatest() external view returns (int256 answer, uint8 decimals, uint80 roundId, uint256 updatedAt) {
         (roundId, answer,, updatedAt,) = i_oracle.latestRoundData(i_feedId);
         decimals = i_oracle.getFeedParams(i_feedId).decimals;
+    }
+
+    /// @notice The feed's latest answer, only if its proofs covered the whole model: a feed
+    ///         proven as slices may leave some unproven (targeted verification), and a
+    ///         consumer that needs the whole inference proven refuses such rounds.
+    /// @return answer The answer, with the feed's decimals.
+    /// @return roundId The round it came from.
+    function readFullyProven() external view returns (int256 answer, uint80 roundId) {
+        (roundId, answer,,,) = i_oracle.latestRoundData(i_feedId);
+        (uint16 proven, uint16 total) = i_oracle.getCoverage(i_feedId, roundId);
+        if (proven != total) revert ExampleConsumerPartialCoverage(i_feedId, roundId, proven, total);
     }
 
     /// @notice Reads the latest answer, refusing one older than `maxAge`, and keeps it.

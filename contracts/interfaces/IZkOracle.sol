@@ -34,17 +34,35 @@ interface IZkOracle {
         uint32 instanceIndex;
     }
 
+    /// @notice One slice after the first of a model proven as slices (DSperse style).
+    /// @param verifier The slice circuit's verifier; address(0) for a slice that is run but not
+    ///        proven (targeted verification).
+    /// @param instanceCount Public instances of the slice's proof: its input commitment first,
+    ///        then its output commitment (a middle slice) or the model's public outputs (the last
+    ///        slice); 0 for a slice not proven.
+    struct SliceConfig {
+        address verifier;
+        uint32 instanceCount;
+    }
+
     /// @notice How one phase's proofs are checked and the answer derived from them.
-    /// @param verifier The EZKL-generated verifier of the circuit.
+    /// @dev For a sliced model, `verifier`, `instanceCount`, `inputCount`, `inputScale`,
+    ///      `observedAtIndex` and `onchainInputs` describe the first slice (its instances are
+    ///      the model inputs, then the commitment of its output), while `outputIndex` and
+    ///      `outputScale` index the last slice's instances. The first and last slices are
+    ///      always proven; consecutive proven slices are linked by their commitments.
+    /// @param verifier The EZKL-generated verifier of the circuit (of the first slice when sliced).
     /// @param modelCommitment sha256 over the digests of the ONNX model, circuit settings and vk.
     /// @param instanceCount Public instances per proof (inputs first, then outputs).
     /// @param inputCount How many leading instances are model inputs.
-    /// @param outputIndex Index of the answer among the instances.
+    /// @param outputIndex Index of the answer among the instances (the last slice's when sliced).
     /// @param inputScale Fixed-point scale of the inputs: instance = round(value * 2**inputScale).
-    /// @param outputScale Fixed-point scale of the answer instance.
+    /// @param outputScale Fixed-point scale of the answer instance (of the last slice when sliced).
     /// @param bindsObservedAt Whether the inputs carry the observation time.
     /// @param observedAtIndex First of the OBSERVED_AT_LIMBS instances holding the observation time.
     /// @param onchainInputs Inputs read on-chain during `submit`.
+    /// @param slices The slices after the first of a sliced model, in order; empty for a
+    ///        whole-model circuit.
     struct CircuitConfig {
         address verifier;
         bytes32 modelCommitment;
@@ -56,6 +74,7 @@ interface IZkOracle {
         bool bindsObservedAt;
         uint32 observedAtIndex;
         OnchainInput[] onchainInputs;
+        SliceConfig[] slices;
     }
 
     /// @notice One accepted round and what was proven for it.
@@ -98,6 +117,14 @@ interface IZkOracle {
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);
     error ZkOracleStaleAnswer(bytes32 feedId, uint256 updatedAt, uint256 maxAge);
+    error ZkOracleTooManySlices(bytes32 feedId, uint256 count, uint256 maxCount);
+    error ZkOracleSliceUnproven(bytes32 feedId, uint256 slice);
+    error ZkOracleSliceInstanceCountInvalid(bytes32 feedId, uint256 slice, uint32 instanceCount);
+    error ZkOracleSliceCountMismatch(bytes32 feedId, uint256 expected, uint256 actual);
+    error ZkOracleSliceInstanceCountMismatch(bytes32 feedId, uint256 slice, uint256 expected, uint256 actual);
+    error ZkOracleProofForUnprovenSlice(bytes32 feedId, uint256 slice);
+    error ZkOracleInvalidSliceProof(bytes32 feedId, uint256 slice);
+    error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, uint256 previousOutput, uint256 input);
 
     event FeedRegistered(bytes32 indexed feedId, uint8 decimals, bool permissionless, string description);
     event FeedRotated(
@@ -144,12 +171,29 @@ interface IZkOracle {
     function setSubmitter(bytes32 feedId, address submitter, bool allowed) external;
 
     /// @notice Verifies `proof`, checks freshness and on-chain inputs, and stores the answer
-    ///         derived from `instances`.
+    ///         derived from `instances`. Reverts with ZkOracleSliceCountMismatch on a sliced
+    ///         feed, which takes `submitSlices`.
     /// @param feedId The feed.
     /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
     /// @param instances The public instances the proof was made for.
     /// @return roundId The stored round's id.
     function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances)
+        external
+        returns (uint80 roundId);
+
+    /// @notice Verifies one proof per proven slice of the feed's sliced model, checks that
+    ///         consecutive proven slices are linked (each one's input commitment equals the
+    ///         previous one's output commitment), checks freshness and on-chain inputs on the
+    ///         first slice, and stores the answer derived from the last slice's instances.
+    ///         On a whole-model feed, one proof works exactly like `submit`.
+    /// @dev The stored inputsHash and the RoundSubmitted event's instances are the first
+    ///      slice's (the model inputs, then its output commitment); the other slices'
+    ///      instances are in the transaction's calldata.
+    /// @param feedId The feed.
+    /// @param proofs One proof per slice, in order; empty for a slice not proven.
+    /// @param instances Each slice's public instances, in order; empty for a slice not proven.
+    /// @return roundId The stored round's id.
+    function submitSlices(bytes32 feedId, bytes[] calldata proofs, uint256[][] calldata instances)
         external
         returns (uint80 roundId);
 
@@ -224,6 +268,18 @@ interface IZkOracle {
     /// @param roundId The round id.
     /// @return The round; reverts for an unknown round.
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory);
+
+    /// @notice How much of the model the proofs of a round covered: the proven slices and all
+    ///         slices of the circuit of the round's phase; (1, 1) for a whole-model circuit.
+    ///         A consumer that requires the whole inference proven requires them equal.
+    /// @param feedId The feed.
+    /// @param roundId The round id; reverts for an unknown round.
+    /// @return provenSlices Slices whose proofs were verified.
+    /// @return totalSlices Slices of the model.
+    function getCoverage(bytes32 feedId, uint80 roundId)
+        external
+        view
+        returns (uint16 provenSlices, uint16 totalSlices);
 
     /// @notice The latest round id, 0 before the first round.
     /// @param feedId The feed.

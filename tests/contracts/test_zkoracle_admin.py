@@ -187,7 +187,7 @@ def test_registering_with_the_deployers_tuples(
     assert (phase, normalise(stored)) == (1, as_stored(demo_config))
     verifier, _commitment, *layout = normalise(stored)
     # 4 prices and 3 time limbs in, the forecast out; the time limbs follow the prices.
-    assert (verifier, layout) == (demo_verifier, [8, 7, 7, 13, 13, True, 4, []])
+    assert (verifier, layout) == (demo_verifier, [8, 7, 7, 13, 13, True, 4, [], []])
 
 
 def test_permissionless_feed_admits_anyone(

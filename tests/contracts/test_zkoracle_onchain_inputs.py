@@ -84,7 +84,7 @@ def test_proof_must_use_the_value_on_chain_at_submission(
 ) -> None:
     on_chain = round(FIRST_PRICE * 10**decimals)
     source = value_source(owner, on_chain)
-    config = (*demo_config[:9], [onchain_input(source.address, decimals=decimals, index=0)])
+    config = (*demo_config[:9], [onchain_input(source.address, decimals=decimals, index=0)], [])
     register(owner, oracle, KEY, feed_params(), config, submitters=(relayer.account.address,))
     # The proof's first instance is the price EZKL quantised; the contract quantises the same value alike.
     assert first_proof.instances[0] == quantize(on_chain, decimals=decimals, scale=SCALE)
@@ -126,7 +126,7 @@ def test_unreadable_onchain_input_is_refused(
         address = deploy(
             owner, helper_contracts()["RevertingSource" if target == "reverting view" else "WideSource"]
         ).address
-    config = (*demo_config[:9], [onchain_input(address, decimals=1, index=0, selector=selector)])
+    config = (*demo_config[:9], [onchain_input(address, decimals=1, index=0, selector=selector)], [])
     register(owner, oracle, KEY, feed_params(), config, submitters=(relayer.account.address,))
     call = submit_call(oracle, KEY, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, call) == err("ZkOracleOnchainInputUnavailable", KEY, address, selector)

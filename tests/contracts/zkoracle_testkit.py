@@ -184,8 +184,9 @@ def circuit(
     binds_time: bool = False,
     observed_at_index: int = 0,
     onchain_inputs: tuple[tuple, ...] = (),
+    slices: tuple[tuple[str, int], ...] = (),
 ) -> tuple:
-    """An ``IZkOracle.CircuitConfig`` tuple; by default one instance, the answer."""
+    """An ``IZkOracle.CircuitConfig`` tuple; by default one instance, the answer, and no slices."""
     return (
         verifier,
         commitment,
@@ -197,6 +198,7 @@ def circuit(
         binds_time,
         observed_at_index,
         list(onchain_inputs),
+        list(slices),
     )
 
 
@@ -218,12 +220,12 @@ def onchain_input(target: str, *, decimals: int, index: int, selector: bytes = V
 
 def as_stored(config: tuple) -> tuple:
     """A CircuitConfig tuple as web3 returns it from a view (nested structs as tuples)."""
-    return (*config[:9], [tuple(item) for item in config[9]])
+    return (*config[:9], [tuple(item) for item in config[9]], [tuple(item) for item in config[10]])
 
 
 def normalise(returned: tuple | list) -> tuple:
-    """A returned CircuitConfig with its on-chain inputs as tuples, comparable to ``as_stored``."""
-    return (*returned[:9], [tuple(item) for item in returned[9]])
+    """A returned CircuitConfig with its on-chain inputs and slices as tuples, comparable to ``as_stored``."""
+    return (*returned[:9], [tuple(item) for item in returned[9]], [tuple(item) for item in returned[10]])
 
 
 def register(
