@@ -16,7 +16,7 @@ from oracle.input_range import check_calibrated_range
 from oracle.paths import PROJECT_ROOT
 from tests.conftest import DEMO_FEED
 
-EXAMPLES = ("demo", "lending-risk", "volatility")
+EXAMPLES = ("demo", "lending-risk", "sliced", "volatility")
 
 
 def _zkoracle(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
