@@ -24,6 +24,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -45,6 +46,7 @@ from relayer.sender import NONCE_ATTEMPTS, Lookup, NonceConflict, TransactionSen
 log = logging.getLogger(__name__)
 
 PROOF_REPLAYED = "ZkOracleProofReplayed"
+OBSERVATION_FROM_FUTURE = "ZkOracleObservationFromFuture"
 # How far back a round's landing is searched for. The oracle refuses observations older
 # than the feed's max age (minutes), so a round that landed at all landed recently.
 LANDING_LOOKBACK_BLOCKS = 10_000
@@ -131,7 +133,7 @@ class RoundRelayer:
     def _send(self, row: Round) -> RelayOutcome:
         round_id = int(row.id)  # type: ignore[arg-type]
         try:
-            tx = self._sender.estimate(self._submit_call(row), what=self._what(row))
+            tx = self._estimate(row)
         except RelayError as exc:
             if _is_replay(exc.reason):
                 return self._landed_elsewhere(round_id)
@@ -154,6 +156,17 @@ class RoundRelayer:
             return self._follow(round_id)
         reason = f"{self._what(row)}: the node refused {NONCE_ATTEMPTS} fresh nonces in a row"
         return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+
+    def _estimate(self, row: Round) -> dict[str, Any]:
+        call = self._submit_call(row)
+        try:
+            return self._sender.estimate(call, what=self._what(row))
+        except RelayError as exc:
+            if exc.reason is None or not exc.reason.startswith(OBSERVATION_FROM_FUTURE):
+                raise
+            # The latest block may be older than the observation (an idle chain mines no blocks);
+            # the round lands in the next block, whose time is now.
+            return self._sender.estimate(call, what=self._what(row), block="pending")
 
     def _fees(self, round_id: int, *, nonce: int | None = None) -> Fees:
         """Today's fees; for a round sent before (of that nonce), ≥ 12.5% over the most it offered.

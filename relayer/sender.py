@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -86,11 +86,20 @@ class TransactionSender:
         self._decoder = decoder
         self._receipt_timeout = receipt_timeout
 
-    def estimate(self, call: ContractFunction | ContractConstructor, *, what: str) -> dict[str, Any]:
-        """The unsigned transaction for ``call`` at today's fees; a revert raises :class:`RelayError`."""
+    def estimate(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        what: str,
+        block: Literal["latest", "pending"] = "latest",
+    ) -> dict[str, Any]:
+        """The unsigned transaction for ``call`` at today's fees; a revert raises :class:`RelayError`.
+
+        By default against the latest block, not the pending one: a proof found spent is
+        then spent in a mined block.
+        """
         try:
-            # Against the latest block, not the pending one: a proof found spent is then spent in a mined block.
-            gas = int(call.estimate_gas({"from": self.account.address}, block_identifier="latest") * GAS_MARGIN)
+            gas = int(call.estimate_gas({"from": self.account.address}, block_identifier=block) * GAS_MARGIN)
         except ContractCustomError as exc:
             reason = self._decoder.decode(exc.data if isinstance(exc.data, str) else None)
             raise RelayError(f"{what} would revert: {reason}", reason=reason) from exc

@@ -107,6 +107,19 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     assert [r.status for r in store.rounds(feed_id="demo")] == [RoundStatus.LANDED]
 
 
+def test_an_observation_newer_than_an_idle_chains_latest_block_still_lands(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    node = _node(store, w3, anvil, demo_spec, demo_circuit, tmp_path)
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    latest = int(w3.eth.get_block("latest")["timestamp"])
+    # Beyond the contract's 15 s skew from the latest block, but not from the block it will land in:
+    # proving takes more than a second, so the next block is at least that much later.
+    report = node.tick(now=latest + 16)
+    assert report.landed, report.round.failure_reason
+    assert int(w3.eth.get_block("latest")["timestamp"]) >= latest + 1
+
+
 def test_deployment_is_reused_while_its_contracts_exist(
     store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
