@@ -15,6 +15,7 @@ import collections
 import io
 import logging
 import tempfile
+import time
 from collections.abc import Iterable
 
 import bittensor as bt
@@ -69,8 +70,14 @@ class ProverService:
         self._nonces = bt.http_auth.InMemoryNonceStore(retention=NONCE_RETENTION_SECONDS)
         self._fetching: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
-    async def authenticate(self, request: Request, body: bytes) -> str:
-        """The caller's hotkey, or 401/403."""
+    async def authenticate(self, request: Request) -> tuple[str, bytes]:
+        """The caller's hotkey and the request's body, or 401/403.
+
+        Freshness is judged when the request's headers came in, before its body is read:
+        a bundle upload of a hundred megabytes may take longer than the window to arrive.
+        """
+        arrived_ns = time.time_ns()
+        body = await request.body()
         try:
             caller = await asyncio.to_thread(  # hashing an uploaded bundle takes a while
                 bt.http_auth.verify,
@@ -80,12 +87,13 @@ class ProverService:
                 path=request.url.path,
                 self_hotkey_ss58=self.hotkey.ss58_address,
                 nonce_store=self._nonces,
+                now_ns=arrived_ns,
             )
         except bt.http_auth.AuthError as exc:  # its messages are safe to return to the caller
             raise HTTPException(status_code=401, detail=f"btauth/1: {exc}") from None
         if self.allowed and caller.hotkey_ss58 not in self.allowed:
             raise HTTPException(status_code=403, detail=f"hotkey {caller.hotkey_ss58} may not use this prover")
-        return caller.hotkey_ss58
+        return caller.hotkey_ss58, body
 
     def signed(self, message: BaseModel, *, request: Request, caller: str, status_code: int = 200) -> Response:
         body = message.model_dump_json().encode()
@@ -144,12 +152,12 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.get(HEALTH)
     async def health(request: Request) -> Response:
-        caller = await service.authenticate(request, await request.body())
+        caller, _ = await service.authenticate(request)
         return service.signed(Health(status="ok", hotkey=service.hotkey.ss58_address), request=request, caller=caller)
 
     @app.get(CAPACITY)
     async def capacity(request: Request) -> Response:
-        caller = await service.authenticate(request, await request.body())
+        caller, _ = await service.authenticate(request)
         answer = Capacity(
             hotkey=service.hotkey.ss58_address,
             bundles=service.cache.digests(),
@@ -162,8 +170,7 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.put(BUNDLES + "/{digest}")
     async def put_bundle(digest: str, request: Request) -> Response:
-        body = await request.body()
-        caller = await service.authenticate(request, body)
+        caller, body = await service.authenticate(request)
         try:
             await asyncio.to_thread(service.cache.install, digest, io.BytesIO(body))
         except ProverError as exc:
@@ -172,8 +179,7 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.post(PROVE)
     async def prove(request: Request) -> Response:
-        body = await request.body()
-        caller = await service.authenticate(request, body)
+        caller, body = await service.authenticate(request)
         try:
             job = ProveRequest.model_validate_json(body)
         except ValidationError as exc:

@@ -16,11 +16,14 @@ from bittensor.keyfiles import Keypair
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.slicing import SlicedCircuit, run_chain
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import ProverError
 from oracle.feedspec import FeedSpec, TriggerSpec
+from oracle.inference import OnnxModel
 from oracle.node import FeedNode, ensure_deployment
-from oracle.provers import Proof, Prover
+from oracle.proof_checks import check_sliced_proof
+from oracle.provers import LocalProver, Proof, Prover
 from oracle.provers.bundle import NodeBundles
 from oracle.provers.discovery import StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
@@ -28,8 +31,9 @@ from oracle.provers.factory import PipelineAcceptance
 from oracle.provers.pool import PoolProver
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Scoreboard
+from oracle.provers.sliced import prove_slices
 from oracle.store import ProverRecord, RoundStatus, Store
-from tests.provers.conftest import ArtifactServer, ProverProcess, ProverTrio
+from tests.provers.conftest import ROGUE, ArtifactServer, ProverLauncher, ProverProcess, ProverTrio
 
 ROUNDS = 3
 
@@ -213,3 +217,46 @@ def test_a_prover_fetches_unknown_bundles_from_its_artifact_url_once(
     PipelineAcceptance(demo_spec)(demo_circuit, proof, inputs)
     # Fetched once (by this test or an earlier round), checked against its digest, cached since.
     assert artifact_server.fetched.count(f"/{NodeBundles().digest(demo_circuit)}.tar") == 1
+
+
+@pytest.fixture(scope="module")
+def slice_replayer(
+    launcher: ProverLauncher,
+    sliced_spec: FeedSpec,
+    sliced_circuit: SlicedCircuit,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ProverProcess:
+    """Answers every request at once with a valid proof of slice 1 — on the activations of another input."""
+    piece = sliced_circuit.slices[1]
+    assert piece.circuit is not None
+    other = run_chain(sliced_circuit, sliced_spec.model_samples()[5]).steps[1].inputs
+    proof_file = tmp_path_factory.mktemp("slice-replay") / "proof.json"
+    proof_file.write_bytes(LocalProver().prove(piece.circuit, other).document)
+    (prover,) = launcher.start(("slice-replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))
+    return prover
+
+
+def test_the_network_proves_each_slice_and_a_proof_of_other_activations_never_wins(
+    slice_replayer: ProverProcess,
+    trio: ProverTrio,
+    node_signer: Keypair,
+    sliced_spec: FeedSpec,
+    sliced_circuit: SlicedCircuit,
+    tmp_path: Path,
+) -> None:
+    network, scoreboard = _network(
+        [slice_replayer.endpoint, trio.honest.endpoint],
+        store=Store.sqlite(tmp_path / "node.db"),
+        signer=node_signer,
+        spec=sliced_spec,
+    )
+    inputs = sliced_spec.model_samples()[0]
+
+    proof = prove_slices(sliced_circuit, inputs, prover=network)
+
+    assert proof.prover == trio.honest.hotkey  # every slice, proven remotely by the honest prover
+    output = OnnxModel(sliced_spec.model_path).run(inputs)[sliced_spec.output]
+    check_sliced_proof(sliced_spec, sliced_circuit, proof, inputs, model_output=output)
+    records = _by_hotkey(scoreboard)
+    assert records[slice_replayer.hotkey].valid == 0 and records[slice_replayer.hotkey].invalid >= 1
+    assert records[trio.honest.hotkey].valid == len(sliced_circuit.slices)
