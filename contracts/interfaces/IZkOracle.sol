@@ -185,7 +185,7 @@ interface IZkOracle {
     ///         consecutive proven slices are linked (each one's input commitment equals the
     ///         previous one's output commitment), checks freshness and on-chain inputs on the
     ///         first slice, and stores the answer derived from the last slice's instances.
-    ///         On a whole-model feed, one proof works exactly like `submit`.
+    ///         On a whole-model feed, one proof works like `submit` (its errors name slice 0).
     /// @dev The stored inputsHash and the RoundSubmitted event's instances are the first
     ///      slice's (the model inputs, then its output commitment); the other slices'
     ///      instances are in the transaction's calldata.

@@ -5,6 +5,11 @@ hashes never leak between tests. Replay protection and freshness are per oracle,
 accepted by one test's oracle is still fresh for the next: three real proofs (seconds each)
 serve every module. They carry the chain's time when the session made them; the test feeds
 accept observations up to an hour old, so the proofs stay valid for the whole session.
+
+The sliced feed (feeds/sliced, 3 slices) adds one proof per slice of one input (the
+session's ``sliced_proof``) and one proof of slice 1 on another input, to tamper with; its
+targeted variant (slices 0 and 2 proven) has the same slice circuits, so the same
+verifiers and the same slice 0 and 2 proofs serve it.
 """
 
 from __future__ import annotations
@@ -33,10 +38,18 @@ from zkoracle_testkit import (
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import time_limbs
+from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.feedspec import FeedSpec
-from oracle.provers import LocalProver
-from relayer.deployer import circuit_config, deploy_oracle, deploy_verifier
+from oracle.provers import LocalProver, Proof
+from oracle.provers.sliced import SlicedProof
+from relayer.deployer import (
+    circuit_config,
+    deploy_oracle,
+    deploy_verifier,
+    deploy_verifiers,
+    sliced_circuit_config,
+)
 from relayer.sender import TransactionSender
 
 # Prices exactly representable at EZKL's input scale 13 (multiples of 1/8), so an on-chain
@@ -166,4 +179,83 @@ def demo_key(oracle: Contract, owner: TransactionSender, relayer: TransactionSen
         demo_config,
         submitters=(relayer.account.address,),
     )
+    return key
+
+
+# --- the sliced feed -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def targeted_circuit(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path) -> SlicedCircuit:
+    """The sliced feed's model with only slices 0 and 2 proven (targeted verification)."""
+    plan = SlicingPlan(slices=3, proven=(0, 2))
+    targeted = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
+    # The proven slices are the very circuits of the fully proven build: same verifiers, same proofs.
+    keys = [None if piece.circuit is None else piece.circuit.manifest.key for piece in targeted.circuit.slices]
+    full = [piece.circuit.manifest.key for piece in sliced_circuit.slices if piece.circuit is not None]
+    assert keys == [full[0], None, full[2]]
+    return targeted.circuit
+
+
+@pytest.fixture(scope="session")
+def sliced_verifiers(owner: TransactionSender, sliced_circuit: SlicedCircuit) -> list[str | None]:
+    return deploy_verifiers(owner, sliced_circuit, feed_id="sliced")
+
+
+@pytest.fixture(scope="session")
+def targeted_verifiers(sliced_verifiers: list[str | None], targeted_circuit: SlicedCircuit) -> list[str | None]:
+    return [address if piece.proven else None for address, piece in zip(sliced_verifiers, targeted_circuit.slices)]
+
+
+@pytest.fixture(scope="session")
+def sliced_config(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_verifiers: list[str | None]) -> tuple:
+    return sliced_circuit_config(sliced_spec, sliced_circuit, sliced_verifiers)
+
+
+@pytest.fixture(scope="session")
+def targeted_config(
+    sliced_spec: FeedSpec, targeted_circuit: SlicedCircuit, targeted_verifiers: list[str | None]
+) -> tuple:
+    return sliced_circuit_config(sliced_spec, targeted_circuit, targeted_verifiers)
+
+
+@pytest.fixture(scope="session")
+def targeted_proof(sliced_proof: SlicedProof) -> SlicedProof:
+    """The targeted feed's proofs of the same input: the full run's, less slice 1."""
+    first, _middle, last = sliced_proof.proofs
+    return SlicedProof(proofs=(first, None, last), wall_seconds=sliced_proof.wall_seconds)
+
+
+@pytest.fixture(scope="session")
+def other_slice1_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> Proof:
+    """A valid proof of slice 1 on the activations of another model input than ``sliced_proof``'s."""
+    other = sliced_spec.model_samples()[1]
+    middle = sliced_circuit.slices[1].circuit
+    assert middle is not None
+    return LocalProver().prove(middle, run_chain(sliced_circuit, other).steps[1].inputs)
+
+
+@pytest.fixture
+def sliced_key(
+    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, sliced_spec: FeedSpec, sliced_config: tuple
+) -> bytes:
+    """The fully proven sliced feed registered on this test's oracle, the relayer allowed."""
+    key = feed_key(sliced_spec.id)
+    params = feed_params(decimals=sliced_spec.decimals, description=sliced_spec.description)
+    register(owner, oracle, key, params, sliced_config, submitters=(relayer.account.address,))
+    return key
+
+
+@pytest.fixture
+def targeted_key(
+    oracle: Contract,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    sliced_spec: FeedSpec,
+    targeted_config: tuple,
+) -> bytes:
+    """The targeted sliced feed registered on this test's oracle, the relayer allowed."""
+    key = feed_key("sliced-targeted")
+    params = feed_params(decimals=sliced_spec.decimals, description="targeted")
+    register(owner, oracle, key, params, targeted_config, submitters=(relayer.account.address,))
     return key
