@@ -249,6 +249,7 @@ def test_the_network_proves_each_slice_and_a_proof_of_other_activations_never_wi
         store=Store.sqlite(tmp_path / "node.db"),
         signer=node_signer,
         spec=sliced_spec,
+        timeout=300.0,  # the honest prover has one worker: the last of the 3 slices waits for the others
     )
     inputs = sliced_spec.model_samples()[0]
 

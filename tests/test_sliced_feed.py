@@ -1,0 +1,82 @@
+"""A sliced feed end to end on Anvil: slices proven in parallel, linked on-chain, read by the consumer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+from web3.exceptions import ContractCustomError
+
+from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.contracts import CONSUMER, ORACLE, bind, feed_key, project_error_decoder
+from oracle.feedspec import FeedSpec, SlicingSpec
+from oracle.node import FeedNode, ensure_deployment
+from oracle.provers.pool import PoolProver
+from oracle.provers.sliced import SlicedProof
+from oracle.store import RoundStatus, Store
+
+
+def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: SlicedCircuit, tmp_path: Path) -> FeedNode:
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    return FeedNode(
+        spec,
+        circuit,
+        store=store,
+        w3=w3,
+        deployment=deployment,
+        prover=PoolProver(workers=2),
+        proofs_dir=tmp_path / "proofs",
+    )
+
+
+def test_a_sliced_round_lands_with_full_coverage_and_the_consumer_reads_it(
+    w3: Web3, anvil: AnvilNode, sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, tmp_path: Path
+) -> None:
+    store = Store.sqlite(tmp_path / "node.db")
+    node = _node(store, w3, anvil, sliced_spec, sliced_circuit, tmp_path)
+    report = node.tick(now=time.time())
+    row = report.round
+    assert report.landed, row.failure_reason
+    assert report.reading is not None and str(report.reading.answer) == row.expected_answer
+    assert report.error is not None and report.error <= report.tolerance
+    proof = SlicedProof.from_document(Path(str(row.proof_path)).read_bytes())
+    assert all(p is not None for p in proof.proofs) and row.proof_digest == proof.digest
+
+    oracle = bind(w3, ORACLE, node.deployment.oracle_address)
+    key = feed_key(sliced_spec.id)
+    round_id = oracle.functions.latestRoundId(key).call()
+    assert str(round_id) == row.onchain_round_id
+    assert oracle.functions.getCoverage(key, round_id).call() == [3, 3]
+    consumer = bind(w3, CONSUMER, str(node.deployment.consumer_address))
+    answer, read_round = consumer.functions.readFullyProven().call()
+    assert (str(answer), read_round) == (row.expected_answer, round_id)
+    # Posted once: relaying the landed round again sends nothing.
+    assert node._relayer.relay(int(row.id)).landed  # type: ignore[arg-type]
+    assert oracle.functions.latestRoundId(key).call() == round_id
+    assert [r.status for r in store.rounds(feed_id=sliced_spec.id)] == [RoundStatus.LANDED]
+
+
+def test_targeted_verification_lands_partial_coverage_a_consumer_can_refuse(
+    w3: Web3, anvil: AnvilNode, sliced_spec: FeedSpec, build_root: Path, tmp_path: Path
+) -> None:
+    spec = sliced_spec.model_copy(update={"id": "sliced-targeted", "slicing": SlicingSpec(slices=3, prove=(0, 2))})
+    circuit = build_sliced_circuit(
+        spec.model_path, spec.model_samples(), SlicingPlan(slices=3, proven=(0, 2)), build_root=build_root
+    ).circuit
+    node = _node(Store.sqlite(tmp_path / "node.db"), w3, anvil, spec, circuit, tmp_path)
+    report = node.tick(now=time.time())
+    assert report.landed, report.round.failure_reason
+    assert report.reading is not None and str(report.reading.answer) == report.round.expected_answer
+
+    oracle = bind(w3, ORACLE, node.deployment.oracle_address)
+    key = feed_key(spec.id)
+    round_id = oracle.functions.latestRoundId(key).call()
+    assert oracle.functions.getCoverage(key, round_id).call() == [2, 3]
+    consumer = bind(w3, CONSUMER, str(node.deployment.consumer_address))
+    with pytest.raises(ContractCustomError) as refused:
+        consumer.functions.readFullyProven().call()
+    decoded = project_error_decoder().decode(refused.value.data if isinstance(refused.value.data, str) else None)
+    assert decoded.startswith("ExampleConsumerPartialCoverage(") and decoded.endswith(", 2, 3)")
