@@ -2,7 +2,7 @@
 
 Everything is fetched over HTTP from the API: the round (proof, instances, answer,
 registration) and, by content hash, the ONNX model, circuit settings, verifying key and
-SRS. Nothing is read from this machine's store or build folder, so a round checks out
+SRS; for a sliced round, the whole model and each slice's files and proof. Nothing is read from this machine's store or build folder, so a round checks out
 here only if the API's own answers are consistent with a valid proof.
 """
 
@@ -39,6 +39,7 @@ class VerifiedRound:
     decimals: int
     registration_source: str
     checks: list[str] = field(default_factory=list)
+    coverage: tuple[int, int] | None = None  # (proven, total) slices of a sliced round; None for a whole model
 
     @property
     def value(self) -> float:
@@ -60,10 +61,15 @@ def verify_round(reference: str, *, api: str = DEFAULT_API, timeout: float = 60.
     try:
         with httpx.Client(timeout=timeout) as client:
             evidence = _get(client, url).json()
+            if evidence.get("kind") == "sliced":
+                whole = _artifact(client, url, "whole model", (evidence.get("sliced") or {}).get("model"))
+                slices = [_slice_files(client, url, piece) for piece in evidence["slices"]]
+                return check_sliced_evidence(evidence, whole, slices, url=url)
             refs = evidence.get("artifacts") or {}
             files = {name: _artifact(client, url, name, refs.get(name)) for name in ARTIFACTS}
-        return check_evidence(evidence, files, url=url)
-    except (KeyError, TypeError, ValueError) as exc:  # a field missing, mistyped or not hex: not a round we can check
+            return check_evidence(evidence, files, url=url)
+    # A field missing, mistyped, out of range or not hex: not a round we can check.
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise VerificationError(f"{url} is not a well-formed round: {type(exc).__name__} {exc}") from exc
 
 
@@ -91,87 +97,293 @@ def _artifact(client: httpx.Client, base: str, name: str, ref: dict[str, Any] | 
     return data
 
 
+def _slice_files(client: httpx.Client, base: str, piece: dict[str, Any]) -> dict[str, bytes]:
+    """A proven slice's model, settings, vk and SRS; only the model of a slice run unproven."""
+    refs = piece["artifacts"]
+    names = ARTIFACTS if piece["proven"] else ("model",)
+    return {name: _artifact(client, base, f"slice {piece['index']} {name}", refs.get(name)) for name in names}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Each public instance of a circuit's proofs, in EZKL's order: its fixed-point scale, or None for a
+    Poseidon commitment (one instance standing for a whole hashed tensor)."""
+
+    inputs: list[int | None]
+    outputs: list[int | None]
+
+    @classmethod
+    def of(cls, settings: dict[str, Any], *, subject: str) -> _Layout:
+        run_args = settings["run_args"]
+        shapes = list(settings["model_instance_shapes"])  # the public tensors' only, inputs first
+
+        def side(visibility: str | dict[str, Any], scales: list[int]) -> list[int | None]:
+            if visibility == "Public":
+                return [scale for scale in scales for _ in range(math.prod(shapes.pop(0)))]
+            if isinstance(visibility, dict) and visibility.get("Hashed", {}).get("hash_is_public"):
+                return [None] * len(scales)
+            raise VerificationError(f"{subject}: tensors of visibility {visibility} cannot be checked offline")
+
+        return cls(
+            inputs=side(run_args["input_visibility"], settings["model_input_scales"]),
+            outputs=side(run_args["output_visibility"], settings["model_output_scales"]),
+        )
+
+    @property
+    def scales(self) -> list[int | None]:
+        return [*self.inputs, *self.outputs]
+
+
 def check_evidence(evidence: dict[str, Any], files: dict[str, bytes], *, url: str) -> VerifiedRound:
     """Every offline check of one round, given the API's answer and the artifacts' bytes (hashes checked)."""
-    round_id, status = evidence["id"], evidence["status"]
-    proof = evidence.get("proof")
-    if not proof:
-        raise VerificationError(f"round {round_id} has no proof (status {status}: {evidence.get('failure_reason')})")
+    round_id = evidence["id"]
+    subject = f"round {round_id}"
+    proof = _require_proof(evidence)
+    registration = _require_registration(evidence)
     checks: list[str] = []
     document = proof["document"]
-    felts = [felt for group in document["instances"] for felt in group]
-    _check_proof_bytes(evidence, proof, document)
+    digest = _proof_digest(subject, proof)
+    if evidence.get("proof_digest") != digest:
+        raise VerificationError(
+            f"{subject}: the proof hashes to {digest}, the round says {evidence.get('proof_digest')}"
+        )
     checks.append(f"proof bytes hash to the stored digest {proof['digest'][:18]}…")
-    if [str(felt_to_uint(felt)) for felt in felts] != proof["instances"]:
-        raise VerificationError(f"round {round_id}: the listed instances differ from the proof document's")
 
     commitment = model_commitment(onnx_bytes=files["model"], settings_bytes=files["settings"], vk_bytes=files["vk"])
+    _check_commitment(
+        evidence,
+        commitment,
+        circuit=("circuit", evidence["circuit"]["model_commitment"]),
+        served="the served model, settings and vk",
+    )
+    checks.append(f"model commitment {commitment[:18]}… = sha256(onnx ‖ settings ‖ vk) as registered")
+
+    _ezkl_verify(subject, document, files)
+    checks.append(f"ezkl.verify accepts the proof (logrows {evidence['artifacts']['srs']['logrows']} SRS)")
+
+    settings = json.loads(files["settings"])
+    layout = _Layout.of(settings, subject=subject)
+    felts = _felts(document)
+    if len(felts) != len(layout.scales) or len(felts) != registration["instance_count"]:
+        raise VerificationError(
+            f"{subject}: the proof has {len(felts)} instances, the settings {len(layout.scales)}, "
+            f"the registration {registration['instance_count']}"
+        )
+    _check_inputs(subject, evidence["inputs"], felts, layout)
+    checks.append(f"the round's {len(evidence['inputs'])} inputs are the proof's input instances")
+
+    derived, check = _check_answer(
+        evidence, registration, felts, layout, where=f"instance {registration['output_index']}"
+    )
+    checks.append(check)
+    return _verified(evidence, registration, derived, checks, url=url)
+
+
+def check_sliced_evidence(
+    evidence: dict[str, Any], whole: bytes, slices: list[dict[str, bytes]], *, url: str
+) -> VerifiedRound:
+    """Every offline check of a sliced round, given the API's answer, the whole model's bytes and each slice's
+    files (hashes checked): each proven slice's proof, the links between them, the inputs at the first slice,
+    the answer at the last, the commitment to the whole model and every slice, and the coverage."""
+    round_id = evidence["id"]
+    proof = _require_proof(evidence)
+    registration = _require_registration(evidence)
+    documents = _slice_documents(evidence, proof, slices)
+    checks: list[str] = []
+
+    digests = [
+        b"" if d is None else bytes.fromhex(_proof_digest(f"round {round_id}, slice {i}", d).removeprefix("0x"))
+        for i, d in enumerate(documents)
+    ]
+    digest = "0x" + hashlib.sha256(b"".join(digests)).hexdigest()
+    for where, value in (("proof", proof["digest"]), ("round", evidence.get("proof_digest"))):
+        if value != digest:
+            raise VerificationError(f"round {round_id}: the slice proofs hash to {digest}, the {where} says {value}")
+    checks.append(f"each slice proof hashes to its digest, all of them to the stored digest {digest[:18]}…")
+
+    commitment = _sliced_commitment(round_id, whole, evidence["slices"], slices)
+    _check_commitment(
+        evidence,
+        commitment,
+        circuit=("sliced circuit", evidence["sliced"]["model_commitment"]),
+        served="the served model and slices",
+    )
+    checks.append(f"model commitment {commitment[:18]}… = sha256(onnx ‖ per slice: circuit commitment or onnx)")
+
+    proven = [_proven_slice(round_id, index, d, files) for index, (d, files) in enumerate(zip(documents, slices))]
+    checks.append(f"ezkl.verify accepts the proof of each of the {sum(p is not None for p in proven)} proven slices")
+    checks.extend(_check_links(round_id, proven))
+
+    first, last = proven[0], proven[-1]
+    assert first is not None and last is not None  # _slice_documents: both always proven
+    if len(first.felts) != registration["instance_count"]:
+        raise VerificationError(
+            f"round {round_id}, slice 0: the proof has {len(first.felts)} instances, "
+            f"the registration {registration['instance_count']}"
+        )
+    _check_inputs(f"round {round_id}, slice 0", evidence["inputs"], first.felts, first.layout)
+    checks.append(f"the round's {len(evidence['inputs'])} inputs are the first slice's input instances")
+    where = f"slice {len(proven) - 1}'s instance {registration['output_index']}"
+    derived, check = _check_answer(evidence, registration, last.felts, last.layout, where=where)
+    checks.append(check)
+
+    coverage = (sum(p is not None for p in proven), len(proven))
+    claimed = {
+        "sliced circuit": evidence["sliced"]["coverage"],
+        f"registration ({registration['source']})": registration.get("coverage"),
+    }
+    for where, value in claimed.items():
+        if value is None or (value["proven"], value["total"]) != coverage:
+            said = "the model is not sliced" if value is None else f"{value['proven']}/{value['total']}"
+            raise VerificationError(
+                f"round {round_id}: {coverage[0]}/{coverage[1]} slices are proven, the {where} says {said}"
+            )
+    checks.append(f"coverage {coverage[0]}/{coverage[1]} slices proven, as registered")
+    return _verified(evidence, registration, derived, checks, url=url, coverage=coverage)
+
+
+def _slice_documents(
+    evidence: dict[str, Any], proof: dict[str, Any], slices: list[dict[str, bytes]]
+) -> list[dict[str, Any] | None]:
+    """Each slice's proof, None for a slice run unproven, once the slices, their proofs and files line up."""
+    round_id, pieces, documents = evidence["id"], evidence["slices"], proof["slices"]
+    indices = [piece["index"] for piece in pieces]
+    if not len(pieces) == len(documents) == len(slices) or indices != list(range(len(pieces))):
+        raise VerificationError(
+            f"round {round_id}: {len(pieces)} slices listed (indices {indices}), {len(documents)} slice proofs"
+        )
+    for index, (piece, document) in enumerate(zip(pieces, documents, strict=True)):
+        if piece["proven"] != (document is not None):
+            raise VerificationError(
+                f"round {round_id}, slice {index}: listed as {'' if piece['proven'] else 'not '}proven, "
+                f"yet it has {'no' if document is None else 'a'} proof"
+            )
+    if documents[0] is None or documents[-1] is None:
+        # The first slice binds the inputs and the last yields the answer: without either nothing is proven.
+        raise VerificationError(f"round {round_id}: the first and last slices must be proven, and are not")
+    return documents
+
+
+@dataclass(frozen=True)
+class _ProvenSlice:
+    felts: list[str]
+    layout: _Layout
+
+
+def _proven_slice(
+    round_id: int, index: int, proof: dict[str, Any] | None, files: dict[str, bytes]
+) -> _ProvenSlice | None:
+    """A slice's proof verified against its own settings, vk and SRS; None for a slice run unproven."""
+    if proof is None:
+        return None
+    subject = f"round {round_id}, slice {index}"
+    _ezkl_verify(subject, proof["document"], files)
+    found = _ProvenSlice(_felts(proof["document"]), _Layout.of(json.loads(files["settings"]), subject=subject))
+    if len(found.felts) != len(found.layout.scales):
+        raise VerificationError(
+            f"{subject}: the proof has {len(found.felts)} instances, its settings {len(found.layout.scales)}"
+        )
+    return found
+
+
+def _require_proof(evidence: dict[str, Any]) -> dict[str, Any]:
+    proof = evidence.get("proof")
+    if not proof:
+        raise VerificationError(
+            f"round {evidence['id']} has no proof (status {evidence['status']}: {evidence.get('failure_reason')})"
+        )
+    return proof
+
+
+def _require_registration(evidence: dict[str, Any]) -> dict[str, Any]:
     registration = evidence.get("registration")
     if registration is None:
-        raise VerificationError(f"round {round_id}: the API gave no feed registration, so the answer cannot be checked")
+        raise VerificationError(
+            f"round {evidence['id']}: the API gave no feed registration, so the answer cannot be checked"
+        )
+    return registration
+
+
+def _felts(document: dict[str, Any]) -> list[str]:
+    return [felt for group in document["instances"] for felt in group]
+
+
+def _proof_digest(subject: str, proof: dict[str, Any]) -> str:
+    """The proof's 0x sha256, once its document, its hex and its listed instances agree and it is the digest given."""
+    document = proof["document"]
+    raw = bytes.fromhex(document["hex_proof"].removeprefix("0x"))
+    if "proof" in document and bytes(document["proof"]) != raw:
+        raise VerificationError(f"{subject}: the proof document's bytes and hex_proof differ")
+    digest = "0x" + hashlib.sha256(raw).hexdigest()
+    if proof["digest"] != digest:
+        raise VerificationError(f"{subject}: the proof hashes to {digest}, the proof says {proof['digest']}")
+    if proof["hex_proof"] != document["hex_proof"]:
+        raise VerificationError(f"{subject}: hex_proof differs from the proof document's")
+    if [str(felt_to_uint(felt)) for felt in _felts(document)] != proof["instances"]:
+        raise VerificationError(f"{subject}: the listed instances differ from the proof document's")
+    return digest
+
+
+def _check_commitment(evidence: dict[str, Any], commitment: str, *, circuit: tuple[str, str], served: str) -> None:
+    """``commitment``, derived from the served files, is the one the circuit, deployment and registration name."""
+    registration = evidence["registration"]
     claimed = {
-        "circuit": evidence["circuit"]["model_commitment"],
+        circuit[0]: circuit[1],
         "deployment": evidence["deployment"]["model_commitment"],
         f"registration ({registration['source']})": registration["model_commitment"],
     }
     for where, value in claimed.items():
         if value.lower() != commitment:
             raise VerificationError(
-                f"round {round_id}: model commitment of the served model, settings and vk is {commitment}, "
-                f"the {where} says {value}"
+                f"round {evidence['id']}: model commitment of {served} is {commitment}, the {where} says {value}"
             )
-    checks.append(f"model commitment {commitment[:18]}… = sha256(onnx ‖ settings ‖ vk) as registered")
-
-    _ezkl_verify(round_id, document, files)
-    checks.append(f"ezkl.verify accepts the proof (logrows {evidence['artifacts']['srs']['logrows']} SRS)")
-
-    settings = json.loads(files["settings"])
-    scales = _instance_scales(settings)
-    if len(felts) != len(scales) or len(felts) != registration["instance_count"]:
-        raise VerificationError(
-            f"round {round_id}: the proof has {len(felts)} instances, the settings {len(scales)}, "
-            f"the registration {registration['instance_count']}"
-        )
-    _check_inputs(round_id, evidence["inputs"], felts, scales, settings)
-    checks.append(f"the round's {len(evidence['inputs'])} inputs are the proof's input instances")
-
-    index, scale, decimals = registration["output_index"], registration["output_scale"], registration["decimals"]
-    if scales[index] != scale:
-        raise VerificationError(
-            f"round {round_id}: instance {index} has scale {scales[index]} in the settings, "
-            f"the registration says {scale}"
-        )
-    derived = answer_from_felt(felts[index], scale=scale, decimals=decimals)
-    if evidence.get("answer") is None or int(evidence["answer"]) != derived:
-        raise VerificationError(
-            f"round {round_id}: answer {evidence.get('answer')} is not the one instance {index} gives ({derived})"
-        )
-    checks.append(f"answer {derived} = instance {index} at scale {scale} with {decimals} decimals")
-    return VerifiedRound(
-        url=url,
-        round_id=round_id,
-        feed_id=evidence["feed_id"],
-        status=status,
-        answer=derived,
-        decimals=decimals,
-        registration_source=registration["source"],
-        checks=checks,
-    )
 
 
-def _check_proof_bytes(evidence: dict[str, Any], proof: dict[str, Any], document: dict[str, Any]) -> None:
-    raw = bytes.fromhex(document["hex_proof"].removeprefix("0x"))
-    if "proof" in document and bytes(document["proof"]) != raw:
-        raise VerificationError(f"round {evidence['id']}: the proof document's bytes and hex_proof differ")
-    digest = "0x" + hashlib.sha256(raw).hexdigest()
-    for where, value in (("proof", proof["digest"]), ("round", evidence.get("proof_digest"))):
-        if value != digest:
-            raise VerificationError(f"round {evidence['id']}: the proof hashes to {digest}, the {where} says {value}")
-    if proof["hex_proof"] != document["hex_proof"]:
-        raise VerificationError(f"round {evidence['id']}: hex_proof differs from the proof document's")
+def _sliced_commitment(
+    round_id: int, whole: bytes, pieces: list[dict[str, Any]], slices: list[dict[str, bytes]]
+) -> str:
+    """``oracle.circuits.slicing.build.sliced_commitment``, over the served bytes instead of a build folder."""
+    digest = hashlib.sha256(hashlib.sha256(whole).digest())
+    for piece, files in zip(pieces, slices, strict=True):
+        if not piece["proven"]:
+            digest.update(hashlib.sha256(files["model"]).digest())
+            continue
+        commitment = model_commitment(onnx_bytes=files["model"], settings_bytes=files["settings"], vk_bytes=files["vk"])
+        claimed = piece["circuit"]["model_commitment"]
+        if claimed.lower() != commitment:
+            raise VerificationError(
+                f"round {round_id}, slice {piece['index']}: model commitment of the served model, settings and vk "
+                f"is {commitment}, its circuit says {claimed}"
+            )
+        digest.update(bytes.fromhex(commitment.removeprefix("0x")))
+    return "0x" + digest.hexdigest()
 
 
-def _ezkl_verify(round_id: int, document: dict[str, Any], files: dict[str, bytes]) -> None:
+def _check_links(round_id: int, proven: list[_ProvenSlice | None]) -> list[str]:
+    """Consecutive proven slices agree on the tensor between them; across a slice run unproven nothing links."""
+    checks = []
+    for index in range(1, len(proven)):
+        before, after = proven[index - 1], proven[index]
+        if before is None or after is None:
+            continue
+        if before.layout.outputs[-1:] != [None] or after.layout.inputs[:1] != [None]:
+            raise VerificationError(
+                f"round {round_id}, slice {index}: the circuits of slices {index - 1} and {index} do not commit to "
+                "the tensor between them, so nothing links them"
+            )
+        if before.felts[-1] != after.felts[0]:
+            raise VerificationError(
+                f"round {round_id}, slice {index}: link broken: its input commitment {after.felts[0]} differs from "
+                f"slice {index - 1}'s output commitment {before.felts[-1]}"
+            )
+        checks.append(f"link {index - 1} → {index}: slice {index}'s input commitment is slice {index - 1}'s output's")
+    unproven = [index for index, found in enumerate(proven) if found is None]
+    if unproven:
+        checks.append(f"slices {unproven} run unproven: nothing links across them (targeted verification)")
+    return checks
+
+
+def _ezkl_verify(subject: str, document: dict[str, Any], files: dict[str, bytes]) -> None:
     with tempfile.TemporaryDirectory(prefix="zkoracle-remote-verify-") as tmp:
         paths = {name: Path(tmp) / name for name in (*ARTIFACTS, "proof.json")}
         for name in ARTIFACTS:
@@ -187,28 +399,57 @@ def _ezkl_verify(round_id: int, document: dict[str, Any], files: dict[str, bytes
         except BaseException as exc:  # ezkl raises (or panics) on an invalid proof
             if not is_ezkl_failure(exc):
                 raise
-            raise VerificationError(f"round {round_id}: ezkl.verify rejects the proof: {exc}") from exc
+            raise VerificationError(f"{subject}: ezkl.verify rejects the proof: {exc}") from exc
     if not valid:
-        raise VerificationError(f"round {round_id}: ezkl.verify rejects the proof")
+        raise VerificationError(f"{subject}: ezkl.verify rejects the proof")
 
 
-def _instance_scales(settings: dict[str, Any]) -> list[int]:
-    """The fixed-point scale of every public instance, inputs first (EZKL's order)."""
-    run_args = settings["run_args"]
-    if run_args["input_visibility"] != "Public" or run_args["output_visibility"] != "Public":
-        raise VerificationError("only circuits with public inputs and outputs can be checked offline")
-    scales = [*settings["model_input_scales"], *settings["model_output_scales"]]
-    shapes = settings["model_instance_shapes"]
-    return [scale for scale, shape in zip(scales, shapes, strict=True) for _ in range(math.prod(shape))]
-
-
-def _check_inputs(
-    round_id: int, inputs: list[float], felts: list[str], scales: list[int], settings: dict[str, Any]
-) -> None:
-    count = sum(math.prod(shape) for shape in settings["model_instance_shapes"][: len(settings["model_input_scales"])])
-    if len(inputs) != count:
-        raise VerificationError(f"round {round_id}: {len(inputs)} inputs listed, the circuit takes {count}")
-    for position, (value, felt, scale) in enumerate(zip(inputs, felts, scales, strict=False)):
+def _check_inputs(subject: str, inputs: list[float], felts: list[str], layout: _Layout) -> None:
+    if len(inputs) != len(layout.inputs):
+        raise VerificationError(f"{subject}: {len(inputs)} inputs listed, the circuit takes {len(layout.inputs)}")
+    for position, (value, felt, scale) in enumerate(zip(inputs, felts, layout.inputs, strict=False)):
+        if scale is None:
+            raise VerificationError(f"{subject}: the circuit commits to its inputs, so they cannot be checked offline")
         proven = felt_to_float(felt, scale)
         if abs(proven - value) > 2.0**-scale:
-            raise VerificationError(f"round {round_id}: input {position} is {value}, the proof's instance is {proven}")
+            raise VerificationError(f"{subject}: input {position} is {value}, the proof's instance is {proven}")
+
+
+def _check_answer(
+    evidence: dict[str, Any], registration: dict[str, Any], felts: list[str], layout: _Layout, *, where: str
+) -> tuple[int, str]:
+    """The answer the contract derives from the registered instance, checked against the round's; and the check."""
+    index, scale, decimals = registration["output_index"], registration["output_scale"], registration["decimals"]
+    found = layout.scales[index] if index < len(layout.scales) else "no such instance"
+    if found != scale:
+        raise VerificationError(
+            f"round {evidence['id']}: {where} has scale {found} in the settings, the registration says {scale}"
+        )
+    derived = answer_from_felt(felts[index], scale=scale, decimals=decimals)
+    if evidence.get("answer") is None or int(evidence["answer"]) != derived:
+        raise VerificationError(
+            f"round {evidence['id']}: answer {evidence.get('answer')} is not the one {where} gives ({derived})"
+        )
+    return derived, f"answer {derived} = {where} at scale {scale} with {decimals} decimals"
+
+
+def _verified(
+    evidence: dict[str, Any],
+    registration: dict[str, Any],
+    answer: int,
+    checks: list[str],
+    *,
+    url: str,
+    coverage: tuple[int, int] | None = None,
+) -> VerifiedRound:
+    return VerifiedRound(
+        url=url,
+        round_id=evidence["id"],
+        feed_id=evidence["feed_id"],
+        status=evidence["status"],
+        answer=answer,
+        decimals=registration["decimals"],
+        registration_source=registration["source"],
+        checks=checks,
+        coverage=coverage,
+    )

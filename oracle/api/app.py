@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oracle.api.dashboard import render_dashboard
 from oracle.api.metrics import registry_for
-from oracle.api.schemas import FeedOut, Health, RoundEvidence, RoundPage
+from oracle.api.schemas import AnyRoundEvidence, FeedOut, Health, RoundEvidence, RoundPage, SlicedRoundEvidence
 from oracle.api.service import ReadService
 from oracle.exceptions import ApiError
 from oracle.feedspec import FeedSpec
@@ -68,12 +68,12 @@ def create_app(
         _found(service.feed(feed_id), f"no feed '{feed_id}' in the store")
         return service.rounds(feed_id, limit=limit, before=before, status=status)
 
-    @app.get("/api/feeds/{feed_id}/rounds/latest", response_model=RoundEvidence)
-    def latest(feed_id: str) -> RoundEvidence:
+    @app.get("/api/feeds/{feed_id}/rounds/latest", response_model=AnyRoundEvidence)
+    def latest(feed_id: str) -> RoundEvidence | SlicedRoundEvidence:
         return _found(service.latest(feed_id), f"feed '{feed_id}' has no landed round")
 
-    @app.get("/api/rounds/{round_id}", response_model=RoundEvidence)
-    def round_(round_id: int) -> RoundEvidence:
+    @app.get("/api/rounds/{round_id}", response_model=AnyRoundEvidence)
+    def round_(round_id: int) -> RoundEvidence | SlicedRoundEvidence:
         return _found(service.round(round_id), f"no round {round_id} in the store")
 
     @app.get(

@@ -12,16 +12,26 @@ from oracle.api.schemas import (
     ArtifactRef,
     Artifacts,
     CircuitOut,
+    Coverage,
     DeploymentOut,
     ProofOut,
     RegistrationOut,
     RoundEvidence,
     RoundOut,
+    SliceArtifacts,
+    SlicedCircuitOut,
+    SlicedProofOut,
+    SlicedRoundEvidence,
+    SliceOut,
     SrsRef,
 )
 from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts
 from oracle.circuits.quantize import felt_to_uint
-from oracle.exceptions import ApiError
+from oracle.circuits.slicing import SliceCircuit, SlicedCircuit
+from oracle.circuits.slicing.artifacts import SLICED_PREFIX
+from oracle.exceptions import ApiError, CircuitError
+from oracle.feed_circuit import FeedCircuit
+from oracle.provers.sliced import is_sliced_document
 from oracle.store import Deployment, Round, RoundStatus
 
 ARTIFACTS_PATH = "/api/artifacts"
@@ -32,25 +42,38 @@ class ArtifactIndex:
 
     def __init__(self, build_root: Path) -> None:
         self.build_root = build_root
-        self._circuits: dict[str, CircuitArtifacts] = {}
+        self._circuits: dict[str, FeedCircuit] = {}
         self._digests: dict[tuple[str, int, int], str] = {}
         self._paths: dict[str, Path] = {}
         self._lock = threading.Lock()
 
-    def circuit(self, key: str) -> CircuitArtifacts:
+    def circuit(self, key: str) -> FeedCircuit:
+        """The whole-model circuit or the sliced circuit a deployment or round names by ``key``."""
         with self._lock:
             if key in self._circuits:
                 return self._circuits[key]
-        root = self.build_root / key
+        circuit = self._load(key)  # a build folder never changes once complete
+        with self._lock:
+            self._circuits[key] = circuit
+        return circuit
+
+    def _load(self, key: str) -> FeedCircuit:
+        if (self.build_root / key / MANIFEST).is_file():
+            return CircuitArtifacts.load(self.build_root / key)
+        root = self.build_root / f"{SLICED_PREFIX}{key}"
         if not (root / MANIFEST).is_file():
             raise ApiError(
                 f"circuit {key} is not in the build folder {self.build_root}; "
                 "run the API with the node's build folder (ZKORACLE_BUILD_DIR)"
             )
-        circuit = CircuitArtifacts.load(root)  # a build folder never changes once complete
-        with self._lock:
-            self._circuits[key] = circuit
-        return circuit
+        try:
+            sliced = SlicedCircuit.load(root)
+            sliced.slices  # noqa: B018 - loads every slice's circuit now, so a missing one is this error
+        except (CircuitError, OSError, ValueError) as exc:
+            raise ApiError(
+                f"sliced circuit {key}: its slice circuits cannot be read from {self.build_root}: {exc}"
+            ) from exc
+        return sliced
 
     def artifacts(self, circuit: CircuitArtifacts) -> Artifacts:
         srs = self._ref(circuit.srs)
@@ -61,6 +84,14 @@ class ArtifactIndex:
             srs=SrsRef(**srs.model_dump(), logrows=circuit.manifest.logrows, dev=circuit.manifest.dev_srs),
         )
 
+    def slice_artifacts(self, piece: SliceCircuit) -> SliceArtifacts:
+        if piece.circuit is None:
+            return SliceArtifacts(model=self._ref(piece.model), settings=None, vk=None, srs=None)
+        return SliceArtifacts(**dict(self.artifacts(piece.circuit)))
+
+    def whole_model(self, circuit: SlicedCircuit) -> ArtifactRef:
+        return self._ref(circuit.model)
+
     def path_for(self, sha256: str, *, circuit_keys: Iterable[str]) -> Path | None:
         """The file with this hash among the given circuits' verifier files."""
         with self._lock:
@@ -68,13 +99,22 @@ class ArtifactIndex:
                 return self._paths[sha256]
         for key in circuit_keys:
             try:
-                self.artifacts(self.circuit(key))
+                self._index(self.circuit(key))
             except ApiError:
                 continue  # a deployment whose build is not here serves nothing
             with self._lock:
                 if sha256 in self._paths:
                     return self._paths[sha256]
         return None
+
+    def _index(self, circuit: FeedCircuit) -> None:
+        """Hash every file a verifier of ``circuit``'s rounds fetches, so each can be found by its hash."""
+        if isinstance(circuit, CircuitArtifacts):
+            self.artifacts(circuit)
+            return
+        self.whole_model(circuit)
+        for piece in circuit.slices:
+            self.slice_artifacts(piece)
 
     def _ref(self, path: Path) -> ArtifactRef:
         stat = path.stat()
@@ -137,30 +177,80 @@ def round_evidence(
     row: Round,
     *,
     deployment: Deployment,
-    circuit: CircuitArtifacts,
+    circuit: FeedCircuit,
     registration: RegistrationOut | None,
     index: ArtifactIndex,
-) -> RoundEvidence:
-    manifest = circuit.manifest
-    return RoundEvidence(
+) -> RoundEvidence | SlicedRoundEvidence:
+    document = _proof_document(row)
+    if document is not None and is_sliced_document(document) != isinstance(circuit, SlicedCircuit):
+        raise ApiError(
+            f"round {row.id}: its proof file {row.proof_path} does not fit its circuit {circuit.manifest.key} "
+            "(one is sliced, the other is not)"
+        )
+    common = {
         **_round_fields(row, registration),
-        proof=_proof(row),
-        circuit=CircuitOut(
-            key=manifest.key,
-            ezkl_version=manifest.ezkl_version,
-            logrows=manifest.logrows,
-            input_visibility=manifest.input_visibility,
-            output_visibility=manifest.output_visibility,
-            input_scales=manifest.input_scales,
-            output_scales=manifest.output_scales,
-            input_instances=manifest.input_instances,
-            instance_count=manifest.instance_count,
-            quantization_error=manifest.quantization_error,
-            model_commitment=manifest.model_commitment,
-        ),
+        "deployment": deployment_out(deployment),
+        "registration": registration,
+    }
+    if isinstance(circuit, SlicedCircuit):
+        return SlicedRoundEvidence(
+            **common,
+            proof=None if document is None else _sliced_proof(row, document),
+            sliced=_sliced_circuit_out(circuit, index),
+            slices=[_slice_out(circuit, piece, index) for piece in circuit.slices],
+        )
+    return RoundEvidence(
+        **common,
+        proof=None if document is None else _proof(str(row.proof_digest), document),
+        circuit=circuit_out(circuit),
         artifacts=index.artifacts(circuit),
-        deployment=deployment_out(deployment),
-        registration=registration,
+    )
+
+
+def circuit_out(circuit: CircuitArtifacts) -> CircuitOut:
+    manifest = circuit.manifest
+    return CircuitOut(
+        key=manifest.key,
+        ezkl_version=manifest.ezkl_version,
+        logrows=manifest.logrows,
+        input_visibility=manifest.input_visibility,
+        output_visibility=manifest.output_visibility,
+        input_scales=manifest.input_scales,
+        output_scales=manifest.output_scales,
+        input_instances=manifest.input_instances,
+        instance_count=manifest.instance_count,
+        quantization_error=manifest.quantization_error,
+        model_commitment=manifest.model_commitment,
+    )
+
+
+def coverage(circuit: SlicedCircuit) -> Coverage:
+    proven, total = circuit.manifest.coverage
+    return Coverage(proven=proven, total=total)
+
+
+def _sliced_circuit_out(circuit: SlicedCircuit, index: ArtifactIndex) -> SlicedCircuitOut:
+    manifest = circuit.manifest
+    return SlicedCircuitOut(
+        key=manifest.key,
+        ezkl_version=manifest.ezkl_version,
+        scale=manifest.scale,
+        coverage=coverage(circuit),
+        quantization_error=manifest.quantization_error,
+        model_commitment=manifest.model_commitment,
+        model=index.whole_model(circuit),
+    )
+
+
+def _slice_out(circuit: SlicedCircuit, piece: SliceCircuit, index: ArtifactIndex) -> SliceOut:
+    entry = circuit.manifest.slices[piece.index]
+    return SliceOut(
+        index=piece.index,
+        proven=piece.proven,
+        input_tensor=entry.input_tensor,
+        output_tensor=entry.output_tensor,
+        circuit=None if piece.circuit is None else circuit_out(piece.circuit),
+        artifacts=index.slice_artifacts(piece),
     )
 
 
@@ -168,16 +258,34 @@ def deployment_out(deployment: Deployment) -> DeploymentOut:
     return DeploymentOut.model_validate(deployment, from_attributes=True)
 
 
-def _proof(row: Round) -> ProofOut | None:
+def _proof_document(row: Round) -> dict | None:
     if row.proof_path is None:
         return None
     try:
-        document = json.loads(Path(row.proof_path).read_text())
+        return json.loads(Path(row.proof_path).read_text())
     except (OSError, ValueError) as exc:
         raise ApiError(f"round {row.id}: its proof file {row.proof_path} cannot be read ({exc})") from exc
+
+
+def _proof(digest: str, document: dict) -> ProofOut:
     return ProofOut(
-        digest=str(row.proof_digest),
+        digest=digest,
         hex_proof=document["hex_proof"],
         instances=[str(felt_to_uint(felt)) for group in document["instances"] for felt in group],
         document=document,
     )
+
+
+def _sliced_proof(row: Round, document: dict) -> SlicedProofOut:
+    # Only the round's digest is stored; each slice's is derived here, as the verifier will derive it.
+    slices = []
+    for number, piece in enumerate(document["slices"]):
+        if piece is None:
+            slices.append(None)
+            continue
+        try:
+            raw = bytes.fromhex(piece["hex_proof"].removeprefix("0x"))
+        except ValueError as exc:
+            raise ApiError(f"round {row.id}: slice {number}'s proof in {row.proof_path} is not hex ({exc})") from exc
+        slices.append(_proof("0x" + hashlib.sha256(raw).hexdigest(), piece))
+    return SlicedProofOut(digest=str(row.proof_digest), slices=slices)

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 
 from web3 import HTTPProvider, Web3
 
-from oracle.api.schemas import RegistrationOut
-from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.api.evidence import coverage
+from oracle.api.schemas import Coverage, RegistrationOut
+from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.contracts import ORACLE, feed_key, project_contracts
+from oracle.feed_circuit import FeedCircuit
 from oracle.feedspec import FeedSpec
 from oracle.store import Deployment, Round
 
@@ -41,7 +43,7 @@ class RegistrationReader:
         return self._specs.get(feed_id)
 
     def read(
-        self, deployment: Deployment, circuit: CircuitArtifacts | None, row: Round | None = None
+        self, deployment: Deployment, circuit: FeedCircuit | None, row: Round | None = None
     ) -> RegistrationOut | None:
         """The registration that applies to ``row`` (or the deployment's current one), or None if unknown."""
         # Phase 0 stands for "the current phase": rounds not yet landed have no on-chain id to take it from.
@@ -80,6 +82,8 @@ class RegistrationReader:
             circuit = oracle.functions.getPhaseCircuit(feed, phase).call()
         else:
             _phase, circuit = oracle.functions.getCircuit(feed).call()
+        # The slices after the first, as registered: ZkOracle derives every round's coverage from them.
+        later = circuit.slices
         return RegistrationOut(
             source="chain",
             description=params.description,
@@ -89,20 +93,28 @@ class RegistrationReader:
             instance_count=circuit.instanceCount,
             output_index=circuit.outputIndex,
             output_scale=circuit.outputScale,
+            coverage=Coverage(
+                proven=1 + sum(int(piece.verifier, 16) != 0 for piece in later),  # address(0): run unproven
+                total=1 + len(later),
+            )
+            if later
+            else None,
         )
 
-    def _from_spec(self, deployment: Deployment, circuit: CircuitArtifacts | None) -> RegistrationOut | None:
+    def _from_spec(self, deployment: Deployment, circuit: FeedCircuit | None) -> RegistrationOut | None:
         spec = self._specs.get(deployment.feed_id)
         if spec is None or circuit is None:
             return None
-        manifest = circuit.manifest
+        # As the deployer registers a sliced model: the first slice takes the inputs, the last gives the answer.
+        first, last = (circuit.first, circuit.last) if isinstance(circuit, SlicedCircuit) else (circuit, circuit)
         return RegistrationOut(
             source="feed-spec",
             description=spec.description,
             decimals=spec.decimals,
             verifier_address=deployment.verifier_address,
             model_commitment=deployment.model_commitment,
-            instance_count=manifest.instance_count,
-            output_index=manifest.answer_index(spec.output),
-            output_scale=manifest.output_scale,
+            instance_count=first.manifest.instance_count,
+            output_index=last.manifest.answer_index(spec.output),
+            output_scale=last.manifest.output_scale,
+            coverage=coverage(circuit) if isinstance(circuit, SlicedCircuit) else None,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,44 @@ class CircuitOut(BaseModel):
     model_commitment: str = Field(description="sha256(sha256(onnx) ‖ sha256(settings) ‖ sha256(vk)), 0x-hex")
 
 
+class Coverage(BaseModel):
+    """How much of a sliced model a round proves."""
+
+    proven: int = Field(description="slices whose proofs are verified")
+    total: int = Field(description="slices of the model")
+
+
+class SlicedCircuitOut(BaseModel):
+    key: str = Field(description="the sliced circuit's key (build folder `sliced-<key>`)")
+    ezkl_version: str
+    scale: int = Field(description="fixed-point scale at which every boundary tensor is committed")
+    coverage: Coverage
+    quantization_error: float = Field(description="bound on |chained circuit output − float model output|")
+    model_commitment: str = Field(
+        description="sha256(sha256(onnx) ‖ per slice: its circuit's model commitment, or sha256(slice onnx) "
+        "if it runs unproven), 0x-hex"
+    )
+    model: ArtifactRef = Field(description="the whole model's ONNX")
+
+
+class SliceArtifacts(BaseModel):
+    """One slice's files; settings, vk and SRS only for a proven slice."""
+
+    model: ArtifactRef = Field(description="the slice's ONNX: its circuit's when proven")
+    settings: ArtifactRef | None
+    vk: ArtifactRef | None
+    srs: SrsRef | None
+
+
+class SliceOut(BaseModel):
+    index: int
+    proven: bool
+    input_tensor: str = Field(description="the tensor the slice takes (the previous slice's output)")
+    output_tensor: str
+    circuit: CircuitOut | None = Field(description="the slice's circuit; null for a slice run unproven")
+    artifacts: SliceArtifacts
+
+
 class DeploymentOut(BaseModel):
     id: int
     feed_id: str
@@ -69,6 +107,12 @@ class RegistrationOut(BaseModel):
     instance_count: int
     output_index: int = Field(description="position of the answer among the public instances")
     output_scale: int = Field(description="fixed-point scale of the answer instance: value = instance / 2**scale")
+    coverage: Coverage | None = Field(
+        default=None,
+        description="a sliced feed's proven and total slices (what `getCoverage` reports for its rounds); "
+        "null for a whole-model feed. When sliced, instance_count is the first slice's and output_index and "
+        "output_scale are the last slice's.",
+    )
 
 
 class RoundOut(BaseModel):
@@ -103,14 +147,38 @@ class ProofOut(BaseModel):
     document: dict[str, Any] = Field(description="EZKL's proof JSON, verbatim: the file `ezkl.verify` reads")
 
 
-class RoundEvidence(RoundOut):
-    """A round plus everything needed to verify it offline with `zkoracle verify`."""
+class SlicedProofOut(BaseModel):
+    digest: str = Field(
+        description="0x sha256 over each slice's sha256(proof bytes), nothing for a slice run unproven "
+        "(what the store recorded)"
+    )
+    slices: list[ProofOut | None] = Field(description="per slice, its proof; null for a slice run unproven")
 
+
+class _Evidence(RoundOut):
+    deployment: DeploymentOut
+    registration: RegistrationOut | None
+
+
+class RoundEvidence(_Evidence):
+    """A round of a whole-model circuit plus everything needed to verify it offline with `zkoracle verify`."""
+
+    kind: Literal["whole"] = "whole"
     proof: ProofOut | None
     circuit: CircuitOut
     artifacts: Artifacts
-    deployment: DeploymentOut
-    registration: RegistrationOut | None
+
+
+class SlicedRoundEvidence(_Evidence):
+    """A round of a sliced model plus everything needed to verify it offline: every slice and its proof."""
+
+    kind: Literal["sliced"] = "sliced"
+    proof: SlicedProofOut | None
+    sliced: SlicedCircuitOut
+    slices: list[SliceOut]
+
+
+AnyRoundEvidence = Annotated[RoundEvidence | SlicedRoundEvidence, Field(discriminator="kind")]
 
 
 class StatusCounts(BaseModel):
@@ -124,6 +192,7 @@ class FeedOut(BaseModel):
     description: str | None
     decimals: int | None
     deployments: list[DeploymentOut]
+    coverage: Coverage | None = Field(default=None, description="a sliced feed's current coverage; null if whole")
     rounds: StatusCounts
     latest: RoundOut | None = Field(description="the latest landed round")
     rounds_url: str

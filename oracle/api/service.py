@@ -8,7 +8,7 @@ from pathlib import Path
 from oracle.api import queries
 from oracle.api.evidence import ArtifactIndex, deployment_out, round_evidence, round_out
 from oracle.api.registration import RegistrationReader
-from oracle.api.schemas import FeedOut, RegistrationOut, RoundEvidence, RoundPage, StatusCounts
+from oracle.api.schemas import FeedOut, RegistrationOut, RoundEvidence, RoundPage, SlicedRoundEvidence, StatusCounts
 from oracle.exceptions import ApiError
 from oracle.feedspec import FeedSpec
 from oracle.store import Deployment, Round, RoundStatus, Store
@@ -49,6 +49,7 @@ class ReadService:
             description=registration.description if registration else (spec.description if spec else None),
             decimals=registration.decimals if registration else (spec.decimals if spec else None),
             deployments=[deployment_out(d) for d in deployments],
+            coverage=registration.coverage if registration else None,
             rounds=StatusCounts(
                 landed=counts.get((feed_id, RoundStatus.LANDED), 0),
                 failed=counts.get((feed_id, RoundStatus.FAILED), 0),
@@ -72,11 +73,11 @@ class ReadService:
         rounds = [round_out(r, self.registration(deployments[r.deployment_id], r)) for r in page]
         return RoundPage(rounds=rounds, next=following)
 
-    def round(self, round_id: int) -> RoundEvidence | None:
+    def round(self, round_id: int) -> RoundEvidence | SlicedRoundEvidence | None:
         row = queries.round_by_id(self.store, round_id)
         return self._evidence(row) if row else None
 
-    def latest(self, feed_id: str) -> RoundEvidence | None:
+    def latest(self, feed_id: str) -> RoundEvidence | SlicedRoundEvidence | None:
         row = queries.latest_landed(self.store, feed_id)
         return self._evidence(row) if row else None
 
@@ -88,7 +89,7 @@ class ReadService:
         deployment = queries.deployment(self.store, row.deployment_id)
         return self.registration(deployment, row) if deployment else None
 
-    def _evidence(self, row: Round) -> RoundEvidence:
+    def _evidence(self, row: Round) -> RoundEvidence | SlicedRoundEvidence:
         deployment = self.store.deployment(row.deployment_id)
         return round_evidence(
             row,

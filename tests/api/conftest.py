@@ -17,13 +17,15 @@ from web3 import Web3
 
 from oracle.api import create_app
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
 from oracle.evm.anvil import AnvilNode, free_port
-from oracle.feedspec import FeedSpec, TriggerSpec
+from oracle.feed_circuit import build_feed_circuit
+from oracle.feedspec import FeedSpec, SlicingSpec, TriggerSpec
 from oracle.node import FeedNode, ensure_deployment
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
-from oracle.store import RoundStatus, Store
+from oracle.store import Round, RoundStatus, Store
 
 
 class FixedSource(InputSource):
@@ -95,6 +97,59 @@ def live_feed(
     )
 
 
+@dataclass
+class SlicedFeeds:
+    """A store holding a landed round of the sliced example feed (3/3 slices proven) and one of its
+    targeted variant (2/3: the middle slice runs unproven)."""
+
+    store: Store
+    db_path: Path
+    build_root: Path
+    specs: dict[str, FeedSpec]
+    circuits: dict[str, SlicedCircuit]
+
+    def landed(self, feed_id: str) -> Round:
+        return self.store.rounds(feed_id=feed_id, status=RoundStatus.LANDED)[-1]
+
+
+@pytest.fixture(scope="package")
+def sliced_feeds(
+    tmp_path_factory: pytest.TempPathFactory,
+    anvil: AnvilNode,
+    w3: Web3,
+    sliced_spec: FeedSpec,
+    sliced_circuit: SlicedCircuit,
+    build_root: Path,
+) -> SlicedFeeds:
+    home = tmp_path_factory.mktemp("api-sliced")
+    store = Store.sqlite(home / "node.db")
+    full = sliced_spec.model_copy(update={"trigger": TriggerSpec()})
+    targeted = full.model_copy(update={"id": "sliced-targeted", "slicing": SlicingSpec(slices=3, prove=(0, 2))})
+    built = build_feed_circuit(targeted, build_root=build_root)
+    assert isinstance(built, SlicedBuildResult)
+    feeds = {full.id: (full, sliced_circuit), targeted.id: (targeted, built.circuit)}
+    for spec, circuit in feeds.values():
+        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+        node = FeedNode(
+            spec,
+            circuit,
+            store=store,
+            w3=w3,
+            deployment=deployment,
+            prover=LocalProver(),
+            proofs_dir=home / "proofs",
+        )
+        report = node.tick(now=time.time())
+        assert report.landed, report.round.failure_reason
+    return SlicedFeeds(
+        store=store,
+        db_path=home / "node.db",
+        build_root=build_root,
+        specs={feed_id: spec for feed_id, (spec, _) in feeds.items()},
+        circuits={feed_id: circuit for feed_id, (_, circuit) in feeds.items()},
+    )
+
+
 @contextmanager
 def serve(store: Store, *, build_root: Path, specs: dict[str, FeedSpec] | None = None) -> Iterator[str]:
     """The read API on a free loopback port, in a thread; yields its base URL."""
@@ -126,7 +181,7 @@ def client(api_url: str) -> Iterator[httpx.Client]:
         yield http
 
 
-def copy_store(live: LiveFeed, destination: Path) -> Store:
+def copy_store(live: LiveFeed | SlicedFeeds, destination: Path) -> Store:
     """An independent copy of the live store (database and proof files) that a test may alter."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(live.db_path, destination / "node.db")
