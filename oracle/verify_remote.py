@@ -23,6 +23,7 @@ import httpx
 from oracle.circuits.artifacts import model_commitment
 from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
+from oracle.circuits.slicing.build import commitment_of_slices
 from oracle.exceptions import ApiError, VerificationError
 
 DEFAULT_API = "http://127.0.0.1:8000"
@@ -342,11 +343,11 @@ def _check_commitment(evidence: dict[str, Any], commitment: str, *, circuit: tup
 def _sliced_commitment(
     round_id: int, whole: bytes, pieces: list[dict[str, Any]], slices: list[dict[str, bytes]]
 ) -> str:
-    """``oracle.circuits.slicing.build.sliced_commitment``, over the served bytes instead of a build folder."""
-    digest = hashlib.sha256(hashlib.sha256(whole).digest())
+    """The sliced model commitment over the served bytes, each proven slice's own commitment checked on the way."""
+    parts: list[str | bytes] = []
     for piece, files in zip(pieces, slices, strict=True):
         if not piece["proven"]:
-            digest.update(hashlib.sha256(files["model"]).digest())
+            parts.append(files["model"])
             continue
         commitment = model_commitment(onnx_bytes=files["model"], settings_bytes=files["settings"], vk_bytes=files["vk"])
         claimed = piece["circuit"]["model_commitment"]
@@ -355,8 +356,8 @@ def _sliced_commitment(
                 f"round {round_id}, slice {piece['index']}: model commitment of the served model, settings and vk "
                 f"is {commitment}, its circuit says {claimed}"
             )
-        digest.update(bytes.fromhex(commitment.removeprefix("0x")))
-    return "0x" + digest.hexdigest()
+        parts.append(commitment)
+    return commitment_of_slices(whole, parts)
 
 
 def _check_links(round_id: int, proven: list[_ProvenSlice | None]) -> list[str]:

@@ -253,10 +253,24 @@ def _chain_error(
 
 def sliced_commitment(onnx_bytes: bytes, circuit: SlicedCircuit) -> str:
     """Binds the whole model and, slice by slice, the proven circuit or the plain ONNX that runs unproven."""
+    return commitment_of_slices(
+        onnx_bytes,
+        [
+            piece.model.read_bytes() if piece.circuit is None else piece.circuit.manifest.model_commitment
+            for piece in circuit.slices
+        ],
+    )
+
+
+def commitment_of_slices(onnx_bytes: bytes, slices: Sequence[str | bytes]) -> str:
+    """sha256 over sha256(whole ONNX) and, per slice, its circuit's model commitment (0x hex) or sha256(its ONNX).
+
+    Shared by the build and by verifiers holding only downloaded bytes.
+    """
     digest = hashlib.sha256(hashlib.sha256(onnx_bytes).digest())
-    for piece in circuit.slices:
-        if piece.circuit is not None:
-            digest.update(bytes.fromhex(piece.circuit.manifest.model_commitment.removeprefix("0x")))
+    for piece in slices:
+        if isinstance(piece, str):
+            digest.update(bytes.fromhex(piece.removeprefix("0x")))
         else:
-            digest.update(hashlib.sha256(piece.model.read_bytes()).digest())
+            digest.update(hashlib.sha256(piece).digest())
     return "0x" + digest.hexdigest()
