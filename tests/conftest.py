@@ -19,9 +19,27 @@ from oracle.node import connect
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof
 from oracle.provers.sliced import SlicedProof, prove_slices
+from oracle.store import Deployment, Store
 
 DEMO_FEED = PROJECT_ROOT / "feeds" / "demo"
 SLICED_FEED = PROJECT_ROOT / "feeds" / "sliced"
+
+
+def add_deployment(store: Store, *, feed_id: str = "demo") -> Deployment:
+    """A deployment row with placeholder addresses, for tests of the store and its readers."""
+    deployment = Deployment(
+        feed_id=feed_id,
+        chain_id=31337,
+        rpc_url="http://127.0.0.1:8545",
+        oracle_address="0x" + "11" * 20,
+        verifier_address="0x" + "22" * 20,
+        proxy_address="0x" + "44" * 20,
+        circuit_key="k",
+        model_commitment="0x" + "33" * 32,
+        dev_srs=True,
+    )
+    store.add(deployment)
+    return deployment
 
 
 @pytest.fixture(scope="session")

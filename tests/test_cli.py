@@ -15,8 +15,8 @@ from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.node import connect
-from oracle.store import Deployment, Round, RoundStatus, Store
-from tests.conftest import DEMO_FEED
+from oracle.store import Round, RoundStatus, Store
+from tests.conftest import DEMO_FEED, add_deployment
 
 
 def _zkoracle(
@@ -118,18 +118,7 @@ def _status_cells(result: subprocess.CompletedProcess[str], feed_id: str) -> lis
 
 def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
     store = Store.sqlite(tmp_path / "zkoracle.db")
-    deployment = Deployment(
-        feed_id="risk",
-        chain_id=31337,
-        rpc_url="http://127.0.0.1:8545",
-        oracle_address="0x" + "11" * 20,
-        verifier_address="0x" + "22" * 20,
-        proxy_address="0x" + "44" * 20,
-        circuit_key="k",
-        model_commitment="0x" + "33" * 32,
-        dev_srs=True,
-    )
-    store.add(deployment)
+    deployment = add_deployment(store, feed_id="risk")
     reasons = [
         "SourceError: callable signals:latest raised RuntimeError: exchange API down",
         "SourceError: feed 'risk': source returned 3 values, the model takes 4",

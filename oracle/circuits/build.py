@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import importlib.metadata
 import json
-import os
 import random
 import shutil
 import time
@@ -26,6 +25,7 @@ import ezkl
 
 from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, CircuitFiles, CircuitManifest, model_commitment
 from oracle.circuits.ezkl_failures import is_ezkl_failure
+from oracle.circuits.folders import fresh_workdir, publish
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import compile_file
@@ -96,9 +96,7 @@ def build_circuit(
         return BuildResult(CircuitArtifacts.load(final), cached=True, seconds=time.perf_counter() - started)
 
     report = progress or (lambda _step: None)
-    workdir = build_root / f"{key}.partial-{os.getpid()}"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    workdir = fresh_workdir(final)
     try:
         manifest = _build_into(workdir, key, onnx_bytes, samples, options, build_root, report)
     except BaseException as exc:
@@ -108,14 +106,7 @@ def build_circuit(
         raise CircuitError(f"building the circuit for {model_path} failed: {exc}") from exc
     artifacts = CircuitArtifacts(root=workdir, manifest=manifest)
     artifacts.write_manifest()
-    try:
-        workdir.rename(final)
-    except OSError:
-        if (final / MANIFEST).is_file():  # another process finished the same build first
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:  # a leftover without a manifest is not a build; replace it
-            shutil.rmtree(final)
-            workdir.rename(final)
+    publish(workdir, final)
     return BuildResult(CircuitArtifacts.load(final), cached=False, seconds=time.perf_counter() - started)
 
 

@@ -8,30 +8,14 @@ import pytest
 
 from oracle.exceptions import StoreError
 from oracle.feedspec import FeedSpec, load_feed
-from oracle.store import Deployment, Round, RoundStatus, Store
-from tests.conftest import DEMO_FEED
-
-
-def _deployment(store: Store) -> Deployment:
-    deployment = Deployment(
-        feed_id="demo",
-        chain_id=31337,
-        rpc_url="http://127.0.0.1:8545",
-        oracle_address="0x" + "11" * 20,
-        verifier_address="0x" + "22" * 20,
-        proxy_address="0x" + "44" * 20,
-        circuit_key="k",
-        model_commitment="0x" + "33" * 32,
-        dev_srs=True,
-    )
-    store.add(deployment)
-    return deployment
+from oracle.store import Round, RoundStatus, Store
+from tests.conftest import DEMO_FEED, add_deployment
 
 
 def test_rounds_persist_across_reopen_and_filter_by_status(store_url: str, tmp_path: Path) -> None:
     (tmp_path / "state").mkdir()
     store = Store(store_url)
-    deployment = _deployment(store)
+    deployment = add_deployment(store)
     for status in (RoundStatus.LANDED, RoundStatus.FAILED, RoundStatus.LANDED):
         store.add(
             Round(

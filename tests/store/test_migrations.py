@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
 from oracle.exceptions import StoreError
-from oracle.store import Deployment, Round, RoundStatus, Store
+from oracle.store import Round, RoundStatus, Store
 from oracle.store.migrate import MIGRATIONS
+from tests.conftest import add_deployment
 
 
 def _head() -> str:
@@ -35,18 +36,7 @@ def test_a_new_database_is_migrated_to_head_and_matches_the_models(store_url: st
 def test_reopening_at_head_keeps_the_data(store_url: str, tmp_path: Path) -> None:
     (tmp_path / "state").mkdir(exist_ok=True)
     store = Store(store_url)
-    deployment = Deployment(
-        feed_id="demo",
-        chain_id=31337,
-        rpc_url="http://127.0.0.1:8545",
-        oracle_address="0x" + "11" * 20,
-        verifier_address="0x" + "22" * 20,
-        proxy_address="0x" + "44" * 20,
-        circuit_key="k",
-        model_commitment="0x" + "33" * 32,
-        dev_srs=True,
-    )
-    store.add(deployment)
+    deployment = add_deployment(store)
     # Round ids carry the phase in bits 64..79 and answers may be wider than 64 bits.
     store.add(
         Round(

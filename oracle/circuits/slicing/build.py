@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Literal
 
 from oracle.circuits.artifacts import MANIFEST
 from oracle.circuits.build import EZKL_VERSION, CircuitOptions, Progress, _fidelity_probes, build_circuit
+from oracle.circuits.folders import fresh_workdir, publish
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
 from oracle.circuits.slicing.chain import run_chain
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
@@ -113,9 +113,7 @@ def build_sliced_circuit(
     if (final / MANIFEST).is_file():
         return SlicedBuildResult(SlicedCircuit.load(final), cached=True, seconds=time.perf_counter() - started)
 
-    workdir = build_root / f"{SLICED_PREFIX}{key}.partial-{os.getpid()}"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    workdir = fresh_workdir(final)
     try:
         manifest = _build_into(
             workdir, key, model_path, onnx_bytes, graph, cuts, proven, plan, samples, build_root, report
@@ -124,14 +122,7 @@ def build_sliced_circuit(
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    try:
-        workdir.rename(final)
-    except OSError:
-        if (final / MANIFEST).is_file():
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            shutil.rmtree(final)
-            workdir.rename(final)
+    publish(workdir, final)
     return SlicedBuildResult(SlicedCircuit.load(final), cached=False, seconds=time.perf_counter() - started)
 
 
