@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
-from oracle.exceptions import FeedSpecError
+from oracle.circuits.slicing import ModelGraph
+from oracle.exceptions import CircuitError, FeedSpecError
 from oracle.feedspec import FeedSpec
 from oracle.inference import OnnxModel
 
@@ -59,3 +60,25 @@ def check_feed(spec: FeedSpec) -> None:
         raise FeedSpecError(
             spec.id, "output", f"the model has {outputs} output values", f"use an index below {outputs}"
         )
+    if spec.slicing is not None:
+        _check_slicing(spec)
+
+
+def _check_slicing(spec: FeedSpec) -> None:
+    """The cuts exist in the graph and the proven slices are a valid choice, before any slice is built."""
+    assert spec.slicing is not None
+    plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
+    field = "slicing.cuts" if spec.slicing.cuts else "slicing.slices"
+    try:
+        graph = ModelGraph.load(spec.model_path)
+        cuts = plan.cut_points(graph)
+    except CircuitError as exc:
+        raise FeedSpecError(
+            spec.id, field, str(exc), "cut at one of the tensors listed, or ask for fewer slices"
+        ) from exc
+    try:
+        plan.proven_mask(len(cuts) + 1)
+    except CircuitError as exc:
+        raise FeedSpecError(
+            spec.id, "slicing.prove", str(exc), f"list slice indices from 0 to {len(cuts)}, including both ends"
+        ) from exc

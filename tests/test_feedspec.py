@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from oracle.exceptions import FeedSpecError
+from oracle.feedcheck import check_feed
 from oracle.feedspec import load_feed
-from tests.conftest import DEMO_FEED
+from tests.conftest import DEMO_FEED, SLICED_FEED
 
 
 def _feed_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -61,3 +62,24 @@ def test_bad_samples_file_is_named(tmp_path: Path) -> None:
     (folder / "samples.json").write_text("{}")
     with pytest.raises(FeedSpecError, match="field 'samples'"):
         load_feed(folder).load_samples()
+
+
+@pytest.mark.parametrize(
+    ("slicing", "field", "message"),
+    [
+        ('slices = 3\ncuts = ["z2"]', "slicing", "exactly one of slices"),
+        ('cuts = ["w1"]', "slicing.cuts", "cannot cut at tensor 'w1'"),
+        ("slices = 12", "slicing.slices", "12 slices need 11 cut points"),
+        ("slices = 3\nprove = [0, 1]", "slicing.prove", r"must include the first \(0\) and last \(2\)"),
+    ],
+)
+def test_a_bad_slicing_plan_names_the_feed_field_and_fix(
+    tmp_path: Path, slicing: str, field: str, message: str
+) -> None:
+    folder = tmp_path / "feed"
+    shutil.copytree(SLICED_FEED, folder)
+    toml = folder / "feed.toml"
+    toml.write_text(toml.read_text().replace("slices = 3          # cut where", f"{slicing}  # cut where"))
+    with pytest.raises(FeedSpecError, match=message) as refused:
+        check_feed(load_feed(folder))
+    assert refused.value.feed == "sliced" and refused.value.field == field
