@@ -50,7 +50,7 @@ def _feed_panel(service: ReadService, feed: FeedOut) -> FeedPanel:
         ),
         chart(
             "gas",
-            "gas per update (ZkOracle.submit)",
+            "gas per update (ZkOracle.submit or submitSlices)",
             [Sample(r.landed_at, float(r.gas_used), r.id) for r in landed if r.gas_used is not None],  # type: ignore[arg-type]
             fmt=lambda v: f"{v:,.0f}",
         ),

@@ -89,7 +89,7 @@ class StoreCollector(Collector):
         yield failed
 
         yield _histogram("zkoracle_prove_seconds", "Seconds to prove a round (witness and proof)", PROVE_BUCKETS, prove)
-        yield _histogram("zkoracle_submit_gas", "Gas used by each landed ZkOracle.submit", GAS_BUCKETS, gas)
+        yield _histogram("zkoracle_submit_gas", "Gas used by each landed ZkOracle.submit or submitSlices", GAS_BUCKETS, gas)
 
         queue = GaugeMetricFamily(
             "zkoracle_relayer_queue_depth", "Rounds proven or submitted but not yet landed", labels=["feed"]
