@@ -27,6 +27,7 @@ test: install
 bench: install
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python -m bench.suite
+	$(BIN)/python -m bench.slicing
 
 clean:
 	rm -rf $(VENV) node_modules .zkoracle

@@ -12,6 +12,7 @@ which depends on the shapes, not on what the weights learned.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ class ModelSize:
     def macs(self) -> int:
         """Multiply-accumulates of one inference: what the circuit's row count grows with."""
         widths = (self.window, *self.hidden, 1)
-        return sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+        return sum(a * b for a, b in itertools.pairwise(widths))
 
 
 SIZES: dict[str, ModelSize] = {
@@ -57,7 +58,7 @@ def _weights(size: ModelSize) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(sum(size.hidden) * 1009 + size.window)
     widths = (size.window, *size.hidden, 1)
     layers = []
-    for fan_in, fan_out in zip(widths, widths[1:], strict=False):
+    for fan_in, fan_out in itertools.pairwise(widths):
         weight = rng.normal(0.0, (2.0 / fan_in) ** 0.5, size=(fan_out, fan_in))
         bias = rng.normal(0.0, 0.05, size=fan_out)
         layers.append((weight, bias))

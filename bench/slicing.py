@@ -1,0 +1,393 @@
+"""Slicing against proving whole: time, CPU and memory of one proof of a model too big to prove comfortably.
+
+Run from the repository root (``make bench`` runs it after the suite)::
+
+    python -m bench.slicing [--slices 2 4] [--runs N] [--out DIR]
+
+The model is an MLP forecaster 64 → 512 → 512 → 256 → 1 (``bench/models/mlp.py``'s
+recipe), which needs logrows ≥ 18 whole. It is built whole and cut into N balanced
+slices for each N (content-addressed builds under ``DIR/slicing/build``, so a rerun
+skips them). Then one model input is proven by every configuration, each proof in a
+fresh ``bench.proving`` process: whole, one process; sliced, one process per slice, all
+started at once, then again one slice at a time. Measured per configuration: wall time from starting the first process
+to the end of the last, CPU time (user + sys of the processes, from ``wait4``), each
+process's peak RSS (``VmHWM``) and bare ``ezkl.prove`` seconds. Every proof is
+verified, and consecutive slice proofs must carry the same boundary commitment, so a
+broken proof is never timed. Ratios to whole come from the same run. Results:
+``DIR/slicing.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.models.mlp import ModelSize, write_feed
+from bench.models.mlp import samples as model_samples
+from bench.suite import describe_machine, native_stderr_to
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.build import build_circuit
+from oracle.circuits.quantize import felt_to_float
+from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.verify import verify_document
+from oracle.inference import OnnxModel, split_by_shapes
+from oracle.paths import PROJECT_ROOT
+from oracle.provers import Proof
+from oracle.sources.synthetic import price_window
+
+DEFAULT_OUT = PROJECT_ROOT / "bench" / "results"
+MODEL = ModelSize("slicing", window=64, hidden=(512, 512, 256))
+# Inside the calibration samples' range (ticks 200..4040) but none of them.
+INPUT_TICK = 1234
+
+
+@dataclass(frozen=True)
+class Job:
+    """One proof to make in a process of its own."""
+
+    circuit: CircuitArtifacts
+    inputs: list[float]
+    folder: Path
+
+
+@dataclass(frozen=True)
+class Finished:
+    job: Job
+    proof: Proof
+    figures: dict[str, Any]  # bench.proving's JSON plus this process's CPU seconds
+
+
+def prove_at_once(jobs: Sequence[Job]) -> tuple[list[Finished], float]:
+    """Start one ``bench.proving`` process per job, all at once; return them and the wall seconds until the last ends."""
+    processes = []
+    started = time.perf_counter()
+    for job in jobs:
+        job.folder.mkdir(parents=True, exist_ok=True)
+        data, proof_path = job.folder / "input.json", job.folder / "proof.json"
+        data.write_text(json.dumps({"input_data": split_by_shapes(job.inputs, job.circuit.manifest.input_shapes)}))
+        proof_path.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "bench.proving", "--compiled", str(job.circuit.compiled)]
+        command += ["--pk", str(job.circuit.pk), "--srs", str(job.circuit.srs)]
+        command += ["--input", str(data), "--proof", str(proof_path)]
+        with (job.folder / "stdout.json").open("wb") as out, (job.folder / "stderr.log").open("wb") as err:
+            processes.append(subprocess.Popen(command, stdout=out, stderr=err, cwd=PROJECT_ROOT))
+    usages = []
+    for process in processes:
+        # wait4 reaps the process and hands back its own rusage: CPU per process, nothing else counted.
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        usages.append(usage)
+    wall = time.perf_counter() - started
+    finished = []
+    for job, process, usage in zip(jobs, processes, usages, strict=True):
+        if process.returncode != 0:
+            tail = (job.folder / "stderr.log").read_text(errors="replace").strip()[-2000:]
+            raise RuntimeError(f"proving circuit {job.circuit.manifest.key} failed (exit {process.returncode}): {tail}")
+        figures = json.loads((job.folder / "stdout.json").read_text())
+        figures["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+        document = (job.folder / "proof.json").read_bytes()
+        proof = Proof(document=document, prover="bench-child", prove_seconds=figures["prove_seconds"])
+        verify_document(job.circuit, document)  # raises unless the proof verifies
+        finished.append(Finished(job, proof, figures))
+    return finished, wall
+
+
+def check_links(proofs: Sequence[Proof]) -> None:
+    """Each slice proof's last instance (its output commitment) must be the next one's first (its input's)."""
+    for index in range(1, len(proofs)):
+        before, after = proofs[index - 1].instances[-1], proofs[index].instances[0]
+        if before != after:
+            raise RuntimeError(f"slice {index - 1}'s output commitment {before} is not slice {index}'s input {after}")
+
+
+def configuration_figures(runs: list[tuple[list[Finished], float]]) -> dict[str, Any]:
+    """Medians over runs of the wall and CPU seconds; peak RSS is the worst seen in any run."""
+    per_run = []
+    for finished, wall in runs:
+        prove = [f.figures["prove_seconds"] for f in finished]
+        per_run.append(
+            {
+                "wall_seconds": wall,
+                "cpu_seconds": sum(f.figures["cpu_seconds"] for f in finished),
+                "prove_seconds": prove,
+                "witness_seconds": [f.figures["witness_seconds"] for f in finished],
+                "process_cpu_seconds": [f.figures["cpu_seconds"] for f in finished],
+                "peak_rss_bytes": [f.figures["peak_rss_bytes"] for f in finished],
+                "baseline_rss_bytes": [f.figures["baseline_rss_bytes"] for f in finished],
+                "sequential_prove_seconds": sum(prove),
+            }
+        )
+    return {
+        "runs": per_run,
+        "wall_seconds": statistics.median(r["wall_seconds"] for r in per_run),
+        "cpu_seconds": statistics.median(r["cpu_seconds"] for r in per_run),
+        "max_prove_seconds": statistics.median(max(r["prove_seconds"]) for r in per_run),
+        "sequential_prove_seconds": statistics.median(r["sequential_prove_seconds"] for r in per_run),
+        "max_peak_rss_bytes": max(max(r["peak_rss_bytes"]) for r in per_run),
+        # Slices proven side by side hold their memory at the same time: at most this much together.
+        "sum_peak_rss_bytes": max(sum(r["peak_rss_bytes"]) for r in per_run),
+    }
+
+
+def build_figures(seconds: float, cached: bool, cold_seconds: float) -> dict[str, Any]:
+    # A cached build's cold cost is the sum of the step timings its manifest recorded.
+    return {"seconds": seconds, "cached": cached, "cold_seconds": cold_seconds}
+
+
+def answer(proof: Proof, circuit: CircuitArtifacts) -> float:
+    manifest = circuit.manifest
+    return felt_to_float(proof.instances[manifest.answer_index(0)], manifest.output_scale)
+
+
+def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) -> dict[str, Any]:
+    started = time.perf_counter()
+    machine = describe_machine()
+    workdir = out / "slicing"
+    build_root = workdir / "build"
+    folder = write_feed(MODEL, workdir / "feed")
+    model_path = folder / "model.onnx"
+    samples = model_samples(MODEL)
+    inputs = [round(p, 6) for p in price_window(INPUT_TICK, MODEL.window)]
+    log = workdir / "ezkl.log"
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def progress(label: str) -> Any:
+        return lambda step: console.print(f"  {label}: {step}")
+
+    with native_stderr_to(log):
+        console.print(f"building the whole model {MODEL.window} → {' → '.join(map(str, MODEL.hidden))} → 1")
+        whole_build = build_circuit(model_path, samples, build_root=build_root, progress=progress("whole"))
+        whole = whole_build.artifacts
+        sliced: dict[int, tuple[SlicedCircuit, dict[str, Any]]] = {}
+        for count in slice_counts:
+            console.print(f"building {count} slices")
+            result = build_sliced_circuit(
+                model_path, samples, SlicingPlan(slices=count), build_root=build_root, progress=progress(f"N={count}")
+            )
+            cold = sum(result.circuit.manifest.timings.values())
+            sliced[count] = (result.circuit, build_figures(result.seconds, result.cached, cold))
+    whole_cold = sum(whole.manifest.timings.values())
+    if whole.manifest.logrows < 18:
+        console.print(f"[yellow]the whole model needs only logrows {whole.manifest.logrows}, not ≥ 18[/yellow]")
+
+    float_answer = OnnxModel(model_path).run(inputs)[0]
+    configurations: dict[str, Any] = {}
+    whole_runs = []
+    for number in range(runs):
+        console.print(f"proving whole (run {number + 1}/{runs})")
+        with native_stderr_to(log):
+            finished, wall = prove_at_once([Job(whole, inputs, workdir / "proofs" / "whole")])
+        whole_runs.append((finished, wall))
+    whole_proof = whole_runs[-1][0][0].proof
+    configurations["whole"] = {
+        "slices": 1,
+        "logrows": [whole.manifest.logrows],
+        "circuit_keys": [whole.manifest.key],
+        "build": build_figures(whole_build.seconds, whole_build.cached, whole_cold),
+        "answer": answer(whole_proof, whole),
+        **configuration_figures(whole_runs),
+    }
+    for count, (circuit, build) in sliced.items():
+        with native_stderr_to(log):
+            chain, chain_seconds = _timed_chain(circuit, inputs)
+        circuits = [piece.circuit for piece in circuit.slices]
+        assert all(c is not None for c in circuits)  # every slice is proven: SlicingPlan(slices=N)
+        jobs = [
+            Job(c, step.inputs, workdir / "proofs" / f"n{count}" / f"slice-{index}")
+            for index, (c, step) in enumerate(zip(circuits, chain.steps, strict=True))
+            if c is not None
+        ]
+        config_runs = []
+        for number in range(runs):
+            console.print(f"proving {count} slices in parallel (run {number + 1}/{runs})")
+            with native_stderr_to(log):
+                finished, wall = prove_at_once(jobs)
+            check_links([f.proof for f in finished])
+            config_runs.append((finished, wall))
+        one_by_one = []
+        for number in range(runs):
+            console.print(f"proving {count} slices one after another (run {number + 1}/{runs})")
+            alone = []
+            for job in jobs:
+                with native_stderr_to(log):
+                    alone.append(prove_at_once([job]))
+            check_links([finished[0].proof for finished, _wall in alone])
+            one_by_one.append(([finished[0] for finished, _wall in alone], sum(wall for _finished, wall in alone)))
+        last_proof = config_runs[-1][0][-1].proof
+        configurations[f"sliced-{count}"] = {
+            "slices": count,
+            "logrows": [c.manifest.logrows for c in circuits if c is not None],
+            "circuit_keys": [c.manifest.key for c in circuits if c is not None],
+            "estimated_costs": [entry.estimated_cost for entry in circuit.manifest.slices],
+            "boundaries": [entry.output_tensor for entry in circuit.manifest.slices[:-1]],
+            "scale": circuit.manifest.scale,
+            "build": build,
+            "chain_seconds": chain_seconds,
+            "answer": answer(last_proof, circuit.last),
+            **configuration_figures(config_runs),
+            # Each slice alone on the machine: no contention between slices, wall is the sum of the processes'.
+            "one_after_another": configuration_figures(one_by_one),
+        }
+
+    base = configurations["whole"]
+    for config in configurations.values():
+        config["ratios_to_whole"] = {
+            "wall": config["wall_seconds"] / base["wall_seconds"],
+            "cpu": config["cpu_seconds"] / base["cpu_seconds"],
+            "max_peak_rss": config["max_peak_rss_bytes"] / base["max_peak_rss_bytes"],
+            "sum_peak_rss": config["sum_peak_rss_bytes"] / base["max_peak_rss_bytes"],
+            "sequential_prove": config["sequential_prove_seconds"] / base["sequential_prove_seconds"],
+        }
+        if "one_after_another" in config:
+            alone = config["one_after_another"]
+            config["ratios_to_whole"]["one_after_another"] = {
+                "wall": alone["wall_seconds"] / base["wall_seconds"],
+                "cpu": alone["cpu_seconds"] / base["cpu_seconds"],
+                "max_peak_rss": alone["max_peak_rss_bytes"] / base["max_peak_rss_bytes"],
+            }
+    cores = machine["cpu_count"]
+    return {
+        "benchmark": "slicing",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {**machine, "load_average_1m_at_end": os.getloadavg()[0]},
+        "model": {
+            "shape": " → ".join(str(w) for w in (MODEL.window, *MODEL.hidden, 1)),
+            "macs": MODEL.macs,
+            "input_tick": INPUT_TICK,
+            "float_answer": float_answer,
+        },
+        "runs": runs,
+        "total_seconds": time.perf_counter() - started,
+        "configurations": configurations,
+        "notes": [
+            (
+                f"{cores} CPU cores. ezkl.prove is multi-threaded, so the whole proof already keeps every core "
+                "busy; the N slice provers run side by side on the same cores, so parallel wall time here can only "
+                "gain from the slices' smaller circuits (less work in all), not from more cores working at once. "
+                "On a machine with at least N times the cores, parallel slices would also gain from parallelism."
+            ),
+            (
+                "wall_seconds: first prover process started → last one ended (interpreter start, key loading, "
+                "witness and proof included); cpu_seconds: user + sys of those processes (wait4)."
+            ),
+            (
+                "max_peak_rss_bytes: the largest prover process's VmHWM; sum_peak_rss_bytes: the slices' peaks "
+                "added up, an upper bound on what N parallel provers hold together on one machine."
+            ),
+            (
+                "sequential_prove_seconds: bare ezkl.prove seconds added over the slices (what proving them one "
+                "after another would cost, less process start-up); measured while they ran in parallel, so on few "
+                "cores each is inflated by contention."
+            ),
+            (
+                "Slice inputs come from running the chain first (one gen_witness per slice, chain_seconds, not "
+                "in the wall time): a real round pays it before the slices can be proven side by side."
+            ),
+            (
+                "build.cold_seconds of a cached build is the sum of its recorded step timings; the dev SRS of a "
+                "logrows is generated once per build root, so builds after the first reuse it."
+            ),
+            (
+                "Load average at start and end is in machine: figures taken on a shared machine under load "
+                "are slower and noisier than on an idle one."
+            ),
+        ],
+    }
+
+
+def _timed_chain(circuit: SlicedCircuit, inputs: Sequence[float]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    chain = run_chain(circuit, inputs)
+    if chain.broken_links():
+        raise RuntimeError(f"the chain of sliced circuit {circuit.manifest.key} breaks at {chain.broken_links()}")
+    return chain, time.perf_counter() - started
+
+
+def render(results: dict[str, Any], console: Console) -> None:
+    configs = results["configurations"]
+    base_wall = configs["whole"]["wall_seconds"]
+    table = Table(title=f"slicing benchmark: MLP {results['model']['shape']}, one proof (median of {results['runs']})")
+    table.add_column("measure")
+    for name in configs:
+        table.add_column(name, justify="right")
+
+    def row(label: str, fmt: Any) -> None:
+        table.add_row(label, *(fmt(c) for c in configs.values()))
+
+    def mib(value: float) -> str:
+        return f"{value / 2**20:,.0f}"
+
+    row("logrows", lambda c: " / ".join(map(str, c["logrows"])))
+    row(
+        "build, cold (s)", lambda c: f"{c['build']['cold_seconds']:.0f}" + (" (cached)" if c["build"]["cached"] else "")
+    )
+    row("wall, parallel (s)", lambda c: f"{c['wall_seconds']:.1f}")
+    row("CPU, user+sys (s)", lambda c: f"{c['cpu_seconds']:.1f}")
+    row("bare prove per slice (s)", lambda c: " / ".join(f"{s:.1f}" for s in c["runs"][-1]["prove_seconds"]))
+    row("sum of bare proves (s)", lambda c: f"{c['sequential_prove_seconds']:.1f}")
+    row("wall, one after another (s)", lambda c: _alone(c, lambda a: f"{a['wall_seconds']:.1f}"))
+    row("CPU, one after another (s)", lambda c: _alone(c, lambda a: f"{a['cpu_seconds']:.1f}"))
+    row(
+        "bare prove alone per slice (s)",
+        lambda c: _alone(c, lambda a: " / ".join(f"{s:.1f}" for s in a["runs"][-1]["prove_seconds"])),
+    )
+    row("max peak RSS (MiB)", lambda c: mib(c["max_peak_rss_bytes"]))
+    row("sum of peak RSS (MiB)", lambda c: mib(c["sum_peak_rss_bytes"]))
+    row("wall / whole", lambda c: f"{c['ratios_to_whole']['wall']:.2f}×")
+    row("CPU / whole", lambda c: f"{c['ratios_to_whole']['cpu']:.2f}×")
+    row("max peak RSS / whole", lambda c: f"{c['ratios_to_whole']['max_peak_rss']:.2f}×")
+    row("sum peak RSS / whole", lambda c: f"{c['ratios_to_whole']['sum_peak_rss']:.2f}×")
+    row("one after another: wall / whole", lambda c: _alone(c, lambda a: f"{a['wall_seconds'] / base_wall:.2f}×"))
+    row("proven answer", lambda c: f"{c['answer']:.4f}")
+    console.print(table)
+    machine = results["machine"]
+    console.print(
+        f"{machine['cpu_model']}, {machine['cpu_count']} CPUs, {machine['memory_gib']} GiB (load "
+        f"{machine['load_average_1m_at_start']:.2f} at start, {machine['load_average_1m_at_end']:.2f} at end); "
+        f"float model answer {results['model']['float_answer']:.4f}; {results['total_seconds']:.0f} s in all"
+    )
+
+
+def _alone(config: dict[str, Any], fmt: Any) -> str:
+    return fmt(config["one_after_another"]) if "one_after_another" in config else "–"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.slicing", description=__doc__.splitlines()[0])
+    parser.add_argument("--slices", type=int, nargs="+", default=[2, 4], help="slice counts to compare (default 2 4)")
+    parser.add_argument("--runs", type=int, default=1, help="proofs per configuration (default 1; medians)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"writes slicing.json and slicing/ there (default {DEFAULT_OUT})"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1 or any(count < 2 for count in args.slices):
+        parser.error("--runs must be at least 1 and every slice count at least 2")
+    args.slices = sorted(set(args.slices))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    results = run(args.slices, runs=args.runs, out=args.out, console=console)
+    render(results, console)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "slicing.json").write_text(json.dumps(results, indent=2) + "\n")
+    console.print(f"results written to {args.out / 'slicing.json'}")
+
+
+if __name__ == "__main__":
+    main()
