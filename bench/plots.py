@@ -14,8 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: the benchmark runs headless
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 BUILD_STEPS = ("settings", "compile", "srs", "setup", "fidelity", "verifier")
 
