@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
-from bench.skeleton import DEMO_FEED, machine_info
+from bench.skeleton import DEMO_FEED, machine_info, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import felt_to_uint
@@ -208,11 +208,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     results = run()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
     console = Console(width=130)
     render(results, console)
-    console.print(f"results written to {args.out} in {time.perf_counter() - started:.0f} s")
+    write_results(results, args.out, console)
+    console.print(f"in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from bittensor.keyfiles import Keypair
 from rich.console import Console
 from rich.table import Table
 
-from bench.skeleton import machine_info
+from bench.skeleton import machine_info, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.evm.anvil import AnvilNode, free_port
@@ -308,9 +307,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with console.status("running the prover network benchmark (prover processes, Anvil)..."):
         results = run(args.rounds)
     render(results, console)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    console.print(f"results written to {args.out}")
+    write_results(results, args.out, console)
 
 
 if __name__ == "__main__":

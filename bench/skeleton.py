@@ -54,6 +54,13 @@ def timed(action: Callable[[], T]) -> tuple[T, float]:
     return result, time.perf_counter() - started
 
 
+def write_results(results: dict[str, Any], path: Path, console: Console) -> None:
+    """Every benchmark's JSON output: indented, newline-terminated, its folder created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    console.print(f"results written to {path}")
+
+
 def machine_info() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -239,9 +246,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with console.status("running the skeleton benchmark (build, prove, Anvil)..."):
         results = run(args.prove_runs)
     render(results, console)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    console.print(f"results written to {args.out}")
+    write_results(results, args.out, console)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from rich.table import Table
 
 from bench.models.mlp import ModelSize, write_feed
 from bench.models.mlp import samples as model_samples
+from bench.skeleton import write_results
 from bench.suite import describe_machine, native_stderr_to
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
@@ -384,9 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     console = Console()
     results = run(args.slices, runs=args.runs, out=args.out, console=console)
     render(results, console)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "slicing.json").write_text(json.dumps(results, indent=2) + "\n")
-    console.print(f"results written to {args.out / 'slicing.json'}")
+    write_results(results, args.out / "slicing.json", console)
 
 
 if __name__ == "__main__":

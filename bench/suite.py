@@ -36,7 +36,7 @@ from web3 import Web3
 
 from bench.models.mlp import SIZES, ModelSize, write_feed
 from bench.plots import write_plots
-from bench.skeleton import machine_info, measure_gas, summary, timed
+from bench.skeleton import machine_info, measure_gas, summary, timed, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.verify import verify_document
@@ -278,11 +278,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     console = Console()
     results = run(args.sizes, prove_runs=args.prove_runs, ticks=args.ticks, console=console)
     render(results, console)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "suite.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results(results, args.out / "suite.json", console)
     for path in write_plots(results, args.out):
         console.print(f"plot written to {path}")
-    console.print(f"results written to {args.out / 'suite.json'}")
 
 
 if __name__ == "__main__":
