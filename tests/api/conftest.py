@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from oracle.api import create_app
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
 from oracle.evm.anvil import AnvilNode, free_port
+from oracle.exceptions import VerificationError
 from oracle.feed_circuit import build_feed_circuit
 from oracle.feedspec import FeedSpec, SlicingSpec, TriggerSpec
 from oracle.node import FeedNode, ensure_deployment
@@ -26,6 +27,7 @@ from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
 from oracle.store import Round, RoundStatus, Store
+from oracle.verify_remote import verify_round
 
 
 class FixedSource(InputSource):
@@ -195,6 +197,21 @@ def copy_store(live: LiveFeed | SlicedFeeds, destination: Path) -> Store:
                 session.add(row)
         session.commit()
     return copy
+
+
+def assert_tampered_round_refused(
+    live: LiveFeed | SlicedFeeds, tmp_path: Path, round_id: int, tamper: Callable[[Round], None], message: str
+) -> None:
+    """``verify`` refuses round ``round_id`` once ``tamper`` has altered it in a copy of the live store."""
+    store = copy_store(live, tmp_path)
+    with store.session() as session:
+        row = session.get(Round, round_id)
+        assert row is not None
+        tamper(row)
+        session.add(row)
+        session.commit()
+    with serve(store, build_root=live.build_root) as url, pytest.raises(VerificationError, match=message):
+        verify_round(str(round_id), api=url)
 
 
 @pytest.fixture

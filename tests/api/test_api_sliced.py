@@ -20,7 +20,7 @@ from oracle.exceptions import VerificationError
 from oracle.provers.sliced import SlicedProof
 from oracle.store import Deployment, Round
 from oracle.verify_remote import verify_round
-from tests.api.conftest import SlicedFeeds, copy_store, serve
+from tests.api.conftest import SlicedFeeds, assert_tampered_round_refused, copy_store, serve
 
 FULL, TARGETED = "sliced", "sliced-targeted"
 
@@ -162,22 +162,13 @@ TAMPERS: dict[str, tuple[Callable[[Round], None], str]] = {
 }
 
 
-def _assert_refused(sliced_feeds: SlicedFeeds, tmp_path: Path, tamper: Callable[[Round], None], message: str) -> None:
-    store = copy_store(sliced_feeds, tmp_path)
-    round_id = int(sliced_feeds.landed(FULL).id)  # type: ignore[arg-type]
-    with store.session() as session:
-        row = session.get(Round, round_id)
-        assert row is not None
-        tamper(row)
-        session.add(row)
-        session.commit()
-    with serve(store, build_root=sliced_feeds.build_root) as url, pytest.raises(VerificationError, match=message):
-        verify_round(str(round_id), api=url)
+def _full_round(sliced_feeds: SlicedFeeds) -> int:
+    return int(sliced_feeds.landed(FULL).id)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("what", sorted(TAMPERS))
 def test_a_tampered_sliced_round_is_refused(sliced_feeds: SlicedFeeds, tmp_path: Path, what: str) -> None:
-    _assert_refused(sliced_feeds, tmp_path, *TAMPERS[what])
+    assert_tampered_round_refused(sliced_feeds, tmp_path, _full_round(sliced_feeds), *TAMPERS[what])
 
 
 def test_a_valid_slice_proof_of_other_activations_breaks_a_link(
@@ -193,7 +184,13 @@ def test_a_valid_slice_proof_of_other_activations_breaks_a_link(
         document["slices"][1] = other.parsed
         _rewrite(row, document)
 
-    _assert_refused(sliced_feeds, tmp_path, swap, r"round \d+, slice 1: link broken: its input commitment")
+    assert_tampered_round_refused(
+        sliced_feeds,
+        tmp_path,
+        _full_round(sliced_feeds),
+        swap,
+        r"round \d+, slice 1: link broken: its input commitment",
+    )
 
 
 def test_an_unproven_slice_other_than_the_committed_one_is_refused(sliced_feeds: SlicedFeeds, tmp_path: Path) -> None:

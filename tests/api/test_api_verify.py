@@ -21,7 +21,7 @@ from oracle.evm.anvil import free_port
 from oracle.exceptions import ApiError, VerificationError
 from oracle.store import Round, RoundStatus
 from oracle.verify_remote import verify_round
-from tests.api.conftest import LiveFeed, copy_store, serve
+from tests.api.conftest import LiveFeed, assert_tampered_round_refused, copy_store, serve
 
 
 def test_a_landed_round_verifies_from_the_api_alone(api_url: str, live_feed: LiveFeed) -> None:
@@ -98,17 +98,7 @@ TAMPERS: dict[str, tuple[Callable[[Round], None], str]] = {
 
 @pytest.mark.parametrize("what", sorted(TAMPERS))
 def test_a_tampered_round_is_refused(live_feed: LiveFeed, tmp_path: Path, what: str) -> None:
-    tamper, message = TAMPERS[what]
-    store = copy_store(live_feed, tmp_path)
-    round_id = live_feed.landed_ids()[-1]
-    with store.session() as session:
-        row = session.get(Round, round_id)
-        assert row is not None
-        tamper(row)
-        session.add(row)
-        session.commit()
-    with serve(store, build_root=live_feed.build_root) as url, pytest.raises(VerificationError, match=message):
-        verify_round(str(round_id), api=url)
+    assert_tampered_round_refused(live_feed, tmp_path, live_feed.landed_ids()[-1], *TAMPERS[what])
 
 
 def test_a_verifying_key_other_than_the_committed_one_is_refused(live_feed: LiveFeed, tmp_path: Path) -> None:
