@@ -19,11 +19,9 @@ from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.srs import check_srs_allowed
 from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, contract_factory, feed_key
 from oracle.exceptions import DeploymentError
+from oracle.feed_circuit import FeedCircuit
 from oracle.feedspec import FeedSpec
 from relayer.sender import TransactionSender
-
-# What a feed is proven with: one circuit of the whole model, or the model's slices.
-FeedCircuit = CircuitArtifacts | SlicedCircuit
 
 # ``SliceConfig.verifier`` of a slice that is run but not proven (targeted verification).
 UNPROVEN_VERIFIER = "0x" + "00" * 20

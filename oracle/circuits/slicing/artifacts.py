@@ -9,6 +9,7 @@ from pathlib import Path
 
 from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, _numel
 from oracle.exceptions import CircuitError
+from oracle.inference import OnnxModel
 
 SLICED_PREFIX = "sliced-"
 
@@ -68,6 +69,11 @@ class SliceCircuit:
     @property
     def proven(self) -> bool:
         return self.circuit is not None
+
+    @cached_property
+    def inference(self) -> OnnxModel:
+        """The slice in onnxruntime: how an unproven slice runs, one session kept across rounds."""
+        return OnnxModel(self.model)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.slicing.artifacts import SlicedCircuit
 from oracle.exceptions import CircuitError
-from oracle.inference import OnnxModel, split_by_shapes
+from oracle.inference import split_by_shapes
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def run_chain(circuit: SlicedCircuit, inputs: Sequence[float]) -> ChainRun:
     with tempfile.TemporaryDirectory(prefix="zkoracle-chain-") as tmp:
         for piece in circuit.slices:
             if piece.circuit is None:
-                steps.append(SliceStep(flat, OnnxModel(piece.model).run(flat), None, None))
+                steps.append(SliceStep(flat, piece.inference.run(flat), None, None))
             else:
                 steps.append(witness_step(piece.circuit, flat, workdir=Path(tmp)))
             flat = steps[-1].outputs
