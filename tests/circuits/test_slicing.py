@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import combinations
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
-from oracle.circuits.slicing.build import _check_scales
+from oracle.circuits.slicing.build import _chain_error, _check_scales
 from oracle.circuits.slicing.chain import ChainRun, SliceStep
 from oracle.exceptions import CircuitError
 from oracle.feedspec import FeedSpec
@@ -117,3 +119,18 @@ def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
     assert chain.steps[1].input_commitment is None  # the unproven slice ran in onnxruntime
     again = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
     assert again.cached and again.circuit.root == targeted.root
+
+
+def test_a_link_broken_by_a_slice_at_another_scale_fails_loudly(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path
+) -> None:
+    """Slice 1 rebuilt at scale 10 while its neighbours commit at 13: the chain check names the broken link."""
+    middle = sliced_circuit.slices[1]
+    samples = [run_chain(sliced_circuit, sample).steps[1].inputs for sample in sliced_spec.model_samples()]
+    options = CircuitOptions(input_visibility="hashed", output_visibility="hashed", scale=10, scale_rebase_multiplier=1)
+    rescaled = build_circuit(middle.model, samples, build_root=build_root, options=options).artifacts
+    entries = list(sliced_circuit.manifest.slices)
+    entries[1] = dataclasses.replace(entries[1], circuit_key=rescaled.manifest.key)
+    broken = dataclasses.replace(sliced_circuit, manifest=dataclasses.replace(sliced_circuit.manifest, slices=entries))
+    with pytest.raises(CircuitError, match=r"slice 0's output commitment differs from slice 1's input commitment"):
+        _chain_error(sliced_spec.model_path, broken, sliced_spec.model_samples(), OnnxModel(sliced_spec.model_path))
