@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit, run_chain
-from oracle.exceptions import ProverError
+from oracle.exceptions import CircuitError, ProverError
 from oracle.provers.base import Proof, Prover
 
 
@@ -89,7 +89,10 @@ def prove_slices(
 ) -> SlicedProof:
     """Prove every proven slice of ``circuit`` on ``inputs``, up to ``parallel`` at once (default: all)."""
     started = time.perf_counter()
-    chain = run_chain(circuit, inputs)
+    try:
+        chain = run_chain(circuit, inputs)
+    except CircuitError as exc:  # this round's input cannot be carried through the slices: the round fails
+        raise ProverError(f"sliced circuit {circuit.manifest.key}: {exc}") from exc
     jobs = [(piece, chain.steps[piece.index].inputs) for piece in circuit.slices if piece.circuit is not None]
     with ThreadPoolExecutor(max_workers=parallel or len(jobs), thread_name_prefix="zkoracle-slice") as pool:
         futures = {piece.index: pool.submit(prover.prove, piece.circuit, slice_inputs) for piece, slice_inputs in jobs}

@@ -12,7 +12,7 @@ from oracle.feedspec import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_slice_proof, check_sliced_proof
 from oracle.provers import LocalProver, Proof
-from oracle.provers.sliced import SlicedProof
+from oracle.provers.sliced import SlicedProof, prove_slices
 from tests.provers.rogue_server import flip_proof_byte
 
 
@@ -101,3 +101,9 @@ def test_missing_extra_and_corrupt_slice_proofs_are_refused(
             inputs,
             model_output=output,
         )
+
+
+def test_an_input_the_slices_cannot_carry_fails_the_round_as_a_prover_error(sliced_circuit: SlicedCircuit) -> None:
+    # Far outside the calibrated range (the pipeline refuses it earlier): the first witness cannot be built.
+    with pytest.raises(ProverError, match=r"sliced circuit \w+: witness generation failed for slice circuit"):
+        prove_slices(sliced_circuit, [1e12] * 8, prover=LocalProver())
