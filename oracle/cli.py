@@ -9,13 +9,13 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from web3 import Web3
 
@@ -23,17 +23,20 @@ from oracle import cli_api, cli_feeds, cli_provers
 from oracle.api.metrics import failure_reason_label
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedBuildResult
-from oracle.evm.accounts import feed_relayer_account
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import current_deployment, ensure_deployment
+from oracle.deployments.targets import Target, resolve_target
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.exceptions import ChainError, DeploymentError, FeedSpecError, ZkOracleError
+from oracle.evm.chains import connect
+from oracle.evm.zkoracle import ZkOracle
+from oracle.exceptions import DeploymentError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
 from oracle.feedspec import FeedSpec, load_feed
-from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensure_deployment, sender_for
+from oracle.node import FeedNode, RoundReport
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 from oracle.provers.factory import prover_for
 from oracle.scheduler import FeedScheduler
-from oracle.store import Round, RoundStatus, Store
+from oracle.store import Deployment, Round, RoundStatus, Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="zkoracle: proven ML model outputs, on-chain.")
 console = Console(highlight=False)
@@ -59,6 +62,9 @@ OracleOption = Annotated[
     ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force-dev-srs", help="allow a dev-SRS verifier on a non-dev chain")]
+ConsumerOption = Annotated[
+    bool, typer.Option("--with-consumer", help="also deploy the example consumer contract and read values through it")
+]
 
 
 def clean_errors(command: F) -> F:
@@ -128,57 +134,11 @@ def _local_chain(*, needed: bool) -> Iterator[str | None]:
         anvil.stop()
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Where one feed is deployed and posted, once the CLI flags and the feed's ``[chain]`` are weighed."""
-
-    w3: Web3
-    rpc_url: str
-    oracle_address: str | None
-
-
-def _target(
-    spec: FeedSpec, *, rpc_url: str | None, oracle: str | None, fallback_url: str | None, connections: dict[str, Web3]
-) -> _Target:
-    """Flags win over the feed's ``[chain]``, which wins over ``fallback_url``.
-
-    ``[chain]`` applies only on the chain it names: a feed sent elsewhere with
-    ``--rpc-url`` (a fork, a testnet) keeps neither its oracle address nor its relayer
-    key, and a ``chain.rpc_url`` answering with another chain id is refused, since the
-    oracle address and key there were meant for a different chain.
-    """
-    chain = spec.chain
-    from_feed = rpc_url is None and chain is not None
-    url = rpc_url or (chain.rpc_url if chain is not None else fallback_url)
-    assert url is not None, "the caller starts a local chain for feeds that name none"
-    if url not in connections:
-        try:
-            connections[url] = connect(url)
-        except ChainError as exc:
-            if not from_feed:
-                raise
-            raise FeedSpecError(
-                spec.id, "chain.rpc_url", f"no chain answers at {url}", "start that node, fix the URL or pass --rpc-url"
-            ) from exc
-    w3 = connections[url]
-    actual = w3.eth.chain_id
-    if chain is not None and actual != chain.chain_id:
-        if from_feed:
-            raise FeedSpecError(
-                spec.id,
-                "chain.chain_id",
-                f"the chain at {url} has chain id {actual}, not {chain.chain_id}",
-                f"point chain.rpc_url at chain {chain.chain_id}, or set chain_id = {actual} if that chain is meant "
-                "(then check oracle_address and the relayer key)",
-            )
-        console.print(
-            f"[yellow]note:[/yellow] feed '{spec.id}': --rpc-url is chain {actual}, not chain "
-            f"{chain.chain_id} of its \\[chain]; its oracle_address and relayer key are not used there"
-        )
-        chain = None
-    else:
-        feed_relayer_account(spec)  # a missing or wrong key fails now, not after the build or halfway through deploying
-    return _Target(w3=w3, rpc_url=url, oracle_address=oracle or (chain.oracle_address if chain else None))
+def _target(spec: FeedSpec, **where: Any) -> Target:
+    target = resolve_target(spec, **where)
+    if target.note:
+        console.print(f"[yellow]note:[/yellow] {escape(target.note)}")
+    return target
 
 
 @app.callback()
@@ -204,12 +164,17 @@ def deploy(
     oracle: OracleOption = None,
     db: DbOption = None,
     force_dev_srs: ForceOption = False,
+    with_consumer: ConsumerOption = False,
 ) -> None:
     """Deploy the feed's verifier (and a ZkOracle unless --oracle is given) and register the feed."""
     spec = load_feed(feed)
     target = _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=LOCAL_RPC, connections={})
-    circuit = _build(spec)
-    store = _store(db)
+    _deploy(_store(db), spec, _build(spec), target, force_dev_srs=force_dev_srs, with_consumer=with_consumer)
+
+
+def _deploy(
+    store: Store, spec: FeedSpec, circuit: FeedCircuit, target: Target, *, force_dev_srs: bool, with_consumer: bool
+) -> Deployment:
     with console.status(f"deploying '{spec.id}'"):
         deployment = ensure_deployment(
             store,
@@ -219,11 +184,14 @@ def deploy(
             circuit,
             oracle_address=target.oracle_address,
             force_dev_srs=force_dev_srs,
+            with_consumer=with_consumer,
         )
+    consumer = f", consumer {deployment.consumer_address}" if deployment.consumer_address else ""
     console.print(
         f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, verifier {deployment.verifier_address}, "
-        f"consumer {deployment.consumer_address} on chain {deployment.chain_id}"
+        f"proxy {deployment.proxy_address}{consumer} on chain {deployment.chain_id}"
     )
+    return deployment
 
 
 @app.command()
@@ -235,6 +203,7 @@ def run(
     oracle: OracleOption = None,
     db: DbOption = None,
     force_dev_srs: ForceOption = False,
+    with_consumer: ConsumerOption = False,
     confirmations: Annotated[
         int | None,
         typer.Option(
@@ -258,18 +227,8 @@ def run(
         nodes = []
         for spec in specs:
             target = targets[spec.id]
-            with console.status(f"deploying '{spec.id}'"):
-                deployment = ensure_deployment(
-                    store,
-                    target.w3,
-                    target.rpc_url,
-                    spec,
-                    circuits[spec.id],
-                    oracle_address=target.oracle_address,
-                    force_dev_srs=force_dev_srs,
-                )
-            console.print(
-                f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, consumer {deployment.consumer_address}"
+            deployment = _deploy(
+                store, spec, circuits[spec.id], target, force_dev_srs=force_dev_srs, with_consumer=with_consumer
             )
             nodes.append(
                 FeedNode(
@@ -322,11 +281,11 @@ def _print_report(report: RoundReport) -> None:
         else ""
     )
     console.print(
-        f"{head} → on-chain phase {reading.round_id >> 64} round {reading.round_id & (2**64 - 1)}\n"
+        f"{head} → on-chain {reading.round_id}\n"
         f"  inputs                  {', '.join(f'{x:.4f}' for x in inputs)}\n"
         f"{observed}"
         f"  model output (float)    {row.model_output:.6f}\n"
-        f"  consumer read on-chain  {reading.value:.{reading.decimals}f}\n"
+        f"  {reading.reader + ' read on-chain':<24}{reading.value:.{reading.decimals}f}\n"
         f"  |difference|            {error:.6f}  {verdict} the quantisation error {tolerance:.6f}\n"
         f"  prove {row.prove_seconds:.2f}s · submit gas {row.gas_used:,} · tx {row.tx_hash}"
     )
@@ -338,8 +297,7 @@ def _set_paused(feed_id: str, rpc_url: str, db: str | None, *, paused: bool) -> 
     if deployment is None:
         raise DeploymentError(f"feed '{feed_id}' has no live deployment on {rpc_url} in this store; deploy it first")
     action = "pause" if paused else "resume"
-    oracle = bind(w3, ORACLE, deployment.oracle_address)
-    call = oracle.functions.setPaused(feed_key(feed_id), paused)
+    call = ZkOracle(w3, deployment.oracle_address).set_paused(feed_id, paused)
     sender_for(w3, "deployer").transact(call, what=f"{action} '{feed_id}'")
     console.print(f"[bold]{feed_id}[/bold]: submissions {action}d on {deployment.oracle_address}")
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.crashpoints import crash_point
 from oracle.exceptions import ProverError, SourceError
 from oracle.feedspec import FeedSpec
 from oracle.inference import OnnxModel
@@ -25,6 +24,7 @@ from oracle.provers.base import Proof, Prover
 from oracle.provers.sliced import SlicedProof, prove_slices
 from oracle.sources.base import InputSource
 from oracle.store import Round, RoundStatus, Store
+from oracle.store.crashpoints import crash_point
 
 
 class RoundPipeline:

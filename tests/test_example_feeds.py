@@ -9,10 +9,11 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.build import build_circuit
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.feedspec import load_feed
 from oracle.inference import OnnxModel
-from oracle.node import FeedNode, ensure_deployment
+from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver
 from oracle.store import Store

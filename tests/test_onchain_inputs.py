@@ -10,16 +10,18 @@ from web3 import Web3
 from bench.gas import VALUE_DECIMALS, write_onchain_feed
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import quantize_like_contract
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import bind, contract_factory
 from oracle.exceptions import SourceError
 from oracle.feedspec import FeedSpec
-from oracle.node import FeedNode, ensure_deployment, sender_for
+from oracle.node import FeedNode
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
 from oracle.sources.base import SourceContext
 from oracle.store import RoundStatus, Store
-from relayer.rounds import RoundRelayer
+from tests.relayer.conftest import round_relayer
 
 VALUE_SOURCE = "ExampleValueSource"
 DECIMALS = VALUE_DECIMALS
@@ -74,7 +76,7 @@ def test_onchain_inputs_land_and_are_checked_again_at_submit(
     proven = pipeline.run()
     assert proven.status is RoundStatus.PROVEN
     _set(w3, value_sources[0], 13 * 10**DECIMALS)
-    outcome = RoundRelayer(store, sender_for(w3, "relayer")).relay(int(proven.id))  # type: ignore[arg-type]
+    outcome = round_relayer(store, sender_for(w3, "relayer"), deployment).relay(int(proven.id))  # type: ignore[arg-type]
     assert not outcome.landed
     assert "ZkOracleOnchainInputMismatch" in str(outcome.round.failure_reason)
     assert outcome.round.tx_hash is None  # refused at estimation, nothing broadcast

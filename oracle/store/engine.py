@@ -52,6 +52,16 @@ class Store:
             raise StoreError(f"no deployment with id {deployment_id} in {self.url}")
         return found
 
+    def deployments(self, feed_id: str, *, chain_id: int) -> list[Deployment]:
+        """The feed's recorded deployments on chain ``chain_id``, newest first."""
+        query = (
+            select(Deployment)
+            .where(Deployment.feed_id == feed_id, Deployment.chain_id == chain_id)
+            .order_by(Deployment.id.desc())  # type: ignore[union-attr]
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
     def rounds(self, *, feed_id: str | None = None, status: RoundStatus | None = None) -> list[Round]:
         query = select(Round).order_by(Round.id)  # type: ignore[arg-type]
         if feed_id is not None:

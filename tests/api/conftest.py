@@ -18,11 +18,12 @@ from web3 import Web3
 from oracle.api import create_app
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import VerificationError
 from oracle.feed_circuit import build_feed_circuit
 from oracle.feedspec import FeedSpec, SlicingSpec, TriggerSpec
-from oracle.node import FeedNode, ensure_deployment
+from oracle.node import FeedNode
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
