@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from web3 import Web3
 
 from oracle.evm.accounts import dev_account
@@ -159,3 +160,13 @@ def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
     assert cells[1:2] + cells[3:8] == ["0.250000", "0x" + "cd" * 32, "1", "7", "0", "2.50"]
     # Commonest first, ties by name; the four remaining kinds (one round each) are summed.
     assert cells[8] == "SourceError 3, ProverError 1, other 1, +2 more"
+
+
+@pytest.mark.parametrize("command", [("provers",), ("status",), ("api",)])
+def test_every_command_prints_a_library_error_as_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """One root handler turns any ZkOracleError into a line: commands do not opt in one by one."""
+    result = _zkoracle(*command, "--db", "nosuchdriver://nowhere", home=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.startswith("error: cannot open the database at nosuchdriver://nowhere")
+    assert len(result.stdout.strip().splitlines()) == 1

@@ -110,7 +110,11 @@ def circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | N
     """
     if isinstance(circuit, SlicedCircuit):
         _check_slice_verifiers(circuit, verifiers)
-        first, answer_index, output_scale = circuit.first.manifest, circuit.answer_index(spec.output), circuit.output_scale
+        first, answer_index, output_scale = (
+            circuit.first.manifest,
+            circuit.answer_index(spec.output),
+            circuit.output_scale,
+        )
         slices = tuple(
             SliceConfig(UNPROVEN_VERIFIER, 0)
             if piece.circuit is None
@@ -122,7 +126,11 @@ def circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | N
             raise DeploymentError(
                 f"circuit {circuit.manifest.key}: a whole-model circuit has one verifier, not {verifiers}"
             )
-        first, answer_index, output_scale = circuit.manifest, circuit.manifest.answer_index(spec.output), circuit.manifest.output_scale
+        first, answer_index, output_scale = (
+            circuit.manifest,
+            circuit.manifest.answer_index(spec.output),
+            circuit.manifest.output_scale,
+        )
         slices = ()
     binds_time = spec.circuit.observation_time
     return CircuitConfig(

@@ -194,7 +194,9 @@ class RoundRecord:
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> RoundRecord:
         answer, observed_at, updated_at, commitment, inputs_hash, submitter = value
-        return cls(int(answer), int(observed_at), int(updated_at), bytes(commitment), bytes(inputs_hash), _address(submitter))
+        return cls(
+            int(answer), int(observed_at), int(updated_at), bytes(commitment), bytes(inputs_hash), _address(submitter)
+        )
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,9 @@ class RoundData:
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> RoundData:
         round_id, answer, started_at, updated_at, answered_in_round = value
-        return cls(RoundId.decode(round_id), int(answer), int(started_at), int(updated_at), RoundId.decode(answered_in_round))
+        return cls(
+            RoundId.decode(round_id), int(answer), int(started_at), int(updated_at), RoundId.decode(answered_in_round)
+        )
 
 
 @dataclass(frozen=True)

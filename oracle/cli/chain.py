@@ -1,54 +1,36 @@
-"""The ``zkoracle`` command line. Library errors become one-line messages."""
+"""``zkoracle deploy``, ``run``, ``pause`` and ``resume``: feeds on chains, and the node that posts their rounds."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
-import os
-import statistics
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from web3 import Web3
 
-from oracle import cli_api, cli_feeds, cli_provers
-from oracle.api.metrics import failure_reason_label
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
-from oracle.circuits.slicing import SlicedBuildResult
+from oracle.cli.app import DEFAULT_FEED, DbOption, FeedArg, app, console, open_store
+from oracle.cli.feeds import build_circuit_of
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import current_deployment, ensure_deployment
 from oracle.deployments.targets import Target, resolve_target
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.zkoracle import ZkOracle
-from oracle.exceptions import DeploymentError, ZkOracleError
-from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
+from oracle.exceptions import DeploymentError
+from oracle.feed_circuit import FeedCircuit
 from oracle.feedspec import FeedSpec, load_feed
 from oracle.node import FeedNode, RoundReport
-from oracle.paths import PROJECT_ROOT, build_dir, state_dir
+from oracle.paths import state_dir
 from oracle.provers.factory import prover_for
 from oracle.scheduler import FeedScheduler
-from oracle.store import Deployment, Round, RoundStatus, Store
+from oracle.store import Deployment, Store
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="zkoracle: proven ML model outputs, on-chain.")
-console = Console(highlight=False)
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_FEED = PROJECT_ROOT / "feeds" / "demo"
 LOCAL_RPC = "http://127.0.0.1:8545"
-STATUS_REASONS = 3  # failure categories named per feed; the rest are summed, to keep one line per feed
-FeedArg = Annotated[Path, typer.Argument(help="feed folder (containing feed.toml)")]
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
-]
 RpcOption = Annotated[
     str | None,
     typer.Option(
@@ -65,56 +47,8 @@ ForceOption = Annotated[bool, typer.Option("--force-dev-srs", help="allow a dev-
 ConsumerOption = Annotated[
     bool, typer.Option("--with-consumer", help="also deploy the example consumer contract and read values through it")
 ]
-
-
-def clean_errors(command: F) -> F:
-    """Print library errors as one line and exit 1 instead of showing a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ZkOracleError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _store(db: str | None) -> Store:
-    return Store(db) if db else Store.sqlite(state_dir() / "zkoracle.db")
-
-
-@contextlib.contextmanager
-def _native_stderr_to(log_path: Path) -> Iterator[None]:
-    """EZKL's Rust core prints calibration tables straight to fd 2; keep them in a log file."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    saved = os.dup(2)
-    with open(log_path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _build(spec: FeedSpec) -> FeedCircuit:
-    with (
-        console.status(f"[bold]{spec.id}[/bold]: checking the circuit cache") as status,
-        _native_stderr_to(state_dir() / "ezkl.log"),
-    ):
-        result = build_feed_circuit(
-            spec, build_root=build_dir(), progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}")
-        )
-    circuit = result.circuit if isinstance(result, SlicedBuildResult) else result.artifacts
-    how = "cached" if result.cached else "built"
-    console.print(
-        f"[bold]{spec.id}[/bold]: circuit {circuit.manifest.key} {how} in {result.seconds:.2f}s ({describe(circuit)})"
-    )
-    if circuit.manifest.dev_srs:
-        console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
-    return circuit
+FeedIdArg = Annotated[str, typer.Argument(help="the feed's id")]
+ChainOption = Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")]
 
 
 @contextlib.contextmanager
@@ -141,20 +75,7 @@ def _target(spec: FeedSpec, **where: Any) -> Target:
     return target
 
 
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log library details")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-
-
 @app.command()
-@clean_errors
-def build(feed: FeedArg = DEFAULT_FEED) -> None:
-    """Build the feed's circuit and Solidity verifier (cached by content hash)."""
-    _build(load_feed(feed))
-
-
-@app.command()
-@clean_errors
 def deploy(
     feed: FeedArg = DEFAULT_FEED,
     rpc_url: Annotated[
@@ -169,7 +90,9 @@ def deploy(
     """Deploy the feed's verifier (and a ZkOracle unless --oracle is given) and register the feed."""
     spec = load_feed(feed)
     target = _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=LOCAL_RPC, connections={})
-    _deploy(_store(db), spec, _build(spec), target, force_dev_srs=force_dev_srs, with_consumer=with_consumer)
+    _deploy(
+        open_store(db), spec, build_circuit_of(spec), target, force_dev_srs=force_dev_srs, with_consumer=with_consumer
+    )
 
 
 def _deploy(
@@ -195,7 +118,6 @@ def _deploy(
 
 
 @app.command()
-@clean_errors
 def run(
     feeds: Annotated[list[Path] | None, typer.Argument(help="feed folders (default: the demo feed)")] = None,
     rounds: Annotated[int, typer.Option("--rounds", help="stop after this many rounds; 0 runs until Ctrl-C")] = 3,
@@ -215,7 +137,7 @@ def run(
 ) -> None:
     """Build, deploy and run feeds: each tick proves the model's output and posts it on-chain."""
     specs = [load_feed(path) for path in feeds or [DEFAULT_FEED]]
-    store = _store(db)
+    store = open_store(db)
     with _local_chain(needed=rpc_url is None and any(spec.chain is None for spec in specs)) as local_url:
         connections: dict[str, Web3] = {}
         # Every feed's chain is checked before anything is built or sent.
@@ -223,7 +145,7 @@ def run(
             spec.id: _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=local_url, connections=connections)
             for spec in specs
         }
-        circuits = {spec.id: _build(spec) for spec in specs}
+        circuits = {spec.id: build_circuit_of(spec) for spec in specs}
         nodes = []
         for spec in specs:
             target = targets[spec.id]
@@ -293,7 +215,7 @@ def _print_report(report: RoundReport) -> None:
 
 def _set_paused(feed_id: str, rpc_url: str, db: str | None, *, paused: bool) -> None:
     w3 = connect(rpc_url)
-    deployment = current_deployment(_store(db), w3, feed_id)
+    deployment = current_deployment(open_store(db), w3, feed_id)
     if deployment is None:
         raise DeploymentError(f"feed '{feed_id}' has no live deployment on {rpc_url} in this store; deploy it first")
     action = "pause" if paused else "resume"
@@ -303,74 +225,12 @@ def _set_paused(feed_id: str, rpc_url: str, db: str | None, *, paused: bool) -> 
 
 
 @app.command()
-@clean_errors
-def pause(
-    feed_id: Annotated[str, typer.Argument(help="the feed's id")],
-    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = LOCAL_RPC,
-    db: DbOption = None,
-) -> None:
+def pause(feed_id: FeedIdArg, rpc_url: ChainOption = LOCAL_RPC, db: DbOption = None) -> None:
     """Pause a feed's submissions on-chain (reads keep working). Needs the operator key."""
     _set_paused(feed_id, rpc_url, db, paused=True)
 
 
 @app.command()
-@clean_errors
-def resume(
-    feed_id: Annotated[str, typer.Argument(help="the feed's id")],
-    rpc_url: Annotated[str, typer.Option("--rpc-url", help="chain RPC URL")] = LOCAL_RPC,
-    db: DbOption = None,
-) -> None:
+def resume(feed_id: FeedIdArg, rpc_url: ChainOption = LOCAL_RPC, db: DbOption = None) -> None:
     """Resume a paused feed's submissions."""
     _set_paused(feed_id, rpc_url, db, paused=False)
-
-
-@app.command()
-@clean_errors
-def status(db: DbOption = None) -> None:
-    """Per feed: last value, its age, last transaction, rounds landed/failed, mean prove time, why rounds failed."""
-    store = _store(db)
-    table = Table(
-        "feed", "last value", "age", "last tx", "landed", "failed", "in flight", "mean prove s", "failure reasons"
-    )
-    now = datetime.now(UTC)
-    for feed_id in store.feed_ids():
-        rows = store.rounds(feed_id=feed_id)
-        landed = [r for r in rows if r.status is RoundStatus.LANDED]
-        failed = [r for r in rows if r.status is RoundStatus.FAILED]
-        proving = [r.prove_seconds for r in rows if r.prove_seconds is not None]
-        last = landed[-1] if landed else None
-        age = f"{(now - last.landed_at.replace(tzinfo=UTC)).total_seconds():.0f}s" if last and last.landed_at else "-"
-        table.add_row(
-            feed_id,
-            f"{last.proven_output:.6f}" if last and last.proven_output is not None else "-",
-            age,
-            last.tx_hash if last and last.tx_hash else "-",
-            str(len(landed)),
-            str(len(failed)),
-            str(len(rows) - len(landed) - len(failed)),
-            f"{statistics.fmean(proving):.2f}" if proving else "-",
-            _failure_breakdown(failed),
-        )
-    console.print(table)
-
-
-def _failure_breakdown(failed: list[Round]) -> str:
-    """The commonest failure categories with counts, e.g. ``SourceError 3, revert:StaleRound 1``.
-
-    Categories are the bounded labels of the Prometheus metric, so the table and the
-    dashboards count the same things.
-    """
-    counts = Counter(failure_reason_label(row.failure_reason) for row in failed)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    shown = ", ".join(f"{label} {count}" for label, count in ranked[:STATUS_REASONS])
-    rest = sum(count for _label, count in ranked[STATUS_REASONS:])
-    return (shown + (f", +{rest} more" if rest else "")) or "-"
-
-
-app.command("api")(clean_errors(cli_api.api))
-app.command("verify")(clean_errors(cli_api.verify))
-cli_provers.prover_app.command("serve")(clean_errors(cli_provers.serve))
-app.add_typer(cli_provers.prover_app, name="prover")
-app.command("provers")(clean_errors(cli_provers.provers))
-app.add_typer(cli_feeds.feeds_app, name="feeds")
-app.command("init")(clean_errors(cli_feeds.init))
