@@ -36,7 +36,8 @@ from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import felt_to_uint
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, contract_factory, feed_key
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.node import connect, sender_for
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver

@@ -47,7 +47,8 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import ProverError, RemoteProverError
-from oracle.feedspec import FeedSpec, TriggerSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.node import FeedNode, connect, ensure_deployment
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import Proof

@@ -36,7 +36,8 @@ from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.verify import verify_document
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode, connect, ensure_deployment, sender_for
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof

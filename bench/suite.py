@@ -41,11 +41,13 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.verify import verify_document
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import split_by_shapes
 from oracle.node import FeedNode, connect, ensure_deployment
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver, Proof
+from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "suite"
@@ -168,7 +170,7 @@ def bench_model(
     folder = workdir / "feeds" / size.name
     spec = load_feed(write_feed(size, folder))
     circuit, build = measure_build(spec, workdir / "build" / size.name)
-    inputs = spec.model_input(list(spec.source.create().fetch()), observed_at=int(time.time()))
+    inputs = spec.model_input(list(create_source(spec.source).fetch()), observed_at=int(time.time()))
     proving = measure_proving(circuit, inputs, prove_runs, folder)
     store = Store.sqlite(folder / "node.db")
     deployment = ensure_deployment(store, w3, rpc_url, spec, circuit)

@@ -21,14 +21,15 @@ from web3 import Web3
 
 from oracle import cli_api, cli_feeds, cli_provers
 from oracle.api.metrics import failure_reason_label
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedBuildResult
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.accounts import feed_relayer_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.exceptions import ChainError, DeploymentError, FeedSpecError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensure_deployment, sender_for
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 from oracle.provers.factory import prover_for

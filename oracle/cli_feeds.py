@@ -19,8 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from oracle.exceptions import FeedSpecError, ZkOracleError
-from oracle.feedcheck import check_feed
-from oracle.feedspec import FEED_FILE, FEED_ID_PATTERN, FeedSpec, load_feed
+from oracle.feeds.checks import check_feed
+from oracle.feeds.loader import FEED_FILE, load_feed
+from oracle.feeds.schema import FEED_ID_PATTERN, FeedSpec
 from oracle.inference import OnnxModel
 from oracle.paths import PROJECT_ROOT
 

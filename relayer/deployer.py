@@ -14,13 +14,13 @@ from web3 import Web3
 from web3.contract.contract import ContractConstructor
 
 from oracle.circuits.artifacts import CircuitArtifacts, CircuitManifest
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.srs import check_srs_allowed
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, contract_factory, feed_key
 from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
 # ``SliceConfig.verifier`` of a slice that is run but not proven (targeted verification).

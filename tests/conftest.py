@@ -14,7 +14,8 @@ from oracle.circuits.build import build_circuit
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
 from oracle.evm.anvil import AnvilNode
 from oracle.feed_circuit import build_feed_circuit
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.node import connect
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof

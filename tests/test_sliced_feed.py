@@ -12,7 +12,7 @@ from web3.exceptions import ContractCustomError
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import CONSUMER, ORACLE, bind, feed_key, project_error_decoder
-from oracle.feedspec import FeedSpec, SlicingSpec
+from oracle.feeds.schema import FeedSpec, SlicingSpec
 from oracle.node import FeedNode, ensure_deployment
 from oracle.provers.pool import PoolProver
 from oracle.provers.sliced import SlicedProof

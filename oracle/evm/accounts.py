@@ -13,7 +13,7 @@ from oracle.circuits.srs import DEV_CHAIN_IDS
 from oracle.exceptions import ChainError, FeedSpecError
 
 if TYPE_CHECKING:
-    from oracle.feedspec import FeedSpec
+    from oracle.feeds.schema import FeedSpec
 
 # Anvil's default mnemonic: its accounts are public knowledge, fit only for local chains.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"

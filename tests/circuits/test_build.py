@@ -10,9 +10,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 
 SAMPLES = [[0.5, -0.25, 1.0], [1.5, 0.75, -1.0], [-0.5, 0.0, 0.25]]
 

@@ -36,7 +36,7 @@ from zkoracle_testkit import (
 )
 
 from oracle.evm.contracts import ORACLE, contract_factory, feed_key
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from relayer.deployer import feed_params as spec_feed_params
 from relayer.sender import TransactionSender
 

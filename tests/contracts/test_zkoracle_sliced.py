@@ -40,7 +40,7 @@ from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_ui
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
 from oracle.exceptions import DeploymentError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.provers import Proof
 from oracle.provers.sliced import SlicedProof
 from relayer.deployer import (

@@ -18,7 +18,7 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.node import connect, ensure_deployment, sender_for
 from oracle.store import Deployment, RoundStatus, Store, SubmissionStatus
 from relayer.ledger import Ledger

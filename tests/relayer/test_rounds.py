@@ -9,7 +9,7 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.node import ensure_deployment, sender_for
 from oracle.store import Round, RoundStatus, Store, SubmissionStatus
 from relayer.ledger import Ledger
