@@ -1,8 +1,8 @@
 """The schema of ``feeds/<id>/feed.toml``: plain data, validated with pydantic.
 
-Nothing here imports EZKL, onnxruntime, APScheduler or a source's implementation:
-each source's settings come from :mod:`oracle.sources.settings`, the schedule stays
-data (:mod:`oracle.schedules` turns it into a trigger), and a source is created with
+Importing it loads no EZKL, onnxruntime, APScheduler or source implementation: each
+source's settings come from :mod:`oracle.sources.settings`, the schedule stays data
+(:mod:`oracle.schedules` turns it into a trigger), and a source is created with
 :func:`oracle.sources.factory.create_source`.
 """
 
