@@ -47,7 +47,8 @@ from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.contracts import CONSUMER, PROXY, bind, contract_factory, feed_key
 from oracle.evm.zkoracle import ZkOracle
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver
 from relayer.sender import TransactionSender

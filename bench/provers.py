@@ -49,7 +49,8 @@ from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.evm.chains import connect
 from oracle.exceptions import ProverError, RemoteProverError
-from oracle.feedspec import FeedSpec, TriggerSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import Proof

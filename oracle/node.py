@@ -12,10 +12,11 @@ from oracle.deployments.keys import sender_for
 from oracle.evm.contracts import CONSUMER, PROXY, bind
 from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
 from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.factory import create_source
 from oracle.store import Deployment, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from oracle.triggers import decide
@@ -87,7 +88,8 @@ class FeedNode:
         self._pipeline = RoundPipeline(
             spec,
             circuit,
-            source=source or spec.source.create(SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
+            source=source
+            or create_source(spec.source, SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
             prover=prover,
             store=store,
             deployment_id=int(deployment.id),  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.zkoracle import ZkOracle
 from oracle.exceptions import FeedSpecError
-from oracle.feedspec import load_feed
+from oracle.feeds.loader import load_feed
 from oracle.store import RoundStatus, Store
 from tests.conftest import DEMO_FEED
 from tests.test_cli import _zkoracle

@@ -17,15 +17,17 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
-from oracle.circuits.quantize import time_limbs
+from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import PROXY, bind
 from oracle.evm.zkoracle import RoundId, ZkOracle
-from oracle.feedspec import FeedSpec, TriggerSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.node import FeedNode
 from oracle.provers import LocalProver, Proof
 from oracle.sources.base import InputSource
+from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 from tests.conftest import DEMO_FEED
 
@@ -101,7 +103,7 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     assert report.reading is not None and str(report.reading.answer) == row.expected_answer
     assert report.error is not None and report.error <= report.tolerance
     assert row.observed_at == int(now)
-    assert row.inputs == pytest.approx([*demo_spec.source.create().fetch(now=now), *time_limbs(int(now))])
+    assert row.inputs == pytest.approx([*create_source(demo_spec.source).fetch(now=now), *time_limbs(int(now))])
 
     # Relaying a landed round again is a no-op: nothing is posted twice.
     assert node._relayer.relay(int(row.id)).landed  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import CONSUMER, bind, project_error_decoder
 from oracle.evm.zkoracle import ZkOracle
-from oracle.feedspec import FeedSpec, SlicingSpec
+from oracle.feeds.schema import FeedSpec, SlicingSpec
 from oracle.node import FeedNode
 from oracle.provers.pool import PoolProver
 from oracle.provers.sliced import SlicedProof

@@ -20,7 +20,7 @@ from oracle.api.schemas import Coverage, RegistrationOut
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Round
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import uvicorn
 from oracle.api import create_app
 from oracle.cli.app import DbOption, app, console, open_store
 from oracle.exceptions import FeedSpecError
-from oracle.feedspec import FEED_FILE, FeedSpec, load_feed
+from oracle.feeds.loader import FEED_FILE, load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.verify_remote import DEFAULT_API, verify_round
 

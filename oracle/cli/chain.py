@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from web3 import Web3
 
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.cli.app import DEFAULT_FEED, DbOption, FeedArg, app, console, open_store
 from oracle.cli.feeds import build_circuit_of
 from oracle.deployments.keys import sender_for
@@ -23,7 +23,8 @@ from oracle.evm.chains import connect
 from oracle.evm.zkoracle import ZkOracle
 from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode, RoundReport
 from oracle.paths import state_dir
 from oracle.provers.factory import prover_for

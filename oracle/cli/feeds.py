@@ -20,8 +20,9 @@ from oracle.circuits.slicing import SlicedBuildResult
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
-from oracle.feedcheck import check_feed
-from oracle.feedspec import FEED_FILE, FEED_ID_PATTERN, FeedSpec, load_feed
+from oracle.feeds.checks import check_feed
+from oracle.feeds.loader import FEED_FILE, load_feed
+from oracle.feeds.schema import FEED_ID_PATTERN, FeedSpec
 from oracle.inference import OnnxModel
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 

@@ -14,9 +14,9 @@ from web3 import Web3
 from web3.contract.contract import ContractConstructor
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.srs import check_srs_allowed
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, contract_factory, feed_key
 from oracle.evm.zkoracle import (
     UNPROVEN_VERIFIER,
@@ -28,7 +28,7 @@ from oracle.evm.zkoracle import (
 )
 from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
 

@@ -13,7 +13,7 @@ from oracle.evm.accounts import DEPLOYER_INDEX, RELAYER_INDEX, dev_account
 from oracle.evm.chains import is_dev_chain
 from oracle.evm.contracts import project_error_decoder
 from oracle.exceptions import ChainError, FeedSpecError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
 

@@ -9,7 +9,7 @@ from oracle.deployments.contracts import FeedDeployment, deploy_consumer, deploy
 from oracle.deployments.keys import account_for, sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Store
 
 

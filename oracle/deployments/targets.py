@@ -9,7 +9,7 @@ from web3 import Web3
 from oracle.deployments.keys import feed_relayer_account
 from oracle.evm.chains import connect
 from oracle.exceptions import ChainError, FeedSpecError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 
 
 @dataclass(frozen=True)

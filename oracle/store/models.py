@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
 
 if TYPE_CHECKING:
-    from oracle.feedspec import FeedSpec
+    from oracle.feeds.schema import FeedSpec
 
 
 def utcnow() -> datetime:

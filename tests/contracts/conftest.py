@@ -37,8 +37,8 @@ from zkoracle_testkit import (
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
-from oracle.circuits.quantize import time_limbs
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import (
     circuit_config,
     deploy_oracle,
@@ -47,7 +47,7 @@ from oracle.deployments.contracts import (
     sliced_circuit_config,
 )
 from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.provers import LocalProver, Proof
 from oracle.provers.sliced import SlicedProof
 from relayer.sender import TransactionSender

@@ -48,7 +48,7 @@ from oracle.deployments.contracts import (
 from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import UNPROVEN_VERIFIER
 from oracle.exceptions import DeploymentError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.provers import Proof
 from oracle.provers.sliced import SlicedProof
 from relayer.sender import TransactionSender

@@ -41,7 +41,7 @@ from oracle.deployments.contracts import deploy_consumer, deploy_feed, deploy_or
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, feed_key
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
 FEED = "clocked"

@@ -8,7 +8,7 @@ from dataclasses import fields
 import pytest
 from web3 import Web3
 
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.deployments.contracts import deploy_oracle
 from oracle.deployments.keys import sender_for
 from oracle.evm.contracts import ORACLE, project_contracts

@@ -20,7 +20,7 @@ from oracle.circuits.slicing import SlicedCircuit, run_chain
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import ProverError
-from oracle.feedspec import FeedSpec, TriggerSpec
+from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.inference import OnnxModel
 from oracle.node import FeedNode
 from oracle.proof_checks import check_sliced_proof

@@ -9,9 +9,10 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.zkoracle import RoundId, ZkOracle
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
+from oracle.sources.factory import create_source
 from oracle.store import Deployment, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from relayer.rounds import RoundRelayer
@@ -36,7 +37,7 @@ def prove_rounds(
     pipeline = RoundPipeline(
         spec,
         circuit,
-        source=spec.source.create(),
+        source=create_source(spec.source),
         prover=LocalProver(),
         store=store,
         deployment_id=int(deployment.id),  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, RoundStatus, Store, SubmissionStatus
 from relayer.ledger import Ledger
 from relayer.rounds import RoundRelayer

@@ -11,7 +11,7 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Round, RoundStatus, Store, SubmissionStatus
 from relayer.ledger import Ledger
 from tests.relayer.conftest import in_phase, prove_rounds, round_relayer, rounds_on_chain

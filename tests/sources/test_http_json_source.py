@@ -14,7 +14,8 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.exceptions import FeedSpecError, SourceError
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.http_json import HttpJsonSource
