@@ -147,11 +147,13 @@ library EzklInstances {
         }
     }
 
+    /// @dev 2**scale, the unit of a fixed-point value at `scale`.
     function _scaleUnit(uint8 scale) private pure returns (int256) {
         if (scale > MAX_SCALE) revert EzklInstancesUnsupportedScale(scale);
         return int256(1) << scale;
     }
 
+    /// @dev 10**decimals, the unit of a decimal value with `decimals`.
     function _decimalUnit(uint8 decimals) private pure returns (int256) {
         if (decimals > MAX_DECIMALS) revert EzklInstancesUnsupportedDecimals(decimals);
         return int256(10 ** uint256(decimals));

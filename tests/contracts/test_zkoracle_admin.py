@@ -79,7 +79,7 @@ def test_constructor_grants_admin_and_operator_to_the_admin(w3: Web3, owner: Tra
 
 def test_constructor_refuses_the_zero_admin(w3: Web3, owner: TransactionSender) -> None:
     # An oracle nobody administers could never register a feed.
-    assert rejected(owner, contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS)) == err("ZkOracleZeroAddress")
+    assert rejected(owner, contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS)) == err("ZkOracleZeroAdmin")
 
 
 @pytest.mark.parametrize("action", ["registerFeed", "rotateFeed", "setPaused", "setHeartbeat", "setSubmitter"])
@@ -217,9 +217,11 @@ def test_zero_addresses_are_refused(
     other = feed_key("other")
     no_verifier = circuit(ZERO_ADDRESS)
     assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_verifier)) == err(
-        "ZkOracleZeroAddress"
+        "ZkOracleZeroVerifier", other
     )
-    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err("ZkOracleZeroAddress")
+    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err(
+        "ZkOracleZeroVerifier", stub_key
+    )
     no_target = circuit(
         stub_verifiers[True],
         instance_count=2,
@@ -227,7 +229,9 @@ def test_zero_addresses_are_refused(
         output_index=1,
         onchain_inputs=(onchain_input(ZERO_ADDRESS, decimals=8, index=0),),
     )
-    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_target)) == err("ZkOracleZeroAddress")
+    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_target)) == err(
+        "ZkOracleOnchainInputZeroTarget", other, 0
+    )
     assert view_error(oracle.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
     assert oracle.functions.getCircuit(stub_key).call()[0] == 1
 
@@ -235,6 +239,7 @@ def test_zero_addresses_are_refused(
 @pytest.mark.parametrize(
     ("instance_count", "input_count", "output_index"),
     [
+        # The error names the index and the range of outputs, [input_count, instance_count).
         (8, 7, 8),  # one past the last instance
         (8, 7, 2**32 - 1),
         (0, 0, 0),  # no instances at all
@@ -255,10 +260,10 @@ def test_output_index_must_address_an_output_instance(
     )
     other = feed_key("other")
     assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), config)) == err(
-        "ZkOracleOutputIndexOutOfRange", other, output_index, instance_count
+        "ZkOracleOutputIndexOutOfRange", other, output_index, input_count, instance_count
     )
     assert rejected(owner, oracle.functions.rotateFeed(stub_key, config)) == err(
-        "ZkOracleOutputIndexOutOfRange", stub_key, output_index, instance_count
+        "ZkOracleOutputIndexOutOfRange", stub_key, output_index, input_count, instance_count
     )
     assert view_error(oracle.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
     assert oracle.functions.getCircuit(stub_key).call()[0] == 1
@@ -283,7 +288,7 @@ def test_observation_time_limbs_must_be_inputs(
 ) -> None:
     config = timed_circuit(stub_verifiers[True], **overrides)
     assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), config)) == err(
-        "ZkOracleInputIndexOutOfRange", KEY, index, input_count
+        "ZkOracleObservedAtIndexOutOfRange", KEY, index, input_count
     )
     # The last three inputs are the last place the limbs fit.
     fits = timed_circuit(stub_verifiers[True], instance_count=8, input_count=7, output_index=7, observed_at_index=4)
@@ -298,7 +303,7 @@ def test_onchain_input_must_be_a_model_input(
         return circuit(stub_verifiers[True], instance_count=3, input_count=2, output_index=2, onchain_inputs=(source,))
 
     assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), with_input_at(2))) == err(
-        "ZkOracleInputIndexOutOfRange", KEY, 2, 2
+        "ZkOracleOnchainInputIndexOutOfRange", KEY, 2, 2
     )
     register(owner, oracle, KEY, feed_params(), with_input_at(1))
     assert normalise(oracle.functions.getCircuit(KEY).call()[1]) == as_stored(with_input_at(1))
@@ -307,12 +312,12 @@ def test_onchain_input_must_be_a_model_input(
 @pytest.mark.parametrize(
     ("params", "overrides", "expected"),
     [
-        # The error names the offending scale and the decimals at stake.
-        (feed_params(decimals=37), {}, (13, 37)),
-        (feed_params(decimals=255), {}, (13, 255)),
-        (feed_params(), {"output_scale": 65}, (65, 8)),
-        (feed_params(), {"output_scale": 255}, (255, 8)),
-        (feed_params(), {"input_scale": 65}, (65, 8)),
+        # The error names what is out of bounds and its value.
+        (feed_params(decimals=37), {}, ("ZkOracleUnsupportedDecimals", 37)),
+        (feed_params(decimals=255), {}, ("ZkOracleUnsupportedDecimals", 255)),
+        (feed_params(), {"output_scale": 65}, ("ZkOracleUnsupportedScale", 65)),
+        (feed_params(), {"output_scale": 255}, ("ZkOracleUnsupportedScale", 255)),
+        (feed_params(), {"input_scale": 65}, ("ZkOracleUnsupportedScale", 65)),
     ],
 )
 def test_scales_and_decimals_are_bounded(
@@ -321,12 +326,11 @@ def test_scales_and_decimals_are_bounded(
     stub_verifiers: dict[bool, str],
     params: tuple,
     overrides: dict[str, int],
-    expected: tuple[int, int],
+    expected: tuple[str, int],
 ) -> None:
     config = circuit(stub_verifiers[True], **overrides)
-    assert rejected(owner, oracle.functions.registerFeed(KEY, params, config)) == err(
-        "ZkOracleUnsupportedScale", KEY, *expected
-    )
+    name, value = expected
+    assert rejected(owner, oracle.functions.registerFeed(KEY, params, config)) == err(name, KEY, value)
     assert view_error(oracle.functions.getFeedParams(KEY)) == err("ZkOracleUnknownFeed", KEY)
 
 
@@ -338,7 +342,7 @@ def test_onchain_input_decimals_are_bounded(
         return circuit(stub_verifiers[True], instance_count=2, input_count=1, output_index=1, onchain_inputs=(source,))
 
     assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), with_decimals(37))) == err(
-        "ZkOracleUnsupportedScale", KEY, 13, 37
+        "ZkOracleOnchainInputUnsupportedDecimals", KEY, 0, 37
     )
     register(owner, oracle, KEY, feed_params(), with_decimals(36))
 
@@ -486,10 +490,10 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
     assert (phase, normalise(current)) == (2, as_stored(second))
     assert normalise(oracle.functions.getPhaseCircuit(stub_key, 1).call()) == as_stored(first)
     assert normalise(oracle.functions.getPhaseCircuit(stub_key, 2).call()) == as_stored(second)
-    # A phase that does not exist yet, or phase 0, reads like an unknown round of that phase.
-    for missing in (0, 3):
+    # A phase that does not exist yet, or phase 0, is unknown.
+    for missing in (0, 3, 2**16 - 1):
         assert view_error(oracle.functions.getPhaseCircuit(stub_key, missing)) == err(
-            "ZkOracleUnknownRound", stub_key, round_id(missing, 0)
+            "ZkOracleUnknownPhase", stub_key, missing
         )
 
     # Submissions now follow the new circuit: the same instance means another answer at scale 10.
