@@ -238,6 +238,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         returns (uint16 phaseId)
     {
         _validateCircuit(feedId, feed.params, circuit);
+        if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
         phaseId = feed.phaseId + 1;
         CircuitConfig storage stored = s_circuits[feedId][phaseId];
         stored.verifier = circuit.verifier;
@@ -276,7 +277,9 @@ contract ZkOracle is IZkOracle, AccessControl {
             _validateSlices(feedId, circuit);
         } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
             // The answer is an output: an input would be the submitter's choice.
-            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, circuit.inputCount, circuit.instanceCount);
+            revert ZkOracleOutputIndexOutOfRange(
+                feedId, circuit.outputIndex, circuit.inputCount, circuit.instanceCount
+            );
         }
         if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale);
         if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale);
@@ -463,7 +466,8 @@ contract ZkOracle is IZkOracle, AccessControl {
         uint256[] calldata instances
     ) internal view returns (uint48 observedAt) {
         uint256 first = circuit.observedAtIndex;
-        uint256 time = EzklInstances.decodeObservedAt(instances[first:first + OBSERVED_AT_LIMBS], circuit.inputScale);
+        uint256[] calldata limbs = instances[first:first + OBSERVED_AT_LIMBS];
+        uint256 time = EzklInstances.decodeObservedAt(limbs, circuit.inputScale);
         if (time > block.timestamp + MAX_FUTURE_SKEW) revert ZkOracleObservationFromFuture(feedId, time, block.timestamp);
         uint256 maxAge = feed.params.maxObservationAge;
         if (block.timestamp > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, block.timestamp - maxAge);

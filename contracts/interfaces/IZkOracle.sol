@@ -122,6 +122,7 @@ interface IZkOracle {
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);
     error ZkOracleUnknownPhase(bytes32 feedId, uint16 phaseId);
+    error ZkOraclePhasesExhausted(bytes32 feedId);
     error ZkOracleStaleAnswer(bytes32 feedId, uint256 updatedAt, uint256 maxAge);
     error ZkOracleTooManySlices(bytes32 feedId, uint256 count, uint256 maxCount);
     error ZkOracleSliceUnproven(bytes32 feedId, uint256 slice);

@@ -29,7 +29,7 @@ def answer_from_felt(felt: str, *, scale: int, decimals: int) -> int:
     return magnitude if numerator >= 0 else -magnitude
 
 
-# Mirrors ZkOracle.OBSERVED_AT_LIMBS / OBSERVED_AT_LIMB_BITS: a raw unix time breaks EZKL's
+# Mirrors EzklInstances.OBSERVED_AT_LIMBS / OBSERVED_AT_LIMB_BITS: a raw unix time breaks EZKL's
 # range checks, so it is proven as small limbs, least significant first.
 OBSERVED_AT_LIMBS = 3
 OBSERVED_AT_LIMB_BITS = 11

@@ -7,14 +7,16 @@ reference, so node and contract cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from library_harness import harness_contracts
 from py_ecc.bn128 import curve_order as P
 from web3.contract import Contract
 from zkoracle_testkit import INT256_MAX, INT256_MIN, deploy, err, view_error
 
-from library_harness import harness_contracts
 from oracle.circuits.quantize import answer_from_felt, quantize_like_contract
 from relayer.sender import TransactionSender
 
@@ -172,7 +174,9 @@ def test_quantize_overflow_boundary(lib: Contract, scale: int) -> None:
     assert lib.functions.quantize(largest, 0, scale).call() == largest * unit
     assert lib.functions.quantize(smallest, 0, scale).call() == INT256_MIN
     for beyond in filter(fits_int256, (largest + 1, smallest - 1)):
-        assert view_error(lib.functions.quantize(beyond, 0, scale)) == err("EzklInstancesQuantizeOverflow", beyond, scale)
+        assert view_error(lib.functions.quantize(beyond, 0, scale)) == err(
+            "EzklInstancesQuantizeOverflow", beyond, scale
+        )
         assert lib.functions.tryQuantize(beyond, 0, scale).call() == [False, 0]
 
 
@@ -280,7 +284,7 @@ def test_decode_observed_at_needs_three_limbs(lib: Contract, count: int) -> None
     ],
     ids=["plus one", "half unit", "limb overflow", "negative", "largest uint"],
 )
-def test_malformed_limb_is_named(lib: Contract, position: int, corrupt) -> None:  # noqa: ANN001
+def test_malformed_limb_is_named(lib: Contract, position: int, corrupt: Callable[[int], int]) -> None:
     limbs = limbs_of(1_700_000_000, 13)
     limbs[position] = corrupt(limbs[position])
     assert view_error(lib.functions.decodeObservedAt(limbs, 13)) == err(
@@ -289,7 +293,9 @@ def test_malformed_limb_is_named(lib: Contract, position: int, corrupt) -> None:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None)
-@given(limbs=st.lists(st.integers(0, 2**256 - 1) | st.integers(0, 2**24), min_size=3, max_size=3), scale=st.integers(0, 20))
+@given(
+    limbs=st.lists(st.integers(0, 2**256 - 1) | st.integers(0, 2**24), min_size=3, max_size=3), scale=st.integers(0, 20)
+)
 def test_decode_observed_at_matches_the_reference(lib: Contract, limbs: list[int], scale: int) -> None:
     call = lib.functions.decodeObservedAt(limbs, scale)
     unit, time = 1 << scale, 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from library_harness import harness_contracts
 from web3.contract import Contract
 from zkoracle_testkit import deploy, err, round_id, view_error
 
-from library_harness import harness_contracts
 from relayer.sender import TransactionSender
 
 MAX_PHASE, MAX_ROUND = 2**16 - 1, 2**64 - 1
@@ -23,7 +23,14 @@ def lib(owner: TransactionSender) -> Contract:
 
 @pytest.mark.parametrize(
     ("phase", "round_in_phase", "packed"),
-    [(0, 0, 0), (0, 1, 1), (1, 0, 2**64), (1, 1, 2**64 + 1), (MAX_PHASE, MAX_ROUND, 2**80 - 1), (0, MAX_ROUND, MAX_ROUND)],
+    [
+        (0, 0, 0),
+        (0, 1, 1),
+        (1, 0, 2**64),
+        (1, 1, 2**64 + 1),
+        (MAX_PHASE, MAX_ROUND, 2**80 - 1),
+        (0, MAX_ROUND, MAX_ROUND),
+    ],
 )
 def test_pack_and_unpack(lib: Contract, phase: int, round_in_phase: int, packed: int) -> None:
     assert round_id(phase, round_in_phase) == packed
@@ -37,7 +44,10 @@ def test_pack_and_unpack(lib: Contract, phase: int, round_in_phase: int, packed:
 def test_every_id_unpacks_to_what_was_packed(lib: Contract, phase: int, round_in_phase: int) -> None:
     packed = lib.functions.pack(phase, round_in_phase).call()
     assert packed == round_id(phase, round_in_phase)
-    assert (lib.functions.phaseOf(packed).call(), lib.functions.roundInPhaseOf(packed).call()) == (phase, round_in_phase)
+    assert (lib.functions.phaseOf(packed).call(), lib.functions.roundInPhaseOf(packed).call()) == (
+        phase,
+        round_in_phase,
+    )
 
 
 @pytest.mark.parametrize(

@@ -219,9 +219,7 @@ def test_zero_addresses_are_refused(
     assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_verifier)) == err(
         "ZkOracleZeroVerifier", other
     )
-    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err(
-        "ZkOracleZeroVerifier", stub_key
-    )
+    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err("ZkOracleZeroVerifier", stub_key)
     no_target = circuit(
         stub_verifiers[True],
         instance_count=2,
@@ -500,3 +498,56 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
     relayer.transact(stub_submit(oracle, stub_key, 1 << 13), what="phase 2 round")
     assert oracle.functions.latestRoundData(stub_key).call()[:2] == [round_id(2, 1), 8 * 10**8]
     assert oracle.functions.getRoundData(stub_key, round_id(1, 1)).call()[1] == 10**8
+
+
+# --- the ends of the round-id space ----------------------------------------------------------
+# 65,535 rotations or 2**64 rounds cannot be made in a test, so the feed's state is written
+# directly: s_feeds is the slot after AccessControl's roles, and a FeedState's third slot packs
+# phaseId (16 bits), paused (8), latestRoundId (80) and latestObservedAt (48), low bits first.
+FEEDS_SLOT, STATE_WORD = 1, 2
+
+
+def feed_state_slot(key: bytes) -> int:
+    return int.from_bytes(Web3.solidity_keccak(["bytes32", "uint256"], [key, FEEDS_SLOT]), "big") + STATE_WORD
+
+
+def set_feed_state(w3: Web3, oracle: Contract, key: bytes, *, phase: int, latest_round: int) -> None:
+    slot = feed_state_slot(key)
+    word = int.from_bytes(w3.eth.get_storage_at(oracle.address, slot), "big")
+    # The layout is what this assumes: a freshly registered feed is in phase 1, round 0.
+    assert (word & 0xFFFF, (word >> 24) & (2**80 - 1)) == (1, oracle.functions.latestRoundId(key).call())
+    word = (word & ~0xFFFF & ~((2**80 - 1) << 24)) | phase | (latest_round << 24)
+    response = w3.provider.make_request("anvil_setStorageAt", [oracle.address, hex(slot), "0x" + f"{word:064x}"])
+    assert "error" not in response, response
+
+
+def test_the_last_phase_cannot_be_rotated_past(
+    w3: Web3, oracle: Contract, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    last = 2**16 - 1
+    set_feed_state(w3, oracle, stub_key, phase=last - 1, latest_round=0)
+    assert owner.transact(oracle.functions.rotateFeed(stub_key, circuit(stub_verifiers[True])), what="rotate")
+    assert oracle.functions.getCircuit(stub_key).call()[0] == last
+    assert normalise(oracle.functions.getPhaseCircuit(stub_key, last).call()) == as_stored(
+        circuit(stub_verifiers[True])
+    )
+    rotate = oracle.functions.rotateFeed(stub_key, circuit(stub_verifiers[True]))
+    assert rejected(owner, rotate) == err("ZkOraclePhasesExhausted", stub_key)
+    assert oracle.functions.getCircuit(stub_key).call()[0] == last
+
+
+def test_a_phase_out_of_round_ids_refuses_rounds(
+    w3: Web3, oracle: Contract, stub_key: bytes, owner: TransactionSender, relayer: TransactionSender
+) -> None:
+    # One more round would carry into the phase bits and pass itself off as phase 2's.
+    set_feed_state(w3, oracle, stub_key, phase=1, latest_round=round_id(1, 2**64 - 2))
+    relayer.transact(stub_submit(oracle, stub_key), what="last round of phase 1")
+    assert oracle.functions.latestRoundId(stub_key).call() == round_id(1, 2**64 - 1)
+    assert rejected(relayer, stub_submit(oracle, stub_key)) == err("PhasedRoundIdsPhaseExhausted", 1)
+    # A rotation starts the next phase's count.
+    owner.transact(
+        oracle.functions.rotateFeed(stub_key, circuit(oracle.functions.getCircuit(stub_key).call()[1][0])),
+        what="rotate",
+    )
+    relayer.transact(stub_submit(oracle, stub_key), what="first round of phase 2")
+    assert oracle.functions.latestRoundId(stub_key).call() == round_id(2, 1)

@@ -171,7 +171,5 @@ def test_malformed_observation_time_is_refused(
     )
     limbs = limb_instances(int(w3.eth.get_block("latest")["timestamp"]))
     limbs[limb] = corrupt(limbs[limb])
-    assert rejected(relayer, stub_submit(oracle, *limbs, 0)) == err(
-        "EzklInstancesMalformedTimeLimb", limb, limbs[limb]
-    )
+    assert rejected(relayer, stub_submit(oracle, *limbs, 0)) == err("EzklInstancesMalformedTimeLimb", limb, limbs[limb])
     assert oracle.functions.latestRoundId(KEY).call() == 0
