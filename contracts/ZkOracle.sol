@@ -205,11 +205,12 @@ contract ZkOracle is IZkOracle, AccessControl {
     /// @inheritdoc IZkOracle
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory) {
         StoredRound storage round = _requireRound(feedId, roundId);
+        bytes32 modelCommitment = s_circuits[feedId][PhasedRoundIds.phaseOf(roundId)].modelCommitment;
         return Round({
             answer: round.answer,
             observedAt: round.observedAt,
             updatedAt: round.updatedAt,
-            modelCommitment: s_circuits[feedId][PhasedRoundIds.phaseOf(roundId)].modelCommitment,
+            modelCommitment: modelCommitment,
             inputsHash: round.inputsHash,
             submitter: round.submitter
         });

@@ -11,9 +11,15 @@ library EzklInstances {
     /// @dev The BN254 scalar field modulus, the field of EZKL's instances.
     uint256 internal constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @dev The largest magnitude a signed value held in the field may have: the lower half
-    ///      of the field is non-negative, the upper half negative.
-    uint256 internal constant MAX_FIELD_MAGNITUDE = (FIELD_MODULUS - 1) / 2;
+    /// @dev (FIELD_MODULUS - 1) / 2, the largest magnitude a signed value held in the field may
+    ///      have: the lower half of the field is non-negative, the upper half negative. Written
+    ///      out, as the signed bounds below, so that no use computes it at run time.
+    uint256 internal constant MAX_FIELD_MAGNITUDE =
+        10944121435919637611123202872628637544274182200208017171849102093287904247808;
+    int256 private constant MAX_SIGNED =
+        10944121435919637611123202872628637544274182200208017171849102093287904247808;
+    int256 private constant MIN_SIGNED =
+        -10944121435919637611123202872628637544274182200208017171849102093287904247808;
     /// @dev A raw unix time overflows EZKL's range checks, so the observation time is proven
     ///      as three 11-bit limbs, least significant first, each at the input scale.
     uint256 internal constant OBSERVED_AT_LIMBS = 3;
@@ -38,22 +44,23 @@ library EzklInstances {
     /// @return The element itself in the lower half of the field, `instance - p` in the upper.
     function toSigned(uint256 instance) internal pure returns (int256) {
         if (instance >= FIELD_MODULUS) revert EzklInstancesNotInField(instance);
-        // Both branches are below 2**254, so the conversions are exact.
-        return instance > MAX_FIELD_MAGNITUDE ? -int256(FIELD_MODULUS - instance) : int256(instance);
+        // Both magnitudes are at most MAX_FIELD_MAGNITUDE < 2**254: nothing wraps.
+        unchecked {
+            return instance > MAX_FIELD_MAGNITUDE ? -int256(FIELD_MODULUS - instance) : int256(instance);
+        }
     }
 
     /// @notice The field element holding a signed value, the inverse of `toSigned`.
     /// @param value A value of magnitude at most (p - 1) / 2; reverts otherwise.
     /// @return The value itself when non-negative, `p - |value|` when negative.
     function toInstance(int256 value) internal pure returns (uint256) {
-        if (value >= 0) {
-            if (uint256(value) > MAX_FIELD_MAGNITUDE) revert EzklInstancesSignedOutOfField(value);
-            return uint256(value);
+        if (value > MAX_SIGNED || value < MIN_SIGNED) {
+            revert EzklInstancesSignedOutOfField(value);
         }
-        // -(value + 1) cannot overflow, even for type(int256).min.
-        uint256 magnitude = uint256(-(value + 1)) + 1;
-        if (magnitude > MAX_FIELD_MAGNITUDE) revert EzklInstancesSignedOutOfField(value);
-        return FIELD_MODULUS - magnitude;
+        // |value| <= MAX_FIELD_MAGNITUDE: the negation and the subtraction cannot wrap.
+        unchecked {
+            return value >= 0 ? uint256(value) : FIELD_MODULUS - uint256(-value);
+        }
     }
 
     /// @notice A fixed-point value at `scale` (units of 2**-scale) in units of 10**-decimals,
@@ -69,7 +76,9 @@ library EzklInstances {
         if (value > type(int256).max / multiplier || value < type(int256).min / multiplier) {
             revert EzklInstancesDecimalsOverflow(value, decimals);
         }
-        return _divRound(value * multiplier, divisor);
+        unchecked {
+            return _divRound(value * multiplier, divisor); // the product was just bounded
+        }
     }
 
     /// @notice The field element `instance` as a decimal fixed-point value: `toSigned`, then
@@ -105,7 +114,9 @@ library EzklInstances {
         int256 divisor = _decimalUnit(decimals);
         int256 multiplier = _scaleUnit(scale);
         if (value > type(int256).max / multiplier || value < type(int256).min / multiplier) return (false, 0);
-        return (true, _divRound(value * multiplier, divisor));
+        unchecked {
+            return (true, _divRound(value * multiplier, divisor)); // the product was just bounded
+        }
     }
 
     /// @notice `numerator / divisor` rounded half away from zero.
@@ -127,23 +138,30 @@ library EzklInstances {
         if (limbs.length != OBSERVED_AT_LIMBS) revert EzklInstancesTimeLimbCount(limbs.length);
         // A uint256 unit: every uint8 scale is representable, and a limb is never negative.
         uint256 unit = uint256(1) << scale;
-        for (uint256 i = 0; i < OBSERVED_AT_LIMBS; ++i) {
-            uint256 instance = limbs[i];
-            uint256 limb = instance / unit;
-            if (instance % unit != 0 || limb >> OBSERVED_AT_LIMB_BITS != 0) {
-                revert EzklInstancesMalformedTimeLimb(i, instance);
+        // i < 3: the index arithmetic cannot wrap.
+        unchecked {
+            for (uint256 i = 0; i < OBSERVED_AT_LIMBS; ++i) {
+                uint256 instance = limbs[i];
+                uint256 limb = instance / unit;
+                if (instance % unit != 0 || limb >> OBSERVED_AT_LIMB_BITS != 0) {
+                    revert EzklInstancesMalformedTimeLimb(i, instance);
+                }
+                time |= limb << (OBSERVED_AT_LIMB_BITS * i);
             }
-            time |= limb << (OBSERVED_AT_LIMB_BITS * i);
         }
     }
 
-    /// @dev Half away from zero from the remainder, so no intermediate overflows: for a
-    ///      positive divisor, |remainder| < divisor and both comparisons stay in range.
+    /// @dev Half away from zero from the remainder, so nothing wraps for a positive divisor:
+    ///      the division cannot overflow, |remainder| < divisor keeps both comparisons in
+    ///      range, and rounding happens only for a divisor of at least 2, when |quotient|
+    ///      is at most 2**254.
     function _divRound(int256 numerator, int256 divisor) private pure returns (int256 quotient) {
-        quotient = numerator / divisor;
-        int256 remainder = numerator % divisor;
-        if (remainder >= 0 ? remainder >= divisor - remainder : -remainder >= divisor + remainder) {
-            quotient += numerator >= 0 ? int256(1) : int256(-1);
+        unchecked {
+            quotient = numerator / divisor;
+            int256 remainder = numerator % divisor;
+            if (remainder >= 0 ? remainder >= divisor - remainder : -remainder >= divisor + remainder) {
+                quotient += numerator >= 0 ? int256(1) : int256(-1);
+            }
         }
     }
 

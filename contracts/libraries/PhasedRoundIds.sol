@@ -42,7 +42,9 @@ library PhasedRoundIds {
         uint16 latestPhaseId = phaseOf(latest);
         if (phaseId == latestPhaseId) {
             if (roundInPhaseOf(latest) == type(uint64).max) revert PhasedRoundIdsPhaseExhausted(phaseId);
-            return latest + 1;
+            unchecked {
+                return latest + 1; // the in-phase number was just bounded
+            }
         }
         if (phaseId < latestPhaseId) revert PhasedRoundIdsPhaseBehind(phaseId, latestPhaseId);
         return pack(phaseId, 1);
