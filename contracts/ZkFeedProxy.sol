@@ -14,9 +14,13 @@ contract ZkFeedProxy is AggregatorV3Interface {
     IZkOracle public immutable i_oracle;
     bytes32 public immutable i_feedId;
 
+    error ZkFeedProxyOracleNotAContract(address oracle);
+
     /// @param oracle The ZkOracle holding the feed.
     /// @param feedId The feed.
     constructor(IZkOracle oracle, bytes32 feedId) {
+        // A call to an address without code would revert with no reason at all.
+        if (address(oracle).code.length == 0) revert ZkFeedProxyOracleNotAContract(address(oracle));
         oracle.getFeedParams(feedId); // reverts for an unknown feed
         i_oracle = oracle;
         i_feedId = feedId;

@@ -5,6 +5,8 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
+import {EzklInstances} from "./libraries/EzklInstances.sol";
+import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 
 /// @title ZkOracle
 /// @notice Stores a model feed's rounds only when a zero-knowledge proof of the model's
@@ -15,19 +17,13 @@ import {IZkOracle} from "./interfaces/IZkOracle.sol";
 contract ZkOracle is IZkOracle, AccessControl {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
-    /// @dev The BN254 scalar field modulus: EZKL's instances are elements of this field,
-    ///      and negative fixed-point values are encoded as FIELD_MODULUS - |x|.
-    uint256 internal constant FIELD_MODULUS =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @dev A raw unix time overflows EZKL's range checks, so the observation time is
-    ///      proven as three 11-bit limbs (least significant first), each a public input.
-    uint256 public constant OBSERVED_AT_LIMBS = 3;
-    uint256 public constant OBSERVED_AT_LIMB_BITS = 11;
+    /// @dev The observation time is proven as three 11-bit limbs (see EzklInstances).
+    uint256 public constant OBSERVED_AT_LIMBS = EzklInstances.OBSERVED_AT_LIMBS;
+    uint256 public constant OBSERVED_AT_LIMB_BITS = EzklInstances.OBSERVED_AT_LIMB_BITS;
     /// @dev Tolerated clock difference between the observing node and the chain.
     uint256 public constant MAX_FUTURE_SKEW = 15;
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
-    uint256 internal constant PHASE_OFFSET = 64;
     /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
     ///      reach the circuit exactly; larger on-chain inputs could never match a proof.
     int256 internal constant MAX_EXACT_INPUT_STEPS = 2 ** 24;
@@ -66,7 +62,7 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and OPERATOR_ROLE.
     constructor(address admin) {
-        if (admin == address(0)) revert ZkOracleZeroAddress();
+        if (admin == address(0)) revert ZkOracleZeroAdmin();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
     }
@@ -80,7 +76,7 @@ contract ZkOracle is IZkOracle, AccessControl {
     {
         FeedState storage feed = s_feeds[feedId];
         if (feed.phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
-        if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
+        if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedDecimals(feedId, params.decimals);
         feed.params = params;
         _startPhase(feedId, feed, circuit);
         emit FeedRegistered(feedId, params.decimals, params.permissionless, params.description);
@@ -165,9 +161,7 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     /// @inheritdoc IZkOracle
     function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory) {
-        if (phaseId == 0 || phaseId > _requireFeed(feedId).phaseId) {
-            revert ZkOracleUnknownRound(feedId, uint80(phaseId) << PHASE_OFFSET);
-        }
+        if (phaseId == 0 || phaseId > _requireFeed(feedId).phaseId) revert ZkOracleUnknownPhase(feedId, phaseId);
         return s_circuits[feedId][phaseId];
     }
 
@@ -211,11 +205,12 @@ contract ZkOracle is IZkOracle, AccessControl {
     /// @inheritdoc IZkOracle
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory) {
         StoredRound storage round = _requireRound(feedId, roundId);
+        bytes32 modelCommitment = s_circuits[feedId][PhasedRoundIds.phaseOf(roundId)].modelCommitment;
         return Round({
             answer: round.answer,
             observedAt: round.observedAt,
             updatedAt: round.updatedAt,
-            modelCommitment: s_circuits[feedId][uint16(roundId >> PHASE_OFFSET)].modelCommitment,
+            modelCommitment: modelCommitment,
             inputsHash: round.inputsHash,
             submitter: round.submitter
         });
@@ -228,7 +223,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         returns (uint16 provenSlices, uint16 totalSlices)
     {
         _requireRound(feedId, roundId);
-        Coverage storage coverage = s_coverage[feedId][uint16(roundId >> PHASE_OFFSET)];
+        Coverage storage coverage = s_coverage[feedId][PhasedRoundIds.phaseOf(roundId)];
         return (coverage.provenSlices, coverage.totalSlices);
     }
 
@@ -244,6 +239,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         returns (uint16 phaseId)
     {
         _validateCircuit(feedId, feed.params, circuit);
+        if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
         phaseId = feed.phaseId + 1;
         CircuitConfig storage stored = s_circuits[feedId][phaseId];
         stored.verifier = circuit.verifier;
@@ -276,27 +272,32 @@ contract ZkOracle is IZkOracle, AccessControl {
         bool sliced = circuit.slices.length != 0;
         if (circuit.verifier == address(0)) {
             if (sliced) revert ZkOracleSliceUnproven(feedId, 0);
-            revert ZkOracleZeroAddress();
+            revert ZkOracleZeroVerifier(feedId);
         }
         if (sliced) {
             _validateSlices(feedId, circuit);
         } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
-            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, circuit.instanceCount);
+            // The answer is an output: an input would be the submitter's choice.
+            revert ZkOracleOutputIndexOutOfRange(
+                feedId, circuit.outputIndex, circuit.inputCount, circuit.instanceCount
+            );
         }
-        if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale, params.decimals);
-        if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale, params.decimals);
+        if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale);
+        if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale);
         if (circuit.bindsObservedAt && circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
-            revert ZkOracleInputIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
+            revert ZkOracleObservedAtIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
         }
         // Without a proven observation time, anyone could replay old inputs with a fresh proof.
         if (params.permissionless && !circuit.bindsObservedAt) revert ZkOracleFreshnessRequired(feedId);
         for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
             OnchainInput calldata input = circuit.onchainInputs[i];
             if (input.instanceIndex >= circuit.inputCount) {
-                revert ZkOracleInputIndexOutOfRange(feedId, input.instanceIndex, circuit.inputCount);
+                revert ZkOracleOnchainInputIndexOutOfRange(feedId, input.instanceIndex, circuit.inputCount);
             }
-            if (input.target == address(0)) revert ZkOracleZeroAddress();
-            if (input.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale, input.decimals);
+            if (input.target == address(0)) revert ZkOracleOnchainInputZeroTarget(feedId, input.instanceIndex);
+            if (input.decimals > MAX_DECIMALS) {
+                revert ZkOracleOnchainInputUnsupportedDecimals(feedId, input.instanceIndex, input.decimals);
+            }
         }
     }
 
@@ -324,7 +325,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         // Instance 0 of the last slice is its input commitment, never the answer.
         uint32 lastCount = circuit.slices[count - 2].instanceCount;
         if (circuit.outputIndex == 0 || circuit.outputIndex >= lastCount) {
-            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, lastCount);
+            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 1, lastCount);
         }
     }
 
@@ -443,9 +444,9 @@ contract ZkOracle is IZkOracle, AccessControl {
         bytes32 proofHash,
         uint256[] calldata inputInstances
     ) internal returns (uint80 roundId) {
-        int256 answer = _deriveAnswer(feedId, answerInstance, circuit.outputScale, feed.params.decimals);
+        int256 answer = EzklInstances.instanceToDecimals(answerInstance, circuit.outputScale, feed.params.decimals);
         s_usedProofs[proofHash] = true;
-        roundId = _nextRoundId(feed);
+        roundId = PhasedRoundIds.next(feed.latestRoundId, feed.phaseId);
         StoredRound memory round = StoredRound({
             answer: answer,
             observedAt: observedAt,
@@ -456,24 +457,18 @@ contract ZkOracle is IZkOracle, AccessControl {
         _storeRound(feedId, feed, roundId, round, inputInstances);
     }
 
-    /// @dev Decodes the proven observation time and requires it to be recent, not from the
-    ///      future and newer than the feed's latest round.
+    /// @dev Decodes the proven observation time (a malformed limb reverts with
+    ///      EzklInstancesMalformedTimeLimb) and requires it to be recent, not from the future
+    ///      and newer than the feed's latest round.
     function _checkObservationTime(
         bytes32 feedId,
         FeedState storage feed,
         CircuitConfig storage circuit,
         uint256[] calldata instances
     ) internal view returns (uint48 observedAt) {
-        uint256 unit = uint256(1) << circuit.inputScale;
-        uint256 time;
-        for (uint256 i = 0; i < OBSERVED_AT_LIMBS; ++i) {
-            uint256 instance = instances[circuit.observedAtIndex + i];
-            uint256 limb = instance / unit;
-            if (instance % unit != 0 || limb >> OBSERVED_AT_LIMB_BITS != 0) {
-                revert ZkOracleMalformedObservationTime(feedId, instance);
-            }
-            time |= limb << (OBSERVED_AT_LIMB_BITS * i);
-        }
+        uint256 first = circuit.observedAtIndex;
+        uint256[] calldata limbs = instances[first:first + OBSERVED_AT_LIMBS];
+        uint256 time = EzklInstances.decodeObservedAt(limbs, circuit.inputScale);
         if (time > block.timestamp + MAX_FUTURE_SKEW) revert ZkOracleObservationFromFuture(feedId, time, block.timestamp);
         uint256 maxAge = feed.params.maxObservationAge;
         if (block.timestamp > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, block.timestamp - maxAge);
@@ -494,21 +489,15 @@ contract ZkOracle is IZkOracle, AccessControl {
                 revert ZkOracleOnchainInputUnavailable(feedId, input.target, input.selector);
             }
             int256 value = abi.decode(returned, (int256));
-            int256 steps = _quantize(feedId, value, input.decimals, circuit.inputScale);
-            if (steps >= MAX_EXACT_INPUT_STEPS || steps <= -MAX_EXACT_INPUT_STEPS) {
+            // A value too large to scale is far beyond the exact range too.
+            (bool scaled, int256 steps) = EzklInstances.tryQuantize(value, input.decimals, circuit.inputScale);
+            if (!scaled || steps >= MAX_EXACT_INPUT_STEPS || steps <= -MAX_EXACT_INPUT_STEPS) {
                 revert ZkOracleOnchainInputOutOfRange(feedId, input.instanceIndex, value);
             }
-            uint256 expected = steps >= 0 ? uint256(steps) : FIELD_MODULUS - uint256(-steps);
+            uint256 expected = EzklInstances.toInstance(steps);
             uint256 actual = instances[input.instanceIndex];
             if (expected != actual) revert ZkOracleOnchainInputMismatch(feedId, input.instanceIndex, expected, actual);
         }
-    }
-
-    function _nextRoundId(FeedState storage feed) internal view returns (uint80) {
-        uint80 latest = feed.latestRoundId;
-        // A new phase restarts the in-phase counter; the phase bits keep ids increasing.
-        if (latest >> PHASE_OFFSET == feed.phaseId) return latest + 1;
-        return (uint80(feed.phaseId) << PHASE_OFFSET) | 1;
     }
 
     function _storeRound(
@@ -542,39 +531,5 @@ contract ZkOracle is IZkOracle, AccessControl {
     {
         StoredRound storage round = s_rounds[feedId][roundId];
         return (roundId, round.answer, round.observedAt, round.updatedAt, roundId);
-    }
-
-    /// @dev Field element -> signed fixed-point integer -> decimal fixed point, rounded
-    ///      half away from zero.
-    function _deriveAnswer(bytes32 feedId, uint256 instance, uint8 scale, uint8 decimals)
-        internal
-        pure
-        returns (int256)
-    {
-        if (instance >= FIELD_MODULUS) revert ZkOracleInstanceNotInField(feedId, instance);
-        int256 fieldValue = instance > FIELD_MODULUS / 2 ? -int256(FIELD_MODULUS - instance) : int256(instance);
-        int256 multiplier = int256(10 ** uint256(decimals));
-        if (fieldValue > type(int256).max / multiplier || fieldValue < type(int256).min / multiplier) {
-            revert ZkOracleAnswerOverflow(feedId, fieldValue);
-        }
-        return _divRound(fieldValue * multiplier, int256(1 << scale));
-    }
-
-    /// @dev value (with `decimals`) -> steps of 2**-scale, as EZKL quantises an input.
-    function _quantize(bytes32 feedId, int256 value, uint8 decimals, uint8 scale) internal pure returns (int256) {
-        int256 multiplier = int256(1 << scale);
-        if (value > type(int256).max / multiplier || value < type(int256).min / multiplier) {
-            revert ZkOracleAnswerOverflow(feedId, value);
-        }
-        return _divRound(value * multiplier, int256(10 ** uint256(decimals)));
-    }
-
-    /// @dev Division rounding half away from zero, from the remainder so nothing overflows.
-    function _divRound(int256 numerator, int256 denominator) internal pure returns (int256 quotient) {
-        quotient = numerator / denominator;
-        int256 remainder = numerator % denominator;
-        if (remainder >= 0 ? 2 * remainder >= denominator : -2 * remainder >= denominator) {
-            quotient += numerator >= 0 ? int256(1) : int256(-1);
-        }
     }
 }

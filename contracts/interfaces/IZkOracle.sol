@@ -93,29 +93,36 @@ interface IZkOracle {
         address submitter;
     }
 
-    error ZkOracleZeroAddress();
+    error ZkOracleZeroAdmin();
+    error ZkOracleZeroVerifier(bytes32 feedId);
     error ZkOracleFeedAlreadyRegistered(bytes32 feedId);
     error ZkOracleUnknownFeed(bytes32 feedId);
     error ZkOracleFeedPaused(bytes32 feedId);
-    error ZkOracleOutputIndexOutOfRange(bytes32 feedId, uint32 outputIndex, uint32 instanceCount);
-    error ZkOracleInputIndexOutOfRange(bytes32 feedId, uint32 instanceIndex, uint32 inputCount);
-    error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale, uint8 decimals);
+    /// @dev The answer must be one of the instances [lowest, instanceCount): an output, not an
+    ///      input (nor, for a sliced model, the last slice's input commitment).
+    error ZkOracleOutputIndexOutOfRange(bytes32 feedId, uint32 outputIndex, uint32 lowest, uint32 instanceCount);
+    error ZkOracleObservedAtIndexOutOfRange(bytes32 feedId, uint32 observedAtIndex, uint32 inputCount);
+    error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale);
+    error ZkOracleUnsupportedDecimals(bytes32 feedId, uint8 decimals);
     error ZkOracleFreshnessRequired(bytes32 feedId);
     error ZkOracleUnauthorizedSubmitter(bytes32 feedId, address submitter);
     error ZkOracleInstanceCountMismatch(bytes32 feedId, uint256 expected, uint256 actual);
     error ZkOracleInvalidProof(bytes32 feedId);
     error ZkOracleProofReplayed(bytes32 feedId, bytes32 proofHash);
-    error ZkOracleInstanceNotInField(bytes32 feedId, uint256 instance);
-    error ZkOracleAnswerOverflow(bytes32 feedId, int256 fieldValue);
-    error ZkOracleMalformedObservationTime(bytes32 feedId, uint256 instance);
     error ZkOracleObservationFromFuture(bytes32 feedId, uint256 observedAt, uint256 blockTime);
     error ZkOracleObservationTooOld(bytes32 feedId, uint256 observedAt, uint256 oldestAccepted);
     error ZkOracleStaleRound(bytes32 feedId, uint256 observedAt, uint256 latestObservedAt);
+    error ZkOracleOnchainInputIndexOutOfRange(bytes32 feedId, uint32 instanceIndex, uint32 inputCount);
+    error ZkOracleOnchainInputZeroTarget(bytes32 feedId, uint32 instanceIndex);
+    error ZkOracleOnchainInputUnsupportedDecimals(bytes32 feedId, uint32 instanceIndex, uint8 decimals);
     error ZkOracleOnchainInputUnavailable(bytes32 feedId, address target, bytes4 selector);
+    /// @dev Also for a value too large to scale at all: no proof could carry it exactly.
     error ZkOracleOnchainInputOutOfRange(bytes32 feedId, uint32 instanceIndex, int256 value);
     error ZkOracleOnchainInputMismatch(bytes32 feedId, uint32 instanceIndex, uint256 expected, uint256 actual);
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);
+    error ZkOracleUnknownPhase(bytes32 feedId, uint16 phaseId);
+    error ZkOraclePhasesExhausted(bytes32 feedId);
     error ZkOracleStaleAnswer(bytes32 feedId, uint256 updatedAt, uint256 maxAge);
     error ZkOracleTooManySlices(bytes32 feedId, uint256 count, uint256 maxCount);
     error ZkOracleSliceUnproven(bytes32 feedId, uint256 slice);
@@ -173,6 +180,10 @@ interface IZkOracle {
     /// @notice Verifies `proof`, checks freshness and on-chain inputs, and stores the answer
     ///         derived from `instances`. Reverts with ZkOracleSliceCountMismatch on a sliced
     ///         feed, which takes `submitSlices`.
+    /// @dev Instances that do not decode revert with EzklInstances' errors, naming the value:
+    ///      a malformed time limb (EzklInstancesMalformedTimeLimb), an answer outside the field
+    ///      (EzklInstancesNotInField) or beyond int256 at the feed's decimals
+    ///      (EzklInstancesDecimalsOverflow). `submitSlices` likewise.
     /// @param feedId The feed.
     /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
     /// @param instances The public instances the proof was made for.

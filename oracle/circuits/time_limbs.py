@@ -5,7 +5,7 @@ Pure Python, so the feed schema and anything else can use it without loading EZK
 
 from __future__ import annotations
 
-# Mirrors ZkOracle.OBSERVED_AT_LIMBS / OBSERVED_AT_LIMB_BITS: a raw unix time breaks EZKL's
+# Mirrors EzklInstances.OBSERVED_AT_LIMBS / OBSERVED_AT_LIMB_BITS: a raw unix time breaks EZKL's
 # range checks, so it is proven as small limbs, least significant first.
 OBSERVED_AT_LIMBS = 3
 OBSERVED_AT_LIMB_BITS = 11

@@ -101,6 +101,13 @@ def test_proxy_cannot_be_deployed_for_an_unknown_feed(w3: Web3, oracle: Contract
     assert rejected(owner, constructor) == err("ZkOracleUnknownFeed", key)
 
 
+@pytest.mark.parametrize("address", ["0x" + "00" * 20, Web3.to_checksum_address("0x" + "ab" * 20)])
+def test_proxy_cannot_be_deployed_for_an_address_without_code(w3: Web3, owner: TransactionSender, address: str) -> None:
+    # Calling it would revert with no reason at all, so the proxy names the address instead.
+    constructor = contract_factory(w3, PROXY).constructor(address, feed_key("demo"))
+    assert rejected(owner, constructor) == err("ZkFeedProxyOracleNotAContract", address)
+
+
 def test_proxy_describes_the_feed_before_any_round(proxy: Contract, oracle: Contract, demo_key: bytes) -> None:
     assert proxy.functions.decimals().call() == DECIMALS
     assert proxy.functions.description().call() == DEMO_DESCRIPTION

@@ -79,7 +79,7 @@ def test_constructor_grants_admin_and_operator_to_the_admin(w3: Web3, owner: Tra
 
 def test_constructor_refuses_the_zero_admin(w3: Web3, owner: TransactionSender) -> None:
     # An oracle nobody administers could never register a feed.
-    assert rejected(owner, contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS)) == err("ZkOracleZeroAddress")
+    assert rejected(owner, contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS)) == err("ZkOracleZeroAdmin")
 
 
 @pytest.mark.parametrize("action", ["registerFeed", "rotateFeed", "setPaused", "setHeartbeat", "setSubmitter"])
@@ -217,9 +217,9 @@ def test_zero_addresses_are_refused(
     other = feed_key("other")
     no_verifier = circuit(ZERO_ADDRESS)
     assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_verifier)) == err(
-        "ZkOracleZeroAddress"
+        "ZkOracleZeroVerifier", other
     )
-    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err("ZkOracleZeroAddress")
+    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err("ZkOracleZeroVerifier", stub_key)
     no_target = circuit(
         stub_verifiers[True],
         instance_count=2,
@@ -227,7 +227,9 @@ def test_zero_addresses_are_refused(
         output_index=1,
         onchain_inputs=(onchain_input(ZERO_ADDRESS, decimals=8, index=0),),
     )
-    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_target)) == err("ZkOracleZeroAddress")
+    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_target)) == err(
+        "ZkOracleOnchainInputZeroTarget", other, 0
+    )
     assert view_error(oracle.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
     assert oracle.functions.getCircuit(stub_key).call()[0] == 1
 
@@ -235,6 +237,7 @@ def test_zero_addresses_are_refused(
 @pytest.mark.parametrize(
     ("instance_count", "input_count", "output_index"),
     [
+        # The error names the index and the range of outputs, [input_count, instance_count).
         (8, 7, 8),  # one past the last instance
         (8, 7, 2**32 - 1),
         (0, 0, 0),  # no instances at all
@@ -255,10 +258,10 @@ def test_output_index_must_address_an_output_instance(
     )
     other = feed_key("other")
     assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), config)) == err(
-        "ZkOracleOutputIndexOutOfRange", other, output_index, instance_count
+        "ZkOracleOutputIndexOutOfRange", other, output_index, input_count, instance_count
     )
     assert rejected(owner, oracle.functions.rotateFeed(stub_key, config)) == err(
-        "ZkOracleOutputIndexOutOfRange", stub_key, output_index, instance_count
+        "ZkOracleOutputIndexOutOfRange", stub_key, output_index, input_count, instance_count
     )
     assert view_error(oracle.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
     assert oracle.functions.getCircuit(stub_key).call()[0] == 1
@@ -283,7 +286,7 @@ def test_observation_time_limbs_must_be_inputs(
 ) -> None:
     config = timed_circuit(stub_verifiers[True], **overrides)
     assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), config)) == err(
-        "ZkOracleInputIndexOutOfRange", KEY, index, input_count
+        "ZkOracleObservedAtIndexOutOfRange", KEY, index, input_count
     )
     # The last three inputs are the last place the limbs fit.
     fits = timed_circuit(stub_verifiers[True], instance_count=8, input_count=7, output_index=7, observed_at_index=4)
@@ -298,7 +301,7 @@ def test_onchain_input_must_be_a_model_input(
         return circuit(stub_verifiers[True], instance_count=3, input_count=2, output_index=2, onchain_inputs=(source,))
 
     assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), with_input_at(2))) == err(
-        "ZkOracleInputIndexOutOfRange", KEY, 2, 2
+        "ZkOracleOnchainInputIndexOutOfRange", KEY, 2, 2
     )
     register(owner, oracle, KEY, feed_params(), with_input_at(1))
     assert normalise(oracle.functions.getCircuit(KEY).call()[1]) == as_stored(with_input_at(1))
@@ -307,12 +310,12 @@ def test_onchain_input_must_be_a_model_input(
 @pytest.mark.parametrize(
     ("params", "overrides", "expected"),
     [
-        # The error names the offending scale and the decimals at stake.
-        (feed_params(decimals=37), {}, (13, 37)),
-        (feed_params(decimals=255), {}, (13, 255)),
-        (feed_params(), {"output_scale": 65}, (65, 8)),
-        (feed_params(), {"output_scale": 255}, (255, 8)),
-        (feed_params(), {"input_scale": 65}, (65, 8)),
+        # The error names what is out of bounds and its value.
+        (feed_params(decimals=37), {}, ("ZkOracleUnsupportedDecimals", 37)),
+        (feed_params(decimals=255), {}, ("ZkOracleUnsupportedDecimals", 255)),
+        (feed_params(), {"output_scale": 65}, ("ZkOracleUnsupportedScale", 65)),
+        (feed_params(), {"output_scale": 255}, ("ZkOracleUnsupportedScale", 255)),
+        (feed_params(), {"input_scale": 65}, ("ZkOracleUnsupportedScale", 65)),
     ],
 )
 def test_scales_and_decimals_are_bounded(
@@ -321,12 +324,11 @@ def test_scales_and_decimals_are_bounded(
     stub_verifiers: dict[bool, str],
     params: tuple,
     overrides: dict[str, int],
-    expected: tuple[int, int],
+    expected: tuple[str, int],
 ) -> None:
     config = circuit(stub_verifiers[True], **overrides)
-    assert rejected(owner, oracle.functions.registerFeed(KEY, params, config)) == err(
-        "ZkOracleUnsupportedScale", KEY, *expected
-    )
+    name, value = expected
+    assert rejected(owner, oracle.functions.registerFeed(KEY, params, config)) == err(name, KEY, value)
     assert view_error(oracle.functions.getFeedParams(KEY)) == err("ZkOracleUnknownFeed", KEY)
 
 
@@ -338,7 +340,7 @@ def test_onchain_input_decimals_are_bounded(
         return circuit(stub_verifiers[True], instance_count=2, input_count=1, output_index=1, onchain_inputs=(source,))
 
     assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), with_decimals(37))) == err(
-        "ZkOracleUnsupportedScale", KEY, 13, 37
+        "ZkOracleOnchainInputUnsupportedDecimals", KEY, 0, 37
     )
     register(owner, oracle, KEY, feed_params(), with_decimals(36))
 
@@ -486,13 +488,66 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
     assert (phase, normalise(current)) == (2, as_stored(second))
     assert normalise(oracle.functions.getPhaseCircuit(stub_key, 1).call()) == as_stored(first)
     assert normalise(oracle.functions.getPhaseCircuit(stub_key, 2).call()) == as_stored(second)
-    # A phase that does not exist yet, or phase 0, reads like an unknown round of that phase.
-    for missing in (0, 3):
+    # A phase that does not exist yet, or phase 0, is unknown.
+    for missing in (0, 3, 2**16 - 1):
         assert view_error(oracle.functions.getPhaseCircuit(stub_key, missing)) == err(
-            "ZkOracleUnknownRound", stub_key, round_id(missing, 0)
+            "ZkOracleUnknownPhase", stub_key, missing
         )
 
     # Submissions now follow the new circuit: the same instance means another answer at scale 10.
     relayer.transact(stub_submit(oracle, stub_key, 1 << 13), what="phase 2 round")
     assert oracle.functions.latestRoundData(stub_key).call()[:2] == [round_id(2, 1), 8 * 10**8]
     assert oracle.functions.getRoundData(stub_key, round_id(1, 1)).call()[1] == 10**8
+
+
+# --- the ends of the round-id space ----------------------------------------------------------
+# 65,535 rotations or 2**64 rounds cannot be made in a test, so the feed's state is written
+# directly: s_feeds is the slot after AccessControl's roles, and a FeedState's third slot packs
+# phaseId (16 bits), paused (8), latestRoundId (80) and latestObservedAt (48), low bits first.
+FEEDS_SLOT, STATE_WORD = 1, 2
+
+
+def feed_state_slot(key: bytes) -> int:
+    return int.from_bytes(Web3.solidity_keccak(["bytes32", "uint256"], [key, FEEDS_SLOT]), "big") + STATE_WORD
+
+
+def set_feed_state(w3: Web3, oracle: Contract, key: bytes, *, phase: int, latest_round: int) -> None:
+    slot = feed_state_slot(key)
+    word = int.from_bytes(w3.eth.get_storage_at(oracle.address, slot), "big")
+    # The layout is what this assumes: a freshly registered feed is in phase 1, round 0.
+    assert (word & 0xFFFF, (word >> 24) & (2**80 - 1)) == (1, oracle.functions.latestRoundId(key).call())
+    word = (word & ~0xFFFF & ~((2**80 - 1) << 24)) | phase | (latest_round << 24)
+    response = w3.provider.make_request("anvil_setStorageAt", [oracle.address, hex(slot), "0x" + f"{word:064x}"])
+    assert "error" not in response, response
+
+
+def test_the_last_phase_cannot_be_rotated_past(
+    w3: Web3, oracle: Contract, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    last = 2**16 - 1
+    set_feed_state(w3, oracle, stub_key, phase=last - 1, latest_round=0)
+    assert owner.transact(oracle.functions.rotateFeed(stub_key, circuit(stub_verifiers[True])), what="rotate")
+    assert oracle.functions.getCircuit(stub_key).call()[0] == last
+    assert normalise(oracle.functions.getPhaseCircuit(stub_key, last).call()) == as_stored(
+        circuit(stub_verifiers[True])
+    )
+    rotate = oracle.functions.rotateFeed(stub_key, circuit(stub_verifiers[True]))
+    assert rejected(owner, rotate) == err("ZkOraclePhasesExhausted", stub_key)
+    assert oracle.functions.getCircuit(stub_key).call()[0] == last
+
+
+def test_a_phase_out_of_round_ids_refuses_rounds(
+    w3: Web3, oracle: Contract, stub_key: bytes, owner: TransactionSender, relayer: TransactionSender
+) -> None:
+    # One more round would carry into the phase bits and pass itself off as phase 2's.
+    set_feed_state(w3, oracle, stub_key, phase=1, latest_round=round_id(1, 2**64 - 2))
+    relayer.transact(stub_submit(oracle, stub_key), what="last round of phase 1")
+    assert oracle.functions.latestRoundId(stub_key).call() == round_id(1, 2**64 - 1)
+    assert rejected(relayer, stub_submit(oracle, stub_key)) == err("PhasedRoundIdsPhaseExhausted", 1)
+    # A rotation starts the next phase's count.
+    owner.transact(
+        oracle.functions.rotateFeed(stub_key, circuit(oracle.functions.getCircuit(stub_key).call()[1][0])),
+        what="rotate",
+    )
+    relayer.transact(stub_submit(oracle, stub_key), what="first round of phase 2")
+    assert oracle.functions.latestRoundId(stub_key).call() == round_id(2, 1)

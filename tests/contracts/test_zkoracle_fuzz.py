@@ -89,7 +89,7 @@ def predicted_reason(instances: list[int], block_time: int) -> str:
         instance = instances[FIRST_LIMB + i]
         limb, rest = divmod(instance, unit)
         if rest or limb >> OBSERVED_AT_LIMB_BITS:
-            return err("ZkOracleMalformedObservationTime", KEY, instance)
+            return err("EzklInstancesMalformedTimeLimb", i, instance)
         observed_at |= limb << (OBSERVED_AT_LIMB_BITS * i)
     if observed_at > block_time + MAX_FUTURE_SKEW:
         return err("ZkOracleObservationFromFuture", KEY, observed_at, block_time)
@@ -130,7 +130,7 @@ def test_no_mutated_proof_or_instance_is_accepted(
 
     assert len(tried) >= EXAMPLES
     # Both layers were exercised: the oracle's own time checks and the verifier.
-    assert {"ZkOracleInvalidProof", "ZkOracleMalformedObservationTime"} <= reasons
+    assert {"ZkOracleInvalidProof", "EzklInstancesMalformedTimeLimb"} <= reasons
     assert fuzzed_oracle.functions.latestRoundId(KEY).call() == 0
     # The feed was live all along: the real proof lands as a transaction.
     submit(relayer, fuzzed_oracle, KEY, first_proof)

@@ -229,4 +229,5 @@ def test_onchain_value_too_large_to_scale_is_refused(
     source = register_stub_feed(oracle, owner, relayer, stub_verifiers[True], decimals=0, scale=13)
     owner.transact(source.functions.setValue(value), what="set value")
     call = submit_call(oracle, KEY, stub_proof(), [0, 0])
-    assert rejected(relayer, call) == err("ZkOracleAnswerOverflow", KEY, value)
+    # Too large even to scale is beyond the exact range too: the input's own error, not the answer's.
+    assert rejected(relayer, call) == err("ZkOracleOnchainInputOutOfRange", KEY, 0, value)

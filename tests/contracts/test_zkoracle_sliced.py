@@ -545,8 +545,8 @@ def _invalid_layouts(yes: str) -> list[tuple[tuple, str, tuple]]:
         (sliced_stub(yes, ((ZERO_ADDRESS, 2), (yes, 2))), "ZkOracleSliceInstanceCountInvalid", (1, 2)),
         (sliced_stub(yes, ((yes, 1), (yes, 2))), "ZkOracleSliceInstanceCountInvalid", (1, 1)),
         (sliced_stub(yes, ((yes, 2), (yes, 1))), "ZkOracleSliceInstanceCountInvalid", (2, 1)),
-        (sliced_stub(yes, ((yes, 2),), output_index=0), "ZkOracleOutputIndexOutOfRange", (0, 2)),
-        (sliced_stub(yes, ((yes, 3),), output_index=3), "ZkOracleOutputIndexOutOfRange", (3, 3)),
+        (sliced_stub(yes, ((yes, 2),), output_index=0), "ZkOracleOutputIndexOutOfRange", (0, 1, 2)),
+        (sliced_stub(yes, ((yes, 3),), output_index=3), "ZkOracleOutputIndexOutOfRange", (3, 1, 3)),
     ]
 
 

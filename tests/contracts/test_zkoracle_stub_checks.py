@@ -71,7 +71,7 @@ def test_answer_instance_outside_the_field_is_refused(
     instance: int,
 ) -> None:
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=8)
-    assert rejected(relayer, stub_submit(oracle, instance)) == err("ZkOracleInstanceNotInField", KEY, instance)
+    assert rejected(relayer, stub_submit(oracle, instance)) == err("EzklInstancesNotInField", instance)
     assert oracle.functions.latestRoundId(KEY).call() == 0
 
 
@@ -128,7 +128,9 @@ def test_overflow_boundary_of_the_answer(
     relayer.transact(stub_submit(oracle, largest % FIELD_MODULUS), what="submit largest answer")
     assert oracle.functions.latestRoundData(KEY).call()[1] == largest * 10**decimals
     beyond = largest + sign
-    assert rejected(relayer, stub_submit(oracle, beyond % FIELD_MODULUS)) == err("ZkOracleAnswerOverflow", KEY, beyond)
+    assert rejected(relayer, stub_submit(oracle, beyond % FIELD_MODULUS)) == err(
+        "EzklInstancesDecimalsOverflow", beyond, decimals
+    )
     assert oracle.functions.latestRoundId(KEY).call() == round_id(1, 1)
 
 
@@ -169,7 +171,5 @@ def test_malformed_observation_time_is_refused(
     )
     limbs = limb_instances(int(w3.eth.get_block("latest")["timestamp"]))
     limbs[limb] = corrupt(limbs[limb])
-    assert rejected(relayer, stub_submit(oracle, *limbs, 0)) == err(
-        "ZkOracleMalformedObservationTime", KEY, limbs[limb]
-    )
+    assert rejected(relayer, stub_submit(oracle, *limbs, 0)) == err("EzklInstancesMalformedTimeLimb", limb, limbs[limb])
     assert oracle.functions.latestRoundId(KEY).call() == 0

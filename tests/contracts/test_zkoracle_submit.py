@@ -162,7 +162,9 @@ def test_time_limb_off_the_input_grid_is_malformed(
     instances = first_proof.instances
     instances[index] += 1
     call = submit_call(oracle, demo_key, first_proof.proof_bytes, instances)
-    assert rejected(relayer, call) == err("ZkOracleMalformedObservationTime", demo_key, instances[index])
+    # The error names the limb (0 the least significant) and the instance carrying it.
+    limb = index - LIMBS.start
+    assert rejected(relayer, call) == err("EzklInstancesMalformedTimeLimb", limb, instances[index])
 
 
 @pytest.mark.parametrize("change", ["drop the answer", "append an instance", "no instances"])

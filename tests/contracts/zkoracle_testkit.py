@@ -290,7 +290,7 @@ def limb_instances(unix_time: int, *, scale: int = 13) -> list[int]:
 
 
 def quantize(value: int, *, decimals: int, scale: int) -> int:
-    """ZkOracle._quantize: ``value`` (with ``decimals``) as a field element at ``scale``, half away from zero."""
+    """EzklInstances.quantize: ``value`` (with ``decimals``) as a field element at ``scale``, half away from zero."""
     numerator, denominator = value * (1 << scale), 10**decimals
     magnitude = (abs(numerator) * 2 + denominator) // (2 * denominator)
     return magnitude if numerator >= 0 else FIELD_MODULUS - magnitude
