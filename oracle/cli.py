@@ -20,7 +20,6 @@ from rich.table import Table
 from web3 import Web3
 
 from oracle import cli_api, cli_feeds, cli_provers
-from oracle.api.metrics import failure_reason_label
 from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedBuildResult
 from oracle.evm.accounts import feed_relayer_account
@@ -33,7 +32,7 @@ from oracle.node import FeedNode, RoundReport, connect, current_deployment, ensu
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 from oracle.provers.factory import prover_for
 from oracle.scheduler import FeedScheduler
-from oracle.store import Round, RoundStatus, Store
+from oracle.store import Round, RoundStatus, Store, failure_label
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="zkoracle: proven ML model outputs, on-chain.")
 console = Console(highlight=False)
@@ -310,7 +309,8 @@ def _print_report(report: RoundReport) -> None:
         return
     head = f"[bold]{row.feed_id}[/bold] round {row.id}" + (f" ({report.trigger})" if report.trigger else "")
     if not report.landed or report.reading is None:
-        console.print(f"{head}: [red]{row.status}[/red]: {row.failure_reason}")
+        kind = f" ({row.failure_kind})" if row.failure_kind else ""
+        console.print(f"{head}: [red]{row.status}[/red]{kind}: {row.failure_reason}")
         return
     reading = report.reading
     error, tolerance = report.error or 0.0, report.tolerance
@@ -381,7 +381,7 @@ def status(db: DbOption = None) -> None:
         failed = [r for r in rows if r.status is RoundStatus.FAILED]
         proving = [r.prove_seconds for r in rows if r.prove_seconds is not None]
         last = landed[-1] if landed else None
-        age = f"{(now - last.landed_at.replace(tzinfo=UTC)).total_seconds():.0f}s" if last and last.landed_at else "-"
+        age = f"{(now - last.landed_at).total_seconds():.0f}s" if last and last.landed_at else "-"
         table.add_row(
             feed_id,
             f"{last.proven_output:.6f}" if last and last.proven_output is not None else "-",
@@ -397,12 +397,12 @@ def status(db: DbOption = None) -> None:
 
 
 def _failure_breakdown(failed: list[Round]) -> str:
-    """The commonest failure categories with counts, e.g. ``SourceError 3, revert:StaleRound 1``.
+    """The commonest failure categories with counts, e.g. ``source 3, refused:ZkOracleStaleRound 1``.
 
     Categories are the bounded labels of the Prometheus metric, so the table and the
     dashboards count the same things.
     """
-    counts = Counter(failure_reason_label(row.failure_reason) for row in failed)
+    counts = Counter(failure_label(row.failure_kind, row.failure_error) for row in failed)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     shown = ", ".join(f"{label} {count}" for label, count in ranked[:STATUS_REASONS])
     rest = sum(count for _label, count in ranked[STATUS_REASONS:])

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import select
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError
 
@@ -118,14 +117,7 @@ def current_deployment(store: Store, w3: Web3, feed_id: str, *, oracle_address: 
     The chain is the judge: a record may outlive its chain (a restarted Anvil reuses
     chain id and addresses), so each is checked against the oracle's registration.
     """
-    query = (
-        select(Deployment)
-        .where(Deployment.feed_id == feed_id, Deployment.chain_id == w3.eth.chain_id)
-        .order_by(Deployment.id.desc())  # type: ignore[union-attr]
-    )
-    with store.session() as session:
-        known = list(session.exec(query))
-    for deployment in known:
+    for deployment in store.deployments(feed_id, chain_id=w3.eth.chain_id):
         if oracle_address is not None and deployment.oracle_address != oracle_address:
             continue
         if not _has_code(w3, deployment.oracle_address):

@@ -21,8 +21,7 @@ from oracle.crashpoints import VARIABLE
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import ORACLE, bind, feed_key
 from oracle.node import connect
-from oracle.store import Round, RoundStatus, Store, SubmissionStatus
-from relayer.ledger import Ledger
+from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, SubmissionStatus
 from tests.conftest import DEMO_FEED
 
 IN_PHASE = (1 << 64) - 1
@@ -83,7 +82,7 @@ def test_a_node_killed_at_any_stage_finishes_every_round_exactly_once_on_restart
 
         _, store, rows = run("after_proof_stored")
         assert [row.status for row in rows] == [RoundStatus.FAILED, RoundStatus.PROVEN]
-        assert "abandoned" in str(rows[0].failure_reason)
+        assert "abandoned" in str(rows[0].failure_reason) and rows[0].failure_kind is FailureKind.ABANDONED
         survivor = int(rows[1].id)  # type: ignore[arg-type]
 
         for stage in ("after_tx_sent", "after_receipt"):  # both reached while resuming the survivor

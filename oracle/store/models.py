@@ -1,4 +1,8 @@
-"""The node's tables. A round row is written before any transaction is sent for it."""
+"""The node's tables. A round row is written before any transaction is sent for it.
+
+Every datetime column is SQLModel's ``UTCDateTime``: stored in UTC and read back aware,
+on SQLite (which keeps no zone) as on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from oracle.store.failures import FailureKind
 
 if TYPE_CHECKING:
     from oracle.feedspec import FeedSpec
@@ -23,7 +30,7 @@ class RoundStatus(StrEnum):
     PROVEN = "proven"  # proof verified locally and stored; ready to relay
     SUBMITTED = "submitted"  # transaction broadcast; receipt pending
     LANDED = "landed"  # mined and accepted by the oracle contract
-    FAILED = "failed"  # ended with failure_reason
+    FAILED = "failed"  # ended: failure_kind says where, failure_reason the detail
 
 
 class SubmissionStatus(StrEnum):
@@ -49,8 +56,8 @@ class Feed(SQLModel, table=True):
     spec_json: str = Field(sa_type=Text)  # the validated spec; [chain] holds only names of secrets, never keys
     decimals: int
     schedule: str  # e.g. "every 10s" or "cron */5 * * * *"
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @classmethod
     def from_spec(cls, spec: FeedSpec) -> Feed:
@@ -79,7 +86,7 @@ class Deployment(SQLModel, table=True):
     circuit_key: str
     model_commitment: str
     dev_srs: bool
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Round(SQLModel, table=True):
@@ -88,7 +95,7 @@ class Round(SQLModel, table=True):
     deployment_id: int = Field(foreign_key="deployment.id", index=True)
     circuit_key: str
     status: RoundStatus = Field(default=RoundStatus.OBSERVED, index=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     inputs_json: str  # the model's whole input, as proven
     observed_at: int | None = None  # unix time of the fetch, proven when the feed binds it
     model_output: float | None = None
@@ -106,8 +113,10 @@ class Round(SQLModel, table=True):
     gas_used: int | None = None
     onchain_round_id: str | None = None  # uint80 (phase << 64 | round): too wide for an SQL integer
     onchain_answer: str | None = None
-    landed_at: datetime | None = None
-    failure_reason: str | None = None
+    landed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failure_kind: FailureKind | None = None  # set with status FAILED
+    failure_reason: str | None = None  # what went wrong, in words
+    failure_error: str | None = None  # the contract's custom error, for a round refused or reverted by one
 
     @property
     def inputs(self) -> list[float]:
@@ -135,6 +144,6 @@ class Submission(SQLModel, table=True):
     gas_used: int | None = None
     error: str | None = None  # why it reverted, was refused or was dropped
     replaced_by: int | None = Field(default=None, foreign_key="submission.id")
-    created_at: datetime = Field(default_factory=utcnow)  # signed and recorded
-    broadcast_at: datetime | None = None
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # signed and recorded
+    broadcast_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -20,8 +20,7 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import AnvilNode
 from oracle.feedspec import FeedSpec
 from oracle.node import connect, ensure_deployment, sender_for
-from oracle.store import Deployment, RoundStatus, Store, SubmissionStatus
-from relayer.ledger import Ledger
+from oracle.store import Deployment, FailureKind, Ledger, RoundStatus, Store, SubmissionStatus
 from relayer.rounds import RoundRelayer
 from relayer.sender import TransactionSender
 from tests.relayer.conftest import prove_rounds, rounds_on_chain, rpc
@@ -188,5 +187,6 @@ def test_a_mined_revert_fails_the_round_with_the_decoded_reason(
     failed = outcomes[older].round
     assert failed.status is RoundStatus.FAILED
     assert f"transaction {failed.tx_hash} reverted: ZkOracleStaleRound(" in str(failed.failure_reason)
+    assert (failed.failure_kind, failed.failure_error) == (FailureKind.REVERTED, "ZkOracleStaleRound")
     (reverted,) = Ledger(chain.store).submissions(older)
     assert reverted.status is SubmissionStatus.REVERTED and reverted.block_number is not None
