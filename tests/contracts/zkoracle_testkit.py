@@ -90,7 +90,7 @@ def deploy_oracle_with_receipt(sender: TransactionSender, admin: str) -> tuple[C
 
 
 def err(name: str, *args: object) -> str:
-    """A custom error as ``ErrorDecoder.decode`` renders it (eth_abi decodes addresses lowercase)."""
+    """A custom error as a decoded revert renders it (eth_abi decodes addresses lowercase)."""
 
     def render(value: object) -> str:
         if isinstance(value, bytes):
