@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 run: install
-	$(BIN)/zkoracle run --rounds $(ROUNDS)
+	$(BIN)/zkoracle run --rounds $(ROUNDS) --with-consumer
 
 test: install
 	$(BIN)/python -m pytest

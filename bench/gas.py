@@ -34,13 +34,23 @@ from bench.skeleton import DEMO_FEED, machine_info, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import felt_to_uint
+from oracle.deployments.contracts import (
+    circuit_config,
+    deploy_consumer,
+    deploy_oracle,
+    deploy_proxy,
+    deploy_verifier,
+    feed_params,
+)
+from oracle.deployments.keys import sender_for
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, contract_factory, feed_key
-from oracle.feedspec import FeedSpec, load_feed
-from oracle.node import connect, sender_for
+from oracle.evm.chains import connect
+from oracle.evm.contracts import CONSUMER, PROXY, bind, contract_factory, feed_key
+from oracle.evm.zkoracle import ZkOracle
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver
-from relayer.deployer import circuit_config, deploy_consumer, deploy_oracle, deploy_proxy, deploy_verifier, feed_params
 from relayer.sender import TransactionSender
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "gas.json"
@@ -93,19 +103,19 @@ def _gas(sender: TransactionSender, call: Any, what: str) -> int:
 
 def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSender, relayer: TransactionSender) -> dict:
     w3 = deployer.w3
-    oracle = bind(w3, ORACLE, oracle_address)
-    key = feed_key(kind.spec.id)
-    verifier = deploy_verifier(deployer, kind.circuit, feed_id=kind.spec.id)
-    config = circuit_config(kind.spec, kind.circuit, verifier)
-    register = _gas(deployer, oracle.functions.registerFeed(key, feed_params(kind.spec), config), "registerFeed")
+    oracle = ZkOracle(w3, oracle_address)
+    feed_id = kind.spec.id
+    verifier = deploy_verifier(deployer, kind.circuit, feed_id=feed_id)
+    config = circuit_config(kind.spec, kind.circuit, [verifier])
+    register = _gas(deployer, oracle.register_feed(feed_id, feed_params(kind.spec), config), "registerFeed")
     if not kind.spec.onchain.permissionless:
-        _gas(deployer, oracle.functions.setSubmitter(key, relayer.account.address, True), "setSubmitter")
+        _gas(deployer, oracle.set_submitter(feed_id, relayer.account.address, True), "setSubmitter")
     proof = LocalProver().prove(kind.circuit, kind.inputs())
     instances = [felt_to_uint(felt) for felt in proof.instances]
     abi, _ = kind.circuit.verifier_abi_and_bytecode()
     bare = w3.eth.contract(address=Web3.to_checksum_address(verifier), abi=abi)
     verify = _gas(relayer, bare.functions.verifyProof(proof.proof_bytes, instances), "bare verifyProof")
-    submit = _gas(relayer, oracle.functions.submit(key, proof.proof_bytes, instances), "submit")
+    submit = _gas(relayer, oracle.submit(feed_id, proof.proof_bytes, instances), "submit")
     return {
         "kind": kind.label,
         "instances": len(instances),
@@ -120,10 +130,10 @@ def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSende
 def measure_reads(w3: Web3, oracle_address: str, spec: FeedSpec, deployer: TransactionSender) -> dict[str, int]:
     proxy = bind(w3, PROXY, deploy_proxy(deployer, oracle_address, spec.id))
     consumer = bind(w3, CONSUMER, deploy_consumer(deployer, oracle_address, spec.id))
-    oracle = bind(w3, ORACLE, oracle_address)
+    oracle = ZkOracle(w3, oracle_address).contract
     key = feed_key(spec.id)
     round_id = oracle.functions.latestRoundId(key).call()
-    calls = {
+    calls = {  # raw calls: what is measured is the gas of each view, not its decoded result
         "ZkOracle.latestRoundData": oracle.functions.latestRoundData(key),
         "ZkOracle.getRound": oracle.functions.getRound(key, round_id),
         "ZkFeedProxy.latestRoundData": proxy.functions.latestRoundData(),

@@ -45,10 +45,13 @@ from rich.table import Table
 from bench.skeleton import machine_info, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
+from oracle.evm.chains import connect
 from oracle.exceptions import ProverError, RemoteProverError
-from oracle.feedspec import FeedSpec, TriggerSpec, load_feed
-from oracle.node import FeedNode, connect, ensure_deployment
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec, TriggerSpec
+from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import Proof
 from oracle.provers.bundle import NodeBundles

@@ -34,10 +34,14 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import EZKL_VERSION, build_circuit
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.verify import verify_document
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.feedspec import FeedSpec, load_feed
-from oracle.node import FeedNode, connect, ensure_deployment, sender_for
+from oracle.evm.chains import connect
+from oracle.evm.zkoracle import ZkOracle
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
+from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof
 from oracle.store import Deployment, RoundStatus, Store
@@ -115,9 +119,9 @@ def measure_gas(
     instances = [felt_to_uint(felt) for felt in proof.instances]
     abi, _bytecode = circuit.verifier_abi_and_bytecode()
     verifier = w3.eth.contract(address=Web3.to_checksum_address(deployment.verifier_address), abi=abi)
-    oracle = bind(w3, ORACLE, deployment.oracle_address)
+    oracle = ZkOracle(w3, deployment.oracle_address)
     verify = sender.transact(verifier.functions.verifyProof(proof.proof_bytes, instances), what="bare verifyProof")
-    submit_call = oracle.functions.submit(feed_key(spec.id), proof.proof_bytes, instances)
+    submit_call = oracle.submit(spec.id, proof.proof_bytes, instances)
     submit = sender.transact(submit_call, what="ZkOracle.submit")
     return {
         "verify": verify.gas_used,
@@ -149,7 +153,7 @@ def run_chain(
     with AnvilNode(log_path=workdir / "anvil.log") as anvil:
         w3 = connect(anvil.rpc_url)
         store = Store.sqlite(workdir / "zkoracle.db")
-        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
         gas = measure_gas(w3, spec, circuit, deployment, proof)
         proofs_dir = workdir / "proofs"
         node = FeedNode(

@@ -40,12 +40,16 @@ from bench.skeleton import machine_info, measure_gas, summary, timed, write_resu
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.verify import verify_document
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.evm.chains import connect
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import split_by_shapes
-from oracle.node import FeedNode, connect, ensure_deployment
+from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver, Proof
+from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "suite"
@@ -143,7 +147,7 @@ def measure_ticks(node: FeedNode, ticks: int) -> dict[str, Any]:
         row = report.round
         if row.status is not RoundStatus.LANDED or report.reading is None:
             raise RuntimeError(f"feed '{row.feed_id}': a benchmark tick did not land ({row.failure_reason})")
-        if report.reading.round_id != int(str(row.onchain_round_id)):
+        if int(report.reading.round_id) != int(str(row.onchain_round_id)):
             raise RuntimeError(
                 f"the consumer read round {report.reading.round_id}, the tick landed {row.onchain_round_id}"
             )
@@ -168,10 +172,10 @@ def bench_model(
     folder = workdir / "feeds" / size.name
     spec = load_feed(write_feed(size, folder))
     circuit, build = measure_build(spec, workdir / "build" / size.name)
-    inputs = spec.model_input(list(spec.source.create().fetch()), observed_at=int(time.time()))
+    inputs = spec.model_input(list(create_source(spec.source).fetch()), observed_at=int(time.time()))
     proving = measure_proving(circuit, inputs, prove_runs, folder)
     store = Store.sqlite(folder / "node.db")
-    deployment = ensure_deployment(store, w3, rpc_url, spec, circuit)
+    deployment = ensure_deployment(store, w3, rpc_url, spec, circuit, with_consumer=True)
     gas = measure_gas(w3, spec, circuit, deployment, proving["proof"])
     node = FeedNode(
         spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=folder / "proofs"

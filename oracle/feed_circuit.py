@@ -7,7 +7,7 @@ from pathlib import Path
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import BuildResult, CircuitOptions, Progress, build_circuit
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit, build_sliced_circuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 
 FeedCircuit = CircuitArtifacts | SlicedCircuit
 

@@ -13,18 +13,17 @@ import time
 from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.crashpoints import crash_point
 from oracle.exceptions import ProverError, SourceError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.inputs import CalibratedRange
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
-from oracle.input_range import check_calibrated_range
 from oracle.proof_checks import CheckedProof, check_proof, check_sliced_proof
 from oracle.provers.base import Proof, Prover
 from oracle.provers.sliced import SlicedProof, prove_slices
 from oracle.sources.base import InputSource
 from oracle.store import FailureKind, Round, RoundStatus, Store
+from oracle.store.crashpoints import crash_point
 
 
 class RoundPipeline:
@@ -47,6 +46,14 @@ class RoundPipeline:
         self._deployment_id = deployment_id
         self._proofs_dir = proofs_dir
         self._model = OnnxModel(circuit.model)
+        manifest = circuit.manifest
+        self._source_inputs = spec.source_input_size(manifest.input_size)
+        # The samples' range was recorded when the circuit was built: the source's values come first.
+        self._calibrated = CalibratedRange.widened(
+            manifest.sample_lows[: self._source_inputs],
+            manifest.sample_highs[: self._source_inputs],
+            margin=spec.input.range_margin,
+        )
 
     def run(self, *, now: float | None = None) -> Round:
         """Observe and prove one round."""
@@ -116,12 +123,11 @@ class RoundPipeline:
 
     def _fetch(self, now: float) -> list[float]:
         values = self.spec.input.apply([float(x) for x in self._source.fetch(now=now)])
-        expected = self.circuit.manifest.input_size - (OBSERVED_AT_LIMBS if self.spec.circuit.observation_time else 0)
-        if len(values) != expected:
+        if len(values) != self._source_inputs:
             raise SourceError(
-                f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {expected}"
+                f"feed '{self.spec.id}': source returned {len(values)} values, the model takes {self._source_inputs}"
             )
         if not all(math.isfinite(x) for x in values):
             raise SourceError(f"feed '{self.spec.id}': source returned a non-finite value in {values}")
-        check_calibrated_range(self.spec, values)
+        self._calibrated.check(values, feed=self.spec.id)
         return values

@@ -18,7 +18,7 @@ from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.slicing.chain import witness_step
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.provers.base import Proof
 from oracle.provers.sliced import SlicedProof
 

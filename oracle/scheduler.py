@@ -21,6 +21,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from oracle.node import FeedNode, RoundReport
+from oracle.schedules import schedule_trigger
 
 log = logging.getLogger(__name__)
 Report = Callable[[RoundReport], None]
@@ -79,7 +80,7 @@ class FeedScheduler:
                 job.remove()  # a feed this node no longer runs
         for identifier, node in wanted.items():
             _TICKS[identifier] = lambda node=node: self._tick(node)
-            trigger = node.spec.schedule.trigger()
+            trigger = schedule_trigger(node.spec.schedule)
             job = self._scheduler.get_job(identifier)
             if job is None:
                 self._scheduler.add_job(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
+from oracle.schedules import seconds_to_next_tick
 from oracle.store import Round
 
 
@@ -26,7 +27,7 @@ def decide(spec: FeedSpec, observed: Round, last: Round | None, *, now: float) -
     heartbeat = spec.onchain.heartbeat_seconds
     age = now - _time_of(last)
     # Post one tick early: waiting for the next tick would overrun the heartbeat consumers rely on.
-    if heartbeat and age + spec.schedule.seconds_to_next_tick(now=now) >= heartbeat:
+    if heartbeat and age + seconds_to_next_tick(spec.schedule, now=now) >= heartbeat:
         return Decision(True, f"heartbeat ({age:.0f}s since the last round, heartbeat {heartbeat}s)")
     threshold = spec.trigger.deviation_percent
     if threshold is None:

@@ -19,26 +19,20 @@ RoundSubmitted event is looked up and the round recorded as landed by it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.logs import DISCARD
-from web3.types import EventData
 
-from oracle.circuits.quantize import felt_to_uint
-from oracle.circuits.srs import DEV_CHAIN_IDS
-from oracle.crashpoints import crash_point
-from oracle.evm.contracts import OBSERVATION_FROM_FUTURE, ORACLE, PROOF_REPLAYED, bind, feed_key
+from oracle.evm.chains import is_dev_chain
 from oracle.evm.errors import DecodedRevert
+from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, PROOF_REPLAYED, RoundSubmitted, ZkOracle
 from oracle.exceptions import RelayError
-from oracle.provers.sliced import SlicedProof, is_sliced_document
 from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, Submission, SubmissionStatus
+from oracle.store.crashpoints import crash_point
 from oracle.store.models import utcnow
 from relayer.fees import Fees, market_fees
 from relayer.sender import NONCE_ATTEMPTS, Lookup, NonceConflict, Signed, TransactionSender, TxState
@@ -57,7 +51,19 @@ CONFIRMATIONS = 3
 
 
 def default_confirmations(chain_id: int) -> int:
-    return DEV_CONFIRMATIONS if chain_id in DEV_CHAIN_IDS else CONFIRMATIONS
+    return DEV_CONFIRMATIONS if is_dev_chain(chain_id) else CONFIRMATIONS
+
+
+@dataclass(frozen=True)
+class SubmitCall:
+    """A proven round as a ready ZkOracle call, and the instances its RoundSubmitted event will carry."""
+
+    function: ContractFunction
+    event_instances: tuple[int, ...]
+
+
+# Turns a proven round into its call: the node knows proofs and circuits, the relayer only sends.
+SubmitCalls = Callable[[Round], SubmitCall]
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,13 @@ class RoundRelayer:
         store: Store,
         sender: TransactionSender,
         *,
+        submit_calls: SubmitCalls,
         confirmations: int | None = None,
         timeout: float = 120.0,
         replace_after: float = 30.0,
     ) -> None:
-        """``confirmations``: default :func:`default_confirmations` of the sender's chain;
+        """``submit_calls``: a proven round's ZkOracle call;
+        ``confirmations``: default :func:`default_confirmations` of the sender's chain;
         ``timeout``: how long :meth:`relay` follows a round before leaving it in flight for
         the next :meth:`reconcile`; ``replace_after``: seconds before a pending transaction
         is replaced with higher fees."""
@@ -89,6 +97,7 @@ class RoundRelayer:
         self._store = store
         self._ledger = Ledger(store)
         self._sender = sender
+        self._submit_calls = submit_calls
         self._confirmations = confirmations
         self._timeout = timeout
         self._replace_after = replace_after
@@ -157,7 +166,7 @@ class RoundRelayer:
         return RelayOutcome(self._ledger.fail(round_id, FailureKind.NONCE, reason), landed=False)
 
     def _estimate(self, row: Round) -> dict[str, Any]:
-        call = self._submit_call(row)
+        call = self._submit_calls(row).function
         try:
             return self._sender.estimate(call, what=self._what(row))
         except RelayError as exc:
@@ -286,18 +295,14 @@ class RoundRelayer:
     def _land(self, row: Round, found: Lookup, *, winner: Submission | None) -> RelayOutcome:
         receipt = found.receipt
         assert receipt is not None  # a mined lookup carries its receipt
-        event = next(
-            event["args"]
-            for event in self._oracle(row).events.RoundSubmitted().process_receipt(receipt, errors=DISCARD)
-            if event["args"]["feedId"] == feed_key(row.feed_id)
-        )
+        event = self._oracle(row).round_submitted(receipt, feed=row.feed_id)[0]
         landed = self._ledger.land(
             int(row.id),  # type: ignore[arg-type]
             tx_hash=receipt["transactionHash"].to_0x_hex(),
             nonce=int(self._sender.w3.eth.get_transaction(receipt["transactionHash"])["nonce"]),
             gas_used=int(receipt["gasUsed"]),
-            onchain_round_id=int(event["roundId"]),
-            answer=int(event["answer"]),
+            onchain_round_id=int(event.round_id),
+            answer=event.answer,
             winner=winner,
             inclusion=_inclusion(found),
         )
@@ -313,7 +318,7 @@ class RoundRelayer:
                 f"event with the round's instances is in the last {LANDING_LOOKBACK_BLOCKS} blocks"
             )
             return RelayOutcome(self._ledger.fail(round_id, FailureKind.SPENT, reason), landed=False)
-        tx_hash = event["transactionHash"].to_0x_hex()
+        tx_hash = event.tx_hash
         deadline = time.monotonic() + self._timeout
         found = self._sender.lookup(tx_hash)
         while found.state is TxState.MINED and found.confirmations < self._confirmations:
@@ -326,49 +331,22 @@ class RoundRelayer:
         log.info("%s: its proof landed in %s", self._what(row), tx_hash)
         return self._land(row, found, winner=self._ledger.by_hash(tx_hash))
 
-    def _landing_event(self, row: Round) -> EventData | None:
-        instances = self._instances(row)
+    def _landing_event(self, row: Round) -> RoundSubmitted | None:
+        instances = self._submit_calls(row).event_instances
         latest = self._sender.w3.eth.block_number
-        events = (
-            self._oracle(row)
-            .events.RoundSubmitted()
-            .get_logs(
-                argument_filters={"feedId": feed_key(row.feed_id)},
-                from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS),
-                to_block=latest,
-            )
+        events = self._oracle(row).round_submitted_logs(
+            row.feed_id, from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS), to_block=latest
         )
-        return next((event for event in events if list(event["args"]["instances"]) == instances), None)
+        return next((event for event in events if event.instances == instances), None)
 
     # ---------------------------------------------------------------- helpers
 
-    def _submit_call(self, row: Round) -> ContractFunction:
-        oracle, key, document = self._oracle(row), feed_key(row.feed_id), _proof_document(row)
-        if is_sliced_document(document):
-            proofs, instances = SlicedProof.from_json(document).calldata()
-            return oracle.functions.submitSlices(key, proofs, instances)
-        return oracle.functions.submit(key, bytes.fromhex(document["hex_proof"].removeprefix("0x")), _felts(document))
-
-    @staticmethod
-    def _instances(row: Round) -> list[int]:
-        """The instances a landing RoundSubmitted event carries: the proof's, or a sliced round's first slice's."""
-        document = _proof_document(row)
-        return _felts(SlicedProof.from_json(document).proofs[0].parsed if is_sliced_document(document) else document)
-
-    def _oracle(self, row: Round) -> Contract:
-        return bind(self._sender.w3, ORACLE, self._store.deployment(row.deployment_id).oracle_address)
+    def _oracle(self, row: Round) -> ZkOracle:
+        return ZkOracle(self._sender.w3, self._store.deployment(row.deployment_id).oracle_address)
 
     @staticmethod
     def _what(row: Round) -> str:
         return f"feed '{row.feed_id}' round {row.id}"
-
-
-def _proof_document(row: Round) -> dict:
-    return json.loads(Path(str(row.proof_path)).read_text())
-
-
-def _felts(document: dict) -> list[int]:
-    return [felt_to_uint(felt) for group in document["instances"] for felt in group]
 
 
 def submission_of(round_id: int, signed: Signed) -> Submission:

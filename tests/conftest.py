@@ -13,9 +13,10 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
 from oracle.evm.anvil import AnvilNode
+from oracle.evm.chains import connect
 from oracle.feed_circuit import build_feed_circuit
-from oracle.feedspec import FeedSpec, load_feed
-from oracle.node import connect
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof
 from oracle.provers.sliced import SlicedProof, prove_slices

@@ -14,11 +14,12 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from oracle.evm.accounts import dev_account, feed_relayer_account
+from oracle.deployments.keys import feed_relayer_account
+from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.evm.zkoracle import ZkOracle
 from oracle.exceptions import FeedSpecError
-from oracle.feedspec import load_feed
+from oracle.feeds.loader import load_feed
 from oracle.store import RoundStatus, Store
 from tests.conftest import DEMO_FEED
 from tests.test_cli import _zkoracle
@@ -77,9 +78,9 @@ def test_run_posts_where_the_chain_section_says_signed_by_its_relayer_key(
     assert _oracle_address(result.stdout) == oracle_address  # registered on the oracle [chain] names
     (landed,) = Store.sqlite(tmp_path / "zkoracle.db").rounds(feed_id=FEED_ID, status=RoundStatus.LANDED)
     assert w3.eth.get_transaction(landed.tx_hash)["from"] == relayer.address  # type: ignore[arg-type]
-    oracle = bind(w3, ORACLE, oracle_address)
-    assert oracle.functions.isSubmitter(feed_key(FEED_ID), relayer.address).call()
-    assert not oracle.functions.isSubmitter(feed_key(FEED_ID), dev_account(1).address).call()
+    oracle = ZkOracle(w3, oracle_address)
+    assert oracle.is_submitter(FEED_ID, relayer.address)
+    assert not oracle.is_submitter(FEED_ID, dev_account(1).address)
 
 
 def test_a_chain_id_other_than_the_rpcs_is_refused_before_any_transaction(
@@ -120,8 +121,8 @@ def test_a_keystore_and_its_password_variable_give_the_relayer_key(
 
     result = _zkoracle("deploy", str(folder), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    oracle = bind(w3, ORACLE, _oracle_address(result.stdout))
-    assert oracle.functions.isSubmitter(feed_key(FEED_ID), dev_account(6).address).call()
+    oracle = ZkOracle(w3, _oracle_address(result.stdout))
+    assert oracle.is_submitter(FEED_ID, dev_account(6).address)
 
 
 def test_keystore_errors_name_the_field_never_the_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,5 +173,5 @@ def test_cli_flags_win_over_the_chain_section(
     moved = _zkoracle("deploy", str(elsewhere), "--rpc-url", anvil.rpc_url, home=tmp_path / "moved")
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert "not chain 8453 of its [chain]; its oracle_address and relayer key are not used" in moved.stdout
-    oracle = bind(w3, ORACLE, _oracle_address(moved.stdout))
-    assert oracle.functions.isSubmitter(feed_key(FEED_ID), dev_account(1).address).call()
+    oracle = ZkOracle(w3, _oracle_address(moved.stdout))
+    assert oracle.is_submitter(FEED_ID, dev_account(1).address)

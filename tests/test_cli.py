@@ -9,12 +9,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from web3 import Web3
 
 from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.node import connect
+from oracle.evm.chains import connect
+from oracle.evm.zkoracle import FeedParams, ZkOracle
 from oracle.store import FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
 
@@ -34,7 +35,7 @@ def _zkoracle(
 
 
 def test_run_posts_rounds_and_shows_model_vs_onchain_values(tmp_path: Path, demo_circuit: object) -> None:
-    result = _zkoracle("run", "--rounds", "2", str(DEMO_FEED), home=tmp_path)
+    result = _zkoracle("run", "--rounds", "2", "--with-consumer", str(DEMO_FEED), home=tmp_path)  # as `make run`
     assert result.returncode == 0, result.stdout + result.stderr
     reports = re.findall(
         r"model output \(float\)\s+([\d.]+)\n\s+consumer read on-chain\s+([\d.]+)\n"
@@ -75,8 +76,8 @@ def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: Anv
     result = _zkoracle("deploy", str(DEMO_FEED), "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     oracle_address = re.search(r"oracle (0x[0-9a-fA-F]{40})", result.stdout).group(1)  # type: ignore[union-attr]
-    params = bind(w3, ORACLE, oracle_address).functions.getFeedParams(feed_key("demo")).call()
-    assert params == (8, 60, 120, False, "ETH / USD next-tick forecast (synthetic prices)")
+    params = ZkOracle(w3, oracle_address).feed_params("demo")
+    assert params == FeedParams(8, 60, 120, False, "ETH / USD next-tick forecast (synthetic prices)")
     (feed,) = Store.sqlite(tmp_path / "zkoracle.db").feeds()  # the definition the deployment was made from
     assert (feed.id, feed.folder, feed.decimals, feed.schedule) == ("demo", str(DEMO_FEED), 8, "every 10s")
 
@@ -98,14 +99,14 @@ def test_dev_srs_verifier_is_refused_on_a_non_dev_chain_unless_forced(tmp_path: 
 def test_pause_and_resume_a_deployed_feed(tmp_path: Path, anvil: AnvilNode, w3: Web3) -> None:
     deployed = _zkoracle("deploy", str(DEMO_FEED), "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    oracle = bind(w3, ORACLE, re.search(r"oracle (0x[0-9a-fA-F]{40})", deployed.stdout).group(1))  # type: ignore[union-attr]
+    oracle = ZkOracle(w3, re.search(r"oracle (0x[0-9a-fA-F]{40})", deployed.stdout).group(1))  # type: ignore[union-attr]
 
     paused = _zkoracle("pause", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert paused.returncode == 0 and "paused" in paused.stdout, paused.stdout + paused.stderr
-    assert oracle.functions.isPaused(feed_key("demo")).call()
+    assert oracle.is_paused("demo")
     resumed = _zkoracle("resume", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert not oracle.functions.isPaused(feed_key("demo")).call()
+    assert not oracle.is_paused("demo")
 
     unknown = _zkoracle("pause", "nope", "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert unknown.returncode == 1 and unknown.stdout.startswith("error: feed 'nope' has no live deployment")
@@ -165,3 +166,13 @@ def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
     assert cells[1:2] + cells[3:8] == ["0.250000", "0x" + "cd" * 32, "1", "7", "0", "2.50"]
     # Commonest first, ties by name; the four remaining kinds (one round each) are summed.
     assert cells[8] == "source 3, abandoned 1, prover 1, +2 more"
+
+
+@pytest.mark.parametrize("command", [("provers",), ("status",), ("api",)])
+def test_every_command_prints_a_library_error_as_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """One root handler turns any ZkOracleError into a line: commands do not opt in one by one."""
+    result = _zkoracle(*command, "--db", "nosuchdriver://nowhere", home=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.startswith("error: cannot open the database at nosuchdriver://nowhere")
+    assert len(result.stdout.strip().splitlines()) == 1

@@ -2,7 +2,7 @@
 
 Every round must in the end have landed exactly once or be recorded as failed with a
 reason, and the oracle's round counter must equal the store's landed rounds. The node
-reaches each stage through the test hook in `oracle.crashpoints`.
+reaches each stage through the test hook in `oracle.store.crashpoints`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from pathlib import Path
 
 from web3 import Web3
 
-from oracle.crashpoints import VARIABLE
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.node import connect
+from oracle.evm.chains import connect
+from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, SubmissionStatus
+from oracle.store.crashpoints import VARIABLE
 from tests.conftest import DEMO_FEED
-
-IN_PHASE = (1 << 64) - 1
 
 
 def _every_tick_feed(folder: Path) -> Path:
@@ -115,7 +113,8 @@ def test_a_node_killed_at_any_stage_finishes_every_round_exactly_once_on_restart
 
 def _rounds_on_chain(store: Store, w3: Web3) -> int:
     oracle_address = store.deployment(store.rounds()[0].deployment_id).oracle_address
-    return bind(w3, ORACLE, oracle_address).functions.latestRoundId(feed_key("demo")).call() & IN_PHASE
+    latest = ZkOracle(w3, oracle_address).latest_round_id("demo")
+    return 0 if latest is None else latest.n
 
 
 def _assert_every_round_settled_once(store: Store, w3: Web3) -> None:
@@ -127,7 +126,7 @@ def _assert_every_round_settled_once(store: Store, w3: Web3) -> None:
     landed = [row for row in rows if row.status is RoundStatus.LANDED]
     on_chain = _rounds_on_chain(store, w3)
     assert on_chain == len(landed)
-    assert sorted(int(str(row.onchain_round_id)) & IN_PHASE for row in landed) == list(range(1, on_chain + 1))
+    assert sorted(RoundId.decode(int(str(row.onchain_round_id))).n for row in landed) == list(range(1, on_chain + 1))
     assert len({row.tx_hash for row in landed}) == len(landed)
 
     ledger = Ledger(store)

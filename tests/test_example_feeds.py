@@ -9,12 +9,14 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.build import build_circuit
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import load_feed
+from oracle.feeds.loader import load_feed
 from oracle.inference import OnnxModel
-from oracle.node import FeedNode, ensure_deployment
+from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver
+from oracle.sources.factory import create_source
 from oracle.store import Store
 
 
@@ -33,7 +35,7 @@ def test_example_feed_lands_a_round_from_its_source(
     report = node.tick(now=now)
     assert report.landed, report.round.failure_reason
     # The round proved the source's values after the feed's transforms (the volatility feed centres prices).
-    source_values = spec.input.apply(list(spec.source.create().fetch(now=now)))
+    source_values = spec.input.apply(list(create_source(spec.source).fetch(now=now)))
     assert report.round.inputs == spec.model_input(source_values, observed_at=int(now))
     assert report.round.model_output == pytest.approx(OnnxModel(spec.model_path).run(report.round.inputs)[0])
     assert report.reading is not None and report.error is not None and report.error <= report.tolerance
@@ -42,7 +44,7 @@ def test_example_feed_lands_a_round_from_its_source(
 def test_volatility_inputs_are_the_latest_replayed_closes_centred() -> None:
     spec = load_feed(PROJECT_ROOT / "feeds" / "volatility")
     closes = [float(line.split(",")[1]) for line in (spec.folder / "prices.csv").read_text().splitlines()[1:]]
-    source = spec.source.create()
+    source = create_source(spec.source)
     # Tick 20 (t = 205 s at one row per 10 s) is the 21st window of 8 closes: rows 20..27.
     assert spec.input.apply(list(source.fetch(now=205.0))) == pytest.approx([c - 64_000 for c in closes[20:28]])
     windows = len(closes) - 8 + 1

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from oracle.exceptions import FeedSpecError
-from oracle.feedspec import load_feed
+from oracle.feeds.loader import load_feed
+from oracle.sources.factory import create_source
 from tests.conftest import DEMO_FEED
 
 DEV_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # Anvil's account 1
@@ -138,4 +139,4 @@ def test_file_source_paths_are_relative_to_the_feed_folder(tmp_path: Path, monke
         text[:start] + '[source]\nkind = "file"\npath = "prices.csv"\ncolumns = ["c"]\nwindow = 4\n' + text[end:]
     )
     monkeypatch.chdir(tmp_path)  # not the feed folder
-    assert load_feed(folder).source.create().fetch() == [1.0, 2.0, 3.0, 4.0]
+    assert create_source(load_feed(folder).source).fetch() == [1.0, 2.0, 3.0, 4.0]

@@ -10,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from oracle.feedspec import load_feed
+from oracle.circuits.artifacts import sample_bounds
+from oracle.feeds.inputs import CalibratedRange
+from oracle.feeds.loader import load_feed
 from oracle.inference import OnnxModel
-from oracle.input_range import check_calibrated_range
 from oracle.paths import PROJECT_ROOT
+from oracle.sources.factory import create_source
 from tests.conftest import DEMO_FEED
 
 EXAMPLES = ("demo", "lending-risk", "sliced", "volatility")
@@ -82,8 +84,8 @@ def test_init_scaffolds_a_feed_that_validates_and_fetches_in_range(tmp_path: Pat
     samples = spec.load_samples()
     assert all(len(sample) == OnnxModel(spec.model_path).input_size for sample in samples)
     assert "TODO" in (folder / "feed.toml").read_text()
-    values = spec.input.apply(list(spec.source.create().fetch(now=time.time())))
-    check_calibrated_range(spec, values)
+    values = spec.input.apply(list(create_source(spec.source).fetch(now=time.time())))
+    CalibratedRange.widened(*sample_bounds(samples), margin=spec.input.range_margin).check(values, feed=spec.id)
     assert _zkoracle("feeds", "validate", str(folder)).returncode == 0
 
     again = _zkoracle("init", str(folder), "--model", str(model), "--id", "other")

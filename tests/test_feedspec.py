@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from oracle.exceptions import FeedSpecError
-from oracle.feedcheck import check_feed
-from oracle.feedspec import load_feed
+from oracle.feeds.checks import check_feed
+from oracle.feeds.loader import load_feed
 from tests.conftest import DEMO_FEED, SLICED_FEED
 
 

@@ -17,13 +17,17 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
-from oracle.circuits.quantize import time_limbs
+from oracle.circuits.time_limbs import time_limbs
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import ORACLE, PROXY, bind, feed_key
-from oracle.feedspec import FeedSpec, TriggerSpec, load_feed
-from oracle.node import FeedNode, ensure_deployment
+from oracle.evm.contracts import PROXY, bind
+from oracle.evm.zkoracle import RoundId, ZkOracle
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec, TriggerSpec
+from oracle.node import FeedNode
 from oracle.provers import LocalProver, Proof
 from oracle.sources.base import InputSource
+from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 from tests.conftest import DEMO_FEED
 
@@ -71,13 +75,13 @@ def _node(
     tmp_path: Path,
     **kwargs: object,
 ) -> FeedNode:
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
     kwargs.setdefault("prover", LocalProver())
     return FeedNode(spec, circuit, store=store, w3=w3, deployment=deployment, proofs_dir=tmp_path / "proofs", **kwargs)  # type: ignore[arg-type]
 
 
-def _onchain_rounds(w3: Web3, node: FeedNode) -> int:
-    return bind(w3, ORACLE, node.deployment.oracle_address).functions.latestRoundId(feed_key(node.spec.id)).call()
+def _onchain_rounds(w3: Web3, node: FeedNode) -> RoundId | None:
+    return ZkOracle(w3, node.deployment.oracle_address).latest_round_id(node.spec.id)
 
 
 def test_tick_lands_a_proven_round_the_consumer_reads(
@@ -90,7 +94,7 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     assert report.landed, row.failure_reason
     assert row.tx_hash and row.gas_used and row.gas_used > 300_000
     assert row.prover == "local"
-    assert row.onchain_round_id == str((1 << 64) | 1) and row.onchain_answer == row.expected_answer
+    assert row.onchain_round_id == str(int(RoundId(1, 1))) and row.onchain_answer == row.expected_answer
     proof_file = Path(str(row.proof_path))
     assert (
         row.proof_digest
@@ -99,12 +103,30 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     assert report.reading is not None and str(report.reading.answer) == row.expected_answer
     assert report.error is not None and report.error <= report.tolerance
     assert row.observed_at == int(now)
-    assert row.inputs == pytest.approx([*demo_spec.source.create().fetch(now=now), *time_limbs(int(now))])
+    assert row.inputs == pytest.approx([*create_source(demo_spec.source).fetch(now=now), *time_limbs(int(now))])
 
     # Relaying a landed round again is a no-op: nothing is posted twice.
     assert node._relayer.relay(int(row.id)).landed  # type: ignore[arg-type]
-    assert _onchain_rounds(w3, node) == (1 << 64) | 1
+    assert _onchain_rounds(w3, node) == RoundId(1, 1)
     assert [r.status for r in store.rounds(feed_id="demo")] == [RoundStatus.LANDED]
+
+
+def test_without_a_consumer_the_node_reads_the_value_through_the_proxy(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    assert deployment.consumer_address is None  # the example consumer is deployed only on request
+    node = FeedNode(
+        demo_spec, demo_circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
+    )
+    report = node.tick()
+    assert report.landed, report.round.failure_reason
+    assert report.reading is not None and report.reading.reader == "proxy"
+    assert str(report.reading.answer) == report.round.expected_answer
+    assert int(report.reading.round_id) == int(str(report.round.onchain_round_id))
+
+    with_consumer = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit, with_consumer=True)
+    assert with_consumer.id == deployment.id and with_consumer.consumer_address is not None
 
 
 def test_an_observation_newer_than_an_idle_chains_latest_block_still_lands(
@@ -150,7 +172,7 @@ def test_tampered_proof_from_a_prover_is_never_sent(
     )
     row = node.tick().round
     assert row.status is RoundStatus.FAILED and "does not verify" in str(row.failure_reason)
-    assert row.tx_hash is None and _onchain_rounds(w3, node) == 0
+    assert row.tx_hash is None and _onchain_rounds(w3, node) is None
 
 
 def test_valid_proof_of_other_inputs_is_never_sent(
@@ -175,7 +197,7 @@ def test_valid_proof_of_other_inputs_is_never_sent(
     )
     row = node.tick().round
     assert row.status is RoundStatus.FAILED and "proof input 0" in str(row.failure_reason)
-    assert _onchain_rounds(w3, node) == 0
+    assert _onchain_rounds(w3, node) is None
 
 
 @pytest.mark.parametrize(
@@ -238,13 +260,10 @@ def test_new_model_rotates_the_feed_and_round_ids_carry_on(
         spec, circuit, store=store, w3=w3, deployment=rotated, prover=LocalProver(), proofs_dir=tmp_path
     ).tick()
     assert second.landed, second.round.failure_reason
-    assert second.round.onchain_round_id == str((2 << 64) | 1)
+    assert second.round.onchain_round_id == str(int(RoundId(2, 1)))
 
     proxy = bind(w3, PROXY, rotated.proxy_address)
-    assert proxy.functions.latestRoundData().call()[0] == (2 << 64) | 1
-    assert proxy.functions.getRoundData((1 << 64) | 1).call()[1] == int(str(first.onchain_answer))
-    oracle = bind(w3, ORACLE, rotated.oracle_address)
-    assert (
-        oracle.functions.getRound(feed_key("demo"), (2 << 64) | 1).call()[3].hex()
-        == circuit.manifest.model_commitment[2:]
-    )
+    assert proxy.functions.latestRoundData().call()[0] == int(RoundId(2, 1))
+    assert proxy.functions.getRoundData(int(RoundId(1, 1))).call()[1] == int(str(first.onchain_answer))
+    oracle = ZkOracle(w3, rotated.oracle_address)
+    assert oracle.round("demo", RoundId(2, 1)).model_commitment.hex() == circuit.manifest.model_commitment[2:]

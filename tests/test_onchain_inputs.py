@@ -10,16 +10,19 @@ from web3 import Web3
 from bench.gas import VALUE_DECIMALS, write_onchain_feed
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import quantize_like_contract
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import bind, contract_factory
 from oracle.exceptions import SourceError
-from oracle.feedspec import FeedSpec
-from oracle.node import FeedNode, ensure_deployment, sender_for
+from oracle.feeds.schema import FeedSpec
+from oracle.node import FeedNode
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
 from oracle.sources.base import SourceContext
+from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
-from relayer.rounds import RoundRelayer
+from tests.relayer.conftest import round_relayer
 
 VALUE_SOURCE = "ExampleValueSource"
 DECIMALS = VALUE_DECIMALS
@@ -65,7 +68,7 @@ def test_onchain_inputs_land_and_are_checked_again_at_submit(
     pipeline = RoundPipeline(
         onchain_feed,
         circuit,
-        source=onchain_feed.source.create(SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
+        source=create_source(onchain_feed.source, SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
         prover=LocalProver(),
         store=store,
         deployment_id=int(deployment.id),  # type: ignore[arg-type]
@@ -74,7 +77,7 @@ def test_onchain_inputs_land_and_are_checked_again_at_submit(
     proven = pipeline.run()
     assert proven.status is RoundStatus.PROVEN
     _set(w3, value_sources[0], 13 * 10**DECIMALS)
-    outcome = RoundRelayer(store, sender_for(w3, "relayer")).relay(int(proven.id))  # type: ignore[arg-type]
+    outcome = round_relayer(store, sender_for(w3, "relayer"), deployment).relay(int(proven.id))  # type: ignore[arg-type]
     assert not outcome.landed
     assert "ZkOracleOnchainInputMismatch" in str(outcome.round.failure_reason)
     assert outcome.round.tx_hash is None  # refused at estimation, nothing broadcast
@@ -84,7 +87,7 @@ def test_values_the_circuit_cannot_read_exactly_are_refused(
     onchain_feed: FeedSpec, value_sources: list[str], w3: Web3
 ) -> None:
     _set(w3, value_sources[1], 5000 * 10**DECIMALS)  # 5000 * 2**13 steps exceeds f32's exact range
-    source = onchain_feed.source.create(SourceContext(w3=w3, input_scale=13))
+    source = create_source(onchain_feed.source, SourceContext(w3=w3, input_scale=13))
     with pytest.raises(SourceError, match="beyond the 16777216 EZKL reads exactly"):
         source.fetch()
     _set(w3, value_sources[1], 30 * 10**DECIMALS)

@@ -15,9 +15,10 @@ from pathlib import Path
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import create_engine, text
 
-from oracle.feedspec import FeedSpec, ScheduleSpec
+from oracle.feeds.schema import FeedSpec, ScheduleSpec
 from oracle.node import RoundReport
 from oracle.scheduler import FeedScheduler, job_id
+from oracle.schedules import schedule_trigger, seconds_to_next_tick
 from oracle.store import Round, Store
 
 
@@ -99,5 +100,5 @@ def test_jobs_of_feeds_no_longer_run_are_removed(demo_spec: FeedSpec, tmp_path: 
 def test_cron_schedules_tick_on_the_crontab(demo_spec: FeedSpec) -> None:
     spec = demo_spec.model_copy(update={"schedule": ScheduleSpec(cron="*/5 * * * *")})
     noon = datetime(2026, 11, 25, 12, 3, 30, tzinfo=UTC).timestamp()
-    assert spec.schedule.seconds_to_next_tick(now=noon) == 90.0  # next at 12:05:00
-    assert str(spec.schedule.trigger()).startswith("cron[")
+    assert seconds_to_next_tick(spec.schedule, now=noon) == 90.0  # next at 12:05:00
+    assert str(schedule_trigger(spec.schedule)).startswith("cron[")

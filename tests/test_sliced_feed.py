@@ -10,17 +10,19 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import CONSUMER, ORACLE, bind, feed_key, project_error_decoder
-from oracle.feedspec import FeedSpec, SlicingSpec
-from oracle.node import FeedNode, ensure_deployment
+from oracle.evm.contracts import CONSUMER, bind, project_error_decoder
+from oracle.evm.zkoracle import ZkOracle
+from oracle.feeds.schema import FeedSpec, SlicingSpec
+from oracle.node import FeedNode
 from oracle.provers.pool import PoolProver
 from oracle.provers.sliced import SlicedProof
 from oracle.store import RoundStatus, Store
 
 
 def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: SlicedCircuit, tmp_path: Path) -> FeedNode:
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
     return FeedNode(
         spec,
         circuit,
@@ -45,17 +47,16 @@ def test_a_sliced_round_lands_with_full_coverage_and_the_consumer_reads_it(
     proof = SlicedProof.from_document(Path(str(row.proof_path)).read_bytes())
     assert all(p is not None for p in proof.proofs) and row.proof_digest == proof.digest
 
-    oracle = bind(w3, ORACLE, node.deployment.oracle_address)
-    key = feed_key(sliced_spec.id)
-    round_id = oracle.functions.latestRoundId(key).call()
-    assert str(round_id) == row.onchain_round_id
-    assert oracle.functions.getCoverage(key, round_id).call() == [3, 3]
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    round_id = oracle.latest_round_id(sliced_spec.id)
+    assert round_id is not None and str(int(round_id)) == row.onchain_round_id
+    assert oracle.coverage(sliced_spec.id, round_id) == (3, 3)
     consumer = bind(w3, CONSUMER, str(node.deployment.consumer_address))
     answer, read_round = consumer.functions.readFullyProven().call()
-    assert (str(answer), read_round) == (row.expected_answer, round_id)
+    assert (str(answer), read_round) == (row.expected_answer, int(round_id))
     # Posted once: relaying the landed round again sends nothing.
     assert node._relayer.relay(int(row.id)).landed  # type: ignore[arg-type]
-    assert oracle.functions.latestRoundId(key).call() == round_id
+    assert oracle.latest_round_id(sliced_spec.id) == round_id
     assert [r.status for r in store.rounds(feed_id=sliced_spec.id)] == [RoundStatus.LANDED]
 
 
@@ -71,10 +72,9 @@ def test_targeted_verification_lands_partial_coverage_a_consumer_can_refuse(
     assert report.landed, report.round.failure_reason
     assert report.reading is not None and str(report.reading.answer) == report.round.expected_answer
 
-    oracle = bind(w3, ORACLE, node.deployment.oracle_address)
-    key = feed_key(spec.id)
-    round_id = oracle.functions.latestRoundId(key).call()
-    assert oracle.functions.getCoverage(key, round_id).call() == [2, 3]
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    round_id = oracle.latest_round_id(spec.id)
+    assert round_id is not None and oracle.coverage(spec.id, round_id) == (2, 3)
     consumer = bind(w3, CONSUMER, str(node.deployment.consumer_address))
     with pytest.raises(ContractCustomError) as refused:
         consumer.functions.readFullyProven().call()

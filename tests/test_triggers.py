@@ -10,9 +10,10 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec, ScheduleSpec, TriggerSpec
-from oracle.node import FeedNode, ensure_deployment
+from oracle.feeds.schema import FeedSpec, ScheduleSpec, TriggerSpec
+from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
 from oracle.store import Round, RoundStatus, Store

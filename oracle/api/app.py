@@ -16,7 +16,7 @@ from oracle.api.metrics import registry_for
 from oracle.api.schemas import AnyRoundEvidence, FeedOut, Health, RoundEvidence, RoundPage, SlicedRoundEvidence
 from oracle.api.service import ReadService
 from oracle.exceptions import ApiError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import RoundStatus, Store
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"

@@ -18,14 +18,13 @@ from web3 import HTTPProvider, Web3
 from oracle.api.evidence import coverage
 from oracle.api.schemas import Coverage, RegistrationOut
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.evm.contracts import ORACLE, feed_key, project_contracts
+from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Round
 
 log = logging.getLogger(__name__)
 
-PHASE_OFFSET = 64  # ZkOracle round ids are (phase << 64) | round-in-phase
 RETRY_CHAIN_AFTER_SECONDS = 30.0
 # A phase's circuit never changes once registered; which phase is current does (rotation).
 CURRENT_PHASE_TTL_SECONDS = 30.0
@@ -47,7 +46,7 @@ class RegistrationReader:
     ) -> RegistrationOut | None:
         """The registration that applies to ``row`` (or the deployment's current one), or None if unknown."""
         # Phase 0 stands for "the current phase": rounds not yet landed have no on-chain id to take it from.
-        phase = int(row.onchain_round_id) >> PHASE_OFFSET if row is not None and row.onchain_round_id else 0
+        phase = RoundId.decode(int(row.onchain_round_id)).phase if row is not None and row.onchain_round_id else 0
         return self._from_chain(deployment, phase) or self._from_spec(deployment, circuit)
 
     def _from_chain(self, deployment: Deployment, phase: int) -> RegistrationOut | None:
@@ -71,34 +70,21 @@ class RegistrationReader:
 
     def _query(self, deployment: Deployment, phase: int) -> RegistrationOut:
         w3 = Web3(HTTPProvider(deployment.rpc_url, request_kwargs={"timeout": self._rpc_timeout}))
-        oracle = w3.eth.contract(
-            address=Web3.to_checksum_address(deployment.oracle_address),
-            abi=project_contracts()[ORACLE].abi,
-            decode_tuples=True,
-        )
-        feed = feed_key(deployment.feed_id)
-        params = oracle.functions.getFeedParams(feed).call()
-        if phase:
-            circuit = oracle.functions.getPhaseCircuit(feed, phase).call()
-        else:
-            _phase, circuit = oracle.functions.getCircuit(feed).call()
-        # The slices after the first, as registered: ZkOracle derives every round's coverage from them.
-        later = circuit.slices
+        oracle = ZkOracle(w3, deployment.oracle_address)
+        params = oracle.feed_params(deployment.feed_id)
+        circuit = oracle.phase_circuit(deployment.feed_id, phase) if phase else oracle.circuit(deployment.feed_id)[1]
+        # ZkOracle derives every round's coverage from the slices registered after the first.
+        proven, total = circuit.coverage
         return RegistrationOut(
             source="chain",
             description=params.description,
             decimals=params.decimals,
-            verifier_address=Web3.to_checksum_address(circuit.verifier),
-            model_commitment="0x" + bytes(circuit.modelCommitment).hex(),
-            instance_count=circuit.instanceCount,
-            output_index=circuit.outputIndex,
-            output_scale=circuit.outputScale,
-            coverage=Coverage(
-                proven=1 + sum(int(piece.verifier, 16) != 0 for piece in later),  # address(0): run unproven
-                total=1 + len(later),
-            )
-            if later
-            else None,
+            verifier_address=circuit.verifier,
+            model_commitment="0x" + circuit.model_commitment.hex(),
+            instance_count=circuit.instance_count,
+            output_index=circuit.output_index,
+            output_scale=circuit.output_scale,
+            coverage=Coverage(proven=proven, total=total) if circuit.slices else None,
         )
 
     def _from_spec(self, deployment: Deployment, circuit: FeedCircuit | None) -> RegistrationOut | None:

@@ -9,7 +9,7 @@ from oracle.api.evidence import ArtifactIndex, deployment_out, round_evidence, r
 from oracle.api.registration import RegistrationReader
 from oracle.api.schemas import FeedOut, RegistrationOut, RoundEvidence, RoundPage, SlicedRoundEvidence, StatusCounts
 from oracle.exceptions import ApiError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Round, RoundStatus, Store
 
 IN_FLIGHT = (RoundStatus.OBSERVED, RoundStatus.PROVEN, RoundStatus.SUBMITTED)

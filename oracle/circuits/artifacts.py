@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ class CircuitManifest:
     quantization_error: float
     timings: dict[str, float]
     verifier_deployed_size: int
+    # Per model input (flattened): the calibration samples' least and greatest value, the
+    # range the circuit's scales and error bound were measured on.
+    sample_lows: list[float]
+    sample_highs: list[float]
 
     @property
     def input_size(self) -> int:
@@ -58,6 +63,12 @@ class CircuitManifest:
     @property
     def output_scale(self) -> int:
         return self.output_scales[0]
+
+
+def sample_bounds(samples: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
+    """Per input: the samples' least and greatest value."""
+    columns = list(zip(*samples, strict=True))
+    return [min(column) for column in columns], [max(column) for column in columns]
 
 
 def _instances(visibility: str, shapes: list[list[int]]) -> int:

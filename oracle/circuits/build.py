@@ -23,7 +23,14 @@ from typing import Literal, Self
 
 import ezkl
 
-from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, CircuitFiles, CircuitManifest, model_commitment
+from oracle.circuits.artifacts import (
+    MANIFEST,
+    CircuitArtifacts,
+    CircuitFiles,
+    CircuitManifest,
+    model_commitment,
+    sample_bounds,
+)
 from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.folders import fresh_workdir, publish
 from oracle.circuits.quantize import felt_to_float
@@ -34,7 +41,7 @@ from oracle.exceptions import CircuitError, ZkOracleError
 from oracle.inference import OnnxModel, split_by_shapes
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
-BUILD_FORMAT = 3
+BUILD_FORMAT = 4
 FIDELITY_PROBES = 256
 EZKL_VERSION = importlib.metadata.version("ezkl")
 
@@ -179,6 +186,7 @@ def _build_into(
     with step("verifier", "generating and compiling the Solidity verifier"):
         verifier_size = _generate_verifier(paths, srs)
 
+    lows, highs = sample_bounds(samples)
     return CircuitManifest(
         key=key,
         ezkl_version=EZKL_VERSION,
@@ -197,6 +205,8 @@ def _build_into(
         quantization_error=error,
         timings=timings,
         verifier_deployed_size=verifier_size,
+        sample_lows=lows,
+        sample_highs=highs,
     )
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import ezkl
 
+from oracle.evm.chains import is_dev_chain
 from oracle.exceptions import CircuitError, DevSrsRefusedError
 
 log = logging.getLogger(__name__)
 
-DEV_CHAIN_IDS = frozenset({31337, 1337})
 DEV_SRS_WARNING = (
     "using a locally generated dev SRS (its toxic waste is known): proofs made with it are "
     "only meaningful on local chains"
@@ -47,7 +47,7 @@ def ensure_dev_srs(build_root: Path, logrows: int) -> Path:
 
 def check_srs_allowed(*, dev_srs: bool, chain_id: int, feed_id: str, force: bool = False) -> None:
     """Refuse a dev-SRS verifier on a non-dev chain unless the operator forces it."""
-    if dev_srs and chain_id not in DEV_CHAIN_IDS and not force:
+    if dev_srs and not is_dev_chain(chain_id) and not force:
         raise DevSrsRefusedError(
             f"feed '{feed_id}': its circuit was set up with a dev SRS, which must not secure chain {chain_id}; "
             "build it with a ceremony SRS, or pass --force-dev-srs if this chain holds nothing of value"

@@ -1,0 +1,1 @@
+"""Chains and contracts: connecting, Anvil, solc, the contracts' bindings (ZkOracle typed), dev keys, revert decoding."""

@@ -1,19 +1,9 @@
-"""Signing accounts: a feed's own relayer key, keys from the environment, well-known dev keys on local chains."""
+"""Well-known dev keys: Anvil's accounts, fit only for local chains."""
 
 from __future__ import annotations
 
-import json
-import os
-from typing import TYPE_CHECKING
-
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-
-from oracle.circuits.srs import DEV_CHAIN_IDS
-from oracle.exceptions import ChainError, FeedSpecError
-
-if TYPE_CHECKING:
-    from oracle.feedspec import FeedSpec
 
 # Anvil's default mnemonic: its accounts are public knowledge, fit only for local chains.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
@@ -25,88 +15,3 @@ Account.enable_unaudited_hdwallet_features()
 
 def dev_account(index: int) -> LocalAccount:
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
-
-
-def account_for(role: str, *, chain_id: int, feed: FeedSpec | None = None) -> LocalAccount:
-    """The key for ``role`` ("deployer" or "relayer") on chain ``chain_id``.
-
-    In order: the relayer key named by the feed's ``[chain]`` when that section is for
-    this chain; ``ZKORACLE_<ROLE>_KEY``; a dev key on dev chains.
-    """
-    if role == "relayer" and feed is not None and feed.chain is not None and feed.chain.chain_id == chain_id:
-        named = feed_relayer_account(feed)
-        if named is not None:
-            return named
-    variable = f"ZKORACLE_{role.upper()}_KEY"
-    key = os.environ.get(variable)
-    if key:
-        return Account.from_key(key)
-    if chain_id in DEV_CHAIN_IDS:
-        return dev_account(DEPLOYER_INDEX if role == "deployer" else RELAYER_INDEX)
-    raise ChainError(f"no {role} key for chain {chain_id}: set {variable} to the account's private key")
-
-
-def feed_relayer_account(feed: FeedSpec) -> LocalAccount | None:
-    """The relayer key the feed's ``[chain]`` names (an environment variable, or a keystore + password), if any.
-
-    Errors name the field but never the secret: the CLI prints them, and logs keep them.
-    """
-    chain = feed.chain
-    if chain is None:
-        return None
-    if chain.relayer_key_env is not None:
-        name = chain.relayer_key_env
-        key = os.environ.get(name)
-        if not key:
-            raise FeedSpecError(
-                feed.id,
-                "chain.relayer_key_env",
-                f"the environment variable {name} is not set",
-                f"export {name} with the relayer's private key, or name another variable",
-            )
-        try:
-            return Account.from_key(key)
-        except ValueError:
-            raise FeedSpecError(
-                feed.id,
-                "chain.relayer_key_env",
-                f"{name} does not hold a private key",
-                f"set {name} to the relayer's 32-byte private key in hex",
-            ) from None  # the parse error may quote the value
-    if chain.keystore is None or chain.password_env is None:  # the schema sets both or neither
-        return None
-    path = feed.folder / chain.keystore.expanduser()
-    password = os.environ.get(chain.password_env)
-    if password is None:
-        raise FeedSpecError(
-            feed.id,
-            "chain.password_env",
-            f"the environment variable {chain.password_env} is not set",
-            f"export {chain.password_env} with the password of {path}",
-        )
-    try:
-        keyfile = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise FeedSpecError(
-            feed.id,
-            "chain.keystore",
-            f"cannot read {path} ({exc})",
-            "point it at an encrypted JSON keystore (relative to the feed folder)",
-        ) from exc
-    try:
-        key = Account.decrypt(keyfile, password)
-    except (KeyError, TypeError, NotImplementedError) as exc:  # fields missing or of an unknown version
-        raise FeedSpecError(
-            feed.id,
-            "chain.keystore",
-            f"{path} is not an encrypted JSON keystore ({type(exc).__name__}: {exc})",
-            "point it at a version 3 keystore, as geth, cast wallet or eth_account write them",
-        ) from exc
-    except ValueError as exc:  # "MAC mismatch": the password is wrong
-        raise FeedSpecError(
-            feed.id,
-            "chain.password_env",
-            f"{chain.password_env} does not decrypt {path} ({exc})",
-            f"set {chain.password_env} to the keystore's password",
-        ) from None
-    return Account.from_key(key)

@@ -14,10 +14,6 @@ ORACLE = "ZkOracle"
 CONSUMER = "ExampleConsumer"
 PROXY = "ZkFeedProxy"
 
-# The custom errors of ZkOracle the relayer acts on; every other revert is reported as it is.
-PROOF_REPLAYED = "ZkOracleProofReplayed"  # the proof is spent: it landed, by some transaction
-OBSERVATION_FROM_FUTURE = "ZkOracleObservationFromFuture"  # observed after the latest block's time
-
 
 def feed_key(feed_id: str) -> bytes:
     """The on-chain identifier of a feed: keccak256 of its string id."""

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.feedspec import FeedSpec, ProverSpec
+from oracle.feeds.schema import FeedSpec, ProverSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_proof, check_slice_proof, is_slice_circuit
 from oracle.provers.base import Proof, Prover

@@ -1,0 +1,1 @@
+"""Feed inputs: each source kind's settings (``[source]`` in feed.toml) and the code that fetches them."""

@@ -17,7 +17,8 @@ from web3.exceptions import Web3Exception
 
 from oracle.circuits.quantize import quantize_like_contract
 from oracle.exceptions import SourceError
-from oracle.sources.base import InputSource
+from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.settings import EvmViewSourceSpec
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class EvmViewSource(InputSource):
         self._views = list(views)
         self._w3 = w3
         self._input_scale = input_scale
+
+    @classmethod
+    def from_settings(cls, settings: EvmViewSourceSpec, context: SourceContext | None) -> EvmViewSource:
+        if context is None or context.w3 is None or context.input_scale is None:
+            raise SourceError("an evm_view source reads the oracle's chain and needs the circuit's input scale")
+        views = [View(address=v.address, function=v.function, decimals=v.decimals) for v in settings.views]
+        return cls(views, w3=context.w3, input_scale=context.input_scale)
 
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         return [self._read(view) for view in self._views]

@@ -13,16 +13,15 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from jsonpath_ng import JSONPath
-from pydantic import Field, ValidationInfo, field_validator
 
 from oracle.exceptions import SourceError
-from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.base import InputSource
 from oracle.sources.jsonpaths import compile_path, find
 from oracle.sources.numbers import to_float
-from oracle.sources.spec import FolderSpec
+from oracle.sources.settings import FileSourceSpec
 
 
 class FileSource(InputSource):
@@ -40,6 +39,16 @@ class FileSource(InputSource):
         self._rows: JSONPath = compile_path(rows)
         self._window = window
         self._replay_seconds = replay_seconds
+
+    @classmethod
+    def from_settings(cls, settings: FileSourceSpec) -> FileSource:
+        return cls(
+            settings.resolved_path,
+            columns=settings.columns,
+            rows=settings.rows,
+            window=settings.window,
+            replay_seconds=settings.replay_seconds,
+        )
 
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         records, first_line = self._records()
@@ -88,60 +97,3 @@ class FileSource(InputSource):
             raise SourceError(f"{what} is {record!r}, not an object with the columns {self._columns}")
         cells = record if isinstance(record, list) else [record]
         return [to_float(cell, what=what) for cell in cells]
-
-
-class FileSourceSpec(FolderSpec):
-    """``kind = "file"``: the latest ``window`` rows of a CSV or JSON file, oldest first."""
-
-    kind: Literal["file"]
-    path: Path = Field(description="a .csv or .json file, relative to the feed folder")
-    columns: list[str] = Field(
-        default_factory=list,
-        validate_default=True,  # a CSV source without columns must be refused
-        description="CSV header names or JSON object keys, in model input order (a JSON list of numbers needs none)",
-    )
-    rows: str = Field(default="$", description="JSON only: the JSONPath of the list of rows")
-    window: int = Field(default=1, gt=0, description="rows per round; the model takes window × columns values")
-    replay_seconds: float | None = Field(
-        default=None, gt=0, description="replay the file as a history, one row per this many seconds"
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _existing_table(cls, path: Path, info: ValidationInfo) -> Path:
-        if path.suffix not in (".csv", ".json"):
-            raise ValueError(f"{path} is neither .csv nor .json")
-        resolved = info.data.get("folder", Path(".")) / path
-        if not resolved.is_file():
-            raise ValueError(f"{resolved} does not exist")
-        return path
-
-    @field_validator("columns")
-    @classmethod
-    def _csv_has_columns(cls, columns: list[str], info: ValidationInfo) -> list[str]:
-        path = info.data.get("path")
-        if path is not None and path.suffix == ".csv" and not columns:
-            raise ValueError('a CSV source needs columns = ["..."] (header names)')
-        return columns
-
-    @field_validator("rows")
-    @classmethod
-    def _rows_path(cls, rows: str, info: ValidationInfo) -> str:
-        path = info.data.get("path")
-        if path is not None and path.suffix == ".csv" and rows != "$":
-            raise ValueError("rows (a JSONPath) only applies to JSON files")
-        compile_path(rows)
-        return rows
-
-    @property
-    def resolved_path(self) -> Path:
-        return self.folder / self.path
-
-    def create(self, context: SourceContext | None = None) -> InputSource:
-        return FileSource(
-            self.resolved_path,
-            columns=self.columns,
-            rows=self.rows,
-            window=self.window,
-            replay_seconds=self.replay_seconds,
-        )

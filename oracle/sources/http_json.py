@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal
 
 import httpx
-from pydantic import Field, field_validator
 
 from oracle.exceptions import SourceError
-from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.base import InputSource
 from oracle.sources.jsonpaths import compile_path, find
 from oracle.sources.numbers import to_float
-from oracle.sources.spec import StrictSpec
-
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+from oracle.sources.settings import HttpJsonSourceSpec
 
 
 class HttpJsonSource(InputSource):
@@ -30,6 +26,10 @@ class HttpJsonSource(InputSource):
         self._paths = [(expression, compile_path(expression)) for expression in paths]
         self._header_env = dict(header_env or {})
         self._timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: HttpJsonSourceSpec) -> HttpJsonSource:
+        return cls(settings.url, settings.values, header_env=settings.headers, timeout=settings.timeout_seconds)
 
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         what = f"http_json GET {self._url}"
@@ -64,25 +64,3 @@ class HttpJsonSource(InputSource):
                 )
             headers[header] = value
         return headers
-
-
-class HttpJsonSourceSpec(StrictSpec):
-    """``kind = "http_json"``: GET ``url``; each JSONPath in ``values`` adds the numbers it matches."""
-
-    kind: Literal["http_json"]
-    url: str = Field(pattern=r"^https?://\S+$", description="no secrets here: use headers + environment variables")
-    values: list[str] = Field(min_length=1, description="JSONPaths, in model input order; [*] adds every match")
-    headers: dict[str, EnvName] = Field(
-        default_factory=dict, description="header name -> NAME of the environment variable holding its value"
-    )
-    timeout_seconds: float = Field(default=5.0, gt=0, le=300)
-
-    @field_validator("values")
-    @classmethod
-    def _paths_parse(cls, values: list[str]) -> list[str]:
-        for expression in values:
-            compile_path(expression)
-        return values
-
-    def create(self, context: SourceContext | None = None) -> InputSource:
-        return HttpJsonSource(self.url, self.values, header_env=self.headers, timeout=self.timeout_seconds)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.metadata
 import importlib.util
 import sys
 import threading
@@ -18,17 +17,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
-
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from typing import Any
 
 from oracle.exceptions import SourceError
-from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.base import InputSource
 from oracle.sources.numbers import to_float
-from oracle.sources.spec import FolderSpec
-
-ENTRY_POINT_GROUP = "zkoracle.sources"
-DEFAULT_TIMEOUT_SECONDS = 10.0  # a tick's fetch; longer than HTTP sources' 5 s, for code that calls several APIs
+from oracle.sources.settings import (
+    DEFAULT_CALLABLE_TIMEOUT_SECONDS,
+    ENTRY_POINT_GROUP,
+    CallableSourceSpec,
+    feed_module_file,
+    source_entry_points,
+)
 
 SourceFunction = Callable[..., Iterable[Any]]
 
@@ -47,13 +47,36 @@ class CallableSource(InputSource):
         *,
         name: str,
         args: dict[str, Any] | None = None,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        timeout_seconds: float = DEFAULT_CALLABLE_TIMEOUT_SECONDS,
     ) -> None:
         self._function = function
         self._name = name
         self._args = dict(args or {})
         self._timeout = timeout_seconds
         self._abandoned: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, settings: CallableSourceSpec) -> CallableSource:
+        """Load the feed's function (this runs the feed's own module code) and wrap it."""
+        if settings.entry_point is not None:
+            return cls(
+                _load_entry_point(settings.entry_point),
+                name=f"entry point {settings.entry_point}",
+                args=settings.args,
+                timeout_seconds=settings.timeout_seconds,
+            )
+        module_name, _, attribute = str(settings.function).partition(":")
+        if feed_module_file(settings.folder, module_name).is_file():
+            module = _load_feed_module(settings.folder, module_name)
+        else:
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as exc:  # the module's own code runs here
+                raise SourceError(f"callable {settings.function}: importing {module_name} raised {exc}") from exc
+        function = getattr(module, attribute, None)
+        if not callable(function):
+            raise SourceError(f"callable {settings.function}: {module_name} has no function {attribute}")
+        return cls(function, name=str(settings.function), args=settings.args, timeout_seconds=settings.timeout_seconds)
 
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         what = f"callable {self._name}"
@@ -90,13 +113,9 @@ class CallableSource(InputSource):
         return [to_float(value, what=f"{what}: value {index}") for index, value in enumerate(result)]
 
 
-def _feed_module_file(folder: Path, module: str) -> Path:
-    return folder.joinpath(*module.split(".")).with_suffix(".py")
-
-
 def _load_feed_module(folder: Path, module: str) -> ModuleType:
     """Import ``<folder>/<module>.py`` under a name unique to the folder, so two feeds' ``features.py`` never clash."""
-    file = _feed_module_file(folder, module)
+    file = feed_module_file(folder, module)
     unique = f"_zkoracle_feed_{hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:12]}"
     if unique in sys.modules:
         return sys.modules[unique]
@@ -113,83 +132,11 @@ def _load_feed_module(folder: Path, module: str) -> ModuleType:
     return loaded
 
 
-def _entry_points(name: str) -> list[importlib.metadata.EntryPoint]:
-    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=name))
-
-
-class CallableSourceSpec(FolderSpec):
-    """``kind = "callable"``: ``function = "module:function"`` or ``entry_point = "name"``, plus keyword ``args``."""
-
-    kind: Literal["callable"]
-    function: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$",
-        description="module:function; the module is a .py file in the feed folder or an importable module",
-    )
-    entry_point: str | None = Field(default=None, min_length=1, description=f"a name in the group {ENTRY_POINT_GROUP}")
-    args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments passed to the function")
-    timeout_seconds: float = Field(
-        default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300, description="then the call is abandoned and the round fails"
-    )
-
-    @field_validator("function")
-    @classmethod
-    def _module_exists(cls, function: str | None, info: ValidationInfo) -> str | None:
-        # Checked without running the feed's code: that happens when the node starts.
-        if function is not None:
-            module = function.partition(":")[0]
-            file = _feed_module_file(info.data.get("folder", Path(".")), module)
-            if not file.is_file() and not _importable(module):
-                raise ValueError(f"module {module!r} is neither {file} nor importable")
-        return function
-
-    @field_validator("entry_point")
-    @classmethod
-    def _entry_point_installed(cls, entry_point: str | None) -> str | None:
-        if entry_point is not None and not _entry_points(entry_point):
-            raise ValueError(f"no entry point {entry_point!r} is installed in the group {ENTRY_POINT_GROUP}")
-        return entry_point
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> CallableSourceSpec:
-        if (self.function is None) == (self.entry_point is None):
-            raise ValueError('set exactly one of function = "module:function" and entry_point = "name"')
-        return self
-
-    def create(self, context: SourceContext | None = None) -> InputSource:
-        if self.entry_point is not None:
-            return CallableSource(
-                _load_entry_point(self.entry_point),
-                name=f"entry point {self.entry_point}",
-                args=self.args,
-                timeout_seconds=self.timeout_seconds,
-            )
-        module_name, _, attribute = str(self.function).partition(":")
-        if _feed_module_file(self.folder, module_name).is_file():
-            module = _load_feed_module(self.folder, module_name)
-        else:
-            try:
-                module = importlib.import_module(module_name)
-            except Exception as exc:  # the module's own code runs here
-                raise SourceError(f"callable {self.function}: importing {module_name} raised {exc}") from exc
-        function = getattr(module, attribute, None)
-        if not callable(function):
-            raise SourceError(f"callable {self.function}: {module_name} has no function {attribute}")
-        return CallableSource(function, name=str(self.function), args=self.args, timeout_seconds=self.timeout_seconds)
-
-
 def _load_entry_point(name: str) -> SourceFunction:
-    entries = _entry_points(name)
+    entries = source_entry_points(name)
     if not entries:
         raise SourceError(f"callable: no entry point {name!r} is installed in the group {ENTRY_POINT_GROUP}")
     try:
         return entries[0].load()
     except Exception as exc:  # the providing package's code runs here
         raise SourceError(f"callable entry point {name}: loading {entries[0].value} raised {exc}") from exc
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a missing parent package
-        return False

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from oracle.sources.base import InputSource
+from oracle.sources.settings import SyntheticSourceSpec
 
 # Cycles with incommensurate periods (in ticks) never line up, so the series does not
 # visibly repeat within a demo, yet any tick's value can be recomputed by anyone.
@@ -41,6 +42,10 @@ class SyntheticPriceSource(InputSource):
         self._tick_seconds = tick_seconds
         self._base = base
         self._seed = seed
+
+    @classmethod
+    def from_settings(cls, settings: SyntheticSourceSpec) -> SyntheticPriceSource:
+        return cls(window=settings.window, tick_seconds=settings.tick_seconds, base=settings.base, seed=settings.seed)
 
     def current_tick(self, *, now: float | None = None) -> int:
         return int((time.time() if now is None else now) // self._tick_seconds)

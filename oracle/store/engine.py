@@ -21,7 +21,7 @@ from oracle.store.migrate import upgrade
 from oracle.store.models import Deployment, Feed, Round, RoundStatus, utcnow
 
 if TYPE_CHECKING:
-    from oracle.feedspec import FeedSpec
+    from oracle.feeds.schema import FeedSpec
 
 
 class RoundFigures(NamedTuple):

@@ -18,7 +18,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from oracle.store.failures import FailureKind
 
 if TYPE_CHECKING:
-    from oracle.feedspec import FeedSpec
+    from oracle.feeds.schema import FeedSpec
 
 
 def utcnow() -> datetime:

@@ -18,14 +18,16 @@ from web3 import Web3
 from oracle.api import create_app
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import VerificationError
 from oracle.feed_circuit import build_feed_circuit
-from oracle.feedspec import FeedSpec, SlicingSpec, TriggerSpec
-from oracle.node import FeedNode, ensure_deployment
+from oracle.feeds.schema import FeedSpec, SlicingSpec, TriggerSpec
+from oracle.node import FeedNode
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
+from oracle.sources.factory import create_source
 from oracle.store import Round, RoundStatus, Store
 from oracle.verify_remote import verify_round
 
@@ -87,7 +89,7 @@ def live_feed(
     proven = RoundPipeline(
         spec,
         demo_circuit,
-        source=spec.source.create(),
+        source=create_source(spec.source),
         prover=LocalProver(),
         store=store,
         deployment_id=int(deployment.id),  # type: ignore[arg-type]

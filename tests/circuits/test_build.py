@@ -10,9 +10,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 
 SAMPLES = [[0.5, -0.25, 1.0], [1.5, 0.75, -1.0], [-0.5, 0.0, 0.25]]
 
@@ -58,6 +58,9 @@ def test_second_build_is_cached_and_does_no_ezkl_work(tmp_path: Path) -> None:
     assert not first.cached and second.cached
     assert second.artifacts.root == first.artifacts.root
     assert second.artifacts.pk.stat().st_mtime_ns == pk_mtime
+    # The range the pipeline holds inputs to is recorded once, at build time.
+    manifest = second.artifacts.manifest
+    assert (manifest.sample_lows, manifest.sample_highs) == ([-0.5, -0.25, -1.0], [1.5, 0.75, 1.0])
     assert second.seconds < 0.1 * first.seconds
     assert not list((tmp_path / "build").glob("*.partial*"))
 

@@ -16,7 +16,7 @@ from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, buil
 from oracle.circuits.slicing.build import _chain_error, _check_scales
 from oracle.circuits.slicing.chain import ChainRun, SliceStep
 from oracle.exceptions import CircuitError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
 
 

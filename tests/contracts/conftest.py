@@ -37,19 +37,19 @@ from zkoracle_testkit import (
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
-from oracle.circuits.quantize import time_limbs
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.feedspec import FeedSpec
-from oracle.provers import LocalProver, Proof
-from oracle.provers.sliced import SlicedProof
-from relayer.deployer import (
+from oracle.circuits.time_limbs import time_limbs
+from oracle.deployments.contracts import (
     circuit_config,
     deploy_oracle,
     deploy_verifier,
     deploy_verifiers,
     sliced_circuit_config,
 )
+from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.feeds.schema import FeedSpec
+from oracle.provers import LocalProver, Proof
+from oracle.provers.sliced import SlicedProof
 from relayer.sender import TransactionSender
 
 # Prices exactly representable at EZKL's input scale 13 (multiples of 1/8), so an on-chain

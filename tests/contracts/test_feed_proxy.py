@@ -25,9 +25,9 @@ from zkoracle_testkit import (
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt
+from oracle.deployments.contracts import deploy_consumer, deploy_proxy
 from oracle.evm.compiler import compile_sources
 from oracle.evm.contracts import CONSUMER, PROXY, bind, contract_factory, feed_key, project_contracts
-from relayer.deployer import deploy_consumer, deploy_proxy
 from relayer.sender import TransactionSender
 
 # Chainlink's AggregatorV3Interface selectors, as deployed aggregators answer them.

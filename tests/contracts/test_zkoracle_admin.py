@@ -35,9 +35,9 @@ from zkoracle_testkit import (
     view_error,
 )
 
+from oracle.deployments.contracts import feed_params as spec_feed_params
 from oracle.evm.contracts import ORACLE, contract_factory, feed_key
-from oracle.feedspec import FeedSpec
-from relayer.deployer import feed_params as spec_feed_params
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
 KEY = feed_key("admin-test")

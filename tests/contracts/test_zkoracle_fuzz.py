@@ -28,9 +28,9 @@ from zkoracle_testkit import (
     view_error,
 )
 
-from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
+from oracle.deployments.contracts import deploy_oracle
 from oracle.evm.contracts import ORACLE, bind, feed_key
-from relayer.deployer import deploy_oracle
 from relayer.sender import TransactionSender
 
 EXAMPLES = 200

@@ -38,19 +38,19 @@ from zkoracle_testkit import (
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
-from oracle.exceptions import DeploymentError
-from oracle.feedspec import FeedSpec
-from oracle.provers import Proof
-from oracle.provers.sliced import SlicedProof
-from relayer.deployer import (
-    UNPROVEN_VERIFIER,
+from oracle.deployments.contracts import (
     deploy_consumer,
     deploy_feed,
     feed_circuit_config,
     rotate_feed,
     sliced_circuit_config,
 )
+from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
+from oracle.evm.zkoracle import UNPROVEN_VERIFIER
+from oracle.exceptions import DeploymentError
+from oracle.feeds.schema import FeedSpec
+from oracle.provers import Proof
+from oracle.provers.sliced import SlicedProof
 from relayer.sender import TransactionSender
 
 STUB_KEY = feed_key("sliced-stub")

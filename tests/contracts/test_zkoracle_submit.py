@@ -25,9 +25,9 @@ from zkoracle_testkit import (
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
+from oracle.deployments.contracts import deploy_proxy
 from oracle.evm.contracts import PROXY, bind, feed_key
 from oracle.provers import Proof
-from relayer.deployer import deploy_proxy
 from relayer.sender import TransactionSender
 
 # The demo layout: 4 prices, 3 time limbs, the forecast.

@@ -37,11 +37,11 @@ from zkoracle_testkit import (
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.deployments.contracts import deploy_consumer, deploy_feed, deploy_oracle, deploy_proxy
 from oracle.evm.anvil import AnvilNode
+from oracle.evm.chains import connect
 from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, feed_key
-from oracle.feedspec import FeedSpec
-from oracle.node import connect
-from relayer.deployer import deploy_consumer, deploy_feed, deploy_oracle, deploy_proxy
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
 FEED = "clocked"

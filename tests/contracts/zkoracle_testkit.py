@@ -20,7 +20,8 @@ from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 from web3.types import EventData
 
-from oracle.circuits.quantize import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, felt_to_uint
+from oracle.circuits.quantize import felt_to_uint
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
 from oracle.evm.accounts import dev_account
 from oracle.evm.compiler import CompiledContract, compile_sources
 from oracle.evm.contracts import ORACLE, bind, contract_factory, project_error_decoder

@@ -3,14 +3,9 @@ from __future__ import annotations
 from eth_abi import encode
 from web3 import Web3
 
-from oracle.evm.contracts import (
-    OBSERVATION_FROM_FUTURE,
-    ORACLE,
-    PROOF_REPLAYED,
-    project_contracts,
-    project_error_decoder,
-)
+from oracle.evm.contracts import ORACLE, project_contracts, project_error_decoder
 from oracle.evm.errors import DecodedRevert
+from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, PROOF_REPLAYED
 
 
 def test_custom_error_is_decoded_with_its_arguments() -> None:

@@ -10,7 +10,8 @@ from bittensor.metagraph import _build as decode_metagraph  # what Subnets.metag
 
 from oracle.evm.anvil import free_port
 from oracle.exceptions import FeedSpecError, ProverError
-from oracle.feedspec import ProverSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import ProverSpec
 from oracle.provers.discovery import MetagraphDiscovery, StaticDiscovery, endpoints_from_metagraph
 from oracle.provers.dispatch import NetworkProver
 from oracle.provers.factory import discovery_for, prover_for

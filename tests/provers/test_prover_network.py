@@ -17,11 +17,12 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedCircuit, run_chain
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import ProverError
-from oracle.feedspec import FeedSpec, TriggerSpec
+from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.inference import OnnxModel
-from oracle.node import FeedNode, ensure_deployment
+from oracle.node import FeedNode
 from oracle.proof_checks import check_sliced_proof
 from oracle.provers import LocalProver, Proof, Prover
 from oracle.provers.bundle import NodeBundles

@@ -8,7 +8,7 @@ import pytest
 
 from oracle.circuits.slicing import SlicedCircuit, run_chain
 from oracle.exceptions import ProverError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_slice_proof, check_sliced_proof
 from oracle.provers import LocalProver, Proof

@@ -8,13 +8,26 @@ from typing import Any
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.evm.contracts import ORACLE, bind, feed_key
-from oracle.feedspec import FeedSpec
+from oracle.evm.zkoracle import RoundId, ZkOracle
+from oracle.feeds.schema import FeedSpec
 from oracle.pipeline import RoundPipeline
 from oracle.provers import LocalProver
+from oracle.sources.factory import create_source
 from oracle.store import Deployment, RoundStatus, Store
+from oracle.submission import SubmitCallBuilder
+from relayer.rounds import RoundRelayer
+from relayer.sender import TransactionSender
 
-IN_PHASE = (1 << 64) - 1
+
+def round_relayer(store: Store, sender: TransactionSender, deployment: Deployment, **options: float) -> RoundRelayer:
+    """A relayer posting the deployment's proven rounds, as a node sets one up."""
+    calls = SubmitCallBuilder(ZkOracle(sender.w3, deployment.oracle_address))
+    return RoundRelayer(store, sender, submit_calls=calls, **options)  # type: ignore[arg-type]
+
+
+def in_phase(onchain_round_id: str | None) -> int:
+    """The round's number within its phase, from the id a landed round records."""
+    return RoundId.decode(int(str(onchain_round_id))).n
 
 
 def prove_rounds(
@@ -24,7 +37,7 @@ def prove_rounds(
     pipeline = RoundPipeline(
         spec,
         circuit,
-        source=spec.source.create(),
+        source=create_source(spec.source),
         prover=LocalProver(),
         store=store,
         deployment_id=int(deployment.id),  # type: ignore[arg-type]
@@ -37,7 +50,8 @@ def prove_rounds(
 
 def rounds_on_chain(w3: Web3, deployment: Deployment) -> int:
     """The oracle's in-phase round counter of the demo feed."""
-    return bind(w3, ORACLE, deployment.oracle_address).functions.latestRoundId(feed_key("demo")).call() & IN_PHASE
+    latest = ZkOracle(w3, deployment.oracle_address).latest_round_id("demo")
+    return 0 if latest is None else latest.n
 
 
 def rpc(w3: Web3, method: str, *params: Any) -> Any:

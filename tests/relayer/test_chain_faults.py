@@ -17,13 +17,15 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec
-from oracle.node import connect, ensure_deployment, sender_for
+from oracle.evm.chains import connect
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, FailureKind, Ledger, RoundStatus, Store, SubmissionStatus
 from relayer.rounds import RoundRelayer
 from relayer.sender import TransactionSender
-from tests.relayer.conftest import prove_rounds, rounds_on_chain, rpc
+from tests.relayer.conftest import prove_rounds, round_relayer, rounds_on_chain, rpc
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Chain:
         return proven
 
     def relayer(self, **options: float) -> RoundRelayer:
-        return RoundRelayer(self.store, self.sender, **options)  # type: ignore[arg-type]
+        return round_relayer(self.store, self.sender, self.deployment, **options)
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +170,7 @@ def test_a_proof_another_transaction_landed_first_counts_as_landed(
     relayer = chain.relayer(timeout=0.5)
     with automine_off(chain.w3):
         # As when a transaction given up for dropped comes back: the same proof goes out twice.
-        first = chain.sender.send(relayer._submit_call(Ledger(chain.store).round(round_id)), what="earlier send")
+        first = chain.sender.send(relayer._submit_calls(Ledger(chain.store).round(round_id)).function, what="earlier send")
         assert relayer.relay(round_id).round.status is RoundStatus.SUBMITTED
         rpc(chain.w3, "evm_mine")  # both in one block: ours reverts, ZkOracleProofReplayed
     outcome = chain.relayer().reconcile(chain.deployment_id)[0]

@@ -8,12 +8,13 @@ from pathlib import Path
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.feedspec import FeedSpec
-from oracle.node import ensure_deployment, sender_for
+from oracle.feeds.schema import FeedSpec
 from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, SubmissionStatus
-from relayer.rounds import RoundRelayer, submission_of
-from tests.relayer.conftest import IN_PHASE, prove_rounds, rounds_on_chain
+from relayer.rounds import submission_of
+from tests.relayer.conftest import in_phase, prove_rounds, round_relayer, rounds_on_chain
 
 
 def test_reconcile_finishes_every_round_a_crashed_run_left(
@@ -36,23 +37,23 @@ def test_reconcile_finishes_every_round_a_crashed_run_left(
 
     # What a run leaves when killed between recording a transaction and broadcasting it, and after broadcasting one.
     sender, ledger = sender_for(w3, "relayer"), Ledger(store)
-    relayer = RoundRelayer(store, sender)
+    relayer = round_relayer(store, sender, deployment)
     signed = {}
     for round_id in (unbroadcast, broadcast):
-        tx = sender.estimate(relayer._submit_call(ledger.round(round_id)), what="before the crash")
+        tx = sender.estimate(relayer._submit_calls(ledger.round(round_id)).function, what="before the crash")
         signed[round_id] = sender.sign(tx)
         ledger.record_signed(submission_of(round_id, signed[round_id]))
     sender.broadcast(signed[broadcast], what="before the crash")
     # The unbroadcast nonce is a gap: the chain holds the broadcast transaction back behind it.
     assert sender.lookup(signed[broadcast].tx_hash).state == "pending"
 
-    outcomes = {o.round.id: o for o in RoundRelayer(store, sender_for(w3, "relayer")).reconcile(int(deployment.id))}  # type: ignore[arg-type]
+    outcomes = {o.round.id: o for o in round_relayer(store, sender_for(w3, "relayer"), deployment).reconcile(int(deployment.id))}  # type: ignore[arg-type]
 
     assert set(outcomes) == {abandoned.id, unbroadcast, broadcast, proven, too_old, stale}
     assert [r.id for r in store.rounds(status=RoundStatus.LANDED)] == [unbroadcast, broadcast, proven]
     assert rounds_on_chain(w3, deployment) == 3
     assert sorted(
-        int(str(outcomes[i].round.onchain_round_id)) & IN_PHASE for i in (unbroadcast, broadcast, proven)
+        in_phase(outcomes[i].round.onchain_round_id) for i in (unbroadcast, broadcast, proven)
     ) == [
         1,
         2,
@@ -83,5 +84,5 @@ def test_reconcile_finishes_every_round_a_crashed_run_left(
         assert ledger.submissions(failed) == []  # type: ignore[arg-type]
 
     # A second restart finds nothing left to do and posts nothing.
-    assert RoundRelayer(store, sender_for(w3, "relayer")).reconcile(int(deployment.id)) == []  # type: ignore[arg-type]
+    assert round_relayer(store, sender_for(w3, "relayer"), deployment).reconcile(int(deployment.id)) == []  # type: ignore[arg-type]
     assert rounds_on_chain(w3, deployment) == 3

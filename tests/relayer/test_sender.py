@@ -5,11 +5,11 @@ import threading
 import pytest
 from web3 import Web3
 
+from oracle.deployments.contracts import deploy_oracle
 from oracle.evm.accounts import dev_account
 from oracle.evm.contracts import ORACLE, bind, feed_key, project_error_decoder
 from oracle.evm.errors import DecodedRevert
 from oracle.exceptions import RelayError
-from relayer.deployer import deploy_oracle
 from relayer.fees import Fees, market_fees
 from relayer.sender import Signed, TransactionSender
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from oracle.exceptions import FeedSpecError, SourceError
-from oracle.feedspec import load_feed
+from oracle.feeds.loader import load_feed
 from oracle.sources.base import InputSource
-from oracle.sources.python_callable import CallableSourceSpec
+from oracle.sources.factory import create_source
+from oracle.sources.settings import CallableSourceSpec
 
 SIGNALS = """
 import time
@@ -48,7 +49,7 @@ def _spec(folder: Path, **fields: object) -> CallableSourceSpec:
 
 
 def _source(folder: Path, **fields: object) -> InputSource:
-    return _spec(folder, **fields).create()
+    return create_source(_spec(folder, **fields))
 
 
 @pytest.fixture

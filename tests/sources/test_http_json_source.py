@@ -11,10 +11,12 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.exceptions import FeedSpecError, SourceError
-from oracle.feedspec import FeedSpec, load_feed
-from oracle.node import FeedNode, ensure_deployment
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
+from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.http_json import HttpJsonSource
 from oracle.store import RoundStatus, Store

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from oracle.circuits.artifacts import sample_bounds
 from oracle.exceptions import SourceError
-from oracle.input_range import CalibratedRange
-from oracle.transforms import InputSpec
+from oracle.feeds.inputs import CalibratedRange, InputSpec
 
 
 def test_identity_by_default_leaves_values_bit_for_bit() -> None:
@@ -49,7 +49,7 @@ def test_spec_refuses_transforms_that_cannot_be_right(fields: dict[str, object],
 
 
 def test_calibrated_range_is_per_input_with_a_margin_of_the_span() -> None:
-    calibrated = CalibratedRange.from_samples([[0.0, 10.0], [100.0, 20.0]], margin=0.1)
+    calibrated = CalibratedRange.widened(*sample_bounds([[0.0, 10.0], [100.0, 20.0]]), margin=0.1)
     assert (calibrated.lows, calibrated.highs) == ((-10.0, 9.0), (110.0, 21.0))
     calibrated.check([-10.0, 21.0], feed="f")  # the edges are inside
     with pytest.raises(SourceError) as info:

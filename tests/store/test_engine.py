@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from oracle.exceptions import StoreError
-from oracle.feedspec import FeedSpec, load_feed
+from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from oracle.circuits.slicing.artifacts import SliceCircuit, SlicedCircuit, SlicedManifest, SliceEntry
-from oracle.circuits.slicing.build import SlicedBuildResult, SlicingPlan, build_sliced_circuit
+from oracle.circuits.slicing.build import SlicedBuildResult, build_sliced_circuit
 from oracle.circuits.slicing.chain import ChainRun, SliceStep, run_chain
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
+from oracle.circuits.slicing_plan import SlicingPlan
 
 __all__ = [
     "ChainRun",

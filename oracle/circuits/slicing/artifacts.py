@@ -36,6 +36,8 @@ class SlicedManifest:
     quantization_error: float  # bound on |chained circuit output − float model output|
     dev_srs: bool
     timings: dict[str, float]
+    sample_lows: list[float]  # per model input: the calibration samples' range (see CircuitManifest)
+    sample_highs: list[float]
 
     @classmethod
     def from_json(cls, data: dict) -> SlicedManifest:

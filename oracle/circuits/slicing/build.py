@@ -16,53 +16,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from oracle.circuits.artifacts import MANIFEST
+from oracle.circuits.artifacts import MANIFEST, sample_bounds
 from oracle.circuits.build import EZKL_VERSION, CircuitOptions, Progress, _fidelity_probes, build_circuit
 from oracle.circuits.folders import fresh_workdir, publish
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
 from oracle.circuits.slicing.chain import run_chain
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
+from oracle.circuits.slicing_plan import SlicingPlan
 from oracle.exceptions import CircuitError
 from oracle.inference import OnnxModel
 
-SLICED_FORMAT = 1
+SLICED_FORMAT = 2
 # Chained witnesses cost one gen_witness per slice, so the chain's fidelity uses fewer probes.
 CHAIN_FIDELITY_PROBES = 48
-
-
-@dataclass(frozen=True)
-class SlicingPlan:
-    """Where to cut and which slices to prove: explicit cut tensors, or a slice count to balance."""
-
-    slices: int | None = None
-    cuts: tuple[str, ...] = ()
-    proven: tuple[int, ...] | None = None  # None: every slice
-    calibration_target: Literal["resources", "accuracy"] = "resources"
-
-    def cut_points(self, graph: ModelGraph) -> list[CutPoint]:
-        if self.cuts:
-            points = [graph.cut_named(name) for name in self.cuts]
-            if [p.position for p in points] != sorted({p.position for p in points}):
-                raise CircuitError(
-                    f"model {graph.path.name}: cut tensors {list(self.cuts)} must be distinct and in graph order"
-                )
-            return points
-        if self.slices is None:
-            raise CircuitError(f"model {graph.path.name}: a slicing plan needs a slice count or cut tensors")
-        return graph.balanced_cuts(self.slices)
-
-    def proven_mask(self, count: int) -> list[bool]:
-        if self.proven is None:
-            return [True] * count
-        wanted = set(self.proven)
-        if any(not 0 <= index < count for index in wanted):
-            raise CircuitError(f"proven slices {sorted(wanted)} must lie in 0..{count - 1}")
-        if 0 not in wanted or count - 1 not in wanted:
-            # The first slice binds the inputs and the last yields the answer: without them nothing is proven.
-            raise CircuitError(f"proven slices {sorted(wanted)} must include the first (0) and last ({count - 1})")
-        return [index in wanted for index in range(count)]
 
 
 @dataclass(frozen=True)
@@ -185,6 +152,7 @@ def _build_into(
         for index, path in enumerate(paths)
     ]
     whole = OnnxModel(workdir / "model.onnx")
+    lows, highs = sample_bounds(samples)
     draft = SlicedManifest(
         key=key,
         ezkl_version=EZKL_VERSION,
@@ -196,6 +164,8 @@ def _build_into(
         quantization_error=0.0,
         dev_srs=True,
         timings=timings,
+        sample_lows=lows,
+        sample_highs=highs,
     )
     circuit = SlicedCircuit(root=workdir, manifest=draft, build_root=build_root)
     report("checking the links between slices and the chain's quantisation error")

@@ -1,13 +1,20 @@
-"""Input transforms: what the node does to a source's values before the model sees them.
+"""``[input]``: what the node does to a source's values before the model sees them, and where they must lie.
 
 ``[input]`` in feed.toml picks and reorders the source's values by index, then maps each
 through ``value * scale + offset`` (e.g. cents to dollars, or centring prices). The
 samples in samples.json are model inputs, i.e. values after these transforms.
+
+EZKL picks the circuit's fixed-point scales and range checks from the calibration
+samples, and the quantisation error bound every proof is checked against is measured
+on inputs between those samples. An input far outside them may fail witness
+generation after the expensive setup, or prove a value the bound does not cover; the
+round is refused before inference instead, with a reason that says what to add.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
@@ -64,3 +71,32 @@ def _per_value(setting: PerValue, count: int, name: str) -> list[float]:
     if len(setting) != count:
         raise SourceError(f"input.{name} has {len(setting)} entries, the source gave {count} values")
     return setting
+
+
+@dataclass(frozen=True)
+class CalibratedRange:
+    """Where a round's source values may lie: the calibration samples' range, widened by a margin of its span."""
+
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    margin: float
+
+    @classmethod
+    def widened(cls, lows: Sequence[float], highs: Sequence[float], *, margin: float) -> CalibratedRange:
+        """Per input: the samples' ``lows`` and ``highs``, widened by ``margin`` × their span on each side."""
+        spans = [high - low for low, high in zip(lows, highs, strict=True)]
+        return cls(
+            lows=tuple(low - margin * span for low, span in zip(lows, spans, strict=True)),
+            highs=tuple(high + margin * span for high, span in zip(highs, spans, strict=True)),
+            margin=margin,
+        )
+
+    def check(self, values: Sequence[float], *, feed: str) -> None:
+        """Raise SourceError when a source value (after transforms) lies outside the calibrated range."""
+        for index, (value, low, high) in enumerate(zip(values, self.lows, self.highs, strict=True)):
+            if not low <= value <= high:
+                raise SourceError(
+                    f"feed '{feed}': input {index} is {value:.6g}, outside the range the circuit was calibrated on "
+                    f"[{low:.6g}, {high:.6g}] (samples ± {self.margin:g} × their span); "
+                    "add samples covering it and rebuild the circuit"
+                )

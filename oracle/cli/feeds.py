@@ -1,31 +1,33 @@
-"""``zkoracle feeds validate|list`` and ``zkoracle init``: checking, listing and scaffolding feed folders.
-
-Registered on the main app by :mod:`oracle.cli`, which also turns library errors into one line.
-"""
+"""``zkoracle feeds validate|list``, ``zkoracle init`` and ``zkoracle build``: feed folders and their circuits."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from oracle.circuits.slicing import SlicedBuildResult
+from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
-from oracle.feedcheck import check_feed
-from oracle.feedspec import FEED_FILE, FEED_ID_PATTERN, FeedSpec, load_feed
+from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
+from oracle.feeds.checks import check_feed
+from oracle.feeds.loader import FEED_FILE, load_feed
+from oracle.feeds.schema import FEED_ID_PATTERN, FeedSpec
 from oracle.inference import OnnxModel
-from oracle.paths import PROJECT_ROOT
+from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 
 feeds_app = typer.Typer(no_args_is_help=True, help="Check and list feed definitions (feeds/<id>/feed.toml).")
-console = Console(highlight=False)
+app.add_typer(feeds_app, name="feeds")
 
 FEEDS_DIR = PROJECT_ROOT / "feeds"
 FoldersArg = Annotated[
@@ -83,6 +85,7 @@ def list_feeds(folders: FoldersArg = None) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="the new feed folder (created)")],
     model: Annotated[Path, typer.Option("--model", help="the ONNX model to serve (copied into the folder)")],
@@ -160,3 +163,41 @@ interval_seconds = 60
 input_visibility = "public"    # inputs are public instances, emitted on-chain for audit
 output_visibility = "public"
 '''
+
+
+@app.command()
+def build(feed: FeedArg = DEFAULT_FEED) -> None:
+    """Build the feed's circuit and Solidity verifier (cached by content hash)."""
+    build_circuit_of(load_feed(feed))
+
+
+def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
+    with (
+        console.status(f"[bold]{spec.id}[/bold]: checking the circuit cache") as status,
+        _native_stderr_to(state_dir() / "ezkl.log"),
+    ):
+        result = build_feed_circuit(
+            spec, build_root=build_dir(), progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}")
+        )
+    circuit = result.circuit if isinstance(result, SlicedBuildResult) else result.artifacts
+    how = "cached" if result.cached else "built"
+    console.print(
+        f"[bold]{spec.id}[/bold]: circuit {circuit.manifest.key} {how} in {result.seconds:.2f}s ({describe(circuit)})"
+    )
+    if circuit.manifest.dev_srs:
+        console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
+    return circuit
+
+
+@contextlib.contextmanager
+def _native_stderr_to(log_path: Path) -> Iterator[None]:
+    """EZKL's Rust core prints calibration tables straight to fd 2; keep them in a log file."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
 from oracle.circuits.slicing import ModelGraph
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, FeedSpecError
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
-
-
-def source_input_size(spec: FeedSpec, model: OnnxModel) -> int:
-    """How many values the feed's source must provide (after transforms): the model's inputs less the time limbs."""
-    return model.input_size - (OBSERVED_AT_LIMBS if spec.circuit.observation_time else 0)
 
 
 def check_feed(spec: FeedSpec) -> None:
@@ -31,7 +26,7 @@ def check_feed(spec: FeedSpec) -> None:
         raise FeedSpecError(
             spec.id, "model", f"onnxruntime cannot load {spec.model_path} ({exc})", "export a valid ONNX model"
         ) from exc
-    expected = source_input_size(spec, model)
+    expected = spec.source_input_size(model.input_size)
     if expected < 1:
         raise FeedSpecError(
             spec.id,

@@ -1,4 +1,4 @@
-"""The `zkoracle api` and `zkoracle verify` commands (registered on the main app in oracle.cli)."""
+"""``zkoracle api`` (serve the read API and dashboard) and ``zkoracle verify`` (re-check a round from the API alone)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.console import Console
 
 from oracle.api import create_app
+from oracle.cli.app import DbOption, app, console, open_store
 from oracle.exceptions import FeedSpecError
-from oracle.feedspec import FEED_FILE, FeedSpec, load_feed
-from oracle.paths import PROJECT_ROOT, build_dir, state_dir
-from oracle.store import Store
+from oracle.feeds.loader import FEED_FILE, load_feed
+from oracle.feeds.schema import FeedSpec
+from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.verify_remote import DEFAULT_API, verify_round
-
-console = Console(highlight=False)
 
 
 def _specs(folders: list[Path] | None) -> dict[str, FeedSpec]:
@@ -33,10 +31,9 @@ def _specs(folders: list[Path] | None) -> dict[str, FeedSpec]:
     return {spec.id: spec for spec in specs}
 
 
+@app.command()
 def api(
-    db: Annotated[
-        str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
-    ] = None,
+    db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
     feeds: Annotated[
@@ -45,12 +42,12 @@ def api(
     refresh: Annotated[int, typer.Option("--refresh", help="dashboard auto-refresh in seconds; 0 = off")] = 15,
 ) -> None:
     """Serve the read API, the dashboard (/) and Prometheus metrics (/metrics)."""
-    store = Store(db) if db else Store.sqlite(state_dir() / "zkoracle.db")
-    app = create_app(store, build_root=build_dir(), specs=_specs(feeds), refresh_seconds=refresh)
+    served = create_app(open_store(db), build_root=build_dir(), specs=_specs(feeds), refresh_seconds=refresh)
     console.print(f"zkoracle API on http://{host}:{port}/ (dashboard), /api/feeds, /openapi.json, /metrics")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(served, host=host, port=port, log_level="warning")
 
 
+@app.command()
 def verify(
     round_ref: Annotated[str, typer.Option("--round", help="round id, or the round's URL on the API")],
     api_url: Annotated[str, typer.Option("--api", help="API base URL, used when --round is an id")] = DEFAULT_API,

@@ -13,18 +13,23 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.contract.contract import ContractConstructor
 
-from oracle.circuits.artifacts import CircuitArtifacts, CircuitManifest
-from oracle.circuits.quantize import OBSERVED_AT_LIMBS
+from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.srs import check_srs_allowed
-from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, contract_factory, feed_key
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
+from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, contract_factory, feed_key
+from oracle.evm.zkoracle import (
+    UNPROVEN_VERIFIER,
+    CircuitConfig,
+    FeedParams,
+    OnchainInput,
+    SliceConfig,
+    ZkOracle,
+)
 from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit
-from oracle.feedspec import FeedSpec
+from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
-
-# ``SliceConfig.verifier`` of a slice that is run but not proven (targeted verification).
-UNPROVEN_VERIFIER = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
@@ -85,62 +90,62 @@ def deploy_consumer(sender: TransactionSender, oracle_address: str, feed_id: str
     return _address_of(sender, factory.constructor(oracle_address, feed_key(feed_id)), what="deploy ExampleConsumer")
 
 
-def feed_params(spec: FeedSpec) -> tuple:
-    """The ``IZkOracle.FeedParams`` tuple for ``spec``."""
-    return (
-        spec.decimals,
-        spec.onchain.heartbeat_seconds,
-        spec.onchain.max_observation_age_seconds,
-        spec.onchain.permissionless,
-        spec.description,
+def feed_params(spec: FeedSpec) -> FeedParams:
+    """What ``spec`` promises its consumers, as the oracle registers it."""
+    return FeedParams(
+        decimals=spec.decimals,
+        heartbeat=spec.onchain.heartbeat_seconds,
+        max_observation_age=spec.onchain.max_observation_age_seconds,
+        permissionless=spec.onchain.permissionless,
+        description=spec.description,
     )
 
 
-def circuit_config(spec: FeedSpec, circuit: CircuitArtifacts, verifier_address: str) -> tuple:
-    """The ``IZkOracle.CircuitConfig`` tuple for ``spec`` built as ``circuit`` (a whole model: no slices)."""
-    manifest = circuit.manifest
-    return _config(
-        spec,
-        verifier_address,
-        model_commitment=manifest.model_commitment,
-        first=manifest,
-        answer_index=manifest.answer_index(spec.output),
-        output_scale=manifest.output_scale,
-        slices=[],
-    )
+def circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | None]) -> CircuitConfig:
+    """How the oracle checks ``circuit``'s proofs, with ``deploy_verifiers``' addresses (one per slice).
 
-
-def sliced_circuit_config(spec: FeedSpec, circuit: SlicedCircuit, verifiers: list[str | None]) -> tuple:
-    """The ``IZkOracle.CircuitConfig`` tuple for ``spec`` built as ``circuit``, one verifier per slice.
-
-    The layout fields describe the first slice (it takes the model inputs); the answer is
-    indexed among the last slice's instances; the later slices follow as ``SliceConfig``s.
+    For a sliced model the layout fields describe the first slice (it takes the model
+    inputs), the answer is indexed among the last slice's instances, and the later slices
+    follow as ``SliceConfig``s.
     """
-    _check_slice_verifiers(circuit, verifiers)
-    slices = [
-        (UNPROVEN_VERIFIER, 0) if piece.circuit is None else (verifier, piece.circuit.manifest.instance_count)
-        for piece, verifier in zip(circuit.slices[1:], verifiers[1:], strict=True)
-    ]
-    return _config(
-        spec,
-        _first(verifiers),
-        model_commitment=circuit.manifest.model_commitment,
-        first=circuit.first.manifest,
-        answer_index=circuit.answer_index(spec.output),
-        output_scale=circuit.output_scale,
+    if isinstance(circuit, SlicedCircuit):
+        _check_slice_verifiers(circuit, verifiers)
+        first, answer_index, output_scale = (
+            circuit.first.manifest,
+            circuit.answer_index(spec.output),
+            circuit.output_scale,
+        )
+        slices = tuple(
+            SliceConfig(UNPROVEN_VERIFIER, 0)
+            if piece.circuit is None
+            else SliceConfig(str(verifier), piece.circuit.manifest.instance_count)
+            for piece, verifier in zip(circuit.slices[1:], verifiers[1:], strict=True)
+        )
+    else:
+        if len(verifiers) != 1:
+            raise DeploymentError(
+                f"circuit {circuit.manifest.key}: a whole-model circuit has one verifier, not {verifiers}"
+            )
+        first, answer_index, output_scale = (
+            circuit.manifest,
+            circuit.manifest.answer_index(spec.output),
+            circuit.manifest.output_scale,
+        )
+        slices = ()
+    binds_time = spec.circuit.observation_time
+    return CircuitConfig(
+        verifier=_first(verifiers),
+        model_commitment=bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x")),
+        instance_count=first.instance_count,
+        input_count=first.input_instances,
+        output_index=answer_index,
+        input_scale=first.input_scales[0],
+        output_scale=output_scale,
+        binds_observed_at=binds_time,
+        observed_at_index=first.input_instances - OBSERVED_AT_LIMBS if binds_time else 0,
+        onchain_inputs=onchain_inputs(spec),
         slices=slices,
     )
-
-
-def feed_circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | None]) -> tuple:
-    """``circuit_config`` or ``sliced_circuit_config``, with ``deploy_verifiers``' addresses."""
-    if isinstance(circuit, SlicedCircuit):
-        return sliced_circuit_config(spec, circuit, verifiers)
-    if len(verifiers) != 1:
-        raise DeploymentError(
-            f"circuit {circuit.manifest.key}: a whole-model circuit has one verifier, not {verifiers}"
-        )
-    return circuit_config(spec, circuit, _first(verifiers))
 
 
 def _first(verifiers: list[str | None]) -> str:
@@ -161,40 +166,19 @@ def _check_slice_verifiers(circuit: SlicedCircuit, verifiers: list[str | None]) 
         )
 
 
-def _config(
-    spec: FeedSpec,
-    verifier_address: str,
-    *,
-    model_commitment: str,
-    first: CircuitManifest,
-    answer_index: int,
-    output_scale: int,
-    slices: list[tuple[str, int]],
-) -> tuple:
-    binds_time = spec.circuit.observation_time
-    return (
-        verifier_address,
-        bytes.fromhex(model_commitment.removeprefix("0x")),
-        first.instance_count,
-        first.input_instances,
-        answer_index,
-        first.input_scales[0],
-        output_scale,
-        binds_time,
-        first.input_instances - OBSERVED_AT_LIMBS if binds_time else 0,
-        onchain_inputs(spec),
-        slices,
-    )
-
-
-def onchain_inputs(spec: FeedSpec) -> list[tuple]:
-    """``IZkOracle.OnchainInput`` tuples: an evm_view source's values are the model's first inputs."""
+def onchain_inputs(spec: FeedSpec) -> tuple[OnchainInput, ...]:
+    """An evm_view source's values are the model's first inputs, read by the oracle itself."""
     if spec.source.kind != "evm_view":
-        return []
-    return [
-        (Web3.to_checksum_address(view.address), function_signature_to_4byte_selector(view.function), view.decimals, i)
+        return ()
+    return tuple(
+        OnchainInput(
+            target=view.address,
+            selector=function_signature_to_4byte_selector(view.function),
+            decimals=view.decimals,
+            instance_index=i,
+        )
         for i, view in enumerate(spec.source.views)
-    ]
+    )
 
 
 def rotate_feed(
@@ -210,8 +194,7 @@ def rotate_feed(
     Returns the whole model's verifier, or the first slice's (``getCircuit``'s ``verifier``).
     """
     verifiers = deploy_verifiers(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
-    oracle = bind(sender.w3, ORACLE, oracle_address)
-    rotate = oracle.functions.rotateFeed(feed_key(spec.id), feed_circuit_config(spec, circuit, verifiers))
+    rotate = ZkOracle(sender.w3, oracle_address).rotate_feed(spec.id, circuit_config(spec, circuit, verifiers))
     sender.transact(rotate, what=f"rotate feed '{spec.id}' to circuit {circuit.manifest.key}")
     return _first(verifiers)
 
@@ -223,21 +206,18 @@ def deploy_feed(
     *,
     submitter: str,
     oracle_address: str | None = None,
-    with_consumer: bool = True,
+    with_consumer: bool = False,
     force_dev_srs: bool = False,
 ) -> FeedDeployment:
     """Deploy what ``spec`` needs on the sender's chain and allow ``submitter`` to post its rounds."""
     # The verifiers first: a refused dev SRS must not leave a half-deployed feed behind.
     verifiers = deploy_verifiers(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
     oracle_address = oracle_address or deploy_oracle(sender)
-    oracle = bind(sender.w3, ORACLE, oracle_address)
-    key = feed_key(spec.id)
-    register = oracle.functions.registerFeed(key, feed_params(spec), feed_circuit_config(spec, circuit, verifiers))
+    oracle = ZkOracle(sender.w3, oracle_address)
+    register = oracle.register_feed(spec.id, feed_params(spec), circuit_config(spec, circuit, verifiers))
     sender.transact(register, what=f"register feed '{spec.id}'")
     if not spec.onchain.permissionless:
-        sender.transact(
-            oracle.functions.setSubmitter(key, submitter, True), what=f"authorise submitter for '{spec.id}'"
-        )
+        sender.transact(oracle.set_submitter(spec.id, submitter, True), what=f"authorise submitter for '{spec.id}'")
     return FeedDeployment(
         oracle_address=oracle_address,
         verifier_address=_first(verifiers),

@@ -1,7 +1,4 @@
-"""``zkoracle prover serve`` (run a prover) and ``zkoracle provers`` (what the node thinks of them).
-
-Registered on the main app by :mod:`oracle.cli`, which also turns library errors into one line.
-"""
+"""``zkoracle prover serve`` (run a prover) and ``zkoracle provers`` (what the node thinks of them)."""
 
 from __future__ import annotations
 
@@ -10,22 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from oracle.cli.app import DbOption, app, console, open_store
 from oracle.paths import state_dir
 from oracle.provers.bundle import BundleCache
 from oracle.provers.identity import PROVER_WALLET, default_wallet_path, load_hotkey
 from oracle.provers.pool import PoolProver
 from oracle.provers.scoring import ScoringPolicy, is_benched, scores
 from oracle.provers.server import ProverService, serve_forever
-from oracle.store import Store
 from oracle.store.provers import load_prover_records
 
-console = Console(highlight=False)
 prover_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run a prover for zkoracle nodes.")
+app.add_typer(prover_app, name="prover")
 
 
+@prover_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8091,
@@ -63,14 +60,10 @@ def serve(
     serve_forever(service, host=host, port=port)
 
 
-def provers(
-    db: Annotated[
-        str | None, typer.Option("--db", help="database URL (default: SQLite in $ZKORACLE_HOME or ./.zkoracle)")
-    ] = None,
-) -> None:
+@app.command()
+def provers(db: DbOption = None) -> None:
     """Remote provers as this node scores them: validity, latency, proof size, outcomes, bench."""
-    store = Store(db) if db else Store.sqlite(state_dir() / "zkoracle.db")
-    records = load_prover_records(store)
+    records = load_prover_records(open_store(db))
     score = scores(records, policy=ScoringPolicy())
     now = datetime.now(UTC)
     table = Table(

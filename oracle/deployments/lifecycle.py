@@ -1,0 +1,110 @@
+"""A feed's live deployment on one chain: find it, deploy or rotate it when the circuit changed, record it."""
+
+from __future__ import annotations
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from oracle.deployments.contracts import FeedDeployment, deploy_consumer, deploy_feed, rotate_feed
+from oracle.deployments.keys import account_for, sender_for
+from oracle.evm.zkoracle import ZkOracle
+from oracle.feed_circuit import FeedCircuit
+from oracle.feeds.schema import FeedSpec
+from oracle.store import Deployment, Store
+
+
+def ensure_deployment(
+    store: Store,
+    w3: Web3,
+    rpc_url: str,
+    spec: FeedSpec,
+    circuit: FeedCircuit,
+    *,
+    oracle_address: str | None = None,
+    force_dev_srs: bool = False,
+    with_consumer: bool = False,
+) -> Deployment:
+    """The feed's live deployment on this chain for this circuit.
+
+    Reuses the current registration when its circuit is this one; when the feed is live
+    with another circuit (a new model or new settings), rotates it to this one, so the
+    oracle, proxy, consumers and round ids carry on; otherwise deploys it afresh.
+    ``with_consumer`` also deploys the example consumer contract (once) beside the proxy.
+    """
+    current = current_deployment(store, w3, spec.id, oracle_address=oracle_address)
+    if current is None or current.circuit_key != circuit.manifest.key:
+        current = _deploy_or_rotate(
+            store, w3, rpc_url, spec, circuit, current, oracle_address=oracle_address, force_dev_srs=force_dev_srs
+        )
+    if with_consumer and current.consumer_address is None:
+        current.consumer_address = deploy_consumer(sender_for(w3, "deployer"), current.oracle_address, spec.id)
+        store.add(current)
+    store.save_feed(spec)
+    return current
+
+
+def _deploy_or_rotate(
+    store: Store,
+    w3: Web3,
+    rpc_url: str,
+    spec: FeedSpec,
+    circuit: FeedCircuit,
+    current: Deployment | None,
+    *,
+    oracle_address: str | None,
+    force_dev_srs: bool,
+) -> Deployment:
+    deployer = sender_for(w3, "deployer")
+    if current is not None:
+        verifier_address = rotate_feed(
+            deployer, spec, circuit, oracle_address=current.oracle_address, force_dev_srs=force_dev_srs
+        )
+        deployed = FeedDeployment(
+            oracle_address=current.oracle_address,
+            verifier_address=verifier_address,
+            proxy_address=current.proxy_address,
+            consumer_address=current.consumer_address,
+        )
+    else:
+        deployed = deploy_feed(
+            deployer,
+            spec,
+            circuit,
+            submitter=account_for("relayer", chain_id=w3.eth.chain_id, feed=spec).address,
+            oracle_address=oracle_address,
+            force_dev_srs=force_dev_srs,
+        )
+    deployment = Deployment(
+        feed_id=spec.id,
+        chain_id=w3.eth.chain_id,
+        rpc_url=rpc_url,
+        oracle_address=deployed.oracle_address,
+        verifier_address=deployed.verifier_address,
+        proxy_address=deployed.proxy_address,
+        consumer_address=deployed.consumer_address,
+        circuit_key=circuit.manifest.key,
+        model_commitment=circuit.manifest.model_commitment,
+        dev_srs=circuit.manifest.dev_srs,
+    )
+    store.add(deployment)
+    return deployment
+
+
+def current_deployment(store: Store, w3: Web3, feed_id: str, *, oracle_address: str | None = None) -> Deployment | None:
+    """The newest recorded deployment that the chain still has as the feed's current circuit.
+
+    The chain is the judge: a record may outlive its chain (a restarted Anvil reuses
+    chain id and addresses), so each is checked against the oracle's registration.
+    """
+    for deployment in store.deployments(feed_id, chain_id=w3.eth.chain_id):
+        if oracle_address is not None and deployment.oracle_address != oracle_address:
+            continue
+        if not w3.eth.get_code(Web3.to_checksum_address(deployment.oracle_address)):
+            continue
+        try:
+            _phase, registered = ZkOracle(w3, deployment.oracle_address).circuit(feed_id)
+        except ContractLogicError:  # the feed is not registered on that oracle
+            continue
+        if registered.verifier == deployment.verifier_address:
+            return deployment
+    return None

@@ -1,0 +1,107 @@
+"""Loading ``feeds/<id>/feed.toml``: TOML in, a validated :class:`FeedSpec` out.
+
+Every validation error is reported as a :class:`FeedSpecError` naming the feed, the
+field and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from oracle.exceptions import FeedSpecError
+from oracle.feeds.schema import SAMPLES_FIX, FeedSpec
+
+FEED_FILE = "feed.toml"
+
+_FIXES = {
+    "id": "use lowercase letters, digits, '-' or '_' (e.g. id = \"eth-usd\")",
+    "model": 'point it at an ONNX file relative to the feed folder (e.g. model = "model.onnx")',
+    "samples": SAMPLES_FIX,
+    "decimals": "use an integer from 0 to 36 (8 is Chainlink's usual for prices)",
+    "schedule": 'set exactly one of interval_seconds = 30 and cron = "*/5 * * * *"',
+    "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
+    "schedule.cron": 'use five crontab fields, days of the week by name (e.g. cron = "0 * * * mon-fri")',
+    "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view", "http_json", "file", "callable")',
+    "source.headers": 'map each header to the NAME of an environment variable (e.g. Authorization = "PRICES_TOKEN")',
+    "input.evm_view": "the contract checks the views' raw values; remove [input] and transform inside the model",
+    "chain.rpc_url": 'use the chain\'s HTTP(S) JSON-RPC URL (e.g. rpc_url = "https://mainnet.base.org")',
+    "chain.secret": 'name an environment variable (relayer_key_env = "MY_RELAYER_KEY") or a keystore + password_env',
+    "slicing": 'set slices = 3 (a count to balance) or cuts = ["tensor", ...], and prove = [0, ..., last] or nothing',
+    "onchain.permissionless": "prove freshness with circuit.observation_time = true, or keep an allow-list",
+}
+
+
+def load_feed(path: Path) -> FeedSpec:
+    """Load ``path`` (a feed folder or its feed.toml)."""
+    file = path / FEED_FILE if path.is_dir() else path
+    name = file.parent.name
+    try:
+        raw = tomllib.loads(file.read_text())
+    except FileNotFoundError as exc:
+        raise FeedSpecError(
+            name, FEED_FILE, f"{file} does not exist", "pass a feed folder containing feed.toml"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise FeedSpecError(name, FEED_FILE, f"invalid TOML ({exc})", "fix the syntax of the file") from exc
+    feed_name = str(raw.get("id", name))
+    _refuse_raw_keys(feed_name, raw.get("chain"))
+    folder = file.parent.resolve()
+    try:
+        # The context lets sources resolve their files against the feed folder.
+        spec = FeedSpec.model_validate({**raw, "folder": folder}, context={"folder": folder})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = list(first["loc"])
+        source = raw.get("source")
+        if loc[:1] == ["source"] and len(loc) > 1 and isinstance(source, dict) and loc[1] == source.get("kind"):
+            del loc[1]  # pydantic puts the union's tag in the path; the user wrote [source]
+        field = ".".join(str(part) for part in loc) or FEED_FILE
+        if first["type"].startswith("union_tag"):
+            field += ".kind"
+        fix = _fix_for(field) or ("remove it" if first["type"] == "extra_forbidden" else "")
+        fix = (fix + "; " if fix else "") + "see the feed.toml reference in README.md"
+        problem = first["msg"].removeprefix("Value error, ")
+        raise FeedSpecError(feed_name, field, problem[:1].lower() + problem[1:], fix) from exc
+    if not spec.model_path.is_file():
+        raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])
+    if spec.onchain.permissionless and not spec.circuit.observation_time:
+        # Without a proven observation time anyone could replay old inputs with a fresh proof.
+        raise FeedSpecError(
+            spec.id,
+            "onchain.permissionless",
+            "a permissionless feed must prove its observation time",
+            _FIXES["onchain.permissionless"],
+        )
+    if spec.source.kind == "evm_view" and not spec.input.is_identity:
+        # submit() compares the proof's inputs with the views' raw values, untransformed.
+        raise FeedSpecError(
+            spec.id, "input", "an evm_view feed's inputs cannot be transformed", _FIXES["input.evm_view"]
+        )
+    return spec
+
+
+def _fix_for(field: str) -> str:
+    """The fix for ``field`` or, failing that, for the nearest enclosing field (source.values.0 → source.values)."""
+    parts = field.split(".")
+    return next((_FIXES[key] for n in range(len(parts), 0, -1) if (key := ".".join(parts[:n])) in _FIXES), "")
+
+
+_RAW_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_SECRET_NAMES = re.compile(r"(^|_)(key|private_key|secret|password|mnemonic|seed)$")
+
+
+def _refuse_raw_keys(feed: str, chain: Any) -> None:
+    """A relayer key or password pasted into feed.toml would end up in git; refuse it by name."""
+    if not isinstance(chain, dict):
+        return
+    for name, value in chain.items():
+        text = value.strip() if isinstance(value, str) else ""
+        if _RAW_KEY.match(text) or len(text.split()) in (12, 15, 18, 21, 24) or _SECRET_NAMES.search(name):
+            raise FeedSpecError(
+                feed, f"chain.{name}", "looks like a secret (a raw key, password or mnemonic)", _FIXES["chain.secret"]
+            )

@@ -1,0 +1,212 @@
+"""The schema of ``feeds/<id>/feed.toml``: plain data, validated with pydantic.
+
+Importing it loads no EZKL, onnxruntime, APScheduler or source implementation: each
+source's settings come from :mod:`oracle.sources.settings`, the schedule stays data
+(:mod:`oracle.schedules` turns it into a trigger), and a source is created with
+:func:`oracle.sources.factory.create_source`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from oracle.circuits.slicing_plan import SlicingPlan
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
+from oracle.exceptions import FeedSpecError
+from oracle.feeds.inputs import InputSpec
+from oracle.sources.settings import SourceSpec, StrictSpec
+
+FEED_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SAMPLES_FIX = "point it at a JSON list of sample inputs relative to the feed folder"
+
+
+class ScheduleSpec(StrictSpec):
+    """When the feed ticks: every ``interval_seconds``, or on a crontab schedule (UTC)."""
+
+    interval_seconds: float | None = Field(default=None, gt=0)
+    cron: str | None = Field(default=None, description="five crontab fields, evaluated in UTC")
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, cron: str | None) -> str | None:
+        if cron is not None:
+            # APScheduler defines the crontab dialect (days by name, ranges); its ValueError says which field
+            # is wrong. Imported here, when a cron schedule is validated, so importing the schema loads no scheduler.
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(cron, timezone=UTC)
+        return cron
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScheduleSpec:
+        if (self.interval_seconds is None) == (self.cron is None):
+            raise ValueError("set exactly one of interval_seconds and cron")
+        return self
+
+
+class CircuitSpec(StrictSpec):
+    # Only public inputs and outputs are supported end to end so far: the contract
+    # derives the answer from a public output instance.
+    input_visibility: Literal["public"] = "public"
+    output_visibility: Literal["public"] = "public"
+    calibration_target: Literal["resources", "accuracy"] = "resources"
+    observation_time: bool = Field(
+        default=False,
+        description="the model's last input is the observation time as 3 limbs, checked on-chain for freshness",
+    )
+
+
+class SlicingSpec(StrictSpec):
+    """Prove the model as slices linked by Poseidon commitments (DSperse-style), in parallel."""
+
+    slices: int | None = Field(default=None, ge=2, le=16, description="cut into this many cost-balanced slices")
+    cuts: tuple[str, ...] = Field(default=(), description="or: the tensors to cut at, in graph order")
+    prove: tuple[int, ...] | None = Field(
+        default=None,
+        description="targeted verification: the slices to prove (0-based; must include the first and last); "
+        "unset: all. Unproven slices run as plain inference and the rounds record partial coverage",
+    )
+
+    @model_validator(mode="after")
+    def _one_plan(self) -> SlicingSpec:
+        if (self.slices is None) == (not self.cuts):
+            raise ValueError("set exactly one of slices (a count) and cuts (tensor names)")
+        return self
+
+    @property
+    def proven_count(self) -> int:
+        """How many slice proofs each round takes."""
+        return len(set(self.prove)) if self.prove is not None else self.slices or len(self.cuts) + 1
+
+    def plan(self, *, calibration_target: Literal["resources", "accuracy"]) -> SlicingPlan:
+        return SlicingPlan(slices=self.slices, cuts=self.cuts, proven=self.prove, calibration_target=calibration_target)
+
+
+class TriggerSpec(StrictSpec):
+    """When a tick's inference becomes a proven round (inference is cheap, proving is not)."""
+
+    deviation_percent: float | None = Field(
+        default=None,
+        gt=0,
+        description="post when the output moves this many percent from the last landed round; unset: every tick",
+    )
+
+
+class OnchainSpec(StrictSpec):
+    """What the feed promises on-chain."""
+
+    heartbeat_seconds: int = Field(default=0, ge=0, lt=2**32)
+    permissionless: bool = False
+    max_observation_age_seconds: int = Field(default=300, gt=0, lt=2**32)
+
+
+class StaticProverSpec(StrictSpec):
+    """A prover named by the feed: the hotkey that must sign its answers, and where it listens."""
+
+    hotkey: str = Field(pattern=r"^[1-9A-HJ-NP-Za-km-z]{46,48}$", description="ss58 address of its hotkey")
+    url: str = Field(pattern=r"^https?://\S+$", description="e.g. http://10.0.0.5:8091")
+
+
+class ProverSpec(StrictSpec):
+    """Who proves the feed's rounds: this node (``local``) or a network of remote provers."""
+
+    policy: Literal["local", "network"] = "local"
+    redundancy: int = Field(default=2, ge=1, le=16, description="how many provers each round is sent to")
+    timeout_seconds: float = Field(default=60.0, gt=0, description="then the round is proven locally")
+    provers: tuple[StaticProverSpec, ...] = ()
+    subtensor: str | None = Field(
+        default=None,
+        pattern=r"^(finney|test|archive|devnet|local|wss?://\S+)$",
+        description="discover provers on this chain: a Bittensor network name or a ws(s):// endpoint",
+    )
+    netuid: int = Field(default=2, ge=0, le=65535, description="the subnet whose neurons are the provers")
+
+    @model_validator(mode="after")
+    def _network_has_provers(self) -> ProverSpec:
+        if self.policy == "network" and not self.provers and self.subtensor is None:
+            raise ValueError("policy 'network' needs provers: list them as [[prover.provers]] or set prover.subtensor")
+        return self
+
+
+class ChainSpec(StrictSpec):
+    """Where the feed is posted. Keys never live here: only the names of where to find them."""
+
+    # The node talks JSON-RPC over HTTP (one request per call, safe across the scheduler's threads).
+    rpc_url: str = Field(pattern=r"^https?://\S+$")
+    chain_id: int = Field(gt=0)
+    oracle_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    relayer_key_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="NAME of the env var holding the relayer key"
+    )
+    keystore: Path | None = Field(default=None, description="an encrypted JSON keystore, relative to the feed folder")
+    password_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="NAME of the env var holding its password"
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ChainSpec:
+        if self.relayer_key_env is not None and self.keystore is not None:
+            raise ValueError("set relayer_key_env or keystore, not both")
+        if (self.keystore is None) != (self.password_env is None):
+            raise ValueError("a keystore needs password_env (and password_env needs a keystore)")
+        return self
+
+
+class FeedSpec(StrictSpec):
+    id: str = Field(pattern=FEED_ID_PATTERN)
+    description: str = Field(min_length=1, max_length=200)
+    model: Path
+    samples: Path
+    decimals: int = Field(ge=0, le=36)
+    output: int = Field(default=0, ge=0, description="which model output is the feed's answer")
+    source: SourceSpec
+    schedule: ScheduleSpec
+    input: InputSpec = InputSpec()
+    circuit: CircuitSpec = CircuitSpec()
+    onchain: OnchainSpec = OnchainSpec()
+    trigger: TriggerSpec = TriggerSpec()
+    slicing: SlicingSpec | None = None
+    prover: ProverSpec = ProverSpec()
+    chain: ChainSpec | None = None
+    folder: Path = Field(exclude=True)
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / self.model
+
+    @property
+    def samples_path(self) -> Path:
+        return self.folder / self.samples
+
+    def load_samples(self) -> list[list[float]]:
+        try:
+            samples = json.loads(self.samples_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise FeedSpecError(self.id, "samples", f"cannot read {self.samples_path} ({exc})", SAMPLES_FIX) from exc
+        if not isinstance(samples, list) or not samples or not all(isinstance(s, list) for s in samples):
+            raise FeedSpecError(
+                self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", SAMPLES_FIX
+            )
+        return [[float(x) for x in sample] for sample in samples]
+
+    def source_input_size(self, model_input_size: int) -> int:
+        """How many values the source provides (after transforms): the model's inputs less the time limbs."""
+        return model_input_size - (OBSERVED_AT_LIMBS if self.circuit.observation_time else 0)
+
+    def model_input(self, source_values: list[float], *, observed_at: int) -> list[float]:
+        """The model's whole input: the source's values, then the observation time when the feed proves it."""
+        return source_values + time_limbs(observed_at) if self.circuit.observation_time else source_values
+
+    def model_samples(self) -> list[list[float]]:
+        """Calibration inputs for the whole model: the samples plus observation times spanning all limb values."""
+        samples = self.load_samples()
+        if not self.circuit.observation_time:
+            return samples
+        last = (1 << (OBSERVED_AT_LIMBS * OBSERVED_AT_LIMB_BITS)) - 1
+        times = [0, last] + [1_700_000_000 + 7919 * i for i in range(len(samples))]
+        return [sample + time_limbs(times[i % len(times)]) for i, sample in enumerate(samples)]

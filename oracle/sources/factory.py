@@ -1,0 +1,37 @@
+"""A running source from a feed's ``[source]`` settings.
+
+Kept apart from :mod:`oracle.sources.settings` so that reading feed.toml never loads
+the sources' implementations (HTTP clients, web3, the feed's own code).
+"""
+
+from __future__ import annotations
+
+from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.evm_view import EvmViewSource
+from oracle.sources.file import FileSource
+from oracle.sources.http_json import HttpJsonSource
+from oracle.sources.python_callable import CallableSource
+from oracle.sources.settings import (
+    CallableSourceSpec,
+    EvmViewSourceSpec,
+    FileSourceSpec,
+    HttpJsonSourceSpec,
+    SourceSpec,
+    SyntheticSourceSpec,
+)
+from oracle.sources.synthetic import SyntheticPriceSource
+
+
+def create_source(settings: SourceSpec, context: SourceContext | None = None) -> InputSource:
+    """The source ``settings`` describe; ``context`` is what an on-chain source needs from the node."""
+    match settings:
+        case SyntheticSourceSpec():
+            return SyntheticPriceSource.from_settings(settings)
+        case EvmViewSourceSpec():
+            return EvmViewSource.from_settings(settings, context)
+        case HttpJsonSourceSpec():
+            return HttpJsonSource.from_settings(settings)
+        case FileSourceSpec():
+            return FileSource.from_settings(settings)
+        case CallableSourceSpec():
+            return CallableSource.from_settings(settings)
