@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -19,9 +19,6 @@ from oracle.exceptions import StoreError
 from oracle.store.failures import FailureKind
 from oracle.store.migrate import upgrade
 from oracle.store.models import Deployment, Feed, Round, RoundStatus, utcnow
-
-if TYPE_CHECKING:
-    from oracle.feeds.schema import FeedSpec
 
 
 class RoundFigures(NamedTuple):
@@ -134,13 +131,13 @@ class Store:
         with self.session() as session:
             return session.exec(query).first()
 
-    def save_feed(self, spec: FeedSpec) -> Feed:
-        """Record the feed's definition as deployed or run now (insert, or update the row of its id)."""
+    def save_feed(self, feed: Feed) -> Feed:
+        """Record a feed's definition as deployed or run now (insert, or update the row of its id)."""
         try:
-            return self._write_feed(Feed.from_spec(spec))
+            return self._write_feed(Feed(**feed.model_dump()))
         except IntegrityError:
             # Another node inserted the same new feed between this one's read and write: now it is an update.
-            return self._write_feed(Feed.from_spec(spec))
+            return self._write_feed(Feed(**feed.model_dump()))
 
     def _write_feed(self, fresh: Feed) -> Feed:
         with self.session() as session:

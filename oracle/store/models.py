@@ -9,16 +9,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from oracle.store.failures import FailureKind
-
-if TYPE_CHECKING:
-    from oracle.feeds.schema import FeedSpec
 
 
 def utcnow() -> datetime:
@@ -58,18 +54,6 @@ class Feed(SQLModel, table=True):
     schedule: str  # e.g. "every 10s" or "cron */5 * * * *"
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-    @classmethod
-    def from_spec(cls, spec: FeedSpec) -> Feed:
-        schedule = spec.schedule
-        return cls(
-            id=spec.id,
-            description=spec.description,
-            folder=str(spec.folder),
-            spec_json=spec.model_dump_json(),
-            decimals=spec.decimals,
-            schedule=f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}",
-        )
 
 
 class Deployment(SQLModel, table=True):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from oracle.deployments.lifecycle import feed_record
 from oracle.exceptions import StoreError
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
@@ -53,7 +54,7 @@ def test_a_feed_definition_is_inserted_then_updated_in_place(store_url: str, tmp
     folder = tmp_path / "demo"
     shutil.copytree(DEMO_FEED, folder)
     store = Store(store_url)
-    first = store.save_feed(load_feed(folder))
+    first = store.save_feed(feed_record(load_feed(folder)))
     assert (first.id, first.decimals, first.schedule, first.folder) == ("demo", 8, "every 10s", str(folder))
     assert FeedSpec.model_validate({**json.loads(first.spec_json), "folder": folder}) == load_feed(folder)
 
@@ -63,7 +64,7 @@ def test_a_feed_definition_is_inserted_then_updated_in_place(store_url: str, tmp
         .replace("decimals = 8", "decimals = 6")
         .replace("interval_seconds = 10", 'cron = "*/5 * * * *"')
     )
-    Store(store_url).save_feed(load_feed(folder))
+    Store(store_url).save_feed(feed_record(load_feed(folder)))
     (row,) = Store(store_url).feeds()
     assert (row.decimals, row.schedule) == (6, "cron */5 * * * *")
     assert row.created_at == first.created_at and row.updated_at > first.updated_at
