@@ -5,6 +5,11 @@ Messages name what failed and how to fix it; the CLI prints them as one line.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oracle.evm.errors import DecodedRevert
+
 
 class ZkOracleError(Exception):
     """Root of all zkoracle errors."""
@@ -48,11 +53,11 @@ class DeploymentError(ChainError):
 
 
 class RelayError(ChainError):
-    """A transaction was rejected, reverted or never confirmed."""
+    """A transaction was rejected, reverted or never confirmed; ``revert`` says why, when the contract reverted."""
 
-    def __init__(self, message: str, *, tx_hash: str | None = None, reason: str | None = None) -> None:
+    def __init__(self, message: str, *, tx_hash: str | None = None, revert: DecodedRevert | None = None) -> None:
         self.tx_hash = tx_hash
-        self.reason = reason
+        self.revert = revert
         super().__init__(message)
 
 

@@ -22,7 +22,7 @@ from oracle.proof_checks import CheckedProof, check_proof, check_sliced_proof
 from oracle.provers.base import Proof, Prover
 from oracle.provers.sliced import SlicedProof, prove_slices
 from oracle.sources.base import InputSource
-from oracle.store import Round, RoundStatus, Store
+from oracle.store import FailureKind, Round, RoundStatus, Store
 from oracle.store.crashpoints import crash_point
 
 
@@ -77,7 +77,7 @@ class RoundPipeline:
         try:
             inputs = self.spec.model_input(self._fetch(observed_at), observed_at=int(observed_at))
         except SourceError as exc:
-            return self._fail(row, exc)
+            return self._fail(row, FailureKind.SOURCE, exc)
         row.observed_at = int(observed_at) if self.spec.circuit.observation_time else None
         row.inputs_json = json.dumps(inputs)
         row.fetch_seconds = time.perf_counter() - started
@@ -98,7 +98,7 @@ class RoundPipeline:
             row.verify_seconds = checked.verify_seconds
             row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
         except ProverError as exc:
-            return self._fail(row, exc)
+            return self._fail(row, FailureKind.PROVER, exc)
         path = self._proofs_dir / self.spec.id / f"{proof.digest.removeprefix('0x')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(proof.document)
@@ -115,9 +115,9 @@ class RoundPipeline:
         proof = self._prover.prove(self.circuit, inputs)
         return proof, check_proof(self.spec, self.circuit, proof, inputs, model_output=model_output)
 
-    def _fail(self, row: Round, exc: SourceError | ProverError) -> Round:
+    def _fail(self, row: Round, kind: FailureKind, exc: SourceError | ProverError) -> Round:
         row.status = RoundStatus.FAILED
-        row.failure_reason = f"{type(exc).__name__}: {exc}"
+        row.failure_kind, row.failure_reason = kind, str(exc)
         self._store.add(row)
         return row
 

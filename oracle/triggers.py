@@ -8,7 +8,6 @@ proven and posted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 
 from oracle.feeds.schema import FeedSpec
 from oracle.schedules import seconds_to_next_tick
@@ -50,6 +49,4 @@ def _time_of(row: Round) -> float:
     """The proven observation time when the feed binds one, else when the round was recorded."""
     if row.observed_at is not None:
         return float(row.observed_at)
-    created = row.created_at
-    # SQLite hands datetimes back without a zone; they were written in UTC.
-    return (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
+    return row.created_at.timestamp()

@@ -28,19 +28,17 @@ from typing import Any
 from web3.contract.contract import ContractFunction
 
 from oracle.evm.chains import is_dev_chain
-from oracle.evm.zkoracle import RoundSubmitted, ZkOracle
+from oracle.evm.errors import DecodedRevert
+from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, PROOF_REPLAYED, RoundSubmitted, ZkOracle
 from oracle.exceptions import RelayError
-from oracle.store import Round, RoundStatus, Store, Submission, SubmissionStatus
+from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, Submission, SubmissionStatus
 from oracle.store.crashpoints import crash_point
 from oracle.store.models import utcnow
 from relayer.fees import Fees, market_fees
-from relayer.ledger import Ledger, aware
-from relayer.sender import NONCE_ATTEMPTS, Lookup, NonceConflict, TransactionSender, TxState
+from relayer.sender import NONCE_ATTEMPTS, Lookup, NonceConflict, Signed, TransactionSender, TxState
 
 log = logging.getLogger(__name__)
 
-PROOF_REPLAYED = "ZkOracleProofReplayed"
-OBSERVATION_FROM_FUTURE = "ZkOracleObservationFromFuture"
 # How far back a round's landing is searched for. The oracle refuses observations older
 # than the feed's max age (minutes), so a round that landed at all landed recently.
 LANDING_LOOKBACK_BLOCKS = 10_000
@@ -125,7 +123,7 @@ class RoundRelayer:
         outcomes = []
         for round_id in self._ledger.round_ids(deployment_id, (RoundStatus.OBSERVED,)):
             reason = "abandoned: the node stopped before the round's proof was stored"
-            outcomes.append(RelayOutcome(self._ledger.fail(round_id, reason), landed=False))
+            outcomes.append(RelayOutcome(self._ledger.fail(round_id, FailureKind.ABANDONED, reason), landed=False))
         # Transactions in flight before proven rounds: one sent ahead of them would only be refused as stale.
         # Among them, those the chain never saw go first: sent again, they fill the nonce gaps that
         # transactions broadcast after them are held back behind.
@@ -144,13 +142,14 @@ class RoundRelayer:
         try:
             tx = self._estimate(row)
         except RelayError as exc:
-            if _is_replay(exc.reason):
+            if _is_replay(exc.revert):
                 return self._landed_elsewhere(round_id)
-            return RelayOutcome(self._ledger.fail(round_id, str(exc)), landed=False)
+            error = exc.revert.name if exc.revert else None
+            return RelayOutcome(self._ledger.fail(round_id, FailureKind.REFUSED, str(exc), error=error), landed=False)
         fees = self._fees(round_id)
         for _ in range(NONCE_ATTEMPTS):
             signed = self._sender.sign(tx, fees=fees)
-            submission = self._ledger.record_signed(round_id, signed)
+            submission = self._ledger.record_signed(submission_of(round_id, signed))
             try:
                 self._sender.broadcast(signed, what=self._what(row))
             except NonceConflict as exc:
@@ -159,19 +158,19 @@ class RoundRelayer:
             except RelayError as exc:
                 self._sender.nonces.release(signed.nonce)
                 self._ledger.update(submission, status=SubmissionStatus.DROPPED, error=str(exc))
-                return RelayOutcome(self._ledger.fail(round_id, str(exc)), landed=False)
+                return RelayOutcome(self._ledger.fail(round_id, FailureKind.REFUSED, str(exc)), landed=False)
             self._ledger.update(submission, status=SubmissionStatus.PENDING, broadcast_at=utcnow())
             crash_point("after_tx_sent")
             return self._follow(round_id)
         reason = f"{self._what(row)}: the node refused {NONCE_ATTEMPTS} fresh nonces in a row"
-        return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+        return RelayOutcome(self._ledger.fail(round_id, FailureKind.NONCE, reason), landed=False)
 
     def _estimate(self, row: Round) -> dict[str, Any]:
         call = self._submit_calls(row).function
         try:
             return self._sender.estimate(call, what=self._what(row))
         except RelayError as exc:
-            if exc.reason is None or not exc.reason.startswith(OBSERVATION_FROM_FUTURE):
+            if exc.revert is None or exc.revert.name != OBSERVATION_FROM_FUTURE:
                 raise
             # The latest block may be older than the observation (an idle chain mines no blocks);
             # the round lands in the next block, whose time is now.
@@ -196,7 +195,7 @@ class RoundRelayer:
         signed = self._sender.replacement(pending.tx_hash, fees)
         if signed is None:
             return  # mined or gone meanwhile: the next look settles it
-        submission = self._ledger.record_signed(int(row.id), signed)  # type: ignore[arg-type]
+        submission = self._ledger.record_signed(submission_of(int(row.id), signed))  # type: ignore[arg-type]
         try:
             self._sender.broadcast(signed, what=self._what(row))
         except RelayError as exc:  # e.g. the nonce was mined meanwhile
@@ -245,7 +244,7 @@ class RoundRelayer:
             return self._resend(row, live)
         # Timed from the newest attempt, so a refused replacement also waits before the next one.
         newest = self._ledger.submissions(round_id)[-1]
-        if (utcnow() - aware(newest.created_at)).total_seconds() >= self._replace_after:
+        if (utcnow() - newest.created_at).total_seconds() >= self._replace_after:
             self._replace(row, live[-1])
         return None
 
@@ -258,15 +257,16 @@ class RoundRelayer:
         crash_point("after_receipt")
         if receipt["status"] == 1:
             return self._land(row, found, winner=submission)
-        reason = self._sender.revert_reason(receipt)
+        revert = self._sender.revert_reason(receipt)
         round_id = int(row.id)  # type: ignore[arg-type]
-        if _is_replay(reason):
+        if _is_replay(revert):
             # Another transaction carried this proof first (one of ours given up for dropped, or another relayer's).
-            self._ledger.settle(submission, SubmissionStatus.REVERTED, error=reason, **_inclusion(found))
+            self._ledger.settle(submission, SubmissionStatus.REVERTED, error=str(revert), **_inclusion(found))
             return self._landed_elsewhere(round_id)
         self._ledger.update(submission, **_inclusion(found))
-        message = f"{self._what(row)}: transaction {submission.tx_hash} reverted: {reason}"
-        return RelayOutcome(self._ledger.fail(round_id, message, reverted=submission), landed=False)
+        message = f"{self._what(row)}: transaction {submission.tx_hash} reverted: {revert}"
+        failed = self._ledger.fail(round_id, FailureKind.REVERTED, message, error=revert.name, reverted=submission)
+        return RelayOutcome(failed, landed=False)
 
     def _resend(self, row: Round, live: list[Submission]) -> RelayOutcome:
         """None of the round's transactions is pending or mined: record them dropped and send the round again."""
@@ -281,7 +281,7 @@ class RoundRelayer:
         )
         if lost >= MAX_LOST:
             reason = f"{self._what(row)}: its transactions were dropped or reorged away {lost} times; giving up"
-            return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+            return RelayOutcome(self._ledger.fail(round_id, FailureKind.DROPPED, reason), landed=False)
         log.warning("%s: transaction dropped or reorged away; sending the round again", self._what(row))
         return self._send(self._ledger.round(round_id))
 
@@ -317,7 +317,7 @@ class RoundRelayer:
                 f"{self._what(row)}: the oracle has spent this proof ({PROOF_REPLAYED}) but no RoundSubmitted "
                 f"event with the round's instances is in the last {LANDING_LOOKBACK_BLOCKS} blocks"
             )
-            return RelayOutcome(self._ledger.fail(round_id, reason), landed=False)
+            return RelayOutcome(self._ledger.fail(round_id, FailureKind.SPENT, reason), landed=False)
         tx_hash = event.tx_hash
         deadline = time.monotonic() + self._timeout
         found = self._sender.lookup(tx_hash)
@@ -349,6 +349,18 @@ class RoundRelayer:
         return f"feed '{row.feed_id}' round {row.id}"
 
 
+def submission_of(round_id: int, signed: Signed) -> Submission:
+    """The row that records ``signed``, a transaction of round ``round_id``."""
+    return Submission(
+        round_id=round_id,
+        tx_hash=signed.tx_hash,
+        nonce=signed.nonce,
+        max_fee_per_gas=signed.fees.max_fee_per_gas,
+        max_priority_fee_per_gas=signed.fees.max_priority_fee_per_gas,
+        gas_limit=signed.gas,
+    )
+
+
 def _inclusion(found: Lookup) -> dict[str, object]:
     """A mined transaction's block fields, as a Submission records them."""
     receipt = found.receipt
@@ -361,5 +373,5 @@ def _inclusion(found: Lookup) -> dict[str, object]:
     }
 
 
-def _is_replay(reason: str | None) -> bool:
-    return reason is not None and reason.startswith(PROOF_REPLAYED)
+def _is_replay(revert: DecodedRevert | None) -> bool:
+    return revert is not None and revert.name == PROOF_REPLAYED

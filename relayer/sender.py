@@ -13,7 +13,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
-from oracle.evm.errors import ErrorDecoder
+from oracle.evm.errors import DecodedRevert, ErrorDecoder
 from oracle.exceptions import RelayError
 from relayer.fees import Fees, market_fees
 from relayer.nonces import NonceManager, nonce_manager
@@ -101,10 +101,11 @@ class TransactionSender:
         try:
             gas = int(call.estimate_gas({"from": self.account.address}, block_identifier=block) * GAS_MARGIN)
         except ContractCustomError as exc:
-            reason = self._decoder.decode(exc.data if isinstance(exc.data, str) else None)
-            raise RelayError(f"{what} would revert: {reason}", reason=reason) from exc
+            revert = self._decoder.decode(exc.data if isinstance(exc.data, str) else None)
+            raise RelayError(f"{what} would revert: {revert}", revert=revert) from exc
         except ContractLogicError as exc:
-            raise RelayError(f"{what} would revert: {exc.message}", reason=exc.message) from exc
+            revert = DecodedRevert.unexplained(exc.message or "reverted without data")
+            raise RelayError(f"{what} would revert: {revert}", revert=revert) from exc
         fees = market_fees(self.w3)
         # The nonce is a placeholder (without one web3 fetches its own); sign() sets the real one.
         return dict(
@@ -145,7 +146,6 @@ class TransactionSender:
             raise error(
                 f"{what}: the node refused transaction {signed.tx_hash} (nonce {signed.nonce}): {message}",
                 tx_hash=signed.tx_hash,
-                reason=message,
             ) from exc
 
     def send(self, call: ContractFunction | ContractConstructor, *, what: str) -> Signed:
@@ -201,7 +201,7 @@ class TransactionSender:
         depth = self.w3.eth.block_number - int(receipt["blockNumber"]) + 1
         return Lookup(TxState.MINED, receipt=receipt, confirmations=depth)
 
-    def revert_reason(self, receipt: TxReceipt) -> str:
+    def revert_reason(self, receipt: TxReceipt) -> DecodedRevert:
         """Why a mined transaction reverted: its call replayed on the state of its block, decoded."""
         tx = self.w3.eth.get_transaction(receipt["transactionHash"])
         replay = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
@@ -210,10 +210,12 @@ class TransactionSender:
         except ContractCustomError as exc:
             return self._decoder.decode(exc.data if isinstance(exc.data, str) else None)
         except ContractLogicError as exc:
-            return exc.message or "reverted without data"
+            return DecodedRevert.unexplained(exc.message or "reverted without data")
         if int(receipt["gasUsed"]) >= int(tx["gas"]):
-            return f"out of gas (gas limit {tx['gas']})"
-        return "reverted; replaying the call on its block's state did not reproduce the revert"
+            return DecodedRevert.unexplained(f"out of gas (gas limit {tx['gas']})")
+        return DecodedRevert.unexplained(
+            "reverted; replaying the call on its block's state did not reproduce the revert"
+        )
 
     def wait(self, tx_hash: str, *, what: str, confirmations: int = 1) -> Confirmed:
         """Wait until ``tx_hash`` is ``confirmations`` blocks deep; a revert or a drop raises :class:`RelayError`."""
@@ -225,9 +227,9 @@ class TransactionSender:
             receipt = found.receipt
             if receipt is not None and found.confirmations >= confirmations:
                 if receipt["status"] != 1:
-                    reason = self.revert_reason(receipt)
+                    revert = self.revert_reason(receipt)
                     raise RelayError(
-                        f"{what}: transaction {tx_hash} reverted: {reason}", tx_hash=tx_hash, reason=reason
+                        f"{what}: transaction {tx_hash} reverted: {revert}", tx_hash=tx_hash, revert=revert
                     )
                 return Confirmed(
                     tx_hash=tx_hash,

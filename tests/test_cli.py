@@ -16,7 +16,7 @@ from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.zkoracle import FeedParams, ZkOracle
-from oracle.store import Round, RoundStatus, Store
+from oracle.store import FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
 
 
@@ -120,16 +120,20 @@ def _status_cells(result: subprocess.CompletedProcess[str], feed_id: str) -> lis
 def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
     store = Store.sqlite(tmp_path / "zkoracle.db")
     deployment = add_deployment(store, feed_id="risk")
-    reasons = [
-        "SourceError: callable signals:latest raised RuntimeError: exchange API down",
-        "SourceError: feed 'risk': source returned 3 values, the model takes 4",
-        "SourceError: callable signals:latest: no answer within 10 s",
-        "ProverError: the proof failed local verification",
-        "feed 'risk' round 5: transaction 0xab reverted: StaleObservation(1700000000)",
-        "feed 'risk' round 6: submit would revert: ProofReplayed",
-        "abandoned: the node stopped before the round's proof was stored",
+    failures = [
+        (FailureKind.SOURCE, "callable signals:latest raised RuntimeError: exchange API down", None),
+        (FailureKind.SOURCE, "feed 'risk': source returned 3 values, the model takes 4", None),
+        (FailureKind.SOURCE, "callable signals:latest: no answer within 10 s", None),
+        (FailureKind.PROVER, "the proof failed local verification", None),
+        (
+            FailureKind.REVERTED,
+            "feed 'risk' round 5: transaction 0xab reverted: StaleObservation(1700000000)",
+            "StaleObservation",
+        ),
+        (FailureKind.REFUSED, "feed 'risk' round 6: submit would revert: ProofReplayed()", "ProofReplayed"),
+        (FailureKind.ABANDONED, "abandoned: the node stopped before the round's proof was stored", None),
     ]
-    for reason in reasons:
+    for kind, reason, error in failures:
         store.add(
             Round(
                 feed_id="risk",
@@ -137,7 +141,9 @@ def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
                 circuit_key="k",
                 status=RoundStatus.FAILED,
                 inputs_json="[]",
+                failure_kind=kind,
                 failure_reason=reason,
+                failure_error=error,
             )
         )
     store.add(
@@ -159,7 +165,7 @@ def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
     cells = _status_cells(result, "risk")
     assert cells[1:2] + cells[3:8] == ["0.250000", "0x" + "cd" * 32, "1", "7", "0", "2.50"]
     # Commonest first, ties by name; the four remaining kinds (one round each) are summed.
-    assert cells[8] == "SourceError 3, ProverError 1, other 1, +2 more"
+    assert cells[8] == "source 3, abandoned 1, prover 1, +2 more"
 
 
 @pytest.mark.parametrize("command", [("provers",), ("status",), ("api",)])

@@ -20,9 +20,8 @@ from web3 import Web3
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.zkoracle import RoundId, ZkOracle
-from oracle.store import Round, RoundStatus, Store, SubmissionStatus
+from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, SubmissionStatus
 from oracle.store.crashpoints import VARIABLE
-from relayer.ledger import Ledger
 from tests.conftest import DEMO_FEED
 
 
@@ -81,7 +80,7 @@ def test_a_node_killed_at_any_stage_finishes_every_round_exactly_once_on_restart
 
         _, store, rows = run("after_proof_stored")
         assert [row.status for row in rows] == [RoundStatus.FAILED, RoundStatus.PROVEN]
-        assert "abandoned" in str(rows[0].failure_reason)
+        assert "abandoned" in str(rows[0].failure_reason) and rows[0].failure_kind is FailureKind.ABANDONED
         survivor = int(rows[1].id)  # type: ignore[arg-type]
 
         for stage in ("after_tx_sent", "after_receipt"):  # both reached while resuming the survivor

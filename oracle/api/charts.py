@@ -58,16 +58,12 @@ def _span(low: float, high: float) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def _epoch(at: datetime) -> float:
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
-
-
 def chart(name: str, title: str, samples: Sequence[Sample], *, fmt: Callable[[float], str]) -> Chart:
     """A time series as markers joined by a line, with labelled y extremes and first/last times."""
-    ordered = sorted(samples, key=lambda s: (_epoch(s.at), s.round_id))
+    ordered = sorted(samples, key=lambda s: (s.at.timestamp(), s.round_id))
     if not ordered:
         return Chart(name=name, title=title, markers=[], line="", y_ticks=[], x_ticks=[])
-    times = [_epoch(s.at) for s in ordered]
+    times = [s.at.timestamp() for s in ordered]
     x_low, x_high = _span(min(times), max(times))
     y_low, y_high = _span(min(s.value for s in ordered), max(s.value for s in ordered))
     left, right, top, bottom = LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM

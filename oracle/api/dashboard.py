@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import MetaData, Table, select
 
-from oracle.api import queries
 from oracle.api.charts import Chart, Sample, chart
 from oracle.api.schemas import FeedOut, RoundOut
 from oracle.api.service import ReadService
-from oracle.store import RoundStatus, Store
+from oracle.store import FailureKind, RoundStatus, Store
+from oracle.store.provers import load_prover_records
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTTED_ROUNDS = 500  # per feed: the most recent ones
 RECENT_ROUNDS = 10
 PROVER_ROWS = 50
+# ProverRecord fields shown, with their headings.
+PROVER_COLUMNS = {
+    "hotkey": "hotkey",
+    "url": "url",
+    "validity": "validity",
+    "latency_seconds": "latency s",
+    "proof_bytes": "proof bytes",
+    "valid": "valid",
+    "invalid": "invalid",
+    "failed": "failed",
+    "lost": "lost",
+    "benched_until": "benched until",
+    "last_outcome": "last outcome",
+    "updated_at": "updated",
+}
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
@@ -66,26 +81,19 @@ class ProverTable:
 
 
 def prover_tables(store: Store) -> list[ProverTable]:
-    """Scores from the store's prover table when it has one, and the node's proving record from its rounds."""
-    found = []
-    for name in (n for n in queries.table_names(store) if "prover" in n.lower()):
-        # Read by reflection: the table belongs to the prover network, whose columns may grow.
-        table = Table(name, MetaData(), autoload_with=store.engine)
-        with store.engine.connect() as connection:
-            result = connection.execute(select(table).limit(PROVER_ROWS))
-            found.append(
-                ProverTable(
-                    title=f"network provers (table '{name}')",
-                    columns=list(result.keys()),
-                    rows=[[_cell(value) for value in row] for row in result],
-                )
-            )
+    """The network provers' scores as the node keeps them, and per feed the proofs it obtained and from whom."""
+    network = ProverTable(
+        title="network provers",
+        columns=[*PROVER_COLUMNS.values()],
+        rows=[[_cell(getattr(r, field)) for field in PROVER_COLUMNS] for r in load_prover_records(store)[:PROVER_ROWS]],
+    )
     rows = []
-    for feed_id in queries.feed_ids(store):
-        history = queries.rounds(store, feed_id, limit=PLOTTED_ROUNDS)
+    for feed_id in store.feed_ids():
+        history = store.recent_rounds(feed_id, limit=PLOTTED_ROUNDS)
         proven = [r.prove_seconds for r in history if r.prove_seconds is not None]
-        prover_failures = sum(1 for r in history if (r.failure_reason or "").startswith("ProverError"))
+        prover_failures = sum(1 for r in history if r.failure_kind is FailureKind.PROVER)
         attempts = len(proven) + prover_failures
+        by_prover = Counter(r.prover for r in history if r.prover is not None)
         rows.append(
             [
                 feed_id,
@@ -94,15 +102,15 @@ def prover_tables(store: Store) -> list[ProverTable]:
                 f"{len(proven) / attempts:.0%}" if attempts else "-",
                 f"{statistics.median(proven):.2f}" if proven else "-",
                 f"{max(proven):.2f}" if proven else "-",
+                ", ".join(f"{prover} {count}" for prover, count in by_prover.most_common()) or "-",
             ]
         )
-    # Rounds do not record which prover answered, so this is the node's view, whichever prover it used.
     rounds = ProverTable(
         title=f"proofs this node obtained, from its last {PLOTTED_ROUNDS} rounds per feed",
-        columns=["feed", "proofs", "prover failures", "success", "median prove s", "max prove s"],
+        columns=["feed", "proofs", "prover failures", "success", "median prove s", "max prove s", "proofs by prover"],
         rows=rows,
     )
-    return [*found, rounds]
+    return [network, rounds]
 
 
 def _cell(value: object) -> str:

@@ -168,7 +168,9 @@ def _round_fields(row: Round, registration: RegistrationOut | None) -> dict:
         "prove_seconds": row.prove_seconds,
         "verify_seconds": row.verify_seconds,
         "proof_digest": row.proof_digest,
+        "failure_kind": str(row.failure_kind) if row.failure_kind else None,
         "failure_reason": row.failure_reason,
+        "failure_error": row.failure_error,
         "url": f"/api/rounds/{row.id}",
     }
 

@@ -7,36 +7,17 @@ is derived from the rounds table when Prometheus scrapes, never counted in memor
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlmodel import select
 
-from oracle.store import Round, RoundStatus, Store
+from oracle.store import RoundStatus, Store, failure_label
 
 PROVE_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 GAS_BUCKETS = (250_000.0, 500_000.0, 600_000.0, 700_000.0, 800_000.0, 1_000_000.0, 1_500_000.0, 2_000_000.0)
-
-_PIPELINE_FAILURE = re.compile(r"^(\w+Error): ")
-_REVERT = re.compile(r"would revert: (\w+)")
-
-
-def failure_reason_label(reason: str | None) -> str:
-    """A bounded label for a free-text failure reason: the error class or the contract's error name."""
-    text = reason or ""
-    if match := _PIPELINE_FAILURE.match(text):
-        return match.group(1)
-    if match := _REVERT.search(text):
-        return f"revert:{match.group(1)}"
-    if "no receipt" in text:
-        return "receipt-timeout"
-    if "reverted" in text:
-        return "reverted"
-    return "other"
 
 
 def _histogram(name: str, documentation: str, buckets: Sequence[float], by_feed: dict[str, list[float]]) -> Metric:
@@ -53,18 +34,14 @@ class StoreCollector(Collector):
         self._store = store
 
     def collect(self) -> Iterator[Metric]:
-        query = select(Round.feed_id, Round.status, Round.failure_reason, Round.prove_seconds, Round.gas_used)
-        with self._store.session() as session:
-            rows = list(session.exec(query))
         by_status: Counter[tuple[str, str]] = Counter()
         failures: Counter[tuple[str, str]] = Counter()
         prove: dict[str, list[float]] = defaultdict(list)
         gas: dict[str, list[float]] = defaultdict(list)
-        for feed, status, reason, prove_seconds, gas_used in rows:
-            status = RoundStatus(status)
+        for feed, status, kind, error, prove_seconds, gas_used in self._store.round_figures():
             by_status[(feed, status.value)] += 1
             if status is RoundStatus.FAILED:
-                failures[(feed, failure_reason_label(reason))] += 1
+                failures[(feed, failure_label(kind, error))] += 1
             if prove_seconds is not None:
                 prove[feed].append(prove_seconds)
             if status is RoundStatus.LANDED and gas_used is not None:
@@ -82,14 +59,18 @@ class StoreCollector(Collector):
         yield landed
 
         failed = CounterMetricFamily(
-            "zkoracle_round_failures", "Failed rounds by feed and reason", labels=["feed", "reason"]
+            "zkoracle_round_failures",
+            "Failed rounds by feed and reason: the failure kind, and the contract's error when one refused the round",
+            labels=["feed", "reason"],
         )
         for (feed, reason), count in sorted(failures.items()):
             failed.add_metric([feed, reason], float(count))
         yield failed
 
         yield _histogram("zkoracle_prove_seconds", "Seconds to prove a round (witness and proof)", PROVE_BUCKETS, prove)
-        yield _histogram("zkoracle_submit_gas", "Gas used by each landed ZkOracle.submit or submitSlices", GAS_BUCKETS, gas)
+        yield _histogram(
+            "zkoracle_submit_gas", "Gas used by each landed ZkOracle.submit or submitSlices", GAS_BUCKETS, gas
+        )
 
         queue = GaugeMetricFamily(
             "zkoracle_relayer_queue_depth", "Rounds proven or submitted but not yet landed", labels=["feed"]

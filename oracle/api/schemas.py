@@ -136,7 +136,9 @@ class RoundOut(BaseModel):
     prove_seconds: float | None
     verify_seconds: float | None
     proof_digest: str | None
+    failure_kind: str | None = Field(description="where a failed round's life ended: source, prover, refused, ...")
     failure_reason: str | None
+    failure_error: str | None = Field(description="the contract's custom error that refused or reverted the round")
     url: str
 
 

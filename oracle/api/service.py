@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from oracle.api import queries
 from oracle.api.evidence import ArtifactIndex, deployment_out, round_evidence, round_out
 from oracle.api.registration import RegistrationReader
 from oracle.api.schemas import FeedOut, RegistrationOut, RoundEvidence, RoundPage, SlicedRoundEvidence, StatusCounts
 from oracle.exceptions import ApiError
 from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Round, RoundStatus, Store
+
+IN_FLIGHT = (RoundStatus.OBSERVED, RoundStatus.PROVEN, RoundStatus.SUBMITTED)
 
 
 class ReadService:
@@ -28,27 +29,27 @@ class ReadService:
         return self._registrations.read(deployment, circuit, row)
 
     def feeds(self) -> list[FeedOut]:
-        counts = queries.status_counts(self.store)
-        return [self._feed(feed_id, counts) for feed_id in queries.feed_ids(self.store)]
+        counts = self.store.status_counts()
+        return [self._feed(feed_id, counts) for feed_id in self.store.feed_ids()]
 
     def feed(self, feed_id: str) -> FeedOut | None:
-        if feed_id not in queries.feed_ids(self.store):
+        if feed_id not in self.store.feed_ids():
             return None
-        return self._feed(feed_id, queries.status_counts(self.store))
+        return self._feed(feed_id, self.store.status_counts())
 
     def _feed(self, feed_id: str, counts: Mapping[tuple[str, RoundStatus], int]) -> FeedOut:
-        deployments = queries.deployments(self.store, feed_id)
-        latest = queries.latest_landed(self.store, feed_id)
-        current = deployments[-1] if deployments else None
+        deployments = self.store.deployments(feed_id)
+        latest = self.store.latest_landed(feed_id)
+        current = deployments[0] if deployments else None
         registration = self.registration(current) if current else None
         latest_registration = self._round_registration(latest) if latest else None
         spec = self._registrations.spec(feed_id)
-        in_flight = sum(counts.get((feed_id, status), 0) for status in queries.IN_FLIGHT)
+        in_flight = sum(counts.get((feed_id, status), 0) for status in IN_FLIGHT)
         return FeedOut(
             id=feed_id,
             description=registration.description if registration else (spec.description if spec else None),
             decimals=registration.decimals if registration else (spec.decimals if spec else None),
-            deployments=[deployment_out(d) for d in deployments],
+            deployments=[deployment_out(d) for d in reversed(deployments)],
             coverage=registration.coverage if registration else None,
             rounds=StatusCounts(
                 landed=counts.get((feed_id, RoundStatus.LANDED), 0),
@@ -63,9 +64,9 @@ class ReadService:
         self, feed_id: str, *, limit: int, before: int | None = None, status: RoundStatus | None = None
     ) -> RoundPage:
         # One extra row tells whether an older page exists.
-        found = queries.rounds(self.store, feed_id, limit=limit + 1, before_id=before, status=status)
+        found = self.store.recent_rounds(feed_id, limit=limit + 1, before_id=before, status=status)
         page = found[:limit]
-        deployments = {d.id: d for d in queries.deployments(self.store, feed_id)}
+        deployments = {d.id: d for d in self.store.deployments(feed_id)}
         following = None
         if len(found) > limit:
             query = f"limit={limit}&before={page[-1].id}" + (f"&status={status.value}" if status else "")
@@ -74,20 +75,19 @@ class ReadService:
         return RoundPage(rounds=rounds, next=following)
 
     def round(self, round_id: int) -> RoundEvidence | SlicedRoundEvidence | None:
-        row = queries.round_by_id(self.store, round_id)
+        row = self.store.round(round_id)
         return self._evidence(row) if row else None
 
     def latest(self, feed_id: str) -> RoundEvidence | SlicedRoundEvidence | None:
-        row = queries.latest_landed(self.store, feed_id)
+        row = self.store.latest_landed(feed_id)
         return self._evidence(row) if row else None
 
     def artifact(self, sha256: str) -> Path | None:
-        keys = {d.circuit_key for feed in queries.feed_ids(self.store) for d in queries.deployments(self.store, feed)}
+        keys = {d.circuit_key for feed in self.store.feed_ids() for d in self.store.deployments(feed)}
         return self.index.path_for(sha256, circuit_keys=sorted(keys))
 
     def _round_registration(self, row: Round) -> RegistrationOut | None:
-        deployment = queries.deployment(self.store, row.deployment_id)
-        return self.registration(deployment, row) if deployment else None
+        return self.registration(self.store.deployment(row.deployment_id), row)
 
     def _evidence(self, row: Round) -> RoundEvidence | SlicedRoundEvidence:
         deployment = self.store.deployment(row.deployment_id)

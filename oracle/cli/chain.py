@@ -192,7 +192,8 @@ def _print_report(report: RoundReport) -> None:
         return
     head = f"[bold]{row.feed_id}[/bold] round {row.id}" + (f" ({report.trigger})" if report.trigger else "")
     if not report.landed or report.reading is None:
-        console.print(f"{head}: [red]{row.status}[/red]: {row.failure_reason}")
+        kind = f" ({row.failure_kind})" if row.failure_kind else ""
+        console.print(f"{head}: [red]{row.status}[/red]{kind}: {row.failure_reason}")
         return
     reading = report.reading
     error, tolerance = report.error or 0.0, report.tolerance

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 
 from rich.table import Table
 
-from oracle.api.metrics import failure_reason_label
 from oracle.cli.app import DbOption, app, console, open_store
-from oracle.store import Round, RoundStatus
+from oracle.store import Round, RoundStatus, failure_label
 
 STATUS_REASONS = 3  # failure categories named per feed; the rest are summed, to keep one line per feed
 
@@ -29,7 +28,7 @@ def status(db: DbOption = None) -> None:
         failed = [r for r in rows if r.status is RoundStatus.FAILED]
         proving = [r.prove_seconds for r in rows if r.prove_seconds is not None]
         last = landed[-1] if landed else None
-        age = f"{(now - last.landed_at.replace(tzinfo=UTC)).total_seconds():.0f}s" if last and last.landed_at else "-"
+        age = f"{(now - last.landed_at).total_seconds():.0f}s" if last and last.landed_at else "-"
         table.add_row(
             feed_id,
             f"{last.proven_output:.6f}" if last and last.proven_output is not None else "-",
@@ -45,12 +44,12 @@ def status(db: DbOption = None) -> None:
 
 
 def _failure_breakdown(failed: list[Round]) -> str:
-    """The commonest failure categories with counts, e.g. ``SourceError 3, revert:StaleRound 1``.
+    """The commonest failure categories with counts, e.g. ``source 3, refused:ZkOracleStaleRound 1``.
 
     Categories are the bounded labels of the Prometheus metric, so the table and the
     dashboards count the same things.
     """
-    counts = Counter(failure_reason_label(row.failure_reason) for row in failed)
+    counts = Counter(failure_label(row.failure_kind, row.failure_error) for row in failed)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     shown = ", ".join(f"{label} {count}" for label, count in ranked[:STATUS_REASONS])
     rest = sum(count for _label, count in ranked[STATUS_REASONS:])

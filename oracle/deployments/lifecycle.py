@@ -10,7 +10,7 @@ from oracle.deployments.keys import account_for, sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
-from oracle.store import Deployment, Store
+from oracle.store import Deployment, Feed, Store
 
 
 def ensure_deployment(
@@ -39,8 +39,21 @@ def ensure_deployment(
     if with_consumer and current.consumer_address is None:
         current.consumer_address = deploy_consumer(sender_for(w3, "deployer"), current.oracle_address, spec.id)
         store.add(current)
-    store.save_feed(spec)
+    store.save_feed(feed_record(spec))
     return current
+
+
+def feed_record(spec: FeedSpec) -> Feed:
+    """The store's row of a feed's definition: what `zkoracle status` and the read API describe it by."""
+    schedule = spec.schedule
+    return Feed(
+        id=spec.id,
+        description=spec.description,
+        folder=str(spec.folder),
+        spec_json=spec.model_dump_json(),
+        decimals=spec.decimals,
+        schedule=f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}",
+    )
 
 
 def _deploy_or_rotate(

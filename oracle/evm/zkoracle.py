@@ -30,6 +30,9 @@ MAX_FUTURE_SKEW = 15  # seconds an observation may be ahead of the block that st
 MAX_SLICES = 16
 # ``SliceConfig.verifier`` of a slice that is run but not proven (targeted verification).
 UNPROVEN_VERIFIER = "0x" + "00" * 20
+# The custom errors of ZkOracle the relayer acts on; every other revert is reported as it is.
+PROOF_REPLAYED = "ZkOracleProofReplayed"  # the proof is spent: it landed, by some transaction
+OBSERVATION_FROM_FUTURE = "ZkOracleObservationFromFuture"  # observed after the latest block's time
 
 FeedRef = str | bytes  # a feed's string id, or its on-chain key (keccak256 of the id)
 

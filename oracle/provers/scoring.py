@@ -13,7 +13,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from oracle.provers.remote import ProverEndpoint
@@ -62,8 +62,7 @@ def scores(records: Sequence[ProverRecord], *, policy: ScoringPolicy) -> dict[st
 
 
 def is_benched(record: ProverRecord, now: datetime) -> bool:
-    until = record.benched_until
-    return until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) > now
+    return record.benched_until is not None and record.benched_until > now
 
 
 class Scoreboard:

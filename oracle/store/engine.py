@@ -1,21 +1,35 @@
-"""Opening the database (SQLite file by default, any SQLAlchemy URL otherwise)."""
+"""The node's database (SQLite file by default, any SQLAlchemy URL otherwise) and the queries everyone reads it by.
+
+The relayer's writes are the :class:`~oracle.store.ledger.Ledger`'s.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
 from oracle.exceptions import StoreError
+from oracle.store.failures import FailureKind
 from oracle.store.migrate import upgrade
 from oracle.store.models import Deployment, Feed, Round, RoundStatus, utcnow
 
-if TYPE_CHECKING:
-    from oracle.feeds.schema import FeedSpec
+
+class RoundFigures(NamedTuple):
+    """What the metrics count of one round, without its inputs or proof."""
+
+    feed_id: str
+    status: RoundStatus
+    failure_kind: FailureKind | None
+    failure_error: str | None
+    prove_seconds: float | None
+    gas_used: int | None
 
 
 class Store:
@@ -52,15 +66,48 @@ class Store:
             raise StoreError(f"no deployment with id {deployment_id} in {self.url}")
         return found
 
-    def deployments(self, feed_id: str, *, chain_id: int) -> list[Deployment]:
-        """The feed's recorded deployments on chain ``chain_id``, newest first."""
-        query = (
-            select(Deployment)
-            .where(Deployment.feed_id == feed_id, Deployment.chain_id == chain_id)
-            .order_by(Deployment.id.desc())  # type: ignore[union-attr]
-        )
+    def deployments(self, feed_id: str, *, chain_id: int | None = None) -> list[Deployment]:
+        """The feed's recorded deployments (on ``chain_id``, or on every chain), newest first."""
+        query = select(Deployment).where(Deployment.feed_id == feed_id)
+        if chain_id is not None:
+            query = query.where(Deployment.chain_id == chain_id)
+        with self.session() as session:
+            return list(session.exec(query.order_by(Deployment.id.desc())))  # type: ignore[union-attr]
+
+    def round(self, round_id: int) -> Round | None:
+        with self.session() as session:
+            return session.get(Round, round_id)
+
+    def recent_rounds(
+        self, feed_id: str, *, limit: int, before_id: int | None = None, status: RoundStatus | None = None
+    ) -> list[Round]:
+        """The feed's rounds, newest first: at most ``limit``, older than ``before_id`` when given."""
+        query = select(Round).where(Round.feed_id == feed_id)
+        if before_id is not None:
+            query = query.where(Round.id < before_id)  # type: ignore[operator]
+        if status is not None:
+            query = query.where(Round.status == status)
+        query = query.order_by(Round.id.desc()).limit(limit)  # type: ignore[union-attr]
         with self.session() as session:
             return list(session.exec(query))
+
+    def latest_landed(self, feed_id: str) -> Round | None:
+        """The feed's newest landed round, on any chain."""
+        found = self.recent_rounds(feed_id, limit=1, status=RoundStatus.LANDED)
+        return found[0] if found else None
+
+    def status_counts(self) -> Counter[tuple[str, RoundStatus]]:
+        """How many rounds each feed has in each status."""
+        query = select(Round.feed_id, Round.status, func.count()).group_by(Round.feed_id, Round.status)
+        with self.session() as session:
+            return Counter({(feed, RoundStatus(status)): count for feed, status, count in session.exec(query)})
+
+    def round_figures(self) -> list[RoundFigures]:
+        query = select(
+            Round.feed_id, Round.status, Round.failure_kind, Round.failure_error, Round.prove_seconds, Round.gas_used
+        )
+        with self.session() as session:
+            return [RoundFigures(*row) for row in session.exec(query)]
 
     def rounds(self, *, feed_id: str | None = None, status: RoundStatus | None = None) -> list[Round]:
         query = select(Round).order_by(Round.id)  # type: ignore[arg-type]
@@ -84,13 +131,13 @@ class Store:
         with self.session() as session:
             return session.exec(query).first()
 
-    def save_feed(self, spec: FeedSpec) -> Feed:
-        """Record the feed's definition as deployed or run now (insert, or update the row of its id)."""
+    def save_feed(self, feed: Feed) -> Feed:
+        """Record a feed's definition as deployed or run now (insert, or update the row of its id)."""
         try:
-            return self._write_feed(Feed.from_spec(spec))
+            return self._write_feed(Feed(**feed.model_dump()))
         except IntegrityError:
             # Another node inserted the same new feed between this one's read and write: now it is an update.
-            return self._write_feed(Feed.from_spec(spec))
+            return self._write_feed(Feed(**feed.model_dump()))
 
     def _write_feed(self, fresh: Feed) -> Feed:
         with self.session() as session:

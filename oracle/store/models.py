@@ -1,17 +1,20 @@
-"""The node's tables. A round row is written before any transaction is sent for it."""
+"""The node's tables. A round row is written before any transaction is sent for it.
+
+Every datetime column is SQLModel's ``UTCDateTime``: stored in UTC and read back aware,
+on SQLite (which keeps no zone) as on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-if TYPE_CHECKING:
-    from oracle.feeds.schema import FeedSpec
+from oracle.store.failures import FailureKind
 
 
 def utcnow() -> datetime:
@@ -23,7 +26,7 @@ class RoundStatus(StrEnum):
     PROVEN = "proven"  # proof verified locally and stored; ready to relay
     SUBMITTED = "submitted"  # transaction broadcast; receipt pending
     LANDED = "landed"  # mined and accepted by the oracle contract
-    FAILED = "failed"  # ended with failure_reason
+    FAILED = "failed"  # ended: failure_kind says where, failure_reason the detail
 
 
 class SubmissionStatus(StrEnum):
@@ -49,20 +52,8 @@ class Feed(SQLModel, table=True):
     spec_json: str = Field(sa_type=Text)  # the validated spec; [chain] holds only names of secrets, never keys
     decimals: int
     schedule: str  # e.g. "every 10s" or "cron */5 * * * *"
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-
-    @classmethod
-    def from_spec(cls, spec: FeedSpec) -> Feed:
-        schedule = spec.schedule
-        return cls(
-            id=spec.id,
-            description=spec.description,
-            folder=str(spec.folder),
-            spec_json=spec.model_dump_json(),
-            decimals=spec.decimals,
-            schedule=f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}",
-        )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Deployment(SQLModel, table=True):
@@ -79,7 +70,7 @@ class Deployment(SQLModel, table=True):
     circuit_key: str
     model_commitment: str
     dev_srs: bool
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Round(SQLModel, table=True):
@@ -88,7 +79,7 @@ class Round(SQLModel, table=True):
     deployment_id: int = Field(foreign_key="deployment.id", index=True)
     circuit_key: str
     status: RoundStatus = Field(default=RoundStatus.OBSERVED, index=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     inputs_json: str  # the model's whole input, as proven
     observed_at: int | None = None  # unix time of the fetch, proven when the feed binds it
     model_output: float | None = None
@@ -106,8 +97,10 @@ class Round(SQLModel, table=True):
     gas_used: int | None = None
     onchain_round_id: str | None = None  # uint80 (phase << 64 | round): too wide for an SQL integer
     onchain_answer: str | None = None
-    landed_at: datetime | None = None
-    failure_reason: str | None = None
+    landed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failure_kind: FailureKind | None = None  # set with status FAILED
+    failure_reason: str | None = None  # what went wrong, in words
+    failure_error: str | None = None  # the contract's custom error, for a round refused or reverted by one
 
     @property
     def inputs(self) -> list[float]:
@@ -135,6 +128,6 @@ class Submission(SQLModel, table=True):
     gas_used: int | None = None
     error: str | None = None  # why it reverted, was refused or was dropped
     replaced_by: int | None = Field(default=None, foreign_key="submission.id")
-    created_at: datetime = Field(default_factory=utcnow)  # signed and recorded
-    broadcast_at: datetime | None = None
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # signed and recorded
+    broadcast_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

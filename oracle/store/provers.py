@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlmodel import Field, SQLModel, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from oracle.store.engine import Store
 from oracle.store.models import utcnow
@@ -22,9 +23,9 @@ class ProverRecord(SQLModel, table=True):
     invalid: int = 0
     failed: int = 0  # no usable answer: unreachable, refused, timed out, badly signed
     lost: int = 0  # cancelled because another prover's proof was accepted first
-    benched_until: datetime | None = None
+    benched_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_outcome: str | None = None
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 def load_prover_records(store: Store) -> list[ProverRecord]:

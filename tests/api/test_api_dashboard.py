@@ -57,6 +57,7 @@ def _assert_page_shows_the_store(page: Page, live: LiveFeed) -> None:
     assert section.locator('[data-stat="failed"]').inner_text() == str(failed)
     proving = page.locator("#provers tr", has=page.locator("td", has_text="demo")).last.locator("td")
     assert proving.nth(1).inner_text() == str(len(proven))
+    assert proving.nth(6).inner_text() == f"local {len(proven)}"  # rounds record which prover answered
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -6,8 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from oracle.api.metrics import failure_reason_label
-from oracle.store import RoundStatus
+from oracle.store import FailureKind, RoundStatus
 from tests.api.conftest import LiveFeed
 
 
@@ -31,8 +30,9 @@ def test_metrics_count_rounds_failures_prove_time_gas_and_queue(client: httpx.Cl
     assert samples[("zkoracle_rounds", (("feed", "demo"), ("status", "landed")))] == len(landed)
     assert samples[("zkoracle_rounds", (("feed", "demo"), ("status", "proven")))] == 1
     assert samples[("zkoracle_rounds_landed_total", feed)] == len(landed)
-    failures = sum(r.status is RoundStatus.FAILED for r in rows)
-    assert samples[("zkoracle_round_failures_total", (("feed", "demo"), ("reason", "SourceError")))] == failures
+    failures = [r for r in rows if r.status is RoundStatus.FAILED]
+    assert failures and all(r.failure_kind is FailureKind.SOURCE for r in failures)
+    assert samples[("zkoracle_round_failures_total", (("feed", "demo"), ("reason", "source")))] == len(failures)
     assert samples[("zkoracle_prove_seconds_count", feed)] == len(proven)
     assert samples[("zkoracle_prove_seconds_sum", feed)] == pytest.approx(sum(proven))
     assert samples[("zkoracle_submit_gas_count", feed)] == len(landed)
@@ -42,18 +42,3 @@ def test_metrics_count_rounds_failures_prove_time_gas_and_queue(client: httpx.Cl
         infinite == len(landed) and samples[("zkoracle_submit_gas_bucket", (("feed", "demo"), ("le", "250000.0")))] == 0
     )
     assert samples[("zkoracle_relayer_queue_depth", feed)] == 1  # the proven round waiting for the relayer
-
-
-@pytest.mark.parametrize(
-    ("reason", "label"),
-    [
-        ("ProverError: local proving failed for circuit abc: panicked", "ProverError"),
-        ("SourceError: feed 'demo': source returned 2 values, the model takes 4", "SourceError"),
-        ("feed 'demo' round 3 would revert: ZkOracleProofReplayed(0x01, 0x02)", "revert:ZkOracleProofReplayed"),
-        ("feed 'demo' round 4: no receipt for 0xab after 120s", "receipt-timeout"),
-        ("feed 'demo' round 5: transaction 0xab reverted", "reverted"),
-        (None, "other"),
-    ],
-)
-def test_failure_reasons_become_bounded_labels(reason: str | None, label: str) -> None:
-    assert failure_reason_label(reason) == label

@@ -91,7 +91,7 @@ def deploy_oracle_with_receipt(sender: TransactionSender, admin: str) -> tuple[C
 
 
 def err(name: str, *args: object) -> str:
-    """A custom error as ``ErrorDecoder.decode`` renders it (eth_abi decodes addresses lowercase)."""
+    """A custom error as a decoded revert renders it (eth_abi decodes addresses lowercase)."""
 
     def render(value: object) -> str:
         if isinstance(value, bytes):
@@ -118,8 +118,8 @@ def rejected(sender: TransactionSender, call: ContractFunction | ContractConstru
     )
     tx_hash = w3.eth.send_raw_transaction(sender.account.sign_transaction(tx).raw_transaction)
     assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 0
-    assert refused.value.reason is not None
-    return refused.value.reason
+    assert refused.value.revert is not None
+    return str(refused.value.revert)
 
 
 def view_error(call: ContractFunction, *, sender: str | None = None) -> str:
@@ -127,7 +127,7 @@ def view_error(call: ContractFunction, *, sender: str | None = None) -> str:
     with pytest.raises(ContractCustomError) as reverted:
         call.call({"from": sender} if sender else None)
     data = reverted.value.data
-    return project_error_decoder().decode(data if isinstance(data, str) else None)
+    return str(project_error_decoder().decode(data if isinstance(data, str) else None))
 
 
 def events(event: BaseContractEvent, confirmed: Confirmed) -> list[EventData]:

@@ -22,8 +22,7 @@ from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.feeds.schema import FeedSpec
-from oracle.store import Deployment, RoundStatus, Store, SubmissionStatus
-from relayer.ledger import Ledger
+from oracle.store import Deployment, FailureKind, Ledger, RoundStatus, Store, SubmissionStatus
 from relayer.rounds import RoundRelayer
 from relayer.sender import TransactionSender
 from tests.relayer.conftest import prove_rounds, round_relayer, rounds_on_chain, rpc
@@ -42,7 +41,17 @@ class Chain:
         return int(self.deployment.id)  # type: ignore[arg-type]
 
     def proven_round(self, spec: FeedSpec, circuit: CircuitArtifacts) -> int:
-        return prove_rounds(self.store, self.deployment, spec, circuit, self.proofs, [time.time()])[0]
+        return self.proven_rounds(spec, circuit, [time.time()])[0]
+
+    def proven_rounds(self, spec: FeedSpec, circuit: CircuitArtifacts, times: list[float]) -> list[int]:
+        """Rounds observed at ``times`` and proven, with a block mined after, as a live chain mines meanwhile.
+
+        An idle Anvil mines nothing: proving on a busy machine can outlast the oracle's future skew,
+        and a send estimated on the latest block would be refused as from the future.
+        """
+        proven = prove_rounds(self.store, self.deployment, spec, circuit, self.proofs, times)
+        rpc(self.w3, "evm_mine")
+        return proven
 
     def relayer(self, **options: float) -> RoundRelayer:
         return round_relayer(self.store, self.sender, self.deployment, **options)
@@ -176,7 +185,7 @@ def test_a_mined_revert_fails_the_round_with_the_decoded_reason(
     chain: Chain, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
     now = time.time()
-    older, newer = prove_rounds(chain.store, chain.deployment, demo_spec, demo_circuit, chain.proofs, [now - 1, now])
+    older, newer = chain.proven_rounds(demo_spec, demo_circuit, [now - 1, now])
     before = rounds_on_chain(chain.w3, chain.deployment)
     relayer = chain.relayer(timeout=0.5)
     with automine_off(chain.w3):
@@ -190,5 +199,6 @@ def test_a_mined_revert_fails_the_round_with_the_decoded_reason(
     failed = outcomes[older].round
     assert failed.status is RoundStatus.FAILED
     assert f"transaction {failed.tx_hash} reverted: ZkOracleStaleRound(" in str(failed.failure_reason)
+    assert (failed.failure_kind, failed.failure_error) == (FailureKind.REVERTED, "ZkOracleStaleRound")
     (reverted,) = Ledger(chain.store).submissions(older)
     assert reverted.status is SubmissionStatus.REVERTED and reverted.block_number is not None

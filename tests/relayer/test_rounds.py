@@ -12,8 +12,8 @@ from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.feeds.schema import FeedSpec
-from oracle.store import Round, RoundStatus, Store, SubmissionStatus
-from relayer.ledger import Ledger
+from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, SubmissionStatus
+from relayer.rounds import submission_of
 from tests.relayer.conftest import in_phase, prove_rounds, round_relayer, rounds_on_chain
 
 
@@ -42,7 +42,7 @@ def test_reconcile_finishes_every_round_a_crashed_run_left(
     for round_id in (unbroadcast, broadcast):
         tx = sender.estimate(relayer._submit_calls(ledger.round(round_id)).function, what="before the crash")
         signed[round_id] = sender.sign(tx)
-        ledger.record_signed(round_id, signed[round_id])
+        ledger.record_signed(submission_of(round_id, signed[round_id]))
     sender.broadcast(signed[broadcast], what="before the crash")
     # The unbroadcast nonce is a gap: the chain holds the broadcast transaction back behind it.
     assert sender.lookup(signed[broadcast].tx_hash).state == "pending"
@@ -74,6 +74,11 @@ def test_reconcile_finishes_every_round_a_crashed_run_left(
     assert "ZkOracleObservationTooOld(" in str(outcomes[too_old].round.failure_reason)
     assert "ZkOracleStaleRound(" in str(outcomes[stale].round.failure_reason)
     assert "abandoned" in str(outcomes[abandoned.id].round.failure_reason)  # type: ignore[index]
+    assert [(outcomes[i].round.failure_kind, outcomes[i].round.failure_error) for i in (too_old, stale)] == [
+        (FailureKind.REFUSED, "ZkOracleObservationTooOld"),
+        (FailureKind.REFUSED, "ZkOracleStaleRound"),
+    ]
+    assert outcomes[abandoned.id].round.failure_kind is FailureKind.ABANDONED  # type: ignore[index]
     for failed in (too_old, stale, abandoned.id):
         assert outcomes[failed].round.status is RoundStatus.FAILED  # type: ignore[index]
         assert ledger.submissions(failed) == []  # type: ignore[arg-type]

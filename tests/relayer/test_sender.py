@@ -8,6 +8,7 @@ from web3 import Web3
 from oracle.deployments.contracts import deploy_oracle
 from oracle.evm.accounts import dev_account
 from oracle.evm.contracts import ORACLE, bind, feed_key, project_error_decoder
+from oracle.evm.errors import DecodedRevert
 from oracle.exceptions import RelayError
 from relayer.fees import Fees, market_fees
 from relayer.sender import Signed, TransactionSender
@@ -32,7 +33,8 @@ def test_a_revert_is_reported_before_sending_with_the_decoded_error(w3: Web3) ->
     nonce = w3.eth.get_transaction_count(sender.account.address)
     with pytest.raises(RelayError) as info:
         sender.send(oracle.functions.submit(feed_key("nowhere"), b"\x01", [1]), what="submit")
-    assert info.value.reason == f"ZkOracleUnknownFeed(0x{feed_key('nowhere').hex()})"
+    assert info.value.revert == DecodedRevert("ZkOracleUnknownFeed", (feed_key("nowhere"),))
+    assert str(info.value.revert) == f"ZkOracleUnknownFeed(0x{feed_key('nowhere').hex()})"
     assert "submit would revert" in str(info.value)
     assert w3.eth.get_transaction_count(sender.account.address) == nonce  # nothing was broadcast
 
@@ -112,5 +114,6 @@ def test_a_mined_revert_is_decoded_by_replaying_it_on_its_block(w3: Web3) -> Non
     sender.broadcast(signed, what="submit")
     with pytest.raises(RelayError) as info:
         sender.wait(signed.tx_hash, what="submit")
-    assert info.value.reason == f"ZkOracleUnknownFeed(0x{feed_key('nowhere').hex()})"
+    assert info.value.revert == DecodedRevert("ZkOracleUnknownFeed", (feed_key("nowhere"),))
+    assert str(info.value.revert) == f"ZkOracleUnknownFeed(0x{feed_key('nowhere').hex()})"
     assert f"transaction {signed.tx_hash} reverted" in str(info.value)

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from oracle.deployments.lifecycle import feed_record
 from oracle.exceptions import StoreError
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
-from oracle.store import Round, RoundStatus, Store
+from oracle.store import Deployment, FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
 
 
@@ -52,7 +54,7 @@ def test_a_feed_definition_is_inserted_then_updated_in_place(store_url: str, tmp
     folder = tmp_path / "demo"
     shutil.copytree(DEMO_FEED, folder)
     store = Store(store_url)
-    first = store.save_feed(load_feed(folder))
+    first = store.save_feed(feed_record(load_feed(folder)))
     assert (first.id, first.decimals, first.schedule, first.folder) == ("demo", 8, "every 10s", str(folder))
     assert FeedSpec.model_validate({**json.loads(first.spec_json), "folder": folder}) == load_feed(folder)
 
@@ -62,8 +64,72 @@ def test_a_feed_definition_is_inserted_then_updated_in_place(store_url: str, tmp
         .replace("decimals = 8", "decimals = 6")
         .replace("interval_seconds = 10", 'cron = "*/5 * * * *"')
     )
-    Store(store_url).save_feed(load_feed(folder))
+    Store(store_url).save_feed(feed_record(load_feed(folder)))
     (row,) = Store(store_url).feeds()
     assert (row.decimals, row.schedule) == (6, "cron */5 * * * *")
     assert row.created_at == first.created_at and row.updated_at > first.updated_at
     assert Store(store_url).feed_ids() == ["demo"]
+
+
+def test_deployments_come_newest_first_and_by_chain(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    store = Store(store_url)
+    first, second = add_deployment(store), add_deployment(store)
+    elsewhere = Deployment(**{**second.model_dump(exclude={"id"}), "chain_id": 1})
+    store.add(elsewhere)
+    add_deployment(store, feed_id="other")
+    assert [d.id for d in store.deployments("demo")] == [elsewhere.id, second.id, first.id]
+    assert [d.id for d in store.deployments("demo", chain_id=31337)] == [second.id, first.id]
+    assert store.deployments("demo", chain_id=5) == []
+
+
+def test_recent_rounds_page_backwards_and_figures_carry_the_failure(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    store = Store(store_url)
+    deployment = add_deployment(store)
+    statuses = [RoundStatus.LANDED, RoundStatus.FAILED, RoundStatus.LANDED, RoundStatus.PROVEN]
+    for status in statuses:
+        failed = status is RoundStatus.FAILED
+        store.add(
+            Round(
+                feed_id="demo",
+                deployment_id=deployment.id,  # type: ignore[arg-type]
+                circuit_key="k",
+                status=status,
+                inputs_json="[]",
+                failure_kind=FailureKind.REVERTED if failed else None,
+                failure_error="ZkOracleStaleRound" if failed else None,
+            )
+        )
+    ids = [r.id for r in store.rounds()]
+    assert [r.id for r in store.recent_rounds("demo", limit=2)] == ids[:1:-1]
+    assert [r.id for r in store.recent_rounds("demo", limit=5, before_id=ids[2])] == ids[1::-1]
+    assert store.latest_landed("demo").id == ids[2]  # type: ignore[union-attr]
+    assert store.status_counts()[("demo", RoundStatus.LANDED)] == 2
+    (failed,) = [f for f in store.round_figures() if f.status is RoundStatus.FAILED]
+    assert (failed.feed_id, failed.failure_kind, failed.failure_error) == (
+        "demo",
+        FailureKind.REVERTED,
+        "ZkOracleStaleRound",
+    )
+
+
+def test_datetimes_come_back_aware_in_utc(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    store = Store(store_url)
+    deployment = add_deployment(store)
+    landed_at = datetime(2026, 11, 25, 14, 0, tzinfo=UTC) + timedelta(microseconds=7)
+    store.add(
+        Round(
+            feed_id="demo",
+            deployment_id=deployment.id,  # type: ignore[arg-type]
+            circuit_key="k",
+            status=RoundStatus.LANDED,
+            inputs_json="[]",
+            landed_at=landed_at,
+        )
+    )
+    (row,) = Store(store_url).rounds()
+    assert row.landed_at == landed_at and row.landed_at.tzinfo is not None  # type: ignore[union-attr]
+    assert row.created_at.utcoffset() == timedelta(0)
+    assert store.deployment(deployment.id).created_at.utcoffset() == timedelta(0)  # type: ignore[arg-type]

@@ -6,23 +6,17 @@ submissions disagreeing (e.g. a round SUBMITTED without the row of its transacti
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlmodel import Session, select
 
 from oracle.exceptions import StoreError
-from oracle.store import Round, RoundStatus, Store, Submission, SubmissionStatus
-from oracle.store.models import utcnow
-from relayer.sender import Signed
+from oracle.store.engine import Store
+from oracle.store.failures import FailureKind
+from oracle.store.models import Round, RoundStatus, Submission, SubmissionStatus, utcnow
 
 LIVE = (SubmissionStatus.SIGNED, SubmissionStatus.PENDING, SubmissionStatus.MINED)
 Row = TypeVar("Row", Round, Submission)
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Ledger:
@@ -55,19 +49,11 @@ class Ledger:
         with self._store.session() as session:
             return session.exec(select(Submission).where(Submission.tx_hash == tx_hash)).first()
 
-    def record_signed(self, round_id: int, signed: Signed) -> Submission:
-        """Write-ahead: the transaction is on record, and the round SUBMITTED, before it is broadcast."""
+    def record_signed(self, submission: Submission) -> Submission:
+        """Write-ahead: the signed transaction is on record, and its round SUBMITTED, before it is broadcast."""
         with self._store.session() as session:
-            row = _get(session, Round, round_id)
-            submission = Submission(
-                round_id=round_id,
-                tx_hash=signed.tx_hash,
-                nonce=signed.nonce,
-                max_fee_per_gas=signed.fees.max_fee_per_gas,
-                max_priority_fee_per_gas=signed.fees.max_priority_fee_per_gas,
-                gas_limit=signed.gas,
-            )
-            row.status, row.tx_hash, row.tx_nonce = RoundStatus.SUBMITTED, signed.tx_hash, signed.nonce
+            row = _get(session, Round, submission.round_id)
+            row.status, row.tx_hash, row.tx_nonce = RoundStatus.SUBMITTED, submission.tx_hash, submission.nonce
             session.add(submission)
             session.add(row)
             session.commit()
@@ -126,13 +112,23 @@ class Ledger:
             session.refresh(row)
             return row
 
-    def fail(self, round_id: int, reason: str, *, reverted: Submission | None = None) -> Round:
-        """The round ends FAILED; ``reverted`` is its transaction that was mined and reverted, if any."""
+    def fail(
+        self,
+        round_id: int,
+        kind: FailureKind,
+        reason: str,
+        *,
+        error: str | None = None,
+        reverted: Submission | None = None,
+    ) -> Round:
+        """The round ends FAILED for ``reason``; ``error``: the contract's custom error that refused or reverted it;
+        ``reverted``: its transaction that was mined and reverted, if any."""
         with self._store.session() as session:
             if reverted is not None:
                 _settle(session, reverted, SubmissionStatus.REVERTED, error=reason)
             row = _get(session, Round, round_id)
-            row.status, row.failure_reason = RoundStatus.FAILED, reason
+            row.status = RoundStatus.FAILED
+            row.failure_kind, row.failure_reason, row.failure_error = kind, reason, error
             session.add(row)
             session.commit()
             session.refresh(row)
