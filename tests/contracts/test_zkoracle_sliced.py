@@ -368,7 +368,12 @@ def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
     targeted_proof: SlicedProof,
 ) -> None:
     deployment = deploy_feed(
-        owner, sliced_spec, targeted_circuit, submitter=relayer.account.address, oracle_address=oracle.address
+        owner,
+        sliced_spec,
+        targeted_circuit,
+        submitter=relayer.account.address,
+        oracle_address=oracle.address,
+        with_consumer=True,
     )
     first, middle, last = deployment.slice_verifiers
     assert (deployment.verifier_address, middle) == (first, None) and last is not None
