@@ -130,12 +130,13 @@ def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSende
 def measure_reads(w3: Web3, oracle_address: str, spec: FeedSpec, deployer: TransactionSender) -> dict[str, int]:
     proxy = bind(w3, PROXY, deploy_proxy(deployer, oracle_address, spec.id))
     consumer = bind(w3, CONSUMER, deploy_consumer(deployer, oracle_address, spec.id))
-    oracle = ZkOracle(w3, oracle_address).contract
-    key = feed_key(spec.id)
-    round_id = oracle.functions.latestRoundId(key).call()
+    oracle = ZkOracle(w3, oracle_address)
+    latest = oracle.latest_round_id(spec.id)
+    assert latest is not None, "the reads are measured after the feeds' submissions"
+    key, round_id, views = feed_key(spec.id), int(latest), oracle.contract.functions
     calls = {  # raw calls: what is measured is the gas of each view, not its decoded result
-        "ZkOracle.latestRoundData": oracle.functions.latestRoundData(key),
-        "ZkOracle.getRound": oracle.functions.getRound(key, round_id),
+        "ZkOracle.latestRoundData": views.latestRoundData(key),
+        "ZkOracle.getRound": views.getRound(key, round_id),
         "ZkFeedProxy.latestRoundData": proxy.functions.latestRoundData(),
         "ZkFeedProxy.getRoundData": proxy.functions.getRoundData(round_id),
         "ZkFeedProxy.latestRoundDataNoOlderThan": proxy.functions.latestRoundDataNoOlderThan(3600),

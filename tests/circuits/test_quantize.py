@@ -4,8 +4,7 @@ import ezkl
 import pytest
 
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
-
-FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+from oracle.evm.zkoracle import FIELD_MODULUS
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from web3 import Web3
-from web3.contract import Contract
 from zkoracle_testkit import (
     DEMO_DESCRIPTION,
     OUTSIDER,
@@ -39,14 +38,9 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.time_limbs import time_limbs
-from oracle.deployments.contracts import (
-    circuit_config,
-    deploy_oracle,
-    deploy_verifier,
-    deploy_verifiers,
-    sliced_circuit_config,
-)
-from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.deployments.contracts import circuit_config, deploy_oracle, deploy_verifier, deploy_verifiers
+from oracle.evm.contracts import feed_key
+from oracle.evm.zkoracle import CircuitConfig, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import LocalProver, Proof
 from oracle.provers.sliced import SlicedProof
@@ -113,9 +107,9 @@ def demo_verifier(owner: TransactionSender, demo_circuit: CircuitArtifacts) -> s
 
 
 @pytest.fixture(scope="session")
-def demo_config(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_verifier: str) -> tuple:
+def demo_config(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_verifier: str) -> CircuitConfig:
     """The demo circuit's CircuitConfig as the deployer builds it."""
-    return circuit_config(demo_spec, demo_circuit, demo_verifier)
+    return circuit_config(demo_spec, demo_circuit, [demo_verifier])
 
 
 @pytest.fixture(scope="session")
@@ -131,8 +125,8 @@ def gemm_verifier(owner: TransactionSender, gemm_circuit: CircuitArtifacts) -> s
 
 
 @pytest.fixture(scope="session")
-def gemm_config(demo_spec: FeedSpec, gemm_circuit: CircuitArtifacts, gemm_verifier: str) -> tuple:
-    return circuit_config(demo_spec, gemm_circuit, gemm_verifier)
+def gemm_config(demo_spec: FeedSpec, gemm_circuit: CircuitArtifacts, gemm_verifier: str) -> CircuitConfig:
+    return circuit_config(demo_spec, gemm_circuit, [gemm_verifier])
 
 
 @pytest.fixture(scope="session")
@@ -163,12 +157,14 @@ def gemm_proof(gemm_circuit: CircuitArtifacts, proof_time: int) -> Proven:
 
 
 @pytest.fixture
-def oracle(w3: Web3, owner: TransactionSender) -> Contract:
-    return bind(w3, ORACLE, deploy_oracle(owner))
+def oracle(w3: Web3, owner: TransactionSender) -> ZkOracle:
+    return ZkOracle(w3, deploy_oracle(owner))
 
 
 @pytest.fixture
-def demo_key(oracle: Contract, owner: TransactionSender, relayer: TransactionSender, demo_config: tuple) -> bytes:
+def demo_key(
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, demo_config: CircuitConfig
+) -> bytes:
     """The demo circuit registered on this test's oracle as an allow-listed feed, the relayer allowed."""
     key = feed_key("demo")
     register(
@@ -208,15 +204,17 @@ def targeted_verifiers(sliced_verifiers: list[str | None], targeted_circuit: Sli
 
 
 @pytest.fixture(scope="session")
-def sliced_config(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_verifiers: list[str | None]) -> tuple:
-    return sliced_circuit_config(sliced_spec, sliced_circuit, sliced_verifiers)
+def sliced_config(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_verifiers: list[str | None]
+) -> CircuitConfig:
+    return circuit_config(sliced_spec, sliced_circuit, sliced_verifiers)
 
 
 @pytest.fixture(scope="session")
 def targeted_config(
     sliced_spec: FeedSpec, targeted_circuit: SlicedCircuit, targeted_verifiers: list[str | None]
-) -> tuple:
-    return sliced_circuit_config(sliced_spec, targeted_circuit, targeted_verifiers)
+) -> CircuitConfig:
+    return circuit_config(sliced_spec, targeted_circuit, targeted_verifiers)
 
 
 @pytest.fixture(scope="session")
@@ -237,7 +235,11 @@ def other_slice1_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> 
 
 @pytest.fixture
 def sliced_key(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, sliced_spec: FeedSpec, sliced_config: tuple
+    oracle: ZkOracle,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    sliced_spec: FeedSpec,
+    sliced_config: CircuitConfig,
 ) -> bytes:
     """The fully proven sliced feed registered on this test's oracle, the relayer allowed."""
     key = feed_key(sliced_spec.id)
@@ -248,11 +250,11 @@ def sliced_key(
 
 @pytest.fixture
 def targeted_key(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     sliced_spec: FeedSpec,
-    targeted_config: tuple,
+    targeted_config: CircuitConfig,
 ) -> bytes:
     """The targeted sliced feed registered on this test's oracle, the relayer allowed."""
     key = feed_key("sliced-targeted")

@@ -18,7 +18,6 @@ from zkoracle_testkit import (
     err,
     events,
     rejected,
-    round_id,
     submit,
     view_error,
 )
@@ -28,6 +27,7 @@ from oracle.circuits.quantize import answer_from_felt
 from oracle.deployments.contracts import deploy_consumer, deploy_proxy
 from oracle.evm.compiler import compile_sources
 from oracle.evm.contracts import CONSUMER, PROXY, bind, contract_factory, feed_key, project_contracts
+from oracle.evm.zkoracle import RoundData, RoundId, ZkOracle
 from relayer.sender import TransactionSender
 
 # Chainlink's AggregatorV3Interface selectors, as deployed aggregators answer them.
@@ -39,6 +39,8 @@ CHAINLINK_SELECTORS = {
     "latestRoundData()": "feaf968c",
 }
 ROUND_OUTPUTS = ["uint80", "int256", "uint256", "uint256", "uint80"]
+# The proxy and consumers speak raw uint80 round ids.
+FIRST_ROUND = int(RoundId(1, 1))
 
 # A consumer in the shape of Chainlink's documentation that declares Chainlink's interface
 # itself instead of importing the project's copy, so nothing of zkoracle is compiled into it.
@@ -75,7 +77,7 @@ DECIMALS = 8
 
 
 @pytest.fixture
-def proxy(w3: Web3, oracle: Contract, owner: TransactionSender, demo_key: bytes) -> Contract:
+def proxy(w3: Web3, oracle: ZkOracle, owner: TransactionSender, demo_key: bytes) -> Contract:
     return bind(w3, PROXY, deploy_proxy(owner, oracle.address, "demo"))
 
 
@@ -95,7 +97,7 @@ def test_proxy_answers_chainlinks_selectors_with_chainlinks_types() -> None:
         assert [output["type"] for output in functions[name]["outputs"]] == ROUND_OUTPUTS
 
 
-def test_proxy_cannot_be_deployed_for_an_unknown_feed(w3: Web3, oracle: Contract, owner: TransactionSender) -> None:
+def test_proxy_cannot_be_deployed_for_an_unknown_feed(w3: Web3, oracle: ZkOracle, owner: TransactionSender) -> None:
     key = feed_key("nowhere")
     constructor = contract_factory(w3, PROXY).constructor(oracle.address, key)
     assert rejected(owner, constructor) == err("ZkOracleUnknownFeed", key)
@@ -108,7 +110,7 @@ def test_proxy_cannot_be_deployed_for_an_address_without_code(w3: Web3, owner: T
     assert rejected(owner, constructor) == err("ZkFeedProxyOracleNotAContract", address)
 
 
-def test_proxy_describes_the_feed_before_any_round(proxy: Contract, oracle: Contract, demo_key: bytes) -> None:
+def test_proxy_describes_the_feed_before_any_round(proxy: Contract, oracle: ZkOracle, demo_key: bytes) -> None:
     assert proxy.functions.decimals().call() == DECIMALS
     assert proxy.functions.description().call() == DEMO_DESCRIPTION
     assert proxy.functions.version().call() == proxy.functions.VERSION().call() == 1
@@ -116,14 +118,12 @@ def test_proxy_describes_the_feed_before_any_round(proxy: Contract, oracle: Cont
     assert proxy.functions.i_feedId().call() == demo_key
     assert view_error(proxy.functions.latestRoundData()) == err("ZkOracleNoRounds", demo_key)
     assert view_error(proxy.functions.latestRoundDataNoOlderThan(2**256 - 1)) == err("ZkOracleNoRounds", demo_key)
-    assert view_error(proxy.functions.getRoundData(round_id(1, 1))) == err(
-        "ZkOracleUnknownRound", demo_key, round_id(1, 1)
-    )
+    assert view_error(proxy.functions.getRoundData(FIRST_ROUND)) == err("ZkOracleUnknownRound", demo_key, FIRST_ROUND)
 
 
 def test_chainlink_consumer_reads_a_proven_answer_through_the_proxy(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     demo_key: bytes,
     proxy: Contract,
     owner: TransactionSender,
@@ -146,17 +146,19 @@ def test_chainlink_consumer_reads_a_proven_answer_through_the_proxy(
     assert guarded.functions.price(3600).call() == answer * 10 ** (18 - DECIMALS)
 
     # The proxy answers exactly what the oracle stores for the feed.
-    latest = [round_id(1, 1), answer, first_proof.observed_at, block_time(w3, confirmed), round_id(1, 1)]
-    assert proxy.functions.latestRoundData().call() == oracle.functions.latestRoundData(demo_key).call() == latest
-    assert proxy.functions.getRoundData(round_id(1, 1)).call() == latest
-    assert proxy.functions.latestRoundDataNoOlderThan(3600).call() == latest
-    for missing in (0, round_id(1, 2), round_id(2, 1)):
-        assert view_error(proxy.functions.getRoundData(missing)) == err("ZkOracleUnknownRound", demo_key, missing)
+    latest = RoundData(RoundId(1, 1), answer, first_proof.observed_at, block_time(w3, confirmed), RoundId(1, 1))
+    assert RoundData.from_abi(proxy.functions.latestRoundData().call()) == oracle.latest_round_data(demo_key) == latest
+    assert RoundData.from_abi(proxy.functions.getRoundData(FIRST_ROUND).call()) == latest
+    assert RoundData.from_abi(proxy.functions.latestRoundDataNoOlderThan(3600).call()) == latest
+    for missing in (RoundId(0, 0), RoundId(1, 2), RoundId(2, 1)):
+        assert view_error(proxy.functions.getRoundData(int(missing))) == err(
+            "ZkOracleUnknownRound", demo_key, int(missing)
+        )
 
 
 def test_example_consumer_reads_and_records_the_latest_answer(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     demo_key: bytes,
     owner: TransactionSender,
     relayer: TransactionSender,
@@ -170,11 +172,11 @@ def test_example_consumer_reads_and_records_the_latest_answer(
 
     stamp = block_time(w3, submit(relayer, oracle, demo_key, first_proof))
     answer = expected_answer(first_proof, demo_circuit)
-    assert consumer.functions.readLatest().call() == [answer, DECIMALS, round_id(1, 1), stamp]
+    assert consumer.functions.readLatest().call() == [answer, DECIMALS, FIRST_ROUND, stamp]
 
     # Anyone may make the consumer record; it needs no role on the oracle.
     confirmed = outsider.transact(consumer.functions.record(3600), what="record")
     (event,) = events(consumer.events.AnswerRecorded(), confirmed)
-    assert dict(event["args"]) == {"feedId": demo_key, "roundId": round_id(1, 1), "answer": answer}
+    assert dict(event["args"]) == {"feedId": demo_key, "roundId": FIRST_ROUND, "answer": answer}
     assert consumer.functions.s_lastAnswer().call() == answer
-    assert consumer.functions.s_lastRoundId().call() == round_id(1, 1)
+    assert consumer.functions.s_lastRoundId().call() == FIRST_ROUND

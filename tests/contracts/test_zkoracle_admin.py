@@ -10,33 +10,29 @@ from collections.abc import Callable
 
 import pytest
 from web3 import Web3
-from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from zkoracle_testkit import (
     DEFAULT_ADMIN_ROLE,
     OPERATOR,
     OPERATOR_ROLE,
     ZERO_ADDRESS,
-    as_stored,
     circuit,
     deploy_oracle_with_receipt,
     err,
     events,
     feed_params,
     make_sender,
-    normalise,
     onchain_input,
     register,
     rejected,
-    round_id,
     stub_proof,
-    submit_call,
     timed_circuit,
     view_error,
 )
 
 from oracle.deployments.contracts import feed_params as spec_feed_params
 from oracle.evm.contracts import ORACLE, contract_factory, feed_key
+from oracle.evm.zkoracle import CircuitConfig, FeedParams, RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -45,15 +41,15 @@ KEY = feed_key("admin-test")
 
 @pytest.fixture
 def stub_key(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> bytes:
     """A registered allow-listed feed whose single instance is its answer, the relayer allowed."""
     register(owner, oracle, KEY, feed_params(), circuit(stub_verifiers[True]), submitters=(relayer.account.address,))
     return KEY
 
 
-def stub_submit(oracle: Contract, key: bytes, answer: int = 1) -> ContractFunction:
-    return submit_call(oracle, key, stub_proof(), [answer])
+def stub_submit(oracle: ZkOracle, key: bytes, answer: int = 1) -> ContractFunction:
+    return oracle.submit(key, stub_proof(), [answer])
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -62,19 +58,20 @@ def stub_submit(oracle: Contract, key: bytes, answer: int = 1) -> ContractFuncti
 def test_constructor_grants_admin_and_operator_to_the_admin(w3: Web3, owner: TransactionSender) -> None:
     admin = make_sender(w3, OPERATOR).account.address
     oracle, confirmed = deploy_oracle_with_receipt(owner, admin)
+    roles = oracle.contract  # AccessControl's roles and events are not the binding's
     granted = [
         (event["args"]["role"], event["args"]["account"], event["args"]["sender"])
-        for event in events(oracle.events.RoleGranted(), confirmed)
+        for event in events(roles.events.RoleGranted(), confirmed)
     ]
     # OpenZeppelin's RoleGranted, with the deployer as sender: the admin need not deploy.
     assert granted == [
         (DEFAULT_ADMIN_ROLE, admin, owner.account.address),
         (OPERATOR_ROLE, admin, owner.account.address),
     ]
-    assert oracle.functions.OPERATOR_ROLE().call() == OPERATOR_ROLE
-    assert oracle.functions.hasRole(DEFAULT_ADMIN_ROLE, admin).call() is True
-    assert oracle.functions.hasRole(OPERATOR_ROLE, admin).call() is True
-    assert oracle.functions.hasRole(OPERATOR_ROLE, owner.account.address).call() is False
+    assert roles.functions.OPERATOR_ROLE().call() == OPERATOR_ROLE
+    assert roles.functions.hasRole(DEFAULT_ADMIN_ROLE, admin).call() is True
+    assert roles.functions.hasRole(OPERATOR_ROLE, admin).call() is True
+    assert roles.functions.hasRole(OPERATOR_ROLE, owner.account.address).call() is False
 
 
 def test_constructor_refuses_the_zero_admin(w3: Web3, owner: TransactionSender) -> None:
@@ -84,7 +81,7 @@ def test_constructor_refuses_the_zero_admin(w3: Web3, owner: TransactionSender) 
 
 @pytest.mark.parametrize("action", ["registerFeed", "rotateFeed", "setPaused", "setHeartbeat", "setSubmitter"])
 def test_only_operators_administer_feeds(
-    oracle: Contract,
+    oracle: ZkOracle,
     stub_key: bytes,
     outsider: TransactionSender,
     relayer: TransactionSender,
@@ -94,42 +91,43 @@ def test_only_operators_administer_feeds(
     address = outsider.account.address
     other = circuit(stub_verifiers[False])
     calls: dict[str, Callable[[], ContractFunction]] = {
-        "registerFeed": lambda: oracle.functions.registerFeed(feed_key("intruder"), feed_params(), other),
-        "rotateFeed": lambda: oracle.functions.rotateFeed(stub_key, other),
-        "setPaused": lambda: oracle.functions.setPaused(stub_key, True),
-        "setHeartbeat": lambda: oracle.functions.setHeartbeat(stub_key, 1),
-        "setSubmitter": lambda: oracle.functions.setSubmitter(stub_key, address, True),
+        "registerFeed": lambda: oracle.register_feed(feed_key("intruder"), feed_params(), other),
+        "rotateFeed": lambda: oracle.rotate_feed(stub_key, other),
+        "setPaused": lambda: oracle.set_paused(stub_key, True),
+        "setHeartbeat": lambda: oracle.set_heartbeat(stub_key, 1),
+        "setSubmitter": lambda: oracle.set_submitter(stub_key, address, True),
     }
     # A submitter is no operator either: the relayer's key is the one most exposed.
     for intruder in (outsider, relayer):
         expected = err("AccessControlUnauthorizedAccount", intruder.account.address, OPERATOR_ROLE)
         assert rejected(intruder, calls[action]()) == expected
     # Nothing changed.
-    assert oracle.functions.getCircuit(stub_key).call()[0] == 1
-    assert oracle.functions.isPaused(stub_key).call() is False
-    assert oracle.functions.getFeedParams(stub_key).call() == feed_params()
-    assert oracle.functions.isSubmitter(stub_key, address).call() is False
+    assert oracle.circuit(stub_key)[0] == 1
+    assert oracle.is_paused(stub_key) is False
+    assert oracle.feed_params(stub_key) == feed_params()
+    assert oracle.is_submitter(stub_key, address) is False
     intruder_key = feed_key("intruder")
-    assert view_error(oracle.functions.getFeedParams(intruder_key)) == err("ZkOracleUnknownFeed", intruder_key)
+    assert view_error(oracle.contract.functions.getFeedParams(intruder_key)) == err("ZkOracleUnknownFeed", intruder_key)
 
 
 def test_admin_grants_and_revokes_the_operator_role(
-    w3: Web3, oracle: Contract, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    w3: Web3, oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     operator = make_sender(w3, OPERATOR)
     address = operator.account.address
-    confirmed = owner.transact(oracle.functions.grantRole(OPERATOR_ROLE, address), what="grant operator")
-    (event,) = events(oracle.events.RoleGranted(), confirmed)
+    roles = oracle.contract  # AccessControl's roles and events are not the binding's
+    confirmed = owner.transact(roles.functions.grantRole(OPERATOR_ROLE, address), what="grant operator")
+    (event,) = events(roles.events.RoleGranted(), confirmed)
     assert (event["args"]["role"], event["args"]["account"]) == (OPERATOR_ROLE, address)
     operator.transact(
-        oracle.functions.registerFeed(KEY, feed_params(), circuit(stub_verifiers[True])), what="register as operator"
+        oracle.register_feed(KEY, feed_params(), circuit(stub_verifiers[True])), what="register as operator"
     )
     # Operating feeds does not make one an admin: the operator cannot hand out roles.
-    assert rejected(operator, oracle.functions.grantRole(OPERATOR_ROLE, operator.account.address)) == err(
+    assert rejected(operator, roles.functions.grantRole(OPERATOR_ROLE, operator.account.address)) == err(
         "AccessControlUnauthorizedAccount", address, DEFAULT_ADMIN_ROLE
     )
-    owner.transact(oracle.functions.revokeRole(OPERATOR_ROLE, address), what="revoke operator")
-    assert rejected(operator, oracle.functions.setPaused(KEY, True)) == err(
+    owner.transact(roles.functions.revokeRole(OPERATOR_ROLE, address), what="revoke operator")
+    assert rejected(operator, oracle.set_paused(KEY, True)) == err(
         "AccessControlUnauthorizedAccount", address, OPERATOR_ROLE
     )
 
@@ -138,13 +136,13 @@ def test_admin_grants_and_revokes_the_operator_role(
 
 
 def test_registering_stores_and_announces_the_feed(
-    oracle: Contract, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     params = feed_params(decimals=6, heartbeat=3600, max_age=90, description="BTC / USD forecast")
     config = timed_circuit(stub_verifiers[True], commitment=b"\x11" * 32)
     confirmed = register(owner, oracle, KEY, params, config)
 
-    (registered,) = events(oracle.events.FeedRegistered(), confirmed)
+    (registered,) = events(oracle.contract.events.FeedRegistered(), confirmed)
     assert dict(registered["args"]) == {
         "feedId": KEY,
         "decimals": 6,
@@ -152,7 +150,7 @@ def test_registering_stores_and_announces_the_feed(
         "description": "BTC / USD forecast",
     }
     # Registration starts phase 1, announced like every later rotation.
-    (rotated,) = events(oracle.events.FeedRotated(), confirmed)
+    (rotated,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(rotated["args"]) == {
         "feedId": KEY,
         "phaseId": 1,
@@ -160,66 +158,75 @@ def test_registering_stores_and_announces_the_feed(
         "modelCommitment": b"\x11" * 32,
     }
 
-    assert oracle.functions.getFeedParams(KEY).call() == params
-    phase, stored = oracle.functions.getCircuit(KEY).call()
-    assert (phase, normalise(stored)) == (1, as_stored(config))
-    assert normalise(oracle.functions.getPhaseCircuit(KEY, 1).call()) == as_stored(config)
-    assert oracle.functions.isPaused(KEY).call() is False
-    assert oracle.functions.latestRoundId(KEY).call() == 0
+    assert oracle.feed_params(KEY) == params
+    assert oracle.circuit(KEY) == (1, config)
+    assert oracle.phase_circuit(KEY, 1) == config
+    assert oracle.is_paused(KEY) is False
+    assert oracle.latest_round_id(KEY) is None
     # An allow-listed feed starts with nobody allowed, its operator included.
-    assert oracle.functions.isSubmitter(KEY, owner.account.address).call() is False
+    assert oracle.is_submitter(KEY, owner.account.address) is False
 
 
-def test_registering_with_the_deployers_tuples(
-    oracle: Contract, owner: TransactionSender, demo_spec: FeedSpec, demo_config: tuple, demo_verifier: str
+def test_registering_with_the_deployers_structs(
+    oracle: ZkOracle, owner: TransactionSender, demo_spec: FeedSpec, demo_config: CircuitConfig, demo_verifier: str
 ) -> None:
-    # The deployer's tuples must match the contract's structs field by field.
+    # The deployer's structs must match the contract's field by field.
     params = spec_feed_params(demo_spec)
     register(owner, oracle, KEY, params, demo_config)
-    assert oracle.functions.getFeedParams(KEY).call() == (
-        demo_spec.decimals,
-        demo_spec.onchain.heartbeat_seconds,
-        demo_spec.onchain.max_observation_age_seconds,
-        False,
-        demo_spec.description,
+    assert oracle.feed_params(KEY) == FeedParams(
+        decimals=demo_spec.decimals,
+        heartbeat=demo_spec.onchain.heartbeat_seconds,
+        max_observation_age=demo_spec.onchain.max_observation_age_seconds,
+        permissionless=False,
+        description=demo_spec.description,
     )
-    phase, stored = oracle.functions.getCircuit(KEY).call()
-    assert (phase, normalise(stored)) == (1, as_stored(demo_config))
-    verifier, _commitment, *layout = normalise(stored)
+    phase, stored = oracle.circuit(KEY)
+    assert (phase, stored) == (1, demo_config)
     # 4 prices and 3 time limbs in, the forecast out; the time limbs follow the prices.
-    assert (verifier, layout) == (demo_verifier, [8, 7, 7, 13, 13, True, 4, [], []])
+    layout = circuit(
+        demo_verifier,
+        commitment=stored.model_commitment,
+        instance_count=8,
+        input_count=7,
+        output_index=7,
+        input_scale=13,
+        output_scale=13,
+        binds_time=True,
+        observed_at_index=4,
+    )
+    assert stored == layout
 
 
 def test_permissionless_feed_admits_anyone(
-    oracle: Contract, owner: TransactionSender, outsider: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, outsider: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     confirmed = register(owner, oracle, KEY, feed_params(permissionless=True), timed_circuit(stub_verifiers[True]))
-    (event,) = events(oracle.events.FeedRegistered(), confirmed)
+    (event,) = events(oracle.contract.events.FeedRegistered(), confirmed)
     assert event["args"]["permissionless"] is True
-    assert oracle.functions.isSubmitter(KEY, outsider.account.address).call() is True
-    assert oracle.functions.isSubmitter(KEY, ZERO_ADDRESS).call() is True
+    assert oracle.is_submitter(KEY, outsider.account.address) is True
+    assert oracle.is_submitter(KEY, ZERO_ADDRESS) is True
 
 
 def test_feed_cannot_be_registered_twice(
-    oracle: Contract, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     # Re-registering would swap a live feed's verifier without a phase, under its consumers.
     replacement = circuit(stub_verifiers[False])
-    assert rejected(owner, oracle.functions.registerFeed(stub_key, feed_params(), replacement)) == err(
+    assert rejected(owner, oracle.register_feed(stub_key, feed_params(), replacement)) == err(
         "ZkOracleFeedAlreadyRegistered", stub_key
     )
-    assert normalise(oracle.functions.getCircuit(stub_key).call()[1]) == as_stored(circuit(stub_verifiers[True]))
+    assert oracle.circuit(stub_key)[1] == circuit(stub_verifiers[True])
 
 
 def test_zero_addresses_are_refused(
-    oracle: Contract, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     other = feed_key("other")
     no_verifier = circuit(ZERO_ADDRESS)
-    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_verifier)) == err(
+    assert rejected(owner, oracle.register_feed(other, feed_params(), no_verifier)) == err(
         "ZkOracleZeroVerifier", other
     )
-    assert rejected(owner, oracle.functions.rotateFeed(stub_key, no_verifier)) == err("ZkOracleZeroVerifier", stub_key)
+    assert rejected(owner, oracle.rotate_feed(stub_key, no_verifier)) == err("ZkOracleZeroVerifier", stub_key)
     no_target = circuit(
         stub_verifiers[True],
         instance_count=2,
@@ -227,11 +234,11 @@ def test_zero_addresses_are_refused(
         output_index=1,
         onchain_inputs=(onchain_input(ZERO_ADDRESS, decimals=8, index=0),),
     )
-    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), no_target)) == err(
+    assert rejected(owner, oracle.register_feed(other, feed_params(), no_target)) == err(
         "ZkOracleOnchainInputZeroTarget", other, 0
     )
-    assert view_error(oracle.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
-    assert oracle.functions.getCircuit(stub_key).call()[0] == 1
+    assert view_error(oracle.contract.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
+    assert oracle.circuit(stub_key)[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -245,7 +252,7 @@ def test_zero_addresses_are_refused(
     ],
 )
 def test_output_index_must_address_an_output_instance(
-    oracle: Contract,
+    oracle: ZkOracle,
     stub_key: bytes,
     owner: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -257,14 +264,14 @@ def test_output_index_must_address_an_output_instance(
         stub_verifiers[True], instance_count=instance_count, input_count=input_count, output_index=output_index
     )
     other = feed_key("other")
-    assert rejected(owner, oracle.functions.registerFeed(other, feed_params(), config)) == err(
+    assert rejected(owner, oracle.register_feed(other, feed_params(), config)) == err(
         "ZkOracleOutputIndexOutOfRange", other, output_index, input_count, instance_count
     )
-    assert rejected(owner, oracle.functions.rotateFeed(stub_key, config)) == err(
+    assert rejected(owner, oracle.rotate_feed(stub_key, config)) == err(
         "ZkOracleOutputIndexOutOfRange", stub_key, output_index, input_count, instance_count
     )
-    assert view_error(oracle.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
-    assert oracle.functions.getCircuit(stub_key).call()[0] == 1
+    assert view_error(oracle.contract.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
+    assert oracle.circuit(stub_key)[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -277,7 +284,7 @@ def test_output_index_must_address_an_output_instance(
     ],
 )
 def test_observation_time_limbs_must_be_inputs(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     stub_verifiers: dict[bool, str],
     overrides: dict[str, int],
@@ -285,7 +292,7 @@ def test_observation_time_limbs_must_be_inputs(
     input_count: int,
 ) -> None:
     config = timed_circuit(stub_verifiers[True], **overrides)
-    assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), config)) == err(
+    assert rejected(owner, oracle.register_feed(KEY, feed_params(), config)) == err(
         "ZkOracleObservedAtIndexOutOfRange", KEY, index, input_count
     )
     # The last three inputs are the last place the limbs fit.
@@ -294,17 +301,17 @@ def test_observation_time_limbs_must_be_inputs(
 
 
 def test_onchain_input_must_be_a_model_input(
-    oracle: Contract, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
-    def with_input_at(index: int) -> tuple:
+    def with_input_at(index: int) -> CircuitConfig:
         source = onchain_input(stub_verifiers[True], decimals=8, index=index)
         return circuit(stub_verifiers[True], instance_count=3, input_count=2, output_index=2, onchain_inputs=(source,))
 
-    assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), with_input_at(2))) == err(
+    assert rejected(owner, oracle.register_feed(KEY, feed_params(), with_input_at(2))) == err(
         "ZkOracleOnchainInputIndexOutOfRange", KEY, 2, 2
     )
     register(owner, oracle, KEY, feed_params(), with_input_at(1))
-    assert normalise(oracle.functions.getCircuit(KEY).call()[1]) == as_stored(with_input_at(1))
+    assert oracle.circuit(KEY)[1] == with_input_at(1)
 
 
 @pytest.mark.parametrize(
@@ -319,81 +326,83 @@ def test_onchain_input_must_be_a_model_input(
     ],
 )
 def test_scales_and_decimals_are_bounded(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     stub_verifiers: dict[bool, str],
-    params: tuple,
+    params: FeedParams,
     overrides: dict[str, int],
     expected: tuple[str, int],
 ) -> None:
     config = circuit(stub_verifiers[True], **overrides)
     name, value = expected
-    assert rejected(owner, oracle.functions.registerFeed(KEY, params, config)) == err(name, KEY, value)
-    assert view_error(oracle.functions.getFeedParams(KEY)) == err("ZkOracleUnknownFeed", KEY)
+    assert rejected(owner, oracle.register_feed(KEY, params, config)) == err(name, KEY, value)
+    assert view_error(oracle.contract.functions.getFeedParams(KEY)) == err("ZkOracleUnknownFeed", KEY)
 
 
 def test_onchain_input_decimals_are_bounded(
-    oracle: Contract, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
-    def with_decimals(decimals: int) -> tuple:
+    def with_decimals(decimals: int) -> CircuitConfig:
         source = onchain_input(stub_verifiers[True], decimals=decimals, index=0)
         return circuit(stub_verifiers[True], instance_count=2, input_count=1, output_index=1, onchain_inputs=(source,))
 
-    assert rejected(owner, oracle.functions.registerFeed(KEY, feed_params(), with_decimals(37))) == err(
+    assert rejected(owner, oracle.register_feed(KEY, feed_params(), with_decimals(37))) == err(
         "ZkOracleOnchainInputUnsupportedDecimals", KEY, 0, 37
     )
     register(owner, oracle, KEY, feed_params(), with_decimals(36))
 
 
 def test_widest_scales_and_decimals_are_accepted(
-    oracle: Contract, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     config = circuit(stub_verifiers[True], input_scale=64, output_scale=64)
     register(owner, oracle, KEY, feed_params(decimals=36), config)
-    assert oracle.functions.getFeedParams(KEY).call()[0] == 36
-    assert normalise(oracle.functions.getCircuit(KEY).call()[1]) == as_stored(config)
+    assert oracle.feed_params(KEY).decimals == 36
+    assert oracle.circuit(KEY)[1] == config
 
 
 def test_permissionless_feed_requires_a_proven_observation_time(
-    oracle: Contract, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     # Without it anyone could replay old inputs with a fresh proof.
     params = feed_params(permissionless=True)
     untimed = circuit(stub_verifiers[True])
-    assert rejected(owner, oracle.functions.registerFeed(KEY, params, untimed)) == err("ZkOracleFreshnessRequired", KEY)
+    assert rejected(owner, oracle.register_feed(KEY, params, untimed)) == err("ZkOracleFreshnessRequired", KEY)
     register(owner, oracle, KEY, params, timed_circuit(stub_verifiers[True]))
     # Nor can a rotation drop the time later.
-    assert rejected(owner, oracle.functions.rotateFeed(KEY, untimed)) == err("ZkOracleFreshnessRequired", KEY)
-    assert oracle.functions.getCircuit(KEY).call()[0] == 1
+    assert rejected(owner, oracle.rotate_feed(KEY, untimed)) == err("ZkOracleFreshnessRequired", KEY)
+    assert oracle.circuit(KEY)[0] == 1
 
 
 # --- unknown feeds ---------------------------------------------------------------------------
 
 
 def test_unknown_feed_is_refused_by_every_function(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     key = feed_key("nowhere")
     expected = err("ZkOracleUnknownFeed", key)
     for sender, call in (
-        (owner, oracle.functions.rotateFeed(key, circuit(stub_verifiers[True]))),
-        (owner, oracle.functions.setPaused(key, True)),
-        (owner, oracle.functions.setHeartbeat(key, 60)),
-        (owner, oracle.functions.setSubmitter(key, relayer.account.address, True)),
+        (owner, oracle.rotate_feed(key, circuit(stub_verifiers[True]))),
+        (owner, oracle.set_paused(key, True)),
+        (owner, oracle.set_heartbeat(key, 60)),
+        (owner, oracle.set_submitter(key, relayer.account.address, True)),
         (relayer, stub_submit(oracle, key)),
     ):
         assert rejected(sender, call) == expected
+    views = oracle.contract.functions
+    first = int(RoundId(1, 1))
     for view in (
-        oracle.functions.getFeedParams(key),
-        oracle.functions.getCircuit(key),
-        oracle.functions.getPhaseCircuit(key, 1),
-        oracle.functions.isPaused(key),
-        oracle.functions.isSubmitter(key, relayer.account.address),
-        oracle.functions.latestRoundData(key),
-        oracle.functions.latestRoundDataNoOlderThan(key, 2**256 - 1),
-        oracle.functions.getRoundData(key, round_id(1, 1)),
-        oracle.functions.getRound(key, round_id(1, 1)),
-        oracle.functions.latestRoundId(key),
+        views.getFeedParams(key),
+        views.getCircuit(key),
+        views.getPhaseCircuit(key, 1),
+        views.isPaused(key),
+        views.isSubmitter(key, relayer.account.address),
+        views.latestRoundData(key),
+        views.latestRoundDataNoOlderThan(key, 2**256 - 1),
+        views.getRoundData(key, first),
+        views.getRound(key, first),
+        views.latestRoundId(key),
     ):
         assert view_error(view) == expected
 
@@ -402,32 +411,32 @@ def test_unknown_feed_is_refused_by_every_function(
 
 
 def test_paused_feed_refuses_submissions_but_serves_reads(
-    oracle: Contract, stub_key: bytes, owner: TransactionSender, relayer: TransactionSender
+    oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, relayer: TransactionSender
 ) -> None:
     relayer.transact(stub_submit(oracle, stub_key, 5), what="submit before pausing")
     for paused in (True, False):
-        confirmed = owner.transact(oracle.functions.setPaused(stub_key, paused), what="set paused")
-        (event,) = events(oracle.events.FeedPausedSet(), confirmed)
+        confirmed = owner.transact(oracle.set_paused(stub_key, paused), what="set paused")
+        (event,) = events(oracle.contract.events.FeedPausedSet(), confirmed)
         assert dict(event["args"]) == {"feedId": stub_key, "paused": paused}
-        assert oracle.functions.isPaused(stub_key).call() is paused
+        assert oracle.is_paused(stub_key) is paused
         if paused:
             assert rejected(relayer, stub_submit(oracle, stub_key, 6)) == err("ZkOracleFeedPaused", stub_key)
-            assert oracle.functions.latestRoundData(stub_key).call()[0] == round_id(1, 1)
+            assert oracle.latest_round_data(stub_key).round_id == RoundId(1, 1)
     relayer.transact(stub_submit(oracle, stub_key, 7), what="submit after resuming")
-    assert oracle.functions.latestRoundId(stub_key).call() == round_id(1, 2)
+    assert oracle.latest_round_id(stub_key) == RoundId(1, 2)
 
 
-def test_heartbeat_can_be_changed(oracle: Contract, stub_key: bytes, owner: TransactionSender) -> None:
+def test_heartbeat_can_be_changed(oracle: ZkOracle, stub_key: bytes, owner: TransactionSender) -> None:
     for heartbeat in (3600, 0, 2**32 - 1):
-        confirmed = owner.transact(oracle.functions.setHeartbeat(stub_key, heartbeat), what="set heartbeat")
-        (event,) = events(oracle.events.HeartbeatSet(), confirmed)
+        confirmed = owner.transact(oracle.set_heartbeat(stub_key, heartbeat), what="set heartbeat")
+        (event,) = events(oracle.contract.events.HeartbeatSet(), confirmed)
         assert dict(event["args"]) == {"feedId": stub_key, "heartbeat": heartbeat}
         # Only the heartbeat changes; the rest of what the feed promises stays fixed.
-        assert oracle.functions.getFeedParams(stub_key).call() == feed_params(heartbeat=heartbeat)
+        assert oracle.feed_params(stub_key) == feed_params(heartbeat=heartbeat)
 
 
 def test_submitters_are_allowed_and_disallowed(
-    oracle: Contract,
+    oracle: ZkOracle,
     stub_key: bytes,
     owner: TransactionSender,
     relayer: TransactionSender,
@@ -442,27 +451,27 @@ def test_submitters_are_allowed_and_disallowed(
         "ZkOracleUnauthorizedSubmitter", stub_key, owner.account.address
     )
     for allowed in (True, False):
-        confirmed = owner.transact(oracle.functions.setSubmitter(stub_key, candidate, allowed), what="set submitter")
-        (event,) = events(oracle.events.SubmitterUpdated(), confirmed)
+        confirmed = owner.transact(oracle.set_submitter(stub_key, candidate, allowed), what="set submitter")
+        (event,) = events(oracle.contract.events.SubmitterUpdated(), confirmed)
         assert dict(event["args"]) == {"feedId": stub_key, "submitter": candidate, "allowed": allowed}
-        assert oracle.functions.isSubmitter(stub_key, candidate).call() is allowed
+        assert oracle.is_submitter(stub_key, candidate) is allowed
         if allowed:
             outsider.transact(stub_submit(oracle, stub_key), what="submit as newly allowed")
     assert rejected(outsider, stub_submit(oracle, stub_key)) == err(
         "ZkOracleUnauthorizedSubmitter", stub_key, candidate
     )
-    owner.transact(oracle.functions.setSubmitter(stub_key, relayer.account.address, False), what="revoke relayer")
+    owner.transact(oracle.set_submitter(stub_key, relayer.account.address, False), what="revoke relayer")
     assert rejected(relayer, stub_submit(oracle, stub_key)) == err(
         "ZkOracleUnauthorizedSubmitter", stub_key, relayer.account.address
     )
-    assert oracle.functions.latestRoundId(stub_key).call() == round_id(1, 1)
+    assert oracle.latest_round_id(stub_key) == RoundId(1, 1)
 
 
 # --- rotation --------------------------------------------------------------------------------
 
 
 def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
-    oracle: Contract,
+    oracle: ZkOracle,
     stub_key: bytes,
     owner: TransactionSender,
     relayer: TransactionSender,
@@ -472,32 +481,32 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
     second = circuit(stub_verifiers[True], commitment=b"\x22" * 32, output_scale=10)
     relayer.transact(stub_submit(oracle, stub_key, 1 << 13), what="phase 1 round")
 
-    rotate = oracle.functions.rotateFeed(stub_key, second)
+    rotate = oracle.rotate_feed(stub_key, second)
     assert rotate.call({"from": owner.account.address}) == 2
     confirmed = owner.transact(rotate, what="rotate")
-    (event,) = events(oracle.events.FeedRotated(), confirmed)
+    (event,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(event["args"]) == {
         "feedId": stub_key,
         "phaseId": 2,
         "verifier": stub_verifiers[True],
         "modelCommitment": b"\x22" * 32,
     }
-    assert not events(oracle.events.FeedRegistered(), confirmed)
+    assert not events(oracle.contract.events.FeedRegistered(), confirmed)
 
-    phase, current = oracle.functions.getCircuit(stub_key).call()
-    assert (phase, normalise(current)) == (2, as_stored(second))
-    assert normalise(oracle.functions.getPhaseCircuit(stub_key, 1).call()) == as_stored(first)
-    assert normalise(oracle.functions.getPhaseCircuit(stub_key, 2).call()) == as_stored(second)
+    assert oracle.circuit(stub_key) == (2, second)
+    assert oracle.phase_circuit(stub_key, 1) == first
+    assert oracle.phase_circuit(stub_key, 2) == second
     # A phase that does not exist yet, or phase 0, is unknown.
     for missing in (0, 3, 2**16 - 1):
-        assert view_error(oracle.functions.getPhaseCircuit(stub_key, missing)) == err(
+        assert view_error(oracle.contract.functions.getPhaseCircuit(stub_key, missing)) == err(
             "ZkOracleUnknownPhase", stub_key, missing
         )
 
     # Submissions now follow the new circuit: the same instance means another answer at scale 10.
     relayer.transact(stub_submit(oracle, stub_key, 1 << 13), what="phase 2 round")
-    assert oracle.functions.latestRoundData(stub_key).call()[:2] == [round_id(2, 1), 8 * 10**8]
-    assert oracle.functions.getRoundData(stub_key, round_id(1, 1)).call()[1] == 10**8
+    latest = oracle.latest_round_data(stub_key)
+    assert (latest.round_id, latest.answer) == (RoundId(2, 1), 8 * 10**8)
+    assert oracle.round_data(stub_key, RoundId(1, 1)).answer == 10**8
 
 
 # --- the ends of the round-id space ----------------------------------------------------------
@@ -511,43 +520,40 @@ def feed_state_slot(key: bytes) -> int:
     return int.from_bytes(Web3.solidity_keccak(["bytes32", "uint256"], [key, FEEDS_SLOT]), "big") + STATE_WORD
 
 
-def set_feed_state(w3: Web3, oracle: Contract, key: bytes, *, phase: int, latest_round: int) -> None:
+def set_feed_state(w3: Web3, oracle: ZkOracle, key: bytes, *, phase: int, latest_round: RoundId | None) -> None:
     slot = feed_state_slot(key)
     word = int.from_bytes(w3.eth.get_storage_at(oracle.address, slot), "big")
     # The layout is what this assumes: a freshly registered feed is in phase 1, round 0.
-    assert (word & 0xFFFF, (word >> 24) & (2**80 - 1)) == (1, oracle.functions.latestRoundId(key).call())
-    word = (word & ~0xFFFF & ~((2**80 - 1) << 24)) | phase | (latest_round << 24)
+    assert oracle.latest_round_id(key) is None
+    assert (word & 0xFFFF, (word >> 24) & (2**80 - 1)) == (1, 0)
+    latest = 0 if latest_round is None else int(latest_round)
+    word = (word & ~0xFFFF & ~((2**80 - 1) << 24)) | phase | (latest << 24)
     response = w3.provider.make_request("anvil_setStorageAt", [oracle.address, hex(slot), "0x" + f"{word:064x}"])
     assert "error" not in response, response
 
 
 def test_the_last_phase_cannot_be_rotated_past(
-    w3: Web3, oracle: Contract, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+    w3: Web3, oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     last = 2**16 - 1
-    set_feed_state(w3, oracle, stub_key, phase=last - 1, latest_round=0)
-    assert owner.transact(oracle.functions.rotateFeed(stub_key, circuit(stub_verifiers[True])), what="rotate")
-    assert oracle.functions.getCircuit(stub_key).call()[0] == last
-    assert normalise(oracle.functions.getPhaseCircuit(stub_key, last).call()) == as_stored(
-        circuit(stub_verifiers[True])
-    )
-    rotate = oracle.functions.rotateFeed(stub_key, circuit(stub_verifiers[True]))
+    set_feed_state(w3, oracle, stub_key, phase=last - 1, latest_round=None)
+    assert owner.transact(oracle.rotate_feed(stub_key, circuit(stub_verifiers[True])), what="rotate")
+    assert oracle.circuit(stub_key)[0] == last
+    assert oracle.phase_circuit(stub_key, last) == circuit(stub_verifiers[True])
+    rotate = oracle.rotate_feed(stub_key, circuit(stub_verifiers[True]))
     assert rejected(owner, rotate) == err("ZkOraclePhasesExhausted", stub_key)
-    assert oracle.functions.getCircuit(stub_key).call()[0] == last
+    assert oracle.circuit(stub_key)[0] == last
 
 
 def test_a_phase_out_of_round_ids_refuses_rounds(
-    w3: Web3, oracle: Contract, stub_key: bytes, owner: TransactionSender, relayer: TransactionSender
+    w3: Web3, oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, relayer: TransactionSender
 ) -> None:
     # One more round would carry into the phase bits and pass itself off as phase 2's.
-    set_feed_state(w3, oracle, stub_key, phase=1, latest_round=round_id(1, 2**64 - 2))
+    set_feed_state(w3, oracle, stub_key, phase=1, latest_round=RoundId(1, 2**64 - 2))
     relayer.transact(stub_submit(oracle, stub_key), what="last round of phase 1")
-    assert oracle.functions.latestRoundId(stub_key).call() == round_id(1, 2**64 - 1)
+    assert oracle.latest_round_id(stub_key) == RoundId(1, 2**64 - 1)
     assert rejected(relayer, stub_submit(oracle, stub_key)) == err("PhasedRoundIdsPhaseExhausted", 1)
     # A rotation starts the next phase's count.
-    owner.transact(
-        oracle.functions.rotateFeed(stub_key, circuit(oracle.functions.getCircuit(stub_key).call()[1][0])),
-        what="rotate",
-    )
+    owner.transact(oracle.rotate_feed(stub_key, circuit(oracle.circuit(stub_key)[1].verifier)), what="rotate")
     relayer.transact(stub_submit(oracle, stub_key), what="first round of phase 2")
-    assert oracle.functions.latestRoundId(stub_key).call() == round_id(2, 1)
+    assert oracle.latest_round_id(stub_key) == RoundId(2, 1)

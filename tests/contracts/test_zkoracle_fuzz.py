@@ -14,23 +14,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
-from web3.contract import Contract
 from zkoracle_testkit import (
-    FIELD_MODULUS,
-    MAX_FUTURE_SKEW,
     Proven,
     err,
     feed_params,
     register,
-    round_id,
     submit,
-    submit_call,
     view_error,
 )
 
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
 from oracle.deployments.contracts import deploy_oracle
-from oracle.evm.contracts import ORACLE, bind, feed_key
+from oracle.evm.contracts import feed_key
+from oracle.evm.zkoracle import FIELD_MODULUS, MAX_FUTURE_SKEW, CircuitConfig, RoundId, ZkOracle
 from relayer.sender import TransactionSender
 
 EXAMPLES = 200
@@ -47,9 +43,11 @@ class Mutation:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_oracle(w3: Web3, owner: TransactionSender, relayer: TransactionSender, demo_config: tuple) -> Contract:
+def fuzzed_oracle(
+    w3: Web3, owner: TransactionSender, relayer: TransactionSender, demo_config: CircuitConfig
+) -> ZkOracle:
     # One oracle for all examples: they are only simulated, so it never stores a round.
-    oracle = bind(w3, ORACLE, deploy_oracle(owner))
+    oracle = ZkOracle(w3, deploy_oracle(owner))
     register(owner, oracle, KEY, feed_params(), demo_config, submitters=(relayer.account.address,))
     return oracle
 
@@ -100,7 +98,7 @@ def predicted_reason(instances: list[int], block_time: int) -> str:
 
 def test_no_mutated_proof_or_instance_is_accepted(
     w3: Web3,
-    fuzzed_oracle: Contract,
+    fuzzed_oracle: ZkOracle,
     relayer: TransactionSender,
     first_proof: Proven,
     second_proof: Proven,
@@ -109,8 +107,8 @@ def test_no_mutated_proof_or_instance_is_accepted(
     submitter = relayer.account.address
     # The unmutated proofs would be accepted, so every refusal below is the mutation's doing.
     for proven in bases:
-        call = submit_call(fuzzed_oracle, KEY, proven.proof_bytes, proven.instances)
-        assert call.call({"from": submitter}) == round_id(1, 1)
+        call = fuzzed_oracle.submit(KEY, proven.proof_bytes, proven.instances)
+        assert RoundId.decode(call.call({"from": submitter})) == RoundId(1, 1)
     assert len(first_proof.proof_bytes) == len(second_proof.proof_bytes)
     # eth_call runs against the latest block, and simulating mines nothing, so its time is fixed.
     block_time = int(w3.eth.get_block("latest")["timestamp"])
@@ -121,7 +119,7 @@ def test_no_mutated_proof_or_instance_is_accepted(
     @given(mutation=mutations(len(first_proof.proof_bytes)))
     def never_accepted(mutation: Mutation) -> None:
         proof, instances = apply(mutation, bases[mutation.base])
-        reason = view_error(submit_call(fuzzed_oracle, KEY, proof, instances), sender=submitter)
+        reason = view_error(fuzzed_oracle.submit(KEY, proof, instances), sender=submitter)
         assert reason == predicted_reason(instances, block_time)
         tried.add(mutation)
         reasons.add(reason.split("(")[0])
@@ -131,7 +129,7 @@ def test_no_mutated_proof_or_instance_is_accepted(
     assert len(tried) >= EXAMPLES
     # Both layers were exercised: the oracle's own time checks and the verifier.
     assert {"ZkOracleInvalidProof", "EzklInstancesMalformedTimeLimb"} <= reasons
-    assert fuzzed_oracle.functions.latestRoundId(KEY).call() == 0
+    assert fuzzed_oracle.latest_round_id(KEY) is None
     # The feed was live all along: the real proof lands as a transaction.
     submit(relayer, fuzzed_oracle, KEY, first_proof)
-    assert fuzzed_oracle.functions.latestRoundId(KEY).call() == round_id(1, 1)
+    assert fuzzed_oracle.latest_round_id(KEY) == RoundId(1, 1)

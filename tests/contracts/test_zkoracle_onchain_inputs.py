@@ -7,11 +7,12 @@ limits where it overflows.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from web3 import Web3
 from web3.contract import Contract
 from zkoracle_testkit import (
-    FIELD_MODULUS,
     INT256_MAX,
     INT256_MIN,
     VALUE_SELECTOR,
@@ -26,13 +27,12 @@ from zkoracle_testkit import (
     quantize,
     register,
     rejected,
-    round_id,
     stub_proof,
     submit,
-    submit_call,
 )
 
 from oracle.evm.contracts import feed_key, project_contracts
+from oracle.evm.zkoracle import FIELD_MODULUS, CircuitConfig, RoundId, ZkOracle
 from relayer.sender import TransactionSender
 
 KEY = feed_key("onchain")
@@ -74,17 +74,17 @@ def test_value_source_announces_values_and_only_its_deployer_sets_them(
 
 @pytest.mark.parametrize("decimals", [1, 8])
 def test_proof_must_use_the_value_on_chain_at_submission(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
-    demo_config: tuple,
+    demo_config: CircuitConfig,
     first_proof: Proven,
     second_proof: Proven,
     decimals: int,
 ) -> None:
     on_chain = round(FIRST_PRICE * 10**decimals)
     source = value_source(owner, on_chain)
-    config = (*demo_config[:9], [onchain_input(source.address, decimals=decimals, index=0)], [])
+    config = replace(demo_config, onchain_inputs=(onchain_input(source.address, decimals=decimals, index=0),))
     register(owner, oracle, KEY, feed_params(), config, submitters=(relayer.account.address,))
     # The proof's first instance is the price EZKL quantised; the contract quantises the same value alike.
     assert first_proof.instances[0] == quantize(on_chain, decimals=decimals, scale=SCALE)
@@ -93,7 +93,7 @@ def test_proof_must_use_the_value_on_chain_at_submission(
     # The value moves after the proof was made: the proof is now about a stale input.
     moved = on_chain + 10 ** (decimals - 1)
     owner.transact(source.functions.setValue(moved), what="move the value")
-    call = submit_call(oracle, KEY, second_proof.proof_bytes, second_proof.instances)
+    call = oracle.submit(KEY, second_proof.proof_bytes, second_proof.instances)
     assert rejected(relayer, call) == err(
         "ZkOracleOnchainInputMismatch",
         KEY,
@@ -103,16 +103,16 @@ def test_proof_must_use_the_value_on_chain_at_submission(
     )
     owner.transact(source.functions.setValue(on_chain), what="restore the value")
     submit(relayer, oracle, KEY, second_proof)
-    assert oracle.functions.latestRoundId(KEY).call() == round_id(1, 2)
+    assert oracle.latest_round_id(KEY) == RoundId(1, 2)
 
 
 @pytest.mark.parametrize("target", ["account without code", "missing function", "reverting view", "wide answer"])
 def test_unreadable_onchain_input_is_refused(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     outsider: TransactionSender,
-    demo_config: tuple,
+    demo_config: CircuitConfig,
     first_proof: Proven,
     target: str,
 ) -> None:
@@ -126,9 +126,9 @@ def test_unreadable_onchain_input_is_refused(
         address = deploy(
             owner, helper_contracts()["RevertingSource" if target == "reverting view" else "WideSource"]
         ).address
-    config = (*demo_config[:9], [onchain_input(address, decimals=1, index=0, selector=selector)], [])
+    config = replace(demo_config, onchain_inputs=(onchain_input(address, decimals=1, index=0, selector=selector),))
     register(owner, oracle, KEY, feed_params(), config, submitters=(relayer.account.address,))
-    call = submit_call(oracle, KEY, first_proof.proof_bytes, first_proof.instances)
+    call = oracle.submit(KEY, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, call) == err("ZkOracleOnchainInputUnavailable", KEY, address, selector)
 
 
@@ -136,7 +136,7 @@ def test_unreadable_onchain_input_is_refused(
 
 
 def register_stub_feed(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, verifier: str, *, decimals: int, scale: int
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, verifier: str, *, decimals: int, scale: int
 ) -> Contract:
     """A feed with instances ``[input, answer]`` whose input comes from a fresh value source."""
     source = value_source(owner, 0)
@@ -170,7 +170,7 @@ def register_stub_feed(
     ],
 )
 def test_onchain_value_is_quantised_like_ezkl(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -182,11 +182,11 @@ def test_onchain_value_is_quantised_like_ezkl(
     owner.transact(source.functions.setValue(value), what="set value")
     expected = quantize(value, decimals=decimals, scale=scale)
     off_by_one = (expected + 1) % FIELD_MODULUS
-    assert rejected(relayer, submit_call(oracle, KEY, stub_proof(), [off_by_one, 0])) == err(
+    assert rejected(relayer, oracle.submit(KEY, stub_proof(), [off_by_one, 0])) == err(
         "ZkOracleOnchainInputMismatch", KEY, 0, expected, off_by_one
     )
-    relayer.transact(submit_call(oracle, KEY, stub_proof(), [expected, 0]), what="submit matching input")
-    assert oracle.functions.latestRoundId(KEY).call() == round_id(1, 1)
+    relayer.transact(oracle.submit(KEY, stub_proof(), [expected, 0]), what="submit matching input")
+    assert oracle.latest_round_id(KEY) == RoundId(1, 1)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,7 @@ def test_onchain_value_is_quantised_like_ezkl(
     ],
 )
 def test_onchain_value_beyond_exact_input_range_is_refused(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -214,13 +214,13 @@ def test_onchain_value_beyond_exact_input_range_is_refused(
     # No proof could carry it exactly, so the contract names the value instead of a mismatch.
     source = register_stub_feed(oracle, owner, relayer, stub_verifiers[True], decimals=decimals, scale=scale)
     owner.transact(source.functions.setValue(value), what="set value")
-    call = submit_call(oracle, KEY, stub_proof(), [quantize(value, decimals=decimals, scale=scale) % FIELD_MODULUS, 0])
+    call = oracle.submit(KEY, stub_proof(), [quantize(value, decimals=decimals, scale=scale) % FIELD_MODULUS, 0])
     assert rejected(relayer, call) == err("ZkOracleOnchainInputOutOfRange", KEY, 0, value)
 
 
 @pytest.mark.parametrize("value", [INT256_MAX // 2**13 + 1, INT256_MAX, INT256_MIN // 2**13 - 1, INT256_MIN])
 def test_onchain_value_too_large_to_scale_is_refused(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -228,6 +228,6 @@ def test_onchain_value_too_large_to_scale_is_refused(
 ) -> None:
     source = register_stub_feed(oracle, owner, relayer, stub_verifiers[True], decimals=0, scale=13)
     owner.transact(source.functions.setValue(value), what="set value")
-    call = submit_call(oracle, KEY, stub_proof(), [0, 0])
+    call = oracle.submit(KEY, stub_proof(), [0, 0])
     # Too large even to scale is beyond the exact range too: the input's own error, not the answer's.
     assert rejected(relayer, call) == err("ZkOracleOnchainInputOutOfRange", KEY, 0, value)

@@ -8,45 +8,42 @@ shape, freshness and on-chain inputs on the first slice) are reached with stub v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 from zkoracle_testkit import (
     ZERO_ADDRESS,
     Proven,
-    as_stored,
     block_time,
     circuit,
     err,
     events,
     feed_params,
     limb_instances,
-    normalise,
     onchain_input,
     quantize,
     register,
     rejected,
-    round_id,
     stub_proof,
-    submit_call,
     view_error,
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.deployments.contracts import (
-    deploy_consumer,
-    deploy_feed,
-    feed_circuit_config,
-    rotate_feed,
-    sliced_circuit_config,
-)
+from oracle.deployments.contracts import circuit_config, deploy_consumer, deploy_feed, rotate_feed
 from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
-from oracle.evm.zkoracle import UNPROVEN_VERIFIER
+from oracle.evm.zkoracle import (
+    MAX_SLICES,
+    UNPROVEN_VERIFIER,
+    CircuitConfig,
+    RoundData,
+    RoundId,
+    RoundRecord,
+    RoundSubmitted,
+    SliceConfig,
+    ZkOracle,
+)
 from oracle.exceptions import DeploymentError
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import Proof
@@ -54,15 +51,9 @@ from oracle.provers.sliced import SlicedProof
 from relayer.sender import TransactionSender
 
 STUB_KEY = feed_key("sliced-stub")
-MAX_SLICES = 16
+UNPROVEN = SliceConfig(UNPROVEN_VERIFIER, 0)  # a slice run but not proven
 # Stand-ins for Poseidon commitments of the activations between stub slices.
 LINK_1, LINK_2 = 0x1111, 0x2222
-
-
-def submit_slices(
-    oracle: Contract, key: bytes, proofs: Sequence[bytes], instances: Sequence[list[int]]
-) -> ContractFunction:
-    return oracle.functions.submitSlices(key, list(proofs), [list(values) for values in instances])
 
 
 def expected_answer(proven: SlicedProof, sliced: SlicedCircuit, spec: FeedSpec) -> int:
@@ -87,14 +78,14 @@ def flipped(proof: bytes) -> bytes:
     return proof[:middle] + bytes([proof[middle] ^ 0x01]) + proof[middle + 1 :]
 
 
-def consumer_of(w3: Web3, owner: TransactionSender, oracle: Contract, feed_id: str) -> Contract:
+def consumer_of(w3: Web3, owner: TransactionSender, oracle: ZkOracle, feed_id: str) -> Contract:
     return bind(w3, CONSUMER, deploy_consumer(owner, oracle.address, feed_id))
 
 
 # --- stub layouts ----------------------------------------------------------------------------
 
 
-def sliced_stub(verifier: str, slices: tuple[tuple[str, int], ...], **overrides: object) -> tuple:
+def sliced_stub(verifier: str, slices: tuple[SliceConfig, ...], **overrides: object) -> CircuitConfig:
     """First slice ``[input, output commitment]``; the answer is the last slice's instance 1."""
     layout: dict[str, object] = {"instance_count": 2, "input_count": 1, "output_index": 1, "slices": slices}
     return circuit(verifier, **{**layout, **overrides})  # type: ignore[arg-type]
@@ -106,7 +97,7 @@ def stub_slices(*instances: list[int]) -> tuple[list[bytes], list[list[int]]]:
 
 
 def register_stub(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, config: tuple, **params: object
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, config: CircuitConfig, **params: object
 ) -> bytes:
     register(owner, oracle, STUB_KEY, feed_params(**params), config, submitters=(relayer.account.address,))  # type: ignore[arg-type]
     return STUB_KEY
@@ -124,28 +115,38 @@ def deploy_value_source(owner: TransactionSender, initial: int) -> Contract:
 
 def test_a_sliced_round_is_verified_linked_stored_and_announced(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     sliced_key: bytes,
     sliced_spec: FeedSpec,
     sliced_circuit: SlicedCircuit,
-    sliced_config: tuple,
+    sliced_config: CircuitConfig,
     sliced_verifiers: list[str | None],
     sliced_proof: SlicedProof,
 ) -> None:
     assert sliced_circuit.manifest.coverage == (3, 3)
     # The deployer's layout: 8 public inputs and the output commitment in slice 0; slices 1
     # and 2 take [input commitment, output commitment] and [input commitment, forecast].
-    verifier, _commitment, *layout, slices = as_stored(sliced_config)
-    assert verifier == sliced_verifiers[0]
-    assert layout == [9, 8, 1, sliced_circuit.input_scale, sliced_circuit.output_scale, False, 0, []]
-    assert slices == [(sliced_verifiers[1], 2), (sliced_verifiers[2], 2)]
-    assert normalise(oracle.functions.getCircuit(sliced_key).call()[1]) == as_stored(sliced_config)
+    assert sliced_verifiers[0] is not None and sliced_verifiers[1] is not None and sliced_verifiers[2] is not None
+    layout = circuit(
+        sliced_verifiers[0],
+        commitment=sliced_config.model_commitment,
+        instance_count=9,
+        input_count=8,
+        output_index=1,
+        input_scale=sliced_circuit.input_scale,
+        output_scale=sliced_circuit.output_scale,
+        binds_time=False,
+        observed_at_index=0,
+        slices=(SliceConfig(sliced_verifiers[1], 2), SliceConfig(sliced_verifiers[2], 2)),
+    )
+    assert sliced_config == layout
+    assert oracle.circuit(sliced_key)[1] == sliced_config
 
     proofs, instances = sliced_proof.calldata()
     assert [instances[0][-1], instances[1][-1]] == [instances[1][0], instances[2][0]]  # the links hold
-    confirmed = relayer.transact(submit_slices(oracle, sliced_key, proofs, instances), what="submit sliced round")
+    confirmed = relayer.transact(oracle.submit_slices(sliced_key, proofs, instances), what="submit sliced round")
 
     answer = expected_answer(sliced_proof, sliced_circuit, sliced_spec)
     last = sliced_proof.proofs[-1]
@@ -157,79 +158,84 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
         )
         < 1e-8
     )
-    expected_id = round_id(1, 1)
+    expected_id = RoundId(1, 1)
     stamp = block_time(w3, confirmed)
     # The event carries the first slice's instances: the model inputs, then its output commitment.
-    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    assert dict(event["args"]) == {
-        "feedId": sliced_key,
-        "roundId": expected_id,
-        "submitter": relayer.account.address,
-        "answer": answer,
-        "observedAt": stamp,
-        "instances": instances[0],
-    }
-    assert oracle.functions.latestRoundData(sliced_key).call() == [expected_id, answer, stamp, stamp, expected_id]
-    assert oracle.functions.getRound(sliced_key, expected_id).call() == (
-        answer,
-        stamp,
-        stamp,
-        commitment_of(sliced_circuit),
-        inputs_hash(instances[0][:8]),
-        relayer.account.address,
+    assert oracle.round_submitted(confirmed.receipt) == [
+        RoundSubmitted(
+            feed_key=sliced_key,
+            round_id=expected_id,
+            submitter=relayer.account.address,
+            answer=answer,
+            observed_at=stamp,
+            instances=tuple(instances[0]),
+            tx_hash=confirmed.tx_hash,
+            block_number=confirmed.block_number,
+        )
+    ]
+    assert oracle.latest_round_data(sliced_key) == RoundData(expected_id, answer, stamp, stamp, expected_id)
+    assert oracle.round(sliced_key, expected_id) == RoundRecord(
+        answer=answer,
+        observed_at=stamp,
+        updated_at=stamp,
+        model_commitment=commitment_of(sliced_circuit),
+        inputs_hash=inputs_hash(instances[0][:8]),
+        submitter=relayer.account.address,
     )
-    assert oracle.functions.getCoverage(sliced_key, expected_id).call() == [3, 3]
+    assert oracle.coverage(sliced_key, expected_id) == (3, 3)
     consumer = consumer_of(w3, owner, oracle, sliced_spec.id)
-    assert consumer.functions.readFullyProven().call() == [answer, expected_id]
+    assert consumer.functions.readFullyProven().call() == [answer, int(expected_id)]
 
 
 def test_a_targeted_round_is_accepted_with_partial_coverage(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     targeted_key: bytes,
-    targeted_config: tuple,
+    targeted_config: CircuitConfig,
     targeted_verifiers: list[str | None],
     sliced_spec: FeedSpec,
     targeted_circuit: SlicedCircuit,
     targeted_proof: SlicedProof,
 ) -> None:
     assert targeted_circuit.manifest.coverage == (2, 3)
-    assert as_stored(targeted_config)[10] == [(ZERO_ADDRESS, 0), (targeted_verifiers[2], 2)]
+    assert targeted_verifiers[2] is not None
+    assert targeted_config.slices == (SliceConfig(UNPROVEN_VERIFIER, 0), SliceConfig(targeted_verifiers[2], 2))
     proofs, instances = targeted_proof.calldata()
     assert (proofs[1], instances[1]) == (b"", [])
-    relayer.transact(submit_slices(oracle, targeted_key, proofs, instances), what="submit targeted round")
+    relayer.transact(oracle.submit_slices(targeted_key, proofs, instances), what="submit targeted round")
 
-    expected_id = round_id(1, 1)
+    expected_id = RoundId(1, 1)
     answer = expected_answer(targeted_proof, targeted_circuit, sliced_spec)
-    assert oracle.functions.latestRoundData(targeted_key).call()[:2] == [expected_id, answer]
-    assert oracle.functions.getCoverage(targeted_key, expected_id).call() == [2, 3]
+    latest = oracle.latest_round_data(targeted_key)
+    assert (latest.round_id, latest.answer) == (expected_id, answer)
+    assert oracle.coverage(targeted_key, expected_id) == (2, 3)
     # A consumer that needs the whole inference proven refuses it; plain reads still work.
     consumer = consumer_of(w3, owner, oracle, "sliced-targeted")
     assert view_error(consumer.functions.readFullyProven()) == err(
-        "ExampleConsumerPartialCoverage", targeted_key, expected_id, 2, 3
+        "ExampleConsumerPartialCoverage", targeted_key, int(expected_id), 2, 3
     )
     assert consumer.functions.readLatest().call()[0] == answer
 
 
 def test_a_whole_model_feed_takes_one_proof_through_submit_slices(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, demo_circuit: CircuitArtifacts
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, demo_circuit: CircuitArtifacts
 ) -> None:
-    call = submit_slices(oracle, demo_key, [first_proof.proof_bytes], [first_proof.instances])
+    call = oracle.submit_slices(demo_key, [first_proof.proof_bytes], [first_proof.instances])
     confirmed = relayer.transact(call, what="submit whole model as one slice")
     answer = answer_from_felt(first_proof.felts[7], scale=demo_circuit.manifest.output_scale, decimals=8)
-    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    assert (event["args"]["answer"], event["args"]["observedAt"]) == (answer, first_proof.observed_at)
-    assert event["args"]["instances"] == first_proof.instances
-    assert oracle.functions.getCoverage(demo_key, round_id(1, 1)).call() == [1, 1]
+    (event,) = oracle.round_submitted(confirmed.receipt)
+    assert (event.answer, event.observed_at) == (answer, first_proof.observed_at)
+    assert event.instances == tuple(first_proof.instances)
+    assert oracle.coverage(demo_key, RoundId(1, 1)) == (1, 1)
     # The same proof is spent for `submit` too.
     proof_hash = bytes(Web3.keccak(first_proof.proof_bytes))
-    assert rejected(relayer, submit_call(oracle, demo_key, first_proof.proof_bytes, first_proof.instances)) == err(
+    assert rejected(relayer, oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)) == err(
         "ZkOracleProofReplayed", demo_key, proof_hash
     )
     # One slice, so two proofs are a wrong count.
-    two = submit_slices(oracle, demo_key, [first_proof.proof_bytes] * 2, [first_proof.instances] * 2)
+    two = oracle.submit_slices(demo_key, [first_proof.proof_bytes] * 2, [first_proof.instances] * 2)
     assert rejected(relayer, two) == err("ZkOracleSliceCountMismatch", demo_key, 1, 2)
 
 
@@ -238,7 +244,7 @@ def test_a_whole_model_feed_takes_one_proof_through_submit_slices(
 
 def test_a_valid_proof_of_slice_1_on_other_activations_breaks_the_link(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     relayer: TransactionSender,
     sliced_key: bytes,
     sliced_circuit: SlicedCircuit,
@@ -256,27 +262,27 @@ def test_a_valid_proof_of_slice_1_on_other_activations_breaks_the_link(
     assert other[0] != instances[1][0]
 
     proofs[1], instances[1] = other_slice1_proof.proof_bytes, other
-    assert rejected(relayer, submit_slices(oracle, sliced_key, proofs, instances)) == err(
+    assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
         "ZkOracleSliceLinkBroken", sliced_key, 1, instances[0][-1], other[0]
     )
-    assert oracle.functions.latestRoundId(sliced_key).call() == 0
+    assert oracle.latest_round_id(sliced_key) is None
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_a_flipped_byte_in_a_slice_proof_is_an_invalid_slice_proof(
-    oracle: Contract, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof, index: int
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof, index: int
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     proofs[index] = flipped(proofs[index])
-    assert rejected(relayer, submit_slices(oracle, sliced_key, proofs, instances)) == err(
+    assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
         "ZkOracleInvalidSliceProof", sliced_key, index
     )
-    assert oracle.functions.latestRoundId(sliced_key).call() == 0
+    assert oracle.latest_round_id(sliced_key) is None
 
 
 @pytest.mark.parametrize(("proof_count", "instance_count"), [(2, 2), (4, 4), (3, 2), (3, 4), (0, 0)])
 def test_a_wrong_slice_count_is_refused(
-    oracle: Contract,
+    oracle: ZkOracle,
     relayer: TransactionSender,
     sliced_key: bytes,
     sliced_proof: SlicedProof,
@@ -286,35 +292,35 @@ def test_a_wrong_slice_count_is_refused(
     proofs, instances = sliced_proof.calldata()
     proofs, instances = (proofs * 2)[:proof_count], (instances * 2)[:instance_count]
     actual = proof_count if proof_count != 3 else instance_count
-    assert rejected(relayer, submit_slices(oracle, sliced_key, proofs, instances)) == err(
+    assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
         "ZkOracleSliceCountMismatch", sliced_key, 3, actual
     )
 
 
 @pytest.mark.parametrize(("index", "extra"), [(0, 1), (0, -1), (1, 1), (2, -1)])
 def test_a_wrong_instance_count_of_a_slice_is_refused(
-    oracle: Contract, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof, index: int, extra: int
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof, index: int, extra: int
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     expected = len(instances[index])
     instances[index] = instances[index] + [0] if extra > 0 else instances[index][:-1]
-    assert rejected(relayer, submit_slices(oracle, sliced_key, proofs, instances)) == err(
+    assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
         "ZkOracleSliceInstanceCountMismatch", sliced_key, index, expected, expected + extra
     )
 
 
 def test_submit_on_a_sliced_feed_is_refused(
-    oracle: Contract, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
 ) -> None:
     proofs, instances = sliced_proof.calldata()
-    assert rejected(relayer, submit_call(oracle, sliced_key, proofs[0], instances[0])) == err(
+    assert rejected(relayer, oracle.submit(sliced_key, proofs[0], instances[0])) == err(
         "ZkOracleSliceCountMismatch", sliced_key, 3, 1
     )
 
 
 @pytest.mark.parametrize("given", ["proof", "instances", "both"])
 def test_a_slice_not_proven_takes_no_proof_and_no_instances(
-    oracle: Contract,
+    oracle: ZkOracle,
     relayer: TransactionSender,
     targeted_key: bytes,
     targeted_proof: SlicedProof,
@@ -332,19 +338,19 @@ def test_a_slice_not_proven_takes_no_proof_and_no_instances(
         if given == "proof"
         else err("ZkOracleSliceInstanceCountMismatch", targeted_key, 1, 0, 2)
     )
-    assert rejected(relayer, submit_slices(oracle, targeted_key, proofs, instances)) == expected
+    assert rejected(relayer, oracle.submit_slices(targeted_key, proofs, instances)) == expected
 
 
 def test_a_spent_first_slice_proof_is_refused(
-    oracle: Contract, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
 ) -> None:
     proofs, instances = sliced_proof.calldata()
-    relayer.transact(submit_slices(oracle, sliced_key, proofs, instances), what="submit sliced round")
+    relayer.transact(oracle.submit_slices(sliced_key, proofs, instances), what="submit sliced round")
     proof_hash = bytes(Web3.keccak(proofs[0]))
-    assert rejected(relayer, submit_slices(oracle, sliced_key, proofs, instances)) == err(
+    assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
         "ZkOracleProofReplayed", sliced_key, proof_hash
     )
-    assert oracle.functions.latestRoundId(sliced_key).call() == round_id(1, 1)
+    assert oracle.latest_round_id(sliced_key) == RoundId(1, 1)
 
 
 # --- the deployer ----------------------------------------------------------------------------
@@ -352,7 +358,7 @@ def test_a_spent_first_slice_proof_is_refused(
 
 def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     sliced_spec: FeedSpec,
@@ -362,29 +368,34 @@ def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
     targeted_proof: SlicedProof,
 ) -> None:
     deployment = deploy_feed(
-        owner, sliced_spec, targeted_circuit, submitter=relayer.account.address, oracle_address=oracle.address
+        owner,
+        sliced_spec,
+        targeted_circuit,
+        submitter=relayer.account.address,
+        oracle_address=oracle.address,
+        with_consumer=True,
     )
     first, middle, last = deployment.slice_verifiers
     assert (deployment.verifier_address, middle) == (first, None) and last is not None
     key = feed_key(sliced_spec.id)
-    registered = sliced_circuit_config(sliced_spec, targeted_circuit, list(deployment.slice_verifiers))
-    assert normalise(oracle.functions.getCircuit(key).call()[1]) == as_stored(registered)
-    relayer.transact(submit_slices(oracle, key, *targeted_proof.calldata()), what="submit targeted round")
+    registered = circuit_config(sliced_spec, targeted_circuit, list(deployment.slice_verifiers))
+    assert oracle.circuit(key)[1] == registered
+    relayer.transact(oracle.submit_slices(key, *targeted_proof.calldata()), what="submit targeted round")
     consumer = bind(w3, CONSUMER, str(deployment.consumer_address))
     assert view_error(consumer.functions.readFullyProven()) == err(
-        "ExampleConsumerPartialCoverage", key, round_id(1, 1), 2, 3
+        "ExampleConsumerPartialCoverage", key, int(RoundId(1, 1)), 2, 3
     )
 
     rotated = rotate_feed(owner, sliced_spec, sliced_circuit, oracle_address=oracle.address)
-    phase, current = oracle.functions.getCircuit(key).call()
-    assert (phase, current[0], len(current[10])) == (2, rotated, 2)
-    assert all(verifier != UNPROVEN_VERIFIER for verifier, _count in current[10])
+    phase, current = oracle.circuit(key)
+    assert (phase, current.verifier, len(current.slices)) == (2, rotated, 2)
+    assert all(piece.verifier != UNPROVEN_VERIFIER for piece in current.slices)
     # Both phases prove slice 0 with the same circuit, so its spent proof stays spent.
     proofs, instances = sliced_proof.calldata()
-    assert rejected(relayer, submit_slices(oracle, key, proofs, instances)) == err(
+    assert rejected(relayer, oracle.submit_slices(key, proofs, instances)) == err(
         "ZkOracleProofReplayed", key, bytes(Web3.keccak(proofs[0]))
     )
-    assert oracle.functions.getCoverage(key, round_id(1, 1)).call() == [2, 3]
+    assert oracle.coverage(key, RoundId(1, 1)) == (2, 3)
 
 
 def test_a_sliced_config_needs_one_verifier_per_proven_slice(
@@ -397,156 +408,172 @@ def test_a_sliced_config_needs_one_verifier_per_proven_slice(
     verifier = stub_verifiers[True]
     for wrong in ([verifier] * 3, [verifier, None], [None, None, verifier], []):
         with pytest.raises(DeploymentError):
-            sliced_circuit_config(sliced_spec, targeted_circuit, wrong)
+            circuit_config(sliced_spec, targeted_circuit, wrong)
     with pytest.raises(DeploymentError):
-        feed_circuit_config(demo_spec, demo_circuit, [verifier, verifier])
-    assert feed_circuit_config(demo_spec, demo_circuit, [verifier])[10] == []
+        circuit_config(demo_spec, demo_circuit, [verifier, verifier])
+    assert circuit_config(demo_spec, demo_circuit, [verifier]).slices == ()
 
 
 # --- the oracle's checks, with stub verifiers ------------------------------------------------
 
 
 def test_across_a_slice_not_proven_nothing_is_linked(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    key = register_stub(oracle, owner, relayer, sliced_stub(yes, ((ZERO_ADDRESS, 0), (yes, 2))))
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2))))
     answer = 2000 << 13
     confirmed = relayer.transact(
-        submit_slices(oracle, key, *stub_slices([7, LINK_1], [], [LINK_2, answer])), what="submit targeted stub"
+        oracle.submit_slices(key, *stub_slices([7, LINK_1], [], [LINK_2, answer])), what="submit targeted stub"
     )
-    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    assert (event["args"]["answer"], event["args"]["instances"]) == (2000 * 10**8, [7, LINK_1])
-    assert oracle.functions.getRound(key, round_id(1, 1)).call()[4] == inputs_hash([7])
+    (event,) = oracle.round_submitted(confirmed.receipt)
+    assert (event.answer, event.instances) == (2000 * 10**8, (7, LINK_1))
+    assert oracle.round(key, RoundId(1, 1)).inputs_hash == inputs_hash([7])
 
 
 def test_every_link_between_proven_slices_is_checked(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    key = register_stub(oracle, owner, relayer, sliced_stub(yes, ((yes, 2), (yes, 2))))
-    broken = submit_slices(oracle, key, *stub_slices([7, LINK_1], [LINK_1, LINK_2], [LINK_2 + 1, 5]))
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 2), SliceConfig(yes, 2))))
+    broken = oracle.submit_slices(key, *stub_slices([7, LINK_1], [LINK_1, LINK_2], [LINK_2 + 1, 5]))
     assert rejected(relayer, broken) == err("ZkOracleSliceLinkBroken", key, 2, LINK_2, LINK_2 + 1)
 
 
 def test_a_slice_verifier_answering_false_is_an_invalid_slice_proof(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
-    config = sliced_stub(stub_verifiers[True], ((stub_verifiers[False], 2), (stub_verifiers[True], 2)))
+    config = sliced_stub(
+        stub_verifiers[True], (SliceConfig(stub_verifiers[False], 2), SliceConfig(stub_verifiers[True], 2))
+    )
     key = register_stub(oracle, owner, relayer, config)
-    call = submit_slices(oracle, key, *stub_slices([7, LINK_1], [LINK_1, LINK_2], [LINK_2, 5]))
+    call = oracle.submit_slices(key, *stub_slices([7, LINK_1], [LINK_1, LINK_2], [LINK_2, 5]))
     assert rejected(relayer, call) == err("ZkOracleInvalidSliceProof", key, 1)
 
 
 def test_submit_slices_checks_the_feed_and_the_submitter(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     outsider: TransactionSender,
     stub_verifiers: dict[bool, str],
 ) -> None:
     yes = stub_verifiers[True]
-    key = register_stub(oracle, owner, relayer, sliced_stub(yes, ((yes, 2),)))
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 2),)))
     valid = [[7, LINK_1], [LINK_1, 5]]
     unknown = feed_key("never-registered")
-    assert rejected(relayer, submit_slices(oracle, unknown, *stub_slices(*valid))) == err(
-        "ZkOracleUnknownFeed", unknown
-    )
-    assert rejected(outsider, submit_slices(oracle, key, *stub_slices(*valid))) == err(
+    assert rejected(relayer, oracle.submit_slices(unknown, *stub_slices(*valid))) == err("ZkOracleUnknownFeed", unknown)
+    assert rejected(outsider, oracle.submit_slices(key, *stub_slices(*valid))) == err(
         "ZkOracleUnauthorizedSubmitter", key, outsider.account.address
     )
-    owner.transact(oracle.functions.setPaused(key, True), what="pause")
-    assert rejected(relayer, submit_slices(oracle, key, *stub_slices(*valid))) == err("ZkOracleFeedPaused", key)
+    owner.transact(oracle.set_paused(key, True), what="pause")
+    assert rejected(relayer, oracle.submit_slices(key, *stub_slices(*valid))) == err("ZkOracleFeedPaused", key)
 
 
 def test_the_first_slice_carries_the_observation_time(
-    w3: Web3, oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    w3: Web3, oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
     # Slice 0: three time limbs, then its output commitment.
     config = sliced_stub(
-        yes, ((yes, 2),), instance_count=4, input_count=3, binds_time=True, observed_at_index=0, output_index=1
+        yes,
+        (SliceConfig(yes, 2),),
+        instance_count=4,
+        input_count=3,
+        binds_time=True,
+        observed_at_index=0,
+        output_index=1,
     )
     key = register_stub(oracle, owner, relayer, config, permissionless=True)
     observed_at = int(w3.eth.get_block("latest")["timestamp"])
     slices = [[*limb_instances(observed_at), LINK_1], [LINK_1, 5]]
-    confirmed = relayer.transact(submit_slices(oracle, key, *stub_slices(*slices)), what="submit timed sliced stub")
-    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    assert event["args"]["observedAt"] == observed_at
-    assert oracle.functions.getRound(key, round_id(1, 1)).call()[1] == observed_at
+    confirmed = relayer.transact(oracle.submit_slices(key, *stub_slices(*slices)), what="submit timed sliced stub")
+    (event,) = oracle.round_submitted(confirmed.receipt)
+    assert event.observed_at == observed_at
+    assert oracle.round(key, RoundId(1, 1)).observed_at == observed_at
     # A fresh proof of the same observation is stale.
-    assert rejected(relayer, submit_slices(oracle, key, *stub_slices(*slices))) == err(
+    assert rejected(relayer, oracle.submit_slices(key, *stub_slices(*slices))) == err(
         "ZkOracleStaleRound", key, observed_at, observed_at
     )
 
 
 def test_the_first_slice_carries_the_onchain_inputs(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
     source = deploy_value_source(owner, 2_038_50)  # 2038.50 with 2 decimals
-    config = sliced_stub(yes, ((yes, 2),), onchain_inputs=(onchain_input(source.address, decimals=2, index=0),))
+    config = sliced_stub(
+        yes, (SliceConfig(yes, 2),), onchain_inputs=(onchain_input(source.address, decimals=2, index=0),)
+    )
     key = register_stub(oracle, owner, relayer, config)
     read = quantize(2_038_50, decimals=2, scale=13)
-    wrong = submit_slices(oracle, key, *stub_slices([read + 1, LINK_1], [LINK_1, 5]))
+    wrong = oracle.submit_slices(key, *stub_slices([read + 1, LINK_1], [LINK_1, 5]))
     assert rejected(relayer, wrong) == err("ZkOracleOnchainInputMismatch", key, 0, read, read + 1)
-    relayer.transact(submit_slices(oracle, key, *stub_slices([read, LINK_1], [LINK_1, 5])), what="submit")
-    assert oracle.functions.latestRoundId(key).call() == round_id(1, 1)
+    relayer.transact(oracle.submit_slices(key, *stub_slices([read, LINK_1], [LINK_1, 5])), what="submit")
+    assert oracle.latest_round_id(key) == RoundId(1, 1)
 
 
 def test_rotation_between_whole_and_sliced_circuits_keeps_each_phases_coverage(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
     whole = circuit(yes)
     key = register_stub(oracle, owner, relayer, whole)
-    relayer.transact(submit_call(oracle, key, stub_proof(), [1]), what="submit whole round")
-    targeted = sliced_stub(yes, ((ZERO_ADDRESS, 0), (yes, 2)), commitment=b"\x33" * 32)
-    confirmed = owner.transact(oracle.functions.rotateFeed(key, targeted), what="rotate to sliced")
-    (rotated,) = events(oracle.events.FeedRotated(), confirmed)
+    relayer.transact(oracle.submit(key, stub_proof(), [1]), what="submit whole round")
+    targeted = sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2)), commitment=b"\x33" * 32)
+    confirmed = owner.transact(oracle.rotate_feed(key, targeted), what="rotate to sliced")
+    (rotated,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(rotated["args"]) == {"feedId": key, "phaseId": 2, "verifier": yes, "modelCommitment": b"\x33" * 32}
-    assert rejected(relayer, submit_call(oracle, key, stub_proof(), [1])) == err(
-        "ZkOracleSliceCountMismatch", key, 3, 1
-    )
-    relayer.transact(submit_slices(oracle, key, *stub_slices([7, LINK_1], [], [LINK_2, 5])), what="submit sliced")
+    assert rejected(relayer, oracle.submit(key, stub_proof(), [1])) == err("ZkOracleSliceCountMismatch", key, 3, 1)
+    relayer.transact(oracle.submit_slices(key, *stub_slices([7, LINK_1], [], [LINK_2, 5])), what="submit sliced")
 
-    assert oracle.functions.getCoverage(key, round_id(1, 1)).call() == [1, 1]
-    assert oracle.functions.getCoverage(key, round_id(2, 1)).call() == [2, 3]
-    for missing in (0, round_id(2, 2), round_id(3, 1)):
-        assert view_error(oracle.functions.getCoverage(key, missing)) == err("ZkOracleUnknownRound", key, missing)
-    assert normalise(oracle.functions.getPhaseCircuit(key, 1).call()) == as_stored(whole)
-    assert normalise(oracle.functions.getPhaseCircuit(key, 2).call()) == as_stored(targeted)
+    assert oracle.coverage(key, RoundId(1, 1)) == (1, 1)
+    assert oracle.coverage(key, RoundId(2, 1)) == (2, 3)
+    for missing in (RoundId(0, 0), RoundId(2, 2), RoundId(3, 1)):
+        assert view_error(oracle.contract.functions.getCoverage(key, int(missing))) == err(
+            "ZkOracleUnknownRound", key, int(missing)
+        )
+    assert oracle.phase_circuit(key, 1) == whole
+    assert oracle.phase_circuit(key, 2) == targeted
     # Back to a whole model: `submit` again, and a new phase with coverage (1, 1).
-    owner.transact(oracle.functions.rotateFeed(key, whole), what="rotate back")
-    relayer.transact(submit_call(oracle, key, stub_proof(), [1]), what="submit whole round")
-    assert oracle.functions.getCoverage(key, round_id(3, 1)).call() == [1, 1]
+    owner.transact(oracle.rotate_feed(key, whole), what="rotate back")
+    relayer.transact(oracle.submit(key, stub_proof(), [1]), what="submit whole round")
+    assert oracle.coverage(key, RoundId(3, 1)) == (1, 1)
 
 
 def test_the_most_slices_register(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    config = sliced_stub(yes, ((yes, 2),) * (MAX_SLICES - 1))
+    config = sliced_stub(yes, (SliceConfig(yes, 2),) * (MAX_SLICES - 1))
     key = register_stub(oracle, owner, relayer, config)
-    assert oracle.functions.MAX_SLICES().call() == MAX_SLICES
-    assert normalise(oracle.functions.getCircuit(key).call()[1]) == as_stored(config)
+    assert oracle.contract.functions.MAX_SLICES().call() == MAX_SLICES  # a constant the binding mirrors
+    assert oracle.circuit(key)[1] == config
     chain = [[7, 1]] + [[i, i + 1] for i in range(1, MAX_SLICES - 1)] + [[MAX_SLICES - 1, 5]]
-    relayer.transact(submit_slices(oracle, key, *stub_slices(*chain)), what="submit 16 slices")
-    assert oracle.functions.getCoverage(key, round_id(1, 1)).call() == [MAX_SLICES, MAX_SLICES]
+    relayer.transact(oracle.submit_slices(key, *stub_slices(*chain)), what="submit 16 slices")
+    assert oracle.coverage(key, RoundId(1, 1)) == (MAX_SLICES, MAX_SLICES)
 
 
-def _invalid_layouts(yes: str) -> list[tuple[tuple, str, tuple]]:
+def _invalid_layouts(yes: str) -> list[tuple[CircuitConfig, str, tuple]]:
     """(config, error name, error arguments after the feed id)."""
+
+    def proven(instance_count: int) -> SliceConfig:
+        return SliceConfig(yes, instance_count)
+
     return [
-        (sliced_stub(yes, ((yes, 2),) * MAX_SLICES), "ZkOracleTooManySlices", (MAX_SLICES + 1, MAX_SLICES)),
-        (sliced_stub(ZERO_ADDRESS, ((yes, 2),)), "ZkOracleSliceUnproven", (0,)),
-        (sliced_stub(yes, ((yes, 2), (ZERO_ADDRESS, 0))), "ZkOracleSliceUnproven", (2,)),
-        (sliced_stub(yes, ((yes, 2),), instance_count=1), "ZkOracleSliceInstanceCountInvalid", (0, 1)),
-        (sliced_stub(yes, ((ZERO_ADDRESS, 2), (yes, 2))), "ZkOracleSliceInstanceCountInvalid", (1, 2)),
-        (sliced_stub(yes, ((yes, 1), (yes, 2))), "ZkOracleSliceInstanceCountInvalid", (1, 1)),
-        (sliced_stub(yes, ((yes, 2), (yes, 1))), "ZkOracleSliceInstanceCountInvalid", (2, 1)),
-        (sliced_stub(yes, ((yes, 2),), output_index=0), "ZkOracleOutputIndexOutOfRange", (0, 1, 2)),
-        (sliced_stub(yes, ((yes, 3),), output_index=3), "ZkOracleOutputIndexOutOfRange", (3, 1, 3)),
+        (sliced_stub(yes, (proven(2),) * MAX_SLICES), "ZkOracleTooManySlices", (MAX_SLICES + 1, MAX_SLICES)),
+        (sliced_stub(ZERO_ADDRESS, (proven(2),)), "ZkOracleSliceUnproven", (0,)),
+        (sliced_stub(yes, (proven(2), UNPROVEN)), "ZkOracleSliceUnproven", (2,)),
+        (sliced_stub(yes, (proven(2),), instance_count=1), "ZkOracleSliceInstanceCountInvalid", (0, 1)),
+        (
+            sliced_stub(yes, (SliceConfig(UNPROVEN_VERIFIER, 2), proven(2))),
+            "ZkOracleSliceInstanceCountInvalid",
+            (1, 2),
+        ),
+        (sliced_stub(yes, (proven(1), proven(2))), "ZkOracleSliceInstanceCountInvalid", (1, 1)),
+        (sliced_stub(yes, (proven(2), proven(1))), "ZkOracleSliceInstanceCountInvalid", (2, 1)),
+        (sliced_stub(yes, (proven(2),), output_index=0), "ZkOracleOutputIndexOutOfRange", (0, 1, 2)),
+        (sliced_stub(yes, (proven(3),), output_index=3), "ZkOracleOutputIndexOutOfRange", (3, 1, 3)),
     ]
 
 
@@ -566,7 +593,7 @@ LAYOUT_IDS = [
 @pytest.mark.parametrize("case", range(len(LAYOUT_IDS)), ids=LAYOUT_IDS)
 @pytest.mark.parametrize("how", ["register", "rotate"])
 def test_invalid_slice_layouts_are_refused(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -575,10 +602,10 @@ def test_invalid_slice_layouts_are_refused(
 ) -> None:
     config, name, args = _invalid_layouts(stub_verifiers[True])[case]
     if how == "register":
-        call = oracle.functions.registerFeed(STUB_KEY, feed_params(), config)
+        call = oracle.register_feed(STUB_KEY, feed_params(), config)
         assert rejected(owner, call) == err(name, STUB_KEY, *args)
-        assert view_error(oracle.functions.getCircuit(STUB_KEY)) == err("ZkOracleUnknownFeed", STUB_KEY)
+        assert view_error(oracle.contract.functions.getCircuit(STUB_KEY)) == err("ZkOracleUnknownFeed", STUB_KEY)
     else:
         register_stub(oracle, owner, relayer, circuit(stub_verifiers[True]))
-        assert rejected(owner, oracle.functions.rotateFeed(STUB_KEY, config)) == err(name, STUB_KEY, *args)
-        assert oracle.functions.getCircuit(STUB_KEY).call()[0] == 1
+        assert rejected(owner, oracle.rotate_feed(STUB_KEY, config)) == err(name, STUB_KEY, *args)
+        assert oracle.circuit(STUB_KEY)[0] == 1

@@ -10,34 +10,30 @@ from collections.abc import Callable
 
 import pytest
 from web3 import Web3
-from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from zkoracle_testkit import (
-    FIELD_MODULUS,
     INT256_MAX,
     block_time,
     circuit,
     err,
-    events,
     feed_params,
     limb_instances,
     register,
     rejected,
-    round_id,
     stub_proof,
-    submit_call,
     timed_circuit,
 )
 
 from oracle.circuits.quantize import answer_from_felt
 from oracle.evm.contracts import feed_key
+from oracle.evm.zkoracle import FIELD_MODULUS, RoundId, ZkOracle
 from relayer.sender import TransactionSender
 
 KEY = feed_key("stub")
 
 
 def register_answer_feed(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, verifier: str, *, scale: int, decimals: int
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, verifier: str, *, scale: int, decimals: int
 ) -> bytes:
     """A feed whose single instance is its answer."""
     config = circuit(verifier, output_scale=scale)
@@ -45,8 +41,8 @@ def register_answer_feed(
     return KEY
 
 
-def stub_submit(oracle: Contract, *instances: int) -> ContractFunction:
-    return submit_call(oracle, KEY, stub_proof(), list(instances))
+def stub_submit(oracle: ZkOracle, *instances: int) -> ContractFunction:
+    return oracle.submit(KEY, stub_proof(), list(instances))
 
 
 def felt(instance: int) -> str:
@@ -55,16 +51,16 @@ def felt(instance: int) -> str:
 
 
 def test_verifier_answering_false_is_an_invalid_proof(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     register_answer_feed(oracle, owner, relayer, stub_verifiers[False], scale=13, decimals=8)
     assert rejected(relayer, stub_submit(oracle, 1)) == err("ZkOracleInvalidProof", KEY)
-    assert oracle.functions.latestRoundId(KEY).call() == 0
+    assert oracle.latest_round_id(KEY) is None
 
 
 @pytest.mark.parametrize("instance", [FIELD_MODULUS, FIELD_MODULUS + 1, 2**256 - 1])
 def test_answer_instance_outside_the_field_is_refused(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -72,7 +68,7 @@ def test_answer_instance_outside_the_field_is_refused(
 ) -> None:
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=8)
     assert rejected(relayer, stub_submit(oracle, instance)) == err("EzklInstancesNotInField", instance)
-    assert oracle.functions.latestRoundId(KEY).call() == 0
+    assert oracle.latest_round_id(KEY) is None
 
 
 @pytest.mark.parametrize(
@@ -93,7 +89,7 @@ def test_answer_instance_outside_the_field_is_refused(
 )
 def test_answer_derivation_matches_the_library(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -106,17 +102,18 @@ def test_answer_derivation_matches_the_library(
     instance = value % FIELD_MODULUS
     confirmed = relayer.transact(stub_submit(oracle, instance), what="submit stub round")
     expected = answer_from_felt(felt(instance), scale=scale, decimals=decimals)
-    assert oracle.functions.latestRoundData(KEY).call()[1] == expected
+    assert oracle.latest_round_data(KEY).answer == expected
     # Without a proven observation time the round is observed when it is stored.
     stamp = block_time(w3, confirmed)
-    assert oracle.functions.getRound(KEY, round_id(1, 1)).call()[1:3] == (stamp, stamp)
-    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    assert (event["args"]["answer"], event["args"]["observedAt"]) == (expected, stamp)
+    stored = oracle.round(KEY, RoundId(1, 1))
+    assert (stored.observed_at, stored.updated_at) == (stamp, stamp)
+    (event,) = oracle.round_submitted(confirmed.receipt)
+    assert (event.answer, event.observed_at) == (expected, stamp)
 
 
 @pytest.mark.parametrize("sign", [1, -1])
 def test_overflow_boundary_of_the_answer(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -126,24 +123,24 @@ def test_overflow_boundary_of_the_answer(
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=0, decimals=decimals)
     largest = sign * (INT256_MAX // 10**decimals)
     relayer.transact(stub_submit(oracle, largest % FIELD_MODULUS), what="submit largest answer")
-    assert oracle.functions.latestRoundData(KEY).call()[1] == largest * 10**decimals
+    assert oracle.latest_round_data(KEY).answer == largest * 10**decimals
     beyond = largest + sign
     assert rejected(relayer, stub_submit(oracle, beyond % FIELD_MODULUS)) == err(
         "EzklInstancesDecimalsOverflow", beyond, decimals
     )
-    assert oracle.functions.latestRoundId(KEY).call() == round_id(1, 1)
+    assert oracle.latest_round_id(KEY) == RoundId(1, 1)
 
 
 @pytest.mark.parametrize("sign", [1, -1])
 def test_rounding_next_to_the_int256_limit_does_not_overflow(
-    oracle: Contract, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str], sign: int
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str], sign: int
 ) -> None:
     # value * 10 passes the multiplication check and sits 7 from int256's limit; rounding
     # by adding half of 2**13 first would overflow, rounding from the remainder must not.
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=1)
     instance = (sign * (INT256_MAX // 10)) % FIELD_MODULUS
     relayer.transact(stub_submit(oracle, instance), what="submit near-limit answer")
-    assert oracle.functions.latestRoundData(KEY).call()[1] == answer_from_felt(felt(instance), scale=13, decimals=1)
+    assert oracle.latest_round_data(KEY).answer == answer_from_felt(felt(instance), scale=13, decimals=1)
 
 
 @pytest.mark.parametrize("limb", range(3))
@@ -159,7 +156,7 @@ def test_rounding_next_to_the_int256_limit_does_not_overflow(
 )
 def test_malformed_observation_time_is_refused(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     relayer: TransactionSender,
     stub_verifiers: dict[bool, str],
@@ -172,4 +169,4 @@ def test_malformed_observation_time_is_refused(
     limbs = limb_instances(int(w3.eth.get_block("latest")["timestamp"]))
     limbs[limb] = corrupt(limbs[limb])
     assert rejected(relayer, stub_submit(oracle, *limbs, 0)) == err("EzklInstancesMalformedTimeLimb", limb, limbs[limb])
-    assert oracle.functions.latestRoundId(KEY).call() == 0
+    assert oracle.latest_round_id(KEY) is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 from web3 import Web3
-from web3.contract import Contract
 from zkoracle_testkit import (
     Proven,
     block_time,
@@ -17,9 +16,7 @@ from zkoracle_testkit import (
     feed_params,
     register,
     rejected,
-    round_id,
     submit,
-    submit_call,
     view_error,
 )
 
@@ -27,6 +24,7 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.deployments.contracts import deploy_proxy
 from oracle.evm.contracts import PROXY, bind, feed_key
+from oracle.evm.zkoracle import CircuitConfig, RoundData, RoundId, RoundRecord, RoundSubmitted, ZkOracle
 from oracle.provers import Proof
 from relayer.sender import TransactionSender
 
@@ -54,15 +52,15 @@ def commitment_of(circuit: CircuitArtifacts) -> bytes:
 
 def test_valid_rounds_are_stored_announced_and_readable(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     demo_key: bytes,
     relayer: TransactionSender,
     first_proof: Proven,
     second_proof: Proven,
     demo_circuit: CircuitArtifacts,
 ) -> None:
-    assert oracle.functions.latestRoundId(demo_key).call() == 0
-    stored: list[list[int]] = []
+    assert oracle.latest_round_id(demo_key) is None
+    stored: list[RoundData] = []
     for number, proven in enumerate((first_proof, second_proof), start=1):
         answer = expected_answer(proven, demo_circuit)
         # The contract's fixed-point conversion must agree with EZKL's own dequantisation.
@@ -72,50 +70,54 @@ def test_valid_rounds_are_stored_announced_and_readable(
         confirmed = submit(relayer, oracle, demo_key, proven)
 
         # Round ids carry the phase in the high bits, so they never restart.
-        expected_id = round_id(1, number)
-        (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-        assert dict(event["args"]) == {
-            "feedId": demo_key,
-            "roundId": expected_id,
-            "submitter": relayer.account.address,
-            "answer": answer,
-            "observedAt": proven.observed_at,
-            "instances": proven.instances,
-        }
+        expected_id = RoundId(1, number)
+        assert oracle.round_submitted(confirmed.receipt) == [
+            RoundSubmitted(
+                feed_key=demo_key,
+                round_id=expected_id,
+                submitter=relayer.account.address,
+                answer=answer,
+                observed_at=proven.observed_at,
+                instances=tuple(proven.instances),
+                tx_hash=confirmed.tx_hash,
+                block_number=confirmed.block_number,
+            )
+        ]
         stamp = block_time(w3, confirmed)
-        assert oracle.functions.latestRoundId(demo_key).call() == expected_id
+        assert oracle.latest_round_id(demo_key) == expected_id
         # startedAt is the proven observation time, updatedAt the block that stored it.
-        data = [expected_id, answer, proven.observed_at, stamp, expected_id]
-        assert oracle.functions.latestRoundData(demo_key).call() == data
-        assert oracle.functions.latestRoundDataNoOlderThan(demo_key, MAX_AGE).call() == data
-        assert oracle.functions.getRound(demo_key, expected_id).call() == (
-            answer,
-            proven.observed_at,
-            stamp,
-            commitment_of(demo_circuit),
-            inputs_hash(proven),
-            relayer.account.address,
+        data = RoundData(expected_id, answer, proven.observed_at, stamp, expected_id)
+        assert oracle.latest_round_data(demo_key) == data
+        # latestRoundDataNoOlderThan is not the binding's; its answer is RoundData's shape.
+        no_older = oracle.contract.functions.latestRoundDataNoOlderThan(demo_key, MAX_AGE).call()
+        assert RoundData.from_abi(no_older) == data
+        assert oracle.round(demo_key, expected_id) == RoundRecord(
+            answer=answer,
+            observed_at=proven.observed_at,
+            updated_at=stamp,
+            model_commitment=commitment_of(demo_circuit),
+            inputs_hash=inputs_hash(proven),
+            submitter=relayer.account.address,
         )
         stored.append(data)
 
     # Earlier rounds stay readable after newer ones land.
     for data in stored:
-        assert oracle.functions.getRoundData(demo_key, data[0]).call() == data
+        assert oracle.round_data(demo_key, data.round_id) == data
 
 
 def test_unknown_rounds_are_refused(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven
 ) -> None:
-    assert view_error(oracle.functions.latestRoundData(demo_key)) == err("ZkOracleNoRounds", demo_key)
-    assert view_error(oracle.functions.latestRoundDataNoOlderThan(demo_key, MAX_AGE)) == err(
-        "ZkOracleNoRounds", demo_key
-    )
+    views = oracle.contract.functions
+    assert view_error(views.latestRoundData(demo_key)) == err("ZkOracleNoRounds", demo_key)
+    assert view_error(views.latestRoundDataNoOlderThan(demo_key, MAX_AGE)) == err("ZkOracleNoRounds", demo_key)
     submit(relayer, oracle, demo_key, first_proof)
     # Round 0, the next round, a round of a phase that never existed, a phase-less id, the largest id.
-    for missing in (0, round_id(1, 2), round_id(2, 1), 1, 2**80 - 1):
-        expected = err("ZkOracleUnknownRound", demo_key, missing)
-        assert view_error(oracle.functions.getRoundData(demo_key, missing)) == expected
-        assert view_error(oracle.functions.getRound(demo_key, missing)) == expected
+    for missing in (RoundId(0, 0), RoundId(1, 2), RoundId(2, 1), RoundId(0, 1), RoundId(2**16 - 1, 2**64 - 1)):
+        expected = err("ZkOracleUnknownRound", demo_key, int(missing))
+        assert view_error(views.getRoundData(demo_key, int(missing))) == expected
+        assert view_error(views.getRound(demo_key, int(missing))) == expected
 
 
 # --- tampered proofs -------------------------------------------------------------------------
@@ -123,14 +125,14 @@ def test_unknown_rounds_are_refused(
 
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_proof_with_a_flipped_byte_is_rejected(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, where: str
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, where: str
 ) -> None:
     tampered = bytearray(first_proof.proof_bytes)
     position = {"first": 0, "middle": len(tampered) // 2, "last": len(tampered) - 1}[where]
     tampered[position] ^= 0x01
-    call = submit_call(oracle, demo_key, bytes(tampered), first_proof.instances)
+    call = oracle.submit(demo_key, bytes(tampered), first_proof.instances)
     assert rejected(relayer, call) == err("ZkOracleInvalidProof", demo_key)
-    assert oracle.functions.latestRoundId(demo_key).call() == 0
+    assert oracle.latest_round_id(demo_key) is None
 
 
 @pytest.mark.parametrize(
@@ -144,24 +146,24 @@ def test_proof_with_a_flipped_byte_is_rejected(
     ],
 )
 def test_proof_with_a_changed_instance_is_rejected(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, index: int, delta: int
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, index: int, delta: int
 ) -> None:
     instances = first_proof.instances
     instances[index] += delta
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, instances)
+    call = oracle.submit(demo_key, first_proof.proof_bytes, instances)
     assert rejected(relayer, call) == err("ZkOracleInvalidProof", demo_key)
-    assert oracle.functions.latestRoundId(demo_key).call() == 0
+    assert oracle.latest_round_id(demo_key) is None
 
 
 @pytest.mark.parametrize("index", LIMBS)
 def test_time_limb_off_the_input_grid_is_malformed(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, index: int
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, index: int
 ) -> None:
     # A limb is an integer at the input scale; anything between two grid points is refused
     # before the (far costlier) verifier runs.
     instances = first_proof.instances
     instances[index] += 1
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, instances)
+    call = oracle.submit(demo_key, first_proof.proof_bytes, instances)
     # The error names the limb (0 the least significant) and the instance carrying it.
     limb = index - LIMBS.start
     assert rejected(relayer, call) == err("EzklInstancesMalformedTimeLimb", limb, instances[index])
@@ -169,71 +171,71 @@ def test_time_limb_off_the_input_grid_is_malformed(
 
 @pytest.mark.parametrize("change", ["drop the answer", "append an instance", "no instances"])
 def test_wrong_number_of_instances_is_rejected(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, change: str
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, change: str
 ) -> None:
     instances = {
         "drop the answer": first_proof.instances[:-1],
         "append an instance": [*first_proof.instances, 0],
         "no instances": [],
     }[change]
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, instances)
+    call = oracle.submit(demo_key, first_proof.proof_bytes, instances)
     assert rejected(relayer, call) == err("ZkOracleInstanceCountMismatch", demo_key, 8, len(instances))
 
 
 def test_unauthorised_submitter_is_rejected_even_with_a_valid_proof(
-    oracle: Contract, demo_key: bytes, owner: TransactionSender, outsider: TransactionSender, first_proof: Proven
+    oracle: ZkOracle, demo_key: bytes, owner: TransactionSender, outsider: TransactionSender, first_proof: Proven
 ) -> None:
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, first_proof.instances)
+    call = oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)
     for sender in (outsider, owner):
         assert rejected(sender, call) == err("ZkOracleUnauthorizedSubmitter", demo_key, sender.account.address)
-    assert oracle.functions.latestRoundId(demo_key).call() == 0
+    assert oracle.latest_round_id(demo_key) is None
 
 
 # --- replays and freshness -------------------------------------------------------------------
 
 
 def test_same_proof_is_never_accepted_twice(
-    oracle: Contract,
+    oracle: ZkOracle,
     demo_key: bytes,
     owner: TransactionSender,
     relayer: TransactionSender,
-    demo_config: tuple,
+    demo_config: CircuitConfig,
     first_proof: Proven,
 ) -> None:
     submit(relayer, oracle, demo_key, first_proof)
     proof_hash = bytes(Web3.keccak(first_proof.proof_bytes))
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, first_proof.instances)
+    call = oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, call) == err("ZkOracleProofReplayed", demo_key, proof_hash)
     # A used proof is spent across feeds too: its bytes, not the feed, identify it.
     other = feed_key("same circuit, other feed")
     register(owner, oracle, other, feed_params(), demo_config, submitters=(relayer.account.address,))
-    assert rejected(relayer, submit_call(oracle, other, first_proof.proof_bytes, first_proof.instances)) == err(
+    assert rejected(relayer, oracle.submit(other, first_proof.proof_bytes, first_proof.instances)) == err(
         "ZkOracleProofReplayed", other, proof_hash
     )
-    assert oracle.functions.latestRoundId(demo_key).call() == round_id(1, 1)
+    assert oracle.latest_round_id(demo_key) == RoundId(1, 1)
 
 
 def test_older_observation_never_overwrites_a_newer_one(
-    oracle: Contract, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, second_proof: Proven
+    oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, first_proof: Proven, second_proof: Proven
 ) -> None:
     submit(relayer, oracle, demo_key, second_proof)
     # A valid, never-used proof, but of an earlier observation than the feed's latest.
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, first_proof.instances)
+    call = oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, call) == err(
         "ZkOracleStaleRound", demo_key, first_proof.observed_at, second_proof.observed_at
     )
-    assert oracle.functions.latestRoundData(demo_key).call()[2] == second_proof.observed_at
+    assert oracle.latest_round_data(demo_key).started_at == second_proof.observed_at
 
 
 def test_proof_of_an_old_observation_is_rejected(
-    w3: Web3, oracle: Contract, demo_key: bytes, relayer: TransactionSender, demo_proof: Proof
+    w3: Web3, oracle: ZkOracle, demo_key: bytes, relayer: TransactionSender, demo_proof: Proof
 ) -> None:
     # The session's demo_proof observed the unix epoch: valid, but far outside the window.
     instances = [felt_to_uint(felt) for felt in demo_proof.instances]
     assert instances[LIMBS.start : LIMBS.stop] == [0, 0, 0]
     # Gas estimation runs against the latest block, so its time fixes the oldest accepted time.
     oldest = int(w3.eth.get_block("latest")["timestamp"]) - MAX_AGE
-    call = submit_call(oracle, demo_key, demo_proof.proof_bytes, instances)
+    call = oracle.submit(demo_key, demo_proof.proof_bytes, instances)
     assert rejected(relayer, call) == err("ZkOracleObservationTooOld", demo_key, 0, oldest)
 
 
@@ -241,38 +243,38 @@ def test_proof_of_an_old_observation_is_rejected(
 
 
 def test_proof_for_one_feed_is_rejected_by_another(
-    oracle: Contract,
+    oracle: ZkOracle,
     demo_key: bytes,
     owner: TransactionSender,
     relayer: TransactionSender,
-    gemm_config: tuple,
+    gemm_config: CircuitConfig,
     first_proof: Proven,
     gemm_proof: Proven,
 ) -> None:
     # Feed B has the very same instance layout, so only its verifier can tell the proofs apart.
     feed_b = feed_key("feed B")
     register(owner, oracle, feed_b, feed_params(), gemm_config, submitters=(relayer.account.address,))
-    a_on_b = submit_call(oracle, feed_b, first_proof.proof_bytes, first_proof.instances)
+    a_on_b = oracle.submit(feed_b, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, a_on_b) == err("ZkOracleInvalidProof", feed_b)
-    b_on_a = submit_call(oracle, demo_key, gemm_proof.proof_bytes, gemm_proof.instances)
+    b_on_a = oracle.submit(demo_key, gemm_proof.proof_bytes, gemm_proof.instances)
     assert rejected(relayer, b_on_a) == err("ZkOracleInvalidProof", demo_key)
-    assert oracle.functions.latestRoundId(feed_b).call() == 0
+    assert oracle.latest_round_id(feed_b) is None
     # The refused proofs were not spent: each feed still takes its own.
     submit(relayer, oracle, demo_key, first_proof)
     submit(relayer, oracle, feed_b, gemm_proof)
-    assert oracle.functions.latestRoundId(demo_key).call() == round_id(1, 1)
-    assert oracle.functions.latestRoundId(feed_b).call() == round_id(1, 1)
+    assert oracle.latest_round_id(demo_key) == RoundId(1, 1)
+    assert oracle.latest_round_id(feed_b) == RoundId(1, 1)
 
 
 def test_rotation_keeps_old_rounds_and_refuses_the_old_circuit(
     w3: Web3,
-    oracle: Contract,
+    oracle: ZkOracle,
     demo_key: bytes,
     owner: TransactionSender,
     relayer: TransactionSender,
     demo_circuit: CircuitArtifacts,
     gemm_circuit: CircuitArtifacts,
-    gemm_config: tuple,
+    gemm_config: CircuitConfig,
     gemm_verifier: str,
     first_proof: Proven,
     second_proof: Proven,
@@ -280,10 +282,10 @@ def test_rotation_keeps_old_rounds_and_refuses_the_old_circuit(
 ) -> None:
     proxy = bind(w3, PROXY, deploy_proxy(owner, oracle.address, "demo"))
     submit(relayer, oracle, demo_key, first_proof)
-    phase_one = oracle.functions.getRoundData(demo_key, round_id(1, 1)).call()
+    phase_one = oracle.round_data(demo_key, RoundId(1, 1))
 
-    confirmed = owner.transact(oracle.functions.rotateFeed(demo_key, gemm_config), what="rotate")
-    (event,) = events(oracle.events.FeedRotated(), confirmed)
+    confirmed = owner.transact(oracle.rotate_feed(demo_key, gemm_config), what="rotate")
+    (event,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(event["args"]) == {
         "feedId": demo_key,
         "phaseId": 2,
@@ -291,58 +293,61 @@ def test_rotation_keeps_old_rounds_and_refuses_the_old_circuit(
         "modelCommitment": commitment_of(gemm_circuit),
     }
     # A valid, fresh proof of the phase-1 circuit no longer verifies.
-    old_circuit = submit_call(oracle, demo_key, second_proof.proof_bytes, second_proof.instances)
+    old_circuit = oracle.submit(demo_key, second_proof.proof_bytes, second_proof.instances)
     assert rejected(relayer, old_circuit) == err("ZkOracleInvalidProof", demo_key)
 
     confirmed = submit(relayer, oracle, demo_key, gemm_proof)
-    (round_event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    new_id = round_event["args"]["roundId"]
-    assert new_id == round_id(2, 1) > round_id(1, 1)
+    (round_event,) = oracle.round_submitted(confirmed.receipt)
+    new_id = round_event.round_id
+    # Consumers compare the raw uint80s: the new phase's ids are above the old one's.
+    assert new_id == RoundId(2, 1) and int(new_id) > int(RoundId(1, 1))
     answer = answer_from_felt(gemm_proof.felts[ANSWER], scale=gemm_circuit.manifest.output_scale, decimals=DECIMALS)
-    latest = [new_id, answer, gemm_proof.observed_at, block_time(w3, confirmed), new_id]
-    assert oracle.functions.latestRoundData(demo_key).call() == latest
-    assert proxy.functions.latestRoundData().call() == latest
+    latest = RoundData(new_id, answer, gemm_proof.observed_at, block_time(w3, confirmed), new_id)
+    assert oracle.latest_round_data(demo_key) == latest
+    assert RoundData.from_abi(proxy.functions.latestRoundData().call()) == latest
 
     # Phase-1 rounds stay readable by their ids, each round naming the model that proved it.
-    assert oracle.functions.getRoundData(demo_key, round_id(1, 1)).call() == phase_one
-    assert proxy.functions.getRoundData(round_id(1, 1)).call() == phase_one
-    assert oracle.functions.getRound(demo_key, round_id(1, 1)).call()[3] == commitment_of(demo_circuit)
-    assert oracle.functions.getRound(demo_key, new_id).call()[3] == commitment_of(gemm_circuit)
-    for missing in (round_id(1, 2), round_id(2, 2), round_id(3, 1)):
-        assert view_error(proxy.functions.getRoundData(missing)) == err("ZkOracleUnknownRound", demo_key, missing)
+    assert oracle.round_data(demo_key, RoundId(1, 1)) == phase_one
+    assert RoundData.from_abi(proxy.functions.getRoundData(int(RoundId(1, 1))).call()) == phase_one
+    assert oracle.round(demo_key, RoundId(1, 1)).model_commitment == commitment_of(demo_circuit)
+    assert oracle.round(demo_key, new_id).model_commitment == commitment_of(gemm_circuit)
+    for missing in (RoundId(1, 2), RoundId(2, 2), RoundId(3, 1)):
+        assert view_error(proxy.functions.getRoundData(int(missing))) == err(
+            "ZkOracleUnknownRound", demo_key, int(missing)
+        )
 
 
 def test_permissionless_feed_takes_fresh_proofs_from_anyone(
-    oracle: Contract,
+    oracle: ZkOracle,
     owner: TransactionSender,
     outsider: TransactionSender,
-    demo_config: tuple,
+    demo_config: CircuitConfig,
     first_proof: Proven,
     second_proof: Proven,
 ) -> None:
     key = feed_key("open")
     register(owner, oracle, key, feed_params(permissionless=True), demo_config)
     confirmed = submit(outsider, oracle, key, second_proof)
-    (event,) = events(oracle.events.RoundSubmitted(), confirmed)
-    assert event["args"]["submitter"] == outsider.account.address
-    assert oracle.functions.getRound(key, round_id(1, 1)).call()[5] == outsider.account.address
+    (event,) = oracle.round_submitted(confirmed.receipt)
+    assert event.submitter == outsider.account.address
+    assert oracle.round(key, RoundId(1, 1)).submitter == outsider.account.address
 
     # Anyone may submit, so anyone could replay: an older observation, even with a proof
     # never used before, and the same proof again are both refused.
-    older = submit_call(oracle, key, first_proof.proof_bytes, first_proof.instances)
+    older = oracle.submit(key, first_proof.proof_bytes, first_proof.instances)
     assert rejected(owner, older) == err("ZkOracleStaleRound", key, first_proof.observed_at, second_proof.observed_at)
-    again = submit_call(oracle, key, second_proof.proof_bytes, second_proof.instances)
+    again = oracle.submit(key, second_proof.proof_bytes, second_proof.instances)
     proof_hash = bytes(Web3.keccak(second_proof.proof_bytes))
     assert rejected(owner, again) == err("ZkOracleProofReplayed", key, proof_hash)
-    assert oracle.functions.latestRoundId(key).call() == round_id(1, 1)
+    assert oracle.latest_round_id(key) == RoundId(1, 1)
 
 
 def test_paused_feed_refuses_a_valid_proof(
-    oracle: Contract, demo_key: bytes, owner: TransactionSender, relayer: TransactionSender, first_proof: Proven
+    oracle: ZkOracle, demo_key: bytes, owner: TransactionSender, relayer: TransactionSender, first_proof: Proven
 ) -> None:
-    owner.transact(oracle.functions.setPaused(demo_key, True), what="pause")
-    call = submit_call(oracle, demo_key, first_proof.proof_bytes, first_proof.instances)
+    owner.transact(oracle.set_paused(demo_key, True), what="pause")
+    call = oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, call) == err("ZkOracleFeedPaused", demo_key)
-    owner.transact(oracle.functions.setPaused(demo_key, False), what="resume")
+    owner.transact(oracle.set_paused(demo_key, False), what="resume")
     # Refused while paused, the proof was not spent.
     submit(relayer, oracle, demo_key, first_proof)

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 from web3 import Web3
-from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from zkoracle_testkit import (
-    MAX_FUTURE_SKEW,
     OWNER,
     RELAYER,
     Proven,
@@ -28,10 +26,8 @@ from zkoracle_testkit import (
     make_sender,
     register,
     rejected,
-    round_id,
     stub_proof,
     submit,
-    submit_call,
     timed_circuit,
     view_error,
 )
@@ -40,7 +36,8 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.deployments.contracts import deploy_consumer, deploy_feed, deploy_oracle, deploy_proxy
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
-from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, bind, feed_key
+from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key
+from oracle.evm.zkoracle import MAX_FUTURE_SKEW, RoundData, RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -74,9 +71,9 @@ def chain_stub_verifier(chain_owner: TransactionSender) -> str:
 @pytest.fixture
 def clocked(
     chain: Web3, chain_owner: TransactionSender, chain_relayer: TransactionSender, chain_stub_verifier: str
-) -> Contract:
+) -> ZkOracle:
     """A fresh oracle with a stub feed of layout ``[limb0, limb1, limb2, answer]``, the relayer allowed."""
-    oracle = bind(chain, ORACLE, deploy_oracle(chain_owner))
+    oracle = ZkOracle(chain, deploy_oracle(chain_owner))
     params = feed_params(heartbeat=HEARTBEAT, max_age=MAX_AGE)
     register(
         chain_owner,
@@ -95,25 +92,26 @@ def now(chain: Web3) -> int:
     return int(chain.eth.get_block("latest")["timestamp"]) + 1000
 
 
-def observed_at(oracle: Contract, unix_time: int, answer: int = 0) -> ContractFunction:
-    return submit_call(oracle, KEY, stub_proof(), [*limb_instances(unix_time), answer])
+def observed_at(oracle: ZkOracle, unix_time: int, answer: int = 0) -> ContractFunction:
+    return oracle.submit(KEY, stub_proof(), [*limb_instances(unix_time), answer])
 
 
 def test_observation_may_lead_the_chain_by_the_skew_and_no_more(
-    chain: Web3, clocked: Contract, chain_relayer: TransactionSender, now: int
+    chain: Web3, clocked: ZkOracle, chain_relayer: TransactionSender, now: int
 ) -> None:
     freeze_time(chain, now)
     ahead = now + MAX_FUTURE_SKEW + 1
     assert rejected(chain_relayer, observed_at(clocked, ahead)) == err("ZkOracleObservationFromFuture", KEY, ahead, now)
     freeze_time(chain, now)
     confirmed = chain_relayer.transact(observed_at(clocked, now + MAX_FUTURE_SKEW), what="submit")
-    (event,) = events(clocked.events.RoundSubmitted(), confirmed)
-    assert event["args"]["observedAt"] == now + MAX_FUTURE_SKEW
-    assert clocked.functions.latestRoundData(KEY).call()[2:4] == [now + MAX_FUTURE_SKEW, now]
+    (event,) = clocked.round_submitted(confirmed.receipt)
+    assert event.observed_at == now + MAX_FUTURE_SKEW
+    latest = clocked.latest_round_data(KEY)
+    assert (latest.started_at, latest.updated_at) == (now + MAX_FUTURE_SKEW, now)
 
 
 def test_observation_may_be_as_old_as_the_feed_allows_and_no_older(
-    chain: Web3, clocked: Contract, chain_relayer: TransactionSender, now: int
+    chain: Web3, clocked: ZkOracle, chain_relayer: TransactionSender, now: int
 ) -> None:
     freeze_time(chain, now)
     too_old = now - MAX_AGE - 1
@@ -122,11 +120,11 @@ def test_observation_may_be_as_old_as_the_feed_allows_and_no_older(
     )
     freeze_time(chain, now)
     chain_relayer.transact(observed_at(clocked, now - MAX_AGE), what="submit")
-    assert clocked.functions.latestRoundData(KEY).call()[2] == now - MAX_AGE
+    assert clocked.latest_round_data(KEY).started_at == now - MAX_AGE
 
 
 def test_round_must_observe_later_than_the_latest(
-    chain: Web3, clocked: Contract, chain_relayer: TransactionSender, now: int
+    chain: Web3, clocked: ZkOracle, chain_relayer: TransactionSender, now: int
 ) -> None:
     freeze_time(chain, now)
     chain_relayer.transact(observed_at(clocked, now - 10), what="first round")
@@ -137,31 +135,33 @@ def test_round_must_observe_later_than_the_latest(
         )
     freeze_time(chain, now)
     chain_relayer.transact(observed_at(clocked, now - 9), what="one second later")
-    assert clocked.functions.latestRoundId(KEY).call() == round_id(1, 2)
+    assert clocked.latest_round_id(KEY) == RoundId(1, 2)
 
 
 def test_stale_answer_is_refused_after_max_age_by_oracle_proxy_and_consumer(
-    chain: Web3, clocked: Contract, chain_owner: TransactionSender, chain_relayer: TransactionSender, now: int
+    chain: Web3, clocked: ZkOracle, chain_owner: TransactionSender, chain_relayer: TransactionSender, now: int
 ) -> None:
     proxy = bind(chain, PROXY, deploy_proxy(chain_owner, clocked.address, FEED))
     consumer = bind(chain, CONSUMER, deploy_consumer(chain_owner, clocked.address, FEED))
     freeze_time(chain, now)
     chain_relayer.transact(observed_at(clocked, now, answer=3 << 13), what="submit")
-    latest = [round_id(1, 1), 3 * 10**8, now, now, round_id(1, 1)]
+    latest = RoundData(RoundId(1, 1), 3 * 10**8, now, now, RoundId(1, 1))
     # A consumer guarding with the feed's own heartbeat reads it on-chain.
-    heartbeat = clocked.functions.getFeedParams(KEY).call()[1]
+    heartbeat = clocked.feed_params(KEY).heartbeat
     assert heartbeat == HEARTBEAT
 
     freeze_time(chain, now + heartbeat)
-    assert clocked.functions.latestRoundDataNoOlderThan(KEY, heartbeat).call() == latest
-    assert proxy.functions.latestRoundDataNoOlderThan(heartbeat).call() == latest
+    # latestRoundDataNoOlderThan is not the binding's; its answer is RoundData's shape.
+    no_older = clocked.contract.functions.latestRoundDataNoOlderThan
+    assert RoundData.from_abi(no_older(KEY, heartbeat).call()) == latest
+    assert RoundData.from_abi(proxy.functions.latestRoundDataNoOlderThan(heartbeat).call()) == latest
     confirmed = chain_relayer.transact(consumer.functions.record(heartbeat), what="record")
     (event,) = events(consumer.events.AnswerRecorded(), confirmed)
-    assert dict(event["args"]) == {"feedId": KEY, "roundId": round_id(1, 1), "answer": 3 * 10**8}
+    assert dict(event["args"]) == {"feedId": KEY, "roundId": int(RoundId(1, 1)), "answer": 3 * 10**8}
 
     freeze_time(chain, now + heartbeat + 1)
     stale = err("ZkOracleStaleAnswer", KEY, now, heartbeat)
-    assert view_error(clocked.functions.latestRoundDataNoOlderThan(KEY, heartbeat)) == stale
+    assert view_error(no_older(KEY, heartbeat)) == stale
     # The proxy passes the oracle's reason through unchanged.
     assert view_error(proxy.functions.latestRoundDataNoOlderThan(heartbeat)) == stale
     freeze_time(chain, now + heartbeat + 1)
@@ -170,8 +170,8 @@ def test_stale_answer_is_refused_after_max_age_by_oracle_proxy_and_consumer(
     )
     # Chainlink's plain reads never judge age; the caller chooses its bound.
     freeze_time(chain, now + heartbeat + 1)
-    assert proxy.functions.latestRoundData().call() == latest
-    assert proxy.functions.latestRoundDataNoOlderThan(heartbeat + 1).call() == latest
+    assert RoundData.from_abi(proxy.functions.latestRoundData().call()) == latest
+    assert RoundData.from_abi(proxy.functions.latestRoundDataNoOlderThan(heartbeat + 1).call()) == latest
 
 
 def test_real_proof_is_accepted_only_within_the_demo_feeds_window(
@@ -184,12 +184,12 @@ def test_real_proof_is_accepted_only_within_the_demo_feeds_window(
 ) -> None:
     # Deployed as `zkoracle deploy` does, with the feed.toml's window (120 s).
     deployment = deploy_feed(chain_owner, demo_spec, demo_circuit, submitter=chain_relayer.account.address)
-    oracle = bind(chain, ORACLE, deployment.oracle_address)
+    oracle = ZkOracle(chain, deployment.oracle_address)
     key = feed_key(demo_spec.id)
     max_age = demo_spec.onchain.max_observation_age_seconds
-    assert oracle.functions.getFeedParams(key).call()[2] == max_age
+    assert oracle.feed_params(key).max_observation_age == max_age
     observed = first_proof.observed_at
-    call = submit_call(oracle, key, first_proof.proof_bytes, first_proof.instances)
+    call = oracle.submit(key, first_proof.proof_bytes, first_proof.instances)
 
     freeze_time(chain, observed - MAX_FUTURE_SKEW - 1)
     assert rejected(chain_relayer, call) == err(
@@ -201,4 +201,5 @@ def test_real_proof_is_accepted_only_within_the_demo_feeds_window(
     freeze_time(chain, observed + max_age)
     submit(chain_relayer, oracle, key, first_proof)
     proxy = bind(chain, PROXY, deployment.proxy_address)
-    assert proxy.functions.latestRoundData().call()[2:4] == [observed, observed + max_age]
+    latest = RoundData.from_abi(proxy.functions.latestRoundData().call())
+    assert (latest.started_at, latest.updated_at) == (observed, observed + max_age)

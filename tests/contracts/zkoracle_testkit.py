@@ -1,4 +1,10 @@
-"""Helpers shared by the contract tests: tuples for the oracle's structs, rejection checks, test contracts.
+"""Helpers shared by the contract tests: the oracle's structs, rejection checks, test contracts.
+
+The tests read and write ZkOracle through its typed binding (``oracle.evm.zkoracle``).
+They touch the raw web3 contract (``ZkOracle.contract``) only for what the binding does not
+wrap: AccessControl's roles, events other than ``RoundSubmitted``, views the binding lacks
+(``latestRoundDataNoOlderThan``, the constants) and any view whose revert ``view_error``
+checks (the binding's views call at once, so there is no unsent call to hand it).
 
 Rejected transactions are refused by gas estimation already; ``rejected`` also mines each
 one with a fixed gas limit, so the tests show the chain itself reverts and keeps nothing,
@@ -24,20 +30,26 @@ from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
 from oracle.evm.accounts import dev_account
 from oracle.evm.compiler import CompiledContract, compile_sources
-from oracle.evm.contracts import ORACLE, bind, contract_factory, project_error_decoder
+from oracle.evm.contracts import ORACLE, contract_factory, project_error_decoder
+from oracle.evm.zkoracle import (
+    FIELD_MODULUS,
+    CircuitConfig,
+    FeedParams,
+    FeedRef,
+    OnchainInput,
+    SliceConfig,
+    ZkOracle,
+)
 from oracle.exceptions import RelayError
 from oracle.provers import Proof
 from relayer.sender import Confirmed, TransactionSender
 
-FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 INT256_MAX = 2**255 - 1
 INT256_MIN = -(2**255)
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_HASH = b"\x00" * 32
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 OPERATOR_ROLE = bytes(Web3.keccak(text="OPERATOR_ROLE"))
-PHASE_OFFSET = 64
-MAX_FUTURE_SKEW = 15
 # Well above what a proof verification costs, so a mined revert is the contract's, not out-of-gas.
 MINED_REVERT_GAS = 5_000_000
 # Dev accounts by role in these tests.
@@ -85,9 +97,9 @@ def deploy(sender: TransactionSender, compiled: CompiledContract, *args: object)
     return sender.w3.eth.contract(address=confirmed.receipt["contractAddress"], abi=compiled.abi)
 
 
-def deploy_oracle_with_receipt(sender: TransactionSender, admin: str) -> tuple[Contract, Confirmed]:
+def deploy_oracle_with_receipt(sender: TransactionSender, admin: str) -> tuple[ZkOracle, Confirmed]:
     confirmed = sender.transact(contract_factory(sender.w3, ORACLE).constructor(admin), what="deploy ZkOracle")
-    return bind(sender.w3, ORACLE, confirmed.receipt["contractAddress"]), confirmed
+    return ZkOracle(sender.w3, confirmed.receipt["contractAddress"]), confirmed
 
 
 def err(name: str, *args: object) -> str:
@@ -131,7 +143,7 @@ def view_error(call: ContractFunction, *, sender: str | None = None) -> str:
 
 
 def events(event: BaseContractEvent, confirmed: Confirmed) -> list[EventData]:
-    """The receipt's logs of ``event``; logs of other events in the same receipt are skipped silently."""
+    """The receipt's logs of ``event`` (one the binding does not type); logs of other events are skipped."""
     return list(event.process_receipt(confirmed.receipt, errors=DISCARD))
 
 
@@ -157,10 +169,6 @@ def freeze_time(w3: Web3, timestamp: int) -> None:
 # --- the oracle's structs --------------------------------------------------------------------
 
 
-def round_id(phase: int, round_in_phase: int) -> int:
-    return (phase << PHASE_OFFSET) | round_in_phase
-
-
 def feed_params(
     *,
     decimals: int = 8,
@@ -168,9 +176,9 @@ def feed_params(
     max_age: int = 3600,
     permissionless: bool = False,
     description: str = "test feed",
-) -> tuple:
-    """An ``IZkOracle.FeedParams`` tuple. The default age bound outlives the test session's proofs."""
-    return (decimals, heartbeat, max_age, permissionless, description)
+) -> FeedParams:
+    """The default age bound outlives the test session's proofs."""
+    return FeedParams(decimals, heartbeat, max_age, permissionless, description)
 
 
 def circuit(
@@ -184,26 +192,26 @@ def circuit(
     output_scale: int = 13,
     binds_time: bool = False,
     observed_at_index: int = 0,
-    onchain_inputs: tuple[tuple, ...] = (),
-    slices: tuple[tuple[str, int], ...] = (),
-) -> tuple:
-    """An ``IZkOracle.CircuitConfig`` tuple; by default one instance, the answer, and no slices."""
-    return (
-        verifier,
-        commitment,
-        instance_count,
-        input_count,
-        output_index,
-        input_scale,
-        output_scale,
-        binds_time,
-        observed_at_index,
-        list(onchain_inputs),
-        list(slices),
+    onchain_inputs: tuple[OnchainInput, ...] = (),
+    slices: tuple[SliceConfig, ...] = (),
+) -> CircuitConfig:
+    """By default one instance, the answer, and no slices."""
+    return CircuitConfig(
+        verifier=verifier,
+        model_commitment=commitment,
+        instance_count=instance_count,
+        input_count=input_count,
+        output_index=output_index,
+        input_scale=input_scale,
+        output_scale=output_scale,
+        binds_observed_at=binds_time,
+        observed_at_index=observed_at_index,
+        onchain_inputs=onchain_inputs,
+        slices=slices,
     )
 
 
-def timed_circuit(verifier: str, **overrides: object) -> tuple:
+def timed_circuit(verifier: str, **overrides: object) -> CircuitConfig:
     """Stub layout ``[limb0, limb1, limb2, answer]``: the observation time, then the answer."""
     layout: dict[str, object] = {
         "instance_count": 4,
@@ -215,32 +223,22 @@ def timed_circuit(verifier: str, **overrides: object) -> tuple:
     return circuit(verifier, **{**layout, **overrides})  # type: ignore[arg-type]
 
 
-def onchain_input(target: str, *, decimals: int, index: int, selector: bytes = VALUE_SELECTOR) -> tuple:
-    return (target, selector, decimals, index)
-
-
-def as_stored(config: tuple) -> tuple:
-    """A CircuitConfig tuple as web3 returns it from a view (nested structs as tuples)."""
-    return (*config[:9], [tuple(item) for item in config[9]], [tuple(item) for item in config[10]])
-
-
-def normalise(returned: tuple | list) -> tuple:
-    """A returned CircuitConfig with its on-chain inputs and slices as tuples, comparable to ``as_stored``."""
-    return (*returned[:9], [tuple(item) for item in returned[9]], [tuple(item) for item in returned[10]])
+def onchain_input(target: str, *, decimals: int, index: int, selector: bytes = VALUE_SELECTOR) -> OnchainInput:
+    return OnchainInput(target=target, selector=selector, decimals=decimals, instance_index=index)
 
 
 def register(
     owner: TransactionSender,
-    oracle: Contract,
-    key: bytes,
-    params: tuple,
-    config: tuple,
+    oracle: ZkOracle,
+    feed: FeedRef,
+    params: FeedParams,
+    config: CircuitConfig,
     *,
     submitters: tuple[str, ...] = (),
 ) -> Confirmed:
-    confirmed = owner.transact(oracle.functions.registerFeed(key, params, config), what="register feed")
+    confirmed = owner.transact(oracle.register_feed(feed, params, config), what="register feed")
     for submitter in submitters:
-        owner.transact(oracle.functions.setSubmitter(key, submitter, True), what="allow submitter")
+        owner.transact(oracle.set_submitter(feed, submitter, True), what="allow submitter")
     return confirmed
 
 
@@ -267,12 +265,8 @@ class Proven:
         return self.proof.instances
 
 
-def submit_call(oracle: Contract, key: bytes, proof: bytes, instances: list[int]) -> ContractFunction:
-    return oracle.functions.submit(key, proof, instances)
-
-
-def submit(sender: TransactionSender, oracle: Contract, key: bytes, proven: Proven) -> Confirmed:
-    return sender.transact(submit_call(oracle, key, proven.proof_bytes, proven.instances), what="submit round")
+def submit(sender: TransactionSender, oracle: ZkOracle, feed: FeedRef, proven: Proven) -> Confirmed:
+    return sender.transact(oracle.submit(feed, proven.proof_bytes, proven.instances), what="submit round")
 
 
 _stub_proofs = itertools.count()

@@ -7,8 +7,9 @@ from web3 import Web3
 
 from oracle.deployments.contracts import deploy_oracle
 from oracle.evm.accounts import dev_account
-from oracle.evm.contracts import ORACLE, bind, feed_key, project_error_decoder
+from oracle.evm.contracts import feed_key, project_error_decoder
 from oracle.evm.errors import DecodedRevert
+from oracle.evm.zkoracle import ZkOracle
 from oracle.exceptions import RelayError
 from relayer.fees import Fees, market_fees
 from relayer.sender import Signed, TransactionSender
@@ -18,21 +19,21 @@ def test_transactions_confirm_and_nonces_advance(w3: Web3) -> None:
     sender = TransactionSender(w3, dev_account(5), decoder=project_error_decoder())
     before = w3.eth.get_transaction_count(sender.account.address)
     address = deploy_oracle(sender)
-    oracle = bind(w3, ORACLE, address)
-    operator_role = oracle.functions.OPERATOR_ROLE().call()
-    grant = oracle.functions.grantRole(operator_role, dev_account(6).address)
+    roles = ZkOracle(w3, address).contract  # AccessControl's roles are not the binding's
+    operator_role = roles.functions.OPERATOR_ROLE().call()
+    grant = roles.functions.grantRole(operator_role, dev_account(6).address)
     confirmed = sender.transact(grant, what="grant operator")
     assert confirmed.gas_used > 21_000
     assert w3.eth.get_transaction_count(sender.account.address) == before + 2
-    assert oracle.functions.hasRole(operator_role, dev_account(6).address).call()
+    assert roles.functions.hasRole(operator_role, dev_account(6).address).call()
 
 
 def test_a_revert_is_reported_before_sending_with_the_decoded_error(w3: Web3) -> None:
     sender = TransactionSender(w3, dev_account(5), decoder=project_error_decoder())
-    oracle = bind(w3, ORACLE, deploy_oracle(sender))
+    oracle = ZkOracle(w3, deploy_oracle(sender))
     nonce = w3.eth.get_transaction_count(sender.account.address)
     with pytest.raises(RelayError) as info:
-        sender.send(oracle.functions.submit(feed_key("nowhere"), b"\x01", [1]), what="submit")
+        sender.send(oracle.submit("nowhere", b"\x01", [1]), what="submit")
     assert info.value.revert == DecodedRevert("ZkOracleUnknownFeed", (feed_key("nowhere"),))
     assert str(info.value.revert) == f"ZkOracleUnknownFeed(0x{feed_key('nowhere').hex()})"
     assert "submit would revert" in str(info.value)
@@ -46,8 +47,8 @@ def test_senders_in_two_threads_share_the_account_nonces(w3: Web3) -> None:
     record in between: a nonce read from the node's pending count would be the same for both.
     """
     owner = TransactionSender(w3, dev_account(7), decoder=project_error_decoder())
-    oracle = bind(w3, ORACLE, deploy_oracle(owner))
-    operator_role = oracle.functions.OPERATOR_ROLE().call()
+    roles = ZkOracle(w3, deploy_oracle(owner)).contract  # AccessControl's roles are not the binding's
+    operator_role = roles.functions.OPERATOR_ROLE().call()
     start = w3.eth.get_transaction_count(owner.account.address)
     per_thread = 5
     both_signed = threading.Barrier(2)
@@ -56,7 +57,7 @@ def test_senders_in_two_threads_share_the_account_nonces(w3: Web3) -> None:
 
     def feed(grantee: int) -> None:
         sender = TransactionSender(w3, dev_account(7), decoder=project_error_decoder())  # its own sender, same key
-        call = oracle.functions.grantRole(operator_role, dev_account(grantee).address)
+        call = roles.functions.grantRole(operator_role, dev_account(grantee).address)
         try:
             for _ in range(per_thread):
                 signed = sender.sign(sender.estimate(call, what="grant"))
@@ -97,8 +98,7 @@ def test_a_replacement_outbids_both_fees_by_an_eighth() -> None:
 
 def test_a_mined_revert_is_decoded_by_replaying_it_on_its_block(w3: Web3) -> None:
     sender = TransactionSender(w3, dev_account(5), decoder=project_error_decoder())
-    oracle = bind(w3, ORACLE, deploy_oracle(sender))
-    call = oracle.functions.submit(feed_key("nowhere"), b"\x01", [1])
+    call = ZkOracle(w3, deploy_oracle(sender)).submit("nowhere", b"\x01", [1])
     # Built with a fixed gas limit, skipping the estimate that would refuse it, so the chain mines the revert.
     fees = market_fees(w3)
     tx = call.build_transaction(

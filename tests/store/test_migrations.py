@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, create_engine, inspect
 from sqlmodel import SQLModel
 
+from oracle.evm.zkoracle import RoundId
 from oracle.exceptions import StoreError
 from oracle.store import FailureKind, Round, RoundStatus, Store
 from oracle.store.migrate import MIGRATIONS
@@ -47,13 +48,13 @@ def test_reopening_at_head_keeps_the_data(store_url: str, tmp_path: Path) -> Non
             circuit_key="k",
             status=RoundStatus.LANDED,
             inputs_json=json.dumps([1.5]),
-            onchain_round_id=str((3 << 64) | 7),
+            onchain_round_id=str(int(RoundId(3, 7))),
             expected_answer=str(-(10**30)),
             gas_used=668_201,
         )
     )
     (row,) = Store(store_url).rounds()
-    assert int(str(row.onchain_round_id)) == (3 << 64) | 7 and int(str(row.expected_answer)) == -(10**30)
+    assert int(str(row.onchain_round_id)) == int(RoundId(3, 7)) and int(str(row.expected_answer)) == -(10**30)
 
 
 def test_a_database_from_before_migrations_is_refused_with_the_fix(tmp_path: Path) -> None:
