@@ -31,7 +31,8 @@ from rich.table import Table
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.build import EZKL_VERSION, build_circuit
+from oracle.circuits.build import build_circuit
+from oracle.circuits.folders import EZKL_VERSION
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.verify import verify_document
 from oracle.deployments.keys import sender_for

@@ -10,8 +10,6 @@ that looks complete.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import importlib.metadata
 import json
 import random
 import shutil
@@ -32,7 +30,7 @@ from oracle.circuits.artifacts import (
     sample_bounds,
 )
 from oracle.circuits.ezkl_failures import is_ezkl_failure
-from oracle.circuits.folders import fresh_workdir, publish
+from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import compile_file
@@ -43,7 +41,6 @@ from oracle.inference import OnnxModel, split_by_shapes
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
 BUILD_FORMAT = 4
 FIDELITY_PROBES = 256
-EZKL_VERSION = importlib.metadata.version("ezkl")
 
 Visibility = Literal["public", "private", "hashed", "fixed"]
 Progress = Callable[[str], None]
@@ -69,15 +66,9 @@ class BuildResult:
 
 
 def build_key(onnx_bytes: bytes, options: CircuitOptions, samples: Sequence[Sequence[float]]) -> str:
-    material = {
-        "format": BUILD_FORMAT,
-        "ezkl": EZKL_VERSION,
-        "onnx": hashlib.sha256(onnx_bytes).hexdigest(),
-        # Unset options stay out of the key, so adding an option does not invalidate older builds.
-        "options": {name: value for name, value in asdict(options).items() if value is not None},
-        "samples": [[float(x) for x in sample] for sample in samples],
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+    # Unset options stay out of the key, so adding an option does not invalidate older builds.
+    chosen = {name: value for name, value in asdict(options).items() if value is not None}
+    return content_key(build_format=BUILD_FORMAT, onnx_bytes=onnx_bytes, samples=samples, options=chosen)
 
 
 def build_circuit(

@@ -6,11 +6,31 @@ building the same content keep whichever finished first.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from oracle.circuits.artifacts import MANIFEST
+
+EZKL_VERSION = importlib.metadata.version("ezkl")
+
+
+def content_key(
+    *, build_format: int, onnx_bytes: bytes, samples: Sequence[Sequence[float]], **choices: object
+) -> str:
+    """A build folder's name: the hash of everything its artifacts depend on (format, EZKL, model, samples, choices)."""
+    material = {
+        "format": build_format,
+        "ezkl": EZKL_VERSION,
+        "onnx": hashlib.sha256(onnx_bytes).hexdigest(),
+        "samples": [[float(x) for x in sample] for sample in samples],
+        **choices,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def fresh_workdir(final: Path) -> Path:

@@ -10,7 +10,6 @@ any link breaks, before anything is deployed.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import time
 from collections.abc import Sequence
@@ -18,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oracle.circuits.artifacts import MANIFEST, sample_bounds
-from oracle.circuits.build import EZKL_VERSION, CircuitOptions, Progress, _fidelity_probes, build_circuit
-from oracle.circuits.folders import fresh_workdir, publish
+from oracle.circuits.build import CircuitOptions, Progress, _fidelity_probes, build_circuit
+from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
 from oracle.circuits.slicing.chain import run_chain
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
@@ -46,16 +45,14 @@ def sliced_build_key(
     plan: SlicingPlan,
     samples: Sequence[Sequence[float]],
 ) -> str:
-    material = {
-        "format": SLICED_FORMAT,
-        "ezkl": EZKL_VERSION,
-        "onnx": hashlib.sha256(onnx_bytes).hexdigest(),
-        "cuts": list(cuts),
-        "proven": list(proven),
-        "target": plan.calibration_target,
-        "samples": [[float(x) for x in sample] for sample in samples],
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+    return content_key(
+        build_format=SLICED_FORMAT,
+        onnx_bytes=onnx_bytes,
+        samples=samples,
+        cuts=list(cuts),
+        proven=list(proven),
+        target=plan.calibration_target,
+    )
 
 
 def build_sliced_circuit(
