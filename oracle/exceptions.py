@@ -36,6 +36,28 @@ class CircuitError(ZkOracleError):
     """Building, loading or checking a circuit's artifacts failed."""
 
 
+class ModelIntakeError(CircuitError):
+    """An ONNX model cannot be prepared for a circuit; names the feed, the node at fault (when one is) and the fix."""
+
+    def __init__(
+        self,
+        feed: str | None,
+        model: str,
+        problem: str,
+        fix: str,
+        *,
+        node: str | None = None,
+        op_type: str | None = None,
+    ) -> None:
+        self.feed = feed
+        self.model = model
+        self.node = node
+        self.op_type = op_type
+        owner = f"feed '{feed}', field 'model': {model}" if feed else f"model {model}"
+        where = f", node {node} ({op_type})" if node is not None else ""
+        super().__init__(f"{owner}{where}: {problem}; {fix}")
+
+
 class DevSrsRefusedError(CircuitError):
     """A verifier built on a locally generated (dev) SRS was headed for a non-dev chain."""
 

@@ -19,7 +19,7 @@ def build_feed_circuit(
     if spec.slicing is not None:
         plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
         return build_sliced_circuit(
-            spec.model_path, spec.model_samples(), plan, build_root=build_root, progress=progress
+            spec.model_path, spec.model_samples(), plan, build_root=build_root, progress=progress, feed=spec.id
         )
     options = CircuitOptions(
         input_visibility=spec.circuit.input_visibility,
@@ -27,7 +27,12 @@ def build_feed_circuit(
         calibration_target=spec.circuit.calibration_target,
     )
     return build_circuit(
-        spec.model_path, spec.model_samples(), build_root=build_root, options=options, progress=progress
+        spec.model_path,
+        spec.model_samples(),
+        build_root=build_root,
+        options=options,
+        progress=progress,
+        feed=spec.id,
     )
 
 

@@ -11,18 +11,30 @@ import onnxruntime as ort
 
 from oracle.exceptions import SourceError
 
+# onnxruntime logs warnings (e.g. about an old opset's unused initializers) natively to
+# fd 2; a model it can run needs none of them, and its load errors arrive as exceptions.
+_LOG_ERRORS_ONLY = 3
+
+
+def quiet_session(model: Path | bytes) -> ort.InferenceSession:
+    """A single-threaded CPU session on ``model`` (a file or its bytes) that logs only errors."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = _LOG_ERRORS_ONLY
+    source = str(model) if isinstance(model, Path) else model
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
 
 class OnnxModel:
-    """An ONNX model taking and returning flat float lists in EZKL's tensor order."""
+    """An ONNX model (a file or its bytes) taking and returning flat float lists in EZKL's tensor order."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, model: Path | bytes, *, name: str | None = None) -> None:
+        self._model = model
+        self.name = name or (model.name if isinstance(model, Path) else "model")
 
     @cached_property
     def _session(self) -> ort.InferenceSession:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        return quiet_session(self._model)
 
     @cached_property
     def input_shapes(self) -> list[list[int]]:
@@ -38,7 +50,7 @@ class OnnxModel:
 
     def run(self, flat_inputs: Sequence[float]) -> list[float]:
         if len(flat_inputs) != self.input_size:
-            raise SourceError(f"model {self.path.name} takes {self.input_size} input values, got {len(flat_inputs)}")
+            raise SourceError(f"model {self.name} takes {self.input_size} input values, got {len(flat_inputs)}")
         feeds = {
             node.name: np.asarray(values, dtype=np.float32).reshape(shape)
             for node, shape, values in zip(

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import onnx
 import pytest
 from web3 import Web3
 
@@ -93,3 +94,12 @@ def sliced_circuit(sliced_spec: FeedSpec, build_root: Path) -> SlicedCircuit:
 def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> SlicedProof:
     """Valid proofs of every slice of the sliced feed's model on its first sample input."""
     return prove_slices(sliced_circuit, sliced_spec.model_samples()[0], prover=LocalProver())
+
+
+# Real models exported from PyTorch years ago (opset 6), shipped inside the onnx wheel.
+PYTORCH_CONVERTED = Path(onnx.__file__).parent / "backend" / "test" / "data" / "pytorch-converted"
+
+
+def pytorch_converted(name: str) -> Path:
+    """The onnx wheel's ``test_<name>`` model file."""
+    return PYTORCH_CONVERTED / f"test_{name}" / "model.onnx"

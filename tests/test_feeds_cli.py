@@ -96,7 +96,8 @@ def test_init_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_text("not a model")
     result = _zkoracle("init", str(tmp_path / "feed"), "--model", str(junk), "--id", "junk")
-    assert result.returncode == 1 and result.stdout.startswith("error: feed 'junk', field 'model': onnxruntime cannot")
+    assert result.returncode == 1
+    assert result.stdout.startswith("error: feed 'junk', field 'model': junk.onnx: is not an ONNX model")
     assert not (tmp_path / "feed").exists()
 
     bad_id = _zkoracle("init", str(tmp_path / "feed"), "--model", str(DEMO_FEED / "model.onnx"), "--id", "ETH USD")

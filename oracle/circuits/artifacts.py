@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from oracle.circuits.intake import ModelIntake
 from oracle.exceptions import CircuitError
 
 MANIFEST = "manifest.json"
@@ -35,6 +36,13 @@ class CircuitManifest:
     # range the circuit's scales and error bound were measured on.
     sample_lows: list[float]
     sample_highs: list[float]
+    # How model.onnx was prepared from the operator's file; None when it is that file, byte for byte.
+    intake: ModelIntake | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CircuitManifest:
+        intake = data.get("intake")
+        return cls(**{**data, "intake": None if intake is None else ModelIntake(**intake)})
 
     @property
     def input_size(self) -> int:
@@ -139,7 +147,7 @@ class CircuitArtifacts(CircuitFiles):
     @classmethod
     def load(cls, root: Path) -> CircuitArtifacts:
         data = json.loads((root / MANIFEST).read_text())
-        return cls(root=root, manifest=CircuitManifest(**data))
+        return cls(root=root, manifest=CircuitManifest.from_json(data))
 
     def write_manifest(self) -> None:
         (self.root / MANIFEST).write_text(json.dumps(asdict(self.manifest), indent=2, sort_keys=True))

@@ -31,6 +31,7 @@ from oracle.circuits.artifacts import (
 )
 from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
+from oracle.circuits.intake import PreparedModel, prepare_model
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import compile_file
@@ -78,16 +79,19 @@ def build_circuit(
     build_root: Path,
     options: CircuitOptions | None = None,
     progress: Progress | None = None,
+    feed: str | None = None,
 ) -> BuildResult:
-    """Build (or find cached) the circuit for ``model_path`` calibrated on ``samples``."""
+    """Build (or find cached) the circuit for ``model_path`` calibrated on ``samples``.
+
+    The circuit is built from the prepared model (see :mod:`oracle.circuits.intake`);
+    ``feed`` names the feed in intake errors.
+    """
     started = time.perf_counter()
     options = options or CircuitOptions()
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the circuit")
-    try:
-        onnx_bytes = model_path.read_bytes()
-    except OSError as exc:
-        raise CircuitError(f"cannot read model {model_path}: {exc}") from exc
+    prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]))
+    onnx_bytes = prepared.onnx_bytes
     key = build_key(onnx_bytes, options, samples)
     final = build_root / key
     if (final / MANIFEST).is_file():
@@ -96,7 +100,7 @@ def build_circuit(
     report = progress or (lambda _step: None)
     workdir = fresh_workdir(final)
     try:
-        manifest = _build_into(workdir, key, onnx_bytes, samples, options, build_root, report)
+        manifest = _build_into(workdir, key, prepared, samples, options, build_root, report)
     except BaseException as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         if isinstance(exc, ZkOracleError) or not is_ezkl_failure(exc):
@@ -111,13 +115,14 @@ def build_circuit(
 def _build_into(
     workdir: Path,
     key: str,
-    onnx_bytes: bytes,
+    prepared: PreparedModel,
     samples: Sequence[Sequence[float]],
     options: CircuitOptions,
     build_root: Path,
     report: Progress,
 ) -> CircuitManifest:
     paths = CircuitFiles(root=workdir)
+    onnx_bytes = prepared.onnx_bytes
     paths.model.write_bytes(onnx_bytes)
     model = OnnxModel(paths.model)
     calibration = workdir / "calibration.json"
@@ -198,6 +203,7 @@ def _build_into(
         verifier_deployed_size=verifier_size,
         sample_lows=lows,
         sample_highs=highs,
+        intake=prepared.intake,
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from oracle.circuits.intake import prepare_model
 from oracle.circuits.slicing import SlicedBuildResult
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
@@ -23,7 +24,6 @@ from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
 from oracle.feeds.checks import check_feed
 from oracle.feeds.loader import FEED_FILE, load_feed
 from oracle.feeds.schema import FEED_ID_PATTERN, FeedSpec
-from oracle.inference import OnnxModel
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 
 feeds_app = typer.Typer(no_args_is_help=True, help="Check and list feed definitions (feeds/<id>/feed.toml).")
@@ -101,13 +101,8 @@ def init(
         raise FeedSpecError(feed_id, FEED_FILE, f"{folder / FEED_FILE} already exists", "choose a new folder")
     if not model.is_file():
         raise FeedSpecError(feed_id, "model", f"{model} does not exist", "pass --model path/to/model.onnx")
-    try:
-        size = OnnxModel(model).input_size
-    # onnxruntime's load errors share no base class beyond Exception.
-    except Exception as exc:
-        raise FeedSpecError(
-            feed_id, "model", f"onnxruntime cannot load {model} ({exc})", "pass a valid ONNX model"
-        ) from exc
+    # The original is copied as it is; the input size is the prepared model's, as built.
+    size = prepare_model(model, feed=feed_id).inference().input_size
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model, folder / "model.onnx")
     samples = _placeholder_samples(size, seed=hashlib.sha256(model.read_bytes()).digest())

@@ -31,6 +31,9 @@ from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
+# EIP-170: the most bytes of runtime code a contract may have (Spurious Dragon and every chain since).
+EIP170_CODE_SIZE_LIMIT = 24_576
+
 
 @dataclass(frozen=True)
 class FeedDeployment:
@@ -52,10 +55,24 @@ def deploy_oracle(sender: TransactionSender, *, admin: str | None = None) -> str
     return _address_of(sender, factory.constructor(admin or sender.account.address), what="deploy ZkOracle")
 
 
+def check_verifier_size(circuit: CircuitArtifacts, *, feed_id: str | None = None) -> None:
+    """Refuse, before any transaction, a verifier no EVM chain would accept (EIP-170's code size limit)."""
+    size = circuit.manifest.verifier_deployed_size
+    if size > EIP170_CODE_SIZE_LIMIT:
+        owner = f"feed '{feed_id}': the verifier of circuit" if feed_id else "the verifier of circuit"
+        raise DeploymentError(
+            f"{owner} {circuit.manifest.key} is {size:,} bytes of deployed code, "
+            f"over EIP-170's {EIP170_CODE_SIZE_LIMIT:,}-byte limit, so no chain would accept it; "
+            "make the model take and return fewer values (e.g. a batch of 1 instead of a batch of many) "
+            "or split it into proven slices with [slicing]"
+        )
+
+
 def deploy_verifier(
     sender: TransactionSender, circuit: CircuitArtifacts, *, feed_id: str | None = None, force_dev_srs: bool = False
 ) -> str:
     """Deploy the circuit's verifier; one set up with a dev SRS only goes on a dev chain unless forced."""
+    check_verifier_size(circuit, feed_id=feed_id)
     check_srs_allowed(
         dev_srs=circuit.manifest.dev_srs,
         chain_id=sender.w3.eth.chain_id,
@@ -72,6 +89,9 @@ def deploy_verifiers(
 ) -> list[str | None]:
     """One verifier per proven slice in slice order (None for a slice not proven); one for a whole model."""
     pieces = [circuit] if isinstance(circuit, CircuitArtifacts) else [piece.circuit for piece in circuit.slices]
+    for piece in pieces:  # all of them before the first transaction: no half-deployed feed
+        if piece is not None:
+            check_verifier_size(piece, feed_id=feed_id)
     return [
         None if piece is None else deploy_verifier(sender, piece, feed_id=feed_id, force_dev_srs=force_dev_srs)
         for piece in pieces

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from oracle.circuits.intake import PreparedModel, prepare_model
 from oracle.circuits.slicing import ModelGraph
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, FeedSpecError
 from oracle.feeds.schema import FeedSpec
-from oracle.inference import OnnxModel
 
 
 def check_feed(spec: FeedSpec) -> None:
     """Raise FeedSpecError naming the field when the model, samples and transforms do not fit together."""
-    model = OnnxModel(spec.model_path)
-    try:
-        outputs = sum(int(np.prod(shape)) for shape in model.output_shapes)
-    # onnxruntime's load errors share no base class beyond Exception.
-    except Exception as exc:
-        raise FeedSpecError(
-            spec.id, "model", f"onnxruntime cannot load {spec.model_path} ({exc})", "export a valid ONNX model"
-        ) from exc
+    samples = spec.model_samples()
+    # The prepared model is the one the circuit is built from and the node runs.
+    prepared = prepare_model(spec.model_path, feed=spec.id, input_size=len(samples[0]))
+    model = prepared.inference()
+    outputs = sum(int(np.prod(shape)) for shape in model.output_shapes)
     expected = spec.source_input_size(model.input_size)
     if expected < 1:
         raise FeedSpecError(
@@ -56,16 +53,16 @@ def check_feed(spec: FeedSpec) -> None:
             spec.id, "output", f"the model has {outputs} output values", f"use an index below {outputs}"
         )
     if spec.slicing is not None:
-        _check_slicing(spec)
+        _check_slicing(spec, prepared)
 
 
-def _check_slicing(spec: FeedSpec) -> None:
+def _check_slicing(spec: FeedSpec, prepared: PreparedModel) -> None:
     """The cuts exist in the graph and the proven slices are a valid choice, before any slice is built."""
     assert spec.slicing is not None
     plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
     field = "slicing.cuts" if spec.slicing.cuts else "slicing.slices"
     try:
-        graph = ModelGraph.load(spec.model_path)
+        graph = ModelGraph.load(spec.model_path, onnx_bytes=prepared.onnx_bytes)
         cuts = plan.cut_points(graph)
     except CircuitError as exc:
         raise FeedSpecError(

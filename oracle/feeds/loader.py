@@ -38,6 +38,11 @@ _FIXES = {
 
 def load_feed(path: Path) -> FeedSpec:
     """Load ``path`` (a feed folder or its feed.toml)."""
+    if not path.exists():
+        # Named after the path itself: its parent may be any folder (feeds/, the cwd, /tmp).
+        raise FeedSpecError(
+            path.name or str(path), "folder", f"{path} does not exist", "pass a feed folder containing feed.toml"
+        )
     file = path / FEED_FILE if path.is_dir() else path
     name = file.parent.name
     try:

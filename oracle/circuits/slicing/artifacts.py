@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, _numel
+from oracle.circuits.intake import ModelIntake
 from oracle.exceptions import CircuitError
 from oracle.inference import OnnxModel
 
@@ -38,10 +39,18 @@ class SlicedManifest:
     timings: dict[str, float]
     sample_lows: list[float]  # per model input: the calibration samples' range (see CircuitManifest)
     sample_highs: list[float]
+    intake: ModelIntake | None = None  # how model.onnx was prepared (see CircuitManifest)
 
     @classmethod
     def from_json(cls, data: dict) -> SlicedManifest:
-        return cls(**{**data, "slices": [SliceEntry(**entry) for entry in data["slices"]]})
+        intake = data.get("intake")
+        return cls(
+            **{
+                **data,
+                "slices": [SliceEntry(**entry) for entry in data["slices"]],
+                "intake": None if intake is None else ModelIntake(**intake),
+            }
+        )
 
     @property
     def input_size(self) -> int:

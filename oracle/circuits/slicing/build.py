@@ -19,6 +19,7 @@ from pathlib import Path
 from oracle.circuits.artifacts import MANIFEST, sample_bounds
 from oracle.circuits.build import CircuitOptions, Progress, _fidelity_probes, build_circuit
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
+from oracle.circuits.intake import PreparedModel, prepare_model
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
 from oracle.circuits.slicing.chain import run_chain
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
@@ -62,16 +63,21 @@ def build_sliced_circuit(
     *,
     build_root: Path,
     progress: Progress | None = None,
+    feed: str | None = None,
 ) -> SlicedBuildResult:
-    """Build (or find cached) the sliced circuit for ``model_path`` cut as ``plan`` says."""
+    """Build (or find cached) the sliced circuit for ``model_path`` cut as ``plan`` says.
+
+    The prepared model (see :mod:`oracle.circuits.intake`) is what is cut and committed to.
+    """
     started = time.perf_counter()
     report = progress or (lambda _step: None)
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the slices")
-    graph = ModelGraph.load(model_path)
+    prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]))
+    onnx_bytes = prepared.onnx_bytes
+    graph = ModelGraph.load(model_path, onnx_bytes=onnx_bytes)
     cuts = plan.cut_points(graph)
     proven = plan.proven_mask(len(cuts) + 1)
-    onnx_bytes = model_path.read_bytes()
     key = sliced_build_key(onnx_bytes, [p.tensor for p in cuts], proven, plan, samples)
     final = build_root / f"{SLICED_PREFIX}{key}"
     if (final / MANIFEST).is_file():
@@ -80,7 +86,7 @@ def build_sliced_circuit(
     workdir = fresh_workdir(final)
     try:
         manifest = _build_into(
-            workdir, key, model_path, onnx_bytes, graph, cuts, proven, plan, samples, build_root, report
+            workdir, key, model_path, prepared, graph, cuts, proven, plan, samples, build_root, report
         )
         SlicedCircuit(root=workdir, manifest=manifest, build_root=build_root).write_manifest()
     except BaseException:
@@ -94,7 +100,7 @@ def _build_into(
     workdir: Path,
     key: str,
     model_path: Path,
-    onnx_bytes: bytes,
+    prepared: PreparedModel,
     graph: ModelGraph,
     cuts: list[CutPoint],
     proven: list[bool],
@@ -104,6 +110,7 @@ def _build_into(
     report: Progress,
 ) -> SlicedManifest:
     timings: dict[str, float] = {}
+    onnx_bytes = prepared.onnx_bytes
     (workdir / "model.onnx").write_bytes(onnx_bytes)
     paths = graph.extract(cuts, workdir)
     costs = graph.slice_costs(cuts)
@@ -163,6 +170,7 @@ def _build_into(
         timings=timings,
         sample_lows=lows,
         sample_highs=highs,
+        intake=prepared.intake,
     )
     circuit = SlicedCircuit(root=workdir, manifest=draft, build_root=build_root)
     report("checking the links between slices and the chain's quantisation error")

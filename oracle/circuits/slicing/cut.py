@@ -44,9 +44,11 @@ class ModelGraph:
     cut_points: list[CutPoint]
 
     @classmethod
-    def load(cls, path: Path) -> ModelGraph:
+    def load(cls, path: Path, *, onnx_bytes: bytes | None = None) -> ModelGraph:
+        """The graph of the model at ``path`` or, given ``onnx_bytes``, of its prepared form."""
         try:
-            proto = onnx.shape_inference.infer_shapes(onnx.load(str(path)), strict_mode=True)
+            model = onnx.load(str(path)) if onnx_bytes is None else onnx.load_from_string(onnx_bytes)
+            proto = onnx.shape_inference.infer_shapes(model, strict_mode=True)
         except (OSError, onnx.onnx_cpp2py_export.shape_inference.InferenceError) as exc:  # type: ignore[attr-defined]
             raise CircuitError(f"cannot read model {path} for slicing: {exc}") from exc
         shapes = _tensor_shapes(proto)

@@ -1,0 +1,243 @@
+"""Model intake: the ONNX file an operator brings -> the prepared model a circuit is built from.
+
+Models arrive exported by someone else, often long ago: opsets onnxruntime no longer
+runs (``PRelu``-6, ``Gemm``-6) and symbolic batch dimensions. Intake upgrades the opset, fixes every input dimension, checks the graph and
+loads it in onnxruntime. It is deterministic, so the prepared bytes (and with them a
+circuit's content key) depend only on the original file and the samples' size; a
+model that needs none of it passes through byte for byte. The original file is never
+touched: the prepared model is what the circuit is built from and commits to, and
+:class:`ModelIntake` records how it was derived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+
+import onnx
+import onnx.checker
+import onnx.shape_inference
+import onnx.version_converter
+from google.protobuf.message import DecodeError
+
+from oracle.exceptions import ModelIntakeError
+from oracle.inference import OnnxModel, quiet_session
+
+# Older default-domain opsets are upgraded to this one: onnxruntime has kernels for all of
+# its operators and EZKL 23 (tract) reads it; newer opsets are kept as they are.
+TARGET_OPSET = 13
+_DEFAULT_DOMAINS = ("", "ai.onnx")
+_REEXPORT = (
+    f"re-export the model at opset {TARGET_OPSET} or later (torch.onnx.export(..., opset_version={TARGET_OPSET}))"
+)
+
+
+@dataclass(frozen=True)
+class ModelIntake:
+    """How a build folder's model.onnx was derived from the operator's file (kept in the manifest)."""
+
+    original_sha256: str
+    original_opset: int
+    opset: int
+    changes: list[str]
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    onnx_bytes: bytes
+    intake: ModelIntake | None  # None: the original file, byte for byte
+    name: str
+
+    def inference(self) -> OnnxModel:
+        return OnnxModel(self.onnx_bytes, name=self.name)
+
+
+def prepare_model(path: Path, *, feed: str | None = None, input_size: int | None = None) -> PreparedModel:
+    """The prepared form of the ONNX file at ``path``.
+
+    ``input_size`` is how many values a sample holds (all model inputs, flattened), when
+    known: a single unknown dimension is solved from it, every other unknown one is 1.
+    """
+    try:
+        original = path.read_bytes()
+    except OSError as exc:
+        raise ModelIntakeError(
+            feed, path.name, f"cannot read model file {path} ({exc.strerror})", "check the model path"
+        ) from exc
+    return prepare_bytes(original, name=path.name, feed=feed, input_size=input_size)
+
+
+def prepare_bytes(
+    original: bytes, *, name: str, feed: str | None = None, input_size: int | None = None
+) -> PreparedModel:
+    """:func:`prepare_model` for bytes already read; ``name`` is the file's name, for messages."""
+    try:
+        model = onnx.load_from_string(original)
+    except DecodeError as exc:
+        raise ModelIntakeError(
+            feed, name, f"is not an ONNX model ({exc})", "export it with torch.onnx.export or tf2onnx"
+        ) from exc
+    opset = default_opset(model)
+    changes: list[str] = []
+    if opset < TARGET_OPSET:
+        try:
+            model = onnx.version_converter.convert_version(model, TARGET_OPSET)
+        # The converter's adapters raise bare RuntimeErrors (and onnx's own ConvertError).
+        except Exception as exc:
+            raise ModelIntakeError(
+                feed, name, f"cannot be upgraded from opset {opset} to {TARGET_OPSET} ({exc})", _REEXPORT
+            ) from exc
+        changes.append(f"opset {opset} -> {TARGET_OPSET}")
+    changes += _fix_input_dims(model, input_size)
+    _check_graph(model, feed=feed, name=name)
+    inferred = _infer_shapes(model, feed=feed, name=name)
+    changes += _fix_output_dims(model, inferred)
+    prepared = model.SerializeToString(deterministic=True) if changes else original
+    _check_onnxruntime(prepared, inferred, feed=feed, name=name)
+    intake = (
+        ModelIntake(
+            original_sha256=hashlib.sha256(original).hexdigest(),
+            original_opset=opset,
+            opset=default_opset(model),
+            changes=changes,
+        )
+        if changes
+        else None
+    )
+    return PreparedModel(onnx_bytes=prepared, intake=intake, name=name)
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    """The model's ONNX (default domain) opset; 0 when it imports none."""
+    return next((entry.version for entry in model.opset_import if entry.domain in _DEFAULT_DOMAINS), 0)
+
+
+def _model_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    weights = {init.name for init in model.graph.initializer}
+    return [value for value in model.graph.input if value.name not in weights]
+
+
+def _fix_input_dims(model: onnx.ModelProto, input_size: int | None) -> list[str]:
+    """Every unknown input dimension made concrete: solved from ``input_size`` when it is the only one, else 1."""
+    inputs = _model_inputs(model)
+    unknown = [(value, dim) for value in inputs for dim in value.type.tensor_type.shape.dim if dim.dim_value <= 0]
+    if not unknown:
+        return []
+    before = {value.name: _dims_text(value) for value, _ in unknown}
+    solved = _solve_single(inputs, unknown, input_size)
+    for _, dim in unknown:
+        dim.dim_value = solved if len(unknown) == 1 else 1
+    return [f"input '{name}' shape {old} -> {_dims_text(_named(inputs, name))}" for name, old in before.items()]
+
+
+def _solve_single(
+    inputs: Sequence[onnx.ValueInfoProto],
+    unknown: Sequence[tuple[onnx.ValueInfoProto, onnx.TensorShapeProto.Dimension]],
+    input_size: int | None,
+) -> int:
+    """The one unknown dimension that makes the inputs hold ``input_size`` values (1 when that is not possible)."""
+    if input_size is None or len(unknown) != 1:
+        return 1
+    owner = unknown[0][0]
+    known = sum(prod(d.dim_value for d in v.type.tensor_type.shape.dim) for v in inputs if v is not owner)
+    per_unit = prod(d.dim_value for d in owner.type.tensor_type.shape.dim if d.dim_value > 0)
+    rest = input_size - known
+    return rest // per_unit if rest > 0 and rest % per_unit == 0 else 1
+
+
+def _named(values: Sequence[onnx.ValueInfoProto], name: str) -> onnx.ValueInfoProto:
+    return next(value for value in values if value.name == name)
+
+
+def _dims_text(value: onnx.ValueInfoProto) -> str:
+    dims = [str(d.dim_value) if d.dim_value > 0 else (d.dim_param or "?") for d in value.type.tensor_type.shape.dim]
+    return f"[{', '.join(dims)}]"
+
+
+def _fix_output_dims(model: onnx.ModelProto, inferred: onnx.ModelProto) -> list[str]:
+    """Outputs declared with symbolic dimensions take the concrete shape inferred from the fixed inputs."""
+    changes = []
+    for declared, found in zip(model.graph.output, inferred.graph.output, strict=True):
+        dims = declared.type.tensor_type.shape.dim
+        concrete = [d.dim_value for d in found.type.tensor_type.shape.dim]
+        if any(d.dim_value <= 0 for d in dims) and concrete and all(v > 0 for v in concrete):
+            old = _dims_text(declared)
+            declared.type.tensor_type.CopyFrom(found.type.tensor_type)
+            changes.append(f"output '{declared.name}' shape {old} -> {_dims_text(declared)}")
+    return changes
+
+
+def _node_label(index: int, node: onnx.NodeProto) -> str:
+    return f"'{node.name}'" if node.name else f"#{index} (unnamed)"
+
+
+def _check_graph(model: onnx.ModelProto, *, feed: str | None, name: str) -> None:
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        context = onnx.checker.C.CheckerContext()
+        context.ir_version = model.ir_version
+        context.opset_imports = {entry.domain: entry.version for entry in model.opset_import}
+        for index, node in enumerate(model.graph.node):
+            try:
+                onnx.checker.check_node(node, context)
+            except onnx.checker.ValidationError as node_exc:
+                raise ModelIntakeError(
+                    feed,
+                    name,
+                    f"is not a valid {node.op_type} node ({node_exc})",
+                    "fix the node in the exporting code and export again",
+                    node=_node_label(index, node),
+                    op_type=node.op_type,
+                ) from exc
+        raise ModelIntakeError(
+            feed, name, f"is not a valid ONNX model ({exc})", "export it again with a current exporter"
+        ) from exc
+
+
+def _infer_shapes(model: onnx.ModelProto, *, feed: str | None, name: str) -> onnx.ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except onnx.shape_inference.InferenceError as exc:
+        raise ModelIntakeError(
+            feed,
+            name,
+            f"has tensor shapes that do not fit together ({exc})",
+            "export it again with fixed input shapes",
+        ) from exc
+
+
+def _check_onnxruntime(prepared: bytes, inferred: onnx.ModelProto, *, feed: str | None, name: str) -> None:
+    """onnxruntime loads the prepared model; when it cannot, the first node it cannot load is named."""
+    try:
+        quiet_session(prepared)
+    # onnxruntime's load errors share no base class beyond Exception.
+    except Exception as exc:
+        for index, node in enumerate(inferred.graph.node):
+            try:
+                quiet_session(_single_node_model(inferred, node).SerializeToString())
+            except Exception as node_exc:
+                raise ModelIntakeError(
+                    feed,
+                    name,
+                    f"onnxruntime cannot run it ({node_exc})",
+                    f"replace the {node.op_type} operator with a standard one onnxruntime runs, or {_REEXPORT}",
+                    node=_node_label(index, node),
+                    op_type=node.op_type,
+                ) from node_exc
+        raise ModelIntakeError(feed, name, f"onnxruntime cannot load it ({exc})", _REEXPORT) from exc
+
+
+def _single_node_model(model: onnx.ModelProto, node: onnx.NodeProto) -> onnx.ModelProto:
+    """``node`` alone, its inputs and outputs typed as shape inference found them, its weights kept."""
+    graph = model.graph
+    typed = {value.name: value for value in [*graph.input, *graph.value_info, *graph.output]}
+    weights = {init.name: init for init in graph.initializer}
+    inputs = [typed[n] for n in node.input if n and n not in weights and n in typed]
+    outputs = [typed.get(n) or onnx.helper.make_empty_tensor_value_info(n) for n in node.output if n]
+    alone = onnx.helper.make_graph([node], "node", inputs, outputs, [weights[n] for n in node.input if n in weights])
+    # IR 4 lets the weights stay constants without being listed as inputs.
+    return onnx.helper.make_model(alone, opset_imports=model.opset_import, ir_version=max(model.ir_version, 4))
