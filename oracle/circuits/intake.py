@@ -82,7 +82,7 @@ def prepare_bytes(
         ) from exc
     opset = default_opset(model)
     changes: list[str] = []
-    if opset < TARGET_OPSET:
+    if 0 < opset < TARGET_OPSET:  # 0: custom domains only, nothing to upgrade
         try:
             model = onnx.version_converter.convert_version(model, TARGET_OPSET)
         # The converter's adapters raise bare RuntimeErrors (and onnx's own ConvertError).

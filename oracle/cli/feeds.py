@@ -14,6 +14,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from oracle.circuits.intake import prepare_model
@@ -55,7 +56,7 @@ def validate(folders: FoldersArg = None) -> None:
             spec = _load_checked(folder)
         except ZkOracleError as exc:
             failed += 1
-            console.print(f"[red]error[/red] {folder}: {exc}")
+            console.print(f"[red]error[/red] {folder}: {escape(str(exc))}", soft_wrap=True)
         else:
             console.print(f"[green]ok[/green]    {folder}: {spec.id}")
     if failed:
@@ -71,7 +72,7 @@ def list_feeds(folders: FoldersArg = None) -> None:
         try:
             spec = load_feed(folder)
         except FeedSpecError as exc:
-            errors.append(f"[red]error[/red] {folder}: {exc}")
+            errors.append(f"[red]error[/red] {folder}: {escape(str(exc))}")
             continue
         schedule = spec.schedule
         when = f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}"

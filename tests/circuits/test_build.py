@@ -10,9 +10,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
+from oracle.circuits.intake import prepare_model
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError
 from oracle.feeds.schema import FeedSpec
+from tests.conftest import pytorch_converted
 
 SAMPLES = [[0.5, -0.25, 1.0], [1.5, 0.75, -1.0], [-0.5, 0.0, 0.25]]
 
@@ -84,3 +86,19 @@ def test_manifest_round_trips(demo_circuit: CircuitArtifacts) -> None:
     reloaded = CircuitArtifacts.load(demo_circuit.root)
     assert reloaded == demo_circuit
     assert json.loads((demo_circuit.root / "manifest.json").read_text())["key"] == demo_circuit.manifest.key
+
+
+def test_an_old_export_is_built_from_and_committed_as_its_prepared_model(build_root: Path) -> None:
+    model = pytorch_converted("PReLU_1d")  # opset 6: onnxruntime cannot run it as exported
+    samples = [[-1.0] * 24, [1.0] * 24, [0.25 * (i % 8 - 4) for i in range(24)]]
+    built = build_circuit(model, samples, build_root=build_root, feed="prelu").artifacts
+    prepared = prepare_model(model, input_size=24)
+    assert built.model.read_bytes() == prepared.onnx_bytes != model.read_bytes()
+    manifest = built.manifest
+    assert manifest.intake == prepared.intake
+    assert manifest.intake is not None and (manifest.intake.original_opset, manifest.intake.opset) == (6, 13)
+    assert manifest.input_shapes == manifest.output_shapes == [[2, 3, 4]]
+    assert manifest.model_commitment == model_commitment(
+        onnx_bytes=prepared.onnx_bytes, settings_bytes=built.settings.read_bytes(), vk_bytes=built.vk.read_bytes()
+    )
+    assert CircuitArtifacts.load(built.root) == built  # the intake record survives the manifest file

@@ -1,0 +1,76 @@
+"""A model someone else exported, taken through `zkoracle` as a feed operator would: a real process, a real Anvil."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from web3 import Web3
+
+from oracle.evm.accounts import dev_account
+from oracle.evm.anvil import AnvilNode
+from tests.conftest import pytorch_converted
+
+ONNXRUNTIME_WARNING = "W:onnxruntime"
+
+
+def _zkoracle(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oracle", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ZKORACLE_HOME": str(home), "COLUMNS": "400"},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _quiet(result: subprocess.CompletedProcess[str]) -> bool:
+    output = result.stdout + result.stderr
+    return ONNXRUNTIME_WARNING not in output and "Traceback" not in output
+
+
+def test_an_opset_6_export_goes_from_init_to_a_landed_round(tmp_path: Path) -> None:
+    model = pytorch_converted("PReLU_1d")  # PRelu-6: onnxruntime has no kernel until it is upgraded
+    folder = tmp_path / "prelu"
+    init = _zkoracle("init", str(folder), "--model", str(model), home=tmp_path)
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert "taking 24 values" in init.stdout and _quiet(init)  # a [2, 3, 4] tensor, row-major
+    assert (folder / "model.onnx").read_bytes() == model.read_bytes()  # the original is kept as exported
+
+    validate = _zkoracle("feeds", "validate", str(folder), home=tmp_path)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert _quiet(validate)
+
+    run = _zkoracle("run", str(folder), "--rounds", "1", home=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "prelu round 1 → on-chain" in run.stdout and "within the quantisation error" in run.stdout
+    assert _quiet(run)
+
+
+def test_a_verifier_too_big_for_eip170_is_one_line_and_sends_nothing(
+    tmp_path: Path, anvil: AnvilNode, w3: Web3
+) -> None:
+    folder = tmp_path / "linear"  # Gemm-6 on a batch of 4: 40 inputs and 32 outputs, all public
+    init = _zkoracle("init", str(folder), "--model", str(pytorch_converted("Linear")), home=tmp_path)
+    assert init.returncode == 0, init.stdout + init.stderr
+    deployer = dev_account(0).address
+    sent = w3.eth.get_transaction_count(deployer)
+
+    deploy = _zkoracle("deploy", str(folder), "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert deploy.returncode == 1 and _quiet(deploy)
+    error = deploy.stdout.strip().splitlines()[-1]
+    assert error.startswith("error: feed 'linear': the verifier of circuit ") and "EIP-170" in error
+    assert w3.eth.get_transaction_count(deployer) == sent
+
+
+def test_validating_a_folder_that_does_not_exist_names_that_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "feeds" / "nowhere"
+    result = _zkoracle("feeds", "validate", str(missing), home=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.strip() == (
+        f"error {missing}: feed 'nowhere', field 'folder': {missing} does not exist; "
+        "pass a feed folder containing feed.toml"
+    )
