@@ -11,7 +11,7 @@ import onnxruntime as ort
 
 from oracle.exceptions import SourceError
 
-# onnxruntime logs warnings (e.g. about an old opset's unused initializers) natively to
+# onnxruntime logs warnings (e.g. "only *guarantees* support for opset 7 or above") natively to
 # fd 2; a model it can run needs none of them, and its load errors arrive as exceptions.
 _LOG_ERRORS_ONLY = 3
 

@@ -10,6 +10,7 @@ from web3 import Web3
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.deployments.contracts import EIP170_CODE_SIZE_LIMIT, deploy_verifier, deploy_verifiers
 from oracle.evm.accounts import dev_account
+from oracle.evm.contracts import project_error_decoder
 from oracle.exceptions import DeploymentError
 from relayer.sender import TransactionSender
 
@@ -20,7 +21,7 @@ def _oversized(circuit: CircuitArtifacts) -> CircuitArtifacts:
 
 
 def test_a_verifier_over_eip170_is_refused_in_one_line_before_sending(w3: Web3, demo_circuit: CircuitArtifacts) -> None:
-    sender = TransactionSender(w3, dev_account(7))
+    sender = TransactionSender(w3, dev_account(7), decoder=project_error_decoder())
     sent = w3.eth.get_transaction_count(sender.account.address)
     for deploy in (deploy_verifier, deploy_verifiers):
         with pytest.raises(DeploymentError) as caught:
