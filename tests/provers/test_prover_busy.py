@@ -35,6 +35,7 @@ from tests.provers.conftest import ROGUE, ProverLauncher, ProverProcess, ProverT
 
 BUSY_PROOF_SECONDS = 300.0  # far longer than any test here: the prover stays busy until we hang up
 WAIT_SECONDS = 30.0
+OCCUPY_SECONDS = 180.0  # the first occupying request uploads the demo bundle (~130 MB) before it proves
 # The node's clock, held still: a busy prover's Retry-After (seconds) must not run out while we look.
 FROZEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -73,7 +74,7 @@ async def occupied(
     async with httpx.AsyncClient(timeout=BUSY_PROOF_SECONDS * 2) as client:
         occupant = asyncio.create_task(remote.aprove(client, circuit, inputs))  # uploads the bundle first if needed
         try:
-            deadline = time.monotonic() + WAIT_SECONDS
+            deadline = time.monotonic() + OCCUPY_SECONDS
             while await _jobs_at(remote, client) == 0:
                 assert not occupant.done(), f"the occupying request ended: {occupant.exception()!r}"
                 assert time.monotonic() < deadline, "the busy prover never started the occupying job"
