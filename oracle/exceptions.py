@@ -95,5 +95,13 @@ class VerificationError(ZkOracleError):
     """A round fetched from the read API failed an offline check; the message names the check."""
 
 
+class ProverBusyError(ProverError):
+    """A prover has every worker taken and its queue full: ask another, or this one after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class RemoteProverError(ProverError):
     """A remote prover gave no usable answer: unreachable, refused, timed out, or not signed by its hotkey."""

@@ -15,7 +15,7 @@ from oracle.provers.bundle import BundleCache
 from oracle.provers.identity import PROVER_WALLET, default_wallet_path, load_hotkey
 from oracle.provers.pool import PoolProver
 from oracle.provers.scoring import ScoringPolicy, is_benched, scores
-from oracle.provers.server import ProverService, serve_forever
+from oracle.provers.server import DEFAULT_QUEUE, ProverService, serve_forever
 from oracle.store.provers import load_prover_records
 
 prover_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run a prover for zkoracle nodes.")
@@ -34,6 +34,9 @@ def serve(
         Path | None, typer.Option(help="circuit bundle cache (default: $ZKORACLE_HOME/bundles)")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="proofs run at once")] = 1,
+    queue: Annotated[
+        int, typer.Option(min=0, help="proof requests that may wait for a worker; more are answered 429 (busy)")
+    ] = DEFAULT_QUEUE,
     allow: Annotated[
         list[str] | None, typer.Option(help="only these caller hotkeys (repeat the option); default: any signed caller")
     ] = None,
@@ -48,13 +51,13 @@ def serve(
     service = ProverService(
         hotkey=hotkey,
         cache=BundleCache(cache_dir or state_dir() / "bundles"),
-        jobs=PoolProver(workers=workers),
+        jobs=PoolProver(workers=workers, queue=queue),
         allowed=allow or (),
         artifact_url=artifact_url,
     )
     console.print(
         f"prover {hotkey.ss58_address} listening on http://{host}:{port} "
-        f"({workers} worker(s), bundles in {service.cache.root})",
+        f"({workers} worker(s), {queue} more may wait; bundles in {service.cache.root})",
         soft_wrap=True,
     )
     serve_forever(service, host=host, port=port)

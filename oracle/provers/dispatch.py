@@ -4,8 +4,10 @@ Each chosen prover gets the job at once. An answer is accepted only when it pass
 the node's own checks (``accept``: local verification against the feed's verifying
 key, public values equal to the round's inputs and to our own inference within the
 quantisation error). The first accepted proof wins, the other requests are
-cancelled (their provers end the jobs), and every prover's part is scored. When no
-prover delivers an acceptable proof within the timeout, the round is proven locally.
+cancelled (their provers end the jobs), and every prover's part is scored. A prover
+that is busy (429) is not scored: the job goes to the next eligible prover not yet
+asked, and the busy one is left alone for the time it asked. When no prover delivers
+an acceptable proof within the timeout, the round is proven locally.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import bittensor as bt
 import httpx
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.exceptions import ProverError, RemoteProverError
+from oracle.exceptions import ProverBusyError, ProverError, RemoteProverError
 from oracle.provers.base import Proof, Prover
 from oracle.provers.bundle import NodeBundles
 from oracle.provers.discovery import Discovery
@@ -42,6 +44,7 @@ class _Answer:
     latency: float | None  # None when the prover never answered, so its speed is unknown
     proof: Proof | None = None
     reason: str | None = None
+    retry_after: float | None = None  # when BUSY: how long the prover asked to be left alone
 
 
 class NetworkProver:
@@ -78,55 +81,79 @@ class NetworkProver:
         except ProverError as exc:
             log.warning("no prover network (%s); proving locally", exc)
             return self._fallback.prove(circuit, inputs)
-        with self._busy_lock:
-            chosen = self._scoreboard.choose(endpoints, self._redundancy, busy=self._busy)
-            self._busy.update(e.hotkey for e in chosen)
+        asked: list[ProverEndpoint] = []
         try:
-            proof = asyncio.run(self._race(chosen, circuit, inputs)) if chosen else None
+            proof = asyncio.run(self._race(endpoints, asked, circuit, inputs))
         finally:
             with self._busy_lock:
-                self._busy.subtract(e.hotkey for e in chosen)
+                self._busy.subtract(e.hotkey for e in asked)
         if proof is not None:
             return proof
-        log.warning(
-            "no acceptable proof from %d remote prover(s) in %.0fs; proving locally", len(chosen), self._timeout
-        )
+        log.warning("no acceptable proof from %d remote prover(s) in %.0fs; proving locally", len(asked), self._timeout)
         return self._fallback.prove(circuit, inputs)
 
+    def _choose(self, endpoints: Sequence[ProverEndpoint], asked: list[ProverEndpoint], k: int) -> list[ProverEndpoint]:
+        """Up to ``k`` provers not yet asked for this job; added to ``asked`` and to our requests in flight."""
+        taken = {e.hotkey for e in asked}
+        with self._busy_lock:
+            chosen = self._scoreboard.choose([e for e in endpoints if e.hotkey not in taken], k, busy=self._busy)
+            self._busy.update(e.hotkey for e in chosen)
+        asked.extend(chosen)
+        return chosen
+
     async def _race(
-        self, chosen: Sequence[ProverEndpoint], circuit: CircuitArtifacts, inputs: Sequence[float]
+        self,
+        endpoints: Sequence[ProverEndpoint],
+        asked: list[ProverEndpoint],
+        circuit: CircuitArtifacts,
+        inputs: Sequence[float],
     ) -> Proof | None:
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=self._timeout) as client:
-            attempts = {
-                asyncio.create_task(self._attempt(client, endpoint, circuit, inputs)): endpoint for endpoint in chosen
-            }
-            pending = set(attempts)
+            attempts: dict[asyncio.Task[_Answer], tuple[ProverEndpoint, float]] = {}  # whom, and since when
+
+            def ask(k: int) -> set[asyncio.Task[_Answer]]:
+                now = time.perf_counter()
+                tasks = {
+                    asyncio.create_task(self._attempt(client, endpoint, circuit, inputs)): (endpoint, now)
+                    for endpoint in self._choose(endpoints, asked, k)
+                }
+                attempts.update(tasks)
+                return set(tasks)
+
+            pending = ask(self._redundancy)
             winner: _Answer | None = None
             while pending and winner is None:
                 left = self._timeout - (time.perf_counter() - started)
                 if left <= 0:
                     break
                 done, pending = await asyncio.wait(pending, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                busy = 0
                 for task in done:
                     answer = task.result()
                     if answer.outcome is Outcome.VALID and winner is None:
                         winner = answer
                     else:
                         self._score(answer)
+                        busy += answer.outcome is Outcome.BUSY
+                if busy and winner is None:
+                    pending |= ask(busy)  # the job still wants `redundancy` provers on it
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        elapsed = time.perf_counter() - started
+        finished = time.perf_counter()
         for task in pending:
+            endpoint, since = attempts[task]
             if winner is not None:
-                self._score(_Answer(attempts[task], Outcome.LOST, elapsed, reason="another proof was accepted first"))
+                lost = _Answer(endpoint, Outcome.LOST, finished - since, reason="another proof was accepted first")
+                self._score(lost)
             else:
-                self._score(_Answer(attempts[task], Outcome.FAILED, elapsed, reason=f"no answer in {self._timeout:g}s"))
+                reason = f"no answer in {self._timeout:g}s"
+                self._score(_Answer(endpoint, Outcome.FAILED, finished - since, reason=reason))
         if winner is None:
             return None
         self._score(winner)
-        log.info("proof by %s accepted after %.2fs", winner.endpoint.hotkey, elapsed)
+        log.info("proof by %s accepted after %.2fs", winner.endpoint.hotkey, finished - started)
         return winner.proof
 
     async def _attempt(
@@ -135,6 +162,8 @@ class NetworkProver:
         remote = RemoteProver(endpoint, signer=self._signer, bundles=self._bundles)
         try:
             proof = await remote.aprove(client, circuit, inputs)
+        except ProverBusyError as exc:
+            return _Answer(endpoint, Outcome.BUSY, None, reason=str(exc), retry_after=exc.retry_after)
         except RemoteProverError as exc:
             return _Answer(endpoint, Outcome.FAILED, None, reason=str(exc))
         try:
@@ -146,6 +175,9 @@ class NetworkProver:
     def _score(self, answer: _Answer) -> None:
         if answer.outcome is not Outcome.VALID:
             log.info("prover %s: %s (%s)", answer.endpoint.hotkey, answer.outcome, answer.reason)
+        if answer.outcome is Outcome.BUSY:
+            self._scoreboard.defer(answer.endpoint, seconds=answer.retry_after or 0.0)
+            return
         self._scoreboard.record(
             answer.endpoint,
             answer.outcome,

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.exceptions import ProverError, ZkOracleError
+from oracle.exceptions import ProverBusyError, ProverError, ZkOracleError
 from oracle.inference import split_by_shapes
 from oracle.provers.base import Proof
 from oracle.provers.local import ProvingMaterial, prove_material
@@ -55,14 +55,21 @@ class ProofJob:
 
 
 class PoolProver:
-    """At most ``workers`` proofs at a time, each in its own process; more wait their turn."""
+    """At most ``workers`` proofs at a time, each in its own process; up to ``queue`` more wait their turn.
+
+    ``queue=None`` lets any number wait (the node's own proving); a prover serving others
+    bounds it, so that a job it cannot start soon is refused at once instead of left to age.
+    """
 
     name = "local-pool"
 
-    def __init__(self, *, workers: int = 1, target: ProveTarget = prove_material) -> None:
+    def __init__(self, *, workers: int = 1, queue: int | None = None, target: ProveTarget = prove_material) -> None:
         if workers < 1:
             raise ProverError(f"a prover pool needs at least one worker, got {workers}")
+        if queue is not None and queue < 0:
+            raise ProverError(f"a prover pool's queue holds zero or more jobs, got {queue}")
         self.workers = workers
+        self.queue = queue
         self._target = target
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zkoracle-prove")
         self._lock = threading.Lock()
@@ -78,14 +85,24 @@ class PoolProver:
     def waiting(self) -> int:
         return self._waiting
 
+    @property
+    def full(self) -> bool:
+        """Every worker taken and the queue full: :meth:`submit` would refuse a job now."""
+        with self._lock:
+            return self._full()
+
     def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
         tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
         return self.submit(ProvingMaterial.of(circuit), tensors).future.result()
 
     def submit(self, material: ProvingMaterial, tensors: Sequence[Sequence[float]]) -> ProofJob:
-        """Queue a proof of one flat list per model input tensor."""
+        """Queue a proof of one flat list per model input tensor; :class:`ProverBusyError` when :attr:`full`."""
         job = ProofJob()
         with self._lock:
+            if self._full():
+                raise ProverBusyError(
+                    f"all {self.workers} worker(s) are proving and {self.queue} job(s) wait: no room for another"
+                )
             self._waiting += 1
             self._jobs.add(job)
         self._executor.submit(self._run, job, material, [[float(x) for x in tensor] for tensor in tensors])
@@ -98,6 +115,13 @@ class PoolProver:
             unfinished = list(self._jobs)
         for job in unfinished:
             job.cancel()
+
+    def _full(self) -> bool:
+        if self.queue is None:
+            return False
+        # A cancelled job gives its place up at once: its process is ended, or never starts.
+        taken = sum(1 for job in self._jobs if not job.cancelled)
+        return taken >= self.workers + self.queue
 
     def _run(self, job: ProofJob, material: ProvingMaterial, tensors: list[list[float]]) -> None:
         with self._lock:

@@ -1,4 +1,8 @@
-"""Asking one remote prover for a proof over HTTP, signed with the node's hotkey (btauth/1)."""
+"""Asking one remote prover for a proof over HTTP, signed with the node's hotkey (btauth/1).
+
+A prover with no room for the job answers a signed 429: that is :class:`ProverBusyError`
+(ask another), never a failure of the prover.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.exceptions import RemoteProverError
+from oracle.exceptions import ProverBusyError, RemoteProverError
 from oracle.inference import split_by_shapes
 from oracle.provers.base import Proof
 from oracle.provers.bundle import NodeBundles
@@ -21,6 +25,7 @@ from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
     PROVE,
+    Busy,
     Capacity,
     Health,
     MissingBundle,
@@ -70,7 +75,10 @@ class RemoteProver:
         return asyncio.run(once())
 
     async def aprove(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
-        """A proof as the prover sent it (not verified here), uploading the circuit bundle if it lacks it."""
+        """A proof as the prover sent it (not verified here), uploading the circuit bundle if it lacks it.
+
+        Raises :class:`ProverBusyError` when the prover has no room for the job now.
+        """
         digest = await asyncio.to_thread(self._bundles.digest, circuit)
         tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
         request = ProveRequest(bundle=digest, inputs=tensors)
@@ -81,6 +89,12 @@ class RemoteProver:
             started = time.perf_counter()
             status, answer, nonce = await self._post_prove(client, request)
         latency = time.perf_counter() - started
+        if status == 429:
+            busy = _parse(Busy, answer, self.name)
+            raise ProverBusyError(
+                f"prover {self.name} is busy; it asks to wait {busy.retry_after_seconds}s",
+                retry_after=busy.retry_after_seconds,
+            )
         if status != 200:
             raise RemoteProverError(f"prover {self.name} answered {status} to a proof request")
         reply = _parse(ProveAnswer, answer, self.name)
@@ -99,7 +113,11 @@ class RemoteProver:
         self._check_signature(response, "PUT", bundle_path(digest))
 
     async def health(self, client: httpx.AsyncClient) -> Health:
-        return await self._get(client, HEALTH, Health)
+        """Whether the prover is up: an open, unsigned liveness check, so it proves nothing about who answers."""
+        response = await self._request(client, "GET", HEALTH)
+        if response.status_code != 200:
+            raise RemoteProverError(f"prover {self.name} answered {response.status_code} on {HEALTH}")
+        return _parse(Health, response.content, self.name)
 
     async def capacity(self, client: httpx.AsyncClient) -> Capacity:
         return await self._get(client, CAPACITY, Capacity)
@@ -114,7 +132,7 @@ class RemoteProver:
     async def _post_prove(self, client: httpx.AsyncClient, request: ProveRequest) -> tuple[int, bytes, int]:
         """Status, body and the nonce the request was signed with (the answer must repeat it)."""
         response = await self._send(client, "POST", PROVE, request.model_dump_json().encode())
-        if response.status_code in (200, 404):
+        if response.status_code in (200, 404, 429):
             self._check_signature(response, "POST", PROVE)
         nonce = int(response.request.headers[bt.http_auth.HEADER_NONCE])
         return response.status_code, response.content, nonce
@@ -123,6 +141,17 @@ class RemoteProver:
         headers = await asyncio.to_thread(  # hashing a bundle upload takes a while
             bt.http_auth.sign, self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
         )
+        return await self._request(client, method, path, body=body, headers=headers)
+
+    async def _request(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         try:
             return await client.request(method, self.endpoint.url.rstrip("/") + path, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -2,9 +2,11 @@
 
 Per hotkey: moving averages of validity, latency and proof size. An invalid proof
 is penalised hard and benches the prover for a cool-down; being slower than the
-accepted proof counts against latency. Selection takes the best scores first but,
-with a small probability per slot, a random eligible prover instead, so newcomers
-and the recovering get the chance to show what they are worth.
+accepted proof counts against latency. A prover that answers "busy" (429) is not
+scored at all: it is only left alone until the time it asked for has passed.
+Selection takes the best scores first but, with a small probability per slot, a
+random eligible prover instead, so newcomers and the recovering get the chance to
+show what they are worth.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Outcome(StrEnum):
     INVALID = "invalid"  # failed verification or did not match our own inference
     FAILED = "failed"  # no usable answer
     LOST = "lost"  # cancelled: another prover's proof was accepted first
+    BUSY = "busy"  # no room for the job now (429): ask another; not scored, see Scoreboard.defer
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Scoreboard:
         self._clock = clock
         self._lock = threading.Lock()
         self._records = {record.hotkey: record for record in load_prover_records(store)}
+        # Busy provers and when they asked to be asked again; a busy spell is no merit or fault, so never stored.
+        self._deferred: dict[str, datetime] = {}
 
     def records(self) -> list[ProverRecord]:
         with self._lock:
@@ -95,15 +100,26 @@ class Scoreboard:
             record = self._records.get(hotkey)
             return record is not None and is_benched(record, self._clock())
 
+    def deferred(self, hotkey: str) -> bool:
+        """Whether the prover said it was busy and the time it asked to be left alone has not passed."""
+        with self._lock:
+            return self._is_deferred(hotkey, self._clock())
+
+    def defer(self, endpoint: ProverEndpoint, *, seconds: float) -> None:
+        """Leave a busy prover alone for ``seconds`` (at most the cool-down), without touching its record."""
+        seconds = min(max(seconds, 0.0), self.policy.cooldown_seconds)
+        with self._lock:
+            self._deferred[endpoint.hotkey] = self._clock() + timedelta(seconds=seconds)
+
     def choose(
         self, endpoints: Sequence[ProverEndpoint], k: int, *, busy: Mapping[str, int] | None = None
     ) -> list[ProverEndpoint]:
-        """Up to ``k`` provers to ask: not benched, least busy with our requests first, then best scored."""
+        """Up to ``k`` provers to ask: not benched nor deferred, least busy with our requests first, then best scored."""
         busy = busy or {}
         now = self._clock()
         with self._lock:
             candidates = [self._records.get(e.hotkey) or self._fresh(e) for e in endpoints]
-            eligible = {r.hotkey for r in candidates if not is_benched(r, now)}
+            eligible = {r.hotkey for r in candidates if not is_benched(r, now) and not self._is_deferred(r.hotkey, now)}
             known = scores(candidates, policy=self.policy)
         pool = sorted(
             (e for e in endpoints if e.hotkey in eligible), key=lambda e: (busy.get(e.hotkey, 0), -known[e.hotkey])
@@ -123,6 +139,8 @@ class Scoreboard:
         latency: float | None = None,
         proof_bytes: int | None = None,
     ) -> None:
+        if outcome is Outcome.BUSY:
+            raise ValueError("a busy answer is not scored: defer the prover instead")
         policy = self.policy
         with self._lock:
             record = self._records.setdefault(endpoint.hotkey, self._fresh(endpoint))
@@ -146,6 +164,10 @@ class Scoreboard:
             record.last_outcome = outcome.value
             record.updated_at = self._clock()
             save_prover_record(self._store, record)
+
+    def _is_deferred(self, hotkey: str, now: datetime) -> bool:
+        until = self._deferred.get(hotkey)
+        return until is not None and until > now
 
     def _fresh(self, endpoint: ProverEndpoint) -> ProverRecord:
         return ProverRecord(hotkey=endpoint.hotkey, url=endpoint.url, validity=self.policy.prior_validity)

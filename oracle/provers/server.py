@@ -1,11 +1,14 @@
 """The prover ("miner"): an HTTP service that proves circuits it is sent, for hotkey-signed requests.
 
-Every request must carry btauth/1 headers addressed to this prover's hotkey: a
-missing, stale, replayed or misaddressed signature gets 401, a caller outside the
-allow-list (when one is set) 403. Answers are signed by this prover's hotkey.
+Every request but ``GET /health`` (liveness, open to anyone, no details) must carry
+btauth/1 headers addressed to this prover's hotkey: a missing, stale, replayed or
+misaddressed signature gets 401, a caller outside the allow-list (when one is set) 403.
+Answers are signed by this prover's hotkey.
 Circuit bundles come from the requester (PUT /bundles/<digest>) or from a configured
 artifact URL, are checked against their digest before use, and stay cached.
-A proof whose requester hangs up is cancelled: its process is ended.
+A proof whose requester hangs up is cancelled: its process is ended. A proof request
+that finds every worker taken and the queue full gets 429 with ``Retry-After`` at once,
+so its node can ask another prover instead of waiting here.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import asyncio
 import collections
 import io
 import logging
+import math
+import statistics
 import tempfile
 import time
 from collections.abc import Iterable
@@ -24,7 +29,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from oracle.exceptions import ProverError
+from oracle.exceptions import ProverBusyError, ProverError
 from oracle.provers.bundle import BundleCache
 from oracle.provers.local import ProvingMaterial
 from oracle.provers.pool import PoolProver
@@ -33,6 +38,7 @@ from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
     PROVE,
+    Busy,
     Capacity,
     Health,
     MissingBundle,
@@ -47,6 +53,9 @@ RECENT_PROOFS = 20
 DISCONNECT_POLL_SECONDS = 0.2
 # bittensor's defaults: a request signed more than 10 s ago (or 2 s ahead) is stale.
 NONCE_RETENTION_SECONDS = 60.0
+DEFAULT_QUEUE = 4  # proof requests that may wait for a worker; more are answered 429
+# Told to callers before this prover has timed a proof of its own.
+FIRST_RETRY_AFTER_SECONDS = 5
 
 
 class ProverService:
@@ -102,6 +111,17 @@ class ProverService:
         )
         return Response(content=body, status_code=status_code, media_type="application/json", headers=headers)
 
+    def busy(self, *, request: Request, caller: str) -> Response:
+        """429: no worker free and no room to wait; come back when a typical proof has had time to end."""
+        seconds = (
+            max(1, math.ceil(statistics.median(self.recent_prove_seconds)))
+            if self.recent_prove_seconds
+            else FIRST_RETRY_AFTER_SECONDS
+        )
+        response = self.signed(Busy(retry_after_seconds=seconds), request=request, caller=caller, status_code=429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
     async def material(self, digest: str) -> ProvingMaterial | None:
         material = await asyncio.to_thread(self.cache.get, digest)
         if material is not None or self.artifact_url is None:
@@ -151,9 +171,8 @@ def create_app(service: ProverService) -> FastAPI:
     app = FastAPI(title="zkoracle prover", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get(HEALTH)
-    async def health(request: Request) -> Response:
-        caller, _ = await service.authenticate(request)
-        return service.signed(Health(status="ok", hotkey=service.hotkey.ss58_address), request=request, caller=caller)
+    async def health() -> Response:
+        return Response(content=Health(status="ok").model_dump_json(), media_type="application/json")
 
     @app.get(CAPACITY)
     async def capacity(request: Request) -> Response:
@@ -162,6 +181,7 @@ def create_app(service: ProverService) -> FastAPI:
             hotkey=service.hotkey.ss58_address,
             bundles=service.cache.digests(),
             workers=service.jobs.workers,
+            queue=service.jobs.queue,
             running=service.jobs.running,
             waiting=service.jobs.waiting,
             recent_prove_seconds=list(service.recent_prove_seconds),
@@ -184,6 +204,8 @@ def create_app(service: ProverService) -> FastAPI:
             job = ProveRequest.model_validate_json(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
+        if service.jobs.full:  # before fetching a bundle or asking for one the job could not use now
+            return service.busy(request=request, caller=caller)
         try:
             material = await service.material(job.bundle)
             if material is None:
@@ -191,6 +213,8 @@ def create_app(service: ProverService) -> FastAPI:
                     MissingBundle(missing_bundle=job.bundle), request=request, caller=caller, status_code=404
                 )
             answer = await service.prove(request, job, material)
+        except ProverBusyError:  # the last place went while the bundle was loaded
+            return service.busy(request=request, caller=caller)
         except ProverError as exc:
             raise HTTPException(status_code=500, detail=str(exc)) from None
         if answer is None:

@@ -3,7 +3,8 @@
 Requests are signed by the node's hotkey for the prover's hotkey; answers are signed
 by the prover's hotkey for the caller, over the same method and path, and a proof's
 answer repeats the request's nonce, so it cannot be replayed as the answer to
-another request.
+another request. ``GET /health`` alone is open and unsigned: it says the prover is
+alive and nothing else, so any health checker can ask it.
 """
 
 from __future__ import annotations
@@ -52,15 +53,24 @@ class Stored(_Message):
     bundle: str
 
 
+class Busy(_Message):
+    """The 429 answer to a proof request when every worker is taken and the queue is full.
+
+    Its ``Retry-After`` header says the same; this signed copy is the one the node trusts.
+    """
+
+    retry_after_seconds: int = Field(ge=1)
+
+
 class Health(_Message):
     status: str
-    hotkey: str
 
 
 class Capacity(_Message):
     hotkey: str
     bundles: list[str]
     workers: int
+    queue: int | None = Field(description="jobs that may wait for a worker before 429; None: no bound")
     running: int
     waiting: int
     recent_prove_seconds: list[float]

@@ -1,12 +1,13 @@
 """Provers that misbehave, for the tests only: the product's server with a dishonest or slow proving target.
 
     python -m tests.provers.rogue_server --behaviour {flip,replay,slow} --port P --wallet-path W --wallet NAME/HOTKEY
-        --cache-dir C [--proof-file F] [--delay S]
+        --cache-dir C [--proof-file F] [--delay S] [--queue Q]
 
 ``flip`` answers every request at once with the proof in F, one byte flipped; ``replay``
 answers with the proof in F unchanged (a valid proof, of other inputs); ``slow`` proves
-honestly after sleeping S seconds. Authentication, bundles and signing are the real
-server's: only what runs in the proving process differs.
+honestly after sleeping S seconds. Authentication, bundles, signing and the queue's
+bound (one worker, Q more waiting) are the real server's: only what runs in the
+proving process differs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from oracle.provers.bundle import BundleCache
 from oracle.provers.identity import load_hotkey
 from oracle.provers.local import ProvingMaterial, prove_material
 from oracle.provers.pool import PoolProver, ProveTarget
-from oracle.provers.server import ProverService, serve_forever
+from oracle.provers.server import DEFAULT_QUEUE, ProverService, serve_forever
 
 
 def flip_proof_byte(document: bytes, *, position: int = 100) -> bytes:
@@ -62,11 +63,16 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, required=True)
     parser.add_argument("--proof-file", type=Path)
     parser.add_argument("--delay", type=float, default=30.0)
+    parser.add_argument("--queue", type=int, default=DEFAULT_QUEUE)
     args = parser.parse_args()
     service = ProverService(
         hotkey=load_hotkey(args.wallet, path=args.wallet_path),
         cache=BundleCache(args.cache_dir),
-        jobs=PoolProver(workers=1, target=target_for(args.behaviour, proof_file=args.proof_file, delay=args.delay)),
+        jobs=PoolProver(
+            workers=1,
+            queue=args.queue,
+            target=target_for(args.behaviour, proof_file=args.proof_file, delay=args.delay),
+        ),
     )
     serve_forever(service, host="127.0.0.1", port=args.port)
 

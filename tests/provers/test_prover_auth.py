@@ -12,7 +12,7 @@ import httpx
 import pytest
 from bittensor.keyfiles import Keypair
 
-from oracle.provers.wire import CAPACITY, PROVE, Capacity, MissingBundle, ProveRequest, bundle_path
+from oracle.provers.wire import CAPACITY, HEALTH, PROVE, Capacity, MissingBundle, ProveRequest, bundle_path
 from tests.provers.conftest import ProverProcess, ProverTrio, hotkey
 
 
@@ -41,6 +41,13 @@ def test_a_signed_request_is_answered_and_the_answer_is_signed_by_the_prover(
     )
     assert signer.hotkey_ss58 == honest.hotkey
     assert Capacity.model_validate_json(response.content).hotkey == honest.hotkey
+
+
+def test_health_is_open_to_anyone_and_tells_nothing_but_ok(honest: ProverProcess) -> None:
+    response = _send(honest, "GET", HEALTH)  # no signature, and the prover allows only the node's hotkey
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}  # no hotkey, version, bundles or queue
+    assert not [name for name in response.headers if name.lower().startswith("x-bittensor")]
 
 
 def test_missing_signature_is_401(honest: ProverProcess) -> None:

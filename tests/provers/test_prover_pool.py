@@ -1,4 +1,4 @@
-"""The local process pool: bounded concurrency, errors, and cancellation that ends the process.
+"""The local process pool: bounded concurrency and queue, errors, and cancellation that ends the process.
 
 Its real proofs are checked where the network falls back to it (test_prover_network).
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle.exceptions import ProverError
+from oracle.exceptions import ProverBusyError, ProverError
 from oracle.provers import Proof
 from oracle.provers.local import ProvingMaterial
 from oracle.provers.pool import PoolProver
@@ -51,6 +51,25 @@ def test_at_most_workers_jobs_run_and_cancelling_ends_them_at_once() -> None:
             job.future.result(timeout=5)
     assert time.monotonic() - started < 5
     _wait_for(lambda: (pool.running, pool.waiting) == (0, 0))
+
+
+def test_a_full_queue_refuses_a_job_at_once_until_a_place_is_given_up() -> None:
+    pool = PoolProver(workers=1, queue=1, target=nap)
+    running, waiting = pool.submit(NOWHERE, [[1.0]]), pool.submit(NOWHERE, [[1.0]])
+    _wait_for(lambda: (pool.running, pool.waiting) == (1, 1))
+    assert pool.full
+
+    with pytest.raises(ProverBusyError, match="no room"):
+        pool.submit(NOWHERE, [[1.0]])
+
+    waiting.cancel()  # its place is free at once, though it still sits in line behind the running job
+    assert not pool.full and pool.waiting == 1
+    again = pool.submit(NOWHERE, [[1.0]])
+    assert pool.full
+    pool.close()
+    for job in (running, waiting, again):
+        with pytest.raises(ProverError, match="cancelled"):
+            job.future.result(timeout=5)
 
 
 def test_proving_errors_and_dead_workers_become_prover_errors() -> None:

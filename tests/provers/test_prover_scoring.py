@@ -100,3 +100,27 @@ def test_scores_survive_a_restart(store: Store, clock: Clock) -> None:
     assert again.benched(B.hotkey)
     restored = {r.hotkey: r for r in again.records()}
     assert (restored[A.hotkey].valid, restored[A.hotkey].proof_bytes, restored[B.hotkey].invalid) == (1, 3072, 1)
+
+
+def test_a_busy_prover_is_left_alone_for_the_time_it_asked_and_its_record_is_untouched(
+    store: Store, clock: Clock
+) -> None:
+    board = _board(store, clock, explore=0.0, cooldown_seconds=600.0)
+    board.record(A, Outcome.VALID, latency=1.0, proof_bytes=3000)
+    before = [r.model_dump() for r in board.records()]
+
+    board.defer(A, seconds=30.0)
+
+    assert board.deferred(A.hotkey) and not board.benched(A.hotkey)
+    assert board.choose([A, B, C], 3) == [B, C]  # the best prover, but it asked for time
+    assert [r.model_dump() for r in board.records()] == before
+    assert [r.model_dump() for r in _board(store, clock).records()] == before  # nothing stored either
+    with pytest.raises(ValueError, match="not scored"):
+        board.record(A, Outcome.BUSY)
+    clock.now += timedelta(seconds=31)
+    assert not board.deferred(A.hotkey)
+    assert board.choose([A, B, C], 3) == [A, B, C]  # back, in its place
+
+    board.defer(B, seconds=1e12)  # a prover cannot ask for more than the cool-down
+    clock.now += timedelta(seconds=601)
+    assert not board.deferred(B.hotkey)
