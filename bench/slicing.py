@@ -38,9 +38,10 @@ from rich.table import Table
 from bench.models.mlp import ModelSize, write_feed
 from bench.models.mlp import samples as model_samples
 from bench.skeleton import write_results
-from bench.suite import describe_machine, native_stderr_to
+from bench.suite import describe_machine
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.verify import verify_document

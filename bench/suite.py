@@ -16,16 +16,14 @@ PNG plots in the output folder.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from bench.plots import write_plots
 from bench.skeleton import machine_info, measure_gas, summary, timed, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.verify import verify_document
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
@@ -53,19 +52,6 @@ from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "suite"
-
-
-@contextlib.contextmanager
-def native_stderr_to(log: Path) -> Iterator[None]:
-    """EZKL's Rust core prints calibration tables straight to fd 2: keep them in a log, out of the report."""
-    saved = os.dup(2)
-    with log.open("ab") as file:
-        os.dup2(file.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def describe_machine() -> dict[str, Any]:

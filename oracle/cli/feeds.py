@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from oracle.circuits.intake import prepare_model
+from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.slicing import SlicedBuildResult
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
@@ -170,7 +169,7 @@ def build(feed: FeedArg = DEFAULT_FEED) -> None:
 def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
     with (
         console.status(f"[bold]{spec.id}[/bold]: checking the circuit cache") as status,
-        _native_stderr_to(state_dir() / "ezkl.log"),
+        native_stderr_to(state_dir() / "ezkl.log"),
     ):
         result = build_feed_circuit(
             spec, build_root=build_dir(), progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}")
@@ -183,17 +182,3 @@ def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
     if circuit.manifest.dev_srs:
         console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
     return circuit
-
-
-@contextlib.contextmanager
-def _native_stderr_to(log_path: Path) -> Iterator[None]:
-    """EZKL's Rust core prints calibration tables straight to fd 2; keep them in a log file."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    saved = os.dup(2)
-    with open(log_path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
