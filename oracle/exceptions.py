@@ -105,3 +105,37 @@ class ProverBusyError(ProverError):
 
 class RemoteProverError(ProverError):
     """A remote prover gave no usable answer: unreachable, refused, timed out, or not signed by its hotkey."""
+
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oracle.attestation.kinds import Refusal
+
+
+class AttestationError(ZkOracleError):
+    """Fewer attesters than the feed's threshold signed a round's observation.
+
+    ``kind`` is an :class:`oracle.attestation.kinds.AttestationFailure`; ``signed`` and
+    ``needed`` count signatures; ``refusals`` holds each other attester's reason as data
+    (:class:`oracle.attestation.kinds.Refusal`: attester, url, kind, detail).
+    """
+
+    def __init__(
+        self,
+        feed: str,
+        kind: str,
+        detail: str,
+        *,
+        signed: int = 0,
+        needed: int = 0,
+        refusals: Sequence[Refusal] = (),
+    ) -> None:
+        self.feed = feed
+        self.kind = kind
+        self.detail = detail
+        self.signed = signed
+        self.needed = needed
+        self.refusals: list[Refusal] = list(refusals)
+        reasons = "; ".join(str(refusal) for refusal in self.refusals)
+        super().__init__(f"feed '{feed}': {detail}" + (f" — {reasons}" if reasons else ""))

@@ -157,6 +157,36 @@ class ChainSpec(StrictSpec):
         return self
 
 
+class AttesterSpec(StrictSpec):
+    """A data attester registered for the feed: the address that signs, and where it listens."""
+
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="the attester's signing address")
+    url: str = Field(pattern=r"^https?://\S+$", description="e.g. http://10.0.0.7:8093")
+
+
+class AttestationSpec(StrictSpec):
+    """Data attesters (the ``attested`` input policy): who vouches for the inputs, and how closely they must agree."""
+
+    tolerance_percent: float = Field(
+        default=0.5,
+        ge=0,
+        le=100,
+        description="an attester signs when each input is within this many percent of its own observation "
+        "(plus one quantisation step)",
+    )
+    attesters: tuple[AttesterSpec, ...] = ()
+    threshold: int = Field(default=1, ge=1, description="how many attesters must sign a round")
+
+    @model_validator(mode="after")
+    def _reachable_threshold(self) -> AttestationSpec:
+        addresses = [attester.address.lower() for attester in self.attesters]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("each attester may be listed once (the contract counts distinct signers)")
+        if self.attesters and self.threshold > len(self.attesters):
+            raise ValueError(f"threshold {self.threshold} is more than the {len(self.attesters)} attesters listed")
+        return self
+
+
 class FeedSpec(StrictSpec):
     id: str = Field(pattern=FEED_ID_PATTERN)
     description: str = Field(min_length=1, max_length=200)
@@ -173,6 +203,7 @@ class FeedSpec(StrictSpec):
     slicing: SlicingSpec | None = None
     prover: ProverSpec = ProverSpec()
     chain: ChainSpec | None = None
+    attestation: AttestationSpec | None = None
     folder: Path = Field(exclude=True)
 
     @property
