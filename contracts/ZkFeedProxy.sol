@@ -8,22 +8,30 @@ import {IZkOracle} from "./interfaces/IZkOracle.sol";
 /// @notice One feed of a ZkOracle behind Chainlink's AggregatorV3Interface, so an existing
 ///         Chainlink consumer switches to a proven feed by changing only the address it reads.
 contract ZkFeedProxy is AggregatorV3Interface {
-    /// @dev Bumped when the read semantics change; 1 is the first proven-feed version.
-    uint256 public constant VERSION = 1;
+    /// @dev Bumped when the read semantics change: 2 reports the observation time as updatedAt
+    ///      and refuses partly proven rounds unless deployed to accept them.
+    uint256 public constant VERSION = 2;
 
     IZkOracle public immutable i_oracle;
     bytes32 public immutable i_feedId;
+    /// @notice Whether this proxy serves rounds whose model was only partly proven (a sliced
+    ///         model with slices run but not proven); when false, such a round reverts.
+    bool public immutable i_acceptsPartialCoverage;
 
     error ZkFeedProxyOracleNotAContract(address oracle);
+    error ZkFeedProxyPartialCoverage(uint80 roundId, uint16 provenSlices, uint16 totalSlices);
 
     /// @param oracle The ZkOracle holding the feed.
     /// @param feedId The feed.
-    constructor(IZkOracle oracle, bytes32 feedId) {
+    /// @param acceptsPartialCoverage Whether to serve partly proven rounds; a Chainlink-style
+    ///        consumer cannot tell them apart, so it should be false unless the consumer checks.
+    constructor(IZkOracle oracle, bytes32 feedId, bool acceptsPartialCoverage) {
         // A call to an address without code would revert with no reason at all.
         if (address(oracle).code.length == 0) revert ZkFeedProxyOracleNotAContract(address(oracle));
         oracle.getFeedParams(feedId); // reverts for an unknown feed
         i_oracle = oracle;
         i_feedId = feedId;
+        i_acceptsPartialCoverage = acceptsPartialCoverage;
     }
 
     /// @notice Decimals of the answer.
@@ -49,42 +57,52 @@ contract ZkFeedProxy is AggregatorV3Interface {
     /// @return roundId The round id.
     /// @return answer The answer.
     /// @return startedAt The observation time.
-    /// @return updatedAt When it was stored.
+    /// @return updatedAt The observation time.
     /// @return answeredInRound Equal to roundId.
     function getRoundData(uint80 _roundId)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        return i_oracle.getRoundData(i_feedId, _roundId);
+        (roundId, answer, startedAt, updatedAt, answeredInRound) = i_oracle.getRoundData(i_feedId, _roundId);
+        _requireCoverage(roundId);
     }
 
     /// @notice The latest round; reverts before the first.
     /// @return roundId The round id.
     /// @return answer The answer.
     /// @return startedAt The observation time.
-    /// @return updatedAt When it was stored.
+    /// @return updatedAt The observation time.
     /// @return answeredInRound Equal to roundId.
     function latestRoundData()
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        return i_oracle.latestRoundData(i_feedId);
+        (roundId, answer, startedAt, updatedAt, answeredInRound) = i_oracle.latestRoundData(i_feedId);
+        _requireCoverage(roundId);
     }
 
-    /// @notice The latest round, reverting with ZkOracleStaleAnswer when older than `maxAge`.
-    /// @param maxAge The oldest acceptable answer, in seconds.
+    /// @notice The latest round, reverting with ZkOracleStaleAnswer when its proven observation
+    ///         is older than `maxAge`.
+    /// @param maxAge The oldest acceptable observation, in seconds.
     /// @return roundId The round id.
     /// @return answer The answer.
     /// @return startedAt The observation time.
-    /// @return updatedAt When it was stored.
+    /// @return updatedAt The observation time.
     /// @return answeredInRound Equal to roundId.
     function latestRoundDataNoOlderThan(uint256 maxAge)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        return i_oracle.latestRoundDataNoOlderThan(i_feedId, maxAge);
+        (roundId, answer, startedAt, updatedAt, answeredInRound) = i_oracle.latestRoundDataNoOlderThan(i_feedId, maxAge);
+        _requireCoverage(roundId);
+    }
+
+    function _requireCoverage(uint80 roundId) internal view {
+        if (i_acceptsPartialCoverage) return;
+        (uint16 provenSlices, uint16 totalSlices) = i_oracle.getCoverage(i_feedId, roundId);
+        if (provenSlices != totalSlices) revert ZkFeedProxyPartialCoverage(roundId, provenSlices, totalSlices);
     }
 }

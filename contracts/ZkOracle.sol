@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
+import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
 import {EzklInstances} from "./libraries/EzklInstances.sol";
@@ -10,18 +14,20 @@ import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 
 /// @title ZkOracle
 /// @notice Stores a model feed's rounds only when a zero-knowledge proof of the model's
-///         inference verifies in the same transaction. The answer is derived here from
-///         the verified public instances; a submitter never supplies the value.
-/// @dev Roles: DEFAULT_ADMIN_ROLE grants roles; OPERATOR_ROLE registers, rotates and pauses
-///      feeds and manages submitters.
-contract ZkOracle is IZkOracle, AccessControl {
+///         inference verifies in the same transaction and the feed's input policy holds.
+///         The answer is derived here from the verified public instances; a submitter never
+///         supplies the value, and rounds are ordered by their proven observation time.
+/// @dev Roles: DEFAULT_ADMIN_ROLE (one account, transferred in two steps after a delay, as
+///      AccessControlDefaultAdminRules rules) grants roles; OPERATOR_ROLE registers, rotates,
+///      pauses and halts feeds and manages submitters and attesters.
+contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 public constant OBSERVATION_TYPEHASH =
+        keccak256("Observation(bytes32 feedId,uint16 phaseId,bytes32 inputsHash,uint64 observedAt)");
 
     /// @dev The observation time is proven as three 11-bit limbs (see EzklInstances).
     uint256 public constant OBSERVED_AT_LIMBS = EzklInstances.OBSERVED_AT_LIMBS;
     uint256 public constant OBSERVED_AT_LIMB_BITS = EzklInstances.OBSERVED_AT_LIMB_BITS;
-    /// @dev Tolerated clock difference between the observing node and the chain.
-    uint256 public constant MAX_FUTURE_SKEW = 15;
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
     /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
@@ -29,12 +35,17 @@ contract ZkOracle is IZkOracle, AccessControl {
     int256 internal constant MAX_EXACT_INPUT_STEPS = 2 ** 24;
     /// @dev Most slices a sliced model may have, so a submission's loops stay bounded.
     uint256 public constant MAX_SLICES = 16;
+    /// @dev Most attesters a feed may have, so a submission's loops stay bounded.
+    uint256 public constant MAX_ATTESTERS = 32;
+
+    /// @notice Seconds between proposing a rotation and executing it, fixed at deployment.
+    uint256 public immutable i_rotationDelay;
 
     /// @dev Three slots per round: the model commitment is derived from the round's phase.
     struct StoredRound {
         int256 answer;
         uint48 observedAt;
-        uint48 updatedAt;
+        uint48 includedAt;
         address submitter;
         bytes32 inputsHash;
     }
@@ -49,22 +60,30 @@ contract ZkOracle is IZkOracle, AccessControl {
         FeedParams params;
         uint16 phaseId;
         bool paused;
+        bool halted;
+        uint8 attestationThreshold;
         uint80 latestRoundId;
         uint48 latestObservedAt;
+        uint48 rotationExecutableAt;
     }
 
     mapping(bytes32 feedId => FeedState) private s_feeds;
     mapping(bytes32 feedId => mapping(uint16 phaseId => CircuitConfig)) private s_circuits;
     mapping(bytes32 feedId => mapping(uint16 phaseId => Coverage)) private s_coverage;
     mapping(bytes32 feedId => mapping(address submitter => bool)) private s_submitters;
+    mapping(bytes32 feedId => address[]) private s_attesters;
+    mapping(bytes32 feedId => mapping(address attester => bool)) private s_isAttester;
     mapping(bytes32 feedId => mapping(uint80 roundId => StoredRound)) private s_rounds;
-    mapping(bytes32 proofHash => bool) private s_usedProofs;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and OPERATOR_ROLE.
-    constructor(address admin) {
-        if (admin == address(0)) revert ZkOracleZeroAdmin();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @param adminTransferDelay Seconds a new default admin waits before accepting the role.
+    /// @param rotationDelay Seconds between proposing a feed's new circuit and executing it.
+    constructor(address admin, uint48 adminTransferDelay, uint256 rotationDelay)
+        AccessControlDefaultAdminRules(adminTransferDelay, admin)
+        EIP712("ZkOracle", "1")
+    {
         _grantRole(OPERATOR_ROLE, admin);
+        i_rotationDelay = rotationDelay;
     }
 
     // ------------------------------------------------------------------ administration
@@ -77,24 +96,69 @@ contract ZkOracle is IZkOracle, AccessControl {
         FeedState storage feed = s_feeds[feedId];
         if (feed.phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
         if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedDecimals(feedId, params.decimals);
+        if (params.minAnswer > params.maxAnswer) {
+            revert ZkOracleInvalidAnswerBounds(feedId, params.minAnswer, params.maxAnswer);
+        }
+        if (params.permissionless && params.inputPolicy == InputPolicy.Operator) {
+            revert ZkOraclePermissionlessNeedsAttestedOrOnchain(feedId, params.inputPolicy);
+        }
         feed.params = params;
-        _startPhase(feedId, feed, circuit);
-        emit FeedRegistered(feedId, params.decimals, params.permissionless, params.description);
+        _storeCircuit(feedId, feed.params, 1, circuit);
+        feed.phaseId = 1;
+        emit FeedRegistered(feedId, params.decimals, params.inputPolicy, params.permissionless, params.description);
+        emit FeedRotated(feedId, 1, circuit.verifier, circuit.modelCommitment);
     }
 
     /// @inheritdoc IZkOracle
-    function rotateFeed(bytes32 feedId, CircuitConfig calldata circuit)
+    function proposeRotation(bytes32 feedId, CircuitConfig calldata circuit)
         external
         onlyRole(OPERATOR_ROLE)
-        returns (uint16 phaseId)
+        returns (uint16 phaseId, uint256 executableAt)
     {
-        return _startPhase(feedId, _requireFeed(feedId), circuit);
+        FeedState storage feed = _requireFeed(feedId);
+        if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
+        phaseId = feed.phaseId + 1;
+        delete s_circuits[feedId][phaseId];
+        _storeCircuit(feedId, feed.params, phaseId, circuit);
+        executableAt = block.timestamp + i_rotationDelay;
+        feed.rotationExecutableAt = uint48(executableAt);
+        emit RotationProposed(feedId, phaseId, circuit.verifier, circuit.modelCommitment, executableAt);
+    }
+
+    /// @inheritdoc IZkOracle
+    function executeRotation(bytes32 feedId) external onlyRole(OPERATOR_ROLE) returns (uint16 phaseId) {
+        FeedState storage feed = _requireFeed(feedId);
+        uint256 executableAt = feed.rotationExecutableAt;
+        if (executableAt == 0) revert ZkOracleNoPendingRotation(feedId);
+        if (block.timestamp < executableAt) revert ZkOracleRotationNotReady(feedId, executableAt);
+        phaseId = feed.phaseId + 1;
+        feed.phaseId = phaseId;
+        feed.rotationExecutableAt = 0;
+        CircuitConfig storage circuit = s_circuits[feedId][phaseId];
+        emit FeedRotated(feedId, phaseId, circuit.verifier, circuit.modelCommitment);
+    }
+
+    /// @inheritdoc IZkOracle
+    function cancelRotation(bytes32 feedId) external onlyRole(OPERATOR_ROLE) {
+        FeedState storage feed = _requireFeed(feedId);
+        if (feed.rotationExecutableAt == 0) revert ZkOracleNoPendingRotation(feedId);
+        uint16 phaseId = feed.phaseId + 1;
+        delete s_circuits[feedId][phaseId];
+        delete s_coverage[feedId][phaseId];
+        feed.rotationExecutableAt = 0;
+        emit RotationCancelled(feedId, phaseId);
     }
 
     /// @inheritdoc IZkOracle
     function setPaused(bytes32 feedId, bool paused) external onlyRole(OPERATOR_ROLE) {
         _requireFeed(feedId).paused = paused;
         emit FeedPausedSet(feedId, paused);
+    }
+
+    /// @inheritdoc IZkOracle
+    function setHalted(bytes32 feedId, bool halted) external onlyRole(OPERATOR_ROLE) {
+        _requireFeed(feedId).halted = halted;
+        emit FeedHaltedSet(feedId, halted);
     }
 
     /// @inheritdoc IZkOracle
@@ -110,10 +174,39 @@ contract ZkOracle is IZkOracle, AccessControl {
         emit SubmitterUpdated(feedId, submitter, allowed);
     }
 
+    /// @inheritdoc IZkOracle
+    function setAttesters(bytes32 feedId, address[] calldata attesters, uint8 threshold)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        FeedState storage feed = _requireFeed(feedId);
+        if (feed.params.inputPolicy != InputPolicy.Attested) {
+            revert ZkOracleWrongInputPolicy(feedId, feed.params.inputPolicy);
+        }
+        if (threshold == 0 || threshold > attesters.length || attesters.length > MAX_ATTESTERS) {
+            revert ZkOracleInvalidAttesters(feedId, attesters.length, threshold);
+        }
+        address[] storage current = s_attesters[feedId];
+        for (uint256 i = 0; i < current.length; ++i) {
+            s_isAttester[feedId][current[i]] = false;
+        }
+        delete s_attesters[feedId];
+        for (uint256 i = 0; i < attesters.length; ++i) {
+            address attester = attesters[i];
+            if (attester == address(0) || s_isAttester[feedId][attester]) {
+                revert ZkOracleInvalidAttester(feedId, attester);
+            }
+            s_isAttester[feedId][attester] = true;
+            current.push(attester);
+        }
+        feed.attestationThreshold = threshold;
+        emit AttestersSet(feedId, attesters, threshold);
+    }
+
     // ------------------------------------------------------------------ submission
 
     /// @inheritdoc IZkOracle
-    function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances)
+    function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances, InputEvidence calldata evidence)
         external
         returns (uint80 roundId)
     {
@@ -123,30 +216,48 @@ contract ZkOracle is IZkOracle, AccessControl {
         if (instances.length != circuit.instanceCount) {
             revert ZkOracleInstanceCountMismatch(feedId, circuit.instanceCount, instances.length);
         }
-        (bytes32 proofHash, uint48 observedAt) = _checkInputProof(feedId, feed, circuit, proof, instances);
+        StoredRound memory round = _checkInputs(feedId, feed, circuit, instances, evidence);
         if (!_verifies(circuit.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
-        roundId = _recordRound(feedId, feed, circuit, instances[circuit.outputIndex], observedAt, proofHash, instances);
+        round.answer = _answer(feedId, feed, circuit, instances[circuit.outputIndex]);
+        roundId = _storeRound(feedId, feed, round, instances);
     }
 
     /// @inheritdoc IZkOracle
-    /// @dev Replay protection spends the hash of the first slice's proof only, and that
-    ///      suffices: the first slice binds the model inputs (and the observation time), and
-    ///      the links bind each later proven slice to its predecessor, so re-posting a round
-    ///      needs a new first-slice proof, which is refused like a new `submit` proof of the
-    ///      same inputs would be (by the freshness rules where the feed proves its time).
-    ///      Hashing every proof instead would let a spent first-slice proof come back with
-    ///      re-randomised proofs of the later slices.
-    function submitSlices(bytes32 feedId, bytes[] calldata proofs, uint256[][] calldata instances)
-        external
-        returns (uint80 roundId)
-    {
+    /// @dev No proof is ever accepted twice for a feed: its proven observation time must be
+    ///      later than the feed's latest, and the first slice binds the model inputs and the
+    ///      time while the links bind each later proven slice to its predecessor.
+    function submitSlices(
+        bytes32 feedId,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        InputEvidence calldata evidence
+    ) external returns (uint80 roundId) {
         (FeedState storage feed, CircuitConfig storage circuit) = _openSubmission(feedId);
-        (bytes32 proofHash, uint48 observedAt) = _checkSlices(feedId, feed, circuit, proofs, instances);
-        uint256 answerInstance = instances[instances.length - 1][circuit.outputIndex];
-        roundId = _recordRound(feedId, feed, circuit, answerInstance, observedAt, proofHash, instances[0]);
+        uint256 count = circuit.slices.length + 1;
+        if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
+        if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
+        address[] memory verifiers = _checkSliceShapes(feedId, circuit, proofs, instances);
+        StoredRound memory round = _checkInputs(feedId, feed, circuit, instances[0], evidence);
+        _checkSliceLinks(feedId, verifiers, instances);
+        for (uint256 i = 0; i < count; ++i) {
+            if (verifiers[i] != address(0) && !_verifies(verifiers[i], proofs[i], instances[i])) {
+                revert ZkOracleInvalidSliceProof(feedId, i);
+            }
+        }
+        round.answer = _answer(feedId, feed, circuit, instances[count - 1][circuit.outputIndex]);
+        roundId = _storeRound(feedId, feed, round, instances[0]);
     }
 
     // ------------------------------------------------------------------ reads
+
+    /// @inheritdoc IZkOracle
+    function observationDigest(bytes32 feedId, uint16 phaseId, bytes32 inputsHash, uint64 observedAt)
+        public
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(OBSERVATION_TYPEHASH, feedId, phaseId, inputsHash, observedAt)));
+    }
 
     /// @inheritdoc IZkOracle
     function getFeedParams(bytes32 feedId) external view returns (FeedParams memory) {
@@ -161,13 +272,33 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     /// @inheritdoc IZkOracle
     function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory) {
-        if (phaseId == 0 || phaseId > _requireFeed(feedId).phaseId) revert ZkOracleUnknownPhase(feedId, phaseId);
+        FeedState storage feed = _requireFeed(feedId);
+        uint256 known = feed.rotationExecutableAt == 0 ? feed.phaseId : uint256(feed.phaseId) + 1;
+        if (phaseId == 0 || phaseId > known) revert ZkOracleUnknownPhase(feedId, phaseId);
         return s_circuits[feedId][phaseId];
+    }
+
+    /// @inheritdoc IZkOracle
+    function getPendingRotation(bytes32 feedId) external view returns (uint16 phaseId, uint256 executableAt) {
+        FeedState storage feed = _requireFeed(feedId);
+        executableAt = feed.rotationExecutableAt;
+        phaseId = executableAt == 0 ? 0 : feed.phaseId + 1;
+    }
+
+    /// @inheritdoc IZkOracle
+    function getAttesters(bytes32 feedId) external view returns (address[] memory attesters, uint8 threshold) {
+        threshold = _requireFeed(feedId).attestationThreshold;
+        attesters = s_attesters[feedId];
     }
 
     /// @inheritdoc IZkOracle
     function isPaused(bytes32 feedId) external view returns (bool) {
         return _requireFeed(feedId).paused;
+    }
+
+    /// @inheritdoc IZkOracle
+    function isHalted(bytes32 feedId) external view returns (bool) {
+        return _requireFeed(feedId).halted;
     }
 
     /// @inheritdoc IZkOracle
@@ -177,7 +308,7 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     /// @inheritdoc IZkOracle
     function latestRoundData(bytes32 feedId) public view returns (uint80, int256, uint256, uint256, uint80) {
-        uint80 roundId = _requireFeed(feedId).latestRoundId;
+        uint80 roundId = _requireReadable(feedId).latestRoundId;
         if (roundId == 0) revert ZkOracleNoRounds(feedId);
         return _roundData(feedId, roundId);
     }
@@ -209,7 +340,7 @@ contract ZkOracle is IZkOracle, AccessControl {
         return Round({
             answer: round.answer,
             observedAt: round.observedAt,
-            updatedAt: round.updatedAt,
+            includedAt: round.includedAt,
             modelCommitment: modelCommitment,
             inputsHash: round.inputsHash,
             submitter: round.submitter
@@ -234,13 +365,11 @@ contract ZkOracle is IZkOracle, AccessControl {
 
     // ------------------------------------------------------------------ internals
 
-    function _startPhase(bytes32 feedId, FeedState storage feed, CircuitConfig calldata circuit)
+    /// @dev Validates `circuit` against the feed's params and stores it as `phaseId`'s.
+    function _storeCircuit(bytes32 feedId, FeedParams storage params, uint16 phaseId, CircuitConfig calldata circuit)
         internal
-        returns (uint16 phaseId)
     {
-        _validateCircuit(feedId, feed.params, circuit);
-        if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
-        phaseId = feed.phaseId + 1;
+        _validateCircuit(feedId, params, circuit);
         CircuitConfig storage stored = s_circuits[feedId][phaseId];
         stored.verifier = circuit.verifier;
         stored.modelCommitment = circuit.modelCommitment;
@@ -249,7 +378,6 @@ contract ZkOracle is IZkOracle, AccessControl {
         stored.outputIndex = circuit.outputIndex;
         stored.inputScale = circuit.inputScale;
         stored.outputScale = circuit.outputScale;
-        stored.bindsObservedAt = circuit.bindsObservedAt;
         stored.observedAtIndex = circuit.observedAtIndex;
         for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
             stored.onchainInputs.push(circuit.onchainInputs[i]);
@@ -260,9 +388,13 @@ contract ZkOracle is IZkOracle, AccessControl {
             if (circuit.slices[i].verifier != address(0)) ++proven;
         }
         // Bounded by MAX_SLICES in _validateCircuit.
-        s_coverage[feedId][phaseId] = Coverage({provenSlices: proven, totalSlices: uint16(circuit.slices.length + 1)});
-        feed.phaseId = phaseId;
-        emit FeedRotated(feedId, phaseId, circuit.verifier, circuit.modelCommitment);
+        uint16 total = uint16(circuit.slices.length + 1);
+        if (params.permissionless && proven != total) {
+            // An unproven slice leaves the answer unbound by the inputs: only an allow-listed
+            // submitter could be trusted with it.
+            revert ZkOraclePermissionlessNeedsFullCoverage(feedId, proven, total);
+        }
+        s_coverage[feedId][phaseId] = Coverage({provenSlices: proven, totalSlices: total});
     }
 
     function _validateCircuit(bytes32 feedId, FeedParams storage params, CircuitConfig calldata circuit)
@@ -274,6 +406,7 @@ contract ZkOracle is IZkOracle, AccessControl {
             if (sliced) revert ZkOracleSliceUnproven(feedId, 0);
             revert ZkOracleZeroVerifier(feedId);
         }
+        _requireContract(feedId, circuit.verifier);
         if (sliced) {
             _validateSlices(feedId, circuit);
         } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
@@ -284,27 +417,52 @@ contract ZkOracle is IZkOracle, AccessControl {
         }
         if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale);
         if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale);
-        if (circuit.bindsObservedAt && circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
+        // Every circuit proves its observation time: rounds are ordered by it.
+        if (circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
             revert ZkOracleObservedAtIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
         }
-        // Without a proven observation time, anyone could replay old inputs with a fresh proof.
-        if (params.permissionless && !circuit.bindsObservedAt) revert ZkOracleFreshnessRequired(feedId);
-        for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
+        _validateOnchainInputs(feedId, params.inputPolicy, circuit);
+    }
+
+    /// @dev Each on-chain input names a distinct model input other than the time limbs; a
+    ///      getter (movable within a transaction) only under the Operator policy; under the
+    ///      Onchain policy every model input but the time limbs is read on-chain.
+    function _validateOnchainInputs(bytes32 feedId, InputPolicy policy, CircuitConfig calldata circuit)
+        internal
+        view
+    {
+        uint256 count = circuit.onchainInputs.length;
+        uint256 timeFirst = circuit.observedAtIndex;
+        for (uint256 i = 0; i < count; ++i) {
             OnchainInput calldata input = circuit.onchainInputs[i];
-            if (input.instanceIndex >= circuit.inputCount) {
-                revert ZkOracleOnchainInputIndexOutOfRange(feedId, input.instanceIndex, circuit.inputCount);
+            uint32 index = input.instanceIndex;
+            if (index >= circuit.inputCount) {
+                revert ZkOracleOnchainInputIndexOutOfRange(feedId, index, circuit.inputCount);
             }
-            if (input.target == address(0)) revert ZkOracleOnchainInputZeroTarget(feedId, input.instanceIndex);
+            if (index >= timeFirst && index < timeFirst + OBSERVED_AT_LIMBS) {
+                revert ZkOracleOnchainInputIndexTaken(feedId, index);
+            }
+            for (uint256 j = 0; j < i; ++j) {
+                if (circuit.onchainInputs[j].instanceIndex == index) revert ZkOracleOnchainInputIndexTaken(feedId, index);
+            }
+            if (input.target == address(0)) revert ZkOracleOnchainInputZeroTarget(feedId, index);
+            _requireContract(feedId, input.target);
             if (input.decimals > MAX_DECIMALS) {
-                revert ZkOracleOnchainInputUnsupportedDecimals(feedId, input.instanceIndex, input.decimals);
+                revert ZkOracleOnchainInputUnsupportedDecimals(feedId, index, input.decimals);
             }
+            if (input.kind == OnchainInputKind.Getter && policy != InputPolicy.Operator) {
+                revert ZkOracleMovableInputNotAllowed(feedId, index, policy);
+            }
+        }
+        if (policy == InputPolicy.Onchain && count != circuit.inputCount - OBSERVED_AT_LIMBS) {
+            revert ZkOracleOnchainInputsIncomplete(feedId, count, circuit.inputCount - OBSERVED_AT_LIMBS);
         }
     }
 
     /// @dev The layout of a sliced model: at most MAX_SLICES slices, the first and last proven,
     ///      each proven slice with room for its commitments, the answer among the last
     ///      slice's outputs.
-    function _validateSlices(bytes32 feedId, CircuitConfig calldata circuit) internal pure {
+    function _validateSlices(bytes32 feedId, CircuitConfig calldata circuit) internal view {
         uint256 count = circuit.slices.length + 1;
         if (count > MAX_SLICES) revert ZkOracleTooManySlices(feedId, count, MAX_SLICES);
         // The first slice's last instance commits to its output.
@@ -317,9 +475,10 @@ contract ZkOracle is IZkOracle, AccessControl {
                 // The last slice yields the answer, so it cannot go unproven.
                 if (i == count - 1) revert ZkOracleSliceUnproven(feedId, i);
                 if (piece.instanceCount != 0) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
-            } else if (piece.instanceCount < 2) {
+            } else {
+                _requireContract(feedId, piece.verifier);
                 // An input commitment, then an output commitment or at least one output.
-                revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
+                if (piece.instanceCount < 2) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
             }
         }
         // Instance 0 of the last slice is its input commitment, never the answer.
@@ -327,6 +486,12 @@ contract ZkOracle is IZkOracle, AccessControl {
         if (circuit.outputIndex == 0 || circuit.outputIndex >= lastCount) {
             revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 1, lastCount);
         }
+    }
+
+    function _requireContract(bytes32 feedId, address account) internal view {
+        // A call to an address without code succeeds with no data: it must never stand in
+        // for a verifier or a source.
+        if (account.code.length == 0) revert ZkOracleNotAContract(feedId, account);
     }
 
     /// @dev What every submission must pass before its proofs are looked at: a known,
@@ -344,48 +509,56 @@ contract ZkOracle is IZkOracle, AccessControl {
         circuit = s_circuits[feedId][feed.phaseId];
     }
 
-    /// @dev The checks on the proof that carries the model inputs (the whole model's, or the
-    ///      first slice's), its instance count already checked: not spent, a fresh proven
-    ///      observation time if the feed proves one, and on-chain inputs equal to the chain's.
-    function _checkInputProof(
+    /// @dev The checks on the instances of the proof that carries the model inputs (the whole
+    ///      model's, or the first slice's), its instance count already checked: a fresh proven
+    ///      observation time, on-chain inputs equal to the chain's, and the attestations.
+    ///      Returns the round to store, all but its answer filled in.
+    function _checkInputs(
         bytes32 feedId,
         FeedState storage feed,
         CircuitConfig storage circuit,
-        bytes calldata proof,
-        uint256[] calldata instances
-    ) internal view returns (bytes32 proofHash, uint48 observedAt) {
-        proofHash = keccak256(proof);
-        if (s_usedProofs[proofHash]) revert ZkOracleProofReplayed(feedId, proofHash);
-        observedAt = circuit.bindsObservedAt
-            ? _checkObservationTime(feedId, feed, circuit, instances)
-            : uint48(block.timestamp);
-        _checkOnchainInputs(feedId, circuit, instances);
-    }
-
-    /// @dev Every check of a sliced submission, cheapest first: the slice count, each slice's
-    ///      instance count, the first slice's inputs, the links, then each proven slice's proof.
-    function _checkSlices(
-        bytes32 feedId,
-        FeedState storage feed,
-        CircuitConfig storage circuit,
-        bytes[] calldata proofs,
-        uint256[][] calldata instances
-    ) internal returns (bytes32 proofHash, uint48 observedAt) {
-        uint256 count = circuit.slices.length + 1;
-        if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
-        if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
-        address[] memory verifiers = _checkSliceShapes(feedId, circuit, proofs, instances);
-        (proofHash, observedAt) = _checkInputProof(feedId, feed, circuit, proofs[0], instances[0]);
-        _checkSliceLinks(feedId, verifiers, instances);
-        for (uint256 i = 0; i < count; ++i) {
-            if (verifiers[i] != address(0) && !_verifies(verifiers[i], proofs[i], instances[i])) {
-                revert ZkOracleInvalidSliceProof(feedId, i);
-            }
+        uint256[] calldata instances,
+        InputEvidence calldata evidence
+    ) internal view returns (StoredRound memory round) {
+        round.observedAt = _checkObservationTime(feedId, feed, circuit, instances);
+        round.inputsHash = keccak256(abi.encodePacked(instances[:circuit.inputCount]));
+        round.includedAt = uint48(block.timestamp);
+        round.submitter = msg.sender;
+        _checkOnchainInputs(feedId, circuit, instances, evidence.sourceRounds);
+        if (feed.params.inputPolicy == InputPolicy.Attested) {
+            _checkAttestations(feedId, feed, round.inputsHash, round.observedAt, evidence.attestations);
         }
     }
 
-    /// @dev Each slice's instance count against the circuit, nothing given for a slice not
-    ///      proven. Returns each slice's verifier, address(0) for one not proven.
+    /// @dev Counts the attestations of registered attesters, each once (signers strictly
+    ///      increasing), with a valid ECDSA or EIP-1271 signature of the round's Observation.
+    function _checkAttestations(
+        bytes32 feedId,
+        FeedState storage feed,
+        bytes32 inputsHash,
+        uint48 observedAt,
+        Attestation[] calldata attestations
+    ) internal view {
+        bytes32 digest = observationDigest(feedId, feed.phaseId, inputsHash, observedAt);
+        address previous = address(0);
+        for (uint256 i = 0; i < attestations.length; ++i) {
+            address signer = attestations[i].signer;
+            if (signer <= previous || !s_isAttester[feedId][signer]) revert ZkOracleAttesterNotAllowed(feedId, signer);
+            if (!SignatureChecker.isValidSignatureNow(signer, digest, attestations[i].signature)) {
+                revert ZkOracleInvalidAttestation(feedId, signer);
+            }
+            previous = signer;
+        }
+        uint256 threshold = feed.attestationThreshold;
+        // A feed whose attesters were never set has threshold 0 and takes no round.
+        if (attestations.length < threshold || threshold == 0) {
+            revert ZkOracleAttestationThresholdNotMet(feedId, attestations.length, threshold);
+        }
+    }
+
+    /// @dev Every check of a sliced submission's shape: each slice's instance count against
+    ///      the circuit, nothing given for a slice not proven. Returns each slice's verifier,
+    ///      address(0) for one not proven.
     function _checkSliceShapes(
         bytes32 feedId,
         CircuitConfig storage circuit,
@@ -433,33 +606,22 @@ contract ZkOracle is IZkOracle, AccessControl {
         }
     }
 
-    /// @dev Derives the answer, spends the input proof and stores the round; `inputInstances`
-    ///      are the instances of the proof carrying the model inputs, hashed and emitted.
-    function _recordRound(
-        bytes32 feedId,
-        FeedState storage feed,
-        CircuitConfig storage circuit,
-        uint256 answerInstance,
-        uint48 observedAt,
-        bytes32 proofHash,
-        uint256[] calldata inputInstances
-    ) internal returns (uint80 roundId) {
-        int256 answer = EzklInstances.instanceToDecimals(answerInstance, circuit.outputScale, feed.params.decimals);
-        s_usedProofs[proofHash] = true;
-        roundId = PhasedRoundIds.next(feed.latestRoundId, feed.phaseId);
-        StoredRound memory round = StoredRound({
-            answer: answer,
-            observedAt: observedAt,
-            updatedAt: uint48(block.timestamp),
-            submitter: msg.sender,
-            inputsHash: keccak256(abi.encodePacked(inputInstances[:circuit.inputCount]))
-        });
-        _storeRound(feedId, feed, roundId, round, inputInstances);
+    /// @dev Derives the answer from its verified instance and checks the feed's bounds.
+    function _answer(bytes32 feedId, FeedState storage feed, CircuitConfig storage circuit, uint256 instance)
+        internal
+        view
+        returns (int256 answer)
+    {
+        answer = EzklInstances.instanceToDecimals(instance, circuit.outputScale, feed.params.decimals);
+        if (answer < feed.params.minAnswer || answer > feed.params.maxAnswer) {
+            revert ZkOracleAnswerOutOfBounds(feedId, answer, feed.params.minAnswer, feed.params.maxAnswer);
+        }
     }
 
     /// @dev Decodes the proven observation time (a malformed limb reverts with
-    ///      EzklInstancesMalformedTimeLimb) and requires it to be recent, not from the future
-    ///      and newer than the feed's latest round.
+    ///      EzklInstancesMalformedTimeLimb) and requires it to be recent, not after the
+    ///      block's time and later than the feed's latest round's: so a proof lands at most
+    ///      once and an older observation never follows a newer one.
     function _checkObservationTime(
         bytes32 feedId,
         FeedState storage feed,
@@ -469,26 +631,28 @@ contract ZkOracle is IZkOracle, AccessControl {
         uint256 first = circuit.observedAtIndex;
         uint256[] calldata limbs = instances[first:first + OBSERVED_AT_LIMBS];
         uint256 time = EzklInstances.decodeObservedAt(limbs, circuit.inputScale);
-        if (time > block.timestamp + MAX_FUTURE_SKEW) revert ZkOracleObservationFromFuture(feedId, time, block.timestamp);
+        if (time > block.timestamp) revert ZkOracleObservationFromFuture(feedId, time, block.timestamp);
         uint256 maxAge = feed.params.maxObservationAge;
         if (block.timestamp > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, block.timestamp - maxAge);
         if (time <= feed.latestObservedAt) revert ZkOracleStaleRound(feedId, time, feed.latestObservedAt);
         return uint48(time);
     }
 
-    /// @dev Reads each declared on-chain input now and requires the proof to be about it.
-    function _checkOnchainInputs(bytes32 feedId, CircuitConfig storage circuit, uint256[] calldata instances)
-        internal
-        view
-    {
+    /// @dev Reads each declared on-chain input and requires the proof to be about it: a
+    ///      getter now, an aggregator at the round the submission names (not too old).
+    function _checkOnchainInputs(
+        bytes32 feedId,
+        CircuitConfig storage circuit,
+        uint256[] calldata instances,
+        uint80[] calldata sourceRounds
+    ) internal view {
         uint256 count = circuit.onchainInputs.length;
+        if (sourceRounds.length != count) revert ZkOracleSourceRoundCountMismatch(feedId, count, sourceRounds.length);
         for (uint256 i = 0; i < count; ++i) {
             OnchainInput storage input = circuit.onchainInputs[i];
-            (bool ok, bytes memory returned) = input.target.staticcall(abi.encodeWithSelector(input.selector));
-            if (!ok || returned.length != 32) {
-                revert ZkOracleOnchainInputUnavailable(feedId, input.target, input.selector);
-            }
-            int256 value = abi.decode(returned, (int256));
+            int256 value = input.kind == OnchainInputKind.Aggregator
+                ? _readAggregator(feedId, input, sourceRounds[i])
+                : _readGetter(feedId, input);
             // A value too large to scale is far beyond the exact range too.
             (bool scaled, int256 steps) = EzklInstances.tryQuantize(value, input.decimals, circuit.inputScale);
             if (!scaled || steps >= MAX_EXACT_INPUT_STEPS || steps <= -MAX_EXACT_INPUT_STEPS) {
@@ -500,13 +664,39 @@ contract ZkOracle is IZkOracle, AccessControl {
         }
     }
 
-    function _storeRound(
-        bytes32 feedId,
-        FeedState storage feed,
-        uint80 roundId,
-        StoredRound memory round,
-        uint256[] calldata instances
-    ) internal {
+    function _readGetter(bytes32 feedId, OnchainInput storage input) internal view returns (int256) {
+        (bool ok, bytes memory returned) = input.target.staticcall(abi.encodeWithSelector(input.selector));
+        if (!ok || returned.length != 32) revert ZkOracleOnchainInputUnavailable(feedId, input.instanceIndex, input.target);
+        return abi.decode(returned, (int256));
+    }
+
+    function _readAggregator(bytes32 feedId, OnchainInput storage input, uint80 sourceRound)
+        internal
+        view
+        returns (int256 answer)
+    {
+        uint256 updatedAt;
+        try AggregatorV3Interface(input.target).getRoundData(sourceRound) returns (
+            uint80, int256 roundAnswer, uint256, uint256 roundUpdatedAt, uint80
+        ) {
+            (answer, updatedAt) = (roundAnswer, roundUpdatedAt);
+        } catch {
+            revert ZkOracleOnchainInputUnavailable(feedId, input.instanceIndex, input.target);
+        }
+        if (updatedAt == 0) revert ZkOracleOnchainInputUnavailable(feedId, input.instanceIndex, input.target);
+        if (updatedAt > block.timestamp || block.timestamp - updatedAt > input.maxAge) {
+            uint256 oldest = block.timestamp > input.maxAge ? block.timestamp - input.maxAge : 0;
+            revert ZkOracleOnchainInputTooOld(feedId, input.instanceIndex, updatedAt, oldest);
+        }
+    }
+
+    /// @dev Stores the round as the feed's next and emits it with `instances`, those of the
+    ///      proof carrying the model inputs.
+    function _storeRound(bytes32 feedId, FeedState storage feed, StoredRound memory round, uint256[] calldata instances)
+        internal
+        returns (uint80 roundId)
+    {
+        roundId = PhasedRoundIds.next(feed.latestRoundId, feed.phaseId);
         s_rounds[feedId][roundId] = round;
         feed.latestRoundId = roundId;
         feed.latestObservedAt = round.observedAt;
@@ -518,18 +708,25 @@ contract ZkOracle is IZkOracle, AccessControl {
         if (feed.phaseId == 0) revert ZkOracleUnknownFeed(feedId);
     }
 
-    function _requireRound(bytes32 feedId, uint80 roundId) internal view returns (StoredRound storage round) {
-        _requireFeed(feedId);
-        round = s_rounds[feedId][roundId];
-        if (round.updatedAt == 0) revert ZkOracleUnknownRound(feedId, roundId);
+    function _requireReadable(bytes32 feedId) internal view returns (FeedState storage feed) {
+        feed = _requireFeed(feedId);
+        if (feed.halted) revert ZkOracleFeedHalted(feedId);
     }
 
+    function _requireRound(bytes32 feedId, uint80 roundId) internal view returns (StoredRound storage round) {
+        _requireReadable(feedId);
+        round = s_rounds[feedId][roundId];
+        if (round.includedAt == 0) revert ZkOracleUnknownRound(feedId, roundId);
+    }
+
+    /// @dev startedAt and updatedAt are both the proven observation time: the age a consumer
+    ///      computes is the data's, never merely the inclusion's.
     function _roundData(bytes32 feedId, uint80 roundId)
         internal
         view
         returns (uint80, int256, uint256, uint256, uint80)
     {
         StoredRound storage round = s_rounds[feedId][roundId];
-        return (roundId, round.answer, round.observedAt, round.updatedAt, roundId);
+        return (roundId, round.answer, round.observedAt, round.observedAt, roundId);
     }
 }

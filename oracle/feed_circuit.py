@@ -19,12 +19,19 @@ def build_feed_circuit(
     if spec.slicing is not None:
         plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
         return build_sliced_circuit(
-            spec.model_path, spec.model_samples(), plan, build_root=build_root, progress=progress, feed=spec.id
+            spec.model_path,
+            spec.model_samples(),
+            plan,
+            build_root=build_root,
+            progress=progress,
+            feed=spec.id,
+            observation_time=True,
         )
     options = CircuitOptions(
         input_visibility=spec.circuit.input_visibility,
         output_visibility=spec.circuit.output_visibility,
         calibration_target=spec.circuit.calibration_target,
+        scale=spec.circuit.input_scale,
     )
     return build_circuit(
         spec.model_path,
@@ -33,6 +40,7 @@ def build_feed_circuit(
         options=options,
         progress=progress,
         feed=spec.id,
+        observation_time=True,
     )
 
 

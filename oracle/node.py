@@ -8,6 +8,7 @@ from pathlib import Path
 
 from web3 import Web3
 
+from oracle.attestation.panel import AttesterPanel
 from oracle.deployments.keys import sender_for
 from oracle.evm.contracts import CONSUMER, PROXY, bind
 from oracle.evm.zkoracle import RoundId, ZkOracle
@@ -85,6 +86,10 @@ class FeedNode:
         self.circuit = circuit
         self.deployment = deployment
         self._w3 = w3
+        oracle = ZkOracle(w3, deployment.oracle_address)
+        attesters = AttesterPanel.of(
+            spec, chain_id=w3.eth.chain_id, oracle=deployment.oracle_address, phase_id=oracle.circuit(spec.id)[0]
+        )
         self._pipeline = RoundPipeline(
             spec,
             circuit,
@@ -94,12 +99,13 @@ class FeedNode:
             store=store,
             deployment_id=int(deployment.id),  # type: ignore[arg-type]
             proofs_dir=proofs_dir,
+            attesters=attesters,
         )
         self._store = store
         self._relayer = RoundRelayer(
             store,
             sender_for(w3, "relayer", feed=spec),
-            submit_calls=SubmitCallBuilder(ZkOracle(w3, deployment.oracle_address)),
+            submit_calls=SubmitCallBuilder(oracle),
             confirmations=confirmations,
         )
 

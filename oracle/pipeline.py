@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from oracle.attestation.panel import AttesterPanel
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.exceptions import ProverError, SourceError
+from oracle.evm.zkoracle import InputEvidence
+from oracle.exceptions import AttestationError, ProverError, SourceError
 from oracle.feeds.inputs import CalibratedRange
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
@@ -37,7 +41,9 @@ class RoundPipeline:
         store: Store,
         deployment_id: int,
         proofs_dir: Path,
+        attesters: AttesterPanel | None = None,
     ) -> None:
+        """``attesters``: an attested feed's data attesters, asked to sign each proven round's inputs."""
         self.spec = spec
         self.circuit = circuit
         self._source = source
@@ -45,6 +51,7 @@ class RoundPipeline:
         self._store = store
         self._deployment_id = deployment_id
         self._proofs_dir = proofs_dir
+        self._attesters = attesters
         self._model = OnnxModel(circuit.model)
         manifest = circuit.manifest
         self._source_inputs = spec.source_input_size(manifest.input_size)
@@ -78,8 +85,11 @@ class RoundPipeline:
             inputs = self.spec.model_input(self._fetch(observed_at), observed_at=int(observed_at))
         except SourceError as exc:
             return self._fail(row, FailureKind.SOURCE, exc)
-        row.observed_at = int(observed_at) if self.spec.circuit.observation_time else None
+        row.observed_at = int(observed_at)
         row.inputs_json = json.dumps(inputs)
+        if rounds := self._source.source_rounds():
+            # The oracle reads these very rounds in submit: recorded with the inputs they gave.
+            row.evidence_json = InputEvidence(source_rounds=rounds).to_json()
         row.fetch_seconds = time.perf_counter() - started
         started = time.perf_counter()
         row.model_output = self._model.run(inputs)[self.spec.output]
@@ -99,6 +109,11 @@ class RoundPipeline:
             row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
         except ProverError as exc:
             return self._fail(row, FailureKind.PROVER, exc)
+        if self._attesters is not None:
+            try:
+                self._attest(row, proof)
+            except AttestationError as exc:
+                return self._fail(row, FailureKind.ATTESTATION, exc)
         path = self._proofs_dir / self.spec.id / f"{proof.digest.removeprefix('0x')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(proof.document)
@@ -115,7 +130,22 @@ class RoundPipeline:
         proof = self._prover.prove(self.circuit, inputs)
         return proof, check_proof(self.spec, self.circuit, proof, inputs, model_output=model_output)
 
-    def _fail(self, row: Round, kind: FailureKind, exc: SourceError | ProverError) -> Round:
+    def _attest(self, row: Round, proof: Proof | SlicedProof) -> None:
+        """The attesters' signatures of the proof's input instances, kept with the round's evidence."""
+        assert self._attesters is not None and row.observed_at is not None
+        first = proof.proofs[0] if isinstance(proof, SlicedProof) else proof
+        assert first is not None  # the first slice is always proven
+        input_count = self.circuit.first.manifest.input_instances if isinstance(self.circuit, SlicedCircuit) else (
+            self.circuit.manifest.input_instances
+        )
+        instances = [felt_to_uint(felt) for felt in first.instances[:input_count]]
+        attestations = self._attesters.attest(
+            observed_at=row.observed_at, input_instances=instances, source_values=row.inputs[: self._source_inputs]
+        )
+        evidence = InputEvidence() if row.evidence_json is None else InputEvidence.from_json(row.evidence_json)
+        row.evidence_json = replace(evidence, attestations=attestations).to_json()
+
+    def _fail(self, row: Round, kind: FailureKind, exc: SourceError | ProverError | AttestationError) -> Round:
         row.status = RoundStatus.FAILED
         row.failure_kind, row.failure_reason = kind, str(exc)
         self._store.add(row)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from oracle.circuits.quantize import felt_to_uint
-from oracle.evm.zkoracle import ZkOracle
+from oracle.evm.zkoracle import InputEvidence, ZkOracle
 from oracle.provers.sliced import SlicedProof, is_sliced_document
 from oracle.store import Round
 from relayer.rounds import SubmitCall
@@ -20,11 +20,13 @@ class SubmitCallBuilder:
 
     def __call__(self, row: Round) -> SubmitCall:
         document = json.loads(Path(str(row.proof_path)).read_text())
+        evidence = InputEvidence() if row.evidence_json is None else InputEvidence.from_json(row.evidence_json)
         if is_sliced_document(document):
             sliced = SlicedProof.from_json(document)
             proofs, instances = sliced.calldata()
             # The event carries the first slice's instances: the model inputs and the link to slice 1.
-            return SubmitCall(self._oracle.submit_slices(row.feed_id, proofs, instances), tuple(instances[0]))
+            call = self._oracle.submit_slices(row.feed_id, proofs, instances, evidence)
+            return SubmitCall(call, tuple(instances[0]))
         instances = tuple(felt_to_uint(felt) for group in document["instances"] for felt in group)
         proof = bytes.fromhex(document["hex_proof"].removeprefix("0x"))
-        return SubmitCall(self._oracle.submit(row.feed_id, proof, instances), instances)
+        return SubmitCall(self._oracle.submit(row.feed_id, proof, instances, evidence), instances)

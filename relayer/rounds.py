@@ -12,9 +12,11 @@ transaction that may exist. While a round is SUBMITTED its transactions are foll
 - gone (dropped from the mempool, or its block reorged away): the round goes back to
   PROVEN and is sent again.
 
-The contract spends each proof's hash, so a proof can never land twice. A re-send refused
-with ZkOracleProofReplayed means the proof did land, by some transaction: its
-RoundSubmitted event is looked up and the round recorded as landed by it.
+The contract takes only observations later than the feed's latest, so a proof can never
+land twice. A re-send refused with ZkOracleStaleRound may mean the proof did land, by
+some transaction: its RoundSubmitted event is looked up and the round recorded as landed
+by it; otherwise a newer round got there first and this one is refused. After a restart,
+a proven round already older than the feed's max observation age is not sent at all.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from web3.contract.contract import ContractFunction
 
 from oracle.evm.chains import is_dev_chain
 from oracle.evm.errors import DecodedRevert
-from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, PROOF_REPLAYED, RoundSubmitted, ZkOracle
+from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, STALE_ROUND, RoundSubmitted, ZkOracle
 from oracle.exceptions import RelayError
 from oracle.store import FailureKind, Ledger, Round, RoundStatus, Store, Submission, SubmissionStatus
 from oracle.store.crashpoints import crash_point
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 # How far back a round's landing is searched for. The oracle refuses observations older
 # than the feed's max age (minutes), so a round that landed at all landed recently.
 LANDING_LOOKBACK_BLOCKS = 10_000
+# How far ahead of this machine's clock an observation is waited for before sending (the
+# oracle refuses observations after the block's time); beyond it the round is refused.
+MAX_CLOCK_LEAD_SECONDS = 30
 # A chain that keeps losing a round's transactions will not be argued with forever.
 MAX_LOST = 5
 # Blocks a round's transaction must be under (its own included) before the round counts as
@@ -132,8 +137,24 @@ class RoundRelayer:
         for round_id in unseen + [round_id for round_id in submitted if round_id not in unseen]:
             outcomes.append(self._follow(round_id))
         for round_id in self._ledger.round_ids(deployment_id, (RoundStatus.PROVEN,)):
-            outcomes.append(self._send(self._ledger.round(round_id)))
+            row = self._ledger.round(round_id)
+            expired = self._expired(row)
+            if expired is not None:
+                outcomes.append(RelayOutcome(self._ledger.fail(round_id, FailureKind.EXPIRED, expired), landed=False))
+            else:
+                outcomes.append(self._send(row))
         return outcomes
+
+    def _expired(self, row: Round) -> str | None:
+        """Why a proven round is too old to send (the oracle would refuse it), or None."""
+        max_age = self._oracle(row).feed_params(row.feed_id).max_observation_age
+        now = int(self._sender.w3.eth.get_block("latest")["timestamp"])
+        if row.observed_at is None or now - row.observed_at <= max_age:
+            return None
+        return (
+            f"{self._what(row)}: not sent, observed {now - row.observed_at} s ago, "
+            f"over the feed's max observation age of {max_age} s"
+        )
 
     # ---------------------------------------------------------------- sending
 
@@ -142,8 +163,8 @@ class RoundRelayer:
         try:
             tx = self._estimate(row)
         except RelayError as exc:
-            if _is_replay(exc.revert):
-                return self._landed_elsewhere(round_id)
+            if _is_stale(exc.revert) and (event := self._landing_event(row)) is not None:
+                return self._landed_by(row, event)
             error = exc.revert.name if exc.revert else None
             return RelayOutcome(self._ledger.fail(round_id, FailureKind.REFUSED, str(exc), error=error), landed=False)
         fees = self._fees(round_id)
@@ -173,7 +194,11 @@ class RoundRelayer:
             if exc.revert is None or exc.revert.name != OBSERVATION_FROM_FUTURE:
                 raise
             # The latest block may be older than the observation (an idle chain mines no blocks);
-            # the round lands in the next block, whose time is now.
+            # the round lands in the next block, whose time is now, once now has passed the
+            # observation (a node's clock a little ahead of the chain's).
+            ahead = (row.observed_at or 0) - time.time()
+            if 0 < ahead <= MAX_CLOCK_LEAD_SECONDS:
+                time.sleep(ahead + 1)
             return self._sender.estimate(call, what=self._what(row), block="pending")
 
     def _fees(self, round_id: int, *, nonce: int | None = None) -> Fees:
@@ -259,10 +284,10 @@ class RoundRelayer:
             return self._land(row, found, winner=submission)
         revert = self._sender.revert_reason(receipt)
         round_id = int(row.id)  # type: ignore[arg-type]
-        if _is_replay(revert):
+        if _is_stale(revert) and (event := self._landing_event(row)) is not None:
             # Another transaction carried this proof first (one of ours given up for dropped, or another relayer's).
             self._ledger.settle(submission, SubmissionStatus.REVERTED, error=str(revert), **_inclusion(found))
-            return self._landed_elsewhere(round_id)
+            return self._landed_by(row, event)
         self._ledger.update(submission, **_inclusion(found))
         message = f"{self._what(row)}: transaction {submission.tx_hash} reverted: {revert}"
         failed = self._ledger.fail(round_id, FailureKind.REVERTED, message, error=revert.name, reverted=submission)
@@ -308,16 +333,9 @@ class RoundRelayer:
         )
         return RelayOutcome(landed, landed=True)
 
-    def _landed_elsewhere(self, round_id: int) -> RelayOutcome:
-        """The proof is spent on-chain: find the transaction that landed it and record the round as landed by it."""
-        row = self._ledger.round(round_id)
-        event = self._landing_event(row)
-        if event is None:
-            reason = (
-                f"{self._what(row)}: the oracle has spent this proof ({PROOF_REPLAYED}) but no RoundSubmitted "
-                f"event with the round's instances is in the last {LANDING_LOOKBACK_BLOCKS} blocks"
-            )
-            return RelayOutcome(self._ledger.fail(round_id, FailureKind.SPENT, reason), landed=False)
+    def _landed_by(self, row: Round, event: RoundSubmitted) -> RelayOutcome:
+        """The oracle holds this round's proof, landed by ``event``'s transaction (one of ours, or anyone's
+        relaying the same proof): record the round as landed by it once it is deep enough."""
         tx_hash = event.tx_hash
         deadline = time.monotonic() + self._timeout
         found = self._sender.lookup(tx_hash)
@@ -373,5 +391,5 @@ def _inclusion(found: Lookup) -> dict[str, object]:
     }
 
 
-def _is_replay(revert: DecodedRevert | None) -> bool:
-    return revert is not None and revert.name == PROOF_REPLAYED
+def _is_stale(revert: DecodedRevert | None) -> bool:
+    return revert is not None and revert.name == STALE_ROUND

@@ -8,30 +8,61 @@ pragma solidity ^0.8.20;
 ///      of a feed's circuit starts a new phase, so ids keep increasing and old rounds
 ///      stay readable.
 interface IZkOracle {
+    /// @notice Who vouches for a feed's inputs, enforced on every submission.
+    /// @dev Operator: the feed's allow-listed submitters (the consumer trusts the operator's data).
+    ///      Attested: at least `threshold` of the feed's registered data attesters signed the
+    ///      inputs (EIP-712 `Observation`). Onchain: every input other than the observation
+    ///      time is a round of an AggregatorV3Interface feed, read and compared in `submit`.
+    enum InputPolicy {
+        Operator,
+        Attested,
+        Onchain
+    }
+
+    /// @notice How an on-chain input is read.
+    /// @dev Getter: a plain view returning one int256, which a transaction can move; allowed
+    ///      only under the Operator policy. Aggregator: the round of an AggregatorV3Interface
+    ///      feed named in the submission (Chainlink's, or another zkoracle proxy).
+    enum OnchainInputKind {
+        Getter,
+        Aggregator
+    }
+
     /// @notice What a feed promises its consumers; fixed at registration except heartbeat.
     /// @param decimals Decimals of the answer.
     /// @param heartbeat Seconds within which a fresh round is expected; 0 for none.
     /// @param maxObservationAge How old a proven observation time may be when submitted (seconds).
-    /// @param permissionless Whether anyone may submit (requires a proven observation time).
+    /// @param inputPolicy Who vouches for the inputs.
+    /// @param permissionless Whether anyone may submit (Attested and Onchain feeds only, every
+    ///        slice proven).
+    /// @param minAnswer The lowest answer stored; a round below it is refused.
+    /// @param maxAnswer The highest answer stored; a round above it is refused.
     /// @param description Human-readable description, e.g. "ETH / USD forecast".
     struct FeedParams {
         uint8 decimals;
         uint32 heartbeat;
         uint32 maxObservationAge;
+        InputPolicy inputPolicy;
         bool permissionless;
+        int256 minAnswer;
+        int256 maxAnswer;
         string description;
     }
 
     /// @notice An input the contract reads itself in `submit` and requires among the instances.
-    /// @param target Contract with a view function returning one int256.
-    /// @param selector The view function's selector.
-    /// @param decimals Decimals of the returned value.
+    /// @param kind How it is read.
+    /// @param target The getter's contract, or the AggregatorV3Interface feed.
+    /// @param selector The getter's selector (zero for an aggregator).
+    /// @param decimals Decimals of the value read.
     /// @param instanceIndex Which public instance must equal the value quantised at the input scale.
+    /// @param maxAge An aggregator round older than this (seconds, by its updatedAt) is refused.
     struct OnchainInput {
+        OnchainInputKind kind;
         address target;
         bytes4 selector;
         uint8 decimals;
         uint32 instanceIndex;
+        uint32 maxAge;
     }
 
     /// @notice One slice after the first of a model proven as slices (DSperse style).
@@ -50,7 +81,8 @@ interface IZkOracle {
     ///      `observedAtIndex` and `onchainInputs` describe the first slice (its instances are
     ///      the model inputs, then the commitment of its output), while `outputIndex` and
     ///      `outputScale` index the last slice's instances. The first and last slices are
-    ///      always proven; consecutive proven slices are linked by their commitments.
+    ///      always proven; consecutive proven slices are linked by their commitments. Every
+    ///      circuit proves its observation time.
     /// @param verifier The EZKL-generated verifier of the circuit (of the first slice when sliced).
     /// @param modelCommitment sha256 over the digests of the ONNX model, circuit settings and vk.
     /// @param instanceCount Public instances per proof (inputs first, then outputs).
@@ -58,7 +90,6 @@ interface IZkOracle {
     /// @param outputIndex Index of the answer among the instances (the last slice's when sliced).
     /// @param inputScale Fixed-point scale of the inputs: instance = round(value * 2**inputScale).
     /// @param outputScale Fixed-point scale of the answer instance (of the last slice when sliced).
-    /// @param bindsObservedAt Whether the inputs carry the observation time.
     /// @param observedAtIndex First of the OBSERVED_AT_LIMBS instances holding the observation time.
     /// @param onchainInputs Inputs read on-chain during `submit`.
     /// @param slices The slices after the first of a sliced model, in order; empty for a
@@ -71,59 +102,92 @@ interface IZkOracle {
         uint32 outputIndex;
         uint8 inputScale;
         uint8 outputScale;
-        bool bindsObservedAt;
         uint32 observedAtIndex;
         OnchainInput[] onchainInputs;
         SliceConfig[] slices;
     }
 
+    /// @notice One data attester's EIP-712 signature of a round's `Observation`.
+    /// @param signer The registered attester (an EOA, or an EIP-1271 contract).
+    /// @param signature Its signature.
+    struct Attestation {
+        address signer;
+        bytes signature;
+    }
+
+    /// @notice What the input policy needs besides the proof.
+    /// @param attestations Attested feeds: at least the threshold, signers strictly increasing.
+    /// @param sourceRounds One round id per on-chain input, in order (0 for a getter).
+    struct InputEvidence {
+        Attestation[] attestations;
+        uint80[] sourceRounds;
+    }
+
     /// @notice One accepted round and what was proven for it.
     /// @param answer Derived from the verified output instance, with the feed's decimals.
-    /// @param observedAt The proven observation time, or the block time when the feed proves none.
-    /// @param updatedAt The block time the round was stored.
+    /// @param observedAt The proven observation time.
+    /// @param includedAt The block time the round was stored.
     /// @param modelCommitment The commitment of the circuit that proved it.
     /// @param inputsHash keccak256 of the packed input instances (all instances are in the event).
     /// @param submitter The account that posted it.
     struct Round {
         int256 answer;
         uint64 observedAt;
-        uint64 updatedAt;
+        uint64 includedAt;
         bytes32 modelCommitment;
         bytes32 inputsHash;
         address submitter;
     }
 
-    error ZkOracleZeroAdmin();
     error ZkOracleZeroVerifier(bytes32 feedId);
+    error ZkOracleNotAContract(bytes32 feedId, address account);
     error ZkOracleFeedAlreadyRegistered(bytes32 feedId);
     error ZkOracleUnknownFeed(bytes32 feedId);
     error ZkOracleFeedPaused(bytes32 feedId);
+    error ZkOracleFeedHalted(bytes32 feedId);
     /// @dev The answer must be one of the instances [lowest, instanceCount): an output, not an
     ///      input (nor, for a sliced model, the last slice's input commitment).
     error ZkOracleOutputIndexOutOfRange(bytes32 feedId, uint32 outputIndex, uint32 lowest, uint32 instanceCount);
     error ZkOracleObservedAtIndexOutOfRange(bytes32 feedId, uint32 observedAtIndex, uint32 inputCount);
     error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale);
     error ZkOracleUnsupportedDecimals(bytes32 feedId, uint8 decimals);
-    error ZkOracleFreshnessRequired(bytes32 feedId);
+    error ZkOracleInvalidAnswerBounds(bytes32 feedId, int256 minAnswer, int256 maxAnswer);
+    /// @dev Anyone may relay only where the inputs do not depend on who relays.
+    error ZkOraclePermissionlessNeedsAttestedOrOnchain(bytes32 feedId, InputPolicy inputPolicy);
+    error ZkOraclePermissionlessNeedsFullCoverage(bytes32 feedId, uint16 provenSlices, uint16 totalSlices);
+    error ZkOracleMovableInputNotAllowed(bytes32 feedId, uint32 instanceIndex, InputPolicy inputPolicy);
+    error ZkOracleOnchainInputsIncomplete(bytes32 feedId, uint256 onchainInputs, uint256 requiredInputs);
+    error ZkOracleOnchainInputIndexTaken(bytes32 feedId, uint32 instanceIndex);
     error ZkOracleUnauthorizedSubmitter(bytes32 feedId, address submitter);
     error ZkOracleInstanceCountMismatch(bytes32 feedId, uint256 expected, uint256 actual);
     error ZkOracleInvalidProof(bytes32 feedId);
-    error ZkOracleProofReplayed(bytes32 feedId, bytes32 proofHash);
     error ZkOracleObservationFromFuture(bytes32 feedId, uint256 observedAt, uint256 blockTime);
     error ZkOracleObservationTooOld(bytes32 feedId, uint256 observedAt, uint256 oldestAccepted);
     error ZkOracleStaleRound(bytes32 feedId, uint256 observedAt, uint256 latestObservedAt);
+    error ZkOracleAnswerOutOfBounds(bytes32 feedId, int256 answer, int256 minAnswer, int256 maxAnswer);
     error ZkOracleOnchainInputIndexOutOfRange(bytes32 feedId, uint32 instanceIndex, uint32 inputCount);
     error ZkOracleOnchainInputZeroTarget(bytes32 feedId, uint32 instanceIndex);
     error ZkOracleOnchainInputUnsupportedDecimals(bytes32 feedId, uint32 instanceIndex, uint8 decimals);
-    error ZkOracleOnchainInputUnavailable(bytes32 feedId, address target, bytes4 selector);
+    error ZkOracleOnchainInputUnavailable(bytes32 feedId, uint32 instanceIndex, address target);
+    error ZkOracleOnchainInputTooOld(bytes32 feedId, uint32 instanceIndex, uint256 updatedAt, uint256 oldestAccepted);
     /// @dev Also for a value too large to scale at all: no proof could carry it exactly.
     error ZkOracleOnchainInputOutOfRange(bytes32 feedId, uint32 instanceIndex, int256 value);
     error ZkOracleOnchainInputMismatch(bytes32 feedId, uint32 instanceIndex, uint256 expected, uint256 actual);
+    error ZkOracleSourceRoundCountMismatch(bytes32 feedId, uint256 expected, uint256 actual);
+    error ZkOracleWrongInputPolicy(bytes32 feedId, InputPolicy inputPolicy);
+    error ZkOracleInvalidAttesters(bytes32 feedId, uint256 attesterCount, uint8 threshold);
+    error ZkOracleInvalidAttester(bytes32 feedId, address attester);
+    /// @dev Signers must be registered and strictly increasing (so each counts once).
+    error ZkOracleAttesterNotAllowed(bytes32 feedId, address signer);
+    error ZkOracleInvalidAttestation(bytes32 feedId, address signer);
+    error ZkOracleAttestationThresholdNotMet(bytes32 feedId, uint256 valid, uint256 threshold);
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);
     error ZkOracleUnknownPhase(bytes32 feedId, uint16 phaseId);
     error ZkOraclePhasesExhausted(bytes32 feedId);
-    error ZkOracleStaleAnswer(bytes32 feedId, uint256 updatedAt, uint256 maxAge);
+    error ZkOracleNoPendingRotation(bytes32 feedId);
+    error ZkOracleRotationNotReady(bytes32 feedId, uint256 executableAt);
+    error ZkOracleStaleAnswer(bytes32 feedId, uint256 observedAt, uint256 maxAge);
     error ZkOracleTooManySlices(bytes32 feedId, uint256 count, uint256 maxCount);
     error ZkOracleSliceUnproven(bytes32 feedId, uint256 slice);
     error ZkOracleSliceInstanceCountInvalid(bytes32 feedId, uint256 slice, uint32 instanceCount);
@@ -133,13 +197,25 @@ interface IZkOracle {
     error ZkOracleInvalidSliceProof(bytes32 feedId, uint256 slice);
     error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, uint256 previousOutput, uint256 input);
 
-    event FeedRegistered(bytes32 indexed feedId, uint8 decimals, bool permissionless, string description);
+    event FeedRegistered(
+        bytes32 indexed feedId, uint8 decimals, InputPolicy inputPolicy, bool permissionless, string description
+    );
     event FeedRotated(
         bytes32 indexed feedId, uint16 indexed phaseId, address indexed verifier, bytes32 modelCommitment
     );
+    event RotationProposed(
+        bytes32 indexed feedId,
+        uint16 indexed phaseId,
+        address indexed verifier,
+        bytes32 modelCommitment,
+        uint256 executableAt
+    );
+    event RotationCancelled(bytes32 indexed feedId, uint16 indexed phaseId);
     event FeedPausedSet(bytes32 indexed feedId, bool paused);
+    event FeedHaltedSet(bytes32 indexed feedId, bool halted);
     event HeartbeatSet(bytes32 indexed feedId, uint32 heartbeat);
     event SubmitterUpdated(bytes32 indexed feedId, address indexed submitter, bool allowed);
+    event AttestersSet(bytes32 indexed feedId, address[] attesters, uint8 threshold);
     event RoundSubmitted(
         bytes32 indexed feedId,
         uint80 indexed roundId,
@@ -155,16 +231,35 @@ interface IZkOracle {
     /// @param circuit How its proofs are checked.
     function registerFeed(bytes32 feedId, FeedParams calldata params, CircuitConfig calldata circuit) external;
 
-    /// @notice Replaces the feed's circuit (model, verifier); starts a new phase. Operator only.
+    /// @notice Proposes a new circuit (model, verifier) for the feed, executable after the
+    ///         oracle's rotation delay; replaces a pending proposal. Operator only.
     /// @param feedId The feed.
-    /// @param circuit The new circuit.
+    /// @param circuit The new circuit, validated now.
+    /// @return phaseId The phase it will start.
+    /// @return executableAt The earliest time `executeRotation` accepts it.
+    function proposeRotation(bytes32 feedId, CircuitConfig calldata circuit)
+        external
+        returns (uint16 phaseId, uint256 executableAt);
+
+    /// @notice Starts the phase of the pending rotation once its delay has passed. Operator only.
+    /// @param feedId The feed.
     /// @return phaseId The new phase.
-    function rotateFeed(bytes32 feedId, CircuitConfig calldata circuit) external returns (uint16 phaseId);
+    function executeRotation(bytes32 feedId) external returns (uint16 phaseId);
+
+    /// @notice Drops the pending rotation. Operator only.
+    /// @param feedId The feed.
+    function cancelRotation(bytes32 feedId) external;
 
     /// @notice Pauses or resumes submissions to a feed; reads keep working. Operator only.
     /// @param feedId The feed.
     /// @param paused Whether submissions are refused.
     function setPaused(bytes32 feedId, bool paused) external;
+
+    /// @notice Halts or resumes reads of a feed: while halted, every read of its rounds
+    ///         reverts with ZkOracleFeedHalted, so no consumer acts on a bad round. Operator only.
+    /// @param feedId The feed.
+    /// @param halted Whether reads revert.
+    function setHalted(bytes32 feedId, bool halted) external;
 
     /// @notice Changes the feed's heartbeat. Operator only.
     /// @param feedId The feed.
@@ -177,9 +272,15 @@ interface IZkOracle {
     /// @param allowed Whether it may submit.
     function setSubmitter(bytes32 feedId, address submitter, bool allowed) external;
 
-    /// @notice Verifies `proof`, checks freshness and on-chain inputs, and stores the answer
-    ///         derived from `instances`. Reverts with ZkOracleSliceCountMismatch on a sliced
-    ///         feed, which takes `submitSlices`.
+    /// @notice Replaces an Attested feed's data attesters and threshold. Operator only.
+    /// @param feedId The feed.
+    /// @param attesters The attesters, distinct and non-zero (at most MAX_ATTESTERS).
+    /// @param threshold How many must sign each round, 1 to the number of attesters.
+    function setAttesters(bytes32 feedId, address[] calldata attesters, uint8 threshold) external;
+
+    /// @notice Verifies `proof`, checks the observation time and the input policy, and stores
+    ///         the answer derived from `instances`. Reverts with ZkOracleSliceCountMismatch on
+    ///         a sliced feed, which takes `submitSlices`.
     /// @dev Instances that do not decode revert with EzklInstances' errors, naming the value:
     ///      a malformed time limb (EzklInstancesMalformedTimeLimb), an answer outside the field
     ///      (EzklInstancesNotInField) or beyond int256 at the feed's decimals
@@ -187,26 +288,42 @@ interface IZkOracle {
     /// @param feedId The feed.
     /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
     /// @param instances The public instances the proof was made for.
+    /// @param evidence What the feed's input policy needs (attestations, source rounds).
     /// @return roundId The stored round's id.
-    function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances)
+    function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances, InputEvidence calldata evidence)
         external
         returns (uint80 roundId);
 
     /// @notice Verifies one proof per proven slice of the feed's sliced model, checks that
     ///         consecutive proven slices are linked (each one's input commitment equals the
-    ///         previous one's output commitment), checks freshness and on-chain inputs on the
-    ///         first slice, and stores the answer derived from the last slice's instances.
-    ///         On a whole-model feed, one proof works like `submit` (its errors name slice 0).
+    ///         previous one's output commitment), checks the observation time and the input
+    ///         policy on the first slice, and stores the answer derived from the last slice's
+    ///         instances. On a whole-model feed, one proof works like `submit`.
     /// @dev The stored inputsHash and the RoundSubmitted event's instances are the first
     ///      slice's (the model inputs, then its output commitment); the other slices'
     ///      instances are in the transaction's calldata.
     /// @param feedId The feed.
     /// @param proofs One proof per slice, in order; empty for a slice not proven.
     /// @param instances Each slice's public instances, in order; empty for a slice not proven.
+    /// @param evidence What the feed's input policy needs (attestations, source rounds).
     /// @return roundId The stored round's id.
-    function submitSlices(bytes32 feedId, bytes[] calldata proofs, uint256[][] calldata instances)
+    function submitSlices(
+        bytes32 feedId,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        InputEvidence calldata evidence
+    ) external returns (uint80 roundId);
+
+    /// @notice The EIP-712 digest a data attester signs for a round of an Attested feed.
+    /// @param feedId The feed.
+    /// @param phaseId The phase whose circuit proves the round.
+    /// @param inputsHash keccak256 of the packed input instances.
+    /// @param observedAt The proven observation time.
+    /// @return The digest.
+    function observationDigest(bytes32 feedId, uint16 phaseId, bytes32 inputsHash, uint64 observedAt)
         external
-        returns (uint80 roundId);
+        view
+        returns (bytes32);
 
     /// @notice The feed's consumer-facing parameters; reverts for an unknown feed.
     /// @param feedId The feed.
@@ -219,16 +336,34 @@ interface IZkOracle {
     /// @return circuit Its circuit.
     function getCircuit(bytes32 feedId) external view returns (uint16 phaseId, CircuitConfig memory circuit);
 
-    /// @notice A phase's circuit, current or past; reverts for an unknown feed or phase.
+    /// @notice A phase's circuit: past, current, or the pending rotation's; reverts for an
+    ///         unknown feed or phase.
     /// @param feedId The feed.
     /// @param phaseId The phase.
     /// @return The circuit.
     function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory);
 
+    /// @notice The pending rotation, if any.
+    /// @param feedId The feed.
+    /// @return phaseId The phase it will start; 0 when none is pending.
+    /// @return executableAt The earliest time it can be executed.
+    function getPendingRotation(bytes32 feedId) external view returns (uint16 phaseId, uint256 executableAt);
+
+    /// @notice An Attested feed's data attesters and threshold.
+    /// @param feedId The feed.
+    /// @return attesters The registered attesters.
+    /// @return threshold How many must sign each round.
+    function getAttesters(bytes32 feedId) external view returns (address[] memory attesters, uint8 threshold);
+
     /// @notice Whether submissions to the feed are paused.
     /// @param feedId The feed.
     /// @return True when paused.
     function isPaused(bytes32 feedId) external view returns (bool);
+
+    /// @notice Whether reads of the feed's rounds are halted.
+    /// @param feedId The feed.
+    /// @return True when halted.
+    function isHalted(bytes32 feedId) external view returns (bool);
 
     /// @notice Whether `submitter` may submit to the feed (always true when permissionless).
     /// @param feedId The feed.
@@ -236,45 +371,47 @@ interface IZkOracle {
     /// @return True when allowed.
     function isSubmitter(bytes32 feedId, address submitter) external view returns (bool);
 
-    /// @notice The latest round, in Chainlink's AggregatorV3 shape; startedAt is the observation time.
+    /// @notice The latest round, in Chainlink's AggregatorV3 shape; reverts while halted.
     /// @param feedId The feed.
     /// @return roundId The round id.
     /// @return answer The answer.
-    /// @return startedAt The observation time.
-    /// @return updatedAt When it was stored.
+    /// @return startedAt The proven observation time.
+    /// @return updatedAt The proven observation time (the data's age, not the inclusion's).
     /// @return answeredInRound Equal to roundId.
     function latestRoundData(bytes32 feedId)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
 
-    /// @notice Like latestRoundData, but reverts with ZkOracleStaleAnswer when older than `maxAge`.
+    /// @notice Like latestRoundData, but reverts with ZkOracleStaleAnswer when the proven
+    ///         observation is older than `maxAge`.
     /// @param feedId The feed.
-    /// @param maxAge The oldest acceptable answer, in seconds since it was stored.
+    /// @param maxAge The oldest acceptable observation, in seconds.
     /// @return roundId The round id.
     /// @return answer The answer.
-    /// @return startedAt The observation time.
-    /// @return updatedAt When it was stored.
+    /// @return startedAt The proven observation time.
+    /// @return updatedAt The proven observation time.
     /// @return answeredInRound Equal to roundId.
     function latestRoundDataNoOlderThan(bytes32 feedId, uint256 maxAge)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
 
-    /// @notice A given round, in Chainlink's AggregatorV3 shape; reverts for an unknown round.
+    /// @notice A given round, in Chainlink's AggregatorV3 shape; reverts for an unknown round
+    ///         and while halted.
     /// @param feedId The feed.
     /// @param roundId The round id.
     /// @return roundId_ The round id.
     /// @return answer The answer.
-    /// @return startedAt The observation time.
-    /// @return updatedAt When it was stored.
+    /// @return startedAt The proven observation time.
+    /// @return updatedAt The proven observation time.
     /// @return answeredInRound Equal to roundId.
     function getRoundData(bytes32 feedId, uint80 roundId)
         external
         view
         returns (uint80 roundId_, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
 
-    /// @notice The full record of a round, including what was proven.
+    /// @notice The full record of a round, including what was proven; reverts while halted.
     /// @param feedId The feed.
     /// @param roundId The round id.
     /// @return The round; reverts for an unknown round.

@@ -24,6 +24,7 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
 from oracle.evm.contracts import feed_key
+from oracle.evm.zkoracle import Attestation
 
 DOMAIN_NAME = "ZkOracle"
 DOMAIN_VERSION = "1"
@@ -34,17 +35,6 @@ OBSERVATION_FIELDS: list[dict[str, str]] = [
     {"name": "inputsHash", "type": "bytes32"},
     {"name": "observedAt", "type": "uint64"},
 ]
-
-
-@dataclass(frozen=True)
-class Attestation:
-    """One attester's signature over an Observation, as ZkOracle's ``Attestation`` struct takes it."""
-
-    signer: str
-    signature: bytes
-
-    def to_abi(self) -> tuple[str, bytes]:
-        return (to_checksum_address(self.signer), self.signature)
 
 
 @dataclass(frozen=True)

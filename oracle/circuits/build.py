@@ -80,6 +80,7 @@ def build_circuit(
     options: CircuitOptions | None = None,
     progress: Progress | None = None,
     feed: str | None = None,
+    observation_time: bool = False,
 ) -> BuildResult:
     """Build (or find cached) the circuit for ``model_path`` calibrated on ``samples``.
 
@@ -90,7 +91,9 @@ def build_circuit(
     options = options or CircuitOptions()
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the circuit")
-    prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]))
+    prepared = prepare_model(
+        model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time
+    )
     onnx_bytes = prepared.onnx_bytes
     key = build_key(onnx_bytes, options, samples)
     final = build_root / key

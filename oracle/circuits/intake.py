@@ -23,6 +23,7 @@ import onnx.shape_inference
 import onnx.version_converter
 from google.protobuf.message import DecodeError
 
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import ModelIntakeError
 from oracle.inference import OnnxModel, quiet_session
 
@@ -30,6 +31,8 @@ from oracle.inference import OnnxModel, quiet_session
 # its operators and EZKL 23 (tract) reads it; newer opsets are kept as they are.
 TARGET_OPSET = 13
 _DEFAULT_DOMAINS = ("", "ai.onnx")
+# The input that carries the observation time's limbs (see feeds/demo/build_model.py).
+OBSERVED_AT_INPUT = "observed_at"
 _REEXPORT = (
     f"re-export the model at opset {TARGET_OPSET} or later (torch.onnx.export(..., opset_version={TARGET_OPSET}))"
 )
@@ -55,11 +58,15 @@ class PreparedModel:
         return OnnxModel(self.onnx_bytes, name=self.name)
 
 
-def prepare_model(path: Path, *, feed: str | None = None, input_size: int | None = None) -> PreparedModel:
+def prepare_model(
+    path: Path, *, feed: str | None = None, input_size: int | None = None, observation_time: bool = False
+) -> PreparedModel:
     """The prepared form of the ONNX file at ``path``.
 
     ``input_size`` is how many values a sample holds (all model inputs, flattened), when
     known: a single unknown dimension is solved from it, every other unknown one is 1.
+    With ``observation_time``, a model without an ``observed_at`` input gets one (see
+    :func:`_add_observed_at`), and ``input_size`` counts its limbs.
     """
     try:
         original = path.read_bytes()
@@ -67,11 +74,18 @@ def prepare_model(path: Path, *, feed: str | None = None, input_size: int | None
         raise ModelIntakeError(
             feed, path.name, f"cannot read model file {path} ({exc.strerror})", "check the model path"
         ) from exc
-    return prepare_bytes(original, name=path.name, feed=feed, input_size=input_size)
+    return prepare_bytes(
+        original, name=path.name, feed=feed, input_size=input_size, observation_time=observation_time
+    )
 
 
 def prepare_bytes(
-    original: bytes, *, name: str, feed: str | None = None, input_size: int | None = None
+    original: bytes,
+    *,
+    name: str,
+    feed: str | None = None,
+    input_size: int | None = None,
+    observation_time: bool = False,
 ) -> PreparedModel:
     """:func:`prepare_model` for bytes already read; ``name`` is the file's name, for messages."""
     try:
@@ -91,7 +105,11 @@ def prepare_bytes(
                 feed, name, f"cannot be upgraded from opset {opset} to {TARGET_OPSET} ({exc})", _REEXPORT
             ) from exc
         changes.append(f"opset {opset} -> {TARGET_OPSET}")
-    changes += _fix_input_dims(model, input_size)
+    if observation_time and not any(value.name == OBSERVED_AT_INPUT for value in _model_inputs(model)):
+        changes += _fix_input_dims(model, None if input_size is None else input_size - OBSERVED_AT_LIMBS)
+        changes.append(_add_observed_at(model))
+    else:
+        changes += _fix_input_dims(model, input_size)
     _check_graph(model, feed=feed, name=name)
     inferred = _infer_shapes(model, feed=feed, name=name)
     changes += _fix_output_dims(model, inferred)
@@ -108,6 +126,18 @@ def prepare_bytes(
         else None
     )
     return PreparedModel(onnx_bytes=prepared, intake=intake, name=name)
+
+
+def _add_observed_at(model: onnx.ModelProto) -> str:
+    """Append the observation time's limbs as a last input the graph does not use.
+
+    EZKL still makes every public input an instance, so the proof carries the time the
+    contract orders rounds by, while the model computes exactly what it did before.
+    """
+    model.graph.input.append(
+        onnx.helper.make_tensor_value_info(OBSERVED_AT_INPUT, onnx.TensorProto.FLOAT, [1, OBSERVED_AT_LIMBS])
+    )
+    return f"input '{OBSERVED_AT_INPUT}' [1, {OBSERVED_AT_LIMBS}] added (the proven observation time)"
 
 
 def default_opset(model: onnx.ModelProto) -> int:

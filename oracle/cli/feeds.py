@@ -18,6 +18,7 @@ from rich.table import Table
 from oracle.circuits.intake import prepare_model
 from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.slicing import SlicedBuildResult
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
@@ -101,8 +102,9 @@ def init(
         raise FeedSpecError(feed_id, FEED_FILE, f"{folder / FEED_FILE} already exists", "choose a new folder")
     if not model.is_file():
         raise FeedSpecError(feed_id, "model", f"{model} does not exist", "pass --model path/to/model.onnx")
-    # The original is copied as it is; the input size is the prepared model's, as built.
-    size = prepare_model(model, feed=feed_id).inference().input_size
+    # The original is copied as it is; the input size is the prepared model's, as built, less
+    # the observation time's limbs, which the node adds to the source's values.
+    size = prepare_model(model, feed=feed_id, observation_time=True).inference().input_size - OBSERVED_AT_LIMBS
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model, folder / "model.onnx")
     samples = _placeholder_samples(size, seed=hashlib.sha256(model.read_bytes()).digest())

@@ -7,6 +7,8 @@ the oracle's ``CircuitConfig`` lists the slices after the first.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_utils.abi import function_signature_to_4byte_selector
@@ -17,12 +19,17 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.srs import check_srs_allowed
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
-from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, contract_factory, feed_key
+from oracle.evm.chains import is_dev_chain
+from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, contract_factory, feed_key, project_contracts
 from oracle.evm.zkoracle import (
+    INT256_MAX,
+    INT256_MIN,
     UNPROVEN_VERIFIER,
     CircuitConfig,
     FeedParams,
+    InputPolicy,
     OnchainInput,
+    OnchainInputKind,
     SliceConfig,
     ZkOracle,
 )
@@ -49,10 +56,37 @@ def _address_of(sender: TransactionSender, call: ContractConstructor, *, what: s
     return Web3.to_checksum_address(confirmed.receipt["contractAddress"])
 
 
-def deploy_oracle(sender: TransactionSender, *, admin: str | None = None) -> str:
-    """A ZkOracle whose admin and operator is ``admin`` (default: the sender)."""
+# Rotation and admin-transfer delays of an oracle on a real chain unless told otherwise: a
+# day for consumers to notice a proposed circuit, as long as the admin handover waits.
+DEFAULT_ROTATION_DELAY = 86_400
+DEFAULT_ADMIN_TRANSFER_DELAY = 86_400
+
+
+def deploy_oracle(
+    sender: TransactionSender,
+    *,
+    admin: str | None = None,
+    rotation_delay: int | None = None,
+    admin_transfer_delay: int | None = None,
+) -> str:
+    """A ZkOracle whose admin and operator is ``admin`` (default: the sender).
+
+    The delays default to none on a dev chain and to a day elsewhere; a zero rotation
+    delay is refused on other chains, where consumers must get time to see a new circuit.
+    """
+    dev = is_dev_chain(sender.w3.eth.chain_id)
+    if rotation_delay is None:
+        rotation_delay = 0 if dev else DEFAULT_ROTATION_DELAY
+    if admin_transfer_delay is None:
+        admin_transfer_delay = 0 if dev else DEFAULT_ADMIN_TRANSFER_DELAY
+    if rotation_delay == 0 and not dev:
+        raise DeploymentError(
+            f"chain {sender.w3.eth.chain_id}: a ZkOracle without a rotation delay lets one key swap a feed's "
+            "model at once; give it a delay (consumers watch RotationProposed) or deploy on a dev chain"
+        )
     factory = contract_factory(sender.w3, ORACLE)
-    return _address_of(sender, factory.constructor(admin or sender.account.address), what="deploy ZkOracle")
+    constructor = factory.constructor(admin or sender.account.address, admin_transfer_delay, rotation_delay)
+    return _address_of(sender, constructor, what="deploy ZkOracle")
 
 
 def check_verifier_size(circuit: CircuitArtifacts, *, feed_id: str | None = None) -> None:
@@ -98,11 +132,13 @@ def deploy_verifiers(
     ]
 
 
-def deploy_proxy(sender: TransactionSender, oracle_address: str, feed_id: str) -> str:
+def deploy_proxy(
+    sender: TransactionSender, oracle_address: str, feed_id: str, *, accepts_partial_coverage: bool = False
+) -> str:
+    """A ZkFeedProxy of the feed; unless told to, it refuses rounds whose model was only partly proven."""
     factory = contract_factory(sender.w3, PROXY)
-    return _address_of(
-        sender, factory.constructor(oracle_address, feed_key(feed_id)), what=f"deploy ZkFeedProxy '{feed_id}'"
-    )
+    constructor = factory.constructor(oracle_address, feed_key(feed_id), accepts_partial_coverage)
+    return _address_of(sender, constructor, what=f"deploy ZkFeedProxy '{feed_id}'")
 
 
 def deploy_consumer(sender: TransactionSender, oracle_address: str, feed_id: str) -> str:
@@ -112,16 +148,27 @@ def deploy_consumer(sender: TransactionSender, oracle_address: str, feed_id: str
 
 def feed_params(spec: FeedSpec) -> FeedParams:
     """What ``spec`` promises its consumers, as the oracle registers it."""
+    onchain = spec.onchain
+    scale = 10**spec.decimals
     return FeedParams(
         decimals=spec.decimals,
-        heartbeat=spec.onchain.heartbeat_seconds,
-        max_observation_age=spec.onchain.max_observation_age_seconds,
-        permissionless=spec.onchain.permissionless,
+        heartbeat=onchain.heartbeat_seconds,
+        max_observation_age=onchain.max_observation_age_seconds,
+        input_policy=InputPolicy[onchain.input_policy.upper()],
+        permissionless=onchain.permissionless,
+        min_answer=INT256_MIN if onchain.min_answer is None else math.floor(onchain.min_answer * scale),
+        max_answer=INT256_MAX if onchain.max_answer is None else math.ceil(onchain.max_answer * scale),
         description=spec.description,
     )
 
 
-def circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | None]) -> CircuitConfig:
+def circuit_config(
+    spec: FeedSpec,
+    circuit: FeedCircuit,
+    verifiers: list[str | None],
+    *,
+    aggregator_decimals: Sequence[int] = (),
+) -> CircuitConfig:
     """How the oracle checks ``circuit``'s proofs, with ``deploy_verifiers``' addresses (one per slice).
 
     For a sliced model the layout fields describe the first slice (it takes the model
@@ -152,7 +199,6 @@ def circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | N
             circuit.manifest.output_scale,
         )
         slices = ()
-    binds_time = spec.circuit.observation_time
     return CircuitConfig(
         verifier=_first(verifiers),
         model_commitment=bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x")),
@@ -161,9 +207,8 @@ def circuit_config(spec: FeedSpec, circuit: FeedCircuit, verifiers: list[str | N
         output_index=answer_index,
         input_scale=first.input_scales[0],
         output_scale=output_scale,
-        binds_observed_at=binds_time,
-        observed_at_index=first.input_instances - OBSERVED_AT_LIMBS if binds_time else 0,
-        onchain_inputs=onchain_inputs(spec),
+        observed_at_index=first.input_instances - OBSERVED_AT_LIMBS,
+        onchain_inputs=onchain_inputs(spec, aggregator_decimals=aggregator_decimals),
         slices=slices,
     )
 
@@ -186,18 +231,46 @@ def _check_slice_verifiers(circuit: SlicedCircuit, verifiers: list[str | None]) 
         )
 
 
-def onchain_inputs(spec: FeedSpec) -> tuple[OnchainInput, ...]:
-    """An evm_view source's values are the model's first inputs, read by the oracle itself."""
-    if spec.source.kind != "evm_view":
-        return ()
-    return tuple(
-        OnchainInput(
-            target=view.address,
-            selector=function_signature_to_4byte_selector(view.function),
-            decimals=view.decimals,
-            instance_index=i,
+def onchain_inputs(spec: FeedSpec, *, aggregator_decimals: Sequence[int] = ()) -> tuple[OnchainInput, ...]:
+    """An evm_view or evm_aggregator source's values are the model's first inputs, read by the oracle itself.
+
+    ``aggregator_decimals`` are the aggregators' own decimals, read from the chain.
+    """
+    source = spec.source
+    if source.kind == "evm_view":
+        return tuple(
+            OnchainInput(
+                kind=OnchainInputKind.GETTER,
+                target=view.address,
+                selector=function_signature_to_4byte_selector(view.function),
+                decimals=view.decimals,
+                instance_index=i,
+            )
+            for i, view in enumerate(source.views)
         )
-        for i, view in enumerate(spec.source.views)
+    if source.kind == "evm_aggregator":
+        return tuple(
+            OnchainInput(
+                kind=OnchainInputKind.AGGREGATOR,
+                target=feed.address,
+                selector=b"\x00" * 4,
+                decimals=decimals,
+                instance_index=i,
+                max_age=feed.max_age_seconds,
+            )
+            for i, (feed, decimals) in enumerate(zip(source.feeds, aggregator_decimals, strict=True))
+        )
+    return ()
+
+
+def aggregator_decimals(w3: Web3, spec: FeedSpec) -> tuple[int, ...]:
+    """The decimals of an evm_aggregator source's feeds, as the chain reports them."""
+    if spec.source.kind != "evm_aggregator":
+        return ()
+    abi = project_contracts()["AggregatorV3Interface"].abi
+    return tuple(
+        int(w3.eth.contract(address=Web3.to_checksum_address(feed.address), abi=abi).functions.decimals().call())
+        for feed in spec.source.feeds
     )
 
 
@@ -208,15 +281,26 @@ def rotate_feed(
     *,
     oracle_address: str,
     force_dev_srs: bool = False,
-) -> str:
-    """Deploy ``circuit``'s verifier(s) and make it the feed's current circuit (a new phase).
+) -> tuple[str, int]:
+    """Deploy ``circuit``'s verifier(s) and propose it as the feed's next circuit (a new phase).
 
-    Returns the whole model's verifier, or the first slice's (``getCircuit``'s ``verifier``).
+    Returns the whole model's verifier, or the first slice's, and when the rotation becomes
+    executable (the oracle's rotation delay from now); :func:`execute_rotation` starts it.
     """
     verifiers = deploy_verifiers(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
-    rotate = ZkOracle(sender.w3, oracle_address).rotate_feed(spec.id, circuit_config(spec, circuit, verifiers))
-    sender.transact(rotate, what=f"rotate feed '{spec.id}' to circuit {circuit.manifest.key}")
-    return _first(verifiers)
+    oracle = ZkOracle(sender.w3, oracle_address)
+    config = circuit_config(spec, circuit, verifiers, aggregator_decimals=aggregator_decimals(sender.w3, spec))
+    confirmed = sender.transact(
+        oracle.propose_rotation(spec.id, config), what=f"propose circuit {circuit.manifest.key} for feed '{spec.id}'"
+    )
+    (event,) = oracle.contract.events.RotationProposed().process_receipt(confirmed.receipt)
+    return _first(verifiers), int(event["args"]["executableAt"])
+
+
+def execute_rotation(sender: TransactionSender, feed_id: str, *, oracle_address: str) -> None:
+    """Start the feed's pending rotation (its delay must have passed)."""
+    oracle = ZkOracle(sender.w3, oracle_address)
+    sender.transact(oracle.execute_rotation(feed_id), what=f"execute the pending rotation of feed '{feed_id}'")
 
 
 def deploy_feed(
@@ -234,14 +318,25 @@ def deploy_feed(
     verifiers = deploy_verifiers(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
     oracle_address = oracle_address or deploy_oracle(sender)
     oracle = ZkOracle(sender.w3, oracle_address)
-    register = oracle.register_feed(spec.id, feed_params(spec), circuit_config(spec, circuit, verifiers))
-    sender.transact(register, what=f"register feed '{spec.id}'")
+    config = circuit_config(spec, circuit, verifiers, aggregator_decimals=aggregator_decimals(sender.w3, spec))
+    sender.transact(oracle.register_feed(spec.id, feed_params(spec), config), what=f"register feed '{spec.id}'")
     if not spec.onchain.permissionless:
         sender.transact(oracle.set_submitter(spec.id, submitter, True), what=f"authorise submitter for '{spec.id}'")
+    if spec.attestation is not None:
+        attesters = [attester.address for attester in spec.attestation.attesters]
+        sender.transact(
+            oracle.set_attesters(spec.id, attesters, spec.attestation.threshold),
+            what=f"register the data attesters of '{spec.id}'",
+        )
     return FeedDeployment(
         oracle_address=oracle_address,
         verifier_address=_first(verifiers),
-        proxy_address=deploy_proxy(sender, oracle_address, spec.id),
+        proxy_address=deploy_proxy(sender, oracle_address, spec.id, accepts_partial_coverage=partially_proven(circuit)),
         consumer_address=deploy_consumer(sender, oracle_address, spec.id) if with_consumer else None,
         slice_verifiers=tuple(verifiers) if isinstance(circuit, SlicedCircuit) else (),
     )
+
+
+def partially_proven(circuit: FeedCircuit) -> bool:
+    """Whether some slice of the circuit is run but not proven (its proxy must say it serves such rounds)."""
+    return isinstance(circuit, SlicedCircuit) and not all(piece.proven for piece in circuit.slices)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from oracle.deployments.contracts import FeedDeployment, deploy_consumer, deploy_feed, rotate_feed
+from oracle.deployments.contracts import FeedDeployment, deploy_consumer, deploy_feed, execute_rotation, rotate_feed
 from oracle.deployments.keys import account_for, sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Feed, Store
+from relayer.sender import TransactionSender
+
+log = logging.getLogger(__name__)
+# How often a pending rotation's start is checked against the chain's time.
+ROTATION_POLL_SECONDS = 30
 
 
 def ensure_deployment(
@@ -69,9 +77,7 @@ def _deploy_or_rotate(
 ) -> Deployment:
     deployer = sender_for(w3, "deployer")
     if current is not None:
-        verifier_address = rotate_feed(
-            deployer, spec, circuit, oracle_address=current.oracle_address, force_dev_srs=force_dev_srs
-        )
+        verifier_address = _rotate(deployer, spec, circuit, oracle_address=current.oracle_address, force_dev_srs=force_dev_srs)
         deployed = FeedDeployment(
             oracle_address=current.oracle_address,
             verifier_address=verifier_address,
@@ -101,6 +107,35 @@ def _deploy_or_rotate(
     )
     store.add(deployment)
     return deployment
+
+
+def _rotate(
+    deployer: TransactionSender, spec: FeedSpec, circuit: FeedCircuit, *, oracle_address: str, force_dev_srs: bool
+) -> str:
+    """Propose ``circuit`` (or find it already proposed) and start it once the oracle's rotation delay has passed.
+
+    Until then the feed keeps its current circuit on-chain and this waits, saying until when:
+    a restart during the wait finds the proposal and waits for the same moment.
+    """
+    oracle = ZkOracle(deployer.w3, oracle_address)
+    commitment = bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x"))
+    pending = oracle.pending_rotation(spec.id)
+    if pending is not None and oracle.phase_circuit(spec.id, pending[0]).model_commitment == commitment:
+        verifier_address, executable_at = oracle.phase_circuit(spec.id, pending[0]).verifier, pending[1]
+    else:
+        verifier_address, executable_at = rotate_feed(
+            deployer, spec, circuit, oracle_address=oracle_address, force_dev_srs=force_dev_srs
+        )
+    while (wait := executable_at - int(deployer.w3.eth.get_block("latest")["timestamp"])) > 0:
+        log.warning(
+            "feed '%s': circuit %s proposed; the oracle's rotation delay lets it start in %d s, waiting",
+            spec.id,
+            circuit.manifest.key,
+            wait,
+        )
+        time.sleep(min(wait, ROTATION_POLL_SECONDS))
+    execute_rotation(deployer, spec.id, oracle_address=oracle_address)
+    return verifier_address
 
 
 def current_deployment(store: Store, w3: Web3, feed_id: str, *, oracle_address: str | None = None) -> Deployment | None:

@@ -8,8 +8,10 @@ in order; ``tests/evm/test_zkoracle_binding.py`` fails when the two drift apart.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
+from enum import IntEnum
 from typing import Any
 
 from py_ecc.bn128 import curve_order
@@ -26,12 +28,11 @@ from oracle.evm.contracts import ORACLE, bind, feed_key
 FIELD_MODULUS: int = curve_order
 # Mirrors of ZkOracle's constants (the binding test reads the public ones back from a deployed oracle).
 PHASE_BITS = 64  # round ids are (phaseId << 64) | roundInPhase, as Chainlink's proxies number them
-MAX_FUTURE_SKEW = 15  # seconds an observation may be ahead of the block that stores it
 MAX_SLICES = 16
 # ``SliceConfig.verifier`` of a slice that is run but not proven (targeted verification).
 UNPROVEN_VERIFIER = "0x" + "00" * 20
 # The custom errors of ZkOracle the relayer acts on; every other revert is reported as it is.
-PROOF_REPLAYED = "ZkOracleProofReplayed"  # the proof is spent: it landed, by some transaction
+STALE_ROUND = "ZkOracleStaleRound"  # a round observed as late or later landed, by some transaction
 OBSERVATION_FROM_FUTURE = "ZkOracleObservationFromFuture"  # observed after the latest block's time
 
 FeedRef = str | bytes  # a feed's string id, or its on-chain key (keccak256 of the id)
@@ -67,6 +68,30 @@ def _address(value: str) -> str:
     return Web3.to_checksum_address(value)
 
 
+class InputPolicy(IntEnum):
+    """``IZkOracle.InputPolicy``: who vouches for a feed's inputs."""
+
+    OPERATOR = 0
+    ATTESTED = 1
+    ONCHAIN = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class OnchainInputKind(IntEnum):
+    """``IZkOracle.OnchainInputKind``: a plain getter (Operator feeds only) or an AggregatorV3 round."""
+
+    GETTER = 0
+    AGGREGATOR = 1
+
+
+# int256 bounds: a feed declaring no answer bounds accepts every answer.
+INT256_MIN = -(2**255)
+INT256_MAX = 2**255 - 1
+
+
 @dataclass(frozen=True)
 class FeedParams:
     """``IZkOracle.FeedParams``."""
@@ -74,7 +99,10 @@ class FeedParams:
     decimals: int
     heartbeat: int
     max_observation_age: int
+    input_policy: InputPolicy
     permissionless: bool
+    min_answer: int
+    max_answer: int
     description: str
 
     def to_abi(self) -> tuple:
@@ -82,26 +110,79 @@ class FeedParams:
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> FeedParams:
-        decimals, heartbeat, max_age, permissionless, description = value
-        return cls(int(decimals), int(heartbeat), int(max_age), bool(permissionless), str(description))
+        decimals, heartbeat, max_age, policy, permissionless, low, high, description = value
+        return cls(
+            int(decimals),
+            int(heartbeat),
+            int(max_age),
+            InputPolicy(int(policy)),
+            bool(permissionless),
+            int(low),
+            int(high),
+            str(description),
+        )
 
 
 @dataclass(frozen=True)
 class OnchainInput:
     """``IZkOracle.OnchainInput``: a value the oracle reads itself during ``submit``."""
 
+    kind: OnchainInputKind
     target: str
     selector: bytes
     decimals: int
     instance_index: int
+    max_age: int = 0
 
     def to_abi(self) -> tuple:
-        return (_address(self.target), self.selector, self.decimals, self.instance_index)
+        return (int(self.kind), _address(self.target), self.selector, self.decimals, self.instance_index, self.max_age)
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> OnchainInput:
-        target, selector, decimals, index = value
-        return cls(_address(target), bytes(selector), int(decimals), int(index))
+        kind, target, selector, decimals, index, max_age = value
+        return cls(OnchainInputKind(int(kind)), _address(target), bytes(selector), int(decimals), int(index), int(max_age))
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """``IZkOracle.Attestation``: one data attester's signature of a round's Observation."""
+
+    signer: str
+    signature: bytes
+
+    def to_abi(self) -> tuple:
+        return (_address(self.signer), self.signature)
+
+
+@dataclass(frozen=True)
+class InputEvidence:
+    """``IZkOracle.InputEvidence``: what the feed's input policy needs besides the proof."""
+
+    attestations: tuple[Attestation, ...] = ()
+    source_rounds: tuple[int, ...] = ()
+
+    def to_abi(self) -> tuple:
+        ordered = sorted(self.attestations, key=lambda item: int(item.signer, 16))
+        return ([item.to_abi() for item in ordered], list(self.source_rounds))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "attestations": [{"signer": a.signer, "signature": "0x" + a.signature.hex()} for a in self.attestations],
+                "source_rounds": [str(r) for r in self.source_rounds],  # uint80: beyond JSON's exact integers
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> InputEvidence:
+        data = json.loads(text)
+        return cls(
+            attestations=tuple(
+                Attestation(item["signer"], bytes.fromhex(item["signature"].removeprefix("0x")))
+                for item in data["attestations"]
+            ),
+            source_rounds=tuple(int(r) for r in data["source_rounds"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -135,7 +216,6 @@ class CircuitConfig:
     output_index: int
     input_scale: int
     output_scale: int
-    binds_observed_at: bool
     observed_at_index: int
     onchain_inputs: tuple[OnchainInput, ...] = ()
     slices: tuple[SliceConfig, ...] = ()
@@ -154,7 +234,6 @@ class CircuitConfig:
             self.output_index,
             self.input_scale,
             self.output_scale,
-            self.binds_observed_at,
             self.observed_at_index,
             [item.to_abi() for item in self.onchain_inputs],
             [item.to_abi() for item in self.slices],
@@ -162,9 +241,7 @@ class CircuitConfig:
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> CircuitConfig:
-        (verifier, commitment, instances, inputs, output, in_scale, out_scale, binds, time_index, onchain, slices) = (
-            value
-        )
+        (verifier, commitment, instances, inputs, output, in_scale, out_scale, time_index, onchain, slices) = value
         return cls(
             verifier=_address(verifier),
             model_commitment=bytes(commitment),
@@ -173,7 +250,6 @@ class CircuitConfig:
             output_index=int(output),
             input_scale=int(in_scale),
             output_scale=int(out_scale),
-            binds_observed_at=bool(binds),
             observed_at_index=int(time_index),
             onchain_inputs=tuple(OnchainInput.from_abi(item) for item in onchain),
             slices=tuple(SliceConfig.from_abi(item) for item in slices),
@@ -186,7 +262,7 @@ class RoundRecord:
 
     answer: int
     observed_at: int
-    updated_at: int
+    included_at: int
     model_commitment: bytes
     inputs_hash: bytes
     submitter: str
@@ -196,9 +272,9 @@ class RoundRecord:
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> RoundRecord:
-        answer, observed_at, updated_at, commitment, inputs_hash, submitter = value
+        answer, observed_at, included_at, commitment, inputs_hash, submitter = value
         return cls(
-            int(answer), int(observed_at), int(updated_at), bytes(commitment), bytes(inputs_hash), _address(submitter)
+            int(answer), int(observed_at), int(included_at), bytes(commitment), bytes(inputs_hash), _address(submitter)
         )
 
 
@@ -267,8 +343,20 @@ class ZkOracle:
     def register_feed(self, feed: FeedRef, params: FeedParams, circuit: CircuitConfig) -> ContractFunction:
         return self.contract.functions.registerFeed(key_of(feed), params.to_abi(), circuit.to_abi())
 
-    def rotate_feed(self, feed: FeedRef, circuit: CircuitConfig) -> ContractFunction:
-        return self.contract.functions.rotateFeed(key_of(feed), circuit.to_abi())
+    def propose_rotation(self, feed: FeedRef, circuit: CircuitConfig) -> ContractFunction:
+        return self.contract.functions.proposeRotation(key_of(feed), circuit.to_abi())
+
+    def execute_rotation(self, feed: FeedRef) -> ContractFunction:
+        return self.contract.functions.executeRotation(key_of(feed))
+
+    def cancel_rotation(self, feed: FeedRef) -> ContractFunction:
+        return self.contract.functions.cancelRotation(key_of(feed))
+
+    def set_halted(self, feed: FeedRef, halted: bool) -> ContractFunction:
+        return self.contract.functions.setHalted(key_of(feed), halted)
+
+    def set_attesters(self, feed: FeedRef, attesters: Sequence[str], threshold: int) -> ContractFunction:
+        return self.contract.functions.setAttesters(key_of(feed), [_address(a) for a in attesters], threshold)
 
     def set_paused(self, feed: FeedRef, paused: bool) -> ContractFunction:
         return self.contract.functions.setPaused(key_of(feed), paused)
@@ -279,13 +367,21 @@ class ZkOracle:
     def set_submitter(self, feed: FeedRef, submitter: str, allowed: bool) -> ContractFunction:
         return self.contract.functions.setSubmitter(key_of(feed), _address(submitter), allowed)
 
-    def submit(self, feed: FeedRef, proof: bytes, instances: Sequence[int]) -> ContractFunction:
-        return self.contract.functions.submit(key_of(feed), proof, list(instances))
+    def submit(
+        self, feed: FeedRef, proof: bytes, instances: Sequence[int], evidence: InputEvidence = InputEvidence()
+    ) -> ContractFunction:
+        return self.contract.functions.submit(key_of(feed), proof, list(instances), evidence.to_abi())
 
     def submit_slices(
-        self, feed: FeedRef, proofs: Sequence[bytes], instances: Sequence[Sequence[int]]
+        self,
+        feed: FeedRef,
+        proofs: Sequence[bytes],
+        instances: Sequence[Sequence[int]],
+        evidence: InputEvidence = InputEvidence(),
     ) -> ContractFunction:
-        return self.contract.functions.submitSlices(key_of(feed), list(proofs), [list(group) for group in instances])
+        return self.contract.functions.submitSlices(
+            key_of(feed), list(proofs), [list(group) for group in instances], evidence.to_abi()
+        )
 
     # ------------------------------------------------------------- views
 
@@ -300,8 +396,25 @@ class ZkOracle:
     def phase_circuit(self, feed: FeedRef, phase: int) -> CircuitConfig:
         return CircuitConfig.from_abi(self.contract.functions.getPhaseCircuit(key_of(feed), phase).call())
 
+    def pending_rotation(self, feed: FeedRef) -> tuple[int, int] | None:
+        """(phase, executable at) of the feed's pending rotation, None when none is pending."""
+        phase, executable_at = self.contract.functions.getPendingRotation(key_of(feed)).call()
+        return (int(phase), int(executable_at)) if phase else None
+
+    def attesters(self, feed: FeedRef) -> tuple[tuple[str, ...], int]:
+        """An Attested feed's registered attesters and threshold."""
+        attesters, threshold = self.contract.functions.getAttesters(key_of(feed)).call()
+        return tuple(_address(a) for a in attesters), int(threshold)
+
+    def observation_digest(self, feed: FeedRef, phase: int, inputs_hash: bytes, observed_at: int) -> bytes:
+        """The EIP-712 digest a data attester signs for a round (computed by the contract)."""
+        return bytes(self.contract.functions.observationDigest(key_of(feed), phase, inputs_hash, observed_at).call())
+
     def is_paused(self, feed: FeedRef) -> bool:
         return bool(self.contract.functions.isPaused(key_of(feed)).call())
+
+    def is_halted(self, feed: FeedRef) -> bool:
+        return bool(self.contract.functions.isHalted(key_of(feed)).call())
 
     def is_submitter(self, feed: FeedRef, submitter: str) -> bool:
         return bool(self.contract.functions.isSubmitter(key_of(feed), _address(submitter)).call())

@@ -7,20 +7,27 @@ or an input transform that does not fit the model before an expensive build does
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from oracle.circuits.intake import PreparedModel, prepare_model
+from oracle.circuits.quantize import MAX_EXACT_INPUT_STEPS
 from oracle.circuits.slicing import ModelGraph
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, FeedSpecError
 from oracle.feeds.schema import FeedSpec
+
+# The input scale EZKL's calibration picks for the small models seen so far (resources target), when
+# [circuit] input_scale leaves it open: the most the circuit may read an on-chain input at.
+UNSET_INPUT_SCALE = 13
 
 
 def check_feed(spec: FeedSpec) -> None:
     """Raise FeedSpecError naming the field when the model, samples and transforms do not fit together."""
     samples = spec.model_samples()
     # The prepared model is the one the circuit is built from and the node runs.
-    prepared = prepare_model(spec.model_path, feed=spec.id, input_size=len(samples[0]))
+    prepared = prepare_model(spec.model_path, feed=spec.id, input_size=len(samples[0]), observation_time=True)
     model = prepared.inference()
     outputs = sum(int(np.prod(shape)) for shape in model.output_shapes)
     expected = spec.source_input_size(model.input_size)
@@ -28,8 +35,8 @@ def check_feed(spec: FeedSpec) -> None:
         raise FeedSpecError(
             spec.id,
             "circuit.observation_time",
-            f"the model takes {model.input_size} values, too few for the {OBSERVED_AT_LIMBS} observation-time limbs",
-            "add an observed_at input of 3 values to the model (see feeds/demo/build_model.py) or turn it off",
+            f"the model takes {model.input_size} values: nothing besides the {OBSERVED_AT_LIMBS} observation-time limbs",
+            "give the model at least one input besides its observed_at limbs",
         )
     for index, sample in enumerate(spec.load_samples()):
         if len(sample) != expected:
@@ -52,8 +59,36 @@ def check_feed(spec: FeedSpec) -> None:
         raise FeedSpecError(
             spec.id, "output", f"the model has {outputs} output values", f"use an index below {outputs}"
         )
+    _check_onchain_input_range(spec)
     if spec.slicing is not None:
         _check_slicing(spec, prepared)
+
+
+def _check_onchain_input_range(spec: FeedSpec) -> None:
+    """Values read on-chain must stay below 2**24 steps of the input scale: EZKL reads inputs as f32."""
+    if spec.source.kind not in ("evm_aggregator", "evm_view"):
+        return
+    scale = spec.circuit.input_scale
+    if scale is None:
+        scale = UNSET_INPUT_SCALE
+    largest = max((abs(float(x)) for sample in spec.load_samples() for x in sample), default=0.0)
+    steps = math.floor(largest * 2**scale + 0.5)  # rounded as the contract rounds
+    if steps < MAX_EXACT_INPUT_STEPS:
+        return
+    fits = math.floor(math.log2((MAX_EXACT_INPUT_STEPS - 1) / largest))  # largest >= 1 here: scale <= 20
+    how = "unset, calibration picks up to" if spec.circuit.input_scale is None else "set to"
+    fix = (
+        f"set [circuit] input_scale = {fits} or less (steps of 2**-{fits} = {2.0**-fits:g})"
+        if fits >= 0
+        else "rescale the source values: even at input_scale 0 they do not fit"
+    )
+    raise FeedSpecError(
+        spec.id,
+        "circuit.input_scale",
+        f"samples reach {largest:g}, {steps} steps of 2**-{scale} (input scale {how} {scale}): "
+        f"the contract refuses on-chain inputs of {MAX_EXACT_INPUT_STEPS} steps or more, the most EZKL reads exactly",
+        fix,
+    )
 
 
 def _check_slicing(spec: FeedSpec, prepared: PreparedModel) -> None:

@@ -26,13 +26,17 @@ _FIXES = {
     "schedule": 'set exactly one of interval_seconds = 30 and cron = "*/5 * * * *"',
     "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
     "schedule.cron": 'use five crontab fields, days of the week by name (e.g. cron = "0 * * * mon-fri")',
-    "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view", "http_json", "file", "callable")',
+    "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view", "evm_aggregator", "http_json", '
+    '"file", "callable")',
     "source.headers": 'map each header to the NAME of an environment variable (e.g. Authorization = "PRICES_TOKEN")',
     "input.evm_view": "the contract checks the views' raw values; remove [input] and transform inside the model",
     "chain.rpc_url": 'use the chain\'s HTTP(S) JSON-RPC URL (e.g. rpc_url = "https://mainnet.base.org")',
     "chain.secret": 'name an environment variable (relayer_key_env = "MY_RELAYER_KEY") or a keystore + password_env',
     "slicing": 'set slices = 3 (a count to balance) or cuts = ["tensor", ...], and prove = [0, ..., last] or nothing',
-    "onchain.permissionless": "prove freshness with circuit.observation_time = true, or keep an allow-list",
+    "onchain.permissionless": 'set onchain.input_policy = "attested" (with [attestation] attesters) or "onchain" '
+    "(an evm_aggregator source), or remove permissionless and keep an allow-list",
+    "onchain.input_policy": "match the policy to the source: attested needs an [attestation] table listing "
+    'attesters, onchain needs source.kind = "evm_aggregator"; a plain evm_view getter only under "operator"',
 }
 
 
@@ -74,20 +78,46 @@ def load_feed(path: Path) -> FeedSpec:
         raise FeedSpecError(feed_name, field, problem[:1].lower() + problem[1:], fix) from exc
     if not spec.model_path.is_file():
         raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])
-    if spec.onchain.permissionless and not spec.circuit.observation_time:
-        # Without a proven observation time anyone could replay old inputs with a fresh proof.
+    _check_input_policy(spec)
+    if spec.source.kind in ("evm_view", "evm_aggregator") and not spec.input.is_identity:
+        # submit() compares the proof's inputs with the raw values it reads, untransformed.
+        raise FeedSpecError(
+            spec.id, "input", f"an {spec.source.kind} feed's inputs cannot be transformed", _FIXES["input.evm_view"]
+        )
+    return spec
+
+
+def _check_input_policy(spec: FeedSpec) -> None:
+    """The policy the contract will enforce must fit the feed's source and relaying, refused here first."""
+    policy = spec.onchain.input_policy
+    if spec.onchain.permissionless and policy == "operator":
+        # The inputs would be whatever the relayer proved: anyone could post invented ones.
         raise FeedSpecError(
             spec.id,
             "onchain.permissionless",
-            "a permissionless feed must prove its observation time",
+            "a permissionless feed cannot use the operator input policy: anyone could prove invented inputs",
             _FIXES["onchain.permissionless"],
         )
-    if spec.source.kind == "evm_view" and not spec.input.is_identity:
-        # submit() compares the proof's inputs with the views' raw values, untransformed.
-        raise FeedSpecError(
-            spec.id, "input", "an evm_view feed's inputs cannot be transformed", _FIXES["input.evm_view"]
-        )
-    return spec
+    if spec.onchain.permissionless and spec.slicing is not None and spec.slicing.prove is not None:
+        proven, total = len(set(spec.slicing.prove)), spec.slicing.slices or len(spec.slicing.cuts) + 1
+        if proven != total:
+            raise FeedSpecError(
+                spec.id,
+                "onchain.permissionless",
+                f"{proven} of {total} slices proven: an unproven slice leaves the answer unbound by the inputs",
+                "prove every slice (remove slicing.prove) or keep an allow-list",
+            )
+    problem = None
+    if policy == "attested" and (spec.attestation is None or not spec.attestation.attesters):
+        problem = "the attested policy needs data attesters"
+    elif policy != "attested" and spec.attestation is not None:
+        problem = f"an [attestation] table has no effect under the {policy} policy"
+    elif policy == "onchain" and spec.source.kind != "evm_aggregator":
+        problem = f"the onchain policy reads every input on-chain, not from a {spec.source.kind} source"
+    elif policy != "operator" and spec.source.kind == "evm_view":
+        problem = "an evm_view getter can be moved within the submitting transaction"
+    if problem is not None:
+        raise FeedSpecError(spec.id, "onchain.input_policy", problem, _FIXES["onchain.input_policy"])
 
 
 def _fix_for(field: str) -> str:

@@ -55,9 +55,18 @@ class CircuitSpec(StrictSpec):
     input_visibility: Literal["public"] = "public"
     output_visibility: Literal["public"] = "public"
     calibration_target: Literal["resources", "accuracy"] = "resources"
-    observation_time: bool = Field(
-        default=False,
-        description="the model's last input is the observation time as 3 limbs, checked on-chain for freshness",
+    observation_time: Literal[True] = Field(
+        default=True,
+        description="every circuit proves its observation time (3 limbs after the source's values; model intake "
+        "adds an observed_at input to a model without one); rounds are ordered by it on-chain",
+    )
+    input_scale: int | None = Field(
+        default=None,
+        ge=0,
+        le=20,
+        description="fix EZKL's input (and param) scale: values are proven in steps of 2**-input_scale. Unset: "
+        "calibration picks it (13 for small models). EZKL reads inputs as f32, so an on-chain input must stay "
+        "below 2**24 steps: a price of 3,000 needs input_scale 12 or less",
     )
 
 
@@ -101,8 +110,21 @@ class OnchainSpec(StrictSpec):
     """What the feed promises on-chain."""
 
     heartbeat_seconds: int = Field(default=0, ge=0, lt=2**32)
-    permissionless: bool = False
+    input_policy: Literal["operator", "attested", "onchain"] = Field(
+        default="operator",
+        description="who vouches for the inputs: the allow-listed submitters (operator), k of n data attesters "
+        "(attested), or the chain itself, every input an AggregatorV3 round (onchain)",
+    )
+    permissionless: bool = Field(default=False, description="anyone may relay (attested and onchain feeds only)")
     max_observation_age_seconds: int = Field(default=300, gt=0, lt=2**32)
+    min_answer: float | None = Field(default=None, description="the lowest answer the oracle stores (circuit breaker)")
+    max_answer: float | None = Field(default=None, description="the highest answer the oracle stores")
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> OnchainSpec:
+        if self.min_answer is not None and self.max_answer is not None and self.min_answer > self.max_answer:
+            raise ValueError(f"min_answer {self.min_answer:g} is above max_answer {self.max_answer:g}")
+        return self
 
 
 class StaticProverSpec(StrictSpec):

@@ -16,6 +16,13 @@ class InputSource(ABC):
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         """Return the model input, flattened in the model's input order."""
 
+    def source_rounds(self) -> tuple[int, ...]:
+        """The on-chain rounds the last fetch read, one per value; empty for an off-chain source.
+
+        The node names them in ``submit`` so that the oracle reads the very same rounds.
+        """
+        return ()
+
 
 @dataclass(frozen=True)
 class SourceContext:

@@ -7,12 +7,14 @@ the sources' implementations (HTTP clients, web3, the feed's own code).
 from __future__ import annotations
 
 from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.evm_aggregator import EvmAggregatorSource
 from oracle.sources.evm_view import EvmViewSource
 from oracle.sources.file import FileSource
 from oracle.sources.http_json import HttpJsonSource
 from oracle.sources.python_callable import CallableSource
 from oracle.sources.settings import (
     CallableSourceSpec,
+    EvmAggregatorSourceSpec,
     EvmViewSourceSpec,
     FileSourceSpec,
     HttpJsonSourceSpec,
@@ -29,6 +31,8 @@ def create_source(settings: SourceSpec, context: SourceContext | None = None) ->
             return SyntheticPriceSource.from_settings(settings)
         case EvmViewSourceSpec():
             return EvmViewSource.from_settings(settings, context)
+        case EvmAggregatorSourceSpec():
+            return EvmAggregatorSource.from_settings(settings, context)
         case HttpJsonSourceSpec():
             return HttpJsonSource.from_settings(settings)
         case FileSourceSpec():

@@ -75,6 +75,25 @@ class EvmViewSourceSpec(StrictSpec):
     views: list[ViewSpec] = Field(min_length=1)
 
 
+class AggregatorSpec(StrictSpec):
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="an AggregatorV3Interface feed or zkoracle proxy")
+    max_age_seconds: int = Field(
+        default=3600, gt=0, lt=2**32, description="the oracle refuses a source round older than this"
+    )
+
+
+class EvmAggregatorSourceSpec(StrictSpec):
+    """Inputs that are the latest rounds of AggregatorV3Interface feeds on the oracle's chain.
+
+    Chainlink's feeds, or another zkoracle feed's proxy: the node names the round it read
+    in ``submit``, and the contract reads that round itself and requires the proof to have
+    used its answer, so no transaction can move the input (the ``onchain`` input policy).
+    """
+
+    kind: Literal["evm_aggregator"]
+    feeds: list[AggregatorSpec] = Field(min_length=1)
+
+
 class HttpJsonSourceSpec(StrictSpec):
     """``kind = "http_json"``: GET ``url``; each JSONPath in ``values`` adds the numbers it matches."""
 
@@ -186,7 +205,12 @@ class CallableSourceSpec(FolderSpec):
 
 
 SourceSpec = Annotated[
-    SyntheticSourceSpec | EvmViewSourceSpec | HttpJsonSourceSpec | FileSourceSpec | CallableSourceSpec,
+    SyntheticSourceSpec
+    | EvmViewSourceSpec
+    | EvmAggregatorSourceSpec
+    | HttpJsonSourceSpec
+    | FileSourceSpec
+    | CallableSourceSpec,
     Field(discriminator="kind"),
 ]
 

@@ -15,7 +15,9 @@ class FailureKind(StrEnum):
     REVERTED = "reverted"  # mined and reverted (``failure_error`` names why, when the contract said)
     NONCE = "nonce"  # the node refused fresh nonces again and again: something else sends with the key
     DROPPED = "dropped"  # its transactions kept being dropped or reorged away; given up
-    SPENT = "spent"  # the oracle has spent its proof, but no landing of it was found
+    SPENT = "spent"  # (before observation-time ordering) the oracle had spent its proof, no landing found
+    ATTESTATION = "attestation"  # fewer of the feed's data attesters signed its inputs than its threshold
+    EXPIRED = "expired"  # proven, but older than the feed's max observation age before it could be sent
 
 
 def failure_label(kind: FailureKind | None, error: str | None = None) -> str:

@@ -101,6 +101,7 @@ class Round(SQLModel, table=True):
     failure_kind: FailureKind | None = None  # set with status FAILED
     failure_reason: str | None = None  # what went wrong, in words
     failure_error: str | None = None  # the contract's custom error, for a round refused or reverted by one
+    evidence_json: str | None = None  # what the input policy needs besides the proof (InputEvidence), as sent
 
     @property
     def inputs(self) -> list[float]:

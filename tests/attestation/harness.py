@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import uvicorn
 from eth_account.signers.local import LocalAccount
 
-from oracle.attestation.chain import PhaseInputs, StaticChain
+from oracle.attestation.chain import AttestedChain, PhaseInputs, StaticChain
 from oracle.attestation.typed_data import ObservationClaim
 from oracle.circuits.time_limbs import time_limbs
 from oracle.evm.anvil import free_port
@@ -72,11 +72,17 @@ def with_limbs(values: Sequence[float], observed_at: int) -> list[float]:
 
 
 @contextmanager
-def attester_server(account: LocalAccount, feeds: dict[str, FeedSpec], *, chain: StaticChain) -> Iterator[str]:
+def attester_server(
+    account: LocalAccount,
+    feeds: dict[str, FeedSpec],
+    *,
+    chain: AttestedChain,
+    clock: Callable[[], float] = time.time,
+) -> Iterator[str]:
     """An attester signing with ``account`` on a free loopback port, in a thread; yields its base URL."""
     from oracle.attestation.server import create_attester_app
 
-    app = create_attester_app(account=account, feeds=feeds, chain=chain)
+    app = create_attester_app(account=account, feeds=feeds, chain=chain, clock=clock)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

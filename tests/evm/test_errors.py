@@ -5,7 +5,7 @@ from web3 import Web3
 
 from oracle.evm.contracts import ORACLE, project_contracts, project_error_decoder
 from oracle.evm.errors import DecodedRevert
-from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, PROOF_REPLAYED
+from oracle.evm.zkoracle import OBSERVATION_FROM_FUTURE, STALE_ROUND
 
 
 def test_custom_error_is_decoded_with_its_arguments() -> None:
@@ -27,4 +27,4 @@ def test_unknown_and_empty_revert_data_are_reported_raw() -> None:
 
 def test_the_errors_the_relayer_acts_on_are_errors_of_the_oracle() -> None:
     errors = {entry["name"] for entry in project_contracts()[ORACLE].abi if entry["type"] == "error"}
-    assert {PROOF_REPLAYED, OBSERVATION_FROM_FUTURE} <= errors
+    assert {STALE_ROUND, OBSERVATION_FROM_FUTURE} <= errors

@@ -172,13 +172,13 @@ def test_a_proof_another_transaction_landed_first_counts_as_landed(
         # As when a transaction given up for dropped comes back: the same proof goes out twice.
         first = chain.sender.send(relayer._submit_calls(Ledger(chain.store).round(round_id)).function, what="earlier send")
         assert relayer.relay(round_id).round.status is RoundStatus.SUBMITTED
-        rpc(chain.w3, "evm_mine")  # both in one block: ours reverts, ZkOracleProofReplayed
+        rpc(chain.w3, "evm_mine")  # both in one block: ours reverts, ZkOracleStaleRound
     outcome = chain.relayer().reconcile(chain.deployment_id)[0]
 
     assert outcome.landed and outcome.round.tx_hash == first.tx_hash
     assert rounds_on_chain(chain.w3, chain.deployment) == before + 1
     (ours,) = Ledger(chain.store).submissions(round_id)
-    assert ours.status is SubmissionStatus.REVERTED and str(ours.error).startswith("ZkOracleProofReplayed(")
+    assert ours.status is SubmissionStatus.REVERTED and str(ours.error).startswith("ZkOracleStaleRound(")
 
 
 def test_a_mined_revert_fails_the_round_with_the_decoded_reason(

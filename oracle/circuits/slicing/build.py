@@ -64,6 +64,7 @@ def build_sliced_circuit(
     build_root: Path,
     progress: Progress | None = None,
     feed: str | None = None,
+    observation_time: bool = False,
 ) -> SlicedBuildResult:
     """Build (or find cached) the sliced circuit for ``model_path`` cut as ``plan`` says.
 
@@ -73,7 +74,9 @@ def build_sliced_circuit(
     report = progress or (lambda _step: None)
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the slices")
-    prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]))
+    prepared = prepare_model(
+        model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time
+    )
     onnx_bytes = prepared.onnx_bytes
     graph = ModelGraph.load(model_path, onnx_bytes=onnx_bytes)
     cuts = plan.cut_points(graph)
