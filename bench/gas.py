@@ -1,4 +1,4 @@
-"""The oracle's gas table: registration, submit per feed kind, bare verification, reads.
+"""The oracle's gas table: registration, submit per input policy, bare verification, reads.
 
 Run from the repository root::
 
@@ -7,8 +7,9 @@ Run from the repository root::
 Every figure is the gas of a real transaction (or, for reads, ``eth_estimateGas`` of a
 call, which includes the 21,000 intrinsic gas) on a fresh Anvil. For each feed kind a
 proof is verified once by calling the feed's Halo2Verifier directly and then submitted
-to ZkOracle, so "overhead" is exactly what the oracle adds to verification: access
-control, freshness and on-chain-input checks, answer derivation, storage and the event.
+to ZkOracle, so "overhead" is exactly what the oracle adds to verification: the input
+policy's checks (allow-list; attester signatures; AggregatorV3 rounds read back),
+observation-time ordering, answer derivation and bounds, storage and the event.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ from rich.table import Table
 from web3 import Web3
 
 from bench.skeleton import DEMO_FEED, machine_info, write_results
+from oracle.attestation.checks import decode_observed_at
+from oracle.attestation.typed_data import sign_observation
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import felt_to_uint
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.deployments.contracts import (
+    aggregator_decimals,
     circuit_config,
     deploy_consumer,
     deploy_oracle,
@@ -43,18 +48,20 @@ from oracle.deployments.contracts import (
     feed_params,
 )
 from oracle.deployments.keys import sender_for
+from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.contracts import CONSUMER, PROXY, bind, contract_factory, feed_key
-from oracle.evm.zkoracle import ZkOracle
+from oracle.evm.zkoracle import InputEvidence, ZkOracle
 from oracle.feeds.loader import load_feed
-from oracle.feeds.schema import FeedSpec
+from oracle.feeds.schema import AttestationSpec, AttesterSpec, FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver
 from relayer.sender import TransactionSender
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "gas.json"
 VALUE_DECIMALS = 8
+AGGREGATOR = "ExampleAggregator"
 
 
 def write_weighted_sum_model(path: Path) -> None:
@@ -74,6 +81,19 @@ def write_weighted_sum_model(path: Path) -> None:
     onnx.save(model, path)
 
 
+def write_aggregator_feed(folder: Path, aggregators: list[str]) -> FeedSpec:
+    """A permissionless onchain-policy feed whose two inputs are AggregatorV3 rounds, read back by ZkOracle.submit."""
+    write_weighted_sum_model(folder / "model.onnx")
+    (folder / "samples.json").write_text(json.dumps([[0.0, 0.0], [100.0, 50.0], [12.5, 31.25], [63.0, 7.0]]))
+    feeds = "\n".join(f'[[source.feeds]]\naddress = "{address}"\n' for address in aggregators)
+    (folder / "feed.toml").write_text(
+        'id = "aggregated"\ndescription = "weighted sum of two AggregatorV3 rounds"\nmodel = "model.onnx"\n'
+        f'samples = "samples.json"\ndecimals = 6\n\n[source]\nkind = "evm_aggregator"\n\n{feeds}\n'
+        '[schedule]\ninterval_seconds = 10\n\n[onchain]\ninput_policy = "onchain"\npermissionless = true\n'
+    )
+    return load_feed(folder)
+
+
 def write_onchain_feed(folder: Path, value_sources: list[str]) -> FeedSpec:
     """A feed whose two inputs are ExampleValueSource contracts, read again by ZkOracle.submit."""
     write_weighted_sum_model(folder / "model.onnx")
@@ -89,12 +109,54 @@ def write_onchain_feed(folder: Path, value_sources: list[str]) -> FeedSpec:
     return load_feed(folder)
 
 
+# Anvil's dev accounts 5, 6 and 7 attest the attested kind's inputs; 2 of them sign each round.
+ATTESTER_ACCOUNTS = (5, 6, 7)
+ATTESTATION_THRESHOLD = 2
+
+
 @dataclass(frozen=True)
 class FeedKind:
     label: str
     spec: FeedSpec
     circuit: CircuitArtifacts
     inputs: Callable[[], list[float]]  # called right before proving, so observation times are fresh
+    # What the input policy needs besides the proof, from the proof's instances and the oracle.
+    evidence: Callable[[list[int], ZkOracle], InputEvidence] = lambda _instances, _oracle: InputEvidence()
+
+
+def attested_evidence(spec: FeedSpec, circuit: CircuitArtifacts) -> Callable[[list[int], ZkOracle], InputEvidence]:
+    """Signatures of the first ATTESTATION_THRESHOLD attesters over the proof's inputs, as the node gathers them."""
+
+    def evidence(instances: list[int], oracle: ZkOracle) -> InputEvidence:
+        inputs = instances[: circuit.manifest.input_instances]
+        observed_at = decode_observed_at(
+            inputs, index=len(inputs) - OBSERVED_AT_LIMBS, scale=circuit.manifest.input_scales[0]
+        )
+        attestations = [
+            sign_observation(
+                dev_account(index),
+                chain_id=oracle.w3.eth.chain_id,
+                oracle=oracle.address,
+                feed_id=spec.id,
+                phase_id=oracle.circuit(spec.id)[0],
+                input_instances=inputs,
+                observed_at=observed_at,
+            )
+            for index in ATTESTER_ACCOUNTS[:ATTESTATION_THRESHOLD]
+        ]
+        return InputEvidence(attestations=tuple(attestations))
+
+    return evidence
+
+
+def aggregator_evidence(aggregators: list[str]) -> Callable[[list[int], ZkOracle], InputEvidence]:
+    """The aggregators' latest rounds: those the proof's inputs were read from."""
+
+    def evidence(_instances: list[int], oracle: ZkOracle) -> InputEvidence:
+        rounds = [int(bind(oracle.w3, AGGREGATOR, a).functions.latestRound().call()) for a in aggregators]
+        return InputEvidence(source_rounds=tuple(rounds))
+
+    return evidence
 
 
 def _gas(sender: TransactionSender, call: Any, what: str) -> int:
@@ -106,18 +168,26 @@ def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSende
     oracle = ZkOracle(w3, oracle_address)
     feed_id = kind.spec.id
     verifier = deploy_verifier(deployer, kind.circuit, feed_id=feed_id)
-    config = circuit_config(kind.spec, kind.circuit, [verifier])
+    config = circuit_config(
+        kind.spec, kind.circuit, [verifier], aggregator_decimals=aggregator_decimals(w3, kind.spec)
+    )
     register = _gas(deployer, oracle.register_feed(feed_id, feed_params(kind.spec), config), "registerFeed")
     if not kind.spec.onchain.permissionless:
         _gas(deployer, oracle.set_submitter(feed_id, relayer.account.address, True), "setSubmitter")
+    if kind.spec.attestation is not None:
+        attesters = [attester.address for attester in kind.spec.attestation.attesters]
+        _gas(deployer, oracle.set_attesters(feed_id, attesters, kind.spec.attestation.threshold), "setAttesters")
     proof = LocalProver().prove(kind.circuit, kind.inputs())
     instances = [felt_to_uint(felt) for felt in proof.instances]
     abi, _ = kind.circuit.verifier_abi_and_bytecode()
     bare = w3.eth.contract(address=Web3.to_checksum_address(verifier), abi=abi)
     verify = _gas(relayer, bare.functions.verifyProof(proof.proof_bytes, instances), "bare verifyProof")
-    submit = _gas(relayer, oracle.submit(feed_id, proof.proof_bytes, instances), "submit")
+    evidence = kind.evidence(instances, oracle)
+    submit = _gas(relayer, oracle.submit(feed_id, proof.proof_bytes, instances, evidence), "submit")
     return {
         "kind": kind.label,
+        "input_policy": kind.spec.onchain.input_policy,
+        "permissionless": kind.spec.onchain.permissionless,
         "instances": len(instances),
         "register_feed": register,
         "verify_proof": verify,
@@ -145,39 +215,74 @@ def measure_reads(w3: Web3, oracle_address: str, spec: FeedSpec, deployer: Trans
     return {name: call.estimate_gas() for name, call in calls.items()}
 
 
+def attested_spec(demo: FeedSpec) -> FeedSpec:
+    """The demo feed under the attested policy, relayed by anyone."""
+    attesters = tuple(
+        AttesterSpec(address=dev_account(i).address, url=f"http://127.0.0.1:{8093 + n}")
+        for n, i in enumerate(ATTESTER_ACCOUNTS)
+    )
+    return demo.model_copy(
+        update={
+            "id": "demo-attested",
+            "onchain": demo.onchain.model_copy(update={"input_policy": "attested", "permissionless": True}),
+            "attestation": AttestationSpec(attesters=attesters, threshold=ATTESTATION_THRESHOLD),
+        }
+    )
+
+
 def run() -> dict[str, Any]:
     demo = load_feed(DEMO_FEED)
     demo_circuit = build_circuit(demo.model_path, demo.model_samples(), build_root=build_dir()).artifacts
-    open_feed = demo.model_copy(
-        update={"id": "demo-open", "onchain": demo.onchain.model_copy(update={"permissionless": True})}
-    )
+    attested = attested_spec(demo)
     prices = demo.load_samples()[0]
     with tempfile.TemporaryDirectory(prefix="zkoracle-gas-") as tmp, AnvilNode() as anvil:
         w3 = connect(anvil.rpc_url)
         deployer, relayer = sender_for(w3, "deployer"), sender_for(w3, "relayer")
-        factory = contract_factory(w3, "ExampleValueSource")
-        sources = [
-            deployer.transact(factory.constructor(v * 10**VALUE_DECIMALS), what="value source").receipt[
-                "contractAddress"
-            ]
-            for v in (12, 30)
-        ]
-        onchain = write_onchain_feed(Path(tmp), sources)
-        onchain_circuit = build_circuit(onchain.model_path, onchain.model_samples(), build_root=build_dir()).artifacts
+
+        def now() -> int:
+            return int(w3.eth.get_block("latest")["timestamp"])
+
+        def deploy_example(name: str, *args: object) -> str:
+            factory = contract_factory(w3, name)
+            return deployer.transact(factory.constructor(*args), what=name).receipt["contractAddress"]
+
+        sources = [deploy_example("ExampleValueSource", v * 10**VALUE_DECIMALS) for v in (12, 30)]
+        aggregators = [deploy_example(AGGREGATOR, VALUE_DECIMALS, "bench", v * 10**VALUE_DECIMALS) for v in (12, 30)]
+        (Path(tmp) / "views").mkdir()
+        (Path(tmp) / "rounds").mkdir()
+        getters = write_onchain_feed(Path(tmp) / "views", sources)
+        rounds = write_aggregator_feed(Path(tmp) / "rounds", aggregators)
+        # One circuit serves both on-chain feeds: the same model and samples.
+        onchain_circuit = build_circuit(
+            getters.model_path, getters.model_samples(), build_root=build_dir(), observation_time=True
+        ).artifacts
         kinds = [
             FeedKind(
-                "allow-listed, proven observation time (demo)",
+                "operator: allow-listed submitter (demo)",
                 demo,
                 demo_circuit,
-                lambda: demo.model_input(prices, observed_at=int(w3.eth.get_block("latest")["timestamp"])),
+                lambda: demo.model_input(prices, observed_at=now()),
             ),
             FeedKind(
-                "permissionless, proven observation time",
-                open_feed,
+                f"attested: {ATTESTATION_THRESHOLD} of {len(ATTESTER_ACCOUNTS)} attesters, permissionless",
+                attested,
                 demo_circuit,
-                lambda: demo.model_input(prices, observed_at=int(w3.eth.get_block("latest")["timestamp"])),
+                lambda: attested.model_input(prices, observed_at=now()),
+                attested_evidence(attested, demo_circuit),
             ),
-            FeedKind("allow-listed, 2 on-chain inputs", onchain, onchain_circuit, lambda: [12.0, 30.0]),
+            FeedKind(
+                "onchain: 2 AggregatorV3 rounds, permissionless",
+                rounds,
+                onchain_circuit,
+                lambda: rounds.model_input([12.0, 30.0], observed_at=now()),
+                aggregator_evidence(aggregators),
+            ),
+            FeedKind(
+                "operator: 2 on-chain getters",
+                getters,
+                onchain_circuit,
+                lambda: getters.model_input([12.0, 30.0], observed_at=now()),
+            ),
         ]
         oracle_address = deploy_oracle(deployer)
         feeds = [measure_kind(kind, oracle_address, deployer, relayer) for kind in kinds]

@@ -25,7 +25,7 @@ def test_example_feed_lands_a_round_from_its_source(
     feed: str, w3: Web3, anvil: AnvilNode, build_root: Path, tmp_path: Path
 ) -> None:
     spec = load_feed(PROJECT_ROOT / "feeds" / feed)
-    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root).artifacts
+    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True).artifacts
     assert circuit.manifest.logrows <= 16
     store = Store.sqlite(tmp_path / "db.sqlite")
     deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
@@ -37,7 +37,8 @@ def test_example_feed_lands_a_round_from_its_source(
     # The round proved the source's values after the feed's transforms (the volatility feed centres prices).
     source_values = spec.input.apply(list(create_source(spec.source).fetch(now=now)))
     assert report.round.inputs == spec.model_input(source_values, observed_at=int(now))
-    assert report.round.model_output == pytest.approx(OnnxModel(spec.model_path).run(report.round.inputs)[0])
+    # The prepared model (intake adds the observed_at input the volatility model lacks).
+    assert report.round.model_output == pytest.approx(OnnxModel(circuit.model).run(report.round.inputs)[0])
     assert report.reading is not None and report.error is not None and report.error <= report.tolerance
 
 

@@ -18,7 +18,7 @@ from oracle.paths import PROJECT_ROOT
 from oracle.sources.factory import create_source
 from tests.conftest import DEMO_FEED
 
-EXAMPLES = ("demo", "lending-risk", "sliced", "volatility")
+EXAMPLES = ("attested", "demo", "lending-risk", "sliced", "volatility")
 
 
 def _zkoracle(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
@@ -56,6 +56,20 @@ def test_validate_reports_each_broken_feed_and_exits_1(tmp_path: Path) -> None:
     assert lines[1].startswith(f"error {short}: feed 'demo', field 'samples': sample 0 in samples.json has 3 values")
     assert lines[2].startswith(f"error {bad_toml}: feed 'demo', field 'decimals'") and "0 to 36" in lines[2]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_validate_refuses_permissionless_relaying_of_operator_inputs(tmp_path: Path) -> None:
+    folder = tmp_path / "open"
+    shutil.copytree(DEMO_FEED, folder)
+    toml = folder / "feed.toml"
+    toml.write_text(toml.read_text().replace("permissionless = false", "permissionless = true"))
+
+    result = _zkoracle("feeds", "validate", str(folder))
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f"error {folder}: feed 'demo', field 'onchain.permissionless': ")
+    assert "cannot use the operator input policy" in line
+    assert 'set onchain.input_policy = "attested"' in line  # the fix
 
 
 def test_list_shows_id_source_schedule_model_and_decimals() -> None:

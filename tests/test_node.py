@@ -247,7 +247,7 @@ def test_new_model_rotates_the_feed_and_round_ids_carry_on(
     assert first.status is RoundStatus.LANDED, first.failure_reason
 
     spec = _retrained_feed(tmp_path)
-    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root).artifacts
+    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True).artifacts
     assert circuit.manifest.key != demo_circuit.manifest.key
     rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
     assert (rotated.oracle_address, rotated.proxy_address) == (

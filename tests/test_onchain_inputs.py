@@ -52,7 +52,9 @@ def _set(w3: Web3, address: str, raw: int) -> None:
 def test_onchain_inputs_land_and_are_checked_again_at_submit(
     onchain_feed: FeedSpec, value_sources: list[str], w3: Web3, anvil: AnvilNode, build_root: Path, tmp_path: Path
 ) -> None:
-    circuit = build_circuit(onchain_feed.model_path, onchain_feed.model_samples(), build_root=build_root).artifacts
+    circuit = build_circuit(
+        onchain_feed.model_path, onchain_feed.model_samples(), build_root=build_root, observation_time=True
+    ).artifacts
     store = Store.sqlite(tmp_path / "db.sqlite")
     deployment = ensure_deployment(store, w3, anvil.rpc_url, onchain_feed, circuit)
     node = FeedNode(

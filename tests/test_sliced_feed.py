@@ -65,7 +65,11 @@ def test_targeted_verification_lands_partial_coverage_a_consumer_can_refuse(
 ) -> None:
     spec = sliced_spec.model_copy(update={"id": "sliced-targeted", "slicing": SlicingSpec(slices=3, prove=(0, 2))})
     circuit = build_sliced_circuit(
-        spec.model_path, spec.model_samples(), SlicingPlan(slices=3, proven=(0, 2)), build_root=build_root
+        spec.model_path,
+        spec.model_samples(),
+        SlicingPlan(slices=3, proven=(0, 2)),
+        build_root=build_root,
+        observation_time=True,
     ).circuit
     node = _node(Store.sqlite(tmp_path / "node.db"), w3, anvil, spec, circuit, tmp_path)
     report = node.tick(now=time.time())

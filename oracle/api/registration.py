@@ -18,7 +18,7 @@ from web3 import HTTPProvider, Web3
 from oracle.api.evidence import coverage
 from oracle.api.schemas import Coverage, RegistrationOut
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.evm.zkoracle import RoundId, ZkOracle
+from oracle.evm.zkoracle import InputPolicy, RoundId, ZkOracle
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Round
@@ -75,10 +75,16 @@ class RegistrationReader:
         circuit = oracle.phase_circuit(deployment.feed_id, phase) if phase else oracle.circuit(deployment.feed_id)[1]
         # ZkOracle derives every round's coverage from the slices registered after the first.
         proven, total = circuit.coverage
+        attested = params.input_policy is InputPolicy.ATTESTED
+        attesters, threshold = oracle.attesters(deployment.feed_id) if attested else ((), 0)
         return RegistrationOut(
             source="chain",
             description=params.description,
             decimals=params.decimals,
+            input_policy=params.input_policy.label,
+            permissionless=params.permissionless,
+            attesters=list(attesters),
+            attestation_threshold=threshold if attested else None,
             verifier_address=circuit.verifier,
             model_commitment="0x" + circuit.model_commitment.hex(),
             instance_count=circuit.instance_count,
@@ -97,6 +103,10 @@ class RegistrationReader:
             source="feed-spec",
             description=spec.description,
             decimals=spec.decimals,
+            input_policy=spec.onchain.input_policy,
+            permissionless=spec.onchain.permissionless,
+            attesters=[attester.address for attester in spec.attestation.attesters] if spec.attestation else [],
+            attestation_threshold=spec.attestation.threshold if spec.attestation else None,
             verifier_address=deployment.verifier_address,
             model_commitment=deployment.model_commitment,
             instance_count=first.manifest.instance_count,

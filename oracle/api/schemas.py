@@ -102,6 +102,13 @@ class RegistrationOut(BaseModel):
     )
     description: str
     decimals: int
+    input_policy: Literal["operator", "attested", "onchain"] = Field(
+        description="who vouches for the inputs: the allow-listed submitters (operator), k of n data attesters "
+        "(attested), or the chain, every input a named AggregatorV3 round (onchain)"
+    )
+    permissionless: bool = Field(description="whether anyone may relay (attested and onchain feeds only)")
+    attesters: list[str] = Field(default=[], description="an attested feed's registered data attesters")
+    attestation_threshold: int | None = Field(default=None, description="how many of them must sign each round")
     verifier_address: str
     model_commitment: str
     instance_count: int
@@ -195,6 +202,9 @@ class FeedOut(BaseModel):
     decimals: int | None
     deployments: list[DeploymentOut]
     coverage: Coverage | None = Field(default=None, description="a sliced feed's current coverage; null if whole")
+    input_policy: str | None = Field(
+        default=None, description="who vouches for the inputs (operator, attested, onchain); see the registration"
+    )
     rounds: StatusCounts
     latest: RoundOut | None = Field(description="the latest landed round")
     rounds_url: str

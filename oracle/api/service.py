@@ -51,6 +51,7 @@ class ReadService:
             decimals=registration.decimals if registration else (spec.decimals if spec else None),
             deployments=[deployment_out(d) for d in reversed(deployments)],
             coverage=registration.coverage if registration else None,
+            input_policy=registration.input_policy if registration else (spec.onchain.input_policy if spec else None),
             rounds=StatusCounts(
                 landed=counts.get((feed_id, RoundStatus.LANDED), 0),
                 failed=counts.get((feed_id, RoundStatus.FAILED), 0),

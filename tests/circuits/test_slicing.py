@@ -109,7 +109,9 @@ def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
     sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path
 ) -> None:
     plan = SlicingPlan(slices=3, proven=(0, 2))
-    result = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
+    result = build_sliced_circuit(
+        sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root, observation_time=True
+    )
     targeted = result.circuit
     assert targeted.manifest.coverage == (2, 3)
     assert targeted.slices[1].circuit is None
@@ -117,7 +119,9 @@ def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
     assert targeted.manifest.model_commitment != sliced_circuit.manifest.model_commitment
     chain = run_chain(targeted, sliced_spec.model_samples()[0])
     assert chain.steps[1].input_commitment is None  # the unproven slice ran in onnxruntime
-    again = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
+    again = build_sliced_circuit(
+        sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root, observation_time=True
+    )
     assert again.cached and again.circuit.root == targeted.root
 
 

@@ -70,12 +70,13 @@ def test_reconcile_finishes_every_round_a_crashed_run_left(
     assert resent.max_fee_per_gas > first.max_fee_per_gas  # a new transaction, not the old one again
     assert outcomes[unbroadcast].round.tx_hash == resent.tx_hash
 
-    # Refused rounds end FAILED with the contract's decoded reason and never reach the chain.
-    assert "ZkOracleObservationTooOld(" in str(outcomes[too_old].round.failure_reason)
+    # A round already older than the feed's max observation age is dropped unsent, saying so; one the
+    # contract refuses ends FAILED with its decoded reason. Neither reaches the chain.
+    assert "over the feed's max observation age of 120 s" in str(outcomes[too_old].round.failure_reason)
     assert "ZkOracleStaleRound(" in str(outcomes[stale].round.failure_reason)
     assert "abandoned" in str(outcomes[abandoned.id].round.failure_reason)  # type: ignore[index]
     assert [(outcomes[i].round.failure_kind, outcomes[i].round.failure_error) for i in (too_old, stale)] == [
-        (FailureKind.REFUSED, "ZkOracleObservationTooOld"),
+        (FailureKind.EXPIRED, None),
         (FailureKind.REFUSED, "ZkOracleStaleRound"),
     ]
     assert outcomes[abandoned.id].round.failure_kind is FailureKind.ABANDONED  # type: ignore[index]
