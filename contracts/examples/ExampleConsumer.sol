@@ -24,11 +24,11 @@ contract ExampleConsumer {
         i_feedId = feedId;
     }
 
-    /// @notice The feed's latest answer and when it was stored.
+    /// @notice The feed's latest answer and when it was observed.
     /// @return answer The answer, with the feed's decimals.
     /// @return decimals The feed's decimals.
     /// @return roundId The round it came from.
-    /// @return updatedAt When it was stored.
+    /// @return updatedAt The proven observation time of its inputs (not when it was stored).
     function readLatest() external view returns (int256 answer, uint8 decimals, uint80 roundId, uint256 updatedAt) {
         (roundId, answer,, updatedAt,) = i_oracle.latestRoundData(i_feedId);
         decimals = i_oracle.getFeedParams(i_feedId).decimals;
@@ -45,8 +45,8 @@ contract ExampleConsumer {
         if (proven != total) revert ExampleConsumerPartialCoverage(i_feedId, roundId, proven, total);
     }
 
-    /// @notice Reads the latest answer, refusing one older than `maxAge`, and keeps it.
-    /// @param maxAge The oldest acceptable answer, in seconds.
+    /// @notice Reads the latest answer, refusing one observed more than `maxAge` ago, and keeps it.
+    /// @param maxAge The oldest acceptable observation, in seconds.
     /// @return answer The recorded answer.
     function record(uint256 maxAge) external returns (int256 answer) {
         (uint80 roundId, int256 latest,, uint256 updatedAt,) = i_oracle.latestRoundData(i_feedId);

@@ -1,15 +1,15 @@
 """Fixtures of the contract tests on the session's Anvil: accounts, verifiers, real proofs, fresh oracles.
 
-Every test gets its own freshly deployed ZkOracle, so rounds, submitters and used-proof
-hashes never leak between tests. Replay protection and freshness are per oracle, so a proof
-accepted by one test's oracle is still fresh for the next: three real proofs (seconds each)
-serve every module. They carry the chain's time when the session made them; the test feeds
-accept observations up to an hour old, so the proofs stay valid for the whole session.
+Every test gets its own freshly deployed ZkOracle, so rounds and submitters never leak
+between tests. Ordering by observation time is per feed, so a proof accepted by one test's
+oracle is still fresh for the next: three real proofs (seconds each) serve every module.
+They carry the chain's time when the session made them; the test feeds accept observations
+up to an hour old, so the proofs stay valid for the whole session.
 
-The sliced feed (feeds/sliced, 3 slices) adds one proof per slice of one input (the
-session's ``sliced_proof``) and one proof of slice 1 on another input, to tamper with; its
-targeted variant (slices 0 and 2 proven) has the same slice circuits, so the same
-verifiers and the same slice 0 and 2 proofs serve it.
+The sliced feed (feeds/sliced, 3 slices) adds one proof per slice of one input observed
+after the demo proofs (``sliced_round``) and one proof of slice 1 on another input, to
+tamper with; its targeted variant (slices 0 and 2 proven) has the same slice circuits, so
+the same verifiers and the same slice 0 and 2 proofs serve it.
 """
 
 from __future__ import annotations
@@ -27,23 +27,26 @@ from zkoracle_testkit import (
     OWNER,
     RELAYER,
     Proven,
+    artifacts_config,
     deploy,
+    deploy_aggregator,
     feed_params,
     helper_contracts,
     make_sender,
     register,
+    sliced_artifacts_config,
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.time_limbs import time_limbs
-from oracle.deployments.contracts import circuit_config, deploy_oracle, deploy_verifier, deploy_verifiers
+from oracle.deployments.contracts import deploy_oracle, deploy_verifier, deploy_verifiers
 from oracle.evm.contracts import feed_key
 from oracle.evm.zkoracle import CircuitConfig, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import LocalProver, Proof
-from oracle.provers.sliced import SlicedProof
+from oracle.provers.sliced import SlicedProof, prove_slices
 from relayer.sender import TransactionSender
 
 # Prices exactly representable at EZKL's input scale 13 (multiples of 1/8), so an on-chain
@@ -109,7 +112,7 @@ def demo_verifier(owner: TransactionSender, demo_circuit: CircuitArtifacts) -> s
 @pytest.fixture(scope="session")
 def demo_config(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, demo_verifier: str) -> CircuitConfig:
     """The demo circuit's CircuitConfig as the deployer builds it."""
-    return circuit_config(demo_spec, demo_circuit, [demo_verifier])
+    return artifacts_config(demo_circuit, demo_verifier, output=demo_spec.output)
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +129,7 @@ def gemm_verifier(owner: TransactionSender, gemm_circuit: CircuitArtifacts) -> s
 
 @pytest.fixture(scope="session")
 def gemm_config(demo_spec: FeedSpec, gemm_circuit: CircuitArtifacts, gemm_verifier: str) -> CircuitConfig:
-    return circuit_config(demo_spec, gemm_circuit, [gemm_verifier])
+    return artifacts_config(gemm_circuit, gemm_verifier, output=demo_spec.output)
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +188,14 @@ def demo_key(
 def targeted_circuit(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path) -> SlicedCircuit:
     """The sliced feed's model with only slices 0 and 2 proven (targeted verification)."""
     plan = SlicingPlan(slices=3, proven=(0, 2))
-    targeted = build_sliced_circuit(sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root)
+    targeted = build_sliced_circuit(
+        sliced_spec.model_path,
+        sliced_spec.model_samples(),
+        plan,
+        build_root=build_root,
+        feed=sliced_spec.id,
+        observation_time=True,
+    )
     # The proven slices are the very circuits of the fully proven build: same verifiers, same proofs.
     keys = [None if piece.circuit is None else piece.circuit.manifest.key for piece in targeted.circuit.slices]
     full = [piece.circuit.manifest.key for piece in sliced_circuit.slices if piece.circuit is not None]
@@ -207,14 +217,30 @@ def targeted_verifiers(sliced_verifiers: list[str | None], targeted_circuit: Sli
 def sliced_config(
     sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_verifiers: list[str | None]
 ) -> CircuitConfig:
-    return circuit_config(sliced_spec, sliced_circuit, sliced_verifiers)
+    return sliced_artifacts_config(sliced_circuit, sliced_verifiers, output=sliced_spec.output)
 
 
 @pytest.fixture(scope="session")
 def targeted_config(
     sliced_spec: FeedSpec, targeted_circuit: SlicedCircuit, targeted_verifiers: list[str | None]
 ) -> CircuitConfig:
-    return circuit_config(sliced_spec, targeted_circuit, targeted_verifiers)
+    return sliced_artifacts_config(targeted_circuit, targeted_verifiers, output=sliced_spec.output)
+
+
+def sliced_sample(sliced_spec: FeedSpec, index: int, observed_at: int) -> list[float]:
+    """The sliced feed's sample prices ``index`` with ``observed_at`` as its time limbs."""
+    return list(sliced_spec.load_samples()[index]) + time_limbs(observed_at)
+
+
+@pytest.fixture(scope="session")
+def sliced_observed_at(proof_time: int) -> int:
+    return proof_time + 3
+
+
+@pytest.fixture(scope="session")
+def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_observed_at: int) -> SlicedProof:
+    """Valid proofs of every slice of the sliced model on its first sample, observed after the demo proofs."""
+    return prove_slices(sliced_circuit, sliced_sample(sliced_spec, 0, sliced_observed_at), prover=LocalProver())
 
 
 @pytest.fixture(scope="session")
@@ -225,9 +251,9 @@ def targeted_proof(sliced_proof: SlicedProof) -> SlicedProof:
 
 
 @pytest.fixture(scope="session")
-def other_slice1_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> Proof:
+def other_slice1_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, proof_time: int) -> Proof:
     """A valid proof of slice 1 on the activations of another model input than ``sliced_proof``'s."""
-    other = sliced_spec.model_samples()[1]
+    other = sliced_sample(sliced_spec, 1, proof_time + 3)
     middle = sliced_circuit.slices[1].circuit
     assert middle is not None
     return LocalProver().prove(middle, run_chain(sliced_circuit, other).steps[1].inputs)
@@ -261,3 +287,9 @@ def targeted_key(
     params = feed_params(decimals=sliced_spec.decimals, description="targeted")
     register(owner, oracle, key, params, targeted_config, submitters=(relayer.account.address,))
     return key
+
+
+@pytest.fixture(scope="session")
+def stub_aggregator(owner: TransactionSender) -> str:
+    """An ExampleAggregator (3,000 with 8 decimals in round 1): a contract for layouts that name one."""
+    return deploy_aggregator(owner, 3000 * 10**8).address

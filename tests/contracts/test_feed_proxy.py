@@ -99,21 +99,23 @@ def test_proxy_answers_chainlinks_selectors_with_chainlinks_types() -> None:
 
 def test_proxy_cannot_be_deployed_for_an_unknown_feed(w3: Web3, oracle: ZkOracle, owner: TransactionSender) -> None:
     key = feed_key("nowhere")
-    constructor = contract_factory(w3, PROXY).constructor(oracle.address, key)
+    constructor = contract_factory(w3, PROXY).constructor(oracle.address, key, False)
     assert rejected(owner, constructor) == err("ZkOracleUnknownFeed", key)
 
 
 @pytest.mark.parametrize("address", ["0x" + "00" * 20, Web3.to_checksum_address("0x" + "ab" * 20)])
 def test_proxy_cannot_be_deployed_for_an_address_without_code(w3: Web3, owner: TransactionSender, address: str) -> None:
     # Calling it would revert with no reason at all, so the proxy names the address instead.
-    constructor = contract_factory(w3, PROXY).constructor(address, feed_key("demo"))
+    constructor = contract_factory(w3, PROXY).constructor(address, feed_key("demo"), False)
     assert rejected(owner, constructor) == err("ZkFeedProxyOracleNotAContract", address)
 
 
 def test_proxy_describes_the_feed_before_any_round(proxy: Contract, oracle: ZkOracle, demo_key: bytes) -> None:
     assert proxy.functions.decimals().call() == DECIMALS
     assert proxy.functions.description().call() == DEMO_DESCRIPTION
-    assert proxy.functions.version().call() == proxy.functions.VERSION().call() == 1
+    # Version 2: updatedAt is the observation time, partly proven rounds are refused.
+    assert proxy.functions.version().call() == proxy.functions.VERSION().call() == 2
+    assert proxy.functions.i_acceptsPartialCoverage().call() is False
     assert proxy.functions.i_oracle().call() == oracle.address
     assert proxy.functions.i_feedId().call() == demo_key
     assert view_error(proxy.functions.latestRoundData()) == err("ZkOracleNoRounds", demo_key)
@@ -146,7 +148,9 @@ def test_chainlink_consumer_reads_a_proven_answer_through_the_proxy(
     assert guarded.functions.price(3600).call() == answer * 10 ** (18 - DECIMALS)
 
     # The proxy answers exactly what the oracle stores for the feed.
-    latest = RoundData(RoundId(1, 1), answer, first_proof.observed_at, block_time(w3, confirmed), RoundId(1, 1))
+    # startedAt and updatedAt: the proven observation, never the inclusion.
+    assert block_time(w3, confirmed) >= first_proof.observed_at
+    latest = RoundData(RoundId(1, 1), answer, first_proof.observed_at, first_proof.observed_at, RoundId(1, 1))
     assert RoundData.from_abi(proxy.functions.latestRoundData().call()) == oracle.latest_round_data(demo_key) == latest
     assert RoundData.from_abi(proxy.functions.getRoundData(FIRST_ROUND).call()) == latest
     assert RoundData.from_abi(proxy.functions.latestRoundDataNoOlderThan(3600).call()) == latest
@@ -170,9 +174,9 @@ def test_example_consumer_reads_and_records_the_latest_answer(
     # Before any round the oracle's own error reaches the consumer's caller unchanged.
     assert view_error(consumer.functions.readLatest()) == err("ZkOracleNoRounds", demo_key)
 
-    stamp = block_time(w3, submit(relayer, oracle, demo_key, first_proof))
+    submit(relayer, oracle, demo_key, first_proof)
     answer = expected_answer(first_proof, demo_circuit)
-    assert consumer.functions.readLatest().call() == [answer, DECIMALS, FIRST_ROUND, stamp]
+    assert consumer.functions.readLatest().call() == [answer, DECIMALS, FIRST_ROUND, first_proof.observed_at]
 
     # Anyone may make the consumer record; it needs no role on the oracle.
     confirmed = outsider.transact(consumer.functions.record(3600), what="record")

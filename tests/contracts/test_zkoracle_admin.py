@@ -16,23 +16,27 @@ from zkoracle_testkit import (
     OPERATOR,
     OPERATOR_ROLE,
     ZERO_ADDRESS,
+    aggregator_input,
+    block_time,
     circuit,
     deploy_oracle_with_receipt,
     err,
     events,
     feed_params,
+    increase_time,
     make_sender,
     onchain_input,
     register,
     rejected,
+    rotate,
     stub_proof,
+    timed,
     timed_circuit,
     view_error,
 )
 
-from oracle.deployments.contracts import feed_params as spec_feed_params
 from oracle.evm.contracts import ORACLE, contract_factory, feed_key
-from oracle.evm.zkoracle import CircuitConfig, FeedParams, RoundId, ZkOracle
+from oracle.evm.zkoracle import CircuitConfig, InputPolicy, RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -43,13 +47,14 @@ KEY = feed_key("admin-test")
 def stub_key(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> bytes:
-    """A registered allow-listed feed whose single instance is its answer, the relayer allowed."""
+    """A registered allow-listed feed ``[limb0, limb1, limb2, answer]``, the relayer allowed."""
     register(owner, oracle, KEY, feed_params(), circuit(stub_verifiers[True]), submitters=(relayer.account.address,))
     return KEY
 
 
 def stub_submit(oracle: ZkOracle, key: bytes, answer: int = 1) -> ContractFunction:
-    return oracle.submit(key, stub_proof(), [answer])
+    """A stub round observed at a fresh time."""
+    return oracle.submit(key, stub_proof(), timed(oracle.w3, answer))
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -75,11 +80,25 @@ def test_constructor_grants_admin_and_operator_to_the_admin(w3: Web3, owner: Tra
 
 
 def test_constructor_refuses_the_zero_admin(w3: Web3, owner: TransactionSender) -> None:
-    # An oracle nobody administers could never register a feed.
-    assert rejected(owner, contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS)) == err("ZkOracleZeroAdmin")
+    # An oracle nobody administers could never register a feed (OpenZeppelin's own check).
+    constructor = contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS, 0, 0)
+    assert rejected(owner, constructor) == err("AccessControlInvalidDefaultAdmin", ZERO_ADDRESS)
 
 
-@pytest.mark.parametrize("action", ["registerFeed", "rotateFeed", "setPaused", "setHeartbeat", "setSubmitter"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "registerFeed",
+        "proposeRotation",
+        "executeRotation",
+        "cancelRotation",
+        "setPaused",
+        "setHalted",
+        "setHeartbeat",
+        "setSubmitter",
+        "setAttesters",
+    ],
+)
 def test_only_operators_administer_feeds(
     oracle: ZkOracle,
     stub_key: bytes,
@@ -92,8 +111,12 @@ def test_only_operators_administer_feeds(
     other = circuit(stub_verifiers[False])
     calls: dict[str, Callable[[], ContractFunction]] = {
         "registerFeed": lambda: oracle.register_feed(feed_key("intruder"), feed_params(), other),
-        "rotateFeed": lambda: oracle.rotate_feed(stub_key, other),
+        "proposeRotation": lambda: oracle.propose_rotation(stub_key, other),
+        "executeRotation": lambda: oracle.execute_rotation(stub_key),
+        "cancelRotation": lambda: oracle.cancel_rotation(stub_key),
         "setPaused": lambda: oracle.set_paused(stub_key, True),
+        "setHalted": lambda: oracle.set_halted(stub_key, True),
+        "setAttesters": lambda: oracle.set_attesters(stub_key, [address], 1),
         "setHeartbeat": lambda: oracle.set_heartbeat(stub_key, 1),
         "setSubmitter": lambda: oracle.set_submitter(stub_key, address, True),
     }
@@ -103,7 +126,9 @@ def test_only_operators_administer_feeds(
         assert rejected(intruder, calls[action]()) == expected
     # Nothing changed.
     assert oracle.circuit(stub_key)[0] == 1
+    assert oracle.pending_rotation(stub_key) is None
     assert oracle.is_paused(stub_key) is False
+    assert oracle.is_halted(stub_key) is False
     assert oracle.feed_params(stub_key) == feed_params()
     assert oracle.is_submitter(stub_key, address) is False
     intruder_key = feed_key("intruder")
@@ -146,6 +171,7 @@ def test_registering_stores_and_announces_the_feed(
     assert dict(registered["args"]) == {
         "feedId": KEY,
         "decimals": 6,
+        "inputPolicy": InputPolicy.OPERATOR,
         "permissionless": False,
         "description": "BTC / USD forecast",
     }
@@ -162,24 +188,22 @@ def test_registering_stores_and_announces_the_feed(
     assert oracle.circuit(KEY) == (1, config)
     assert oracle.phase_circuit(KEY, 1) == config
     assert oracle.is_paused(KEY) is False
+    assert oracle.is_halted(KEY) is False
+    assert oracle.pending_rotation(KEY) is None
+    assert oracle.attesters(KEY) == ((), 0)
     assert oracle.latest_round_id(KEY) is None
     # An allow-listed feed starts with nobody allowed, its operator included.
     assert oracle.is_submitter(KEY, owner.account.address) is False
 
 
-def test_registering_with_the_deployers_structs(
+def test_registering_the_demo_circuits_layout(
     oracle: ZkOracle, owner: TransactionSender, demo_spec: FeedSpec, demo_config: CircuitConfig, demo_verifier: str
 ) -> None:
-    # The deployer's structs must match the contract's field by field.
-    params = spec_feed_params(demo_spec)
-    register(owner, oracle, KEY, params, demo_config)
-    assert oracle.feed_params(KEY) == FeedParams(
-        decimals=demo_spec.decimals,
-        heartbeat=demo_spec.onchain.heartbeat_seconds,
-        max_observation_age=demo_spec.onchain.max_observation_age_seconds,
-        permissionless=False,
-        description=demo_spec.description,
+    params = feed_params(
+        decimals=demo_spec.decimals, heartbeat=120, max_age=300, min_answer=0, max_answer=10**20, description="d"
     )
+    register(owner, oracle, KEY, params, demo_config)
+    assert oracle.feed_params(KEY) == params
     phase, stored = oracle.circuit(KEY)
     assert (phase, stored) == (1, demo_config)
     # 4 prices and 3 time limbs in, the forecast out; the time limbs follow the prices.
@@ -191,18 +215,34 @@ def test_registering_with_the_deployers_structs(
         output_index=7,
         input_scale=13,
         output_scale=13,
-        binds_time=True,
         observed_at_index=4,
     )
     assert stored == layout
 
 
+@pytest.mark.parametrize("policy", [InputPolicy.ATTESTED, InputPolicy.ONCHAIN])
 def test_permissionless_feed_admits_anyone(
-    oracle: ZkOracle, owner: TransactionSender, outsider: TransactionSender, stub_verifiers: dict[bool, str]
+    oracle: ZkOracle,
+    owner: TransactionSender,
+    outsider: TransactionSender,
+    stub_verifiers: dict[bool, str],
+    stub_aggregator: str,
+    policy: InputPolicy,
 ) -> None:
-    confirmed = register(owner, oracle, KEY, feed_params(permissionless=True), timed_circuit(stub_verifiers[True]))
+    config = timed_circuit(stub_verifiers[True])
+    if policy == InputPolicy.ONCHAIN:
+        # [price, limb0, limb1, limb2, answer]: the one non-time input read from an aggregator.
+        source = aggregator_input(stub_aggregator, decimals=8, index=0)
+        config = circuit(
+            stub_verifiers[True], instance_count=5, input_count=4, output_index=4, observed_at_index=1,
+            onchain_inputs=(source,),
+        )
+    params = feed_params(policy=policy, permissionless=True)
+    confirmed = register(owner, oracle, KEY, params, config)
     (event,) = events(oracle.contract.events.FeedRegistered(), confirmed)
     assert event["args"]["permissionless"] is True
+    assert event["args"]["inputPolicy"] == policy
+    assert oracle.feed_params(KEY) == params
     assert oracle.is_submitter(KEY, outsider.account.address) is True
     assert oracle.is_submitter(KEY, ZERO_ADDRESS) is True
 
@@ -226,12 +266,13 @@ def test_zero_addresses_are_refused(
     assert rejected(owner, oracle.register_feed(other, feed_params(), no_verifier)) == err(
         "ZkOracleZeroVerifier", other
     )
-    assert rejected(owner, oracle.rotate_feed(stub_key, no_verifier)) == err("ZkOracleZeroVerifier", stub_key)
+    assert rejected(owner, oracle.propose_rotation(stub_key, no_verifier)) == err("ZkOracleZeroVerifier", stub_key)
     no_target = circuit(
         stub_verifiers[True],
-        instance_count=2,
-        input_count=1,
-        output_index=1,
+        instance_count=5,
+        input_count=4,
+        output_index=4,
+        observed_at_index=1,
         onchain_inputs=(onchain_input(ZERO_ADDRESS, decimals=8, index=0),),
     )
     assert rejected(owner, oracle.register_feed(other, feed_params(), no_target)) == err(
@@ -247,7 +288,7 @@ def test_zero_addresses_are_refused(
         # The error names the index and the range of outputs, [input_count, instance_count).
         (8, 7, 8),  # one past the last instance
         (8, 7, 2**32 - 1),
-        (0, 0, 0),  # no instances at all
+        (3, 3, 3),  # no output at all
         (8, 7, 6),  # the answer would be a model input, which the submitter chooses
     ],
 )
@@ -267,7 +308,7 @@ def test_output_index_must_address_an_output_instance(
     assert rejected(owner, oracle.register_feed(other, feed_params(), config)) == err(
         "ZkOracleOutputIndexOutOfRange", other, output_index, input_count, instance_count
     )
-    assert rejected(owner, oracle.rotate_feed(stub_key, config)) == err(
+    assert rejected(owner, oracle.propose_rotation(stub_key, config)) == err(
         "ZkOracleOutputIndexOutOfRange", stub_key, output_index, input_count, instance_count
     )
     assert view_error(oracle.contract.functions.getFeedParams(other)) == err("ZkOracleUnknownFeed", other)
@@ -305,10 +346,17 @@ def test_onchain_input_must_be_a_model_input(
 ) -> None:
     def with_input_at(index: int) -> CircuitConfig:
         source = onchain_input(stub_verifiers[True], decimals=8, index=index)
-        return circuit(stub_verifiers[True], instance_count=3, input_count=2, output_index=2, onchain_inputs=(source,))
+        return circuit(
+            stub_verifiers[True],
+            instance_count=6,
+            input_count=5,
+            output_index=5,
+            observed_at_index=2,
+            onchain_inputs=(source,),
+        )
 
-    assert rejected(owner, oracle.register_feed(KEY, feed_params(), with_input_at(2))) == err(
-        "ZkOracleOnchainInputIndexOutOfRange", KEY, 2, 2
+    assert rejected(owner, oracle.register_feed(KEY, feed_params(), with_input_at(5))) == err(
+        "ZkOracleOnchainInputIndexOutOfRange", KEY, 5, 5
     )
     register(owner, oracle, KEY, feed_params(), with_input_at(1))
     assert oracle.circuit(KEY)[1] == with_input_at(1)
@@ -344,7 +392,14 @@ def test_onchain_input_decimals_are_bounded(
 ) -> None:
     def with_decimals(decimals: int) -> CircuitConfig:
         source = onchain_input(stub_verifiers[True], decimals=decimals, index=0)
-        return circuit(stub_verifiers[True], instance_count=2, input_count=1, output_index=1, onchain_inputs=(source,))
+        return circuit(
+            stub_verifiers[True],
+            instance_count=5,
+            input_count=4,
+            output_index=4,
+            observed_at_index=1,
+            onchain_inputs=(source,),
+        )
 
     assert rejected(owner, oracle.register_feed(KEY, feed_params(), with_decimals(37))) == err(
         "ZkOracleOnchainInputUnsupportedDecimals", KEY, 0, 37
@@ -361,19 +416,6 @@ def test_widest_scales_and_decimals_are_accepted(
     assert oracle.circuit(KEY)[1] == config
 
 
-def test_permissionless_feed_requires_a_proven_observation_time(
-    oracle: ZkOracle, owner: TransactionSender, stub_verifiers: dict[bool, str]
-) -> None:
-    # Without it anyone could replay old inputs with a fresh proof.
-    params = feed_params(permissionless=True)
-    untimed = circuit(stub_verifiers[True])
-    assert rejected(owner, oracle.register_feed(KEY, params, untimed)) == err("ZkOracleFreshnessRequired", KEY)
-    register(owner, oracle, KEY, params, timed_circuit(stub_verifiers[True]))
-    # Nor can a rotation drop the time later.
-    assert rejected(owner, oracle.rotate_feed(KEY, untimed)) == err("ZkOracleFreshnessRequired", KEY)
-    assert oracle.circuit(KEY)[0] == 1
-
-
 # --- unknown feeds ---------------------------------------------------------------------------
 
 
@@ -383,8 +425,12 @@ def test_unknown_feed_is_refused_by_every_function(
     key = feed_key("nowhere")
     expected = err("ZkOracleUnknownFeed", key)
     for sender, call in (
-        (owner, oracle.rotate_feed(key, circuit(stub_verifiers[True]))),
+        (owner, oracle.propose_rotation(key, circuit(stub_verifiers[True]))),
+        (owner, oracle.execute_rotation(key)),
+        (owner, oracle.cancel_rotation(key)),
         (owner, oracle.set_paused(key, True)),
+        (owner, oracle.set_halted(key, True)),
+        (owner, oracle.set_attesters(key, [relayer.account.address], 1)),
         (owner, oracle.set_heartbeat(key, 60)),
         (owner, oracle.set_submitter(key, relayer.account.address, True)),
         (relayer, stub_submit(oracle, key)),
@@ -396,12 +442,16 @@ def test_unknown_feed_is_refused_by_every_function(
         views.getFeedParams(key),
         views.getCircuit(key),
         views.getPhaseCircuit(key, 1),
+        views.getPendingRotation(key),
+        views.getAttesters(key),
         views.isPaused(key),
+        views.isHalted(key),
         views.isSubmitter(key, relayer.account.address),
         views.latestRoundData(key),
         views.latestRoundDataNoOlderThan(key, 2**256 - 1),
         views.getRoundData(key, first),
         views.getRound(key, first),
+        views.getCoverage(key, first),
         views.latestRoundId(key),
     ):
         assert view_error(view) == expected
@@ -481,9 +531,29 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
     second = circuit(stub_verifiers[True], commitment=b"\x22" * 32, output_scale=10)
     relayer.transact(stub_submit(oracle, stub_key, 1 << 13), what="phase 1 round")
 
-    rotate = oracle.rotate_feed(stub_key, second)
-    assert rotate.call({"from": owner.account.address}) == 2
-    confirmed = owner.transact(rotate, what="rotate")
+    propose = oracle.propose_rotation(stub_key, second)
+    now = oracle.w3.eth.get_block("latest")["timestamp"]
+    phase, executable_at = propose.call({"from": owner.account.address})
+    assert phase == 2 and executable_at >= now
+    proposed = owner.transact(propose, what="propose")
+    (event,) = events(oracle.contract.events.RotationProposed(), proposed)
+    stamp = block_time(oracle.w3, proposed)
+    assert dict(event["args"]) == {
+        "feedId": stub_key,
+        "phaseId": 2,
+        "verifier": stub_verifiers[True],
+        "modelCommitment": b"\x22" * 32,
+        "executableAt": stamp,  # no rotation delay on the test oracles
+    }
+    assert not events(oracle.contract.events.FeedRotated(), proposed)
+    # Proposed is not current: the feed still runs phase 1, the pending phase is readable.
+    assert oracle.pending_rotation(stub_key) == (2, stamp)
+    assert oracle.circuit(stub_key) == (1, first)
+    assert oracle.phase_circuit(stub_key, 2) == second
+
+    execute = oracle.execute_rotation(stub_key)
+    assert execute.call({"from": owner.account.address}) == 2
+    confirmed = owner.transact(execute, what="execute")
     (event,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(event["args"]) == {
         "feedId": stub_key,
@@ -492,6 +562,7 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
         "modelCommitment": b"\x22" * 32,
     }
     assert not events(oracle.contract.events.FeedRegistered(), confirmed)
+    assert oracle.pending_rotation(stub_key) is None
 
     assert oracle.circuit(stub_key) == (2, second)
     assert oracle.phase_circuit(stub_key, 1) == first
@@ -509,11 +580,77 @@ def test_rotation_starts_a_new_phase_and_keeps_the_old_circuit_readable(
     assert oracle.round_data(stub_key, RoundId(1, 1)).answer == 10**8
 
 
+def test_without_a_pending_rotation_there_is_nothing_to_execute_or_cancel(
+    oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    for call in (oracle.execute_rotation(stub_key), oracle.cancel_rotation(stub_key)):
+        assert rejected(owner, call) == err("ZkOracleNoPendingRotation", stub_key)
+    rotate(owner, oracle, stub_key, circuit(stub_verifiers[True], commitment=b"\x33" * 32))
+    # Executing consumed the proposal.
+    for call in (oracle.execute_rotation(stub_key), oracle.cancel_rotation(stub_key)):
+        assert rejected(owner, call) == err("ZkOracleNoPendingRotation", stub_key)
+    assert oracle.circuit(stub_key)[0] == 2
+
+
+def test_a_cancelled_rotation_never_takes_effect(
+    oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    first = oracle.circuit(stub_key)[1]
+    owner.transact(oracle.propose_rotation(stub_key, circuit(stub_verifiers[False])), what="propose")
+    confirmed = owner.transact(oracle.cancel_rotation(stub_key), what="cancel")
+    (event,) = events(oracle.contract.events.RotationCancelled(), confirmed)
+    assert dict(event["args"]) == {"feedId": stub_key, "phaseId": 2}
+    assert oracle.pending_rotation(stub_key) is None
+    assert rejected(owner, oracle.execute_rotation(stub_key)) == err("ZkOracleNoPendingRotation", stub_key)
+    assert oracle.circuit(stub_key) == (1, first)
+    assert view_error(oracle.contract.functions.getPhaseCircuit(stub_key, 2)) == err(
+        "ZkOracleUnknownPhase", stub_key, 2
+    )
+    # The next proposal takes phase 2 afresh.
+    replacement = circuit(stub_verifiers[True], commitment=b"\x44" * 32)
+    rotate(owner, oracle, stub_key, replacement)
+    assert oracle.circuit(stub_key) == (2, replacement)
+
+
+def test_a_new_proposal_replaces_the_pending_one(
+    oracle: ZkOracle, stub_key: bytes, owner: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    owner.transact(oracle.propose_rotation(stub_key, circuit(stub_verifiers[False])), what="propose")
+    replacement = circuit(stub_verifiers[True], commitment=b"\x55" * 32, output_scale=7)
+    rotate(owner, oracle, stub_key, replacement)
+    assert oracle.circuit(stub_key) == (2, replacement)
+
+
+def test_rotation_waits_for_the_oracles_delay(
+    w3: Web3, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    delay = 600
+    oracle, _ = deploy_oracle_with_receipt(owner, owner.account.address, rotation_delay=delay)
+    assert oracle.contract.functions.i_rotationDelay().call() == delay
+    register(owner, oracle, KEY, feed_params(), circuit(stub_verifiers[True]), submitters=(relayer.account.address,))
+    proposed = owner.transact(oracle.propose_rotation(KEY, circuit(stub_verifiers[False])), what="propose")
+    executable_at = block_time(w3, proposed) + delay
+    (event,) = events(oracle.contract.events.RotationProposed(), proposed)
+    assert event["args"]["executableAt"] == executable_at
+    assert oracle.pending_rotation(KEY) == (2, executable_at)
+    assert rejected(owner, oracle.execute_rotation(KEY)) == err("ZkOracleRotationNotReady", KEY, executable_at)
+    # Meanwhile the feed runs its current circuit.
+    relayer.transact(stub_submit(oracle, KEY), what="round during the delay")
+    increase_time(w3, delay - 30)
+    assert rejected(owner, oracle.execute_rotation(KEY)) == err("ZkOracleRotationNotReady", KEY, executable_at)
+    assert oracle.circuit(KEY)[0] == 1
+    increase_time(w3, 30)
+    owner.transact(oracle.execute_rotation(KEY), what="execute after the delay")
+    assert oracle.circuit(KEY) == (2, circuit(stub_verifiers[False]))
+
+
 # --- the ends of the round-id space ----------------------------------------------------------
 # 65,535 rotations or 2**64 rounds cannot be made in a test, so the feed's state is written
-# directly: s_feeds is the slot after AccessControl's roles, and a FeedState's third slot packs
-# phaseId (16 bits), paused (8), latestRoundId (80) and latestObservedAt (48), low bits first.
-FEEDS_SLOT, STATE_WORD = 1, 2
+# directly: s_feeds follows the slots of AccessControlDefaultAdminRules and EIP712 (slot 5,
+# as solc lays them out; the assertion below checks it); a FeedState's fifth slot (after the four of
+# FeedParams) packs phaseId (16 bits), paused (8), halted (8), attestationThreshold (8),
+# latestRoundId (80), latestObservedAt (48) and rotationExecutableAt (48), low bits first.
+FEEDS_SLOT, STATE_WORD, ROUND_SHIFT = 5, 4, 40
 
 
 def feed_state_slot(key: bytes) -> int:
@@ -525,9 +662,9 @@ def set_feed_state(w3: Web3, oracle: ZkOracle, key: bytes, *, phase: int, latest
     word = int.from_bytes(w3.eth.get_storage_at(oracle.address, slot), "big")
     # The layout is what this assumes: a freshly registered feed is in phase 1, round 0.
     assert oracle.latest_round_id(key) is None
-    assert (word & 0xFFFF, (word >> 24) & (2**80 - 1)) == (1, 0)
+    assert (word & 0xFFFF, (word >> ROUND_SHIFT) & (2**80 - 1)) == (1, 0)
     latest = 0 if latest_round is None else int(latest_round)
-    word = (word & ~0xFFFF & ~((2**80 - 1) << 24)) | phase | (latest << 24)
+    word = (word & ~0xFFFF & ~((2**80 - 1) << ROUND_SHIFT)) | phase | (latest << ROUND_SHIFT)
     response = w3.provider.make_request("anvil_setStorageAt", [oracle.address, hex(slot), "0x" + f"{word:064x}"])
     assert "error" not in response, response
 
@@ -537,11 +674,11 @@ def test_the_last_phase_cannot_be_rotated_past(
 ) -> None:
     last = 2**16 - 1
     set_feed_state(w3, oracle, stub_key, phase=last - 1, latest_round=None)
-    assert owner.transact(oracle.rotate_feed(stub_key, circuit(stub_verifiers[True])), what="rotate")
+    assert rotate(owner, oracle, stub_key, circuit(stub_verifiers[True]))
     assert oracle.circuit(stub_key)[0] == last
     assert oracle.phase_circuit(stub_key, last) == circuit(stub_verifiers[True])
-    rotate = oracle.rotate_feed(stub_key, circuit(stub_verifiers[True]))
-    assert rejected(owner, rotate) == err("ZkOraclePhasesExhausted", stub_key)
+    propose = oracle.propose_rotation(stub_key, circuit(stub_verifiers[True]))
+    assert rejected(owner, propose) == err("ZkOraclePhasesExhausted", stub_key)
     assert oracle.circuit(stub_key)[0] == last
 
 
@@ -554,6 +691,6 @@ def test_a_phase_out_of_round_ids_refuses_rounds(
     assert oracle.latest_round_id(stub_key) == RoundId(1, 2**64 - 1)
     assert rejected(relayer, stub_submit(oracle, stub_key)) == err("PhasedRoundIdsPhaseExhausted", 1)
     # A rotation starts the next phase's count.
-    owner.transact(oracle.rotate_feed(stub_key, circuit(oracle.circuit(stub_key)[1].verifier)), what="rotate")
+    rotate(owner, oracle, stub_key, circuit(oracle.circuit(stub_key)[1].verifier))
     relayer.transact(stub_submit(oracle, stub_key), what="first round of phase 2")
     assert oracle.latest_round_id(stub_key) == RoundId(2, 1)

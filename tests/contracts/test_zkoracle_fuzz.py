@@ -26,7 +26,7 @@ from zkoracle_testkit import (
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
 from oracle.deployments.contracts import deploy_oracle
 from oracle.evm.contracts import feed_key
-from oracle.evm.zkoracle import FIELD_MODULUS, MAX_FUTURE_SKEW, CircuitConfig, RoundId, ZkOracle
+from oracle.evm.zkoracle import FIELD_MODULUS, CircuitConfig, RoundId, ZkOracle
 from relayer.sender import TransactionSender
 
 EXAMPLES = 200
@@ -89,7 +89,8 @@ def predicted_reason(instances: list[int], block_time: int) -> str:
         if rest or limb >> OBSERVED_AT_LIMB_BITS:
             return err("EzklInstancesMalformedTimeLimb", i, instance)
         observed_at |= limb << (OBSERVED_AT_LIMB_BITS * i)
-    if observed_at > block_time + MAX_FUTURE_SKEW:
+    # No skew: an observation after the block's time is refused outright.
+    if observed_at > block_time:
         return err("ZkOracleObservationFromFuture", KEY, observed_at, block_time)
     if block_time > observed_at + MAX_AGE:
         return err("ZkOracleObservationTooOld", KEY, observed_at, block_time - MAX_AGE)

@@ -24,17 +24,21 @@ from zkoracle_testkit import (
     quantize,
     register,
     rejected,
+    rotate,
     stub_proof,
+    stub_time,
+    timed,
     view_error,
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.deployments.contracts import circuit_config, deploy_consumer, deploy_feed, rotate_feed
+from oracle.deployments.contracts import deploy_consumer
 from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import (
     MAX_SLICES,
+    InputEvidence,
     UNPROVEN_VERIFIER,
     CircuitConfig,
     RoundData,
@@ -44,7 +48,6 @@ from oracle.evm.zkoracle import (
     SliceConfig,
     ZkOracle,
 )
-from oracle.exceptions import DeploymentError
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import Proof
 from oracle.provers.sliced import SlicedProof
@@ -86,9 +89,20 @@ def consumer_of(w3: Web3, owner: TransactionSender, oracle: ZkOracle, feed_id: s
 
 
 def sliced_stub(verifier: str, slices: tuple[SliceConfig, ...], **overrides: object) -> CircuitConfig:
-    """First slice ``[input, output commitment]``; the answer is the last slice's instance 1."""
-    layout: dict[str, object] = {"instance_count": 2, "input_count": 1, "output_index": 1, "slices": slices}
+    """First slice ``[input, limb0, limb1, limb2, output commitment]``; the answer is the last slice's instance 1."""
+    layout: dict[str, object] = {
+        "instance_count": 5,
+        "input_count": 4,
+        "output_index": 1,
+        "observed_at_index": 1,
+        "slices": slices,
+    }
     return circuit(verifier, **{**layout, **overrides})  # type: ignore[arg-type]
+
+
+def head(oracle: ZkOracle, value: int, link: int) -> list[int]:
+    """The first stub slice's instances: ``value``, a fresh observation time, the output commitment."""
+    return [value, *limb_instances(stub_time(oracle.w3)), link]
 
 
 def stub_slices(*instances: list[int]) -> tuple[list[bytes], list[list[int]]]:
@@ -124,21 +138,21 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
     sliced_config: CircuitConfig,
     sliced_verifiers: list[str | None],
     sliced_proof: SlicedProof,
+    sliced_observed_at: int,
 ) -> None:
     assert sliced_circuit.manifest.coverage == (3, 3)
-    # The deployer's layout: 8 public inputs and the output commitment in slice 0; slices 1
+    # The deployer's layout: 8 prices, 3 time limbs and the output commitment in slice 0; slices 1
     # and 2 take [input commitment, output commitment] and [input commitment, forecast].
     assert sliced_verifiers[0] is not None and sliced_verifiers[1] is not None and sliced_verifiers[2] is not None
     layout = circuit(
         sliced_verifiers[0],
         commitment=sliced_config.model_commitment,
-        instance_count=9,
-        input_count=8,
+        instance_count=12,
+        input_count=11,
         output_index=1,
         input_scale=sliced_circuit.input_scale,
         output_scale=sliced_circuit.output_scale,
-        binds_time=False,
-        observed_at_index=0,
+        observed_at_index=8,
         slices=(SliceConfig(sliced_verifiers[1], 2), SliceConfig(sliced_verifiers[2], 2)),
     )
     assert sliced_config == layout
@@ -167,19 +181,20 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
             round_id=expected_id,
             submitter=relayer.account.address,
             answer=answer,
-            observed_at=stamp,
+            observed_at=sliced_observed_at,
             instances=tuple(instances[0]),
             tx_hash=confirmed.tx_hash,
             block_number=confirmed.block_number,
         )
     ]
-    assert oracle.latest_round_data(sliced_key) == RoundData(expected_id, answer, stamp, stamp, expected_id)
+    observed = sliced_observed_at
+    assert oracle.latest_round_data(sliced_key) == RoundData(expected_id, answer, observed, observed, expected_id)
     assert oracle.round(sliced_key, expected_id) == RoundRecord(
         answer=answer,
-        observed_at=stamp,
-        updated_at=stamp,
+        observed_at=observed,
+        included_at=stamp,
         model_commitment=commitment_of(sliced_circuit),
-        inputs_hash=inputs_hash(instances[0][:8]),
+        inputs_hash=inputs_hash(instances[0][:11]),
         submitter=relayer.account.address,
     )
     assert oracle.coverage(sliced_key, expected_id) == (3, 3)
@@ -229,10 +244,9 @@ def test_a_whole_model_feed_takes_one_proof_through_submit_slices(
     assert (event.answer, event.observed_at) == (answer, first_proof.observed_at)
     assert event.instances == tuple(first_proof.instances)
     assert oracle.coverage(demo_key, RoundId(1, 1)) == (1, 1)
-    # The same proof is spent for `submit` too.
-    proof_hash = bytes(Web3.keccak(first_proof.proof_bytes))
+    # The same proof is stale for `submit` too: its observation is the feed's latest.
     assert rejected(relayer, oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)) == err(
-        "ZkOracleProofReplayed", demo_key, proof_hash
+        "ZkOracleStaleRound", demo_key, first_proof.observed_at, first_proof.observed_at
     )
     # One slice, so two proofs are a wrong count.
     two = oracle.submit_slices(demo_key, [first_proof.proof_bytes] * 2, [first_proof.instances] * 2)
@@ -341,77 +355,19 @@ def test_a_slice_not_proven_takes_no_proof_and_no_instances(
     assert rejected(relayer, oracle.submit_slices(targeted_key, proofs, instances)) == expected
 
 
-def test_a_spent_first_slice_proof_is_refused(
-    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
+def test_a_replayed_sliced_round_is_stale(
+    oracle: ZkOracle,
+    relayer: TransactionSender,
+    sliced_key: bytes,
+    sliced_proof: SlicedProof,
+    sliced_observed_at: int,
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     relayer.transact(oracle.submit_slices(sliced_key, proofs, instances), what="submit sliced round")
-    proof_hash = bytes(Web3.keccak(proofs[0]))
     assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
-        "ZkOracleProofReplayed", sliced_key, proof_hash
+        "ZkOracleStaleRound", sliced_key, sliced_observed_at, sliced_observed_at
     )
     assert oracle.latest_round_id(sliced_key) == RoundId(1, 1)
-
-
-# --- the deployer ----------------------------------------------------------------------------
-
-
-def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
-    w3: Web3,
-    oracle: ZkOracle,
-    owner: TransactionSender,
-    relayer: TransactionSender,
-    sliced_spec: FeedSpec,
-    sliced_circuit: SlicedCircuit,
-    targeted_circuit: SlicedCircuit,
-    sliced_proof: SlicedProof,
-    targeted_proof: SlicedProof,
-) -> None:
-    deployment = deploy_feed(
-        owner,
-        sliced_spec,
-        targeted_circuit,
-        submitter=relayer.account.address,
-        oracle_address=oracle.address,
-        with_consumer=True,
-    )
-    first, middle, last = deployment.slice_verifiers
-    assert (deployment.verifier_address, middle) == (first, None) and last is not None
-    key = feed_key(sliced_spec.id)
-    registered = circuit_config(sliced_spec, targeted_circuit, list(deployment.slice_verifiers))
-    assert oracle.circuit(key)[1] == registered
-    relayer.transact(oracle.submit_slices(key, *targeted_proof.calldata()), what="submit targeted round")
-    consumer = bind(w3, CONSUMER, str(deployment.consumer_address))
-    assert view_error(consumer.functions.readFullyProven()) == err(
-        "ExampleConsumerPartialCoverage", key, int(RoundId(1, 1)), 2, 3
-    )
-
-    rotated = rotate_feed(owner, sliced_spec, sliced_circuit, oracle_address=oracle.address)
-    phase, current = oracle.circuit(key)
-    assert (phase, current.verifier, len(current.slices)) == (2, rotated, 2)
-    assert all(piece.verifier != UNPROVEN_VERIFIER for piece in current.slices)
-    # Both phases prove slice 0 with the same circuit, so its spent proof stays spent.
-    proofs, instances = sliced_proof.calldata()
-    assert rejected(relayer, oracle.submit_slices(key, proofs, instances)) == err(
-        "ZkOracleProofReplayed", key, bytes(Web3.keccak(proofs[0]))
-    )
-    assert oracle.coverage(key, RoundId(1, 1)) == (2, 3)
-
-
-def test_a_sliced_config_needs_one_verifier_per_proven_slice(
-    sliced_spec: FeedSpec,
-    targeted_circuit: SlicedCircuit,
-    demo_spec: FeedSpec,
-    demo_circuit: CircuitArtifacts,
-    stub_verifiers: dict[bool, str],
-) -> None:
-    verifier = stub_verifiers[True]
-    for wrong in ([verifier] * 3, [verifier, None], [None, None, verifier], []):
-        with pytest.raises(DeploymentError):
-            circuit_config(sliced_spec, targeted_circuit, wrong)
-    with pytest.raises(DeploymentError):
-        circuit_config(demo_spec, demo_circuit, [verifier, verifier])
-    assert circuit_config(demo_spec, demo_circuit, [verifier]).slices == ()
 
 
 # --- the oracle's checks, with stub verifiers ------------------------------------------------
@@ -424,11 +380,12 @@ def test_across_a_slice_not_proven_nothing_is_linked(
     key = register_stub(oracle, owner, relayer, sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2))))
     answer = 2000 << 13
     confirmed = relayer.transact(
-        oracle.submit_slices(key, *stub_slices([7, LINK_1], [], [LINK_2, answer])), what="submit targeted stub"
+        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, answer])), what="submit targeted stub"
     )
     (event,) = oracle.round_submitted(confirmed.receipt)
-    assert (event.answer, event.instances) == (2000 * 10**8, (7, LINK_1))
-    assert oracle.round(key, RoundId(1, 1)).inputs_hash == inputs_hash([7])
+    assert (event.answer, event.instances[0], event.instances[-1]) == (2000 * 10**8, 7, LINK_1)
+    assert oracle.round(key, RoundId(1, 1)).inputs_hash == inputs_hash(list(event.instances[:4]))
+    assert event.instances[0] == 7
 
 
 def test_every_link_between_proven_slices_is_checked(
@@ -436,7 +393,7 @@ def test_every_link_between_proven_slices_is_checked(
 ) -> None:
     yes = stub_verifiers[True]
     key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 2), SliceConfig(yes, 2))))
-    broken = oracle.submit_slices(key, *stub_slices([7, LINK_1], [LINK_1, LINK_2], [LINK_2 + 1, 5]))
+    broken = oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [LINK_1, LINK_2], [LINK_2 + 1, 5]))
     assert rejected(relayer, broken) == err("ZkOracleSliceLinkBroken", key, 2, LINK_2, LINK_2 + 1)
 
 
@@ -447,7 +404,7 @@ def test_a_slice_verifier_answering_false_is_an_invalid_slice_proof(
         stub_verifiers[True], (SliceConfig(stub_verifiers[False], 2), SliceConfig(stub_verifiers[True], 2))
     )
     key = register_stub(oracle, owner, relayer, config)
-    call = oracle.submit_slices(key, *stub_slices([7, LINK_1], [LINK_1, LINK_2], [LINK_2, 5]))
+    call = oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [LINK_1, LINK_2], [LINK_2, 5]))
     assert rejected(relayer, call) == err("ZkOracleInvalidSliceProof", key, 1)
 
 
@@ -475,17 +432,9 @@ def test_the_first_slice_carries_the_observation_time(
 ) -> None:
     yes = stub_verifiers[True]
     # Slice 0: three time limbs, then its output commitment.
-    config = sliced_stub(
-        yes,
-        (SliceConfig(yes, 2),),
-        instance_count=4,
-        input_count=3,
-        binds_time=True,
-        observed_at_index=0,
-        output_index=1,
-    )
-    key = register_stub(oracle, owner, relayer, config, permissionless=True)
-    observed_at = int(w3.eth.get_block("latest")["timestamp"])
+    config = sliced_stub(yes, (SliceConfig(yes, 2),), instance_count=4, input_count=3, observed_at_index=0)
+    key = register_stub(oracle, owner, relayer, config)
+    observed_at = stub_time(w3)
     slices = [[*limb_instances(observed_at), LINK_1], [LINK_1, 5]]
     confirmed = relayer.transact(oracle.submit_slices(key, *stub_slices(*slices)), what="submit timed sliced stub")
     (event,) = oracle.round_submitted(confirmed.receipt)
@@ -507,9 +456,11 @@ def test_the_first_slice_carries_the_onchain_inputs(
     )
     key = register_stub(oracle, owner, relayer, config)
     read = quantize(2_038_50, decimals=2, scale=13)
-    wrong = oracle.submit_slices(key, *stub_slices([read + 1, LINK_1], [LINK_1, 5]))
+    getter = InputEvidence(source_rounds=(0,))
+    wrong = oracle.submit_slices(key, *stub_slices(head(oracle, read + 1, LINK_1), [LINK_1, 5]), getter)
     assert rejected(relayer, wrong) == err("ZkOracleOnchainInputMismatch", key, 0, read, read + 1)
-    relayer.transact(oracle.submit_slices(key, *stub_slices([read, LINK_1], [LINK_1, 5])), what="submit")
+    call = oracle.submit_slices(key, *stub_slices(head(oracle, read, LINK_1), [LINK_1, 5]), getter)
+    relayer.transact(call, what="submit")
     assert oracle.latest_round_id(key) == RoundId(1, 1)
 
 
@@ -519,13 +470,14 @@ def test_rotation_between_whole_and_sliced_circuits_keeps_each_phases_coverage(
     yes = stub_verifiers[True]
     whole = circuit(yes)
     key = register_stub(oracle, owner, relayer, whole)
-    relayer.transact(oracle.submit(key, stub_proof(), [1]), what="submit whole round")
+    relayer.transact(oracle.submit(key, stub_proof(), timed(oracle.w3, 1)), what="submit whole round")
     targeted = sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2)), commitment=b"\x33" * 32)
-    confirmed = owner.transact(oracle.rotate_feed(key, targeted), what="rotate to sliced")
+    confirmed = rotate(owner, oracle, key, targeted)
     (rotated,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(rotated["args"]) == {"feedId": key, "phaseId": 2, "verifier": yes, "modelCommitment": b"\x33" * 32}
-    assert rejected(relayer, oracle.submit(key, stub_proof(), [1])) == err("ZkOracleSliceCountMismatch", key, 3, 1)
-    relayer.transact(oracle.submit_slices(key, *stub_slices([7, LINK_1], [], [LINK_2, 5])), what="submit sliced")
+    call = oracle.submit(key, stub_proof(), timed(oracle.w3, 1))
+    assert rejected(relayer, call) == err("ZkOracleSliceCountMismatch", key, 3, 1)
+    relayer.transact(oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, 5])), what="submit sliced")
 
     assert oracle.coverage(key, RoundId(1, 1)) == (1, 1)
     assert oracle.coverage(key, RoundId(2, 1)) == (2, 3)
@@ -536,8 +488,8 @@ def test_rotation_between_whole_and_sliced_circuits_keeps_each_phases_coverage(
     assert oracle.phase_circuit(key, 1) == whole
     assert oracle.phase_circuit(key, 2) == targeted
     # Back to a whole model: `submit` again, and a new phase with coverage (1, 1).
-    owner.transact(oracle.rotate_feed(key, whole), what="rotate back")
-    relayer.transact(oracle.submit(key, stub_proof(), [1]), what="submit whole round")
+    rotate(owner, oracle, key, whole)
+    relayer.transact(oracle.submit(key, stub_proof(), timed(oracle.w3, 1)), what="submit whole round")
     assert oracle.coverage(key, RoundId(3, 1)) == (1, 1)
 
 
@@ -549,7 +501,7 @@ def test_the_most_slices_register(
     key = register_stub(oracle, owner, relayer, config)
     assert oracle.contract.functions.MAX_SLICES().call() == MAX_SLICES  # a constant the binding mirrors
     assert oracle.circuit(key)[1] == config
-    chain = [[7, 1]] + [[i, i + 1] for i in range(1, MAX_SLICES - 1)] + [[MAX_SLICES - 1, 5]]
+    chain = [head(oracle, 7, 1)] + [[i, i + 1] for i in range(1, MAX_SLICES - 1)] + [[MAX_SLICES - 1, 5]]
     relayer.transact(oracle.submit_slices(key, *stub_slices(*chain)), what="submit 16 slices")
     assert oracle.coverage(key, RoundId(1, 1)) == (MAX_SLICES, MAX_SLICES)
 
@@ -564,7 +516,7 @@ def _invalid_layouts(yes: str) -> list[tuple[CircuitConfig, str, tuple]]:
         (sliced_stub(yes, (proven(2),) * MAX_SLICES), "ZkOracleTooManySlices", (MAX_SLICES + 1, MAX_SLICES)),
         (sliced_stub(ZERO_ADDRESS, (proven(2),)), "ZkOracleSliceUnproven", (0,)),
         (sliced_stub(yes, (proven(2), UNPROVEN)), "ZkOracleSliceUnproven", (2,)),
-        (sliced_stub(yes, (proven(2),), instance_count=1), "ZkOracleSliceInstanceCountInvalid", (0, 1)),
+        (sliced_stub(yes, (proven(2),), instance_count=4), "ZkOracleSliceInstanceCountInvalid", (0, 4)),
         (
             sliced_stub(yes, (SliceConfig(UNPROVEN_VERIFIER, 2), proven(2))),
             "ZkOracleSliceInstanceCountInvalid",
@@ -607,5 +559,6 @@ def test_invalid_slice_layouts_are_refused(
         assert view_error(oracle.contract.functions.getCircuit(STUB_KEY)) == err("ZkOracleUnknownFeed", STUB_KEY)
     else:
         register_stub(oracle, owner, relayer, circuit(stub_verifiers[True]))
-        assert rejected(owner, oracle.rotate_feed(STUB_KEY, config)) == err(name, STUB_KEY, *args)
+        assert rejected(owner, oracle.propose_rotation(STUB_KEY, config)) == err(name, STUB_KEY, *args)
+        assert oracle.pending_rotation(STUB_KEY) is None
         assert oracle.circuit(STUB_KEY)[0] == 1

@@ -21,6 +21,7 @@ from zkoracle_testkit import (
     register,
     rejected,
     stub_proof,
+    timed,
     timed_circuit,
 )
 
@@ -32,10 +33,15 @@ from relayer.sender import TransactionSender
 KEY = feed_key("stub")
 
 
+def decode_limbs(limbs: list[int], *, scale: int = 13) -> int:
+    """The observation time three limb instances carry."""
+    return sum((limb >> scale) << (11 * i) for i, limb in enumerate(limbs))
+
+
 def register_answer_feed(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, verifier: str, *, scale: int, decimals: int
 ) -> bytes:
-    """A feed whose single instance is its answer."""
+    """A feed ``[limb0, limb1, limb2, answer]``: the observation time, then the answer."""
     config = circuit(verifier, output_scale=scale)
     register(owner, oracle, KEY, feed_params(decimals=decimals), config, submitters=(relayer.account.address,))
     return KEY
@@ -43,6 +49,11 @@ def register_answer_feed(
 
 def stub_submit(oracle: ZkOracle, *instances: int) -> ContractFunction:
     return oracle.submit(KEY, stub_proof(), list(instances))
+
+
+def stub_answer(oracle: ZkOracle, instance: int) -> ContractFunction:
+    """A round whose answer instance is ``instance``, observed at a fresh time."""
+    return stub_submit(oracle, *timed(oracle.w3, instance))
 
 
 def felt(instance: int) -> str:
@@ -54,7 +65,7 @@ def test_verifier_answering_false_is_an_invalid_proof(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     register_answer_feed(oracle, owner, relayer, stub_verifiers[False], scale=13, decimals=8)
-    assert rejected(relayer, stub_submit(oracle, 1)) == err("ZkOracleInvalidProof", KEY)
+    assert rejected(relayer, stub_answer(oracle, 1)) == err("ZkOracleInvalidProof", KEY)
     assert oracle.latest_round_id(KEY) is None
 
 
@@ -67,7 +78,7 @@ def test_answer_instance_outside_the_field_is_refused(
     instance: int,
 ) -> None:
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=8)
-    assert rejected(relayer, stub_submit(oracle, instance)) == err("EzklInstancesNotInField", instance)
+    assert rejected(relayer, stub_answer(oracle, instance)) == err("EzklInstancesNotInField", instance)
     assert oracle.latest_round_id(KEY) is None
 
 
@@ -100,15 +111,16 @@ def test_answer_derivation_matches_the_library(
     # The pipeline predicts each round's answer with answer_from_felt; both must agree, sign included.
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=scale, decimals=decimals)
     instance = value % FIELD_MODULUS
-    confirmed = relayer.transact(stub_submit(oracle, instance), what="submit stub round")
+    instances = timed(w3, instance)
+    observed = decode_limbs(instances[:3])
+    confirmed = relayer.transact(stub_submit(oracle, *instances), what="submit stub round")
     expected = answer_from_felt(felt(instance), scale=scale, decimals=decimals)
     assert oracle.latest_round_data(KEY).answer == expected
-    # Without a proven observation time the round is observed when it is stored.
-    stamp = block_time(w3, confirmed)
+    # The round is observed when its proof says, and included when it is stored.
     stored = oracle.round(KEY, RoundId(1, 1))
-    assert (stored.observed_at, stored.updated_at) == (stamp, stamp)
+    assert (stored.observed_at, stored.included_at) == (observed, block_time(w3, confirmed))
     (event,) = oracle.round_submitted(confirmed.receipt)
-    assert (event.answer, event.observed_at) == (expected, stamp)
+    assert (event.answer, event.observed_at) == (expected, observed)
 
 
 @pytest.mark.parametrize("sign", [1, -1])
@@ -122,10 +134,10 @@ def test_overflow_boundary_of_the_answer(
     decimals = 36
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=0, decimals=decimals)
     largest = sign * (INT256_MAX // 10**decimals)
-    relayer.transact(stub_submit(oracle, largest % FIELD_MODULUS), what="submit largest answer")
+    relayer.transact(stub_answer(oracle, largest % FIELD_MODULUS), what="submit largest answer")
     assert oracle.latest_round_data(KEY).answer == largest * 10**decimals
     beyond = largest + sign
-    assert rejected(relayer, stub_submit(oracle, beyond % FIELD_MODULUS)) == err(
+    assert rejected(relayer, stub_answer(oracle, beyond % FIELD_MODULUS)) == err(
         "EzklInstancesDecimalsOverflow", beyond, decimals
     )
     assert oracle.latest_round_id(KEY) == RoundId(1, 1)
@@ -139,7 +151,7 @@ def test_rounding_next_to_the_int256_limit_does_not_overflow(
     # by adding half of 2**13 first would overflow, rounding from the remainder must not.
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=1)
     instance = (sign * (INT256_MAX // 10)) % FIELD_MODULUS
-    relayer.transact(stub_submit(oracle, instance), what="submit near-limit answer")
+    relayer.transact(stub_answer(oracle, instance), what="submit near-limit answer")
     assert oracle.latest_round_data(KEY).answer == answer_from_felt(felt(instance), scale=13, decimals=1)
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 from zkoracle_testkit import (
+    ATTESTERS,
     Proven,
+    attest,
+    attester_addresses,
+    rotate,
     block_time,
     err,
     events,
@@ -24,7 +28,7 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.deployments.contracts import deploy_proxy
 from oracle.evm.contracts import PROXY, bind, feed_key
-from oracle.evm.zkoracle import CircuitConfig, RoundData, RoundId, RoundRecord, RoundSubmitted, ZkOracle
+from oracle.evm.zkoracle import CircuitConfig, InputPolicy, RoundData, RoundId, RoundRecord, RoundSubmitted, ZkOracle
 from oracle.provers import Proof
 from relayer.sender import TransactionSender
 
@@ -85,8 +89,8 @@ def test_valid_rounds_are_stored_announced_and_readable(
         ]
         stamp = block_time(w3, confirmed)
         assert oracle.latest_round_id(demo_key) == expected_id
-        # startedAt is the proven observation time, updatedAt the block that stored it.
-        data = RoundData(expected_id, answer, proven.observed_at, stamp, expected_id)
+        # startedAt and updatedAt are both the proven observation time: the data's age, not the inclusion's.
+        data = RoundData(expected_id, answer, proven.observed_at, proven.observed_at, expected_id)
         assert oracle.latest_round_data(demo_key) == data
         # latestRoundDataNoOlderThan is not the binding's; its answer is RoundData's shape.
         no_older = oracle.contract.functions.latestRoundDataNoOlderThan(demo_key, MAX_AGE).call()
@@ -94,7 +98,7 @@ def test_valid_rounds_are_stored_announced_and_readable(
         assert oracle.round(demo_key, expected_id) == RoundRecord(
             answer=answer,
             observed_at=proven.observed_at,
-            updated_at=stamp,
+            included_at=stamp,
             model_commitment=commitment_of(demo_circuit),
             inputs_hash=inputs_hash(proven),
             submitter=relayer.account.address,
@@ -203,16 +207,18 @@ def test_same_proof_is_never_accepted_twice(
     first_proof: Proven,
 ) -> None:
     submit(relayer, oracle, demo_key, first_proof)
-    proof_hash = bytes(Web3.keccak(first_proof.proof_bytes))
+    # The feed's latest observation is the proof's own: a replay is not later than it.
     call = oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)
-    assert rejected(relayer, call) == err("ZkOracleProofReplayed", demo_key, proof_hash)
-    # A used proof is spent across feeds too: its bytes, not the feed, identify it.
-    other = feed_key("same circuit, other feed")
-    register(owner, oracle, other, feed_params(), demo_config, submitters=(relayer.account.address,))
-    assert rejected(relayer, oracle.submit(other, first_proof.proof_bytes, first_proof.instances)) == err(
-        "ZkOracleProofReplayed", other, proof_hash
+    assert rejected(relayer, call) == err(
+        "ZkOracleStaleRound", demo_key, first_proof.observed_at, first_proof.observed_at
     )
     assert oracle.latest_round_id(demo_key) == RoundId(1, 1)
+    # Ordering is per feed: another allow-listed feed of the same circuit may take the same
+    # observation, from its own submitters (a feed of another policy refuses it: test_attacks).
+    other = feed_key("same circuit, other feed")
+    register(owner, oracle, other, feed_params(), demo_config, submitters=(relayer.account.address,))
+    submit(relayer, oracle, other, first_proof)
+    assert oracle.latest_round_id(other) == RoundId(1, 1)
 
 
 def test_older_observation_never_overwrites_a_newer_one(
@@ -284,7 +290,7 @@ def test_rotation_keeps_old_rounds_and_refuses_the_old_circuit(
     submit(relayer, oracle, demo_key, first_proof)
     phase_one = oracle.round_data(demo_key, RoundId(1, 1))
 
-    confirmed = owner.transact(oracle.rotate_feed(demo_key, gemm_config), what="rotate")
+    confirmed = rotate(owner, oracle, demo_key, gemm_config)
     (event,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(event["args"]) == {
         "feedId": demo_key,
@@ -302,7 +308,7 @@ def test_rotation_keeps_old_rounds_and_refuses_the_old_circuit(
     # Consumers compare the raw uint80s: the new phase's ids are above the old one's.
     assert new_id == RoundId(2, 1) and int(new_id) > int(RoundId(1, 1))
     answer = answer_from_felt(gemm_proof.felts[ANSWER], scale=gemm_circuit.manifest.output_scale, decimals=DECIMALS)
-    latest = RoundData(new_id, answer, gemm_proof.observed_at, block_time(w3, confirmed), new_id)
+    latest = RoundData(new_id, answer, gemm_proof.observed_at, gemm_proof.observed_at, new_id)
     assert oracle.latest_round_data(demo_key) == latest
     assert RoundData.from_abi(proxy.functions.latestRoundData().call()) == latest
 
@@ -326,19 +332,23 @@ def test_permissionless_feed_takes_fresh_proofs_from_anyone(
     second_proof: Proven,
 ) -> None:
     key = feed_key("open")
-    register(owner, oracle, key, feed_params(permissionless=True), demo_config)
-    confirmed = submit(outsider, oracle, key, second_proof)
+    register(owner, oracle, key, feed_params(policy=InputPolicy.ATTESTED, permissionless=True), demo_config)
+    owner.transact(oracle.set_attesters(key, attester_addresses(ATTESTERS), 2), what="set attesters")
+    evidence = attest(oracle, key, 1, second_proof.instances, ANSWER, second_proof.observed_at, *ATTESTERS[:2])
+    confirmed = submit(outsider, oracle, key, second_proof, evidence)
     (event,) = oracle.round_submitted(confirmed.receipt)
     assert event.submitter == outsider.account.address
     assert oracle.round(key, RoundId(1, 1)).submitter == outsider.account.address
 
-    # Anyone may submit, so anyone could replay: an older observation, even with a proof
-    # never used before, and the same proof again are both refused.
-    older = oracle.submit(key, first_proof.proof_bytes, first_proof.instances)
+    # Anyone may submit, so anyone could replay: an older observation (attested too) and
+    # the same proof with the same attestations again are both refused.
+    older_evidence = attest(oracle, key, 1, first_proof.instances, ANSWER, first_proof.observed_at, *ATTESTERS)
+    older = oracle.submit(key, first_proof.proof_bytes, first_proof.instances, older_evidence)
     assert rejected(owner, older) == err("ZkOracleStaleRound", key, first_proof.observed_at, second_proof.observed_at)
-    again = oracle.submit(key, second_proof.proof_bytes, second_proof.instances)
-    proof_hash = bytes(Web3.keccak(second_proof.proof_bytes))
-    assert rejected(owner, again) == err("ZkOracleProofReplayed", key, proof_hash)
+    again = oracle.submit(key, second_proof.proof_bytes, second_proof.instances, evidence)
+    assert rejected(owner, again) == err(
+        "ZkOracleStaleRound", key, second_proof.observed_at, second_proof.observed_at
+    )
     assert oracle.latest_round_id(key) == RoundId(1, 1)
 
 
@@ -349,5 +359,5 @@ def test_paused_feed_refuses_a_valid_proof(
     call = oracle.submit(demo_key, first_proof.proof_bytes, first_proof.instances)
     assert rejected(relayer, call) == err("ZkOracleFeedPaused", demo_key)
     owner.transact(oracle.set_paused(demo_key, False), what="resume")
-    # Refused while paused, the proof was not spent.
+    # Refused while paused, the proof still lands once resumed.
     submit(relayer, oracle, demo_key, first_proof)

@@ -1,4 +1,4 @@
-"""Time rules on a private Anvil whose clock the tests set: observation window, skew, stale rounds and answers.
+"""Time rules on a private Anvil whose clock the tests set: observation window, no future, stale rounds and answers.
 
 The session's Anvil is shared with tests that prove wall-clock observations, so its clock is
 never moved; this module starts its own chain and pins the block time of every step with
@@ -26,6 +26,7 @@ from zkoracle_testkit import (
     make_sender,
     register,
     rejected,
+    artifacts_config,
     stub_proof,
     submit,
     timed_circuit,
@@ -33,11 +34,11 @@ from zkoracle_testkit import (
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.deployments.contracts import deploy_consumer, deploy_feed, deploy_oracle, deploy_proxy
+from oracle.deployments.contracts import deploy_consumer, deploy_oracle, deploy_proxy, deploy_verifier
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key
-from oracle.evm.zkoracle import MAX_FUTURE_SKEW, RoundData, RoundId, ZkOracle
+from oracle.evm.zkoracle import RoundData, RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -96,18 +97,37 @@ def observed_at(oracle: ZkOracle, unix_time: int, answer: int = 0) -> ContractFu
     return oracle.submit(KEY, stub_proof(), [*limb_instances(unix_time), answer])
 
 
-def test_observation_may_lead_the_chain_by_the_skew_and_no_more(
+def test_observation_may_not_lead_the_chain_by_a_second(
+    chain: Web3, clocked: ZkOracle, chain_relayer: TransactionSender, now: int
+) -> None:
+    # No skew: an observation ahead of the block could push the feed's latest into the
+    # future and make every honest proof stale, and startedAt would lie ahead of block time.
+    freeze_time(chain, now)
+    ahead = now + 1
+    assert rejected(chain_relayer, observed_at(clocked, ahead)) == err("ZkOracleObservationFromFuture", KEY, ahead, now)
+    assert clocked.latest_round_id(KEY) is None
+    freeze_time(chain, now)
+    confirmed = chain_relayer.transact(observed_at(clocked, now), what="submit")
+    (event,) = clocked.round_submitted(confirmed.receipt)
+    assert event.observed_at == now
+    latest = clocked.latest_round_data(KEY)
+    assert (latest.started_at, latest.updated_at) == (now, now)
+    stored = clocked.round(KEY, RoundId(1, 1))
+    assert (stored.observed_at, stored.included_at) == (now, now)
+
+
+def test_updated_at_is_the_observation_not_the_inclusion(
     chain: Web3, clocked: ZkOracle, chain_relayer: TransactionSender, now: int
 ) -> None:
     freeze_time(chain, now)
-    ahead = now + MAX_FUTURE_SKEW + 1
-    assert rejected(chain_relayer, observed_at(clocked, ahead)) == err("ZkOracleObservationFromFuture", KEY, ahead, now)
-    freeze_time(chain, now)
-    confirmed = chain_relayer.transact(observed_at(clocked, now + MAX_FUTURE_SKEW), what="submit")
-    (event,) = clocked.round_submitted(confirmed.receipt)
-    assert event.observed_at == now + MAX_FUTURE_SKEW
+    chain_relayer.transact(observed_at(clocked, now - 40), what="submit an observation 40 s old")
     latest = clocked.latest_round_data(KEY)
-    assert (latest.started_at, latest.updated_at) == (now + MAX_FUTURE_SKEW, now)
+    assert (latest.started_at, latest.updated_at) == (now - 40, now - 40)
+    assert clocked.round(KEY, RoundId(1, 1)).included_at == now
+    # Its age is measured from the observation: 40 s old already at inclusion.
+    no_older = clocked.contract.functions.latestRoundDataNoOlderThan
+    assert RoundData.from_abi(no_older(KEY, 40).call()).updated_at == now - 40
+    assert view_error(no_older(KEY, 39)) == err("ZkOracleStaleAnswer", KEY, now - 40, 39)
 
 
 def test_observation_may_be_as_old_as_the_feed_allows_and_no_older(
@@ -182,24 +202,27 @@ def test_real_proof_is_accepted_only_within_the_demo_feeds_window(
     demo_circuit: CircuitArtifacts,
     first_proof: Proven,
 ) -> None:
-    # Deployed as `zkoracle deploy` does, with the feed.toml's window (120 s).
-    deployment = deploy_feed(chain_owner, demo_spec, demo_circuit, submitter=chain_relayer.account.address)
-    oracle = ZkOracle(chain, deployment.oracle_address)
-    key = feed_key(demo_spec.id)
+    # Registered with the feed.toml's window, as `zkoracle deploy` does.
+    oracle = ZkOracle(chain, deploy_oracle(chain_owner))
+    verifier = deploy_verifier(chain_owner, demo_circuit)
     max_age = demo_spec.onchain.max_observation_age_seconds
+    key = feed_key(demo_spec.id)
+    params = feed_params(decimals=demo_spec.decimals, max_age=max_age, description=demo_spec.description)
+    config = artifacts_config(demo_circuit, verifier, output=demo_spec.output)
+    register(chain_owner, oracle, key, params, config, submitters=(chain_relayer.account.address,))
     assert oracle.feed_params(key).max_observation_age == max_age
     observed = first_proof.observed_at
     call = oracle.submit(key, first_proof.proof_bytes, first_proof.instances)
 
-    freeze_time(chain, observed - MAX_FUTURE_SKEW - 1)
-    assert rejected(chain_relayer, call) == err(
-        "ZkOracleObservationFromFuture", key, observed, observed - MAX_FUTURE_SKEW - 1
-    )
+    freeze_time(chain, observed - 1)
+    assert rejected(chain_relayer, call) == err("ZkOracleObservationFromFuture", key, observed, observed - 1)
     freeze_time(chain, observed + max_age + 1)
     assert rejected(chain_relayer, call) == err("ZkOracleObservationTooOld", key, observed, observed + 1)
 
     freeze_time(chain, observed + max_age)
     submit(chain_relayer, oracle, key, first_proof)
-    proxy = bind(chain, PROXY, deployment.proxy_address)
+    proxy = bind(chain, PROXY, deploy_proxy(chain_owner, oracle.address, demo_spec.id))
     latest = RoundData.from_abi(proxy.functions.latestRoundData().call())
-    assert (latest.started_at, latest.updated_at) == (observed, observed + max_age)
+    # Both report the observation, max_age seconds before the block that stored it.
+    assert (latest.started_at, latest.updated_at) == (observed, observed)
+    assert oracle.round(key, latest.round_id).included_at == observed + max_age

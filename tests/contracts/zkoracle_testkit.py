@@ -26,17 +26,26 @@ from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 from web3.types import EventData
 
+from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import felt_to_uint
+from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
 from oracle.evm.accounts import dev_account
 from oracle.evm.compiler import CompiledContract, compile_sources
 from oracle.evm.contracts import ORACLE, contract_factory, project_error_decoder
 from oracle.evm.zkoracle import (
     FIELD_MODULUS,
+    INT256_MAX,
+    INT256_MIN,
+    UNPROVEN_VERIFIER,
+    Attestation,
     CircuitConfig,
     FeedParams,
     FeedRef,
+    InputEvidence,
+    InputPolicy,
     OnchainInput,
+    OnchainInputKind,
     SliceConfig,
     ZkOracle,
 )
@@ -44,8 +53,6 @@ from oracle.exceptions import RelayError
 from oracle.provers import Proof
 from relayer.sender import Confirmed, TransactionSender
 
-INT256_MAX = 2**255 - 1
-INT256_MIN = -(2**255)
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_HASH = b"\x00" * 32
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -76,6 +83,11 @@ contract RevertingSource {
 contract WideSource {
     function value() external pure returns (int256, int256) { return (1, 2); }
 }
+contract RevertingAggregator {
+    function getRoundData(uint80) external pure returns (uint80, int256, uint256, uint256, uint80) {
+        revert("unavailable");
+    }
+}
 """
 
 
@@ -97,8 +109,11 @@ def deploy(sender: TransactionSender, compiled: CompiledContract, *args: object)
     return sender.w3.eth.contract(address=confirmed.receipt["contractAddress"], abi=compiled.abi)
 
 
-def deploy_oracle_with_receipt(sender: TransactionSender, admin: str) -> tuple[ZkOracle, Confirmed]:
-    confirmed = sender.transact(contract_factory(sender.w3, ORACLE).constructor(admin), what="deploy ZkOracle")
+def deploy_oracle_with_receipt(
+    sender: TransactionSender, admin: str, *, admin_transfer_delay: int = 0, rotation_delay: int = 0
+) -> tuple[ZkOracle, Confirmed]:
+    constructor = contract_factory(sender.w3, ORACLE).constructor(admin, admin_transfer_delay, rotation_delay)
+    confirmed = sender.transact(constructor, what="deploy ZkOracle")
     return ZkOracle(sender.w3, confirmed.receipt["contractAddress"]), confirmed
 
 
@@ -174,28 +189,30 @@ def feed_params(
     decimals: int = 8,
     heartbeat: int = 60,
     max_age: int = 3600,
+    policy: InputPolicy = InputPolicy.OPERATOR,
     permissionless: bool = False,
+    min_answer: int = INT256_MIN,
+    max_answer: int = INT256_MAX,
     description: str = "test feed",
 ) -> FeedParams:
-    """The default age bound outlives the test session's proofs."""
-    return FeedParams(decimals, heartbeat, max_age, permissionless, description)
+    """The default age bound outlives the test session's proofs; by default no answer bounds."""
+    return FeedParams(decimals, heartbeat, max_age, policy, permissionless, min_answer, max_answer, description)
 
 
 def circuit(
     verifier: str,
     *,
     commitment: bytes = ZERO_HASH,
-    instance_count: int = 1,
-    input_count: int = 0,
-    output_index: int = 0,
+    instance_count: int = 4,
+    input_count: int = 3,
+    output_index: int = 3,
     input_scale: int = 13,
     output_scale: int = 13,
-    binds_time: bool = False,
     observed_at_index: int = 0,
     onchain_inputs: tuple[OnchainInput, ...] = (),
     slices: tuple[SliceConfig, ...] = (),
 ) -> CircuitConfig:
-    """By default one instance, the answer, and no slices."""
+    """By default the stub layout ``[limb0, limb1, limb2, answer]``: the observation time, then the answer."""
     return CircuitConfig(
         verifier=verifier,
         model_commitment=commitment,
@@ -204,7 +221,6 @@ def circuit(
         output_index=output_index,
         input_scale=input_scale,
         output_scale=output_scale,
-        binds_observed_at=binds_time,
         observed_at_index=observed_at_index,
         onchain_inputs=onchain_inputs,
         slices=slices,
@@ -212,19 +228,70 @@ def circuit(
 
 
 def timed_circuit(verifier: str, **overrides: object) -> CircuitConfig:
-    """Stub layout ``[limb0, limb1, limb2, answer]``: the observation time, then the answer."""
-    layout: dict[str, object] = {
-        "instance_count": 4,
-        "input_count": 3,
-        "output_index": 3,
-        "binds_time": True,
-        "observed_at_index": 0,
-    }
-    return circuit(verifier, **{**layout, **overrides})  # type: ignore[arg-type]
+    """Stub layout ``[limb0, limb1, limb2, answer]`` (every circuit proves its observation time)."""
+    return circuit(verifier, **overrides)  # type: ignore[arg-type]
+
+
+def commitment_of(circuit: CircuitArtifacts | SlicedCircuit) -> bytes:
+    return bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x"))
+
+
+def artifacts_config(
+    built: CircuitArtifacts, verifier: str, *, output: int = 0, onchain_inputs: tuple[OnchainInput, ...] = ()
+) -> CircuitConfig:
+    """A whole-model circuit's CircuitConfig as the deployer builds it: its time limbs are its last inputs."""
+    manifest = built.manifest
+    return CircuitConfig(
+        verifier=verifier,
+        model_commitment=commitment_of(built),
+        instance_count=manifest.instance_count,
+        input_count=manifest.input_instances,
+        output_index=manifest.answer_index(output),
+        input_scale=manifest.input_scales[0],
+        output_scale=manifest.output_scale,
+        observed_at_index=manifest.input_instances - OBSERVED_AT_LIMBS,
+        onchain_inputs=onchain_inputs,
+    )
+
+
+def sliced_artifacts_config(sliced: SlicedCircuit, verifiers: list[str | None], *, output: int = 0) -> CircuitConfig:
+    """A sliced circuit's CircuitConfig as the deployer builds it (one verifier per slice, None if unproven)."""
+    first = sliced.first.manifest
+    slices = tuple(
+        SliceConfig(UNPROVEN_VERIFIER, 0) if piece.circuit is None else SliceConfig(str(v), piece.circuit.manifest.instance_count)
+        for piece, v in zip(sliced.slices[1:], verifiers[1:], strict=True)
+    )
+    assert verifiers[0] is not None
+    return CircuitConfig(
+        verifier=verifiers[0],
+        model_commitment=commitment_of(sliced),
+        instance_count=first.instance_count,
+        input_count=first.input_instances,
+        output_index=sliced.answer_index(output),
+        input_scale=first.input_scales[0],
+        output_scale=sliced.output_scale,
+        observed_at_index=first.input_instances - OBSERVED_AT_LIMBS,
+        slices=slices,
+    )
 
 
 def onchain_input(target: str, *, decimals: int, index: int, selector: bytes = VALUE_SELECTOR) -> OnchainInput:
-    return OnchainInput(target=target, selector=selector, decimals=decimals, instance_index=index)
+    """A getter input (allowed under the Operator policy only)."""
+    return OnchainInput(
+        kind=OnchainInputKind.GETTER, target=target, selector=selector, decimals=decimals, instance_index=index
+    )
+
+
+def aggregator_input(target: str, *, decimals: int, index: int, max_age: int = 3600) -> OnchainInput:
+    """An AggregatorV3Interface input, read at the round the submission names."""
+    return OnchainInput(
+        kind=OnchainInputKind.AGGREGATOR,
+        target=target,
+        selector=b"\x00" * 4,
+        decimals=decimals,
+        instance_index=index,
+        max_age=max_age,
+    )
 
 
 def register(
@@ -265,15 +332,21 @@ class Proven:
         return self.proof.instances
 
 
-def submit(sender: TransactionSender, oracle: ZkOracle, feed: FeedRef, proven: Proven) -> Confirmed:
-    return sender.transact(oracle.submit(feed, proven.proof_bytes, proven.instances), what="submit round")
+def submit(
+    sender: TransactionSender,
+    oracle: ZkOracle,
+    feed: FeedRef,
+    proven: Proven,
+    evidence: InputEvidence = InputEvidence(),
+) -> Confirmed:
+    return sender.transact(oracle.submit(feed, proven.proof_bytes, proven.instances, evidence), what="submit round")
 
 
 _stub_proofs = itertools.count()
 
 
 def stub_proof() -> bytes:
-    """Distinct bytes on every call, so replay protection never interferes with stub submissions."""
+    """Distinct bytes on every call, so no two stub submissions carry the same proof."""
     return b"stub-proof-" + next(_stub_proofs).to_bytes(8, "big")
 
 
@@ -288,3 +361,76 @@ def quantize(value: int, *, decimals: int, scale: int) -> int:
     numerator, denominator = value * (1 << scale), 10**decimals
     magnitude = (abs(numerator) * 2 + denominator) // (2 * denominator)
     return magnitude if numerator >= 0 else FIELD_MODULUS - magnitude
+
+
+def inputs_hash_of(instances: list[int], input_count: int) -> bytes:
+    """keccak256(abi.encodePacked(instances[:inputCount])): each input instance as one 32-byte word."""
+    return bytes(Web3.keccak(b"".join(value.to_bytes(32, "big") for value in instances[:input_count])))
+
+
+def attest(
+    oracle: ZkOracle, feed: FeedRef, phase: int, instances: list[int], input_count: int, observed_at: int, *signers: int
+) -> InputEvidence:
+    """Signatures of the round's EIP-712 Observation by the dev accounts ``signers`` (any order)."""
+    digest = oracle.observation_digest(feed, phase, inputs_hash_of(instances, input_count), observed_at)
+    attestations = []
+    for index in signers:
+        account = dev_account(index)
+        attestations.append(Attestation(account.address, bytes(account.unsafe_sign_hash(digest).signature)))
+    return InputEvidence(attestations=tuple(attestations))
+
+
+# --- stub rounds -----------------------------------------------------------------------------
+
+_last_stub_time = 0
+
+
+def stub_time(w3: Web3) -> int:
+    """A fresh observation time for a stub round: later than every one handed out, never after the latest block.
+
+    Rounds are ordered by their proven observation time, so stub rounds take strictly
+    increasing times; when they catch up with the chain's clock, a block is mined at the time.
+    """
+    global _last_stub_time
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    stamp = max(_last_stub_time + 1, now - 600)
+    if stamp > now:
+        response = w3.provider.make_request("evm_mine", [stamp])
+        assert "error" not in response, response
+    _last_stub_time = stamp
+    return stamp
+
+
+def timed(w3: Web3, *values: int, scale: int = 13) -> list[int]:
+    """``[limb0, limb1, limb2, *values]`` observed at a fresh ``stub_time``: the stub layout's instances."""
+    return limb_instances(stub_time(w3), scale=scale) + list(values)
+
+
+def rotate(owner: TransactionSender, oracle: ZkOracle, feed: FeedRef, config: CircuitConfig) -> Confirmed:
+    """Proposes ``config`` and executes it at once (the test oracles have no rotation delay); the execution's receipt."""
+    owner.transact(oracle.propose_rotation(feed, config), what="propose rotation")
+    return owner.transact(oracle.execute_rotation(feed), what="execute rotation")
+
+
+def increase_time(w3: Web3, seconds: int) -> None:
+    """Moves the chain's clock ahead and mines a block there."""
+    for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
+        response = w3.provider.make_request(method, params)
+        assert "error" not in response, response
+
+
+def deploy_aggregator(
+    sender: TransactionSender, answer: int, *, decimals: int = 8, description: str = "ETH / USD"
+) -> Contract:
+    """An ExampleAggregator whose round 1 answers ``answer`` now; the sender may set later rounds."""
+    from oracle.evm.contracts import project_contracts
+
+    return deploy(sender, project_contracts()["ExampleAggregator"], decimals, description, answer)
+
+
+# Dev accounts that act as data attesters in these tests (none of them submits).
+ATTESTERS = (5, 6, 7)
+
+
+def attester_addresses(indices: tuple[int, ...]) -> list[str]:
+    return [dev_account(index).address for index in indices]
