@@ -23,9 +23,11 @@ from onnx import TensorProto, helper, numpy_helper
 from web3 import Web3
 from zkoracle_testkit import (
     DEMO_DESCRIPTION,
+    FIRST_PRICES,
     OUTSIDER,
     OWNER,
     RELAYER,
+    SECOND_PRICES,
     Proven,
     artifacts_config,
     deploy,
@@ -48,11 +50,6 @@ from oracle.feeds.schema import FeedSpec
 from oracle.provers import LocalProver, Proof
 from oracle.provers.sliced import SlicedProof, prove_slices
 from relayer.sender import TransactionSender
-
-# Prices exactly representable at EZKL's input scale 13 (multiples of 1/8), so an on-chain
-# source holding them with a few decimals quantises to the very instances the proof carries.
-FIRST_PRICES = [2038.5, 2064.0, 2069.25, 2074.125]
-SECOND_PRICES = [2038.5, 2063.75, 2069.5, 2074.375]
 
 
 def write_gemm_model(path: Path, weights: list[float], bias: float) -> Path:

@@ -36,7 +36,7 @@ from zkoracle_testkit import (
 )
 
 from oracle.evm.contracts import ORACLE, contract_factory, feed_key
-from oracle.evm.zkoracle import CircuitConfig, InputPolicy, RoundId, ZkOracle
+from oracle.evm.zkoracle import CircuitConfig, FeedParams, InputPolicy, RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -234,7 +234,11 @@ def test_permissionless_feed_admits_anyone(
         # [price, limb0, limb1, limb2, answer]: the one non-time input read from an aggregator.
         source = aggregator_input(stub_aggregator, decimals=8, index=0)
         config = circuit(
-            stub_verifiers[True], instance_count=5, input_count=4, output_index=4, observed_at_index=1,
+            stub_verifiers[True],
+            instance_count=5,
+            input_count=4,
+            output_index=4,
+            observed_at_index=1,
             onchain_inputs=(source,),
         )
     params = feed_params(policy=policy, permissionless=True)
@@ -624,7 +628,7 @@ def test_a_new_proposal_replaces_the_pending_one(
 def test_rotation_waits_for_the_oracles_delay(
     w3: Web3, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
-    delay = 600
+    delay = 120  # the session chain's clock moves with it: kept short for the session's proofs
     oracle, _ = deploy_oracle_with_receipt(owner, owner.account.address, rotation_delay=delay)
     assert oracle.contract.functions.i_rotationDelay().call() == delay
     register(owner, oracle, KEY, feed_params(), circuit(stub_verifiers[True]), submitters=(relayer.account.address,))

@@ -38,9 +38,9 @@ from oracle.deployments.contracts import deploy_consumer
 from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import (
     MAX_SLICES,
-    InputEvidence,
     UNPROVEN_VERIFIER,
     CircuitConfig,
+    InputEvidence,
     RoundData,
     RoundId,
     RoundRecord,
@@ -380,7 +380,8 @@ def test_across_a_slice_not_proven_nothing_is_linked(
     key = register_stub(oracle, owner, relayer, sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2))))
     answer = 2000 << 13
     confirmed = relayer.transact(
-        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, answer])), what="submit targeted stub"
+        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, answer])),
+        what="submit targeted stub",
     )
     (event,) = oracle.round_submitted(confirmed.receipt)
     assert (event.answer, event.instances[0], event.instances[-1]) == (2000 * 10**8, 7, LINK_1)
@@ -477,7 +478,9 @@ def test_rotation_between_whole_and_sliced_circuits_keeps_each_phases_coverage(
     assert dict(rotated["args"]) == {"feedId": key, "phaseId": 2, "verifier": yes, "modelCommitment": b"\x33" * 32}
     call = oracle.submit(key, stub_proof(), timed(oracle.w3, 1))
     assert rejected(relayer, call) == err("ZkOracleSliceCountMismatch", key, 3, 1)
-    relayer.transact(oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, 5])), what="submit sliced")
+    relayer.transact(
+        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, 5])), what="submit sliced"
+    )
 
     assert oracle.coverage(key, RoundId(1, 1)) == (1, 1)
     assert oracle.coverage(key, RoundId(2, 1)) == (2, 3)

@@ -13,13 +13,13 @@ from zkoracle_testkit import (
     Proven,
     attest,
     attester_addresses,
-    rotate,
     block_time,
     err,
     events,
     feed_params,
     register,
     rejected,
+    rotate,
     submit,
     view_error,
 )
@@ -33,7 +33,7 @@ from oracle.provers import Proof
 from relayer.sender import TransactionSender
 
 # The demo layout: 4 prices, 3 time limbs, the forecast.
-PRICES, LIMBS, ANSWER = range(0, 4), range(4, 7), 7
+PRICES, LIMBS, ANSWER = range(4), range(4, 7), 7
 DECIMALS = 8
 MAX_AGE = 3600  # feed_params' default
 
@@ -346,9 +346,7 @@ def test_permissionless_feed_takes_fresh_proofs_from_anyone(
     older = oracle.submit(key, first_proof.proof_bytes, first_proof.instances, older_evidence)
     assert rejected(owner, older) == err("ZkOracleStaleRound", key, first_proof.observed_at, second_proof.observed_at)
     again = oracle.submit(key, second_proof.proof_bytes, second_proof.instances, evidence)
-    assert rejected(owner, again) == err(
-        "ZkOracleStaleRound", key, second_proof.observed_at, second_proof.observed_at
-    )
+    assert rejected(owner, again) == err("ZkOracleStaleRound", key, second_proof.observed_at, second_proof.observed_at)
     assert oracle.latest_round_id(key) == RoundId(1, 1)
 
 

@@ -63,6 +63,11 @@ MINED_REVERT_GAS = 5_000_000
 OWNER, RELAYER, OUTSIDER, OPERATOR = 0, 1, 2, 3
 # How conftest's demo_key fixture describes the demo feed it registers.
 DEMO_DESCRIPTION = "ETH / USD forecast (test)"
+# The prices of the session's two demo proofs (conftest's first_proof and second_proof):
+# exactly representable at EZKL's input scale 13 (multiples of 1/8), so an on-chain source
+# holding them with a few decimals quantises to the very instances the proof carries.
+FIRST_PRICES = [2038.5, 2064.0, 2069.25, 2074.125]
+SECOND_PRICES = [2038.5, 2063.75, 2069.5, 2074.375]
 # The selector of ExampleValueSource.value(), the view an on-chain input reads.
 VALUE_SELECTOR = bytes(Web3.keccak(text="value()"))[:4]
 
@@ -258,7 +263,9 @@ def sliced_artifacts_config(sliced: SlicedCircuit, verifiers: list[str | None], 
     """A sliced circuit's CircuitConfig as the deployer builds it (one verifier per slice, None if unproven)."""
     first = sliced.first.manifest
     slices = tuple(
-        SliceConfig(UNPROVEN_VERIFIER, 0) if piece.circuit is None else SliceConfig(str(v), piece.circuit.manifest.instance_count)
+        SliceConfig(UNPROVEN_VERIFIER, 0)
+        if piece.circuit is None
+        else SliceConfig(str(v), piece.circuit.manifest.instance_count)
         for piece, v in zip(sliced.slices[1:], verifiers[1:], strict=True)
     )
     assert verifiers[0] is not None
@@ -337,9 +344,10 @@ def submit(
     oracle: ZkOracle,
     feed: FeedRef,
     proven: Proven,
-    evidence: InputEvidence = InputEvidence(),
+    evidence: InputEvidence | None = None,
 ) -> Confirmed:
-    return sender.transact(oracle.submit(feed, proven.proof_bytes, proven.instances, evidence), what="submit round")
+    call = oracle.submit(feed, proven.proof_bytes, proven.instances, evidence or InputEvidence())
+    return sender.transact(call, what="submit round")
 
 
 _stub_proofs = itertools.count()
