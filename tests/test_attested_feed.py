@@ -153,3 +153,21 @@ def test_an_attester_that_observes_otherwise_refuses_and_the_round_says_why(
     row = report.round
     assert not report.landed and row.failure_kind is FailureKind.ATTESTATION
     assert "observation_differs" in str(row.failure_reason).lower()
+
+
+def test_the_operator_rotates_attesters_by_editing_the_feed(
+    store: Store, w3: Web3, anvil: AnvilNode, attested_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    spec = _feed_with_urls(tmp_path, [nothing_listening()] * 3)
+    deployment = _deployed_node(store, w3, anvil, spec, attested_circuit, tmp_path).deployment
+    oracle = ZkOracle(w3, deployment.oracle_address)
+    replaced, newcomer = dev_account(ATTESTER_ACCOUNTS[0]).address, dev_account(8).address
+    toml = spec.folder / "feed.toml"
+    toml.write_text(toml.read_text().replace(replaced, newcomer).replace("threshold = 2", "threshold = 3"))
+
+    again = ensure_deployment(store, w3, anvil.rpc_url, load_feed(spec.folder), attested_circuit)
+    assert again.id == deployment.id  # the same registration: only its attesters changed
+    attesters, threshold = oracle.attesters("attested")
+    assert threshold == 3 and newcomer in attesters and replaced not in attesters
+    (rotated,) = oracle.contract.events.AttestersSet().get_logs(from_block=w3.eth.block_number)
+    assert rotated["args"]["threshold"] == 3

@@ -15,7 +15,7 @@ from web3 import Web3
 from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
-from oracle.evm.zkoracle import FeedParams, ZkOracle
+from oracle.evm.zkoracle import INT256_MAX, INT256_MIN, FeedParams, InputPolicy, ZkOracle
 from oracle.store import FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
 
@@ -77,7 +77,16 @@ def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: Anv
     assert result.returncode == 0, result.stdout + result.stderr
     oracle_address = re.search(r"oracle (0x[0-9a-fA-F]{40})", result.stdout).group(1)  # type: ignore[union-attr]
     params = ZkOracle(w3, oracle_address).feed_params("demo")
-    assert params == FeedParams(8, 60, 120, False, "ETH / USD next-tick forecast (synthetic prices)")
+    assert params == FeedParams(
+        decimals=8,
+        heartbeat=60,
+        max_observation_age=120,
+        input_policy=InputPolicy.OPERATOR,
+        permissionless=False,
+        min_answer=INT256_MIN,
+        max_answer=INT256_MAX,
+        description="ETH / USD next-tick forecast (synthetic prices)",
+    )
     (feed,) = Store.sqlite(tmp_path / "zkoracle.db").feeds()  # the definition the deployment was made from
     assert (feed.id, feed.folder, feed.decimals, feed.schedule) == ("demo", str(DEMO_FEED), 8, "every 10s")
 
@@ -107,6 +116,13 @@ def test_pause_and_resume_a_deployed_feed(tmp_path: Path, anvil: AnvilNode, w3: 
     resumed = _zkoracle("resume", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert not oracle.is_paused("demo")
+
+    halted = _zkoracle("halt", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert halted.returncode == 0 and "reads halted" in halted.stdout, halted.stdout + halted.stderr
+    assert oracle.is_halted("demo") and not oracle.is_paused("demo")  # halt stops reads, not writes
+    unhalted = _zkoracle("unhalt", "demo", "--rpc-url", anvil.rpc_url, home=tmp_path)
+    assert unhalted.returncode == 0, unhalted.stdout + unhalted.stderr
+    assert not oracle.is_halted("demo")
 
     unknown = _zkoracle("pause", "nope", "--rpc-url", anvil.rpc_url, home=tmp_path)
     assert unknown.returncode == 1 and unknown.stdout.startswith("error: feed 'nope' has no live deployment")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from oracle.circuits.artifacts import sample_bounds
+from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.feeds.inputs import CalibratedRange
 from oracle.feeds.loader import load_feed
 from oracle.inference import OnnxModel
@@ -18,7 +19,7 @@ from oracle.paths import PROJECT_ROOT
 from oracle.sources.factory import create_source
 from tests.conftest import DEMO_FEED
 
-EXAMPLES = ("attested", "demo", "lending-risk", "sliced", "volatility")
+EXAMPLES = ("attested", "demo", "lending-risk", "sliced", "stacked", "volatility")
 
 
 def _zkoracle(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
@@ -96,7 +97,8 @@ def test_init_scaffolds_a_feed_that_validates_and_fetches_in_range(tmp_path: Pat
     assert spec.id == "my-risk-feed" and spec.source.kind == "file"
     assert (folder / "model.onnx").read_bytes() == model.read_bytes()
     samples = spec.load_samples()
-    assert all(len(sample) == OnnxModel(spec.model_path).input_size for sample in samples)
+    # The source's values: the node appends the observation time's limbs.
+    assert all(len(sample) == OnnxModel(spec.model_path).input_size - OBSERVED_AT_LIMBS for sample in samples)
     assert "TODO" in (folder / "feed.toml").read_text()
     values = spec.input.apply(list(create_source(spec.source).fetch(now=time.time())))
     CalibratedRange.widened(*sample_bounds(samples), margin=spec.input.range_margin).check(values, feed=spec.id)

@@ -18,6 +18,8 @@ from web3 import Web3
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.time_limbs import time_limbs
+from oracle.deployments.contracts import deploy_oracle, rotate_feed
+from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import PROXY, bind
@@ -30,6 +32,9 @@ from oracle.sources.base import InputSource
 from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 from tests.conftest import DEMO_FEED
+
+# Seconds an oracle of the rotation test makes a proposed circuit wait: long enough to be seen waiting.
+ROTATION_DELAY = 6
 
 
 class FixedSource(InputSource):
@@ -268,3 +273,25 @@ def test_new_model_rotates_the_feed_and_round_ids_carry_on(
     assert proxy.functions.getRoundData(int(RoundId(1, 1))).call()[1] == int(str(first.onchain_answer))
     oracle = ZkOracle(w3, rotated.oracle_address)
     assert oracle.round("demo", RoundId(2, 1)).model_commitment.hex() == circuit.manifest.model_commitment[2:]
+
+
+def test_a_rotation_waits_for_the_oracles_delay_and_survives_a_restart(
+    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, build_root: Path,
+    tmp_path: Path,
+) -> None:
+    deployer = sender_for(w3, "deployer")
+    oracle_address = deploy_oracle(deployer, rotation_delay=ROTATION_DELAY)
+    live = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit, oracle_address=oracle_address)
+    spec = _retrained_feed(tmp_path)
+    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True).artifacts
+    # A run that proposed the new circuit and was stopped while it waited for the delay.
+    _verifier, executable_at = rotate_feed(deployer, spec, circuit, oracle_address=oracle_address)
+    oracle = ZkOracle(w3, oracle_address)
+    assert oracle.circuit("demo")[0] == 1 and oracle.pending_rotation("demo") == (2, executable_at)
+
+    rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, oracle_address=oracle_address)
+    assert rotated.proxy_address == live.proxy_address and oracle.circuit("demo")[0] == 2
+    assert oracle.pending_rotation("demo") is None
+    (proposed,) = oracle.contract.events.RotationProposed().get_logs(from_block=0)  # the restart proposed nothing new
+    (executed,) = [e for e in oracle.contract.events.FeedRotated().get_logs(from_block=0) if e["args"]["phaseId"] == 2]
+    assert w3.eth.get_block(executed["blockNumber"])["timestamp"] >= proposed["args"]["executableAt"]

@@ -215,24 +215,38 @@ def _print_report(report: RoundReport) -> None:
     )
 
 
-def _set_paused(feed_id: str, rpc_url: str, db: str | None, *, paused: bool) -> None:
+def _operator_switch(feed_id: str, rpc_url: str, db: str | None, *, action: str, state: str, on: bool) -> None:
+    """Pause or halt (``on``) a feed, or undo it, with the operator key."""
     w3 = connect(rpc_url)
     deployment = current_deployment(open_store(db), w3, feed_id)
     if deployment is None:
         raise DeploymentError(f"feed '{feed_id}' has no live deployment on {rpc_url} in this store; deploy it first")
-    action = "pause" if paused else "resume"
-    call = ZkOracle(w3, deployment.oracle_address).set_paused(feed_id, paused)
+    oracle = ZkOracle(w3, deployment.oracle_address)
+    call = oracle.set_paused(feed_id, on) if state == "submissions" else oracle.set_halted(feed_id, on)
     sender_for(w3, "deployer").transact(call, what=f"{action} '{feed_id}'")
-    console.print(f"[bold]{feed_id}[/bold]: submissions {action}d on {deployment.oracle_address}")
+    console.print(f"[bold]{feed_id}[/bold]: {state} {action.removesuffix('e')}ed on {deployment.oracle_address}")
 
 
 @app.command()
 def pause(feed_id: FeedIdArg, rpc_url: ChainOption = LOCAL_RPC, db: DbOption = None) -> None:
     """Pause a feed's submissions on-chain (reads keep working). Needs the operator key."""
-    _set_paused(feed_id, rpc_url, db, paused=True)
+    _operator_switch(feed_id, rpc_url, db, action="pause", state="submissions", on=True)
 
 
 @app.command()
 def resume(feed_id: FeedIdArg, rpc_url: ChainOption = LOCAL_RPC, db: DbOption = None) -> None:
     """Resume a paused feed's submissions."""
-    _set_paused(feed_id, rpc_url, db, paused=False)
+    _operator_switch(feed_id, rpc_url, db, action="resume", state="submissions", on=False)
+
+
+@app.command()
+def halt(feed_id: FeedIdArg, rpc_url: ChainOption = LOCAL_RPC, db: DbOption = None) -> None:
+    """Halt a feed's reads on-chain: every read of its rounds (oracle and proxy) reverts with
+    ZkOracleFeedHalted, so no consumer acts on a bad round during an incident. Needs the operator key."""
+    _operator_switch(feed_id, rpc_url, db, action="halt", state="reads", on=True)
+
+
+@app.command()
+def unhalt(feed_id: FeedIdArg, rpc_url: ChainOption = LOCAL_RPC, db: DbOption = None) -> None:
+    """Serve a halted feed's rounds again."""
+    _operator_switch(feed_id, rpc_url, db, action="unhalt", state="reads", on=False)

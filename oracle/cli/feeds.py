@@ -115,7 +115,8 @@ def init(
     (folder / FEED_FILE).write_text(_scaffold_toml(feed_id, model.name, columns))
     spec = _load_checked(folder)
     console.print(
-        f"[bold]{spec.id}[/bold]: created {folder} for a model taking {size} values\n"
+        f"[bold]{spec.id}[/bold]: created {folder} for a model taking {size + OBSERVED_AT_LIMBS} values "
+        f"({size} from the source, {OBSERVED_AT_LIMBS} for the observation time)\n"
         f"  next: replace the placeholder samples.json (see the TODO in {folder / FEED_FILE}) and the source,\n"
         f"  then `zkoracle feeds validate {folder}` and `zkoracle run {folder}`"
     )

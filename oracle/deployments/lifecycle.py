@@ -47,8 +47,25 @@ def ensure_deployment(
     if with_consumer and current.consumer_address is None:
         current.consumer_address = deploy_consumer(sender_for(w3, "deployer"), current.oracle_address, spec.id)
         store.add(current)
+    _sync_attesters(w3, spec, current.oracle_address)
     store.save_feed(feed_record(spec))
     return current
+
+
+def _sync_attesters(w3: Web3, spec: FeedSpec, oracle_address: str) -> None:
+    """Rotate an attested feed's attesters on-chain when feed.toml lists others (the operator's action, an event)."""
+    if spec.attestation is None:
+        return
+    oracle = ZkOracle(w3, oracle_address)
+    wanted = {Web3.to_checksum_address(attester.address) for attester in spec.attestation.attesters}
+    registered, threshold = oracle.attesters(spec.id)
+    if set(registered) == wanted and threshold == spec.attestation.threshold:
+        return
+    log.info("feed '%s': registering its %d attesters, threshold %d", spec.id, len(wanted), spec.attestation.threshold)
+    sender_for(w3, "deployer").transact(
+        oracle.set_attesters(spec.id, sorted(wanted), spec.attestation.threshold),
+        what=f"rotate the data attesters of '{spec.id}'",
+    )
 
 
 def feed_record(spec: FeedSpec) -> Feed:
@@ -126,7 +143,9 @@ def _rotate(
         verifier_address, executable_at = rotate_feed(
             deployer, spec, circuit, oracle_address=oracle_address, force_dev_srs=force_dev_srs
         )
-    while (wait := executable_at - int(deployer.w3.eth.get_block("latest")["timestamp"])) > 0:
+    # The next block's time is at least the latest's and, on a live chain, about this machine's clock
+    # (an idle dev chain mines no blocks meanwhile).
+    while (wait := executable_at - max(int(deployer.w3.eth.get_block("latest")["timestamp"]), int(time.time()))) > 0:
         log.warning(
             "feed '%s': circuit %s proposed; the oracle's rotation delay lets it start in %d s, waiting",
             spec.id,

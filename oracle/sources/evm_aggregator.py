@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from web3 import Web3
-from web3.exceptions import Web3Exception
+from web3.exceptions import ContractCustomError, Web3Exception
 
 from oracle.circuits.quantize import quantize_like_contract
-from oracle.evm.contracts import project_contracts
+from oracle.evm.contracts import project_contracts, project_error_decoder
 from oracle.exceptions import SourceError
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.settings import EvmAggregatorSourceSpec
@@ -49,6 +49,10 @@ class EvmAggregatorSource(InputSource):
             if self._decimals is None:  # fixed per feed: read once
                 self._decimals = [int(c.functions.decimals().call()) for c in self._contracts]
             latest = [c.functions.latestRoundData().call() for c in self._contracts]
+        except ContractCustomError as exc:
+            # E.g. ZkOracleNoRounds from a zkoracle proxy whose feed has not landed a round yet.
+            reverted = project_error_decoder().decode(exc.data if isinstance(exc.data, str) else None)
+            raise SourceError(f"aggregator source: latestRoundData reverted with {reverted}") from exc
         except (Web3Exception, ValueError) as exc:
             raise SourceError(f"aggregator source: cannot read latestRoundData ({exc})") from exc
         values = []

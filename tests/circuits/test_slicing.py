@@ -97,7 +97,7 @@ def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
     assert (first.manifest.input_visibility, first.manifest.output_visibility) == ("public", "hashed")
     assert (middle.manifest.input_visibility, middle.manifest.output_visibility) == ("hashed", "hashed")
     assert (last.manifest.input_visibility, last.manifest.output_visibility) == ("hashed", "public")
-    whole = OnnxModel(sliced_spec.model_path)
+    whole = OnnxModel(sliced_circuit.model)  # the prepared model: intake added its observed_at input
     for sample in sliced_spec.model_samples()[:3]:
         chain = run_chain(sliced_circuit, sample)
         assert chain.broken_links() == []

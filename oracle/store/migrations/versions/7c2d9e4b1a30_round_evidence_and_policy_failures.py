@@ -16,15 +16,22 @@ down_revision = "0e63b1482281"
 branch_labels = None
 depends_on = None
 
+EARLIER_FAILURE_KINDS = ("SOURCE", "PROVER", "ABANDONED", "REFUSED", "REVERTED", "NONCE", "DROPPED", "SPENT")
 NEW_FAILURE_KINDS = ("ATTESTATION", "EXPIRED")
+earlier_kind = sa.Enum(*EARLIER_FAILURE_KINDS, name="failurekind")
+failure_kind = sa.Enum(*EARLIER_FAILURE_KINDS, *NEW_FAILURE_KINDS, name="failurekind")
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # Elsewhere the enum is plain text, so only PostgreSQL's type needs the new values.
         for kind in NEW_FAILURE_KINDS:
             op.execute(f"ALTER TYPE failurekind ADD VALUE IF NOT EXISTS '{kind}'")
     with op.batch_alter_table("round", schema=None) as batch_op:
+        if op.get_bind().dialect.name != "postgresql":
+            # Elsewhere the enum is a VARCHAR as long as its longest value, which grows.
+            batch_op.alter_column(
+                "failure_kind", existing_type=earlier_kind, type_=failure_kind, existing_nullable=True
+            )
         batch_op.add_column(sa.Column("evidence_json", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
 
