@@ -282,6 +282,7 @@ def run() -> dict[str, Any]:
                 getters,
                 onchain_circuit,
                 lambda: getters.model_input([12.0, 30.0], observed_at=now()),
+                lambda _instances, _oracle: InputEvidence(source_rounds=(0, 0)),  # a getter names no round
             ),
         ]
         oracle_address = deploy_oracle(deployer)

@@ -676,14 +676,18 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         returns (int256 answer)
     {
         uint256 updatedAt;
+        uint80 answeredRound;
         try AggregatorV3Interface(input.target).getRoundData(sourceRound) returns (
-            uint80, int256 roundAnswer, uint256, uint256 roundUpdatedAt, uint80
+            uint80 roundId, int256 roundAnswer, uint256, uint256 roundUpdatedAt, uint80
         ) {
-            (answer, updatedAt) = (roundAnswer, roundUpdatedAt);
+            (answeredRound, answer, updatedAt) = (roundId, roundAnswer, roundUpdatedAt);
         } catch {
             revert ZkOracleOnchainInputUnavailable(feedId, input.instanceIndex, input.target);
         }
-        if (updatedAt == 0) revert ZkOracleOnchainInputUnavailable(feedId, input.instanceIndex, input.target);
+        // A source answering for another round than the one named is not answering at all.
+        if (updatedAt == 0 || answeredRound != sourceRound) {
+            revert ZkOracleOnchainInputUnavailable(feedId, input.instanceIndex, input.target);
+        }
         if (updatedAt > block.timestamp || block.timestamp - updatedAt > input.maxAge) {
             uint256 oldest = block.timestamp > input.maxAge ? block.timestamp - input.maxAge : 0;
             revert ZkOracleOnchainInputTooOld(feedId, input.instanceIndex, updatedAt, oldest);

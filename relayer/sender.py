@@ -148,9 +148,16 @@ class TransactionSender:
                 tx_hash=signed.tx_hash,
             ) from exc
 
-    def send(self, call: ContractFunction | ContractConstructor, *, what: str) -> Signed:
-        """Estimate, sign and broadcast ``call``; a revert at estimation raises :class:`RelayError`."""
-        tx = self.estimate(call, what=what)
+    def send(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        what: str,
+        block: Literal["latest", "pending"] = "latest",
+    ) -> Signed:
+        """Estimate (against ``block``), sign and broadcast ``call``; a revert at estimation raises
+        :class:`RelayError`."""
+        tx = self.estimate(call, what=what, block=block)
         attempt = 1
         while True:
             signed = self.sign(tx)
@@ -243,5 +250,11 @@ class TransactionSender:
             tx_hash=tx_hash,
         )
 
-    def transact(self, call: ContractFunction | ContractConstructor, *, what: str) -> Confirmed:
-        return self.wait(self.send(call, what=what).tx_hash, what=what)
+    def transact(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        what: str,
+        block: Literal["latest", "pending"] = "latest",
+    ) -> Confirmed:
+        return self.wait(self.send(call, what=what, block=block).tx_hash, what=what)

@@ -300,7 +300,9 @@ def rotate_feed(
 def execute_rotation(sender: TransactionSender, feed_id: str, *, oracle_address: str) -> None:
     """Start the feed's pending rotation (its delay must have passed)."""
     oracle = ZkOracle(sender.w3, oracle_address)
-    sender.transact(oracle.execute_rotation(feed_id), what=f"execute the pending rotation of feed '{feed_id}'")
+    # Against the next block: on an idle chain the latest one may still be older than the delay.
+    what = f"execute the pending rotation of feed '{feed_id}'"
+    sender.transact(oracle.execute_rotation(feed_id), what=what, block="pending")
 
 
 def deploy_feed(

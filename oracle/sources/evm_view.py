@@ -48,6 +48,10 @@ class EvmViewSource(InputSource):
     def fetch(self, *, now: float | None = None) -> Sequence[float]:
         return [self._read(view) for view in self._views]
 
+    def source_rounds(self) -> tuple[int, ...]:
+        # submit takes one source round per on-chain input; a getter has none, so 0.
+        return (0,) * len(self._views)
+
     def _read(self, view: View) -> float:
         try:
             returned = self._w3.eth.call({"to": Web3.to_checksum_address(view.address), "data": view.selector})

@@ -34,8 +34,8 @@ from zkoracle_testkit import (
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
-from oracle.deployments.contracts import deploy_consumer
-from oracle.evm.contracts import CONSUMER, bind, feed_key, project_contracts
+from oracle.deployments.contracts import circuit_config, deploy_consumer, deploy_feed, execute_rotation, rotate_feed
+from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import (
     MAX_SLICES,
     UNPROVEN_VERIFIER,
@@ -48,6 +48,7 @@ from oracle.evm.zkoracle import (
     SliceConfig,
     ZkOracle,
 )
+from oracle.exceptions import DeploymentError
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import Proof
 from oracle.provers.sliced import SlicedProof
@@ -368,6 +369,73 @@ def test_a_replayed_sliced_round_is_stale(
         "ZkOracleStaleRound", sliced_key, sliced_observed_at, sliced_observed_at
     )
     assert oracle.latest_round_id(sliced_key) == RoundId(1, 1)
+
+
+# --- the deployer ----------------------------------------------------------------------------
+
+
+def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
+    w3: Web3,
+    oracle: ZkOracle,
+    owner: TransactionSender,
+    relayer: TransactionSender,
+    sliced_spec: FeedSpec,
+    sliced_circuit: SlicedCircuit,
+    targeted_circuit: SlicedCircuit,
+    sliced_proof: SlicedProof,
+    targeted_proof: SlicedProof,
+    sliced_observed_at: int,
+) -> None:
+    deployment = deploy_feed(
+        owner,
+        sliced_spec,
+        targeted_circuit,
+        submitter=relayer.account.address,
+        oracle_address=oracle.address,
+        with_consumer=True,
+    )
+    first, middle, last = deployment.slice_verifiers
+    assert (deployment.verifier_address, middle) == (first, None) and last is not None
+    key = feed_key(sliced_spec.id)
+    registered = circuit_config(sliced_spec, targeted_circuit, list(deployment.slice_verifiers))
+    assert oracle.circuit(key)[1] == registered
+    relayer.transact(oracle.submit_slices(key, *targeted_proof.calldata()), what="submit targeted round")
+    consumer = bind(w3, CONSUMER, str(deployment.consumer_address))
+    assert view_error(consumer.functions.readFullyProven()) == err(
+        "ExampleConsumerPartialCoverage", key, int(RoundId(1, 1)), 2, 3
+    )
+    # The feed declares an unproven slice, so the deployer made its proxy one that serves such rounds.
+    proxy = bind(w3, PROXY, deployment.proxy_address)
+    assert proxy.functions.i_acceptsPartialCoverage().call() is True
+    assert proxy.functions.latestRoundData().call()[0] == int(RoundId(1, 1))
+
+    rotated, executable_at = rotate_feed(owner, sliced_spec, sliced_circuit, oracle_address=oracle.address)
+    assert oracle.pending_rotation(key) == (2, executable_at) and oracle.circuit(key)[0] == 1
+    execute_rotation(owner, sliced_spec.id, oracle_address=oracle.address)
+    phase, current = oracle.circuit(key)
+    assert (phase, current.verifier, len(current.slices)) == (2, rotated, 2)
+    assert all(piece.verifier != UNPROVEN_VERIFIER for piece in current.slices)
+    # Rounds stay ordered across phases: the full proof of the observation already landed is refused.
+    assert rejected(relayer, oracle.submit_slices(key, *sliced_proof.calldata())) == err(
+        "ZkOracleStaleRound", key, sliced_observed_at, sliced_observed_at
+    )
+    assert oracle.coverage(key, RoundId(1, 1)) == (2, 3)
+
+
+def test_a_sliced_config_needs_one_verifier_per_proven_slice(
+    sliced_spec: FeedSpec,
+    targeted_circuit: SlicedCircuit,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    stub_verifiers: dict[bool, str],
+) -> None:
+    verifier = stub_verifiers[True]
+    for wrong in ([verifier] * 3, [verifier, None], [None, None, verifier], []):
+        with pytest.raises(DeploymentError):
+            circuit_config(sliced_spec, targeted_circuit, wrong)
+    with pytest.raises(DeploymentError):
+        circuit_config(demo_spec, demo_circuit, [verifier, verifier])
+    assert circuit_config(demo_spec, demo_circuit, [verifier]).slices == ()
 
 
 # --- the oracle's checks, with stub verifiers ------------------------------------------------
