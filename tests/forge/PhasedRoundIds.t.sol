@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {PhasedRoundIds} from "../libraries/PhasedRoundIds.sol";
+import {PhasedRoundIds} from "../../contracts/libraries/PhasedRoundIds.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @dev An external entry point, so a library revert happens one call below the test.

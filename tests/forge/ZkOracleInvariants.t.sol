@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {ZkFeedProxy} from "../ZkFeedProxy.sol";
-import {IZkOracle} from "../interfaces/IZkOracle.sol";
-import {EzklInstances} from "../libraries/EzklInstances.sol";
+import {ZkFeedProxy} from "../../contracts/ZkFeedProxy.sol";
+import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
+import {EzklInstances} from "../../contracts/libraries/EzklInstances.sol";
 import {DemoRound, OracleTestBase} from "./utils/OracleTestBase.sol";
 
 /// @notice What the invariant fuzzer may do to an oracle holding two feeds: the demo feed, with

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {EzklInstances} from "../libraries/EzklInstances.sol";
+import {EzklInstances} from "../../contracts/libraries/EzklInstances.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @dev External entry points, so a library revert happens one call below the test.
@@ -53,10 +53,12 @@ contract EzklInstancesTest is TestBase {
 
     // ------------------------------------------------------------ against the Python vectors
 
+    /// forge-config: default.fuzz.runs = 64
     function testFuzz_InstanceToDecimalsMatchesPython(uint256 index) public view {
         _checkInstanceToDecimals(fixture("number_vectors.json"), index);
     }
 
+    /// forge-config: default.fuzz.runs = 64
     function testFuzz_QuantizeMatchesPython(uint256 index) public view {
         _checkQuantize(fixture("number_vectors.json"), index);
     }

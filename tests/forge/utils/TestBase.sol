@@ -18,8 +18,8 @@ abstract contract TestBase {
         return min + value % (size + 1);
     }
 
-    /// @dev A fixture file of this suite, by its name in contracts/test/fixtures.
+    /// @dev A fixture file of this suite, by its name in tests/forge/fixtures.
     function fixture(string memory name) internal view returns (string memory) {
-        return vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/fixtures/", name));
+        return vm.readFile(string.concat(vm.projectRoot(), "/tests/forge/fixtures/", name));
     }
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {ZkFeedProxy} from "../ZkFeedProxy.sol";
-import {IZkOracle} from "../interfaces/IZkOracle.sol";
-import {PhasedRoundIds} from "../libraries/PhasedRoundIds.sol";
+import {ZkFeedProxy} from "../../contracts/ZkFeedProxy.sol";
+import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
+import {PhasedRoundIds} from "../../contracts/libraries/PhasedRoundIds.sol";
 import {DemoRound, OracleTestBase} from "./utils/OracleTestBase.sol";
 
 /// @notice The proxy serves a feed as Chainlink's AggregatorV3Interface: real demo rounds, and a

@@ -3,8 +3,8 @@ pragma solidity ^0.8.20;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
-import {IZkOracle} from "../interfaces/IZkOracle.sol";
-import {PhasedRoundIds} from "../libraries/PhasedRoundIds.sol";
+import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
+import {PhasedRoundIds} from "../../contracts/libraries/PhasedRoundIds.sol";
 import {DemoRound, OracleTestBase} from "./utils/OracleTestBase.sol";
 import {RevertingVerifier} from "./utils/Stubs.sol";
 

@@ -3,7 +3,7 @@ pragma solidity ^0.8.20;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
-import {IZkOracle} from "../../interfaces/IZkOracle.sol";
+import {IZkOracle} from "../../../contracts/interfaces/IZkOracle.sol";
 import {Halo2Verifier} from "../fixtures/DemoVerifier.sol";
 import {StubVerifier} from "./Stubs.sol";
 import {TestBase} from "./TestBase.sol";
