@@ -107,7 +107,9 @@ contract ZkFeedProxyTest is OracleTestBase {
         uint80 id = oracle.submitSlices(SLICED_FEED, proofs, instances, noEvidence());
 
         ZkFeedProxy strict = new ZkFeedProxy(oracle, SLICED_FEED, false);
-        vm.expectRevert(abi.encodeWithSelector(ZkFeedProxy.ZkFeedProxyPartialCoverage.selector, id, uint16(2), uint16(3)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ZkFeedProxy.ZkFeedProxyPartialCoverage.selector, id, uint16(2), uint16(3))
+        );
         strict.latestRoundData();
         ZkFeedProxy lenient = new ZkFeedProxy(oracle, SLICED_FEED, true);
         (, int256 answer,,,) = lenient.latestRoundData();

@@ -4,6 +4,7 @@ pragma solidity ^0.8.20;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
 import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
+import {EzklInstances} from "../../contracts/libraries/EzklInstances.sol";
 import {PhasedRoundIds} from "../../contracts/libraries/PhasedRoundIds.sol";
 import {DemoRound, OracleTestBase} from "./utils/OracleTestBase.sol";
 import {RevertingVerifier} from "./utils/Stubs.sol";
@@ -68,7 +69,7 @@ contract ZkOracleTest is OracleTestBase {
         // Past the time limbs the change reaches the verifier; a limb change may fail the time checks first.
         vm.assume(which < 4 || which > 6);
         delta = bound(delta, 1, 1 << 20);
-        round.instances[which] = addmod(round.instances[which], delta, 21888242871839275222246405745257275088548364400416034343698204186575808495617);
+        round.instances[which] = addmod(round.instances[which], delta, EzklInstances.FIELD_MODULUS);
         vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleInvalidProof.selector, DEMO_FEED));
         submitDemo(oracle, round);
     }
@@ -120,7 +121,9 @@ contract ZkOracleTest is OracleTestBase {
         DemoRound memory round = demoRound(0);
         vm.warp(round.observedAt + MAX_AGE + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(IZkOracle.ZkOracleObservationTooOld.selector, DEMO_FEED, round.observedAt, round.observedAt + 1)
+            abi.encodeWithSelector(
+                IZkOracle.ZkOracleObservationTooOld.selector, DEMO_FEED, round.observedAt, round.observedAt + 1
+            )
         );
         submitDemo(oracle, round);
     }
@@ -181,7 +184,11 @@ contract ZkOracleTest is OracleTestBase {
         vm.warp(round.observedAt);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IZkOracle.ZkOracleAnswerOutOfBounds.selector, DEMO_FEED, round.answer, type(int256).min, round.answer - 1
+                IZkOracle.ZkOracleAnswerOutOfBounds.selector,
+                DEMO_FEED,
+                round.answer,
+                type(int256).min,
+                round.answer - 1
             )
         );
         submitDemo(fresh, round);
@@ -226,7 +233,9 @@ contract ZkOracleTest is OracleTestBase {
         open.permissionless = true;
         vm.expectRevert(
             abi.encodeWithSelector(
-                IZkOracle.ZkOraclePermissionlessNeedsAttestedOrOnchain.selector, STUB_FEED, IZkOracle.InputPolicy.Operator
+                IZkOracle.ZkOraclePermissionlessNeedsAttestedOrOnchain.selector,
+                STUB_FEED,
+                IZkOracle.InputPolicy.Operator
             )
         );
         oracle.registerFeed(STUB_FEED, open, stubCircuit(verifier));

@@ -67,7 +67,8 @@ contract ZkOracleHandler is OracleTestBase {
             round.proof[position] = round.proof[position] ^ bytes1(uint8(bound(delta, 1, 255)));
         } else {
             position = bound(position, 0, round.instances.length - 1);
-            round.instances[position] = addmod(round.instances[position], bound(delta, 1, 1 << 32), EzklInstances.FIELD_MODULUS);
+            round.instances[position] =
+                addmod(round.instances[position], bound(delta, 1, 1 << 32), EzklInstances.FIELD_MODULUS);
         }
         (bool stored,) = _submit(DEMO_FEED, round.proof, round.instances, round.observedAt);
         if (stored) ++forgedAccepted;

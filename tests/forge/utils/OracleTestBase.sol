@@ -35,9 +35,7 @@ abstract contract OracleTestBase is TestBase {
     address internal outsider = address(0xBAD);
 
     function deployOracle(uint48 adminTransferDelay, uint256 rotationDelay) internal returns (IZkOracle oracle) {
-        oracle = IZkOracle(
-            vm.deployCode("ZkOracle.sol:ZkOracle", abi.encode(admin, adminTransferDelay, rotationDelay))
-        );
+        oracle = IZkOracle(vm.deployCode("ZkOracle.sol:ZkOracle", abi.encode(admin, adminTransferDelay, rotationDelay)));
         vm.label(address(oracle), "ZkOracle");
     }
 
@@ -134,7 +132,11 @@ abstract contract OracleTestBase is TestBase {
 
     /// @dev Instances of the stub layout: the observation time's limbs, then `answerSteps`
     ///      (units of 2**-STUB_SCALE, as a field element).
-    function stubInstances(uint256 observedAt, uint256 answerInstance) internal pure returns (uint256[] memory instances) {
+    function stubInstances(uint256 observedAt, uint256 answerInstance)
+        internal
+        pure
+        returns (uint256[] memory instances)
+    {
         instances = new uint256[](4);
         for (uint256 i = 0; i < 3; ++i) {
             instances[i] = ((observedAt >> (11 * i)) & 0x7ff) << STUB_SCALE;
