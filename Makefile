@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ROUNDS ?= 3
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean forge-build forge-test
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +23,17 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Foundry (foundry.toml): forge from npm, compiling offline with the solc the node resolves
+# (native, or solc-js behind oracle/evm/solc_shim.js). `make test` runs the forge suite too.
+FORGE := node_modules/.bin/forge
+FORGE_SOLC = $(shell $(BIN)/python -c "from oracle.evm.toolchain import resolve_solc; print(resolve_solc().path)")
+
+forge-build: install
+	$(FORGE) build --offline --use $(FORGE_SOLC)
+
+forge-test: install
+	$(FORGE) test --offline --use $(FORGE_SOLC)
 
 bench: install
 	$(BIN)/pip install --quiet -e ".[bench]"
