@@ -14,6 +14,8 @@ the same verifiers and the same slice 0 and 2 proofs serve it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,21 @@ def write_gemm_model(path: Path, weights: list[float], bias: float) -> Path:
     onnx.checker.check_model(model)
     onnx.save(model, path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def chain_clock_back_to_now(w3: Web3) -> Iterator[None]:
+    """A test that moves the session chain's clock ahead brings it back to this machine's time after.
+
+    Every later test (a node observing at the wall clock, an oracle refusing observations
+    older than two minutes) shares this chain; a clock left minutes ahead would age them all.
+    """
+    yield
+    now = int(time.time())
+    if int(w3.eth.get_block("latest")["timestamp"]) > now:
+        for method, params in (("anvil_setTime", [now]), ("evm_mine", [now])):
+            response = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+            assert "error" not in response, response
 
 
 @pytest.fixture(scope="session")
