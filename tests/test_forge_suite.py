@@ -35,3 +35,10 @@ def test_forge_suite_passes() -> None:
     failed = sorted(name for name, status in results.items() if status != "Success")
     assert done.returncode == 0 and not failed, f"forge test failed: {failed}\n{done.stderr[-4000:]}"
     assert len(results) == EXPECTED_TESTS, sorted(results)
+
+
+def test_readme_quotes_the_safe_reading_example_as_it_is() -> None:
+    # The README's "Reading a feed safely" shows this test file; a quote that drifted would teach
+    # consumers an API the mock no longer has.
+    example = (PROJECT_ROOT / "tests" / "forge" / "SafeConsumer.t.sol").read_text()
+    assert f"```solidity\n{example}```" in (PROJECT_ROOT / "README.md").read_text()
