@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+
 import {ZkFeedProxy} from "../../contracts/ZkFeedProxy.sol";
+import {IZkFeed} from "../../contracts/interfaces/IZkFeed.sol";
 import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
 import {PhasedRoundIds} from "../../contracts/libraries/PhasedRoundIds.sol";
 import {MockZkFeed} from "../../contracts/mocks/MockZkFeed.sol";
+import {DemoRound, OracleTestBase} from "./utils/OracleTestBase.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice MockZkFeed serves what it is given with the proxy's semantics and reverts with the
@@ -128,5 +132,50 @@ contract MockZkFeedTest is TestBase {
         vm.assertEq(uint256(latest), uint256(id), "id");
         vm.assertEq(served, answer, "answer");
         vm.assertEq(updatedAt, NOW - age, "observation");
+    }
+}
+
+/// @notice The mock against the real thing: a ZkFeedProxy over a ZkOracle holding the same round
+///         (a real demo proof) answers and reverts with the very same bytes.
+contract MockZkFeedParityTest is OracleTestBase {
+    IZkOracle private oracle;
+    ZkFeedProxy private proxy;
+    MockZkFeed private mock;
+
+    function setUp() public {
+        oracle = deployOracle(0, 0);
+        registerDemo(oracle, deployDemoVerifier(), 1 hours);
+        proxy = new ZkFeedProxy(oracle, DEMO_FEED, false);
+        mock = new MockZkFeed(DEMO_FEED, 8, false);
+    }
+
+    function test_AnswersAndRevertsAsTheProxy() public {
+        assertSame(abi.encodeCall(AggregatorV3Interface.latestRoundData, ()), "no rounds");
+        DemoRound memory round = demoRound(0);
+        vm.warp(round.observedAt + 30);
+        uint80 id = submitDemo(oracle, round);
+        mock.updateAnswer(round.answer, round.observedAt);
+
+        assertSame(abi.encodeCall(AggregatorV3Interface.decimals, ()), "decimals");
+        assertSame(abi.encodeCall(AggregatorV3Interface.version, ()), "version");
+        assertSame(abi.encodeCall(IZkFeed.i_acceptsPartialCoverage, ()), "coverage flag");
+        assertSame(abi.encodeCall(AggregatorV3Interface.latestRoundData, ()), "latest round");
+        assertSame(abi.encodeCall(AggregatorV3Interface.getRoundData, (id)), "round by id");
+        assertSame(abi.encodeCall(AggregatorV3Interface.getRoundData, (id + 1)), "unknown round");
+        assertSame(abi.encodeCall(IZkFeed.latestRoundDataNoOlderThan, (30)), "fresh enough");
+        assertSame(abi.encodeCall(IZkFeed.latestRoundDataNoOlderThan, (29)), "stale");
+
+        vm.prank(admin);
+        oracle.setHalted(DEMO_FEED, true);
+        mock.setHalted(true);
+        assertSame(abi.encodeCall(AggregatorV3Interface.latestRoundData, ()), "halted");
+        assertSame(abi.encodeCall(AggregatorV3Interface.getRoundData, (id)), "halted round by id");
+    }
+
+    function assertSame(bytes memory call, string memory what) private view {
+        (bool proxyOk, bytes memory proxyOut) = address(proxy).staticcall(call);
+        (bool mockOk, bytes memory mockOut) = address(mock).staticcall(call);
+        vm.assertEq(mockOk, proxyOk, what);
+        vm.assertEq(keccak256(mockOut), keccak256(proxyOut), what);
     }
 }
