@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
+import {IZkFeed} from "./interfaces/IZkFeed.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
 
 /// @title ZkFeedProxy
 /// @notice One feed of a ZkOracle behind Chainlink's AggregatorV3Interface, so an existing
 ///         Chainlink consumer switches to a proven feed by changing only the address it reads.
-contract ZkFeedProxy is AggregatorV3Interface {
+contract ZkFeedProxy is IZkFeed {
     /// @dev Bumped when the read semantics change: 2 reports the observation time as updatedAt
     ///      and refuses partly proven rounds unless deployed to accept them.
     uint256 public constant VERSION = 2;
@@ -83,14 +83,7 @@ contract ZkFeedProxy is AggregatorV3Interface {
         _requireCoverage(roundId);
     }
 
-    /// @notice The latest round, reverting with ZkOracleStaleAnswer when its proven observation
-    ///         is older than `maxAge`.
-    /// @param maxAge The oldest acceptable observation, in seconds.
-    /// @return roundId The round id.
-    /// @return answer The answer.
-    /// @return startedAt The observation time.
-    /// @return updatedAt The observation time.
-    /// @return answeredInRound Equal to roundId.
+    /// @inheritdoc IZkFeed
     function latestRoundDataNoOlderThan(uint256 maxAge)
         external
         view

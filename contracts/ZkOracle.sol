@@ -5,8 +5,8 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
-import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
 import {EzklInstances} from "./libraries/EzklInstances.sol";

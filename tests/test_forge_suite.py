@@ -13,7 +13,7 @@ from oracle.evm.toolchain import node_modules, resolve_solc
 from oracle.paths import PROJECT_ROOT
 
 # Every unit, fuzz and invariant test of tests/forge; a suite that silently ran fewer fails here.
-EXPECTED_TESTS = 54
+EXPECTED_TESTS = 70
 # A clean compile with solc-js (ZkOracle through the IR pipeline) takes minutes on 2 cores.
 FORGE_TIMEOUT_SECONDS = 900
 
@@ -35,3 +35,10 @@ def test_forge_suite_passes() -> None:
     failed = sorted(name for name, status in results.items() if status != "Success")
     assert done.returncode == 0 and not failed, f"forge test failed: {failed}\n{done.stderr[-4000:]}"
     assert len(results) == EXPECTED_TESTS, sorted(results)
+
+
+def test_readme_quotes_the_safe_reading_example_as_it_is() -> None:
+    # The README's "Reading a feed safely" shows this test file; a quote that drifted would teach
+    # consumers an API the mock no longer has.
+    example = (PROJECT_ROOT / "tests" / "forge" / "SafeConsumer.t.sol").read_text()
+    assert f"```solidity\n{example}```" in (PROJECT_ROOT / "README.md").read_text()

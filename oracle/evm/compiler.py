@@ -17,6 +17,9 @@ from oracle.exceptions import ToolchainError
 from oracle.paths import PROJECT_ROOT, build_dir
 
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
+# npm packages the contracts import from (solc finds them in node_modules); their versions
+# are part of the compile cache key, since the request only names their files.
+IMPORTED_PACKAGES = ("@openzeppelin/contracts", "@chainlink/contracts")
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class CompiledContract:
 def compile_sources(
     sources: dict[str, str], *, optimize_runs: int = 200, via_ir: bool = False
 ) -> dict[str, CompiledContract]:
-    """Compile in-memory sources keyed by unit name; every import must be among them."""
+    """Compile in-memory sources keyed by unit name; imports resolve among them, then in node_modules."""
     solc = resolve_solc()
     request = {
         "language": "Solidity",
@@ -71,16 +74,18 @@ def _cached_output(request: dict[str, Any], solc: Solc) -> dict[str, Any]:
     solc-js takes seconds per compile, and every process (CLI runs, provers, tests) would
     otherwise compile the same sources again.
     """
-    imported = node_modules() / "@openzeppelin" / "contracts" / "package.json"
-    material = (
-        json.dumps(request, sort_keys=True) + str(solc.version) + (imported.read_text() if imported.exists() else "")
+    packages = "".join(
+        manifest.read_text()
+        for package in IMPORTED_PACKAGES
+        if (manifest := node_modules() / package / "package.json").is_file()
     )
+    material = json.dumps(request, sort_keys=True) + str(solc.version) + packages
     cached = build_dir() / "solc" / f"{hashlib.sha256(material.encode()).hexdigest()[:32]}.json"
     if cached.is_file():
         return json.loads(cached.read_text())
     try:
-        # Imports such as "@openzeppelin/contracts/..." resolve as with native solc:
-        # against the project root, then node_modules.
+        # Imports such as "@openzeppelin/contracts/..." resolve as with native solc: against
+        # the project root, then node_modules.
         stdout, _stderr, _command, _process = solc_wrapper(
             solc_binary=solc.path,
             stdin=json.dumps(request),

@@ -42,21 +42,13 @@ ROUND_OUTPUTS = ["uint80", "int256", "uint256", "uint256", "uint80"]
 # The proxy and consumers speak raw uint80 round ids.
 FIRST_ROUND = int(RoundId(1, 1))
 
-# A consumer in the shape of Chainlink's documentation that declares Chainlink's interface
-# itself instead of importing the project's copy, so nothing of zkoracle is compiled into it.
+# A consumer in the shape of Chainlink's documentation, importing the interface from Chainlink's
+# npm package as their examples do, so nothing of zkoracle is compiled into it.
 CHAINLINK_STYLE_CONSUMER = """
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.0;
 
-interface AggregatorV3Interface {
-  function decimals() external view returns (uint8);
-  function description() external view returns (string memory);
-  function version() external view returns (uint256);
-  function getRoundData(uint80 _roundId)
-    external view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
-  function latestRoundData()
-    external view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
-}
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
 contract GuardedPriceReader {
   AggregatorV3Interface internal immutable dataFeed;
