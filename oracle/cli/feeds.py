@@ -99,7 +99,7 @@ def list_feeds(folders: FoldersArg = None) -> None:
 
 
 def _shapes(names: list[str], shapes: list[list[int]]) -> str:
-    return "\n".join(escape(f"{name} {shape}") for name, shape in zip(names, shapes, strict=True))
+    return ", ".join(escape(f"{name} {shape}") for name, shape in zip(names, shapes, strict=True))
 
 
 @app.command()
