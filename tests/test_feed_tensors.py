@@ -12,6 +12,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.quantize import felt_to_float
+from oracle.circuits.slicing import SlicedCircuit
 from oracle.deployments.contracts import circuit_config
 from oracle.exceptions import FeedSpecError
 from oracle.feed_circuit import build_feed_circuit, describe, feed_answer, measured_error
@@ -19,6 +20,7 @@ from oracle.feeds.answer import answer_position
 from oracle.feeds.checks import check_feed
 from oracle.feeds.loader import load_feed
 from oracle.feeds.samples import read_samples
+from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_proof
 from oracle.provers import LocalProver
@@ -192,3 +194,16 @@ def test_a_circuit_whose_held_out_error_exceeds_max_error_is_refused(tmp_path: P
 
     loose = load_feed(_feed(tmp_path / "loose", output='"mean"', samples=_samples(), extra="max_error = 0.5\n"))
     build_feed_circuit(loose, build_root=build_root)  # the same circuit, within a looser bound
+
+
+def test_a_sliced_feed_names_its_answer_by_the_whole_model_s_outputs(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+) -> None:
+    named = sliced_spec.model_copy(update={"output": "forecast"})
+    answer = feed_answer(named, sliced_circuit)
+    assert sliced_circuit.answer_index(answer) == sliced_circuit.answer_index(0)
+    assert sliced_circuit.answer_scale(answer) == sliced_circuit.output_scale
+    with pytest.raises(
+        FeedSpecError, match=r"no output tensor is named 'z3' \(the model's outputs: forecast \[1, 1\]\)"
+    ):
+        feed_answer(sliced_spec.model_copy(update={"output": "z3"}), sliced_circuit)
