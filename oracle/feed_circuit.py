@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import BuildResult, CircuitOptions, Progress, build_circuit
+from oracle.circuits.intake import output_names
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit, build_sliced_circuit
+from oracle.exceptions import FeedSpecError
+from oracle.feeds.answer import answer_position
 from oracle.feeds.schema import FeedSpec
 
 FeedCircuit = CircuitArtifacts | SlicedCircuit
+
+# Every HOLDOUT_EVERY-th sample is kept out of calibration and measures the circuit's error.
+HOLDOUT_EVERY = 5
+MAX_ERROR_FIX = (
+    'set [circuit] calibration_target = "accuracy", or a larger [circuit] input_scale, '
+    "or add samples covering the inputs (or raise max_error)"
+)
 
 
 def build_feed_circuit(
     spec: FeedSpec, *, build_root: Path, progress: Progress | None = None
 ) -> BuildResult | SlicedBuildResult:
-    """Build (or find cached) ``spec``'s circuit; a feed with ``[slicing]`` gets a sliced one."""
+    """Build (or find cached) ``spec``'s circuit; a feed with ``[slicing]`` gets a sliced one.
+
+    Raises FeedSpecError when the circuit's measured error exceeds ``[circuit] max_error``.
+    """
     if spec.slicing is not None:
         plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
-        return build_sliced_circuit(
+        result: BuildResult | SlicedBuildResult = build_sliced_circuit(
             spec.model_path,
             spec.model_samples(),
             plan,
@@ -27,13 +41,16 @@ def build_feed_circuit(
             feed=spec.id,
             observation_time=True,
         )
+        check_max_error(spec, result.circuit)
+        return result
     options = CircuitOptions(
         input_visibility=spec.circuit.input_visibility,
         output_visibility=spec.circuit.output_visibility,
         calibration_target=spec.circuit.calibration_target,
         scale=spec.circuit.input_scale,
+        holdout_every=HOLDOUT_EVERY,
     )
-    return build_circuit(
+    result = build_circuit(
         spec.model_path,
         spec.model_samples(),
         build_root=build_root,
@@ -42,10 +59,55 @@ def build_feed_circuit(
         feed=spec.id,
         observation_time=True,
     )
+    check_max_error(spec, result.artifacts)
+    return result
 
 
-def describe(circuit: FeedCircuit) -> str:
-    """One line for the operator: size, instances and the quantisation bound."""
+def feed_answer(spec: FeedSpec, circuit: FeedCircuit) -> int:
+    """The flat position of ``spec``'s answer among the model's output values (see :mod:`oracle.feeds.answer`)."""
+    return answer_position(spec.output, output_names(circuit.model), circuit.manifest.output_shapes, feed=spec.id)
+
+
+@dataclass(frozen=True)
+class MeasuredError:
+    """The answer's error measured at build time: on ``held_out`` samples, or (none held out) the quantisation bound."""
+
+    value: float
+    held_out: int
+
+    @property
+    def where(self) -> str:
+        return f"on {self.held_out} held-out samples" if self.held_out else "(the quantisation bound: none held out)"
+
+
+def measured_error(spec: FeedSpec, circuit: FeedCircuit) -> MeasuredError:
+    """A whole-model circuit's answer error on its held-out samples; a sliced circuit's (or one with too few
+    samples to hold any out) quantisation bound."""
+    if isinstance(circuit, CircuitArtifacts) and circuit.manifest.held_out_samples:
+        manifest = circuit.manifest
+        return MeasuredError(manifest.held_out_errors[feed_answer(spec, circuit)], manifest.held_out_samples)
+    return MeasuredError(circuit.manifest.quantization_error, 0)
+
+
+def check_max_error(spec: FeedSpec, circuit: FeedCircuit) -> None:
+    limit = spec.circuit.max_error
+    if limit is None:
+        return
+    error = measured_error(spec, circuit)
+    if error.value > limit:
+        raise FeedSpecError(
+            spec.id,
+            "circuit.max_error",
+            f"the circuit's answer differs from onnxruntime's by {error.value:.6g} {error.where}, "
+            f"above max_error {limit:g}",
+            MAX_ERROR_FIX,
+        )
+
+
+def describe(spec: FeedSpec, circuit: FeedCircuit) -> str:
+    """One line for the operator: size, instances, the quantisation bound and the measured error."""
+    error = measured_error(spec, circuit)
+    measured = f", answer error {error.value:.6f} {error.where}" if error.held_out else ""
     if isinstance(circuit, SlicedCircuit):
         proven, total = circuit.manifest.coverage
         logrows = ", ".join(
@@ -58,5 +120,5 @@ def describe(circuit: FeedCircuit) -> str:
     manifest = circuit.manifest
     return (
         f"logrows {manifest.logrows}, {manifest.instance_count} public instances, "
-        f"quantisation error ≤ {manifest.quantization_error:.6f}"
+        f"quantisation error ≤ {manifest.quantization_error:.6f}{measured}"
     )

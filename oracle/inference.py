@@ -37,6 +37,14 @@ class OnnxModel:
         return quiet_session(self._model)
 
     @cached_property
+    def input_names(self) -> list[str]:
+        return [node.name for node in self._session.get_inputs()]
+
+    @cached_property
+    def output_names(self) -> list[str]:
+        return [node.name for node in self._session.get_outputs()]
+
+    @cached_property
     def input_shapes(self) -> list[list[int]]:
         return [_concrete(node.shape) for node in self._session.get_inputs()]
 

@@ -19,6 +19,7 @@ from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.zkoracle import InputEvidence
 from oracle.exceptions import AttestationError, ProverError, SourceError
+from oracle.feed_circuit import feed_answer
 from oracle.feeds.inputs import CalibratedRange
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
@@ -53,6 +54,7 @@ class RoundPipeline:
         self._proofs_dir = proofs_dir
         self._attesters = attesters
         self._model = OnnxModel(circuit.model)
+        self._answer = feed_answer(spec, circuit)
         manifest = circuit.manifest
         self._source_inputs = spec.source_input_size(manifest.input_size)
         # The samples' range was recorded when the circuit was built: the source's values come first.
@@ -92,7 +94,7 @@ class RoundPipeline:
             row.evidence_json = InputEvidence(source_rounds=rounds).to_json()
         row.fetch_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        row.model_output = self._model.run(inputs)[self.spec.output]
+        row.model_output = self._model.run(inputs)[self._answer]
         row.infer_seconds = time.perf_counter() - started
         crash_point("after_inference")
         return row

@@ -18,6 +18,7 @@ from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.slicing.chain import witness_step
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError
+from oracle.feed_circuit import feed_answer
 from oracle.feeds.schema import FeedSpec
 from oracle.provers.base import Proof
 from oracle.provers.sliced import SlicedProof
@@ -42,9 +43,13 @@ def check_proof(
     if len(instances) != manifest.instance_count:
         raise ProverError(f"proof carries {len(instances)} instances, circuit has {manifest.instance_count}")
     _check_inputs(circuit, instances, inputs)
-    answer_felt = instances[manifest.answer_index(spec.output)]
+    answer = feed_answer(spec, circuit)
     proven_output, expected = _check_answer(
-        spec, answer_felt, manifest.output_scale, model_output, bound=manifest.quantization_error
+        spec,
+        instances[manifest.answer_index(answer)],
+        manifest.answer_scale(answer),
+        model_output,
+        bound=manifest.quantization_error,
     )
     return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
 
@@ -91,10 +96,11 @@ def check_sliced_proof(
     first, last = instances[0], instances[-1]
     assert first is not None and last is not None  # the first and last slices are always proven
     _check_inputs(circuit.first, first, inputs)
+    answer = feed_answer(spec, circuit)
     proven_output, expected = _check_answer(
         spec,
-        last[circuit.answer_index(spec.output)],
-        circuit.output_scale,
+        last[circuit.answer_index(answer)],
+        circuit.answer_scale(answer),
         model_output,
         bound=circuit.manifest.quantization_error,
     )

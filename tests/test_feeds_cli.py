@@ -73,16 +73,25 @@ def test_validate_refuses_permissionless_relaying_of_operator_inputs(tmp_path: P
     assert 'set onchain.input_policy = "attested"' in line  # the fix
 
 
-def test_list_shows_id_source_schedule_model_and_decimals() -> None:
+def test_list_shows_id_source_schedule_model_shapes_answer_and_decimals() -> None:
     result = _zkoracle("feeds", "list")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {
         cells[0]: cells
         for line in result.stdout.splitlines()
-        if len(cells := [cell.strip() for cell in line.strip("│").split("│")]) == 6
+        if len(cells := [cell.strip() for cell in line.strip("│").split("│")]) == 9
     }
-    assert rows["demo"][2:] == ["synthetic", "every 10s", "feeds/demo/model.onnx", "8"]
-    assert rows["volatility"][2:] == ["file", "every 10s", "feeds/volatility/model.onnx", "6"]
+    assert rows["demo"][2:] == [
+        "synthetic",
+        "every 10s",
+        "feeds/demo/model.onnx",
+        "prices [1, 4], observed_at [1, 3]",
+        "forecast [1, 1]",
+        "0",
+        "8",
+    ]
+    assert rows["volatility"][2:5] == ["file", "every 10s", "feeds/volatility/model.onnx"]
+    assert rows["volatility"][5:] == ["closes [1, 8], observed_at [1, 3]", "forecast [1, 1]", "0", "6"]
     assert rows["lending-risk"][2] == "callable" and rows["lending-risk"][1].startswith("ETH / USDC lending")
 
 

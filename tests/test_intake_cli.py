@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from web3 import Web3
 
 from oracle.evm.accounts import dev_account
@@ -38,7 +40,7 @@ def test_an_opset_6_export_goes_from_init_to_a_landed_round(tmp_path: Path) -> N
     folder = tmp_path / "prelu"
     init = _zkoracle("init", str(folder), "--model", str(model), home=tmp_path)
     assert init.returncode == 0, init.stdout + init.stderr
-    assert "taking 24 values" in init.stdout and _quiet(init)  # a [2, 3, 4] tensor, row-major
+    assert "taking 27 values (24 from the source" in init.stdout and _quiet(init)  # a [2, 3, 4] tensor + 3 limbs
     assert (folder / "model.onnx").read_bytes() == model.read_bytes()  # the original is kept as exported
 
     validate = _zkoracle("feeds", "validate", str(folder), home=tmp_path)
@@ -75,4 +77,47 @@ def test_validating_a_folder_that_does_not_exist_names_that_folder(tmp_path: Pat
     assert result.stdout.strip() == (
         f"error {missing}: feed 'nowhere', field 'folder': {missing} does not exist; "
         "pass a feed folder containing feed.toml"
+    )
+
+
+def test_init_calibrates_on_real_tensors_and_a_named_output_lands_a_round(tmp_path: Path) -> None:
+    model = pytorch_converted("PReLU_1d")  # input '0' and output '2', both [2, 3, 4]
+    tensors = np.random.default_rng(3).uniform(-2.0, 2.0, size=(10, 2, 3, 4)).round(3)
+    np.save(tmp_path / "real.npy", tensors)
+    folder = tmp_path / "prelu"
+    init = _zkoracle("init", str(folder), "--model", str(model), "--samples", str(tmp_path / "real.npy"), home=tmp_path)
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert "10 real samples" in init.stdout and _quiet(init)
+    assert json.loads((folder / "samples.json").read_text()) == tensors.reshape(10, 24).tolist()  # row-major
+    toml = folder / "feed.toml"
+    toml.write_text(toml.read_text().replace("decimals = 8\n", 'decimals = 8\noutput = "2[5]"\n'))
+
+    listed = _zkoracle("feeds", "list", str(folder), home=tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "0 [2, 3, 4], observed_at [1, 3]" in listed.stdout and "2 [2, 3, 4]" in listed.stdout
+    assert "2[5]" in listed.stdout
+
+    run = _zkoracle("run", str(folder), "--rounds", "1", home=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "answer error" in run.stdout and "on 2 held-out samples" in run.stdout  # every 5th of 10
+    assert re.search(r"^prelu round \d+.* → on-chain", run.stdout, re.MULTILINE), run.stdout
+    assert _quiet(run)
+
+
+def test_init_refuses_samples_that_do_not_fit_the_model_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "short.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    folder = tmp_path / "prelu"
+    init = _zkoracle(
+        "init",
+        str(folder),
+        "--model",
+        str(pytorch_converted("PReLU_1d")),
+        "--samples",
+        str(tmp_path / "short.csv"),
+        home=tmp_path,
+    )
+    assert init.returncode == 1 and _quiet(init) and not folder.exists()
+    assert init.stdout.strip() == (
+        "error: feed 'prelu', field '--samples': sample 0 in short.csv has 3 values, the source feeds 24; "
+        "give each sample as a flat list of 24 values (row-major, model input order) or a [2, 3, 4] tensor"
     )

@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 from oracle.api.schemas import (
@@ -14,6 +15,7 @@ from oracle.api.schemas import (
     CircuitOut,
     Coverage,
     DeploymentOut,
+    IntakeOut,
     ProofOut,
     RegistrationOut,
     RoundEvidence,
@@ -223,6 +225,7 @@ def circuit_out(circuit: CircuitArtifacts) -> CircuitOut:
         instance_count=manifest.instance_count,
         quantization_error=manifest.quantization_error,
         model_commitment=manifest.model_commitment,
+        intake=None if manifest.intake is None else IntakeOut.model_validate(asdict(manifest.intake)),
     )
 
 
@@ -241,6 +244,7 @@ def _sliced_circuit_out(circuit: SlicedCircuit, index: ArtifactIndex) -> SlicedC
         quantization_error=manifest.quantization_error,
         model_commitment=manifest.model_commitment,
         model=index.whole_model(circuit),
+        intake=None if manifest.intake is None else IntakeOut.model_validate(asdict(manifest.intake)),
     )
 
 

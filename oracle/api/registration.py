@@ -19,7 +19,7 @@ from oracle.api.evidence import coverage
 from oracle.api.schemas import Coverage, RegistrationOut
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.zkoracle import InputPolicy, RoundId, ZkOracle
-from oracle.feed_circuit import FeedCircuit
+from oracle.feed_circuit import FeedCircuit, feed_answer
 from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, Round
 
@@ -99,6 +99,7 @@ class RegistrationReader:
             return None
         # As the deployer registers a sliced model: the first slice takes the inputs, the last gives the answer.
         first, last = (circuit.first, circuit.last) if isinstance(circuit, SlicedCircuit) else (circuit, circuit)
+        answer = feed_answer(spec, circuit)
         return RegistrationOut(
             source="feed-spec",
             description=spec.description,
@@ -110,7 +111,7 @@ class RegistrationReader:
             verifier_address=deployment.verifier_address,
             model_commitment=deployment.model_commitment,
             instance_count=first.manifest.instance_count,
-            output_index=last.manifest.answer_index(spec.output),
-            output_scale=last.manifest.output_scale,
+            output_index=last.manifest.answer_index(answer),
+            output_scale=last.manifest.answer_scale(answer),
             coverage=coverage(circuit) if isinstance(circuit, SlicedCircuit) else None,
         )

@@ -28,6 +28,15 @@ class Artifacts(BaseModel):
     srs: SrsRef
 
 
+class IntakeOut(BaseModel):
+    """How the committed model was prepared from the operator's ONNX file."""
+
+    original_sha256: str = Field(description="hex SHA-256 of the operator's original ONNX file")
+    original_opset: int = Field(description="its ONNX opset (0: custom domains only)")
+    opset: int = Field(description="the prepared model's opset")
+    changes: list[str] = Field(description="what intake changed, in order (opset upgrade, fixed shapes, inputs added)")
+
+
 class CircuitOut(BaseModel):
     key: str
     ezkl_version: str
@@ -40,6 +49,11 @@ class CircuitOut(BaseModel):
     instance_count: int
     quantization_error: float
     model_commitment: str = Field(description="sha256(sha256(onnx) ‖ sha256(settings) ‖ sha256(vk)), 0x-hex")
+    intake: IntakeOut | None = Field(
+        default=None,
+        description="how the committed model (artifacts.model) was prepared from the operator's file; "
+        "null when it is that file, byte for byte",
+    )
 
 
 class Coverage(BaseModel):
@@ -60,6 +74,9 @@ class SlicedCircuitOut(BaseModel):
         "if it runs unproven), 0x-hex"
     )
     model: ArtifactRef = Field(description="the whole model's ONNX")
+    intake: IntakeOut | None = Field(
+        default=None, description="how the whole model was prepared from the operator's file (see CircuitOut)"
+    )
 
 
 class SliceArtifacts(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ class CircuitManifest:
     sample_highs: list[float]
     # How model.onnx was prepared from the operator's file; None when it is that file, byte for byte.
     intake: ModelIntake | None = None
+    # Samples kept out of calibration, and per output value (flat) the largest |circuit − onnxruntime| on them.
+    held_out_samples: int = 0
+    held_out_errors: list[float] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CircuitManifest:
@@ -63,14 +66,28 @@ class CircuitManifest:
         return self.input_instances + self.output_instances
 
     def answer_index(self, output: int) -> int:
-        """Position among the instances of model output element ``output``."""
+        """Position among the instances of model output element ``output`` (flat, over all output tensors)."""
         if self.output_visibility != "public":
             raise CircuitError(f"circuit {self.key}: outputs are {self.output_visibility}, so no instance is an answer")
         return self.input_instances + output
 
+    def answer_scale(self, output: int) -> int:
+        """The fixed-point scale of model output element ``output``: its tensor's."""
+        return answer_scale(self.output_shapes, self.output_scales, output)
+
     @property
     def output_scale(self) -> int:
         return self.output_scales[0]
+
+
+def answer_scale(shapes: Sequence[Sequence[int]], scales: Sequence[int], output: int) -> int:
+    """The scale of the output tensor holding flat output element ``output``."""
+    end = 0
+    for shape, scale in zip(shapes, scales, strict=True):
+        end += _numel(list(shape))
+        if output < end:
+            return scale
+    raise CircuitError(f"the circuit has {end} output values, not {output + 1}")
 
 
 def sample_bounds(samples: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:

@@ -57,6 +57,8 @@ class CircuitOptions:
     # slice's output at its input's scale, so neighbouring slices commit to the same values.
     scale: int | None = None
     scale_rebase_multiplier: int | None = None
+    # Keep every n-th sample out of calibration and measure the circuit's error on those (unset: none).
+    holdout_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,7 @@ def build_circuit(
     options = options or CircuitOptions()
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the circuit")
-    prepared = prepare_model(
-        model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time
-    )
+    prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time)
     onnx_bytes = prepared.onnx_bytes
     key = build_key(onnx_bytes, options, samples)
     final = build_root / key
@@ -128,8 +128,9 @@ def _build_into(
     onnx_bytes = prepared.onnx_bytes
     paths.model.write_bytes(onnx_bytes)
     model = OnnxModel(paths.model)
+    calibrating, held_out = _split_holdout(samples, options.holdout_every)
     calibration = workdir / "calibration.json"
-    per_sample = [split_by_shapes(sample, model.input_shapes) for sample in samples]
+    per_sample = [split_by_shapes(sample, model.input_shapes) for sample in calibrating]
     # EZKL wants one list per input tensor, each holding that tensor for every sample in turn.
     per_input = [[x for parts in per_sample for x in parts[i]] for i in range(len(model.input_shapes))]
     calibration.write_text(json.dumps({"input_data": per_input}))
@@ -182,6 +183,7 @@ def _build_into(
         )
     with step("fidelity", "measuring the circuit's quantisation error"):
         error = _quantization_error(paths, model, samples, settings["model_output_scales"])
+        held_out_errors = _output_errors(paths, model, held_out, settings["model_output_scales"]) if held_out else []
     with step("verifier", "generating and compiling the Solidity verifier"):
         verifier_size = _generate_verifier(paths, srs)
 
@@ -207,6 +209,8 @@ def _build_into(
         sample_lows=lows,
         sample_highs=highs,
         intake=prepared.intake,
+        held_out_samples=len(held_out),
+        held_out_errors=held_out_errors,
     )
 
 
@@ -231,22 +235,42 @@ def _quantization_error(
     rounding pattern) and one output step is added; each round's proven value is
     checked against this bound.
     """
-    worst = 0.0
+    worst = max(_output_errors(paths, model, _fidelity_probes(samples), output_scales))
+    return 2.0 * worst + 2.0 ** -min(output_scales)
+
+
+def _split_holdout(
+    samples: Sequence[Sequence[float]], every: int | None
+) -> tuple[list[Sequence[float]], list[Sequence[float]]]:
+    """(calibration samples, held-out samples): every ``every``-th sample held out, none with fewer samples."""
+    if every is None or len(samples) < every:
+        return list(samples), []
+    return (
+        [sample for i, sample in enumerate(samples) if i % every != every - 1],
+        [sample for i, sample in enumerate(samples) if i % every == every - 1],
+    )
+
+
+def _output_errors(
+    paths: CircuitFiles, model: OnnxModel, inputs: Sequence[Sequence[float]], output_scales: list[int]
+) -> list[float]:
+    """Per output value (flat): the largest |circuit output − onnxruntime output| over ``inputs``."""
+    worst: list[float] = []
     data = paths.root / "fidelity-input.json"
     witness_path = paths.root / "fidelity-witness.json"
-    for probe in _fidelity_probes(samples):
-        data.write_text(json.dumps({"input_data": split_by_shapes(probe, model.input_shapes)}))
+    for values in inputs:
+        data.write_text(json.dumps({"input_data": split_by_shapes(values, model.input_shapes)}))
         witness = ezkl.gen_witness(data=str(data), model=str(paths.compiled), output=str(witness_path))
         proven = [
             felt_to_float(f, scale)
             for felts, scale in zip(witness["outputs"], output_scales, strict=True)
             for f in felts
         ]
-        expected = model.run(probe)
-        worst = max(worst, *(abs(p - e) for p, e in zip(proven, expected, strict=True)))
+        errors = [abs(p - e) for p, e in zip(proven, model.run(values), strict=True)]
+        worst = [max(a, b) for a, b in zip(worst, errors, strict=True)] if worst else errors
     data.unlink()
     witness_path.unlink()
-    return 2.0 * worst + 2.0 ** -min(output_scales)
+    return worst
 
 
 def _generate_verifier(paths: CircuitFiles, srs: Path) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from math import prod
 from pathlib import Path
 
@@ -138,6 +139,12 @@ def _add_observed_at(model: onnx.ModelProto) -> str:
         onnx.helper.make_tensor_value_info(OBSERVED_AT_INPUT, onnx.TensorProto.FLOAT, [1, OBSERVED_AT_LIMBS])
     )
     return f"input '{OBSERVED_AT_INPUT}' [1, {OBSERVED_AT_LIMBS}] added (the proven observation time)"
+
+
+@cache
+def output_names(path: Path) -> tuple[str, ...]:
+    """The graph outputs' names of the ONNX file at ``path`` (a build folder's: never rewritten), in order."""
+    return tuple(value.name for value in onnx.load(str(path), load_external_data=False).graph.output)
 
 
 def default_opset(model: onnx.ModelProto) -> int:

@@ -22,8 +22,9 @@ from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
-from oracle.feeds.checks import check_feed
+from oracle.feeds.checks import check_feed, source_input_shapes
 from oracle.feeds.loader import FEED_FILE, load_feed
+from oracle.feeds.samples import check_sample_shapes, flat, read_samples
 from oracle.feeds.schema import FEED_ID_PATTERN, FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir, state_dir
 
@@ -65,19 +66,30 @@ def validate(folders: FoldersArg = None) -> None:
 
 @feeds_app.command("list")
 def list_feeds(folders: FoldersArg = None) -> None:
-    """Show each feed's id, description, source, schedule, model and decimals."""
-    table = Table("id", "description", "source", "schedule", "model", "decimals")
+    """Show each feed's id, description, source, schedule, model, its input and output shapes, answer and decimals."""
+    table = Table("id", "description", "source", "schedule", "model", "inputs", "outputs", "answer", "decimals")
     errors = []
     for folder in _folders(folders):
         try:
             spec = load_feed(folder)
-        except FeedSpecError as exc:
+            model = prepare_model(
+                spec.model_path, feed=spec.id, input_size=len(spec.model_samples()[0]), observation_time=True
+            ).inference()
+        except ZkOracleError as exc:
             errors.append(f"[red]error[/red] {folder}: {escape(str(exc))}")
             continue
         schedule = spec.schedule
         when = f"every {schedule.interval_seconds:g}s" if schedule.cron is None else f"cron {schedule.cron}"
         table.add_row(
-            spec.id, spec.description, spec.source.kind, when, os.path.relpath(spec.model_path), str(spec.decimals)
+            spec.id,
+            spec.description,
+            spec.source.kind,
+            when,
+            os.path.relpath(spec.model_path),
+            _shapes(model.input_names, model.input_shapes),
+            _shapes(model.output_names, model.output_shapes),
+            escape(str(spec.output)),
+            str(spec.decimals),
         )
     console.print(table)
     for line in errors:
@@ -86,13 +98,25 @@ def list_feeds(folders: FoldersArg = None) -> None:
         raise typer.Exit(1)
 
 
+def _shapes(names: list[str], shapes: list[list[int]]) -> str:
+    return ", ".join(escape(f"{name} {shape}") for name, shape in zip(names, shapes, strict=True))
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="the new feed folder (created)")],
     model: Annotated[Path, typer.Option("--model", help="the ONNX model to serve (copied into the folder)")],
     feed_id: Annotated[str | None, typer.Option("--id", help="the feed id (default: the folder's name)")] = None,
+    samples_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--samples",
+            help="real model inputs to calibrate on: CSV (one sample a row, header optional), JSON (flat lists or "
+            "tensors) or NumPy .npy (one sample per row); default: random placeholders",
+        ),
+    ] = None,
 ) -> None:
-    """Scaffold a feed folder from an ONNX model: feed.toml, the model, placeholder samples and inputs."""
+    """Scaffold a feed folder from an ONNX model: feed.toml, the model, samples (given or placeholders) and inputs."""
     feed_id = feed_id or re.sub(r"[^a-z0-9_-]+", "-", folder.resolve().name.lower()).strip("-_") or "feed"
     if not re.fullmatch(FEED_ID_PATTERN, feed_id):
         raise FeedSpecError(
@@ -102,22 +126,41 @@ def init(
         raise FeedSpecError(feed_id, FEED_FILE, f"{folder / FEED_FILE} already exists", "choose a new folder")
     if not model.is_file():
         raise FeedSpecError(feed_id, "model", f"{model} does not exist", "pass --model path/to/model.onnx")
-    # The original is copied as it is; the input size is the prepared model's, as built, less
-    # the observation time's limbs, which the node adds to the source's values.
-    size = prepare_model(model, feed=feed_id, observation_time=True).inference().input_size - OBSERVED_AT_LIMBS
+    given = None if samples_file is None else read_samples(samples_file, feed=feed_id, field="--samples")
+    # The original is copied as it is; the input size is the prepared model's, as built (a dynamic
+    # dimension solved from the samples' size), less the observation time's limbs, which the node
+    # adds to the source's values.
+    prepared = prepare_model(
+        model,
+        feed=feed_id,
+        input_size=None if given is None else given[0].size + OBSERVED_AT_LIMBS,
+        observation_time=True,
+    ).inference()
+    size = prepared.input_size - OBSERVED_AT_LIMBS
+    if given is None:
+        samples = _placeholder_samples(size, seed=hashlib.sha256(model.read_bytes()).digest())
+    else:
+        assert samples_file is not None
+        check_sample_shapes(
+            given, source_input_shapes(prepared), feed=feed_id, file=samples_file.name, field="--samples"
+        )
+        samples = flat(given)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model, folder / "model.onnx")
-    samples = _placeholder_samples(size, seed=hashlib.sha256(model.read_bytes()).digest())
     (folder / "samples.json").write_text(json.dumps(samples) + "\n")
     columns = [f"x{i}" for i in range(size)]
     rows = "\n".join(",".join(f"{value:g}" for value in sample) for sample in samples)
     (folder / "inputs.csv").write_text(",".join(columns) + "\n" + rows + "\n")
-    (folder / FEED_FILE).write_text(_scaffold_toml(feed_id, model.name, columns))
+    (folder / FEED_FILE).write_text(
+        _scaffold_toml(feed_id, model.name, columns, samples_from=None if samples_file is None else samples_file.name)
+    )
     spec = _load_checked(folder)
+    todo = "replace the placeholder samples.json and the source" if given is None else "point [source] at real inputs"
     console.print(
         f"[bold]{spec.id}[/bold]: created {folder} for a model taking {size + OBSERVED_AT_LIMBS} values "
-        f"({size} from the source, {OBSERVED_AT_LIMBS} for the observation time)\n"
-        f"  next: replace the placeholder samples.json (see the TODO in {folder / FEED_FILE}) and the source,\n"
+        f"({size} from the source, {OBSERVED_AT_LIMBS} for the observation time), {len(samples)} "
+        f"{'placeholder' if given is None else 'real'} samples\n"
+        f"  next: {todo} (see the TODO in {folder / FEED_FILE}),\n"
         f"  then `zkoracle feeds validate {folder}` and `zkoracle run {folder}`"
     )
 
@@ -129,18 +172,26 @@ def _placeholder_samples(size: int, *, seed: bytes) -> list[list[float]]:
     return [[-1.0] * size, [1.0] * size, *rows]
 
 
-def _scaffold_toml(feed_id: str, model_name: str, columns: list[str]) -> str:
+def _scaffold_toml(feed_id: str, model_name: str, columns: list[str], *, samples_from: str | None) -> str:
     quoted = ", ".join(f'"{column}"' for column in columns)
+    samples_note = (
+        """#  1. samples.json holds PLACEHOLDER calibration inputs (random values in [-1, 1]).
+#     Replace them with real model inputs covering every value the source will
+#     produce (or run init again with --samples): the circuit is calibrated on them,
+#     and a round whose input lies outside their range (plus input.range_margin of
+#     their span) is refused."""
+        if samples_from is None
+        else f"""#  1. samples.json holds the inputs of {samples_from}, flattened: the circuit is calibrated
+#     on them (every 5th held out to measure its error), and a round whose input lies
+#     outside their range (plus input.range_margin of their span) is refused."""
+    )
     return f'''# Feed "{feed_id}", scaffolded by `zkoracle init` from {model_name}.
 # The full feed.toml reference is in README.md ("Feed definition").
 #
 # TODO before going live:
-#  1. samples.json holds PLACEHOLDER calibration inputs (random values in [-1, 1]).
-#     Replace them with real model inputs covering every value the source will
-#     produce: the circuit is calibrated on them, and a round whose input lies
-#     outside their range (plus input.range_margin of their span) is refused.
+{samples_note}
 #  2. Point [source] at the real inputs (http_json, file, callable, evm_view,
-#     synthetic); inputs.csv only replays the placeholder samples.
+#     synthetic); inputs.csv only replays the samples.
 #  3. Set the description, decimals and schedule; add [onchain] / [trigger] as needed.
 id = "{feed_id}"
 description = "TODO: what the answer means, and its unit"
@@ -170,6 +221,7 @@ def build(feed: FeedArg = DEFAULT_FEED) -> None:
 
 
 def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
+    check_feed(spec)  # a misfit of model, samples and output is one line here, before an expensive build
     with (
         console.status(f"[bold]{spec.id}[/bold]: checking the circuit cache") as status,
         native_stderr_to(state_dir() / "ezkl.log"),
@@ -180,7 +232,7 @@ def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
     circuit = result.circuit if isinstance(result, SlicedBuildResult) else result.artifacts
     how = "cached" if result.cached else "built"
     console.print(
-        f"[bold]{spec.id}[/bold]: circuit {circuit.manifest.key} {how} in {result.seconds:.2f}s ({describe(circuit)})"
+        f"[bold]{spec.id}[/bold]: circuit {circuit.manifest.key} {how} in {result.seconds:.2f}s ({describe(spec, circuit)})"
     )
     if circuit.manifest.dev_srs:
         console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")

@@ -34,7 +34,7 @@ from oracle.evm.zkoracle import (
     ZkOracle,
 )
 from oracle.exceptions import DeploymentError
-from oracle.feed_circuit import FeedCircuit
+from oracle.feed_circuit import FeedCircuit, feed_answer
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -175,12 +175,13 @@ def circuit_config(
     inputs), the answer is indexed among the last slice's instances, and the later slices
     follow as ``SliceConfig``s.
     """
+    answer = feed_answer(spec, circuit)
     if isinstance(circuit, SlicedCircuit):
         _check_slice_verifiers(circuit, verifiers)
         first, answer_index, output_scale = (
             circuit.first.manifest,
-            circuit.answer_index(spec.output),
-            circuit.output_scale,
+            circuit.answer_index(answer),
+            circuit.answer_scale(answer),
         )
         slices = tuple(
             SliceConfig(UNPROVEN_VERIFIER, 0)
@@ -195,8 +196,8 @@ def circuit_config(
             )
         first, answer_index, output_scale = (
             circuit.manifest,
-            circuit.manifest.answer_index(spec.output),
-            circuit.manifest.output_scale,
+            circuit.manifest.answer_index(answer),
+            circuit.manifest.answer_scale(answer),
         )
         slices = ()
     return CircuitConfig(

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from oracle.circuits.intake import PreparedModel, prepare_model
+from oracle.circuits.intake import OBSERVED_AT_INPUT, PreparedModel, prepare_model
 from oracle.circuits.quantize import MAX_EXACT_INPUT_STEPS
 from oracle.circuits.slicing import ModelGraph
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, FeedSpecError
+from oracle.feeds.answer import answer_position
+from oracle.feeds.samples import check_sample_shapes, read_samples
 from oracle.feeds.schema import FeedSpec
+from oracle.inference import OnnxModel
 
 # The input scale EZKL's calibration picks for the small models seen so far (resources target), when
 # [circuit] input_scale leaves it open: the most the circuit may read an on-chain input at.
@@ -29,7 +30,6 @@ def check_feed(spec: FeedSpec) -> None:
     # The prepared model is the one the circuit is built from and the node runs.
     prepared = prepare_model(spec.model_path, feed=spec.id, input_size=len(samples[0]), observation_time=True)
     model = prepared.inference()
-    outputs = sum(int(np.prod(shape)) for shape in model.output_shapes)
     expected = spec.source_input_size(model.input_size)
     if expected < 1:
         raise FeedSpecError(
@@ -38,14 +38,12 @@ def check_feed(spec: FeedSpec) -> None:
             f"the model takes {model.input_size} values: nothing besides the {OBSERVED_AT_LIMBS} observation-time limbs",
             "give the model at least one input besides its observed_at limbs",
         )
-    for index, sample in enumerate(spec.load_samples()):
-        if len(sample) != expected:
-            raise FeedSpecError(
-                spec.id,
-                "samples",
-                f"sample {index} in {spec.samples_path.name} has {len(sample)} values, the source feeds {expected}",
-                f"give every sample {expected} values, in model input order after the [input] transforms",
-            )
+    check_sample_shapes(
+        read_samples(spec.samples_path, feed=spec.id),
+        source_input_shapes(model),
+        feed=spec.id,
+        file=spec.samples_path.name,
+    )
     for name in ("order", "scale", "offset"):
         setting = getattr(spec.input, name)
         if isinstance(setting, list) and len(setting) != expected:
@@ -55,13 +53,17 @@ def check_feed(spec: FeedSpec) -> None:
                 f"has {len(setting)} entries, the model takes {expected} source values",
                 f"give one entry per model input ({expected})",
             )
-    if spec.output >= outputs:
-        raise FeedSpecError(
-            spec.id, "output", f"the model has {outputs} output values", f"use an index below {outputs}"
-        )
+    answer_position(spec.output, model.output_names, model.output_shapes, feed=spec.id)
     _check_onchain_input_range(spec)
     if spec.slicing is not None:
         _check_slicing(spec, prepared)
+
+
+def source_input_shapes(model: OnnxModel) -> list[list[int]]:
+    """The shapes of the inputs the source feeds: all but the observation time's."""
+    return [
+        shape for name, shape in zip(model.input_names, model.input_shapes, strict=True) if name != OBSERVED_AT_INPUT
+    ]
 
 
 def _check_onchain_input_range(spec: FeedSpec) -> None:

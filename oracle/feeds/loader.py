@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from oracle.exceptions import FeedSpecError
-from oracle.feeds.schema import SAMPLES_FIX, FeedSpec
+from oracle.feeds.samples import SAMPLES_FIX
+from oracle.feeds.schema import FeedSpec
 
 FEED_FILE = "feed.toml"
 

@@ -8,7 +8,6 @@ source's settings come from :mod:`oracle.sources.settings`, the schedule stays d
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from pathlib import Path
 from typing import Literal
@@ -17,12 +16,12 @@ from pydantic import Field, field_validator, model_validator
 
 from oracle.circuits.slicing_plan import SlicingPlan
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
-from oracle.exceptions import FeedSpecError
+from oracle.feeds.answer import OutputRef, check_syntax
 from oracle.feeds.inputs import InputSpec
+from oracle.feeds.samples import flat, read_samples
 from oracle.sources.settings import SourceSpec, StrictSpec
 
 FEED_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-SAMPLES_FIX = "point it at a JSON list of sample inputs relative to the feed folder"
 
 
 class ScheduleSpec(StrictSpec):
@@ -67,6 +66,12 @@ class CircuitSpec(StrictSpec):
         description="fix EZKL's input (and param) scale: values are proven in steps of 2**-input_scale. Unset: "
         "calibration picks it (13 for small models). EZKL reads inputs as f32, so an on-chain input must stay "
         "below 2**24 steps: a price of 3,000 needs input_scale 12 or less",
+    )
+    max_error: float | None = Field(
+        default=None,
+        gt=0,
+        description="refuse a circuit whose answer differs from onnxruntime's by more than this (in the answer's "
+        "units, before decimals) on the held-out samples (every 5th, kept out of calibration)",
     )
 
 
@@ -215,7 +220,11 @@ class FeedSpec(StrictSpec):
     model: Path
     samples: Path
     decimals: int = Field(ge=0, le=36)
-    output: int = Field(default=0, ge=0, description="which model output is the feed's answer")
+    output: OutputRef = Field(
+        default=0,
+        description='the answer: an output tensor and row-major index ("logits[3]"), a one-element tensor '
+        '("forecast"), or the position among all output values, flattened (0)',
+    )
     source: SourceSpec
     schedule: ScheduleSpec
     input: InputSpec = InputSpec()
@@ -228,6 +237,11 @@ class FeedSpec(StrictSpec):
     attestation: AttestationSpec | None = None
     folder: Path = Field(exclude=True)
 
+    @field_validator("output")
+    @classmethod
+    def _output_syntax(cls, output: OutputRef) -> OutputRef:
+        return check_syntax(output)
+
     @property
     def model_path(self) -> Path:
         return self.folder / self.model
@@ -237,15 +251,8 @@ class FeedSpec(StrictSpec):
         return self.folder / self.samples
 
     def load_samples(self) -> list[list[float]]:
-        try:
-            samples = json.loads(self.samples_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise FeedSpecError(self.id, "samples", f"cannot read {self.samples_path} ({exc})", SAMPLES_FIX) from exc
-        if not isinstance(samples, list) or not samples or not all(isinstance(s, list) for s in samples):
-            raise FeedSpecError(
-                self.id, "samples", f"{self.samples_path} is not a non-empty list of input lists", SAMPLES_FIX
-            )
-        return [[float(x) for x in sample] for sample in samples]
+        """The samples, each flattened row-major (their shapes are checked against the model by check_feed)."""
+        return flat(read_samples(self.samples_path, feed=self.id))
 
     def source_input_size(self, model_input_size: int) -> int:
         """How many values the source provides (after transforms): the model's inputs less the time limbs."""

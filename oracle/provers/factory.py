@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.feed_circuit import feed_answer
 from oracle.feeds.schema import FeedSpec, ProverSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_proof, check_slice_proof, is_slice_circuit
@@ -40,7 +41,7 @@ class PipelineAcceptance:
         if is_slice_circuit(circuit):
             check_slice_proof(circuit, proof, values)
             return
-        check_proof(self._spec, circuit, proof, values, model_output=model.run(values)[self._spec.output])
+        check_proof(self._spec, circuit, proof, values, model_output=model.run(values)[feed_answer(self._spec, circuit)])
 
 
 def prover_for(spec: FeedSpec, *, store: Store) -> Prover:

@@ -14,7 +14,7 @@ import httpx
 from oracle.exceptions import SourceError
 from oracle.sources.base import InputSource
 from oracle.sources.jsonpaths import compile_path, find
-from oracle.sources.numbers import to_float
+from oracle.sources.numbers import flatten
 from oracle.sources.settings import HttpJsonSourceSpec
 
 
@@ -50,7 +50,7 @@ class HttpJsonSource(InputSource):
             found = find(path, document)
             if not found:
                 raise SourceError(f"{what}: {expression} matched nothing in the answer")
-            values.extend(to_float(value, what=f"{what}: {expression}") for value in found)
+            values.extend(value for item in found for value in flatten(item, what=f"{what}: {expression}"))
         return values
 
     def _headers(self) -> dict[str, str]:

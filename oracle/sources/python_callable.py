@@ -21,7 +21,7 @@ from typing import Any
 
 from oracle.exceptions import SourceError
 from oracle.sources.base import InputSource
-from oracle.sources.numbers import to_float
+from oracle.sources.numbers import flatten
 from oracle.sources.settings import (
     DEFAULT_CALLABLE_TIMEOUT_SECONDS,
     ENTRY_POINT_GROUP,
@@ -110,7 +110,8 @@ class CallableSource(InputSource):
         result = call.result()
         if isinstance(result, str | bytes | dict) or not isinstance(result, Iterable):
             raise SourceError(f"{what} returned {result!r}, not a list of numbers")
-        return [to_float(value, what=f"{what}: value {index}") for index, value in enumerate(result)]
+        # A tensor (nested lists, a NumPy array) is flattened row-major; the node checks the count.
+        return [x for index, value in enumerate(result) for x in flatten(value, what=f"{what}: value {index}")]
 
 
 def _load_feed_module(folder: Path, module: str) -> ModuleType:

@@ -9,10 +9,13 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
+from oracle.api.evidence import circuit_out
 from oracle.circuits.artifacts import model_commitment
+from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import felt_to_uint
 from oracle.store import Deployment, RoundStatus
 from tests.api.conftest import LiveFeed, copy_store, serve
+from tests.conftest import pytorch_converted
 
 
 def test_feeds_list_counts_and_the_latest_landed_round(client: httpx.Client, live_feed: LiveFeed) -> None:
@@ -77,6 +80,7 @@ def test_round_evidence_carries_the_proof_and_content_addressed_artifacts(
     assert commitment == registration["model_commitment"] == evidence["deployment"]["model_commitment"]
     assert registration["decimals"] == 8
     assert registration["output_index"] == circuit.manifest.answer_index(0)
+    assert evidence["circuit"]["intake"] is None  # the demo model is committed byte for byte as built
     assert registration["verifier_address"] == live_feed.node.deployment.verifier_address
 
 
@@ -101,6 +105,20 @@ def test_openapi_spec_describes_every_endpoint(client: httpx.Client) -> None:
     } <= set(spec["paths"])
     evidence = spec["components"]["schemas"]["RoundEvidence"]["properties"]
     assert {"proof", "artifacts", "registration", "circuit", "deployment"} <= set(evidence)
+    assert "intake" in spec["components"]["schemas"]["CircuitOut"]["properties"]
+
+
+def test_a_circuit_shows_how_its_committed_model_was_prepared(build_root: Path) -> None:
+    model = pytorch_converted("PReLU_1d")  # opset 6: upgraded before it is built (as tests/circuits/test_build.py)
+    samples = [[-1.0] * 24, [1.0] * 24, [0.25 * (i % 8 - 4) for i in range(24)]]
+    built = build_circuit(model, samples, build_root=build_root, feed="prelu").artifacts
+    intake = circuit_out(built).model_dump()["intake"]
+    assert intake == {
+        "original_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+        "original_opset": 6,
+        "opset": 13,
+        "changes": ["opset 6 -> 13"],
+    }
 
 
 def test_registration_comes_from_the_feed_spec_when_the_chain_is_gone(

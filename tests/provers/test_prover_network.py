@@ -20,6 +20,7 @@ from oracle.circuits.slicing import SlicedCircuit, run_chain
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import ProverError
+from oracle.feed_circuit import feed_answer
 from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.inference import OnnxModel
 from oracle.node import FeedNode
@@ -257,7 +258,7 @@ def test_the_network_proves_each_slice_and_a_proof_of_other_activations_never_wi
     proof = prove_slices(sliced_circuit, inputs, prover=network)
 
     assert proof.prover == trio.honest.hotkey  # every slice, proven remotely by the honest prover
-    output = OnnxModel(sliced_spec.model_path).run(inputs)[sliced_spec.output]
+    output = OnnxModel(sliced_circuit.model).run(inputs)[feed_answer(sliced_spec, sliced_circuit)]
     check_sliced_proof(sliced_spec, sliced_circuit, proof, inputs, model_output=output)
     records = _by_hotkey(scoreboard)
     assert records[slice_replayer.hotkey].valid == 0 and records[slice_replayer.hotkey].invalid >= 1

@@ -8,6 +8,7 @@ import pytest
 
 from oracle.circuits.slicing import SlicedCircuit, run_chain
 from oracle.exceptions import ProverError
+from oracle.feed_circuit import feed_answer
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_slice_proof, check_sliced_proof
@@ -25,8 +26,9 @@ def other_activations_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
     return LocalProver().prove(piece.circuit, run_chain(sliced_circuit, other).steps[1].inputs)
 
 
-def _model_output(spec: FeedSpec, inputs: list[float]) -> float:
-    return OnnxModel(spec.model_path).run(inputs)[spec.output]
+def _model_output(spec: FeedSpec, circuit: SlicedCircuit, inputs: list[float]) -> float:
+    """The prepared model's answer (it takes the observation time the original lacks)."""
+    return OnnxModel(circuit.model).run(inputs)[feed_answer(spec, circuit)]
 
 
 def test_a_sliced_proof_passes_every_check(
@@ -34,9 +36,16 @@ def test_a_sliced_proof_passes_every_check(
 ) -> None:
     inputs = sliced_spec.model_samples()[0]
     checked = check_sliced_proof(
-        sliced_spec, sliced_circuit, sliced_proof, inputs, model_output=_model_output(sliced_spec, inputs)
+        sliced_spec,
+        sliced_circuit,
+        sliced_proof,
+        inputs,
+        model_output=_model_output(sliced_spec, sliced_circuit, inputs),
     )
-    assert abs(checked.proven_output - _model_output(sliced_spec, inputs)) <= sliced_circuit.manifest.quantization_error
+    assert (
+        abs(checked.proven_output - _model_output(sliced_spec, sliced_circuit, inputs))
+        <= sliced_circuit.manifest.quantization_error
+    )
     proofs, instances = sliced_proof.calldata()
     assert [len(p) > 0 for p in proofs] == [True, True, True]
     assert instances[0][-1] == instances[1][0] and instances[1][-1] == instances[2][0]
@@ -52,7 +61,11 @@ def test_a_slice_proven_on_other_activations_breaks_the_link(
     )
     with pytest.raises(ProverError, match="slice 1's input commitment differs from slice 0's output commitment"):
         check_sliced_proof(
-            sliced_spec, sliced_circuit, tampered, inputs, model_output=_model_output(sliced_spec, inputs)
+            sliced_spec,
+            sliced_circuit,
+            tampered,
+            inputs,
+            model_output=_model_output(sliced_spec, sliced_circuit, inputs),
         )
 
 
@@ -73,7 +86,7 @@ def test_missing_extra_and_corrupt_slice_proofs_are_refused(
     sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_proof: SlicedProof
 ) -> None:
     inputs = sliced_spec.model_samples()[0]
-    output = _model_output(sliced_spec, inputs)
+    output = _model_output(sliced_spec, sliced_circuit, inputs)
     first, middle, last = sliced_proof.proofs
     assert first is not None and last is not None
     with pytest.raises(ProverError, match="slice 1 has no proof"):

@@ -39,6 +39,13 @@ def gated(*, now, gate):
     gate.wait(30)
     return [7]
 
+def tensor(*, now):
+    import numpy as np
+    return np.arange(6.0).reshape(2, 3)
+
+def nested(*, now):
+    return [[1, 2], [3, float("inf")]]
+
 def exits(*, now):
     raise SystemExit(3)
 """
@@ -61,6 +68,12 @@ def feed_folder(tmp_path: Path) -> Path:
 def test_function_in_the_feed_folder_gets_now_and_args(feed_folder: Path) -> None:
     source = _source(feed_folder, function="signals:latest", args={"base": 2.5})
     assert source.fetch(now=1003.0) == [2.5, 5.5, 3.0]
+
+
+def test_a_tensor_is_flattened_row_major(feed_folder: Path) -> None:
+    assert _source(feed_folder, function="signals:tensor").fetch(now=0) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    with pytest.raises(SourceError, match=r"value 1\[1\] is inf, not a finite number"):
+        _source(feed_folder, function="signals:nested").fetch(now=0)
 
 
 def test_same_module_name_in_two_feeds_never_clash(tmp_path: Path) -> None:

@@ -32,6 +32,14 @@ def test_values_are_read_by_json_path_in_order(json_server: JsonServer) -> None:
     assert source.fetch() == [3012.55, 3012.1, 3011.9, 1234.5]
 
 
+def test_a_tensor_in_the_answer_is_flattened_row_major(json_server: JsonServer) -> None:
+    url = json_server.answer("/image", json.dumps({"pixels": [[1, 2, 3], [4, 5, "6.5"]], "bias": 0.5}))
+    assert HttpJsonSource(url, ["$.pixels", "$.bias"]).fetch() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.5, 0.5]
+    bad = json_server.answer("/bad", json.dumps({"pixels": [[1, 2], [3, None]]}))
+    with pytest.raises(SourceError, match=r"\$\.pixels\[1\]\[1\] is None, not a number"):
+        HttpJsonSource(bad, ["$.pixels"]).fetch()
+
+
 def test_headers_take_their_values_from_named_environment_variables(
     json_server: JsonServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,9 +63,9 @@ def test_headers_take_their_values_from_named_environment_variables(
         ('{"price": NaN}', ["$.price"], 200, 0.0, "nan, not a finite number"),
         ('{"price": "NaN"}', ["$.price"], 200, 0.0, "'NaN', not a finite number"),
         ('{"price": "n/a"}', ["$.price"], 200, 0.0, "'n/a', not a number"),
-        ('{"price": [1, 2]}', ["$.price"], 200, 0.0, r"\[1, 2\], not a number"),
+        ('{"price": {"usd": 1}}', ["$.price"], 200, 0.0, r"\{'usd': 1\}, not a number"),
     ],
-    ids=["timeout", "bad-json", "http-error", "missing-path", "nan", "nan-string", "text", "list"],
+    ids=["timeout", "bad-json", "http-error", "missing-path", "nan", "nan-string", "text", "object"],
 )
 def test_failures_name_the_source_and_the_cause(
     json_server: JsonServer, body: str, paths: list[str], status: int, delay: float, reason: str

@@ -139,6 +139,9 @@ class SlicedCircuit:
         """Position of model output element ``output`` among the last slice's instances."""
         return self.last.manifest.answer_index(output)
 
+    def answer_scale(self, output: int) -> int:
+        return self.last.manifest.answer_scale(output)
+
     @classmethod
     def load(cls, root: Path) -> SlicedCircuit:
         try:
