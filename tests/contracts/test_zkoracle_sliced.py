@@ -386,6 +386,10 @@ def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
     targeted_proof: SlicedProof,
     sliced_observed_at: int,
 ) -> None:
+    # The session's proofs stay valid for an hour, as the other test feeds accept.
+    sliced_spec = sliced_spec.model_copy(
+        update={"onchain": sliced_spec.onchain.model_copy(update={"max_observation_age_seconds": 3600})}
+    )
     deployment = deploy_feed(
         owner,
         sliced_spec,

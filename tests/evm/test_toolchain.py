@@ -18,7 +18,8 @@ def test_resolved_solc_is_recent_enough_and_registered_for_ezkl() -> None:
 
 def test_project_contracts_compile_to_deployable_bytecode() -> None:
     compiled = compile_project()
-    assert compiled["ZkOracle"].bytecode.startswith("0x60")
+    # Creation code starts with a PUSH (PUSH1 from the legacy pipeline, PUSH2 from the IR one).
+    assert compiled["ZkOracle"].bytecode[:4] in ("0x60", "0x61")
     assert 0 < compiled["ZkOracle"].deployed_size <= 24_576  # EIP-170 limit
     assert compiled["IZkOracle"].bytecode == ""
 
