@@ -33,7 +33,7 @@ from web3 import Web3
 
 from bench.skeleton import DEMO_FEED, machine_info, write_results
 from oracle.attestation.checks import decode_observed_at
-from oracle.attestation.typed_data import sign_observation
+from oracle.attestation.typed_data import ObservationClaim, sign_observation
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.circuits.quantize import felt_to_uint
@@ -132,18 +132,16 @@ def attested_evidence(spec: FeedSpec, circuit: CircuitArtifacts) -> Callable[[li
         observed_at = decode_observed_at(
             inputs, index=len(inputs) - OBSERVED_AT_LIMBS, scale=circuit.manifest.input_scales[0]
         )
-        attestations = [
-            sign_observation(
-                dev_account(index),
-                chain_id=oracle.w3.eth.chain_id,
-                oracle=oracle.address,
-                feed_id=spec.id,
-                phase_id=oracle.circuit(spec.id)[0],
-                input_instances=inputs,
-                observed_at=observed_at,
-            )
-            for index in ATTESTER_ACCOUNTS[:ATTESTATION_THRESHOLD]
-        ]
+        claim = ObservationClaim(
+            chain_id=oracle.w3.eth.chain_id,
+            oracle=oracle.address,
+            feed_id=spec.id,
+            phase_id=oracle.circuit(spec.id)[0],
+            observed_at=observed_at,
+            input_instances=tuple(inputs),
+        )
+        signers = [dev_account(index) for index in ATTESTER_ACCOUNTS[:ATTESTATION_THRESHOLD]]
+        attestations = [sign_observation(account, claim) for account in signers]
         return InputEvidence(attestations=tuple(attestations))
 
     return evidence

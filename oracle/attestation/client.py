@@ -17,7 +17,7 @@ import httpx
 from eth_utils import is_hex_address, to_checksum_address
 
 from oracle.attestation.kinds import ATTEST, AttestationFailure, Refusal, RefusalKind
-from oracle.attestation.typed_data import Attestation, ObservationClaim, claim_signer
+from oracle.attestation.typed_data import Attestation, ObservationClaim, recover_signer
 from oracle.exceptions import AttestationError
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def _ask(client: httpx.AsyncClient, claim: ObservationClaim, address: str,
         return refusal(RefusalKind.BAD_ANSWER, f"HTTP {response.status_code} without a refusal")
     try:
         signature = bytes.fromhex(str(body["signature"]).removeprefix("0x"))
-        signer = claim_signer(claim, signature)
+        signer = recover_signer(claim, signature)
     except (KeyError, TypeError, ValueError) as exc:
         return refusal(RefusalKind.BAD_ANSWER, f"not a signature answer ({type(exc).__name__}: {exc})")
     if signer.lower() != address.lower():

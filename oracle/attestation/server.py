@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from oracle.attestation.chain import AttestedChain
 from oracle.attestation.checks import Refused, check_claim
 from oracle.attestation.kinds import ATTEST, HEALTH, RefusalKind
-from oracle.attestation.typed_data import ObservationClaim, sign_claim
+from oracle.attestation.typed_data import ObservationClaim, sign_observation
 from oracle.exceptions import ChainError
 from oracle.feeds.schema import FeedSpec
 from oracle.sources.base import InputSource, SourceContext
@@ -151,7 +151,7 @@ def create_attester_app(
             await run_in_threadpool(attester.check, claim)
         except Refused as refused:
             return _refusal(refused.kind, refused.detail, feed=claim.feed_id)
-        attestation = sign_claim(attester.account, claim)
+        attestation = sign_observation(attester.account, claim)
         log.info("attester signed feed '%s' phase %d observed at %d", claim.feed_id, claim.phase_id, claim.observed_at)
         return JSONResponse({"signer": attestation.signer, "signature": "0x" + attestation.signature.hex()})
 

@@ -80,14 +80,34 @@ class ObservationClaim:
         )
 
     def typed_data(self) -> dict[str, Any]:
-        return observation_typed_data(
-            chain_id=self.chain_id,
-            oracle=self.oracle,
-            feed_id=self.feed_id,
-            phase_id=self.phase_id,
-            input_instances=self.input_instances,
-            observed_at=self.observed_at,
-        )
+        """The full EIP-712 message (domain, types, message) for ``eth_account``."""
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Observation": OBSERVATION_FIELDS,
+            },
+            "primaryType": "Observation",
+            "domain": {
+                "name": DOMAIN_NAME,
+                "version": DOMAIN_VERSION,
+                "chainId": self.chain_id,
+                "verifyingContract": to_checksum_address(self.oracle),
+            },
+            "message": {
+                "feedId": feed_key(self.feed_id),
+                "phaseId": self.phase_id,
+                "inputsHash": inputs_hash(self.input_instances),
+                "observedAt": self.observed_at,
+            },
+        }
+
+    def message(self) -> SignableMessage:
+        return encode_typed_data(full_message=self.typed_data())
 
 
 def _int(value: Any) -> int:
@@ -114,122 +134,19 @@ def inputs_hash(instances: Sequence[int]) -> bytes:
     return keccak(encode_packed(["uint256[]"], [list(instances)]))
 
 
-def observation_typed_data(
-    *, chain_id: int, oracle: str, feed_id: str, phase_id: int, input_instances: Sequence[int], observed_at: int
-) -> dict[str, Any]:
-    """The full EIP-712 message (domain, types, message) for ``eth_account``."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Observation": OBSERVATION_FIELDS,
-        },
-        "primaryType": "Observation",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(oracle),
-        },
-        "message": {
-            "feedId": feed_key(feed_id),
-            "phaseId": phase_id,
-            "inputsHash": inputs_hash(input_instances),
-            "observedAt": observed_at,
-        },
-    }
-
-
-def observation_message(
-    *, chain_id: int, oracle: str, feed_id: str, phase_id: int, input_instances: Sequence[int], observed_at: int
-) -> SignableMessage:
-    return encode_typed_data(
-        full_message=observation_typed_data(
-            chain_id=chain_id,
-            oracle=oracle,
-            feed_id=feed_id,
-            phase_id=phase_id,
-            input_instances=input_instances,
-            observed_at=observed_at,
-        )
-    )
-
-
-def sign_observation(
-    account: Any,
-    *,
-    chain_id: int,
-    oracle: str,
-    feed_id: str,
-    phase_id: int,
-    input_instances: Sequence[int],
-    observed_at: int,
-) -> Attestation:
-    """``account`` (an ``eth_account`` LocalAccount) signs the Observation."""
-    signed = account.sign_typed_data(
-        full_message=observation_typed_data(
-            chain_id=chain_id,
-            oracle=oracle,
-            feed_id=feed_id,
-            phase_id=phase_id,
-            input_instances=input_instances,
-            observed_at=observed_at,
-        )
-    )
+def sign_observation(account: Any, claim: ObservationClaim) -> Attestation:
+    """``account`` (an ``eth_account`` LocalAccount) signs the claim's Observation."""
+    signed = account.sign_typed_data(full_message=claim.typed_data())
     return Attestation(signer=to_checksum_address(account.address), signature=bytes(signed.signature))
 
 
-def sign_claim(account: Any, claim: ObservationClaim) -> Attestation:
-    return sign_observation(
-        account,
-        chain_id=claim.chain_id,
-        oracle=claim.oracle,
-        feed_id=claim.feed_id,
-        phase_id=claim.phase_id,
-        input_instances=claim.input_instances,
-        observed_at=claim.observed_at,
-    )
-
-
-def recover_signer(
-    signature: bytes,
-    *,
-    chain_id: int,
-    oracle: str,
-    feed_id: str,
-    phase_id: int,
-    input_instances: Sequence[int],
-    observed_at: int,
-) -> str:
-    """The (checksummed) address whose key made ``signature`` over this Observation (an EOA, as ECDSA recovers it).
+def recover_signer(claim: ObservationClaim, signature: bytes) -> str:
+    """The (checksummed) address whose key made ``signature`` over the claim's Observation (an EOA, as ECDSA
+    recovers it).
 
     Raises ``ValueError`` for a signature that is not a valid 65-byte ECDSA signature.
     """
-    message = observation_message(
-        chain_id=chain_id,
-        oracle=oracle,
-        feed_id=feed_id,
-        phase_id=phase_id,
-        input_instances=input_instances,
-        observed_at=observed_at,
-    )
     try:
-        return to_checksum_address(Account.recover_message(message, signature=signature))
+        return to_checksum_address(Account.recover_message(claim.message(), signature=signature))
     except Exception as exc:  # eth_keys raises its own BadSignature, among others
         raise ValueError(f"not a valid signature ({type(exc).__name__}: {exc})") from exc
-
-
-def claim_signer(claim: ObservationClaim, signature: bytes) -> str:
-    return recover_signer(
-        signature,
-        chain_id=claim.chain_id,
-        oracle=claim.oracle,
-        feed_id=claim.feed_id,
-        phase_id=claim.phase_id,
-        input_instances=claim.input_instances,
-        observed_at=claim.observed_at,
-    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from web3 import Web3
 
 from oracle.api import create_app
@@ -30,6 +28,7 @@ from oracle.sources.base import InputSource
 from oracle.sources.factory import create_source
 from oracle.store import Round, RoundStatus, Store
 from oracle.verify_remote import verify_round
+from tests.serving import serving
 
 
 class FixedSource(InputSource):
@@ -158,19 +157,8 @@ def sliced_feeds(
 def serve(store: Store, *, build_root: Path, specs: dict[str, FeedSpec] | None = None) -> Iterator[str]:
     """The read API on a free loopback port, in a thread; yields its base URL."""
     app = create_app(store, build_root=build_root, specs=specs, refresh_seconds=0, rpc_timeout=2.0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, what="the API server") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

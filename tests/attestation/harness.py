@@ -8,12 +8,10 @@ integration test against a deployed ZkOracle.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-import uvicorn
 from eth_account.signers.local import LocalAccount
 
 from oracle.attestation.chain import AttestedChain, PhaseInputs, StaticChain
@@ -23,6 +21,7 @@ from oracle.evm.anvil import free_port
 from oracle.evm.zkoracle import FIELD_MODULUS
 from oracle.feeds.schema import FeedSpec
 from oracle.sources.factory import create_source
+from tests.serving import serving
 
 CHAIN_ID = 31337
 ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -83,19 +82,8 @@ def attester_server(
     from oracle.attestation.server import create_attester_app
 
     app = create_attester_app(account=account, feeds=feeds, chain=chain, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the attester did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, what="the attester") as url:
+        yield url
 
 
 def nothing_listening() -> str:

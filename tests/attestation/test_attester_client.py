@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from oracle.attestation.client import gather_attestations
 from oracle.attestation.kinds import AttestationFailure, RefusalKind
-from oracle.attestation.typed_data import ObservationClaim, claim_signer
+from oracle.attestation.typed_data import ObservationClaim, recover_signer
 from oracle.exceptions import AttestationError
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
@@ -51,7 +51,7 @@ def test_two_of_three_with_one_attester_down(
     # Sorted by strictly increasing signer address, as the contract takes them.
     signers = [int(a.signer, 16) for a in attestations]
     assert signers == sorted(signers) and len(set(signers)) == len(signers)
-    assert all(claim_signer(claim, a.signature) == a.signer for a in attestations)
+    assert all(recover_signer(claim, a.signature) == a.signer for a in attestations)
 
 
 def test_two_of_three_down_fails_with_each_reason(

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from oracle.attestation.kinds import RefusalKind
-from oracle.attestation.typed_data import ObservationClaim, claim_signer
+from oracle.attestation.typed_data import ObservationClaim, recover_signer
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
 from tests.attestation.harness import attester_server, claim_for, demo_chain, honest_values, with_limbs
@@ -60,7 +60,7 @@ def test_an_honest_claim_is_signed(http: httpx.Client, demo: FeedSpec, account: 
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["signer"] == account.address
-    assert claim_signer(claim, bytes.fromhex(body["signature"].removeprefix("0x"))) == account.address
+    assert recover_signer(claim, bytes.fromhex(body["signature"].removeprefix("0x"))) == account.address
 
 
 def test_an_input_moved_by_five_percent_is_refused(

@@ -12,9 +12,7 @@ from oracle.attestation.typed_data import (
     Attestation,
     ObservationClaim,
     inputs_hash,
-    observation_message,
     recover_signer,
-    sign_claim,
     sign_observation,
 )
 from oracle.evm.zkoracle import FIELD_MODULUS
@@ -29,6 +27,7 @@ OBSERVATION = {
     "input_instances": INSTANCES,
     "observed_at": 1_760_000_123,
 }
+CLAIM = ObservationClaim(**OBSERVATION)
 
 
 def _digest_by_hand(
@@ -75,18 +74,17 @@ def test_signed_digest_equals_the_digest_computed_by_hand() -> None:
     assert signed.message_hash == by_hand
     # And the signature is an ECDSA signature of that digest: what the contract's ECDSA.recover sees.
     assert Account._recover_hash(by_hand, signature=signed.signature) == account.address
-    message = observation_message(**OBSERVATION)
+    message = CLAIM.message()
     assert keccak(b"\x19" + message.version + message.header + message.body) == by_hand
 
 
 def test_sign_and_recover_round_trip() -> None:
     account = Account.create()
-    attestation = sign_observation(account, **OBSERVATION)
+    attestation = sign_observation(account, CLAIM)
     assert attestation.signer == account.address
     assert len(attestation.signature) == 65
-    assert recover_signer(attestation.signature, **OBSERVATION) == account.address
+    assert recover_signer(CLAIM, attestation.signature) == account.address
     assert attestation.to_abi() == (account.address, attestation.signature)
-    assert sign_claim(account, ObservationClaim(**OBSERVATION)) == attestation
 
 
 @pytest.mark.parametrize(
@@ -103,13 +101,13 @@ def test_sign_and_recover_round_trip() -> None:
 )
 def test_every_field_is_signed(change: dict) -> None:
     account = Account.create()
-    attestation = sign_observation(account, **OBSERVATION)
-    assert recover_signer(attestation.signature, **{**OBSERVATION, **change}) != account.address
+    attestation = sign_observation(account, CLAIM)
+    assert recover_signer(ObservationClaim(**{**OBSERVATION, **change}), attestation.signature) != account.address
 
 
 def test_a_broken_signature_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="not a valid signature"):
-        recover_signer(b"\x01" * 10, **OBSERVATION)
+        recover_signer(CLAIM, b"\x01" * 10)
 
 
 def test_claim_json_round_trip() -> None:
