@@ -137,9 +137,8 @@ class RoundPipeline:
         assert self._attesters is not None and row.observed_at is not None
         first = proof.proofs[0] if isinstance(proof, SlicedProof) else proof
         assert first is not None  # the first slice is always proven
-        input_count = self.circuit.first.manifest.input_instances if isinstance(self.circuit, SlicedCircuit) else (
-            self.circuit.manifest.input_instances
-        )
+        carrier = self.circuit.first if isinstance(self.circuit, SlicedCircuit) else self.circuit  # takes the inputs
+        input_count = carrier.manifest.input_instances
         instances = [felt_to_uint(felt) for felt in first.instances[:input_count]]
         attestations = self._attesters.attest(
             observed_at=row.observed_at, input_instances=instances, source_values=row.inputs[: self._source_inputs]

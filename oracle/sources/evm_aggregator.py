@@ -71,12 +71,3 @@ class EvmAggregatorSource(InputSource):
 
     def source_rounds(self) -> tuple[int, ...]:
         return self._rounds
-
-    @property
-    def feeds(self) -> list[AggregatorFeed]:
-        return list(self._feeds)
-
-    def decimals(self) -> list[int]:
-        if self._decimals is None:
-            self._decimals = [int(c.functions.decimals().call()) for c in self._contracts]
-        return list(self._decimals)
