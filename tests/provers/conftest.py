@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -162,16 +163,19 @@ class ProverLauncher:
         self._stack.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def launcher(tmp_path_factory: pytest.TempPathFactory, wallets: Path, node_signer: Keypair) -> Iterator[ProverLauncher]:
-    launcher = ProverLauncher(tmp_path_factory.mktemp("provers"), wallets, node_signer)
+    workdir = tmp_path_factory.mktemp("provers")
+    launcher = ProverLauncher(workdir, wallets, node_signer)
     try:
         yield launcher
     finally:
         launcher.close()
+        # Every prover keeps its own copy of each proving key (hundreds of MB for the slices): not past this package.
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifact_server(
     tmp_path_factory: pytest.TempPathFactory, demo_circuit: CircuitArtifacts
 ) -> Iterator[ArtifactServer]:
@@ -198,9 +202,10 @@ def artifact_server(
     finally:
         server.shutdown()
         server.server_close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def trio(
     launcher: ProverLauncher, node_signer: Keypair, proof_file: Path, artifact_server: ArtifactServer
 ) -> ProverTrio:
@@ -213,7 +218,7 @@ def trio(
     return ProverTrio(honest=honest, slow=slow, liar=liar)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def replayer(launcher: ProverLauncher, proof_file: Path) -> ProverProcess:
     """Answers at once with a valid proof of the demo model on other inputs (sample 0)."""
     (prover,) = launcher.start(("replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))

@@ -117,8 +117,9 @@ def test_every_round_lands_an_honest_proof_while_liar_and_laggard_lose(
     honest, slow, liar = records[trio.honest.hotkey], records[trio.slow.hotkey], records[trio.liar.hotkey]
     # Every accepted proof was the honest prover's: nobody else ever had a valid one.
     assert (honest.valid, slow.valid, liar.valid) == (ROUNDS, 0, 0)
-    # The liar answered first in round one, was refused, benched, and not asked again.
-    assert (liar.invalid, liar.lost, liar.failed) == (1, 0, 0)
+    # The liar was refused the first time it answered before the honest prover (round one, unless the honest
+    # prover beat it there), benched, and not asked again.
+    assert (liar.invalid, liar.failed) == (1, 0) and liar.lost <= 1
     assert scoreboard.benched(trio.liar.hotkey) and not scoreboard.benched(trio.honest.hotkey)
     # The laggard was asked every round and lost every race; its request was cancelled at its end too.
     assert (slow.lost, slow.invalid, slow.failed) == (ROUNDS, 0, 0)
