@@ -118,7 +118,12 @@ def describe(spec: FeedSpec, circuit: FeedCircuit) -> str:
             f"quantisation error ≤ {circuit.manifest.quantization_error:.6f}"
         )
     manifest = circuit.manifest
+    verifier = (
+        f", EZKL's reusable verifier with a {manifest.vka_words}-word VKA (the generated one is over EIP-170)"
+        if manifest.verifier_kind == "reusable"
+        else ""
+    )
     return (
         f"logrows {manifest.logrows}, {manifest.instance_count} public instances, "
-        f"quantisation error ≤ {manifest.quantization_error:.6f}{measured}"
+        f"quantisation error ≤ {manifest.quantization_error:.6f}{measured}{verifier}"
     )

@@ -10,10 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from web3 import Web3
 
-from oracle.evm.accounts import dev_account
-from oracle.evm.anvil import AnvilNode
 from tests.conftest import pytorch_converted
 
 ONNXRUNTIME_WARNING = "W:onnxruntime"
@@ -54,20 +51,20 @@ def test_an_opset_6_export_goes_from_init_to_a_landed_round(tmp_path: Path) -> N
     assert _quiet(run)
 
 
-def test_a_verifier_too_big_for_eip170_is_one_line_and_sends_nothing(
-    tmp_path: Path, anvil: AnvilNode, w3: Web3
-) -> None:
+def test_a_model_whose_verifier_is_over_eip170_lands_through_the_reusable_verifier(tmp_path: Path) -> None:
     folder = tmp_path / "linear"  # Gemm-6 on a batch of 4: 40 inputs and 32 outputs, all public
     init = _zkoracle("init", str(folder), "--model", str(pytorch_converted("Linear")), home=tmp_path)
     assert init.returncode == 0, init.stdout + init.stderr
-    deployer = dev_account(0).address
-    sent = w3.eth.get_transaction_count(deployer)
 
-    deploy = _zkoracle("deploy", str(folder), "--rpc-url", anvil.rpc_url, home=tmp_path)
-    assert deploy.returncode == 1 and _quiet(deploy)
-    error = deploy.stdout.strip().splitlines()[-1]
-    assert error.startswith("error: feed 'linear': the verifier of circuit ") and "EIP-170" in error
-    assert w3.eth.get_transaction_count(deployer) == sent
+    build = _zkoracle("build", str(folder), home=tmp_path)
+    assert build.returncode == 0 and _quiet(build), build.stdout + build.stderr
+    assert "EZKL's reusable verifier with a " in build.stdout and "-word VKA" in build.stdout
+
+    run = _zkoracle("run", str(folder), "--rounds", "1", home=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"^linear round \d+.* → on-chain", run.stdout, re.MULTILINE), run.stdout
+    assert "within the quantisation error" in run.stdout
+    assert _quiet(run)
 
 
 def test_validating_a_folder_that_does_not_exist_names_that_folder(tmp_path: Path) -> None:

@@ -226,6 +226,8 @@ def circuit_out(circuit: CircuitArtifacts) -> CircuitOut:
         quantization_error=manifest.quantization_error,
         model_commitment=manifest.model_commitment,
         intake=None if manifest.intake is None else IntakeOut.model_validate(asdict(manifest.intake)),
+        verifier_kind=manifest.verifier_kind,
+        vka_words=manifest.vka_words,
     )
 
 

@@ -54,6 +54,13 @@ class CircuitOut(BaseModel):
         description="how the committed model (artifacts.model) was prepared from the operator's file; "
         "null when it is that file, byte for byte",
     )
+    verifier_kind: str = Field(
+        default="dedicated",
+        description="'dedicated': EZKL's generated verifier of this circuit; 'reusable': its generated one is over "
+        "EIP-170, so a ZkVkaVerifier checks proofs with EZKL's reusable verifier and the circuit's VKA "
+        "(ezkl.create_evm_vka of vk and settings rebuilds it)",
+    )
+    vka_words: int = Field(default=0, description="the VKA's length in 32-byte words (0 for a dedicated verifier)")
 
 
 class Coverage(BaseModel):

@@ -41,6 +41,10 @@ class CircuitManifest:
     # Samples kept out of calibration, and per output value (flat) the largest |circuit − onnxruntime| on them.
     held_out_samples: int = 0
     held_out_errors: list[float] = field(default_factory=list)
+    # "dedicated": the generated verifier deploys as is. "reusable": it is over EIP-170, so the
+    # circuit is checked by EZKL's reusable verifier with its verifying-key artifact (VKA).
+    verifier_kind: str = "dedicated"
+    vka_words: int = 0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CircuitManifest:
@@ -146,9 +150,28 @@ class CircuitFiles:
     def verifier_artifact(self) -> Path:
         return self.root / "verifier.json"
 
+    @property
+    def reusable_verifier_artifact(self) -> Path:
+        return self.root / "reusable-verifier.json"
+
+    @property
+    def vka(self) -> Path:
+        return self.root / "vka.json"
+
     def verifier_abi_and_bytecode(self) -> tuple[list[dict[str, Any]], str]:
-        data = json.loads(self.verifier_artifact.read_text())
-        return data["abi"], data["bytecode"]
+        return _abi_and_bytecode(self.verifier_artifact)
+
+    def reusable_verifier_abi_and_bytecode(self) -> tuple[list[dict[str, Any]], str]:
+        return _abi_and_bytecode(self.reusable_verifier_artifact)
+
+    def vka_words(self) -> list[bytes]:
+        """The verifying-key artifact, word by word, as the reusable verifier takes it."""
+        return [bytes.fromhex(word.removeprefix("0x")) for word in json.loads(self.vka.read_text())["words"]]
+
+
+def _abi_and_bytecode(path: Path) -> tuple[list[dict[str, Any]], str]:
+    data = json.loads(path.read_text())
+    return data["abi"], data["bytecode"]
 
 
 @dataclass(frozen=True)

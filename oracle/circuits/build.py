@@ -34,13 +34,13 @@ from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, pu
 from oracle.circuits.intake import PreparedModel, prepare_model
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
-from oracle.evm.compiler import compile_file
+from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT, compile_file
 from oracle.evm.toolchain import resolve_solc
 from oracle.exceptions import CircuitError, ZkOracleError
 from oracle.inference import OnnxModel, split_by_shapes
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
-BUILD_FORMAT = 4
+BUILD_FORMAT = 5
 FIDELITY_PROBES = 256
 
 Visibility = Literal["public", "private", "hashed", "fixed"]
@@ -186,6 +186,11 @@ def _build_into(
         held_out_errors = _output_errors(paths, model, held_out, settings["model_output_scales"]) if held_out else []
     with step("verifier", "generating and compiling the Solidity verifier"):
         verifier_size = _generate_verifier(paths, srs)
+    verifier_kind, vka_words = "dedicated", 0
+    if verifier_size > EIP170_CODE_SIZE_LIMIT:
+        label = f"the verifier is {verifier_size:,} bytes, over EIP-170: generating EZKL's reusable verifier and a VKA"
+        with step("reusable_verifier", label):
+            verifier_kind, vka_words = "reusable", _generate_reusable_verifier(paths, srs)
 
     lows, highs = sample_bounds(samples)
     return CircuitManifest(
@@ -211,6 +216,8 @@ def _build_into(
         intake=prepared.intake,
         held_out_samples=len(held_out),
         held_out_errors=held_out_errors,
+        verifier_kind=verifier_kind,
+        vka_words=vka_words,
     )
 
 
@@ -288,6 +295,43 @@ def _generate_verifier(paths: CircuitFiles, srs: Path) -> int:
     compiled = compile_file(paths.verifier_source)["Halo2Verifier"]
     paths.verifier_artifact.write_text(json.dumps({"abi": compiled.abi, "bytecode": compiled.bytecode}))
     return compiled.deployed_size
+
+
+def _generate_reusable_verifier(paths: CircuitFiles, srs: Path) -> int:
+    """EZKL's reusable verifier (the same contract for every circuit) and this circuit's VKA; returns its words."""
+    source, vka_bytes = paths.root / "ReusableVerifier.sol", paths.root / "vka.bytes"
+
+    async def create() -> bool:
+        return await ezkl.create_evm_verifier(
+            vk_path=str(paths.vk),
+            settings_path=str(paths.settings),
+            sol_code_path=str(source),
+            abi_path=str(paths.root / "reusable-verifier.abi"),
+            srs_path=str(srs),
+            reusable=True,
+        )
+
+    async def create_vka() -> bool:
+        return await ezkl.create_evm_vka(
+            vk_path=str(paths.vk), settings_path=str(paths.settings), vka_path=str(vka_bytes), srs_path=str(srs)
+        )
+
+    _check(asyncio.run(create()), "create_evm_verifier(reusable=True)")
+    _check(asyncio.run(create_vka()), "create_evm_vka")
+    compiled = compile_file(source)["Halo2VerifierReusable"]
+    paths.reusable_verifier_artifact.write_text(json.dumps({"abi": compiled.abi, "bytecode": compiled.bytecode}))
+    words = _vka_words(vka_bytes.read_bytes())
+    paths.vka.write_text(json.dumps({"words": ["0x" + word.hex() for word in words]}))
+    vka_bytes.unlink()
+    return len(words)
+
+
+def _vka_words(raw: bytes) -> list[bytes]:
+    """ezkl writes a VKA as a little-endian u64 word count, then the 32-byte words."""
+    count = int.from_bytes(raw[:8], "little")
+    if len(raw) != 8 + 32 * count:
+        raise CircuitError(f"ezkl's VKA file is {len(raw)} bytes, not the {8 + 32 * count} its count of {count} needs")
+    return [raw[8 + 32 * i : 8 + 32 * (i + 1)] for i in range(count)]
 
 
 def _check(ok: bool, step: str) -> None:

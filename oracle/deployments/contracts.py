@@ -20,7 +20,16 @@ from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.srs import check_srs_allowed
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.chains import is_dev_chain
-from oracle.evm.contracts import CONSUMER, ORACLE, PROXY, contract_factory, feed_key, project_contracts
+from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT
+from oracle.evm.contracts import (
+    CONSUMER,
+    ORACLE,
+    PROXY,
+    VKA_VERIFIER,
+    contract_factory,
+    feed_key,
+    project_contracts,
+)
 from oracle.evm.zkoracle import (
     INT256_MAX,
     INT256_MIN,
@@ -37,9 +46,6 @@ from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit, feed_answer
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
-
-# EIP-170: the most bytes of runtime code a contract may have (Spurious Dragon and every chain since).
-EIP170_CODE_SIZE_LIMIT = 24_576
 
 
 @dataclass(frozen=True)
@@ -90,22 +96,37 @@ def deploy_oracle(
 
 
 def check_verifier_size(circuit: CircuitArtifacts, *, feed_id: str | None = None) -> None:
-    """Refuse, before any transaction, a verifier no EVM chain would accept (EIP-170's code size limit)."""
-    size = circuit.manifest.verifier_deployed_size
-    if size > EIP170_CODE_SIZE_LIMIT:
-        owner = f"feed '{feed_id}': the verifier of circuit" if feed_id else "the verifier of circuit"
+    """Refuse, before any transaction, a verifier no EVM chain would accept (EIP-170's code size limit).
+
+    Builds put such a circuit behind EZKL's reusable verifier; this catches what cannot be
+    deployed even so (a VKA too large to keep as a contract's code).
+    """
+    owner = f"feed '{feed_id}': the verifier of circuit" if feed_id else "the verifier of circuit"
+    manifest = circuit.manifest
+    if manifest.verifier_kind == "reusable":
+        stored = 1 + 32 * manifest.vka_words  # the VKA's words after one STOP byte, as ZkVkaVerifier keeps them
+        if stored > EIP170_CODE_SIZE_LIMIT:
+            raise DeploymentError(
+                f"{owner} {manifest.key} needs a {manifest.vka_words}-word VKA, {stored:,} bytes of code, "
+                f"over EIP-170's {EIP170_CODE_SIZE_LIMIT:,}-byte limit; make the model take and return fewer values "
+                "or split it into proven slices with [slicing]"
+            )
+    elif manifest.verifier_deployed_size > EIP170_CODE_SIZE_LIMIT:
         raise DeploymentError(
-            f"{owner} {circuit.manifest.key} is {size:,} bytes of deployed code, "
+            f"{owner} {manifest.key} is {manifest.verifier_deployed_size:,} bytes of deployed code, "
             f"over EIP-170's {EIP170_CODE_SIZE_LIMIT:,}-byte limit, so no chain would accept it; "
-            "make the model take and return fewer values (e.g. a batch of 1 instead of a batch of many) "
-            "or split it into proven slices with [slicing]"
+            "rebuild it with `zkoracle build` (builds since format 5 use EZKL's reusable verifier for such circuits)"
         )
 
 
 def deploy_verifier(
     sender: TransactionSender, circuit: CircuitArtifacts, *, feed_id: str | None = None, force_dev_srs: bool = False
 ) -> str:
-    """Deploy the circuit's verifier; one set up with a dev SRS only goes on a dev chain unless forced."""
+    """Deploy the circuit's verifier; one set up with a dev SRS only goes on a dev chain unless forced.
+
+    A circuit whose generated verifier is over EIP-170 gets a ``ZkVkaVerifier``: EZKL's
+    reusable verifier bound to the circuit's VKA, behind the same ``verifyProof`` the oracle calls.
+    """
     check_verifier_size(circuit, feed_id=feed_id)
     check_srs_allowed(
         dev_srs=circuit.manifest.dev_srs,
@@ -113,9 +134,19 @@ def deploy_verifier(
         feed_id=feed_id or f"circuit {circuit.manifest.key}",
         force=force_dev_srs,
     )
+    key = circuit.manifest.key
+    if circuit.manifest.verifier_kind == "reusable":
+        abi, bytecode = circuit.reusable_verifier_abi_and_bytecode()
+        reusable = _address_of(
+            sender,
+            sender.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(),
+            what=f"deploy EZKL's reusable verifier for circuit {key}",
+        )
+        constructor = contract_factory(sender.w3, VKA_VERIFIER).constructor(reusable, circuit.vka_words())
+        return _address_of(sender, constructor, what=f"deploy the VKA verifier of circuit {key}")
     abi, bytecode = circuit.verifier_abi_and_bytecode()
     factory = sender.w3.eth.contract(abi=abi, bytecode=bytecode)
-    return _address_of(sender, factory.constructor(), what=f"deploy verifier of circuit {circuit.manifest.key}")
+    return _address_of(sender, factory.constructor(), what=f"deploy verifier of circuit {key}")
 
 
 def deploy_verifiers(

@@ -22,6 +22,10 @@ CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 IMPORTED_PACKAGES = ("@openzeppelin/contracts", "@chainlink/contracts")
 
 
+# EIP-170: the most bytes of runtime code a contract may have (Spurious Dragon and every chain since).
+EIP170_CODE_SIZE_LIMIT = 24_576
+
+
 @dataclass(frozen=True)
 class CompiledContract:
     name: str

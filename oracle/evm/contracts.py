@@ -13,6 +13,7 @@ from oracle.evm.errors import ErrorDecoder
 ORACLE = "ZkOracle"
 CONSUMER = "ExampleConsumer"
 PROXY = "ZkFeedProxy"
+VKA_VERIFIER = "ZkVkaVerifier"
 
 
 def feed_key(feed_id: str) -> bytes:

@@ -81,6 +81,7 @@ def test_round_evidence_carries_the_proof_and_content_addressed_artifacts(
     assert registration["decimals"] == 8
     assert registration["output_index"] == circuit.manifest.answer_index(0)
     assert evidence["circuit"]["intake"] is None  # the demo model is committed byte for byte as built
+    assert (evidence["circuit"]["verifier_kind"], evidence["circuit"]["vka_words"]) == ("dedicated", 0)
     assert registration["verifier_address"] == live_feed.node.deployment.verifier_address
 
 

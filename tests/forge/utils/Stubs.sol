@@ -20,3 +20,31 @@ contract RevertingVerifier {
         revert("bad proof");
     }
 }
+
+/// @notice A reusable verifier that records the VKAs it is given, with a fixed verdict; where
+///         EZKL's reusable verifier (tested from pytest with real proofs) is not the point.
+contract RecordingReusableVerifier {
+    bool private immutable i_verdict;
+    bytes32 private immutable i_answeredDigest; // zero: answer with the digest of the VKA passed
+    bytes32 public registered;
+    bytes32 public lastVerified;
+
+    constructor(bool verdict, bytes32 answeredDigest) {
+        i_verdict = verdict;
+        i_answeredDigest = answeredDigest;
+    }
+
+    function registerVka(bytes32[] memory vka) external returns (bytes32 vkaDigest) {
+        vkaDigest = keccak256(abi.encodePacked(vka));
+        registered = vkaDigest;
+    }
+
+    function verifyProof(bytes calldata, uint256[] calldata, bytes32[] memory vka)
+        external
+        returns (bool success, bytes32 vkaDigest, int256[] memory rescaledInstances)
+    {
+        lastVerified = keccak256(abi.encodePacked(vka));
+        vkaDigest = i_answeredDigest == bytes32(0) ? lastVerified : i_answeredDigest;
+        return (i_verdict, vkaDigest, rescaledInstances);
+    }
+}
