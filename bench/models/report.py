@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,7 +194,7 @@ def write_logs(folder: Path, steps: list[StepRun]) -> None:
         )
 
 
-def try_model(name: str, *, build_dir: Path, logs: Path, timeout: float) -> dict[str, Any]:
+def try_model(name: str, *, build_dir: Path, logs: Path, timeout: float, keep_build: bool) -> dict[str, Any]:
     """Take one model from init to a landed round in a fresh feed folder and ``ZKORACLE_HOME``."""
     with tempfile.TemporaryDirectory(prefix=f"zkoracle-bench-{name}-") as tmp:
         home, folder = Path(tmp) / "home", Path(tmp) / name.lower()
@@ -210,7 +211,10 @@ def try_model(name: str, *, build_dir: Path, logs: Path, timeout: float) -> dict
         deployment, last_round = recorded(open_store(home))
     write_logs(logs / name, steps)
     run = steps[-1] if steps[-1].command == "run" else None
-    figures = circuit_figures(build_dir, circuit_key(run, deployment))
+    key = circuit_key(run, deployment)
+    figures = circuit_figures(build_dir, key)
+    if key is not None and not keep_build:  # a proving key per model: all 82 would fill ~10 GB
+        shutil.rmtree(build_dir / key, ignore_errors=True)
     # Landed is what the node recorded; a landed round out of tolerance still fails `run`, with its reason.
     landed = last_round is not None and last_round.status == RoundStatus.LANDED
     reason = None if steps[-1].ok else one_line_reason(steps[-1], timeout=timeout, failed_round=last_round)
@@ -260,7 +264,14 @@ def progress_line(model: dict[str, Any]) -> str:
 
 
 def run_all(
-    names: Sequence[str], *, build_dir: Path, logs: Path, timeout: float, out: Path, console: Console
+    names: Sequence[str],
+    *,
+    build_dir: Path,
+    logs: Path,
+    timeout: float,
+    out: Path,
+    console: Console,
+    keep_builds: bool = False,
 ) -> dict[str, Any]:
     """Every model in turn; ``out`` is rewritten after each, so hours of a full run survive a crash or Ctrl-C."""
     results: dict[str, Any] = {
@@ -275,7 +286,7 @@ def run_all(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     for name in names:
-        model = try_model(name, build_dir=build_dir, logs=logs, timeout=timeout)
+        model = try_model(name, build_dir=build_dir, logs=logs, timeout=timeout, keep_build=keep_builds)
         console.print(progress_line(model), soft_wrap=True)
         results["models"].append(model)
         results["summary"] = summary(results["models"])
@@ -296,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"seconds per command (default: {DEFAULT_TIMEOUT:g})"
     )
+    parser.add_argument(
+        "--keep-builds", action="store_true", help="keep each model's circuit (by default removed once measured)"
+    )
     args = parser.parse_args(argv)
     available = model_names()
     unknown = sorted(set(args.only or []) - set(available))
@@ -310,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         timeout=args.timeout,
         out=args.out,
         console=console,
+        keep_builds=args.keep_builds,
     )
     counts = results["summary"]
     console.print(

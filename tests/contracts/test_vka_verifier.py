@@ -16,6 +16,7 @@ import pytest
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
+from zkoracle_testkit import err, make_sender, rejected
 
 from oracle.api.evidence import circuit_out
 from oracle.circuits.artifacts import CircuitArtifacts
@@ -23,7 +24,7 @@ from oracle.circuits.quantize import felt_to_uint
 from oracle.deployments.contracts import deploy_verifier
 from oracle.evm.accounts import dev_account
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT
-from oracle.evm.contracts import VKA_VERIFIER, bind, project_error_decoder
+from oracle.evm.contracts import VKA_VERIFIER, bind, contract_factory, project_error_decoder
 from oracle.feed_circuit import build_feed_circuit
 from oracle.feeds.loader import load_feed
 from oracle.provers import LocalProver, Proof
@@ -99,3 +100,11 @@ def test_a_proof_with_bytes_flipped_is_refused(linear: tuple[CircuitArtifacts, P
     forged = bytearray(proof.proof_bytes)
     forged[100] ^= 0x01
     assert not _accepts(verifier, bytes(forged), _instances(proof))
+
+
+def test_a_vka_too_large_to_keep_as_code_is_refused_at_construction(w3: Web3, verifier: Contract) -> None:
+    # 768 words and the leading STOP are 24,577 bytes: one over EIP-170, which Anvil enforces like every chain.
+    words = [i.to_bytes(32, "big") for i in range(1, 769)]
+    reusable = verifier.functions.i_reusable().call()
+    constructor = contract_factory(w3, VKA_VERIFIER).constructor(reusable, words)
+    assert rejected(make_sender(w3, 9), constructor) == err("ZkVkaVerifierStoreFailed", 768)

@@ -58,11 +58,4 @@ contract ZkVkaVerifierTest is TestBase {
         vm.expectRevert(ZkVkaVerifier.ZkVkaVerifierEmptyVka.selector);
         _deploy(reusable, new bytes32[](0));
     }
-
-    function test_RevertsWhenTheVkaCannotBeStoredAsCode() public {
-        // 768 words and the leading STOP are 24,577 bytes: one over EIP-170's limit.
-        RecordingReusableVerifier reusable = new RecordingReusableVerifier(true, bytes32(0));
-        vm.expectRevert(abi.encodeWithSelector(ZkVkaVerifier.ZkVkaVerifierStoreFailed.selector, 768));
-        _deploy(reusable, _vka(768, 4));
-    }
 }
