@@ -36,7 +36,7 @@ from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT, compile_file
 from oracle.evm.toolchain import resolve_solc
-from oracle.exceptions import CircuitError, ZkOracleError
+from oracle.exceptions import CircuitError, ModelIntakeError, ZkOracleError
 from oracle.inference import OnnxModel, split_by_shapes
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
@@ -108,7 +108,13 @@ def build_circuit(
         shutil.rmtree(workdir, ignore_errors=True)
         if isinstance(exc, ZkOracleError) or not is_ezkl_failure(exc):
             raise
-        raise CircuitError(f"building the circuit for {model_path} failed: {exc}") from exc
+        raise ModelIntakeError(
+            feed,
+            model_path.name,
+            f"EZKL could not build its circuit ({exc})",
+            "check that the samples are inputs the model accepts (an integer input such as an index must stay "
+            "in range); if they are, EZKL cannot prove the model as it is: simplify it or split it with [slicing]",
+        ) from exc
     artifacts = CircuitArtifacts(root=workdir, manifest=manifest)
     artifacts.write_manifest()
     publish(workdir, final)

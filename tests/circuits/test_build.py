@@ -12,7 +12,7 @@ from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
 from oracle.circuits.intake import prepare_model
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
-from oracle.exceptions import CircuitError
+from oracle.exceptions import CircuitError, ModelIntakeError
 from oracle.feeds.schema import FeedSpec
 from tests.conftest import pytorch_converted
 
@@ -102,3 +102,14 @@ def test_an_old_export_is_built_from_and_committed_as_its_prepared_model(build_r
         onnx_bytes=prepared.onnx_bytes, settings_bytes=built.settings.read_bytes(), vk_bytes=built.vk.read_bytes()
     )
     assert CircuitArtifacts.load(built.root) == built  # the intake record survives the manifest file
+
+
+def test_a_model_ezkl_cannot_build_on_its_samples_is_one_line_naming_the_feed_and_the_fix(tmp_path: Path) -> None:
+    # test_Embedding looks rows up by an int64 index: samples in [-1, 1] are out-of-range indices to EZKL.
+    samples = [[-1.0, 1.0, 0.5, -0.5], [1.0, -1.0, 0.25, 0.0]]
+    with pytest.raises(ModelIntakeError) as caught:
+        build_circuit(pytorch_converted("Embedding"), samples, build_root=tmp_path, feed="lookup")
+    message = str(caught.value)
+    assert message.startswith("feed 'lookup', field 'model': model.onnx: EZKL could not build its circuit (")
+    assert "an integer input such as an index must stay in range" in message and len(message.splitlines()) == 1
+    assert not [path for path in tmp_path.iterdir() if path.name != "srs"]  # nothing half-built left behind
