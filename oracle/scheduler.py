@@ -69,6 +69,9 @@ class FeedScheduler:
             self._scheduler.resume()
             return self._collect(rounds, stop)
         finally:
+            # Paused first: a job coming due while the executors shut down would be submitted to a
+            # closed pool, and APScheduler would print that as a traceback.
+            self._scheduler.pause()
             self._scheduler.shutdown(wait=True)
             for node in self._nodes:
                 _TICKS.pop(job_id(node.spec.id), None)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import pytorch_converted
 
@@ -49,6 +50,35 @@ def test_an_opset_6_export_goes_from_init_to_a_landed_round(tmp_path: Path) -> N
     assert re.search(r"^prelu round \d+.* → on-chain", run.stdout, re.MULTILINE), run.stdout
     assert "within the quantisation error" in run.stdout
     assert _quiet(run)
+
+
+# With PReLU_1d and Linear above, ten of the wheel's PyTorch exports covering its families of
+# operators: Gemm, Conv1d/2d, pooling, normalisation and activations (bench.models takes all of them).
+OPERATOR_FAMILIES = [
+    "Conv1d",
+    "Conv2d",
+    "AvgPool2d",
+    "MaxPool1d",
+    "BatchNorm1d_3d_input_eval",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+]
+
+
+@pytest.mark.parametrize("name", OPERATOR_FAMILIES)
+def test_a_pytorch_export_goes_from_init_through_validate_to_a_proven_round(name: str, tmp_path: Path) -> None:
+    folder = tmp_path / name.lower()
+    init = _zkoracle("init", str(folder), "--model", str(pytorch_converted(name)), home=tmp_path)
+    assert init.returncode == 0 and _quiet(init), init.stdout + init.stderr
+
+    validate = _zkoracle("feeds", "validate", str(folder), home=tmp_path)
+    assert validate.returncode == 0 and _quiet(validate), validate.stdout + validate.stderr
+
+    run = _zkoracle("run", str(folder), "--rounds", "1", home=tmp_path)
+    assert run.returncode == 0 and _quiet(run), run.stdout + run.stderr
+    assert re.search(rf"^{re.escape(folder.name)} round \d+.* → on-chain", run.stdout, re.MULTILINE), run.stdout
+    assert "within the quantisation error" in run.stdout
 
 
 def test_a_model_whose_verifier_is_over_eip170_lands_through_the_reusable_verifier(tmp_path: Path) -> None:
