@@ -106,12 +106,19 @@ def prepare_bytes(
                 feed, name, f"cannot be upgraded from opset {opset} to {TARGET_OPSET} ({exc})", _REEXPORT
             ) from exc
         changes.append(f"opset {opset} -> {TARGET_OPSET}")
+        # The converter leaves the IR version as it was; below 4 every initializer it adds (an
+        # attribute that became an input, such as Pad's pads) would have to be a graph input too.
+        needed = onnx.helper.find_min_ir_version_for(list(model.opset_import), ignore_unknown=True)
+        if model.ir_version < needed:
+            changes.append(f"IR version {model.ir_version} -> {needed}")
+            model.ir_version = needed
     if observation_time and not any(value.name == OBSERVED_AT_INPUT for value in _model_inputs(model)):
         changes += _fix_input_dims(model, None if input_size is None else input_size - OBSERVED_AT_LIMBS)
         changes.append(_add_observed_at(model))
     else:
         changes += _fix_input_dims(model, input_size)
     _check_graph(model, feed=feed, name=name)
+    _check_ezkl_support(model, feed=feed, name=name)
     inferred = _infer_shapes(model, feed=feed, name=name)
     changes += _fix_output_dims(model, inferred)
     prepared = model.SerializeToString(deterministic=True) if changes else original
@@ -233,6 +240,21 @@ def _check_graph(model: onnx.ModelProto, *, feed: str | None, name: str) -> None
         raise ModelIntakeError(
             feed, name, f"is not a valid ONNX model ({exc})", "export it again with a current exporter"
         ) from exc
+
+
+def _check_ezkl_support(model: onnx.ModelProto, *, feed: str | None, name: str) -> None:
+    """Name the node whose parameters EZKL 23 refuses, before a build fails on it without saying where."""
+    for index, node in enumerate(model.graph.node):
+        dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [])
+        if any(dilation != 1 for dilation in dilations):
+            raise ModelIntakeError(
+                feed,
+                name,
+                f"has dilations {dilations}, which EZKL cannot prove (it supports dilation 1 only)",
+                "export the layer with dilation 1: a dilated kernel is an ordinary kernel with zeros between its taps",
+                node=_node_label(index, node),
+                op_type=node.op_type,
+            )
 
 
 def _infer_shapes(model: onnx.ModelProto, *, feed: str | None, name: str) -> onnx.ModelProto:

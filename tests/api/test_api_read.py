@@ -118,7 +118,7 @@ def test_a_circuit_shows_how_its_committed_model_was_prepared(build_root: Path) 
         "original_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
         "original_opset": 6,
         "opset": 13,
-        "changes": ["opset 6 -> 13"],
+        "changes": ["opset 6 -> 13", "IR version 3 -> 7"],
     }
 
 

@@ -54,7 +54,7 @@ def test_opset_6_exports_are_upgraded_and_compute_what_pytorch_recorded(name: st
     assert prepared.intake is not None
     assert prepared.intake.original_sha256 == hashlib.sha256(original).hexdigest()
     assert (prepared.intake.original_opset, prepared.intake.opset) == (6, TARGET_OPSET)
-    assert prepared.intake.changes == [f"opset 6 -> {TARGET_OPSET}"]
+    assert prepared.intake.changes == [f"opset 6 -> {TARGET_OPSET}", "IR version 3 -> 7"]
     assert default_opset(onnx.load_from_string(prepared.onnx_bytes)) == TARGET_OPSET
 
     given, expected = _reference(name)
@@ -128,3 +128,20 @@ def test_an_operator_onnxruntime_cannot_run_is_named_with_a_fix() -> None:
     message = str(error)
     assert "onnxruntime cannot run it" in message and "replace the Mystery operator" in message
     assert len(message.splitlines()) == 1
+
+
+def test_an_attribute_the_upgrade_turns_into_an_initializer_is_a_valid_ir_7_model() -> None:
+    # Pad-2's pads become an initializer of Pad-13, which IR 3 would have to list as a graph input.
+    prepared = prepare_model(pytorch_converted("ConstantPad2d"), feed="pad")
+    assert prepared.intake is not None and "IR version 3 -> 7" in prepared.intake.changes
+    assert onnx.load_from_string(prepared.onnx_bytes).ir_version == 7
+
+
+def test_a_dilated_convolution_ezkl_cannot_prove_is_named_with_a_fix() -> None:
+    with pytest.raises(ModelIntakeError) as caught:
+        prepare_model(pytorch_converted("Conv2d_dilated"), feed="dilated")
+    error = caught.value
+    assert (error.node, error.op_type) == ("#0 (unnamed)", "Conv")
+    message = str(error)
+    assert message.startswith("feed 'dilated', field 'model': model.onnx, node #0 (unnamed) (Conv): has dilations [2, 2]")
+    assert "export the layer with dilation 1" in message and len(message.splitlines()) == 1
