@@ -85,6 +85,8 @@ def test_a_model_whose_verifier_is_over_eip170_lands_through_the_reusable_verifi
     folder = tmp_path / "linear"  # Gemm-6 on a batch of 4: 40 inputs and 32 outputs, all public
     init = _zkoracle("init", str(folder), "--model", str(pytorch_converted("Linear")), home=tmp_path)
     assert init.returncode == 0, init.stdout + init.stderr
+    validate = _zkoracle("feeds", "validate", str(folder), home=tmp_path)
+    assert validate.returncode == 0 and _quiet(validate), validate.stdout + validate.stderr
 
     build = _zkoracle("build", str(folder), home=tmp_path)
     assert build.returncode == 0 and _quiet(build), build.stdout + build.stderr
