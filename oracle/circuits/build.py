@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 import ezkl
+import onnx
 
 from oracle.circuits.artifacts import (
     MANIFEST,
@@ -29,9 +30,9 @@ from oracle.circuits.artifacts import (
     model_commitment,
     sample_bounds,
 )
-from oracle.circuits.ezkl_failures import is_ezkl_failure
+from oracle.circuits.ezkl_failures import dilated_node, is_ezkl_failure
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
-from oracle.circuits.intake import PreparedModel, prepare_model
+from oracle.circuits.intake import PreparedModel, node_label, prepare_model
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT, compile_file
@@ -108,6 +109,17 @@ def build_circuit(
         shutil.rmtree(workdir, ignore_errors=True)
         if isinstance(exc, ZkOracleError) or not is_ezkl_failure(exc):
             raise
+        dilated = dilated_node(onnx.load_from_string(onnx_bytes), str(exc))
+        if dilated is not None:
+            index, node = dilated
+            raise ModelIntakeError(
+                feed,
+                model_path.name,
+                f"EZKL cannot prove this layer's dilations ({exc})",
+                "export the layer with dilation 1: a dilated kernel is an ordinary kernel with zeros between its taps",
+                node=node_label(index, node),
+                op_type=node.op_type,
+            ) from exc
         raise ModelIntakeError(
             feed,
             model_path.name,

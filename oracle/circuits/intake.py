@@ -118,7 +118,6 @@ def prepare_bytes(
     else:
         changes += _fix_input_dims(model, input_size)
     _check_graph(model, feed=feed, name=name)
-    _check_ezkl_support(model, feed=feed, name=name)
     inferred = _infer_shapes(model, feed=feed, name=name)
     changes += _fix_output_dims(model, inferred)
     prepared = model.SerializeToString(deterministic=True) if changes else original
@@ -214,7 +213,8 @@ def _fix_output_dims(model: onnx.ModelProto, inferred: onnx.ModelProto) -> list[
     return changes
 
 
-def _node_label(index: int, node: onnx.NodeProto) -> str:
+def node_label(index: int, node: onnx.NodeProto) -> str:
+    """How messages name a node: its name, or its position when it has none."""
     return f"'{node.name}'" if node.name else f"#{index} (unnamed)"
 
 
@@ -234,27 +234,12 @@ def _check_graph(model: onnx.ModelProto, *, feed: str | None, name: str) -> None
                     name,
                     f"is not a valid {node.op_type} node ({node_exc})",
                     "fix the node in the exporting code and export again",
-                    node=_node_label(index, node),
+                    node=node_label(index, node),
                     op_type=node.op_type,
                 ) from exc
         raise ModelIntakeError(
             feed, name, f"is not a valid ONNX model ({exc})", "export it again with a current exporter"
         ) from exc
-
-
-def _check_ezkl_support(model: onnx.ModelProto, *, feed: str | None, name: str) -> None:
-    """Name the node whose parameters EZKL 23 refuses, before a build fails on it without saying where."""
-    for index, node in enumerate(model.graph.node):
-        dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [])
-        if any(dilation != 1 for dilation in dilations):
-            raise ModelIntakeError(
-                feed,
-                name,
-                f"has dilations {dilations}, which EZKL cannot prove (it supports dilation 1 only)",
-                "export the layer with dilation 1: a dilated kernel is an ordinary kernel with zeros between its taps",
-                node=_node_label(index, node),
-                op_type=node.op_type,
-            )
 
 
 def _infer_shapes(model: onnx.ModelProto, *, feed: str | None, name: str) -> onnx.ModelProto:
@@ -284,7 +269,7 @@ def _check_onnxruntime(prepared: bytes, inferred: onnx.ModelProto, *, feed: str 
                     name,
                     f"onnxruntime cannot run it ({node_exc})",
                     f"replace the {node.op_type} operator with a standard one onnxruntime runs, or {_REEXPORT}",
-                    node=_node_label(index, node),
+                    node=node_label(index, node),
                     op_type=node.op_type,
                 ) from node_exc
         raise ModelIntakeError(feed, name, f"onnxruntime cannot load it ({exc})", _REEXPORT) from exc

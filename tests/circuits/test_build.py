@@ -113,3 +113,15 @@ def test_a_model_ezkl_cannot_build_on_its_samples_is_one_line_naming_the_feed_an
     assert message.startswith("feed 'lookup', field 'model': model.onnx: EZKL could not build its circuit (")
     assert "an integer input such as an index must stay in range" in message and len(message.splitlines()) == 1
     assert not [path for path in tmp_path.iterdir() if path.name != "srs"]  # nothing half-built left behind
+
+
+def test_a_dilation_ezkl_refuses_is_named_by_node_with_a_fix(tmp_path: Path) -> None:
+    samples = [[-1.0] * 384, [1.0] * 384, [0.5 - (i % 3) / 2 for i in range(384)]]  # a [2, 3, 8, 8] input
+    with pytest.raises(ModelIntakeError) as caught:
+        build_circuit(pytorch_converted("Conv2d_dilated"), samples, build_root=tmp_path, feed="dilated")
+    error = caught.value
+    assert (error.feed, error.node, error.op_type) == ("dilated", "#0 (unnamed)", "Conv")
+    message = str(error)
+    assert message.startswith("feed 'dilated', field 'model': model.onnx, node #0 (unnamed) (Conv): ")
+    assert "EZKL cannot prove this layer's dilations" in message and "export the layer with dilation 1" in message
+    assert len(message.splitlines()) == 1

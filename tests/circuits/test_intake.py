@@ -136,13 +136,3 @@ def test_an_attribute_the_upgrade_turns_into_an_initializer_is_a_valid_ir_7_mode
     assert prepared.intake is not None and "IR version 3 -> 7" in prepared.intake.changes
     assert onnx.load_from_string(prepared.onnx_bytes).ir_version == 7
 
-
-def test_a_dilated_convolution_ezkl_cannot_prove_is_named_with_a_fix() -> None:
-    with pytest.raises(ModelIntakeError) as caught:
-        prepare_model(pytorch_converted("Conv2d_dilated"), feed="dilated")
-    error = caught.value
-    assert (error.node, error.op_type) == ("#0 (unnamed)", "Conv")
-    message = str(error)
-    assert message.startswith("feed 'dilated', field 'model': model.onnx, node #0 (unnamed) (Conv): ")
-    assert "has dilations [2, 2], which EZKL cannot prove" in message
-    assert "export the layer with dilation 1" in message and len(message.splitlines()) == 1
