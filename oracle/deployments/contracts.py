@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.contract.contract import ContractConstructor
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedCircuit
@@ -120,12 +121,19 @@ def check_verifier_size(circuit: CircuitArtifacts, *, feed_id: str | None = None
 
 
 def deploy_verifier(
-    sender: TransactionSender, circuit: CircuitArtifacts, *, feed_id: str | None = None, force_dev_srs: bool = False
+    sender: TransactionSender,
+    circuit: CircuitArtifacts,
+    *,
+    feed_id: str | None = None,
+    force_dev_srs: bool = False,
+    reusable_verifier: str | None = None,
 ) -> str:
     """Deploy the circuit's verifier; one set up with a dev SRS only goes on a dev chain unless forced.
 
     A circuit whose generated verifier is over EIP-170 gets a ``ZkVkaVerifier``: EZKL's
-    reusable verifier bound to the circuit's VKA, behind the same ``verifyProof`` the oracle calls.
+    reusable verifier bound to the circuit's VKA, behind the same ``verifyProof`` the oracle
+    calls. ``reusable_verifier`` is one already on the chain, used when its code is EZKL's
+    reusable verifier for this circuit (else a new one is deployed).
     """
     check_verifier_size(circuit, feed_id=feed_id)
     check_srs_allowed(
@@ -136,31 +144,69 @@ def deploy_verifier(
     )
     key = circuit.manifest.key
     if circuit.manifest.verifier_kind == "reusable":
-        abi, bytecode = circuit.reusable_verifier_abi_and_bytecode()
-        reusable = _address_of(
-            sender,
-            sender.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(),
-            what=f"deploy EZKL's reusable verifier for circuit {key}",
-        )
-        constructor = contract_factory(sender.w3, VKA_VERIFIER).constructor(reusable, circuit.vka_words())
+        if reusable_verifier is None or not is_reusable_verifier(sender.w3, reusable_verifier, circuit):
+            reusable_verifier = deploy_reusable_verifier(sender, circuit)
+        constructor = contract_factory(sender.w3, VKA_VERIFIER).constructor(reusable_verifier, circuit.vka_words())
         return _address_of(sender, constructor, what=f"deploy the VKA verifier of circuit {key}")
     abi, bytecode = circuit.verifier_abi_and_bytecode()
     factory = sender.w3.eth.contract(abi=abi, bytecode=bytecode)
     return _address_of(sender, factory.constructor(), what=f"deploy verifier of circuit {key}")
 
 
+def deploy_reusable_verifier(sender: TransactionSender, circuit: CircuitArtifacts) -> str:
+    """EZKL's reusable verifier (one contract for every circuit of this EZKL version)."""
+    abi, bytecode = circuit.reusable_verifier_abi_and_bytecode()
+    constructor = sender.w3.eth.contract(abi=abi, bytecode=bytecode).constructor()
+    return _address_of(sender, constructor, what=f"deploy EZKL's reusable verifier for circuit {circuit.manifest.key}")
+
+
+def is_reusable_verifier(w3: Web3, address: str, circuit: CircuitArtifacts) -> bool:
+    """Whether ``address`` runs the code of ``circuit``'s reusable verifier (it has no constructor or
+    immutables, so its runtime code sits verbatim inside its creation code)."""
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
+    _abi, bytecode = circuit.reusable_verifier_abi_and_bytecode()
+    return bool(code) and code.hex() in bytecode.removeprefix("0x").lower()
+
+
+def reusable_verifier_behind(w3: Web3, verifier_address: str) -> str | None:
+    """The reusable verifier a ``ZkVkaVerifier`` checks proofs with; None for any other verifier."""
+    verifier = w3.eth.contract(
+        address=Web3.to_checksum_address(verifier_address), abi=project_contracts()[VKA_VERIFIER].abi
+    )
+    try:
+        return str(verifier.functions.i_reusable().call())
+    except (ContractLogicError, BadFunctionCallOutput):  # a generated verifier has no such function
+        return None
+
+
 def deploy_verifiers(
-    sender: TransactionSender, circuit: FeedCircuit, *, feed_id: str, force_dev_srs: bool = False
+    sender: TransactionSender,
+    circuit: FeedCircuit,
+    *,
+    feed_id: str,
+    force_dev_srs: bool = False,
+    reusable_verifier: str | None = None,
 ) -> list[str | None]:
-    """One verifier per proven slice in slice order (None for a slice not proven); one for a whole model."""
+    """One verifier per proven slice in slice order (None for a slice not proven); one for a whole model.
+
+    Slices over EIP-170 share one reusable verifier (``reusable_verifier`` when it is one).
+    """
     pieces = [circuit] if isinstance(circuit, CircuitArtifacts) else [piece.circuit for piece in circuit.slices]
     for piece in pieces:  # all of them before the first transaction: no half-deployed feed
         if piece is not None:
             check_verifier_size(piece, feed_id=feed_id)
-    return [
-        None if piece is None else deploy_verifier(sender, piece, feed_id=feed_id, force_dev_srs=force_dev_srs)
-        for piece in pieces
-    ]
+    verifiers: list[str | None] = []
+    for piece in pieces:
+        if piece is None:
+            verifiers.append(None)
+            continue
+        address = deploy_verifier(
+            sender, piece, feed_id=feed_id, force_dev_srs=force_dev_srs, reusable_verifier=reusable_verifier
+        )
+        if piece.manifest.verifier_kind == "reusable":
+            reusable_verifier = reusable_verifier_behind(sender.w3, address)
+        verifiers.append(address)
+    return verifiers
 
 
 def deploy_proxy(
@@ -313,13 +359,16 @@ def rotate_feed(
     *,
     oracle_address: str,
     force_dev_srs: bool = False,
+    reusable_verifier: str | None = None,
 ) -> tuple[str, int]:
     """Deploy ``circuit``'s verifier(s) and propose it as the feed's next circuit (a new phase).
 
     Returns the whole model's verifier, or the first slice's, and when the rotation becomes
     executable (the oracle's rotation delay from now); :func:`execute_rotation` starts it.
     """
-    verifiers = deploy_verifiers(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
+    verifiers = deploy_verifiers(
+        sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs, reusable_verifier=reusable_verifier
+    )
     oracle = ZkOracle(sender.w3, oracle_address)
     config = circuit_config(spec, circuit, verifiers, aggregator_decimals=aggregator_decimals(sender.w3, spec))
     confirmed = sender.transact(
@@ -346,10 +395,16 @@ def deploy_feed(
     oracle_address: str | None = None,
     with_consumer: bool = False,
     force_dev_srs: bool = False,
+    reusable_verifier: str | None = None,
 ) -> FeedDeployment:
-    """Deploy what ``spec`` needs on the sender's chain and allow ``submitter`` to post its rounds."""
+    """Deploy what ``spec`` needs on the sender's chain and allow ``submitter`` to post its rounds.
+
+    ``reusable_verifier``: EZKL's reusable verifier already on the chain, if any (see :func:`deploy_verifier`).
+    """
     # The verifiers first: a refused dev SRS must not leave a half-deployed feed behind.
-    verifiers = deploy_verifiers(sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs)
+    verifiers = deploy_verifiers(
+        sender, circuit, feed_id=spec.id, force_dev_srs=force_dev_srs, reusable_verifier=reusable_verifier
+    )
     oracle_address = oracle_address or deploy_oracle(sender)
     oracle = ZkOracle(sender.w3, oracle_address)
     config = circuit_config(spec, circuit, verifiers, aggregator_decimals=aggregator_decimals(sender.w3, spec))

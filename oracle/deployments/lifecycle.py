@@ -8,7 +8,14 @@ import time
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from oracle.deployments.contracts import FeedDeployment, deploy_consumer, deploy_feed, execute_rotation, rotate_feed
+from oracle.deployments.contracts import (
+    FeedDeployment,
+    deploy_consumer,
+    deploy_feed,
+    execute_rotation,
+    reusable_verifier_behind,
+    rotate_feed,
+)
 from oracle.deployments.keys import account_for, sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
@@ -93,8 +100,16 @@ def _deploy_or_rotate(
     force_dev_srs: bool,
 ) -> Deployment:
     deployer = sender_for(w3, "deployer")
+    reusable = known_reusable_verifier(store, w3)
     if current is not None:
-        verifier_address = _rotate(deployer, spec, circuit, oracle_address=current.oracle_address, force_dev_srs=force_dev_srs)
+        verifier_address = _rotate(
+            deployer,
+            spec,
+            circuit,
+            oracle_address=current.oracle_address,
+            force_dev_srs=force_dev_srs,
+            reusable_verifier=reusable,
+        )
         deployed = FeedDeployment(
             oracle_address=current.oracle_address,
             verifier_address=verifier_address,
@@ -109,6 +124,7 @@ def _deploy_or_rotate(
             submitter=account_for("relayer", chain_id=w3.eth.chain_id, feed=spec).address,
             oracle_address=oracle_address,
             force_dev_srs=force_dev_srs,
+            reusable_verifier=reusable,
         )
     deployment = Deployment(
         feed_id=spec.id,
@@ -126,8 +142,23 @@ def _deploy_or_rotate(
     return deployment
 
 
+def known_reusable_verifier(store: Store, w3: Web3) -> str | None:
+    """EZKL's reusable verifier behind a feed this node deployed on the chain, for the next feed to share."""
+    for deployment in store.chain_deployments(w3.eth.chain_id):
+        reusable = reusable_verifier_behind(w3, deployment.verifier_address)
+        if reusable is not None:
+            return reusable
+    return None
+
+
 def _rotate(
-    deployer: TransactionSender, spec: FeedSpec, circuit: FeedCircuit, *, oracle_address: str, force_dev_srs: bool
+    deployer: TransactionSender,
+    spec: FeedSpec,
+    circuit: FeedCircuit,
+    *,
+    oracle_address: str,
+    force_dev_srs: bool,
+    reusable_verifier: str | None,
 ) -> str:
     """Propose ``circuit`` (or find it already proposed) and start it once the oracle's rotation delay has passed.
 
@@ -141,7 +172,12 @@ def _rotate(
         verifier_address, executable_at = oracle.phase_circuit(spec.id, pending[0]).verifier, pending[1]
     else:
         verifier_address, executable_at = rotate_feed(
-            deployer, spec, circuit, oracle_address=oracle_address, force_dev_srs=force_dev_srs
+            deployer,
+            spec,
+            circuit,
+            oracle_address=oracle_address,
+            force_dev_srs=force_dev_srs,
+            reusable_verifier=reusable_verifier,
         )
     # The next block's time is at least the latest's and, on a live chain, about this machine's clock
     # (an idle dev chain mines no blocks meanwhile).

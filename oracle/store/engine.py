@@ -74,6 +74,12 @@ class Store:
         with self.session() as session:
             return list(session.exec(query.order_by(Deployment.id.desc())))  # type: ignore[union-attr]
 
+    def chain_deployments(self, chain_id: int) -> list[Deployment]:
+        """Every feed's recorded deployments on ``chain_id``, newest first."""
+        query = select(Deployment).where(Deployment.chain_id == chain_id)
+        with self.session() as session:
+            return list(session.exec(query.order_by(Deployment.id.desc())))  # type: ignore[union-attr]
+
     def round(self, round_id: int) -> Round | None:
         with self.session() as session:
             return session.get(Round, round_id)

@@ -22,12 +22,16 @@ from oracle.api.evidence import circuit_out
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import felt_to_uint
 from oracle.deployments.contracts import deploy_verifier
+from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.accounts import dev_account
+from oracle.evm.anvil import AnvilNode
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT
 from oracle.evm.contracts import VKA_VERIFIER, bind, contract_factory, project_error_decoder
 from oracle.feed_circuit import build_feed_circuit
 from oracle.feeds.loader import load_feed
+from oracle.feeds.schema import FeedSpec
 from oracle.provers import LocalProver, Proof
+from oracle.store import Store
 from relayer.sender import TransactionSender
 from tests.conftest import pytorch_converted
 
@@ -35,7 +39,7 @@ BN254_R = 2188824287183927522224640574525727508854836440041603434369820418657580
 
 
 @pytest.fixture(scope="module")
-def linear(tmp_path_factory: pytest.TempPathFactory, build_root: Path) -> tuple[CircuitArtifacts, Proof]:
+def linear_spec(tmp_path_factory: pytest.TempPathFactory) -> FeedSpec:
     folder = tmp_path_factory.mktemp("linear") / "linear"
     subprocess.run(
         [sys.executable, "-m", "oracle", "init", str(folder), "--model", str(pytorch_converted("Linear"))],
@@ -44,9 +48,14 @@ def linear(tmp_path_factory: pytest.TempPathFactory, build_root: Path) -> tuple[
         timeout=300,
         check=True,
     )
-    spec = load_feed(folder)
-    circuit = build_feed_circuit(spec, build_root=build_root).artifacts
-    return circuit, LocalProver().prove(circuit, spec.model_samples()[0])
+    return load_feed(folder)
+
+
+@pytest.fixture(scope="module")
+def linear(linear_spec: FeedSpec, build_root: Path) -> tuple[CircuitArtifacts, Proof]:
+    circuit = build_feed_circuit(linear_spec, build_root=build_root).artifacts
+    assert isinstance(circuit, CircuitArtifacts)
+    return circuit, LocalProver().prove(circuit, linear_spec.model_samples()[0])
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +117,19 @@ def test_a_vka_too_large_to_keep_as_code_is_refused_at_construction(w3: Web3, ve
     reusable = verifier.functions.i_reusable().call()
     constructor = contract_factory(w3, VKA_VERIFIER).constructor(reusable, words)
     assert rejected(make_sender(w3, 9), constructor) == err("ZkVkaVerifierStoreFailed", 768)
+
+
+def test_feeds_a_node_deploys_on_one_chain_share_one_reusable_verifier(
+    w3: Web3, anvil: AnvilNode, linear_spec: FeedSpec, linear: tuple[CircuitArtifacts, Proof], tmp_path: Path
+) -> None:
+    circuit, _ = linear
+    store = Store.sqlite(tmp_path / "node.db")
+    first = ensure_deployment(store, w3, anvil.rpc_url, linear_spec, circuit)
+    second = ensure_deployment(store, w3, anvil.rpc_url, linear_spec.model_copy(update={"id": "linear-2"}), circuit)
+    shared = {bind(w3, VKA_VERIFIER, d.verifier_address).functions.i_reusable().call() for d in (first, second)}
+    assert len(shared) == 1 and first.verifier_address != second.verifier_address
+
+    # An address that is not EZKL's reusable verifier is never trusted as one: a new one is deployed.
+    sender = TransactionSender(w3, dev_account(8), decoder=project_error_decoder())
+    own = bind(w3, VKA_VERIFIER, deploy_verifier(sender, circuit, reusable_verifier=second.verifier_address))
+    assert own.functions.i_reusable().call() not in shared | {second.verifier_address}
