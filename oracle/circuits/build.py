@@ -30,7 +30,7 @@ from oracle.circuits.artifacts import (
     model_commitment,
     sample_bounds,
 )
-from oracle.circuits.ezkl_failures import dilated_node, is_ezkl_failure
+from oracle.circuits.ezkl_failures import is_ezkl_failure, refusal_in
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
 from oracle.circuits.intake import PreparedModel, node_label, prepare_model
 from oracle.circuits.quantize import felt_to_float
@@ -109,16 +109,15 @@ def build_circuit(
         shutil.rmtree(workdir, ignore_errors=True)
         if isinstance(exc, ZkOracleError) or not is_ezkl_failure(exc):
             raise
-        dilated = dilated_node(onnx.load_from_string(onnx_bytes), str(exc))
-        if dilated is not None:
-            index, node = dilated
+        refusal = refusal_in(onnx.load_from_string(onnx_bytes), str(exc))
+        if refusal is not None:
             raise ModelIntakeError(
                 feed,
                 model_path.name,
-                f"EZKL cannot prove this layer's dilations ({exc})",
-                "export the layer with dilation 1: a dilated kernel is an ordinary kernel with zeros between its taps",
-                node=node_label(index, node),
-                op_type=node.op_type,
+                f"{refusal.problem} ({exc})",
+                refusal.fix,
+                node=node_label(refusal.index, refusal.node),
+                op_type=refusal.node.op_type,
             ) from exc
         raise ModelIntakeError(
             feed,

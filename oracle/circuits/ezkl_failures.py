@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import onnx
 
 
@@ -10,16 +13,47 @@ def is_ezkl_failure(exc: BaseException) -> bool:
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
-def dilated_node(model: onnx.ModelProto, message: str) -> tuple[int, onnx.NodeProto] | None:
-    """The node EZKL means by "non unit dilations not supported" (it names none): the first dilated one.
 
-    EZKL proves some dilated layers (a strided dilated Conv3d builds) and refuses others, so
-    only its own refusal says which; this points the operator at the layer to change.
-    """
-    if "dilation" not in message:
-        return None
-    for index, node in enumerate(model.graph.node):
-        dilations = next((list(attribute.ints) for attribute in node.attribute if attribute.name == "dilations"), [])
-        if any(dilation != 1 for dilation in dilations):
-            return index, node
+@dataclass(frozen=True)
+class Refusal:
+    """What EZKL refused in a model, where, and what to change."""
+
+    index: int
+    node: onnx.NodeProto
+    problem: str
+    fix: str
+
+
+def _dilated(node: onnx.NodeProto) -> bool:
+    dilations = next((list(attribute.ints) for attribute in node.attribute if attribute.name == "dilations"), [])
+    return any(dilation != 1 for dilation in dilations)
+
+
+# EZKL says what it refuses but not where (e.g. "misformed params: non unit dilations not
+# supported"): each entry is a phrase of its message, the nodes it can mean, and the fix.
+# EZKL proves some dilated layers (a strided dilated Conv3d builds), so only its own
+# refusal says which node is at fault; this points the operator at the first candidate.
+_REFUSALS: tuple[tuple[str, Callable[[onnx.NodeProto], bool], str, str], ...] = (
+    (
+        "dilations",
+        _dilated,
+        "EZKL cannot prove this layer's dilations",
+        "export the layer with dilation 1: a dilated kernel is an ordinary kernel with zeros between its taps",
+    ),
+    (
+        "pad mode",
+        lambda node: node.op_type == "Pad",
+        "EZKL cannot prove this Pad's mode or fill value",
+        "pad with zeros (mode 'constant', value 0), or pad the input before it reaches the model",
+    ),
+)
+
+
+def refusal_in(model: onnx.ModelProto, message: str) -> Refusal | None:
+    """The node an EZKL build failure ``message`` is about, when the message says what kind of node."""
+    for phrase, matches, problem, fix in _REFUSALS:
+        if phrase in message:
+            for index, node in enumerate(model.graph.node):
+                if matches(node):
+                    return Refusal(index=index, node=node, problem=problem, fix=fix)
     return None

@@ -125,3 +125,12 @@ def test_a_dilation_ezkl_refuses_is_named_by_node_with_a_fix(tmp_path: Path) -> 
     assert message.startswith("feed 'dilated', field 'model': model.onnx, node #0 (unnamed) (Conv): ")
     assert "EZKL cannot prove this layer's dilations" in message and "export the layer with dilation 1" in message
     assert len(message.splitlines()) == 1
+
+
+def test_a_pad_ezkl_refuses_is_named_by_node_with_a_fix(tmp_path: Path) -> None:
+    samples = [[-1.0] * 96, [1.0] * 96, [0.5 - (i % 3) / 2 for i in range(96)]]  # a [2, 3, 4, 4] input
+    with pytest.raises(ModelIntakeError) as caught:
+        build_circuit(pytorch_converted("ConstantPad2d"), samples, build_root=tmp_path, feed="padded")
+    error = caught.value
+    assert (error.node, error.op_type) == ("#1 (unnamed)", "Pad")  # after the upgrade, #0 is its pads constant
+    assert "EZKL cannot prove this Pad's mode or fill value" in str(error) and "pad with zeros" in str(error)
