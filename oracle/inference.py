@@ -60,7 +60,7 @@ class OnnxModel:
         if len(flat_inputs) != self.input_size:
             raise SourceError(f"model {self.name} takes {self.input_size} input values, got {len(flat_inputs)}")
         feeds = {
-            node.name: np.asarray(values, dtype=np.float32).reshape(shape)
+            node.name: _as_input(values, node.type).reshape(shape)
             for node, shape, values in zip(
                 self._session.get_inputs(),
                 self.input_shapes,
@@ -70,6 +70,18 @@ class OnnxModel:
         }
         outputs = self._session.run(None, feeds)
         return [float(value) for output in outputs for value in np.asarray(output).ravel()]
+
+
+# onnxruntime's names of the integer input types a model may declare (an embedding's indices, say).
+_INTEGER_INPUTS = {f"tensor({kind})": np.dtype(kind) for kind in ("int8", "int16", "int32", "int64", "uint8")}
+
+
+def _as_input(values: Sequence[float], declared: str) -> np.ndarray:
+    """Values as the input's declared type: integers for an integer input, float32 otherwise."""
+    integer = _INTEGER_INPUTS.get(declared)
+    if integer is None:
+        return np.asarray(values, dtype=np.float32)
+    return np.rint(np.asarray(values, dtype=np.float64)).astype(integer)
 
 
 def _concrete(shape: Sequence[int | str | None]) -> list[int]:

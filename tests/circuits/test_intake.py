@@ -136,3 +136,12 @@ def test_an_attribute_the_upgrade_turns_into_an_initializer_is_a_valid_ir_7_mode
     assert prepared.intake is not None and "IR version 3 -> 7" in prepared.intake.changes
     assert onnx.load_from_string(prepared.onnx_bytes).ir_version == 7
 
+
+
+def test_an_integer_input_is_fed_as_the_integers_the_model_declares() -> None:
+    # test_Embedding looks rows up by int64 indices: the flat float values are passed as int64.
+    prepared = prepare_model(pytorch_converted("Embedding"), feed="lookup")
+    given, expected = _reference("Embedding")
+    assert given.dtype == np.int64
+    model = prepared.inference()
+    np.testing.assert_allclose(model.run([float(i) for i in given.ravel()]), expected.ravel(), rtol=1e-6)
