@@ -22,6 +22,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# How many recent blocks' states anvil keeps (in memory; none go to disk).
+KEPT_STATES = 256
+
+
 class AnvilNode:
     """Starts ``anvil`` on 127.0.0.1 with a free port; stops it on exit."""
 
@@ -45,6 +49,9 @@ class AnvilNode:
 
     def start(self, *, timeout: float = 30.0) -> AnvilNode:
         command = [str(anvil_path()), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(self.chain_id)]
+        # Without a cap anvil writes every older block's state under ~/.foundry/anvil/tmp: a test
+        # session's chain reached 10 GB there. The recent states (a revert is replayed at its block) stay.
+        command += ["--prune-history", str(KEPT_STATES)]
         if self._block_time is not None:
             command += ["--block-time", str(self._block_time)]
         log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
