@@ -150,3 +150,19 @@ def test_init_refuses_samples_that_do_not_fit_the_model_in_one_line(tmp_path: Pa
         "error: feed 'prelu', field '--samples': sample 0 in short.csv has 3 values, the source feeds 24; "
         "give each sample as a flat list of 24 values (row-major, model input order) or a [2, 3, 4] tensor"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [("MaxPool1d_stride_padding_dilation", "241,824"), ("MaxPool2d_stride_padding_dilation", "1,001,078")],
+)
+def test_a_model_too_wide_to_post_on_chain_is_refused_by_init_in_one_line(
+    name: str, values: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "wide"
+    init = _zkoracle("init", str(folder), "--model", str(pytorch_converted(name)), home=tmp_path)
+    assert init.returncode == 1 and _quiet(init) and not folder.exists(), init.stdout + init.stderr
+    line = init.stdout.strip()
+    assert "\n" not in line and line.startswith("error: feed 'wide', field 'model': model.onnx: ")
+    assert f"its inputs and outputs hold {values} values, each a public instance posted in submit's calldata" in line
+    assert line.endswith("return only the values the feed answers with)")

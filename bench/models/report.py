@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python -m bench.models [--only NAME [NAME ...]] [--out PATH] [--build-dir DIR] [--logs DIR] [--timeout SECONDS]
+                           [--resume]
 
 Each model goes through the command line in a process of its own, exactly as the README
 tells an operator: ``init DIR --model M.onnx``, ``feeds validate DIR``, ``run DIR
@@ -272,11 +273,16 @@ def run_all(
     out: Path,
     console: Console,
     keep_builds: bool = False,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Every model in turn; ``out`` is rewritten after each, so hours of a full run survive a crash or Ctrl-C."""
+    """Every model in turn; ``out`` is rewritten after each, so hours of a full run survive a crash or Ctrl-C.
+
+    With ``resume``, the models ``out`` already holds are kept and only the others are tried.
+    """
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     results: dict[str, Any] = {
         "benchmark": "models",
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timestamp": now,
         "machine": machine_info(),
         "source": str(PYTORCH_CONVERTED),
         "onnx": onnx.__version__,
@@ -284,8 +290,12 @@ def run_all(
         "summary": summary([]),
         "models": [],
     }
+    if resume and out.is_file():
+        results = json.loads(out.read_text())
+        results["resumed"] = [*results.get("resumed", []), now]
+    done = {model["name"] for model in results["models"]}
     out.parent.mkdir(parents=True, exist_ok=True)
-    for name in names:
+    for name in (name for name in names if name not in done):
         model = try_model(name, build_dir=build_dir, logs=logs, timeout=timeout, keep_build=keep_builds)
         console.print(progress_line(model), soft_wrap=True)
         results["models"].append(model)
@@ -310,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--keep-builds", action="store_true", help="keep each model's circuit (by default removed once measured)"
     )
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the models --out already holds and try only the others"
+    )
     args = parser.parse_args(argv)
     available = model_names()
     unknown = sorted(set(args.only or []) - set(available))
@@ -325,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         out=args.out,
         console=console,
         keep_builds=args.keep_builds,
+        resume=args.resume,
     )
     counts = results["summary"]
     console.print(

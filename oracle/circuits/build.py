@@ -32,7 +32,7 @@ from oracle.circuits.artifacts import (
 )
 from oracle.circuits.ezkl_failures import is_ezkl_failure, refusal_in
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
-from oracle.circuits.intake import PreparedModel, node_label, prepare_model
+from oracle.circuits.intake import PreparedModel, check_public_values, node_label, prepare_model
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.srs import ensure_dev_srs
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT, compile_file
@@ -95,6 +95,7 @@ def build_circuit(
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the circuit")
     prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time)
+    check_public_values(prepared, feed=feed)
     onnx_bytes = prepared.onnx_bytes
     key = build_key(onnx_bytes, options, samples)
     final = build_root / key

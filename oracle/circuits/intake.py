@@ -34,6 +34,12 @@ TARGET_OPSET = 13
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 # The input that carries the observation time's limbs (see feeds/demo/build_model.py).
 OBSERVED_AT_INPUT = "observed_at"
+# Ethereum nodes do not relay a transaction over 128 KiB (geth's txpool, txMaxSize), and a
+# circuit's public values travel in submit's calldata, one 32-byte word each; the rest of the
+# budget is kept for the proof (about 5 KiB at the logrows seen here) and the ABI's framing.
+MAX_TRANSACTION_BYTES = 128 * 1024
+PROOF_ALLOWANCE_BYTES = 16 * 1024
+MAX_PUBLIC_VALUES = (MAX_TRANSACTION_BYTES - PROOF_ALLOWANCE_BYTES) // 32
 _REEXPORT = (
     f"re-export the model at opset {TARGET_OPSET} or later (torch.onnx.export(..., opset_version={TARGET_OPSET}))"
 )
@@ -57,6 +63,32 @@ class PreparedModel:
 
     def inference(self) -> OnnxModel:
         return OnnxModel(self.onnx_bytes, name=self.name)
+
+    def public_values(self) -> int:
+        """How many values the model's inputs and outputs hold: each is a public instance of a feed's circuit."""
+        graph = onnx.load_from_string(self.onnx_bytes).graph
+        weights = {init.name for init in graph.initializer}
+        tensors = [value for value in graph.input if value.name not in weights] + list(graph.output)
+        return sum(prod(d.dim_value for d in value.type.tensor_type.shape.dim) for value in tensors)
+
+
+def check_public_values(prepared: PreparedModel, *, feed: str | None) -> None:
+    """Refuse a model whose public values could never be posted in one transaction.
+
+    Checked before EZKL sees the model: a circuit with hundreds of thousands of instances
+    would calibrate and set up for hours, and its proof could not be submitted anyway.
+    """
+    count = prepared.public_values()
+    if count > MAX_PUBLIC_VALUES:
+        raise ModelIntakeError(
+            feed,
+            prepared.name,
+            f"its inputs and outputs hold {count:,} values, each a public instance posted in submit's calldata "
+            f"({count * 32 // 1024:,} KiB), over the {MAX_PUBLIC_VALUES:,} that fit in a {MAX_TRANSACTION_BYTES // 1024} "
+            "KiB transaction (the most Ethereum nodes relay)",
+            "reduce what the model reads and returns (pool or crop the input before the model, return only the "
+            "values the feed answers with)",
+        )
 
 
 def prepare_model(

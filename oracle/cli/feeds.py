@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from oracle.circuits.intake import prepare_model
+from oracle.circuits.intake import check_public_values, prepare_model
 from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.slicing import SlicedBuildResult
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
@@ -130,12 +130,14 @@ def init(
     # The original is copied as it is; the input size is the prepared model's, as built (a dynamic
     # dimension solved from the samples' size), less the observation time's limbs, which the node
     # adds to the source's values.
-    prepared = prepare_model(
+    circuit_model = prepare_model(
         model,
         feed=feed_id,
         input_size=None if given is None else given[0].size + OBSERVED_AT_LIMBS,
         observation_time=True,
-    ).inference()
+    )
+    check_public_values(circuit_model, feed=feed_id)
+    prepared = circuit_model.inference()
     size = prepared.input_size - OBSERVED_AT_LIMBS
     if given is None:
         samples = _placeholder_samples(size, seed=hashlib.sha256(model.read_bytes()).digest())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from oracle.circuits.intake import OBSERVED_AT_INPUT, PreparedModel, prepare_model
+from oracle.circuits.intake import OBSERVED_AT_INPUT, PreparedModel, check_public_values, prepare_model
 from oracle.circuits.quantize import MAX_EXACT_INPUT_STEPS
 from oracle.circuits.slicing import ModelGraph
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
@@ -29,6 +29,7 @@ def check_feed(spec: FeedSpec) -> None:
     samples = spec.model_samples()
     # The prepared model is the one the circuit is built from and the node runs.
     prepared = prepare_model(spec.model_path, feed=spec.id, input_size=len(samples[0]), observation_time=True)
+    check_public_values(prepared, feed=spec.id)
     model = prepared.inference()
     expected = spec.source_input_size(model.input_size)
     if expected < 1:

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
-from oracle.circuits.intake import prepare_model
+from oracle.circuits.intake import MAX_PUBLIC_VALUES, prepare_model
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, ModelIntakeError
 from oracle.feeds.schema import FeedSpec
@@ -134,3 +134,26 @@ def test_a_pad_ezkl_refuses_is_named_by_node_with_a_fix(tmp_path: Path) -> None:
     error = caught.value
     assert (error.node, error.op_type) == ("#1 (unnamed)", "Pad")  # after the upgrade, #0 is its pads constant
     assert "EZKL cannot prove this Pad's mode or fill value" in str(error) and "pad with zeros" in str(error)
+
+
+def test_a_model_with_more_public_values_than_a_transaction_carries_is_refused_before_ezkl(tmp_path: Path) -> None:
+    width = MAX_PUBLIC_VALUES // 2 + 1  # the input and the output, each just over half the budget
+    wide = helper.make_model(
+        helper.make_graph(
+            [helper.make_node("Relu", ["x"], ["y"])],
+            "wide",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, width])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, width])],
+        ),
+        opset_imports=[helper.make_opsetid("", 13)],
+    )
+    path = tmp_path / "wide.onnx"
+    onnx.save(wide, path)
+    assert prepare_model(path).public_values() == 2 * width
+    build_root = tmp_path / "build"
+    with pytest.raises(ModelIntakeError) as caught:
+        build_circuit(path, [[0.5] * width], build_root=build_root, feed="wide")
+    message = str(caught.value)
+    assert message.startswith(f"feed 'wide', field 'model': wide.onnx: its inputs and outputs hold {2 * width:,} values")
+    assert f"over the {MAX_PUBLIC_VALUES:,} that fit in a 128 KiB transaction" in message
+    assert not build_root.exists()  # refused before EZKL saw it

@@ -19,7 +19,7 @@ from pathlib import Path
 from oracle.circuits.artifacts import MANIFEST, sample_bounds
 from oracle.circuits.build import CircuitOptions, Progress, _fidelity_probes, build_circuit
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
-from oracle.circuits.intake import PreparedModel, prepare_model
+from oracle.circuits.intake import PreparedModel, check_public_values, prepare_model
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
 from oracle.circuits.slicing.chain import run_chain
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
@@ -77,6 +77,7 @@ def build_sliced_circuit(
     prepared = prepare_model(
         model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time
     )
+    check_public_values(prepared, feed=feed)
     onnx_bytes = prepared.onnx_bytes
     graph = ModelGraph.load(model_path, onnx_bytes=onnx_bytes)
     cuts = plan.cut_points(graph)
