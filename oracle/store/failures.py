@@ -18,6 +18,7 @@ class FailureKind(StrEnum):
     SPENT = "spent"  # (before observation-time ordering) the oracle had spent its proof, no landing found
     ATTESTATION = "attestation"  # fewer of the feed's data attesters signed its inputs than its threshold
     EXPIRED = "expired"  # proven, but older than the feed's max observation age before it could be sent
+    SUPERSEDED = "superseded"  # never sent: its chain was unreachable until a newer round was proven
 
 
 def failure_label(kind: FailureKind | None, error: str | None = None) -> str:

@@ -102,6 +102,9 @@ class Round(SQLModel, table=True):
     failure_reason: str | None = None  # what went wrong, in words
     failure_error: str | None = None  # the contract's custom error, for a round refused or reverted by one
     evidence_json: str | None = None  # what the input policy needs besides the proof (InputEvidence), as sent
+    # A feed posted to several chains proves each round once, for its first chain; the round
+    # posting that proof to another chain names the proven one here (None: proven for itself).
+    proof_round_id: int | None = Field(default=None, foreign_key="round.id", index=True)
 
     @property
     def inputs(self) -> list[float]:
