@@ -3,67 +3,26 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from web3 import Web3
 
 from oracle.attestation.panel import AttesterPanel
 from oracle.deployments.keys import sender_for
-from oracle.evm.contracts import CONSUMER, PROXY, bind
-from oracle.evm.zkoracle import RoundId, ZkOracle
+from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
+from oracle.lanes import RETRY_SECONDS, ChainLane
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
+from oracle.reports import OnchainReading, RoundReport, read_onchain
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.factory import create_source
 from oracle.store import Deployment, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from oracle.triggers import decide
 from relayer.rounds import RoundRelayer
-
-
-@dataclass(frozen=True)
-class OnchainReading:
-    """The feed's latest value as a contract reads it: the example consumer when deployed, else the proxy."""
-
-    answer: int
-    decimals: int
-    round_id: RoundId
-    reader: str  # "consumer" or "proxy"
-
-    @property
-    def value(self) -> float:
-        return self.answer / 10**self.decimals
-
-
-@dataclass(frozen=True)
-class RoundReport:
-    """One tick's outcome: a round that landed or failed, or an observation not worth posting."""
-
-    round: Round
-    reading: OnchainReading | None
-    quantization_error: float
-    trigger: str | None = None  # why the tick was posted, or why not
-    skipped: bool = False
-
-    @property
-    def landed(self) -> bool:
-        return self.round.status is RoundStatus.LANDED
-
-    @property
-    def error(self) -> float | None:
-        """|value read on-chain − float model output|."""
-        if self.reading is None or self.round.model_output is None:
-            return None
-        return abs(self.reading.value - self.round.model_output)
-
-    @property
-    def tolerance(self) -> float:
-        """The circuit's quantisation error plus one unit of the feed's decimals (on-chain rounding)."""
-        decimals = self.reading.decimals if self.reading else 0
-        return self.quantization_error + 10.0**-decimals
 
 
 class FeedNode:
@@ -81,7 +40,12 @@ class FeedNode:
         proofs_dir: Path,
         source: InputSource | None = None,
         confirmations: int | None = None,
+        other_chains: Sequence[tuple[Web3, Deployment]] = (),
+        lane_retry_seconds: float = RETRY_SECONDS,
     ) -> None:
+        """``w3`` and ``deployment``: the feed's first chain, which rounds are proven for and each tick
+        follows; ``other_chains``: the feed's deployments on its other chains, each posted to by a
+        :class:`~oracle.lanes.ChainLane` (their outcomes go to :attr:`on_lane_report`)."""
         self.spec = spec
         self.circuit = circuit
         self.deployment = deployment
@@ -108,11 +72,37 @@ class FeedNode:
             submit_calls=SubmitCallBuilder(oracle),
             confirmations=confirmations,
         )
+        self.on_lane_report: Callable[[RoundReport], None] = lambda _report: None
+        self.lanes = [
+            ChainLane(
+                spec,
+                store=store,
+                w3=lane_w3,
+                deployment=lane_deployment,
+                home_deployment_id=int(deployment.id),  # type: ignore[arg-type]
+                quantization_error=circuit.manifest.quantization_error,
+                on_report=lambda report: self.on_lane_report(report),
+                confirmations=confirmations,
+                retry_seconds=lane_retry_seconds,
+            )
+            for lane_w3, lane_deployment in other_chains
+        ]
 
     def resume(self) -> list[RoundReport]:
-        """Finish rounds an earlier run left observed, proven or in flight (after a crash, say)."""
+        """Finish rounds an earlier run left observed, proven or in flight (after a crash, say).
+
+        The other chains catch up in their own threads: each gets the newest proof.
+        """
         outcomes = self._relayer.reconcile(int(self.deployment.id))  # type: ignore[arg-type]
+        for lane in self.lanes:
+            lane.resume()
         return [self._report(outcome.round) for outcome in outcomes]
+
+    def drain(self, *, timeout: float | None = None) -> None:
+        """Wait (up to ``timeout`` per chain) for the other chains' postings under way, then stop their threads."""
+        for lane in self.lanes:
+            lane.drain(timeout=timeout)
+            lane.close()
 
     def tick(self, *, now: float | None = None) -> RoundReport:
         """Infer; then, if a trigger fires, prove, relay and read the consumer."""
@@ -126,6 +116,8 @@ class FeedNode:
             return self._report(row, trigger=decision.reason, skipped=True)
         row = self._pipeline.prove(row)
         if row.status is RoundStatus.PROVEN:
+            for lane in self.lanes:  # copied before the first send, so a crash loses no chain's round
+                lane.post(row)
             row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
         return self._report(row, trigger=decision.reason)
 
@@ -137,14 +129,8 @@ class FeedNode:
             quantization_error=self.circuit.manifest.quantization_error,
             trigger=trigger,
             skipped=skipped,
+            chain_id=self.deployment.chain_id,
         )
 
     def read_onchain(self) -> OnchainReading:
-        if self.deployment.consumer_address is not None:
-            consumer = bind(self._w3, CONSUMER, self.deployment.consumer_address)
-            answer, decimals, round_id, _updated_at = consumer.functions.readLatest().call()
-            return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="consumer")
-        proxy = bind(self._w3, PROXY, self.deployment.proxy_address)
-        round_id, answer, _started_at, _updated_at, _answered_in = proxy.functions.latestRoundData().call()
-        decimals = proxy.functions.decimals().call()
-        return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="proxy")
+        return read_onchain(self._w3, self.deployment)

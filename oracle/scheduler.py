@@ -20,13 +20,17 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from oracle.node import FeedNode, RoundReport
+from oracle.node import FeedNode
+from oracle.reports import RoundReport
 from oracle.schedules import schedule_trigger
 
 log = logging.getLogger(__name__)
 Report = Callable[[RoundReport], None]
 
 _TICKS: dict[str, Callable[[], None]] = {}  # job id -> the running node's tick
+# How long a finished run waits for a feed's other chains to settle the rounds under way there:
+# a relay follows its transaction for up to two minutes before leaving it for the next run.
+LANE_DRAIN_SECONDS = 180.0
 
 
 def run_job(job_id: str) -> None:
@@ -61,13 +65,21 @@ class FeedScheduler:
         )
 
     def run(self, *, rounds: int | None, stop: threading.Event | None = None) -> list[RoundReport]:
-        """Tick until ``rounds`` rounds have been posted or have failed (skipped ticks do not count)."""
+        """Tick until ``rounds`` rounds have been posted or have failed (skipped ticks do not count).
+
+        A round posted to a feed's other chains counts once; their reports (``lane``) come
+        with it, and those still under way when the last round is in are waited for.
+        """
         stop = stop or threading.Event()
+        for node in self._nodes:
+            node.on_lane_report = self._reports.put
         self._scheduler.start(paused=True)
+        completed = False
         try:
             self._schedule()
             self._scheduler.resume()
-            return self._collect(rounds, stop)
+            reports = self._collect(rounds, stop)
+            completed = True
         finally:
             # Paused first: a job coming due while the executors shut down would be submitted to a
             # closed pool, and APScheduler would print that as a traceback.
@@ -75,6 +87,21 @@ class FeedScheduler:
             self._scheduler.shutdown(wait=True)
             for node in self._nodes:
                 _TICKS.pop(job_id(node.spec.id), None)
+                node.drain(timeout=LANE_DRAIN_SECONDS if completed else 0)
+        return reports + self._pending()
+
+    def _pending(self) -> list[RoundReport]:
+        """The reports that came in after the last counted round (the other chains', as they finished)."""
+        pending = []
+        while True:
+            try:
+                item = self._reports.get_nowait()
+            except queue.Empty:
+                return pending
+            if isinstance(item, BaseException):
+                raise item
+            self._on_report(item)
+            pending.append(item)
 
     def _schedule(self) -> None:
         wanted = {job_id(node.spec.id): node for node in self._nodes}
@@ -96,7 +123,7 @@ class FeedScheduler:
 
     def _collect(self, rounds: int | None, stop: threading.Event) -> list[RoundReport]:
         finished: list[RoundReport] = []
-        while not stop.is_set() and (rounds is None or len(finished) < rounds):
+        while not stop.is_set() and (rounds is None or self._counted(finished) < rounds):
             try:
                 item = self._reports.get(timeout=0.5)
             except queue.Empty:
@@ -107,6 +134,10 @@ class FeedScheduler:
             if not item.skipped:
                 finished.append(item)
         return finished
+
+    @staticmethod
+    def _counted(reports: list[RoundReport]) -> int:
+        return sum(not report.lane for report in reports)
 
     def _tick(self, node: FeedNode) -> None:
         try:

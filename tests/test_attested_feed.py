@@ -26,8 +26,9 @@ from oracle.evm.contracts import PROXY, bind
 from oracle.evm.zkoracle import InputEvidence, InputPolicy, ZkOracle
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
-from oracle.node import FeedNode, RoundReport
+from oracle.node import FeedNode
 from oracle.provers import LocalProver
+from oracle.reports import RoundReport
 from oracle.store import FailureKind, RoundStatus, Store
 from tests.attestation.harness import attester_server, nothing_listening
 

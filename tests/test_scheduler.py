@@ -16,7 +16,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import create_engine, text
 
 from oracle.feeds.schema import FeedSpec, ScheduleSpec
-from oracle.node import RoundReport
+from oracle.reports import RoundReport
 from oracle.scheduler import FeedScheduler, job_id
 from oracle.schedules import schedule_trigger, seconds_to_next_tick
 from oracle.store import Round, Store

@@ -17,7 +17,7 @@ from oracle.cli.app import DEFAULT_FEED, DbOption, FeedArg, app, console, open_s
 from oracle.cli.feeds import build_circuit_of
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import current_deployment, ensure_deployment
-from oracle.deployments.targets import Target, resolve_target
+from oracle.deployments.targets import Target, resolve_targets
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.zkoracle import ZkOracle
@@ -25,9 +25,10 @@ from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
-from oracle.node import FeedNode, RoundReport
+from oracle.node import FeedNode
 from oracle.paths import state_dir
 from oracle.provers.factory import prover_for
+from oracle.reports import RoundReport
 from oracle.scheduler import FeedScheduler
 from oracle.store import Deployment, Store
 
@@ -69,11 +70,12 @@ def _local_chain(*, needed: bool) -> Iterator[str | None]:
         anvil.stop()
 
 
-def _target(spec: FeedSpec, **where: Any) -> Target:
-    target = resolve_target(spec, **where)
-    if target.note:
-        console.print(f"[yellow]note:[/yellow] {escape(target.note)}")
-    return target
+def _targets(spec: FeedSpec, **where: Any) -> list[Target]:
+    targets = resolve_targets(spec, **where)
+    for target in targets:
+        if target.note:
+            console.print(f"[yellow]note:[/yellow] {escape(target.note)}")
+    return targets
 
 
 @app.command()
@@ -88,12 +90,12 @@ def deploy(
     force_dev_srs: ForceOption = False,
     with_consumer: ConsumerOption = False,
 ) -> None:
-    """Deploy the feed's verifier (and a ZkOracle unless --oracle is given) and register the feed."""
+    """Deploy the feed's verifier (and a ZkOracle unless --oracle is given) and register the feed, on each of its chains."""
     spec = load_feed(feed)
-    target = _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=LOCAL_RPC, connections={})
-    _deploy(
-        open_store(db), spec, build_circuit_of(spec), target, force_dev_srs=force_dev_srs, with_consumer=with_consumer
-    )
+    targets = _targets(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=LOCAL_RPC, connections={})
+    store, circuit = open_store(db), build_circuit_of(spec)
+    for target in targets:
+        _deploy(store, spec, circuit, target, force_dev_srs=force_dev_srs, with_consumer=with_consumer)
 
 
 def _deploy(
@@ -139,30 +141,36 @@ def run(
     """Build, deploy and run feeds: each tick proves the model's output and posts it on-chain."""
     specs = [load_feed(path) for path in feeds or [DEFAULT_FEED]]
     store = open_store(db)
-    with _local_chain(needed=rpc_url is None and any(spec.chain is None for spec in specs)) as local_url:
+    with _local_chain(needed=rpc_url is None and any(not spec.targets for spec in specs)) as local_url:
         connections: dict[str, Web3] = {}
-        # Every feed's chain is checked before anything is built or sent.
+        # Every feed's chains are checked before anything is built or sent.
         targets = {
-            spec.id: _target(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=local_url, connections=connections)
+            spec.id: _targets(spec, rpc_url=rpc_url, oracle=oracle, fallback_url=local_url, connections=connections)
             for spec in specs
         }
         circuits = {spec.id: build_circuit_of(spec) for spec in specs}
         nodes = []
         for spec in specs:
-            target = targets[spec.id]
-            deployment = _deploy(
-                store, spec, circuits[spec.id], target, force_dev_srs=force_dev_srs, with_consumer=with_consumer
-            )
+            home, *others = [
+                (
+                    target.w3,
+                    _deploy(
+                        store, spec, circuits[spec.id], target, force_dev_srs=force_dev_srs, with_consumer=with_consumer
+                    ),
+                )
+                for target in targets[spec.id]
+            ]
             nodes.append(
                 FeedNode(
                     spec,
                     circuits[spec.id],
                     store=store,
-                    w3=target.w3,
-                    deployment=deployment,
+                    w3=home[0],
+                    deployment=home[1],
                     prover=prover_for(spec, store=store),
                     proofs_dir=state_dir() / "proofs",
                     confirmations=confirmations,
+                    other_chains=others,
                 )
             )
         for node in nodes:
@@ -190,7 +198,8 @@ def _print_report(report: RoundReport) -> None:
     if report.skipped:
         console.print(f"[dim]{row.feed_id}: output {row.model_output:.6f}, not posted: {report.trigger}[/dim]")
         return
-    head = f"[bold]{row.feed_id}[/bold] round {row.id}" + (f" ({report.trigger})" if report.trigger else "")
+    chain = f" on chain {report.chain_id}" if report.chain_id is not None else ""
+    head = f"[bold]{row.feed_id}[/bold] round {row.id}{chain}" + (f" ({report.trigger})" if report.trigger else "")
     if not report.landed or report.reading is None:
         kind = f" ({row.failure_kind})" if row.failure_kind else ""
         console.print(f"{head}: [red]{row.status}[/red]{kind}: {row.failure_reason}")

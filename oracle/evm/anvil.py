@@ -69,6 +69,11 @@ class AnvilNode:
         self.stop()
         raise ChainError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s")
 
+    @property
+    def pid(self) -> int | None:
+        """The anvil process's id while it runs (tests stop and continue it to stand for a stalled chain)."""
+        return self._process.pid if self._process and self._process.poll() is None else None
+
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()

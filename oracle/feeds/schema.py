@@ -8,6 +8,7 @@ source's settings come from :mod:`oracle.sources.settings`, the schedule stays d
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,9 @@ from oracle.feeds.samples import flat, read_samples
 from oracle.sources.settings import SourceSpec, StrictSpec
 
 FEED_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+CHAIN_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+# The name the single-chain ``[chain]`` table goes by among a feed's targets.
+DEFAULT_CHAIN = "default"
 
 
 class ScheduleSpec(StrictSpec):
@@ -234,6 +238,11 @@ class FeedSpec(StrictSpec):
     slicing: SlicingSpec | None = None
     prover: ProverSpec = ProverSpec()
     chain: ChainSpec | None = None
+    chains: dict[str, ChainSpec] = Field(
+        default_factory=dict,
+        description="every chain the feed is posted to, by name ([chains.<name>]); each round is proven once "
+        "and posted to all of them",
+    )
     attestation: AttestationSpec | None = None
     folder: Path = Field(exclude=True)
 
@@ -241,6 +250,40 @@ class FeedSpec(StrictSpec):
     @classmethod
     def _output_syntax(cls, output: OutputRef) -> OutputRef:
         return check_syntax(output)
+
+    @field_validator("chains")
+    @classmethod
+    def _chain_names(cls, chains: dict[str, ChainSpec]) -> dict[str, ChainSpec]:
+        for name in chains:
+            if not re.fullmatch(CHAIN_NAME_PATTERN, name):
+                raise ValueError(f"chain name {name!r} must be lowercase letters, digits, '-' or '_' (e.g. 'base')")
+        return chains
+
+    @model_validator(mode="after")
+    def _distinct_targets(self) -> FeedSpec:
+        if self.chain is not None and DEFAULT_CHAIN in self.chains:
+            raise ValueError(f"[chain] is the target named '{DEFAULT_CHAIN}': rename [chains.{DEFAULT_CHAIN}]")
+        ids = [chain.chain_id for chain in self.targets.values()]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"two targets name the same chain id ({sorted(ids)}): a feed is posted once per chain")
+        if len(ids) > 1 and self.onchain.input_policy == "onchain":
+            raise ValueError(
+                "an 'onchain' input policy reads its source feeds on one chain: such a feed has one target"
+            )
+        if len(ids) > 1 and self.onchain.input_policy == "attested":
+            raise ValueError(
+                "an 'attested' feed's attesters sign for one oracle on one chain: such a feed has one target"
+            )
+        return self
+
+    @property
+    def targets(self) -> dict[str, ChainSpec]:
+        """Every chain the feed is posted to, by name, in feed.toml's order; the first is where rounds are proven for."""
+        return ({DEFAULT_CHAIN: self.chain} if self.chain is not None else {}) | self.chains
+
+    def target_on(self, chain_id: int) -> tuple[str, ChainSpec] | None:
+        """The target (name and table) on chain ``chain_id``, if the feed names one."""
+        return next(((name, chain) for name, chain in self.targets.items() if chain.chain_id == chain_id), None)
 
     @property
     def model_path(self) -> Path:

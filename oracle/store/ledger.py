@@ -37,6 +37,79 @@ class Ledger:
         with self._store.session() as session:
             return [int(round_id) for round_id in session.exec(query) if round_id is not None]
 
+    def copy_for(self, proven: Round, deployment_id: int) -> Round:
+        """The round posting ``proven``'s proof to another deployment (another chain), written once.
+
+        It starts PROVEN, with the proven round's inputs, outputs and proof, and goes its own
+        way from there: its own transactions, confirmations and failures on its own chain.
+        """
+        with self._store.session() as session:
+            existing = session.exec(
+                select(Round).where(Round.proof_round_id == proven.id).where(Round.deployment_id == deployment_id)
+            ).first()
+            if existing is not None:
+                return existing
+            copy = Round(
+                feed_id=proven.feed_id,
+                deployment_id=deployment_id,
+                circuit_key=proven.circuit_key,
+                status=RoundStatus.PROVEN,
+                inputs_json=proven.inputs_json,
+                observed_at=proven.observed_at,
+                model_output=proven.model_output,
+                proven_output=proven.proven_output,
+                expected_answer=proven.expected_answer,
+                proof_digest=proven.proof_digest,
+                proof_path=proven.proof_path,
+                prove_seconds=proven.prove_seconds,
+                prover=proven.prover,
+                verify_seconds=proven.verify_seconds,
+                evidence_json=proven.evidence_json,
+                proof_round_id=proven.id,
+            )
+            session.add(copy)
+            session.commit()
+            session.refresh(copy)
+            return copy
+
+    def newest_proof(self, deployment_id: int) -> Round | None:
+        """The deployment's newest round that was proven for it (whatever became of it on its own chain)."""
+        query = (
+            select(Round)
+            .where(Round.deployment_id == deployment_id)
+            .where(Round.proof_round_id == None)  # noqa: E711 (SQL IS NULL)
+            .where(Round.proof_path != None)  # noqa: E711
+            .order_by(Round.observed_at.desc(), Round.id.desc())  # type: ignore[union-attr]
+        )
+        with self._store.session() as session:
+            return session.exec(query).first()
+
+    def supersede(self, deployment_id: int) -> list[Round]:
+        """Every PROVEN round of the deployment but the newest observation ends SUPERSEDED, unsent.
+
+        Their chain was out of reach while newer rounds were proven; the oracle takes only
+        observations newer than its latest, so once the newest lands they could never land.
+        """
+        query = (
+            select(Round)
+            .where(Round.deployment_id == deployment_id)
+            .where(Round.status == RoundStatus.PROVEN)
+            .order_by(Round.observed_at.desc(), Round.id.desc())  # type: ignore[union-attr]
+        )
+        with self._store.session() as session:
+            newest, *older = session.exec(query).all() or [None]
+            for row in older:
+                row.status, row.failure_kind = RoundStatus.FAILED, FailureKind.SUPERSEDED
+                row.failure_reason = (
+                    f"not sent: its chain was out of reach until round {newest.id} "  # type: ignore[union-attr]
+                    f"(observed {row.observed_at} -> {newest.observed_at}) replaced it"  # type: ignore[union-attr]
+                )
+                session.add(row)
+            session.commit()
+            for row in older:
+                session.refresh(row)
+            return list(older)
+
     def submissions(self, round_id: int, *, live: bool = False) -> list[Submission]:
         """The round's transactions, oldest first; ``live``: only those that may still land."""
         query = select(Submission).where(Submission.round_id == round_id)

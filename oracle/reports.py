@@ -1,0 +1,71 @@
+"""What a tick tells the operator: a round's outcome on one chain, and the value a contract reads back there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from oracle.evm.contracts import CONSUMER, PROXY, bind
+from oracle.evm.zkoracle import RoundId
+from oracle.store import Deployment, Round, RoundStatus
+
+
+@dataclass(frozen=True)
+class OnchainReading:
+    """The feed's latest value as a contract reads it: the example consumer when deployed, else the proxy."""
+
+    answer: int
+    decimals: int
+    round_id: RoundId
+    reader: str  # "consumer" or "proxy"
+
+    @property
+    def value(self) -> float:
+        return self.answer / 10**self.decimals
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """One tick's outcome: a round that landed or failed, or an observation not worth posting.
+
+    A feed posted to several chains gives one report per chain for each proven round;
+    ``lane`` marks those of its other chains (the tick itself reports the first chain's).
+    """
+
+    round: Round
+    reading: OnchainReading | None
+    quantization_error: float
+    trigger: str | None = None  # why the tick was posted, or why not
+    skipped: bool = False
+    chain_id: int | None = None
+    lane: bool = False
+
+    @property
+    def landed(self) -> bool:
+        return self.round.status is RoundStatus.LANDED
+
+    @property
+    def error(self) -> float | None:
+        """|value read on-chain − float model output|."""
+        if self.reading is None or self.round.model_output is None:
+            return None
+        return abs(self.reading.value - self.round.model_output)
+
+    @property
+    def tolerance(self) -> float:
+        """The circuit's quantisation error plus one unit of the feed's decimals (on-chain rounding)."""
+        decimals = self.reading.decimals if self.reading else 0
+        return self.quantization_error + 10.0**-decimals
+
+
+def read_onchain(w3: Web3, deployment: Deployment) -> OnchainReading:
+    """The deployment's latest value, read as a consumer contract would."""
+    if deployment.consumer_address is not None:
+        consumer = bind(w3, CONSUMER, deployment.consumer_address)
+        answer, decimals, round_id, _updated_at = consumer.functions.readLatest().call()
+        return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="consumer")
+    proxy = bind(w3, PROXY, deployment.proxy_address)
+    round_id, answer, _started_at, _updated_at, _answered_in = proxy.functions.latestRoundData().call()
+    decimals = proxy.functions.decimals().call()
+    return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="proxy")
