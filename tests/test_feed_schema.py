@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from oracle.deployments.keys import account_for, feed_relayer_account
 from oracle.exceptions import FeedSpecError
 from oracle.feeds.loader import load_feed
 from oracle.sources.factory import create_source
@@ -140,3 +141,53 @@ def test_file_source_paths_are_relative_to_the_feed_folder(tmp_path: Path, monke
     )
     monkeypatch.chdir(tmp_path)  # not the feed folder
     assert create_source(load_feed(folder).source).fetch() == [1.0, 2.0, 3.0, 4.0]
+
+
+TWO_CHAINS = (
+    '[chains.base]\nrpc_url = "https://base.example.org"\nchain_id = 8453\nrelayer_key_env = "BASE_KEY"\n'
+    '[chains.arbitrum]\nrpc_url = "https://arb.example.org"\nchain_id = 42161\n'
+)
+
+
+def test_chains_name_every_target_in_order_and_chain_is_the_default_one(tmp_path: Path) -> None:
+    spec = load_feed(_feed(tmp_path, TWO_CHAINS))
+    assert list(spec.targets) == ["base", "arbitrum"] and spec.chain is None
+    assert spec.target_on(42161) == ("arbitrum", spec.chains["arbitrum"]) and spec.target_on(1) is None
+    both = load_feed(_feed(tmp_path, CHAIN.replace("8453", "10") + TWO_CHAINS))
+    assert [(name, chain.chain_id) for name, chain in both.targets.items()] == [
+        ("default", 10),
+        ("base", 8453),
+        ("arbitrum", 42161),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [
+        (TWO_CHAINS.replace("42161", "8453"), "chains", "two targets name the same chain id"),
+        (CHAIN + TWO_CHAINS, "chains", "two targets name the same chain id"),
+        (TWO_CHAINS.replace("chains.base", "chains.Base"), "chains", "chain name 'Base' must be lowercase"),
+        (CHAIN + TWO_CHAINS.replace("chains.base", "chains.default").replace("8453", "1"), "chains", "rename"),
+        (TWO_CHAINS + f'private_key = "{DEV_KEY}"\n', "chains.arbitrum.private_key", "looks like a secret"),
+    ],
+)
+def test_chains_errors(tmp_path: Path, extra: str, field: str, problem: str) -> None:
+    error = _error(_feed(tmp_path, extra))
+    assert error.field == field and problem in str(error), str(error)
+    assert DEV_KEY[2:] not in str(error)
+
+
+def test_a_feed_whose_inputs_are_bound_to_one_chain_is_refused_on_two(tmp_path: Path) -> None:
+    attested = _feed(tmp_path, TWO_CHAINS, replace=("permissionless = false", 'input_policy = "attested"'))
+    assert "attesters sign for one oracle on one chain" in str(_error(attested))
+
+
+def test_each_target_names_its_own_relayer_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = load_feed(_feed(tmp_path, TWO_CHAINS))
+    monkeypatch.delenv("BASE_KEY", raising=False)
+    with pytest.raises(FeedSpecError) as info:
+        feed_relayer_account(spec, "base")
+    assert info.value.field == "chains.base.relayer_key_env" and "export BASE_KEY" in str(info.value)
+    monkeypatch.setenv("BASE_KEY", DEV_KEY)
+    assert account_for("relayer", chain_id=8453, feed=spec).key.hex().removeprefix("0x") == DEV_KEY[2:]
+    assert feed_relayer_account(spec, "arbitrum") is None  # no key named: ZKORACLE_RELAYER_KEY or a dev key applies

@@ -59,7 +59,10 @@ def load_feed(path: Path) -> FeedSpec:
     except tomllib.TOMLDecodeError as exc:
         raise FeedSpecError(name, FEED_FILE, f"invalid TOML ({exc})", "fix the syntax of the file") from exc
     feed_name = str(raw.get("id", name))
-    _refuse_raw_keys(feed_name, raw.get("chain"))
+    _refuse_raw_keys(feed_name, "chain", raw.get("chain"))
+    chains = raw.get("chains")
+    for target, table in chains.items() if isinstance(chains, dict) else ():
+        _refuse_raw_keys(feed_name, f"chains.{target}", table)
     folder = file.parent.resolve()
     try:
         # The context lets sources resolve their files against the feed folder.
@@ -131,7 +134,7 @@ _RAW_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _SECRET_NAMES = re.compile(r"(^|_)(key|private_key|secret|password|mnemonic|seed)$")
 
 
-def _refuse_raw_keys(feed: str, chain: Any) -> None:
+def _refuse_raw_keys(feed: str, table: str, chain: Any) -> None:
     """A relayer key or password pasted into feed.toml would end up in git; refuse it by name."""
     if not isinstance(chain, dict):
         return
@@ -139,5 +142,5 @@ def _refuse_raw_keys(feed: str, chain: Any) -> None:
         text = value.strip() if isinstance(value, str) else ""
         if _RAW_KEY.match(text) or len(text.split()) in (12, 15, 18, 21, 24) or _SECRET_NAMES.search(name):
             raise FeedSpecError(
-                feed, f"chain.{name}", "looks like a secret (a raw key, password or mnemonic)", _FIXES["chain.secret"]
+                feed, f"{table}.{name}", "looks like a secret (a raw key, password or mnemonic)", _FIXES["chain.secret"]
             )

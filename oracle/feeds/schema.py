@@ -13,7 +13,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from oracle.circuits.slicing_plan import SlicingPlan
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
@@ -253,28 +253,27 @@ class FeedSpec(StrictSpec):
 
     @field_validator("chains")
     @classmethod
-    def _chain_names(cls, chains: dict[str, ChainSpec]) -> dict[str, ChainSpec]:
+    def _distinct_targets(cls, chains: dict[str, ChainSpec], info: ValidationInfo) -> dict[str, ChainSpec]:
+        # [chain] and [onchain] come before chains in the model, so they are validated (and in info.data) by now.
         for name in chains:
             if not re.fullmatch(CHAIN_NAME_PATTERN, name):
                 raise ValueError(f"chain name {name!r} must be lowercase letters, digits, '-' or '_' (e.g. 'base')")
-        return chains
-
-    @model_validator(mode="after")
-    def _distinct_targets(self) -> FeedSpec:
-        if self.chain is not None and DEFAULT_CHAIN in self.chains:
+        chain = info.data.get("chain")
+        if chain is not None and DEFAULT_CHAIN in chains:
             raise ValueError(f"[chain] is the target named '{DEFAULT_CHAIN}': rename [chains.{DEFAULT_CHAIN}]")
-        ids = [chain.chain_id for chain in self.targets.values()]
+        ids = [target.chain_id for target in ([chain] if chain is not None else []) + list(chains.values())]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"two targets name the same chain id ({sorted(ids)}): a feed is posted once per chain")
-        if len(ids) > 1 and self.onchain.input_policy == "onchain":
+            raise ValueError(f"two targets name the same chain id ({ids}): a feed is posted once per chain")
+        policy = getattr(info.data.get("onchain"), "input_policy", None)
+        if len(ids) > 1 and policy == "onchain":
             raise ValueError(
                 "an 'onchain' input policy reads its source feeds on one chain: such a feed has one target"
             )
-        if len(ids) > 1 and self.onchain.input_policy == "attested":
+        if len(ids) > 1 and policy == "attested":
             raise ValueError(
                 "an 'attested' feed's attesters sign for one oracle on one chain: such a feed has one target"
             )
-        return self
+        return chains
 
     @property
     def targets(self) -> dict[str, ChainSpec]:
