@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,16 +14,18 @@ from oracle.deployments.keys import sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
-from oracle.lanes import RETRY_SECONDS, ChainLane
+from oracle.lanes import RETRY_SECONDS, UNREACHABLE, ChainLane
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
 from oracle.reports import OnchainReading, RoundReport, read_onchain
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.factory import create_source
-from oracle.store import Deployment, Round, RoundStatus, Store
+from oracle.store import Deployment, Ledger, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from oracle.triggers import decide
 from relayer.rounds import RoundRelayer
+
+log = logging.getLogger(__name__)
 
 
 class FeedNode:
@@ -66,6 +69,7 @@ class FeedNode:
             attesters=attesters,
         )
         self._store = store
+        self._ledger = Ledger(store)
         self._relayer = RoundRelayer(
             store,
             sender_for(w3, "relayer", feed=spec),
@@ -118,7 +122,16 @@ class FeedNode:
         if row.status is RoundStatus.PROVEN:
             for lane in self.lanes:  # copied before the first send, so a crash loses no chain's round
                 lane.post(row)
-            row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
+            try:
+                self._ledger.supersede(int(self.deployment.id))  # type: ignore[arg-type]
+                row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
+            except UNREACHABLE as exc:
+                # Like any chain out of reach: the round waits, and the next tick's round supersedes it.
+                log.warning("feed '%s': chain %d is out of reach (%s)", self.spec.id, self.deployment.chain_id, exc)
+                return self._report(
+                    self._ledger.round(int(row.id)),  # type: ignore[arg-type]
+                    trigger=f"chain {self.deployment.chain_id} out of reach: the round waits to be sent",
+                )
         return self._report(row, trigger=decision.reason)
 
     def _report(self, row: Round, *, trigger: str | None = None, skipped: bool = False) -> RoundReport:

@@ -66,14 +66,14 @@ def _node(
     spec: FeedSpec,
     circuit: CircuitArtifacts,
     store: Store,
-    home: AnvilNode,
+    home_url: str,
     other_url: str,
     tmp_path: Path,
     **kwargs: float,
 ) -> tuple[FeedNode, list[RoundReport]]:
     deployments = [
         (w3, ensure_deployment(store, w3, url, spec, circuit, with_consumer=True))
-        for url in (home.rpc_url, other_url)
+        for url in (home_url, other_url)
         for w3 in [connect(url)]
     ]
     (home_w3, home_deployment), *others = deployments
@@ -108,7 +108,7 @@ def test_a_round_proven_once_lands_on_both_chains_and_both_consumers_read_it(
     home, other = chains
     spec = load_feed(_two_chain_feed(tmp_path / "feed", home, other)).model_copy(update={"trigger": TriggerSpec()})
     store = Store.sqlite(tmp_path / "node.db")
-    node, lane_reports = _node(spec, demo_circuit, store, home, other.rpc_url, tmp_path)
+    node, lane_reports = _node(spec, demo_circuit, store, home.rpc_url, other.rpc_url, tmp_path)
     (lane,) = node.lanes
 
     report = node.tick()
@@ -145,7 +145,7 @@ def test_a_chain_out_of_reach_holds_up_nothing_and_catches_up_with_the_newest_ro
         folder = _two_chain_feed(tmp_path / "feed", home, other, other_url=other_url)
         spec = load_feed(folder).model_copy(update={"trigger": TriggerSpec()})
         store = Store.sqlite(tmp_path / "node.db")
-        node, lane_reports = _node(spec, demo_circuit, store, home, other_url, tmp_path, lane_retry_seconds=1.0)
+        node, lane_reports = _node(spec, demo_circuit, store, home.rpc_url, other_url, tmp_path, lane_retry_seconds=1.0)
         (lane,) = node.lanes
         home_w3, other_w3 = connect(home.rpc_url), connect(other.rpc_url)
         assert node.tick().landed
@@ -180,6 +180,34 @@ def test_a_chain_out_of_reach_holds_up_nothing_and_catches_up_with_the_newest_ro
     oracle = ZkOracle(other_w3, lane.deployment.oracle_address)
     latest_id = oracle.latest_round_id("demo")
     assert latest_id is not None and oracle.round("demo", latest_id).observed_at == stalled[-1].observed_at
+
+
+def test_the_first_chain_out_of_reach_leaves_its_round_waiting_and_the_other_chain_still_gets_it(
+    chains: tuple[AnvilNode, AnvilNode], demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    home, other = chains
+    gateway = RpcGateway(home.rpc_url)
+    with serving(gateway.app(), what="the home chain's RPC gateway") as home_url:
+        folder = _two_chain_feed(tmp_path / "feed", home, other)
+        spec = load_feed(folder).model_copy(update={"trigger": TriggerSpec()})
+        store = Store.sqlite(tmp_path / "node.db")
+        node, lane_reports = _node(spec, demo_circuit, store, home_url, other.rpc_url, tmp_path)
+        (lane,) = node.lanes
+
+        gateway.up = False
+        waiting = node.tick()
+        assert waiting.round.status is RoundStatus.PROVEN and "out of reach" in str(waiting.trigger)
+        assert lane.drain(timeout=120) and lane_reports[-1].landed  # the other chain got the proof all the same
+
+        gateway.up = True
+        time.sleep(1.1)
+        fresh = node.tick()
+        assert fresh.landed, fresh.round.failure_reason
+        node.drain(timeout=120)
+    skipped = Ledger(store).round(int(waiting.round.id))  # type: ignore[arg-type]
+    assert skipped.failure_kind is FailureKind.SUPERSEDED and skipped.tx_hash is None
+    assert _landings(connect(home.rpc_url), node.deployment) == 1
+    assert _landings(connect(other.rpc_url), lane.deployment) == 2
 
 
 def _run(
