@@ -18,6 +18,7 @@ from oracle.evm.chains import connect
 from oracle.evm.zkoracle import INT256_MAX, INT256_MIN, FeedParams, InputPolicy, ZkOracle
 from oracle.store import FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
+from tests.multichain import FIRST_CHAIN, SECOND_CHAIN, add_two_chain_feed
 
 
 def _zkoracle(
@@ -52,8 +53,9 @@ def test_run_posts_rounds_and_shows_model_vs_onchain_values(tmp_path: Path, demo
     assert status.returncode == 0, status.stderr
     line = next(line for line in status.stdout.splitlines() if line.strip("│ ").startswith("demo"))
     cells = [cell.strip() for cell in line.strip("│").split("│")]
-    assert cells[4] == "2" and cells[5] == "0"  # landed, failed
-    assert cells[3].startswith("0x")
+    assert cells[1] == "31337"  # the chain
+    assert cells[5] == "2" and cells[6] == "0"  # landed, failed
+    assert cells[4].startswith("0x")
 
 
 def test_build_reports_a_cached_circuit(tmp_path: Path, demo_circuit: object) -> None:
@@ -128,9 +130,11 @@ def test_pause_and_resume_a_deployed_feed(tmp_path: Path, anvil: AnvilNode, w3: 
     assert unknown.returncode == 1 and unknown.stdout.startswith("error: feed 'nope' has no live deployment")
 
 
-def _status_cells(result: subprocess.CompletedProcess[str], feed_id: str) -> list[str]:
-    line = next(line for line in result.stdout.splitlines() if line.strip("│ ").startswith(feed_id + " "))
-    return [cell.strip() for cell in line.strip("│").split("│")]
+def _status_rows(result: subprocess.CompletedProcess[str], feed_id: str) -> dict[str, list[str]]:
+    """The status table's lines of ``feed_id``, by chain (the second column)."""
+    lines = [line for line in result.stdout.splitlines() if line.strip("│ ").startswith(feed_id + " ")]
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines]
+    return {cells[1]: cells for cells in rows}
 
 
 def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
@@ -178,10 +182,25 @@ def test_status_breaks_failed_rounds_down_by_reason(tmp_path: Path) -> None:
 
     result = _zkoracle("status", home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    cells = _status_cells(result, "risk")
-    assert cells[1:2] + cells[3:8] == ["0.250000", "0x" + "cd" * 32, "1", "7", "0", "2.50"]
+    (cells,) = _status_rows(result, "risk").values()
+    assert cells[1:3] + cells[4:9] == ["31337", "0.250000", "0x" + "cd" * 32, "1", "7", "0", "2.50"]
     # Commonest first, ties by name; the four remaining kinds (one round each) are summed.
-    assert cells[8] == "source 3, abandoned 1, prover 1, +2 more"
+    assert cells[9] == "source 3, abandoned 1, prover 1, +2 more"
+
+
+def test_status_shows_a_feed_per_chain_and_each_proof_once(tmp_path: Path) -> None:
+    feed = add_two_chain_feed(Store.sqlite(tmp_path / "zkoracle.db"))
+    result = _zkoracle("status", home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = _status_rows(result, "demo")
+    assert set(rows) == {str(FIRST_CHAIN), str(SECOND_CHAIN)}
+    first, second = rows[str(FIRST_CHAIN)], rows[str(SECOND_CHAIN)]
+    assert first[4:8] == [str(feed.rounds["p2"].tx_hash), "2", "0", "1"]  # last tx, landed, failed, in flight
+    assert second[4:8] == [str(feed.rounds["c1"].tx_hash), "1", "1", "1"]
+    assert (first[2], second[2]) == ("2001.250000", "2000.500000")  # each chain's last landed value
+    assert first[8] == "5.00"  # the mean of the three proofs
+    assert second[8] == "-"  # its rounds post the first chain's proofs: none of its own
+    assert second[9] == "superseded 1"
 
 
 @pytest.mark.parametrize("command", [("provers",), ("status",), ("api",)])

@@ -64,13 +64,18 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         before: Annotated[int | None, Query(description="only rounds with a smaller id (paging)")] = None,
         status: RoundStatus | None = None,
+        chain_id: Annotated[int | None, Query(description="only rounds posted to this chain")] = None,
     ) -> RoundPage:
         _found(service.feed(feed_id), f"no feed '{feed_id}' in the store")
-        return service.rounds(feed_id, limit=limit, before=before, status=status)
+        return service.rounds(feed_id, limit=limit, before=before, status=status, chain_id=chain_id)
 
     @app.get("/api/feeds/{feed_id}/rounds/latest", response_model=AnyRoundEvidence)
-    def latest(feed_id: str) -> RoundEvidence | SlicedRoundEvidence:
-        return _found(service.latest(feed_id), f"feed '{feed_id}' has no landed round")
+    def latest(
+        feed_id: str,
+        chain_id: Annotated[int | None, Query(description="the latest landed on this chain; on any by default")] = None,
+    ) -> RoundEvidence | SlicedRoundEvidence:
+        where = "" if chain_id is None else f" on chain {chain_id}"
+        return _found(service.latest(feed_id, chain_id=chain_id), f"feed '{feed_id}' has no landed round{where}")
 
     @app.get("/api/rounds/{round_id}", response_model=AnyRoundEvidence)
     def round_(round_id: int) -> RoundEvidence | SlicedRoundEvidence:

@@ -60,7 +60,12 @@ def _feed_panel(service: ReadService, feed: FeedOut) -> FeedPanel:
         chart(
             "prove",
             "prove seconds",
-            [Sample(r.created_at, r.prove_seconds, r.id) for r in rounds if r.prove_seconds is not None],
+            # Once per proof: a round posting another's proof to a further chain carries its prove time.
+            [
+                Sample(r.created_at, r.prove_seconds, r.id)
+                for r in rounds
+                if r.prove_seconds is not None and r.proof_round_id is None
+            ],
             fmt=lambda v: f"{v:.2f} s",
         ),
         chart(
@@ -89,7 +94,8 @@ def prover_tables(store: Store) -> list[ProverTable]:
     )
     rows = []
     for feed_id in store.feed_ids():
-        history = store.recent_rounds(feed_id, limit=PLOTTED_ROUNDS)
+        # The rounds proven here: one posting another round's proof to a further chain carries that one's figures.
+        history = [r for r in store.recent_rounds(feed_id, limit=PLOTTED_ROUNDS) if r.proof_round_id is None]
         proven = [r.prove_seconds for r in history if r.prove_seconds is not None]
         prover_failures = sum(1 for r in history if r.failure_kind is FailureKind.PROVER)
         attempts = len(proven) + prover_failures

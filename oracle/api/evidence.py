@@ -139,11 +139,12 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def round_out(row: Round, registration: RegistrationOut | None) -> RoundOut:
-    return RoundOut(**_round_fields(row, registration))
+def round_out(row: Round, registration: RegistrationOut | None, *, deployment: Deployment) -> RoundOut:
+    """``row`` as the API shows it; ``deployment`` is the one it names, which says its chain."""
+    return RoundOut(**_round_fields(row, registration, deployment))
 
 
-def _round_fields(row: Round, registration: RegistrationOut | None) -> dict:
+def _round_fields(row: Round, registration: RegistrationOut | None, deployment: Deployment) -> dict:
     answer = row.onchain_answer if row.status is RoundStatus.LANDED else row.expected_answer
     if answer is not None and registration is not None:
         value: float | None = int(answer) / 10**registration.decimals
@@ -153,6 +154,9 @@ def _round_fields(row: Round, registration: RegistrationOut | None) -> dict:
         "id": row.id,
         "feed_id": row.feed_id,
         "deployment_id": row.deployment_id,
+        "chain_id": deployment.chain_id,
+        "oracle_address": deployment.oracle_address,
+        "proof_round_id": row.proof_round_id,
         "status": str(row.status),
         "created_at": row.created_at,
         "landed_at": row.landed_at,
@@ -192,7 +196,7 @@ def round_evidence(
             "(one is sliced, the other is not)"
         )
     common = {
-        **_round_fields(row, registration),
+        **_round_fields(row, registration, deployment),
         "deployment": deployment_out(deployment),
         "registration": registration,
     }

@@ -150,6 +150,12 @@ class RoundOut(BaseModel):
     id: int
     feed_id: str
     deployment_id: int
+    chain_id: int = Field(description="the chain this round is posted to (its deployment's)")
+    oracle_address: str = Field(description="the oracle contract on that chain this round is posted to")
+    proof_round_id: int | None = Field(
+        description="the round whose proof this one posts (proven once, for the feed's first chain); "
+        "null for a round proven for itself"
+    )
     status: str
     created_at: datetime
     landed_at: datetime | None
@@ -220,6 +226,16 @@ class StatusCounts(BaseModel):
     in_flight: int = 0
 
 
+class ChainOut(BaseModel):
+    """A feed on one of its chains: its rounds there and the latest that landed."""
+
+    chain_id: int
+    oracle_address: str = Field(description="the oracle contract of the feed's newest deployment on this chain")
+    proxy_address: str | None = Field(description="its AggregatorV3 proxy")
+    rounds: StatusCounts
+    latest: RoundOut | None = Field(description="the latest round landed on this chain")
+
+
 class FeedOut(BaseModel):
     id: str
     description: str | None
@@ -229,8 +245,9 @@ class FeedOut(BaseModel):
     input_policy: str | None = Field(
         default=None, description="who vouches for the inputs (operator, attested, onchain); see the registration"
     )
-    rounds: StatusCounts
-    latest: RoundOut | None = Field(description="the latest landed round")
+    rounds: StatusCounts = Field(description="rounds on every chain: a round posted to two chains counts twice")
+    latest: RoundOut | None = Field(description="the latest landed round, on any chain")
+    chains: list[ChainOut] = Field(description="per chain the feed is deployed on, by chain id")
     rounds_url: str
 
 

@@ -16,31 +16,51 @@ STATUS_REASONS = 3  # failure categories named per feed; the rest are summed, to
 
 @app.command()
 def status(db: DbOption = None) -> None:
-    """Per feed: last value, its age, last transaction, rounds landed/failed, mean prove time, why rounds failed."""
+    """Per feed and chain: last value, its age, last transaction, rounds landed/failed, mean prove time, why rounds
+    failed."""
     store = open_store(db)
     table = Table(
-        "feed", "last value", "age", "last tx", "landed", "failed", "in flight", "mean prove s", "failure reasons"
+        "feed",
+        "chain",
+        "last value",
+        "age",
+        "last tx",
+        "landed",
+        "failed",
+        "in flight",
+        "mean prove s",
+        "failure reasons",
     )
     now = datetime.now(UTC)
     for feed_id in store.feed_ids():
-        rows = store.rounds(feed_id=feed_id)
-        landed = [r for r in rows if r.status is RoundStatus.LANDED]
-        failed = [r for r in rows if r.status is RoundStatus.FAILED]
-        proving = [r.prove_seconds for r in rows if r.prove_seconds is not None]
-        last = landed[-1] if landed else None
-        age = f"{(now - last.landed_at).total_seconds():.0f}s" if last and last.landed_at else "-"
-        table.add_row(
-            feed_id,
-            f"{last.proven_output:.6f}" if last and last.proven_output is not None else "-",
-            age,
-            last.tx_hash if last and last.tx_hash else "-",
-            str(len(landed)),
-            str(len(failed)),
-            str(len(rows) - len(landed) - len(failed)),
-            f"{statistics.fmean(proving):.2f}" if proving else "-",
-            _failure_breakdown(failed),
-        )
+        chain_of = {d.id: d.chain_id for d in store.deployments(feed_id)}
+        by_chain: dict[int, list[Round]] = {chain_id: [] for chain_id in sorted(set(chain_of.values()))}
+        for row in store.rounds(feed_id=feed_id):
+            by_chain[chain_of[row.deployment_id]].append(row)
+        # A feed recorded but never deployed still gets its line.
+        for chain, rows in [(str(chain_id), rows) for chain_id, rows in by_chain.items()] or [("-", [])]:
+            table.add_row(feed_id, chain, *_chain_cells(rows, now))
     console.print(table)
+
+
+def _chain_cells(rows: list[Round], now: datetime) -> list[str]:
+    """The status cells of one feed's rounds on one chain, oldest first."""
+    landed = [r for r in rows if r.status is RoundStatus.LANDED]
+    failed = [r for r in rows if r.status is RoundStatus.FAILED]
+    # A round posting another round's proof to this chain carries that round's prove time: not a proof of its own.
+    proving = [r.prove_seconds for r in rows if r.prove_seconds is not None and r.proof_round_id is None]
+    last = landed[-1] if landed else None
+    age = f"{(now - last.landed_at).total_seconds():.0f}s" if last and last.landed_at else "-"
+    return [
+        f"{last.proven_output:.6f}" if last and last.proven_output is not None else "-",
+        age,
+        last.tx_hash if last and last.tx_hash else "-",
+        str(len(landed)),
+        str(len(failed)),
+        str(len(rows) - len(landed) - len(failed)),
+        f"{statistics.fmean(proving):.2f}" if proving else "-",
+        _failure_breakdown(failed),
+    ]
 
 
 def _failure_breakdown(failed: list[Round]) -> str:

@@ -25,11 +25,13 @@ class RoundFigures(NamedTuple):
     """What the metrics count of one round, without its inputs or proof."""
 
     feed_id: str
+    chain_id: int  # the chain of the round's deployment
     status: RoundStatus
     failure_kind: FailureKind | None
     failure_error: str | None
     prove_seconds: float | None
     gas_used: int | None
+    proof_round_id: int | None  # set on a round posting another round's proof: its prove_seconds is that one's
 
 
 class Store:
@@ -85,33 +87,73 @@ class Store:
             return session.get(Round, round_id)
 
     def recent_rounds(
-        self, feed_id: str, *, limit: int, before_id: int | None = None, status: RoundStatus | None = None
+        self,
+        feed_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        status: RoundStatus | None = None,
+        chain_id: int | None = None,
     ) -> list[Round]:
-        """The feed's rounds, newest first: at most ``limit``, older than ``before_id`` when given."""
+        """The feed's rounds (on ``chain_id``, or on every chain), newest first: at most ``limit``,
+        older than ``before_id`` when given."""
         query = select(Round).where(Round.feed_id == feed_id)
         if before_id is not None:
             query = query.where(Round.id < before_id)  # type: ignore[operator]
         if status is not None:
             query = query.where(Round.status == status)
+        if chain_id is not None:
+            query = query.join(Deployment, Round.deployment_id == Deployment.id).where(  # type: ignore[arg-type]
+                Deployment.chain_id == chain_id
+            )
         query = query.order_by(Round.id.desc()).limit(limit)  # type: ignore[union-attr]
         with self.session() as session:
             return list(session.exec(query))
 
-    def latest_landed(self, feed_id: str) -> Round | None:
-        """The feed's newest landed round, on any chain."""
-        found = self.recent_rounds(feed_id, limit=1, status=RoundStatus.LANDED)
+    def latest_landed(self, feed_id: str, *, chain_id: int | None = None) -> Round | None:
+        """The feed's newest landed round on ``chain_id``, or on any chain."""
+        found = self.recent_rounds(feed_id, limit=1, status=RoundStatus.LANDED, chain_id=chain_id)
         return found[0] if found else None
 
-    def status_counts(self) -> Counter[tuple[str, RoundStatus]]:
-        """How many rounds each feed has in each status."""
-        query = select(Round.feed_id, Round.status, func.count()).group_by(Round.feed_id, Round.status)
+    def latest_landed_per_chain(self, feed_id: str) -> dict[int, Round]:
+        """The feed's newest landed round on each chain it landed on, by chain id."""
+        newest = (
+            select(func.max(Round.id))
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(Round.feed_id == feed_id, Round.status == RoundStatus.LANDED)
+            .group_by(Deployment.chain_id)
+        )
+        query = (
+            select(Deployment.chain_id, Round)
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(Round.id.in_(newest))  # type: ignore[union-attr]
+        )
         with self.session() as session:
-            return Counter({(feed, RoundStatus(status)): count for feed, status, count in session.exec(query)})
+            return {chain_id: row for chain_id, row in session.exec(query)}
+
+    def status_counts(self) -> Counter[tuple[str, int, RoundStatus]]:
+        """How many rounds each feed has in each status on each chain, by (feed, chain id, status)."""
+        query = (
+            select(Round.feed_id, Deployment.chain_id, Round.status, func.count())
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .group_by(Round.feed_id, Deployment.chain_id, Round.status)
+        )
+        with self.session() as session:
+            return Counter(
+                {(feed, chain_id, RoundStatus(status)): count for feed, chain_id, status, count in session.exec(query)}
+            )
 
     def round_figures(self) -> list[RoundFigures]:
         query = select(
-            Round.feed_id, Round.status, Round.failure_kind, Round.failure_error, Round.prove_seconds, Round.gas_used
-        )
+            Round.feed_id,
+            Deployment.chain_id,
+            Round.status,
+            Round.failure_kind,
+            Round.failure_error,
+            Round.prove_seconds,
+            Round.gas_used,
+            Round.proof_round_id,
+        ).join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
         with self.session() as session:
             return [RoundFigures(*row) for row in session.exec(query)]
 

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from oracle.store import RoundStatus
+from oracle.api import create_app
+from oracle.store import RoundStatus, Store
 from tests.api.conftest import LiveFeed
+from tests.multichain import FIRST_CHAIN, SECOND_CHAIN, add_two_chain_feed
+from tests.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -96,3 +99,43 @@ def test_dashboard_plots_the_rounds_in_the_database_as_they_land(
             browser.close()
     width, height = _png_size(screenshot)
     assert width == 1280 and height >= 900 and screenshot.stat().st_size > 20_000
+
+
+def test_dashboard_shows_each_chain_and_plots_each_proof_once(tmp_path: Path) -> None:
+    store = Store.sqlite(tmp_path / "node.db")
+    feed = add_two_chain_feed(store)
+    rounds = feed.rounds
+    app = create_app(store, build_root=tmp_path / "build", refresh_seconds=0, rpc_timeout=2.0)
+    with serving(app, what="the API server") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/?refresh=0")
+            section = page.locator('section.feed[data-feed="demo"]')
+            for chain_id, name, landed in ((FIRST_CHAIN, "p2", "2"), (SECOND_CHAIN, "c1", "1")):
+                row = section.locator(f'table.chains tr[data-chain-id="{chain_id}"]')
+                assert row.locator('[data-stat="chain-latest-round"]').inner_text() == str(rounds[name].id)
+                value = row.locator('[data-stat="chain-latest-value"]').inner_text()
+                assert value == f"{rounds[name].proven_output:,.6f}"
+                assert row.locator('[data-stat="chain-landed"]').inner_text() == landed
+                assert str(rounds[name].tx_hash)[:18] in row.inner_text()
+            recent = section.locator("table.recent tr[data-round-id]")
+            shown = {
+                int(str(recent.nth(i).get_attribute("data-round-id"))): int(
+                    str(recent.nth(i).get_attribute("data-chain-id"))
+                )
+                for i in range(recent.count())
+            }
+            assert shown == {
+                int(row.id): FIRST_CHAIN if row.deployment_id == feed.first.id else SECOND_CHAIN  # type: ignore[arg-type]
+                for row in rounds.values()
+            }
+            copy = section.locator(f'table.recent tr[data-round-id="{rounds["c1"].id}"]')
+            assert f"proof of {rounds['p1'].id}" in copy.inner_text()
+
+            assert page.locator(f"{_chart(page, 'prove')} circle.point").count() == len(feed.proofs)
+            assert page.locator(f"{_chart(page, 'value')} circle.point").count() == 3  # landed: two chains, two proofs
+            proving = page.locator("#provers tr", has=page.locator("td", has_text="demo")).last.locator("td")
+            assert proving.nth(1).inner_text() == str(len(feed.proofs))
+        finally:
+            browser.close()

@@ -25,20 +25,20 @@ def test_metrics_count_rounds_failures_prove_time_gas_and_queue(client: httpx.Cl
     rows = live_feed.store.rounds(feed_id="demo")
     landed = [r for r in rows if r.status is RoundStatus.LANDED]
     proven = [r.prove_seconds for r in rows if r.prove_seconds is not None]
+    # Every figure but prove time is per chain; the demo feed is on the session's Anvil only.
+    on_chain = (("chain", str(live_feed.node.deployment.chain_id)), ("feed", "demo"))
     feed = (("feed", "demo"),)
 
-    assert samples[("zkoracle_rounds", (("feed", "demo"), ("status", "landed")))] == len(landed)
-    assert samples[("zkoracle_rounds", (("feed", "demo"), ("status", "proven")))] == 1
-    assert samples[("zkoracle_rounds_landed_total", feed)] == len(landed)
+    assert samples[("zkoracle_rounds", (*on_chain, ("status", "landed")))] == len(landed)
+    assert samples[("zkoracle_rounds", (*on_chain, ("status", "proven")))] == 1
+    assert samples[("zkoracle_rounds_landed_total", on_chain)] == len(landed)
     failures = [r for r in rows if r.status is RoundStatus.FAILED]
     assert failures and all(r.failure_kind is FailureKind.SOURCE for r in failures)
-    assert samples[("zkoracle_round_failures_total", (("feed", "demo"), ("reason", "source")))] == len(failures)
+    assert samples[("zkoracle_round_failures_total", (*on_chain, ("reason", "source")))] == len(failures)
     assert samples[("zkoracle_prove_seconds_count", feed)] == len(proven)
     assert samples[("zkoracle_prove_seconds_sum", feed)] == pytest.approx(sum(proven))
-    assert samples[("zkoracle_submit_gas_count", feed)] == len(landed)
-    assert samples[("zkoracle_submit_gas_sum", feed)] == sum(int(r.gas_used or 0) for r in landed)
-    infinite = samples[("zkoracle_submit_gas_bucket", (("feed", "demo"), ("le", "+Inf")))]
-    assert (
-        infinite == len(landed) and samples[("zkoracle_submit_gas_bucket", (("feed", "demo"), ("le", "250000.0")))] == 0
-    )
-    assert samples[("zkoracle_relayer_queue_depth", feed)] == 1  # the proven round waiting for the relayer
+    assert samples[("zkoracle_submit_gas_count", on_chain)] == len(landed)
+    assert samples[("zkoracle_submit_gas_sum", on_chain)] == sum(int(r.gas_used or 0) for r in landed)
+    infinite = samples[("zkoracle_submit_gas_bucket", (*on_chain, ("le", "+Inf")))]
+    assert infinite == len(landed) and samples[("zkoracle_submit_gas_bucket", (*on_chain, ("le", "250000.0")))] == 0
+    assert samples[("zkoracle_relayer_queue_depth", on_chain)] == 1  # the proven round waiting for the relayer

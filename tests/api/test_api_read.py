@@ -32,6 +32,14 @@ def test_feeds_list_counts_and_the_latest_landed_round(client: httpx.Client, liv
     assert latest["id"] == landed[-1].id and latest["answer"] == landed[-1].onchain_answer
     assert latest["value"] == int(landed[-1].onchain_answer) / 1e8  # type: ignore[arg-type]
     assert demo["deployments"][0]["oracle_address"] == live_feed.node.deployment.oracle_address
+    deployment = live_feed.node.deployment
+    assert (latest["chain_id"], latest["oracle_address"], latest["proof_round_id"]) == (
+        deployment.chain_id,
+        deployment.oracle_address,
+        None,
+    )
+    (chain,) = demo["chains"]  # one chain: its latest is the feed's
+    assert chain["chain_id"] == deployment.chain_id and chain["latest"] == latest and chain["rounds"] == demo["rounds"]
     assert client.get("/api/feeds/demo").json() == demo
 
 

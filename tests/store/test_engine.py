@@ -13,6 +13,7 @@ from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
 from oracle.store import Deployment, FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
+from tests.multichain import FIRST_CHAIN, SECOND_CHAIN, add_two_chain_feed
 
 
 def test_rounds_persist_across_reopen_and_filter_by_status(store_url: str, tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_recent_rounds_page_backwards_and_figures_carry_the_failure(store_url: s
     assert [r.id for r in store.recent_rounds("demo", limit=2)] == ids[:1:-1]
     assert [r.id for r in store.recent_rounds("demo", limit=5, before_id=ids[2])] == ids[1::-1]
     assert store.latest_landed("demo").id == ids[2]  # type: ignore[union-attr]
-    assert store.status_counts()[("demo", RoundStatus.LANDED)] == 2
+    assert store.status_counts()[("demo", 31337, RoundStatus.LANDED)] == 2
     (failed,) = [f for f in store.round_figures() if f.status is RoundStatus.FAILED]
     assert (failed.feed_id, failed.failure_kind, failed.failure_error) == (
         "demo",
@@ -133,3 +134,35 @@ def test_datetimes_come_back_aware_in_utc(store_url: str, tmp_path: Path) -> Non
     assert row.landed_at == landed_at and row.landed_at.tzinfo is not None  # type: ignore[union-attr]
     assert row.created_at.utcoffset() == timedelta(0)
     assert store.deployment(deployment.id).created_at.utcoffset() == timedelta(0)  # type: ignore[arg-type]
+
+
+def test_figures_and_counts_carry_each_rounds_chain(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    store = Store(store_url)
+    feed = add_two_chain_feed(store)
+    rounds = feed.rounds
+
+    assert store.status_counts() == {
+        ("demo", FIRST_CHAIN, RoundStatus.LANDED): 2,
+        ("demo", FIRST_CHAIN, RoundStatus.PROVEN): 1,
+        ("demo", SECOND_CHAIN, RoundStatus.LANDED): 1,
+        ("demo", SECOND_CHAIN, RoundStatus.FAILED): 1,
+        ("demo", SECOND_CHAIN, RoundStatus.PROVEN): 1,
+    }
+    figures = {f.gas_used: f for f in store.round_figures() if f.gas_used is not None}
+    assert figures[350_000].chain_id == SECOND_CHAIN and figures[350_000].proof_round_id == rounds["p1"].id
+    assert figures[410_000].chain_id == FIRST_CHAIN and figures[410_000].proof_round_id is None
+
+    latest = store.latest_landed_per_chain("demo")
+    assert {chain: row.id for chain, row in latest.items()} == {
+        FIRST_CHAIN: rounds["p2"].id,
+        SECOND_CHAIN: rounds["c1"].id,
+    }
+    assert store.latest_landed("demo", chain_id=SECOND_CHAIN).id == rounds["c1"].id  # type: ignore[union-attr]
+    assert store.latest_landed("demo").id == rounds["p2"].id  # type: ignore[union-attr]
+    assert store.latest_landed_per_chain("other") == {}
+    on_second = [r.id for r in store.recent_rounds("demo", limit=10, chain_id=SECOND_CHAIN)]
+    assert on_second == [rounds[name].id for name in ("c3", "c2", "c1")]
+    assert [r.id for r in store.recent_rounds("demo", limit=1, before_id=rounds["c3"].id, chain_id=FIRST_CHAIN)] == [
+        rounds["p3"].id
+    ]
