@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,16 +24,26 @@ from oracle.store import Round, Store
 
 
 class RecordingFeed:
-    def __init__(self, spec: FeedSpec, *, seconds: float = 0.0) -> None:
+    """A feed node's schedule-facing side; with ``other_chains``, each tick also reports that many lane postings."""
+
+    def __init__(self, spec: FeedSpec, *, seconds: float = 0.0, other_chains: int = 0) -> None:
         self.spec = spec
         self.ticks: list[float] = []
         self._seconds = seconds
+        self._other_chains = other_chains
+        self.on_lane_report: Callable[[RoundReport], None] = lambda _report: None
+        self.drained = False
 
     def tick(self) -> RoundReport:
         self.ticks.append(time.monotonic())
         time.sleep(self._seconds)
         row = Round(feed_id=self.spec.id, deployment_id=0, circuit_key="k", inputs_json="[]", model_output=1.0)
+        for chain in range(self._other_chains):
+            self.on_lane_report(RoundReport(round=row, reading=None, quantization_error=0.0, chain_id=chain, lane=True))
         return RoundReport(round=row, reading=None, quantization_error=0.0, trigger="test", skipped=False)
+
+    def drain(self, *, timeout: float | None = None) -> None:
+        self.drained = True
 
 
 def _feed(demo_spec: FeedSpec, feed_id: str, interval: float, *, seconds: float = 0.0) -> RecordingFeed:
@@ -102,3 +113,13 @@ def test_cron_schedules_tick_on_the_crontab(demo_spec: FeedSpec) -> None:
     noon = datetime(2026, 11, 25, 12, 3, 30, tzinfo=UTC).timestamp()
     assert seconds_to_next_tick(spec.schedule, now=noon) == 90.0  # next at 12:05:00
     assert str(schedule_trigger(spec.schedule)).startswith("cron[")
+
+
+def test_a_round_posted_to_other_chains_counts_once_and_their_reports_come_with_it(demo_spec: FeedSpec) -> None:
+    feed = RecordingFeed(demo_spec.model_copy(update={"schedule": ScheduleSpec(interval_seconds=0.2)}), other_chains=2)
+    printed: list[RoundReport] = []
+    reports = FeedScheduler([feed], on_report=printed.append).run(rounds=2)  # type: ignore[list-item]
+    counted = sum(not report.lane for report in reports)
+    assert counted >= 2 and counted == len(feed.ticks)  # a tick that fired while stopping is reported too
+    assert sum(report.lane for report in reports) == 2 * counted and printed == reports
+    assert feed.drained  # the other chains' postings under way were waited for
