@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,8 +50,23 @@ _REFUSALS: tuple[tuple[str, Callable[[onnx.NodeProto], bool], str, str], ...] = 
 )
 
 
+# EZKL's ONNX reader (tract) names the node it cannot translate, by name or first output.
+_UNTRANSLATED = re.compile(r'Translating node #\d+ "(?P<name>[^"]*)" (?P<op>[A-Za-z0-9_]+)')
+
+
 def refusal_in(model: onnx.ModelProto, message: str) -> Refusal | None:
-    """The node an EZKL build failure ``message`` is about, when the message says what kind of node."""
+    """The node an EZKL build failure ``message`` is about, when the message names it or says what kind of node."""
+    if untranslated := _UNTRANSLATED.search(message):
+        name = untranslated["name"]
+        for index, node in enumerate(model.graph.node):
+            if name in (node.name, *node.output):
+                return Refusal(
+                    index=index,
+                    node=node,
+                    problem=f"EZKL's ONNX reader cannot translate this {node.op_type} as exported",
+                    fix="check its attributes and parameter shapes against the ONNX operator spec and re-export it "
+                    "(or compute it before the model)",
+                )
     for phrase, matches, problem, fix in _REFUSALS:
         if phrase in message:
             for index, node in enumerate(model.graph.node):

@@ -23,6 +23,7 @@ import onnx.checker
 import onnx.shape_inference
 import onnx.version_converter
 from google.protobuf.message import DecodeError
+from onnx import numpy_helper
 
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import ModelIntakeError
@@ -31,6 +32,8 @@ from oracle.inference import OnnxModel, quiet_session
 # Older default-domain opsets are upgraded to this one: onnxruntime has kernels for all of
 # its operators and EZKL 23 (tract) reads it; newer opsets are kept as they are.
 TARGET_OPSET = 13
+# PRelu's slope broadcasts numpy-style (from the last axis) from this opset on; before, per channel.
+PRELU_BROADCASTS_FROM = 7
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 # The input that carries the observation time's limbs (see feeds/demo/build_model.py).
 OBSERVED_AT_INPUT = "observed_at"
@@ -107,9 +110,7 @@ def prepare_model(
         raise ModelIntakeError(
             feed, path.name, f"cannot read model file {path} ({exc.strerror})", "check the model path"
         ) from exc
-    return prepare_bytes(
-        original, name=path.name, feed=feed, input_size=input_size, observation_time=observation_time
-    )
+    return prepare_bytes(original, name=path.name, feed=feed, input_size=input_size, observation_time=observation_time)
 
 
 def prepare_bytes(
@@ -149,6 +150,8 @@ def prepare_bytes(
         changes.append(_add_observed_at(model))
     else:
         changes += _fix_input_dims(model, input_size)
+    if 0 < opset < PRELU_BROADCASTS_FROM:
+        changes += _fix_channel_slopes(model)
     _check_graph(model, feed=feed, name=name)
     inferred = _infer_shapes(model, feed=feed, name=name)
     changes += _fix_output_dims(model, inferred)
@@ -221,6 +224,32 @@ def _solve_single(
     per_unit = prod(d.dim_value for d in owner.type.tensor_type.shape.dim if d.dim_value > 0)
     rest = input_size - known
     return rest // per_unit if rest > 0 and rest % per_unit == 0 else 1
+
+
+def _fix_channel_slopes(model: onnx.ModelProto) -> list[str]:
+    """A per-channel PRelu slope of an opset-6 export, reshaped to broadcast over the channel axis.
+
+    Before opset 7 a PRelu slope of shape [C] meant one slope per channel (axis 1); from
+    7 on, broadcasting aligns it with the last axis instead. The version converter
+    leaves the slope as it was, which no longer fits an input of rank 3 or more
+    (onnxruntime and EZKL's reader refuse it); [C, 1, ...] means what the export meant.
+    """
+    weights = {init.name: init for init in model.graph.initializer}
+    inputs = {value.name: value for value in model.graph.input}
+    changes = []
+    for node in model.graph.node:
+        if node.op_type != "PRelu" or node.input[1] not in weights or node.input[0] not in inputs:
+            continue
+        slope = weights[node.input[1]]
+        dims = [d.dim_value for d in inputs[node.input[0]].type.tensor_type.shape.dim]
+        if len(slope.dims) != 1 or len(dims) < 3 or slope.dims[0] != dims[1] or slope.dims[0] == 1:
+            continue
+        shape = [slope.dims[0]] + [1] * (len(dims) - 2)
+        slope.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(slope).reshape(shape), slope.name))
+        if slope.name in inputs:  # IR 3 lists every initializer among the graph's inputs too
+            inputs[slope.name].CopyFrom(onnx.helper.make_tensor_value_info(slope.name, slope.data_type, shape))
+        changes.append(f"PRelu slope '{slope.name}' [{slope.dims[0]}] -> {shape} (per channel, as opset 6 meant)")
+    return changes
 
 
 def _named(values: Sequence[onnx.ValueInfoProto], name: str) -> onnx.ValueInfoProto:

@@ -10,6 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
 from oracle.circuits.build import build_circuit
+from oracle.circuits.ezkl_failures import refusal_in
 from oracle.circuits.intake import MAX_PUBLIC_VALUES, prepare_model
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, ModelIntakeError
@@ -157,3 +158,11 @@ def test_a_model_with_more_public_values_than_a_transaction_carries_is_refused_b
     assert message.startswith(f"feed 'wide', field 'model': wide.onnx: its inputs and outputs hold {2 * width:,} values")
     assert f"over the {MAX_PUBLIC_VALUES:,} that fit in a 128 KiB transaction" in message
     assert not build_root.exists()  # refused before EZKL saw it
+
+
+def test_a_node_ezkl_cannot_translate_is_named_by_its_message() -> None:
+    model = onnx.load(pytorch_converted("PReLU_1d"))
+    message = 'Failed to generate settings: [graph] [tract] Translating node #2 "2" Prelu ToTypedTranslator'
+    refusal = refusal_in(model, message)
+    assert refusal is not None and (refusal.index, refusal.node.op_type) == (0, "PRelu")
+    assert refusal.problem == "EZKL's ONNX reader cannot translate this PRelu as exported"

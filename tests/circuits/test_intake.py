@@ -145,3 +145,15 @@ def test_an_integer_input_is_fed_as_the_integers_the_model_declares() -> None:
     assert given.dtype == np.int64
     model = prepared.inference()
     np.testing.assert_allclose(model.run([float(i) for i in given.ravel()]), expected.ravel(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["PReLU_1d_multiparam", "PReLU_2d_multiparam", "PReLU_3d_multiparam"])
+def test_an_opset_6_per_channel_slope_is_reshaped_to_mean_what_pytorch_computed(name: str) -> None:
+    prepared = prepare_model(pytorch_converted(name))
+    assert prepared.intake is not None
+    rank = len(_reference(name)[0].shape)
+    assert prepared.intake.changes[-1] == (
+        f"PRelu slope '1' [3] -> {[3] + [1] * (rank - 2)} (per channel, as opset 6 meant)"
+    )
+    given, expected = _reference(name)
+    np.testing.assert_allclose(prepared.inference().run(given.ravel().tolist()), expected.ravel(), rtol=1e-5, atol=1e-6)
