@@ -256,3 +256,26 @@ def test_a_node_killed_between_the_two_chains_sends_loses_nothing_and_posts_noth
         assert len(landed) == 2 and _landings(w3, deployment) == 2, chain.chain_id  # the crashed round and a new one
         for row in landed:  # each sent once: one confirmed transaction, no second one
             assert [s.status for s in ledger.submissions(int(row.id))] == [SubmissionStatus.CONFIRMED]  # type: ignore[arg-type]
+
+
+def test_deploy_registers_the_feed_on_every_chain_it_names(
+    chains: tuple[AnvilNode, AnvilNode], tmp_path: Path, build_root: Path, demo_circuit: object
+) -> None:
+    home, other = chains
+    feed = _two_chain_feed(tmp_path / "feed", home, other)
+    env = {**os.environ, "ZKORACLE_HOME": str(tmp_path / "state"), "ZKORACLE_BUILD_DIR": str(build_root)}
+    deployed = subprocess.run(
+        [sys.executable, "-m", "oracle", "deploy", str(feed), "--db", f"sqlite:///{tmp_path / 'node.db'}"],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "400"},
+        timeout=300,
+        check=False,
+    )
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    store = Store(f"sqlite:///{tmp_path / 'node.db'}")
+    for chain in (home, other):
+        (deployment,) = store.deployments("demo", chain_id=chain.chain_id)
+        assert f"proxy {deployment.proxy_address} on chain {chain.chain_id}" in deployed.stdout
+        oracle = ZkOracle(connect(chain.rpc_url), deployment.oracle_address)
+        assert "0x" + oracle.circuit("demo")[1].model_commitment.hex() == deployment.model_commitment.lower()
