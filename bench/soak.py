@@ -65,6 +65,8 @@ STOP_TIMEOUT = 60.0
 QUEUED = (RoundStatus.PROVEN, RoundStatus.SUBMITTED)
 # Lines of the node's output worth showing the reader (failures, tracebacks, warnings).
 PROBLEM = re.compile(r"Traceback|Error|error|failed|warning|WARNING|skipped", re.IGNORECASE)
+# What every feed says once on dev chains, and each report's quantisation line.
+EXPECTED = re.compile(r"dev SRS \(toxic waste known locally\)|within the quantisation error")
 
 
 def post_period(interval: float, heartbeat: float) -> float:
@@ -292,14 +294,16 @@ def queue_report(samples: list[Sample], chain_id: int) -> dict[str, Any]:
     }
 
 
-def rss_report(samples: list[Sample], key: str) -> dict[str, Any]:
-    """Start is the median of the samples in the second minute (the prover workers spawn with the
-    first proofs, so the first minute is start-up, not growth); end the median of the last three."""
+def rss_report(samples: list[Sample], key: str, *, warm_from: float) -> dict[str, Any]:
+    """Start is the median of the samples in the minute after ``warm_from`` (seconds into the soak);
+    end the median of the last three. Before every feed has landed its first round on every chain
+    the node is still loading what landing and reading a round need: a one-off step, not growth."""
     values = [getattr(taken, key) for taken in samples]
-    warm = [getattr(taken, key) for taken in samples if 60 <= taken.seconds < 120] or values[:3]
+    warm = [getattr(taken, key) for taken in samples if warm_from <= taken.seconds < warm_from + 60] or values[:3]
     start, end = statistics.median(warm), statistics.median(values[-3:])
     return {
         "first_mib": values[0],
+        "warm_from_seconds": round(warm_from, 1),
         "start_mib": start,
         "end_mib": end,
         "max_mib": max(values),
@@ -307,9 +311,19 @@ def rss_report(samples: list[Sample], key: str) -> dict[str, Any]:
     }
 
 
+def first_landings(rows: list[Round]) -> float:
+    """When the last (feed, chain) pair landed its first round: from then on the node is warm."""
+    first: dict[tuple[str, int], float] = {}
+    for row in rows:
+        if row.landed_at is not None:
+            key = (row.feed_id, row.deployment_id)
+            first[key] = min(first.get(key, math.inf), row.landed_at.timestamp())
+    return max(first.values(), default=0.0)
+
+
 def node_problems(log: Path) -> list[str]:
     lines = log.read_text(errors="replace").splitlines()
-    return [line for line in lines if PROBLEM.search(line)][:60]
+    return [line for line in lines if PROBLEM.search(line) and not EXPECTED.search(line)][:60]
 
 
 def report(soak: Soak, feeds: list[str], minutes: float, machine: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +348,11 @@ def report(soak: Soak, feeds: list[str], minutes: float, machine: dict[str, Any]
         }
         for name, chain in CHAINS.items()
     }
-    rss = {"node": rss_report(soak.samples, "node_rss_mib"), "with_workers": rss_report(soak.samples, "tree_rss_mib")}
+    warm_from = first_landings(rows) - soak.started
+    rss = {
+        "node": rss_report(soak.samples, "node_rss_mib", warm_from=warm_from),
+        "with_workers": rss_report(soak.samples, "tree_rss_mib", warm_from=warm_from),
+    }
     proofs = [row for row in rows if row.proof_round_id is None and row.prove_seconds is not None]
     prove = [row.prove_seconds for row in proofs if row.prove_seconds is not None]
     return {
@@ -365,7 +383,8 @@ def report(soak: Soak, feeds: list[str], minutes: float, machine: dict[str, Any]
             "landed": "rounds LANDED on the chain whose observation time is <= cutoff (landed_all: with no cutoff)",
             "heartbeats_missed": "gaps between consecutive landed observation times of a feed > heartbeat_seconds",
             "queue_depth": "rounds of the chain PROVEN or SUBMITTED (not landed, not failed) at each sample",
-            "rss": "start: median of the samples in the second minute; end: median of the last 3 samples. "
+            "rss": "start: median of the samples in the minute after every feed landed its first round on every "
+            "chain (warm_from_seconds); end: median of the last 3 samples. "
             "with_workers adds the node's child processes; the prover spawns one per proof and it exits after, "
             "so that figure follows how many proofs are under way at the sample, not growth",
         },
@@ -383,6 +402,7 @@ def report(soak: Soak, feeds: list[str], minutes: float, machine: dict[str, Any]
                 for name, chain in chains.items()
             },
             "rss_end_over_start": rss["node"]["end_over_start"],
+            "rss_end_over_first_sample": round(rss["node"]["end_mib"] / rss["node"]["first_mib"], 3),
         },
         "node_output_problems": node_problems(soak.log),
         "samples": [taken.__dict__ for taken in soak.samples],
@@ -430,6 +450,8 @@ def main(argv: list[str] | None = None) -> None:
             # Kept next to the results: the node's own account of every round.
             args.out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(soak.log, args.out.with_suffix(".node.log"))
+            if soak.db.exists():
+                shutil.copyfile(soak.db, args.out.with_suffix(".node.db"))
         results = report(soak, [f"soak-{i}" for i in range(1, args.feeds + 1)], args.minutes, machine)
     print_summary(results, console)
     write_results(results, args.out, console)
