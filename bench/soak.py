@@ -66,7 +66,7 @@ QUEUED = (RoundStatus.PROVEN, RoundStatus.SUBMITTED)
 # Lines of the node's output worth showing the reader (failures, tracebacks, warnings).
 PROBLEM = re.compile(r"Traceback|Error|error|failed|warning|WARNING|skipped", re.IGNORECASE)
 # What every feed says once on dev chains, and each report's quantisation line.
-EXPECTED = re.compile(r"dev SRS \(toxic waste known locally\)|within the quantisation error")
+EXPECTED = re.compile(r"dev SRS \(toxic waste known locally\)|quantisation error")
 
 
 def post_period(interval: float, heartbeat: float) -> float:
@@ -246,6 +246,17 @@ def heartbeat_gaps(observed: list[int]) -> list[int]:
     return [later - earlier for earlier, later in zip(observed, observed[1:], strict=False)]
 
 
+def staleness(landed: list[Round]) -> list[float]:
+    """How old the chain's newest value got, as its consumers see it: just before each landing,
+    the age of the observation landed before it (one feed's rounds, in order)."""
+    ordered = sorted(landed, key=lambda row: row.observed_at or 0)
+    return [
+        later.landed_at.timestamp() - earlier.observed_at  # type: ignore[union-attr,operator]
+        for earlier, later in zip(ordered, ordered[1:], strict=False)
+        if later.landed_at is not None and earlier.observed_at is not None
+    ]
+
+
 def chain_report(
     rows: list[Round], *, feeds: list[str], first: dict[str, int], cutoff: float, period: float
 ) -> dict[str, Any]:
@@ -258,6 +269,7 @@ def chain_report(
         for feed in feeds
     }
     all_gaps = [gap for feed_gaps in gaps.values() for gap in feed_gaps]
+    stale = [age for feed in feeds for age in staleness([row for row in landed if row.feed_id == feed])]
     latency = [
         row.landed_at.timestamp() - row.observed_at  # type: ignore[operator]
         for row in landed
@@ -277,6 +289,8 @@ def chain_report(
         "heartbeats_missed": sum(gap > HEARTBEAT_SECONDS for gap in all_gaps),
         "gap_seconds_max": max(all_gaps, default=None),
         "gap_seconds_mean": round(statistics.mean(all_gaps), 1) if all_gaps else None,
+        "stale_over_heartbeat": sum(age > HEARTBEAT_SECONDS for age in stale),
+        "stale_seconds_max": round(max(stale), 1) if stale else None,
         "observed_to_landed_seconds": {
             "mean": round(statistics.mean(latency), 1) if latency else None,
             "max": round(max(latency), 1) if latency else None,
@@ -382,6 +396,8 @@ def report(soak: Soak, feeds: list[str], minutes: float, machine: dict[str, Any]
             "cutoff = stop - grace_seconds (later rounds may still be in flight at the stop)",
             "landed": "rounds LANDED on the chain whose observation time is <= cutoff (landed_all: with no cutoff)",
             "heartbeats_missed": "gaps between consecutive landed observation times of a feed > heartbeat_seconds",
+            "stale_over_heartbeat": "landings whose previous round's observation was older than heartbeat_seconds "
+            "when they landed: how often a consumer checking updatedAt against the heartbeat saw a stale value",
             "queue_depth": "rounds of the chain PROVEN or SUBMITTED (not landed, not failed) at each sample",
             "rss": "start: median of the samples in the minute after every feed landed its first round on every "
             "chain (warm_from_seconds); end: median of the last 3 samples. "
