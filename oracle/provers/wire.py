@@ -9,7 +9,7 @@ alive and nothing else, so any health checker can ask it.
 
 from __future__ import annotations
 
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 HEALTH = "/health"
 CAPACITY = "/capacity"
@@ -36,7 +36,9 @@ DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 class Recipe(_Message):
     """What a prover derives a circuit's keys from: the compiled circuit, and the SRS and vk named by sha256."""
 
-    compiled: Base64Bytes = Field(description="the compiled circuit (network.ezkl)")
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")  # raw bytes in Python, base64 in JSON
+
+    compiled: bytes = Field(description="the compiled circuit (network.ezkl)")
     srs: str = Field(pattern=DIGEST_PATTERN, description="sha256 of the SRS file to set the circuit up with")
     vk: str = Field(pattern=DIGEST_PATTERN, description="sha256 of the verifying key the setup must yield")
 
