@@ -125,7 +125,7 @@ def test_derived_keys_are_the_builds_and_a_restarted_prover_does_not_derive_them
     again = RecipeCache(tmp_path).material(digest)  # a new process: re-hashes the keys, derives nothing
     assert again == material and again.pk.stat().st_mtime_ns == derived_at
 
-    material.pk.writeio.BytesIO(b"bit rot")
+    material.pk.write_bytes(b"bit rot")
     healed = RecipeCache(tmp_path).material(digest)
     assert healed is not None and file_sha256(healed.pk) == file_sha256(demo_circuit.pk)
 
