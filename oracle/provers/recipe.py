@@ -102,6 +102,10 @@ class RecipeCache:
     def srs_held(self) -> list[str]:
         return sorted(path.name for path in self._srs.iterdir() if _is_digest(path.name))
 
+    def refusal(self, digest: str) -> RecipeMismatchError | None:
+        """Why the recipe was refused, when its setup yielded another verifying key than it names."""
+        return self._refused.get(digest)
+
     def recipe(self, digest: str) -> Recipe | None:
         _require_digest(digest)
         path = self._recipes / digest / RECIPE
@@ -147,8 +151,8 @@ class RecipeCache:
         Raises :class:`RecipeMismatchError` when the setup yields another verifying key than
         the recipe names. Callers serialise calls per digest: a setup runs once.
         """
-        if digest in self._refused:
-            raise self._refused[digest]
+        if (refusal := self.refusal(digest)) is not None:
+            raise refusal
         recipe = self.recipe(digest)
         if recipe is None:
             return None

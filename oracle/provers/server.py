@@ -134,6 +134,8 @@ class ProverService:
 
         Raises :class:`RecipeMismatchError` when the recipe does not set up to the verifying key it names.
         """
+        if (refusal := self.cache.refusal(digest)) is not None:  # its recipe is gone: refuse, do not ask for it
+            raise refusal
         async with self._preparing[digest]:
             recipe = await asyncio.to_thread(self.cache.recipe, digest)
             if recipe is None and self.artifact_url is not None:

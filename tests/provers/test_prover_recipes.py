@@ -59,9 +59,16 @@ def _counting_client(sent: list[Sent]) -> httpx.AsyncClient:
 
 
 def _prove(
-    prover: ProverProcess, signer: Keypair, recipes: NodeRecipes, circuit: CircuitArtifacts, inputs: Sequence[float]
+    prover: ProverProcess,
+    signer: Keypair,
+    recipes: NodeRecipes,
+    circuit: CircuitArtifacts,
+    inputs: Sequence[float],
+    *,
+    sent: list[Sent] | None = None,
 ) -> tuple[Proof, list[Sent]]:
-    sent: list[Sent] = []
+    """The prover's proof and what was sent for it (also into ``sent``, which keeps it when proving fails)."""
+    sent = [] if sent is None else sent
 
     async def once() -> Proof:
         async with _counting_client(sent) as client:
@@ -231,9 +238,13 @@ def test_attack_a_recipe_naming_a_verifying_key_its_circuit_does_not_set_up_to_i
     digest, recipe = forged.recipe(demo_circuit)
     inputs = demo_spec.model_samples()[0]
 
-    for _ in range(2):  # the second refusal comes from memory, without another setup
+    sent: list[list[Sent]] = [[], []]
+    for attempt in sent:
         with pytest.raises(RemoteProverError, match=f"refused recipe {digest}") as refused:
-            _prove(fresh, node_signer, forged, demo_circuit, inputs)
+            _prove(fresh, node_signer, forged, demo_circuit, inputs, sent=attempt)
         assert recipe.vk in str(refused.value) and file_sha256(demo_circuit.vk) in str(refused.value)
+
+    # The second refusal comes from memory: the recipe is not asked for again, nor set up again.
+    assert [s.method for s in sent[1]] == ["POST"]
 
     assert not _keys_folder(fresh, digest).exists()
