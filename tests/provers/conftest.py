@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +28,7 @@ from bittensor.keyfiles import Keypair
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import free_port
 from oracle.exceptions import RemoteProverError
+from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import Proof
 from oracle.provers.identity import load_hotkey
@@ -219,8 +220,29 @@ def trio(
     return ProverTrio(honest=honest, slow=slow, liar=liar)
 
 
+def set_up(prover: ProverProcess, signer: Keypair, circuit: CircuitArtifacts, inputs: Sequence[float]) -> None:
+    """Has ``prover`` derive ``circuit``'s keys now (one proof request, its answer unread).
+
+    A prover new to a circuit first sets it up (seconds): a rogue one meant to answer a
+    race first must not lose it to that.
+    """
+
+    async def once() -> None:
+        async with httpx.AsyncClient(timeout=300.0) as client:
+            await RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes()).aprove(client, circuit, inputs)
+
+    asyncio.run(once())
+
+
 @pytest.fixture(scope="package")
-def replayer(launcher: ProverLauncher, proof_file: Path) -> ProverProcess:
+def replayer(
+    launcher: ProverLauncher,
+    proof_file: Path,
+    node_signer: Keypair,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+) -> ProverProcess:
     """Answers at once with a valid proof of the demo model on other inputs (sample 0)."""
     (prover,) = launcher.start(("replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))
+    set_up(prover, node_signer, demo_circuit, demo_spec.model_samples()[0])
     return prover

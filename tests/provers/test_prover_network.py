@@ -36,7 +36,7 @@ from oracle.provers.scoring import Scoreboard
 from oracle.provers.sliced import prove_slices
 from oracle.provers.wire import Missing
 from oracle.store import ProverRecord, RoundStatus, Store
-from tests.provers.conftest import ROGUE, ArtifactServer, ProverLauncher, ProverProcess, ProverTrio
+from tests.provers.conftest import ROGUE, ArtifactServer, ProverLauncher, ProverProcess, ProverTrio, set_up
 
 ROUNDS = 3
 
@@ -228,6 +228,7 @@ def test_a_prover_fetches_unknown_recipes_and_srs_from_its_artifact_url_once(
 @pytest.fixture(scope="module")
 def slice_replayer(
     launcher: ProverLauncher,
+    node_signer: Keypair,
     sliced_spec: FeedSpec,
     sliced_circuit: SlicedCircuit,
     tmp_path_factory: pytest.TempPathFactory,
@@ -239,6 +240,11 @@ def slice_replayer(
     proof_file = tmp_path_factory.mktemp("slice-replay") / "proof.json"
     proof_file.write_bytes(LocalProver().prove(piece.circuit, other).document)
     (prover,) = launcher.start(("slice-replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))
+    # Set up before the race, or deriving its keys would make it lose every slice to the honest prover.
+    steps = run_chain(sliced_circuit, sliced_spec.model_samples()[5]).steps
+    for each, step in zip(sliced_circuit.slices, steps, strict=True):
+        if each.circuit is not None:
+            set_up(prover, node_signer, each.circuit, step.inputs)
     return prover
 
 
