@@ -6,7 +6,7 @@ Run from the repository root::
 
 Each prover is a real ``zkoracle prover serve`` process on 127.0.0.1 with its own
 hotkey; the node signs its requests with its own. Two ways of using n provers are
-measured, each after an untimed warm-up that uploads the circuit bundle:
+measured, each after an untimed warm-up that sends the circuit's recipe (the provers derive its keys):
 
 - ``hedged``: what ``zkoracle run`` does for one feed. Rounds run one after another
   (fetch, infer, prove, verify, post on a real Anvil, read back), each sent to all n
@@ -54,11 +54,11 @@ from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import Proof
-from oracle.provers.bundle import NodeBundles
 from oracle.provers.discovery import StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
 from oracle.provers.factory import PipelineAcceptance
 from oracle.provers.identity import load_hotkey
+from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Scoreboard
 from oracle.store import RoundStatus, Store
@@ -93,7 +93,7 @@ class Measured:
 
 @contextmanager
 def prover_processes(count: int, *, workdir: Path, wallets: Path, node: Keypair) -> Iterator[list[ProverEndpoint]]:
-    """``count`` prover processes, each with its own hotkey, port and bundle cache; stopped on exit."""
+    """``count`` prover processes, each with its own hotkey, port and recipe cache; stopped on exit."""
     with ExitStack() as stack:
         endpoints = []
         for index in range(count):
@@ -125,7 +125,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 async def _until_healthy(endpoints: Sequence[ProverEndpoint], node: Keypair, *, within: float = 60.0) -> None:
     async def one(endpoint: ProverEndpoint) -> None:
-        remote = RemoteProver(endpoint, signer=node, bundles=NodeBundles())
+        remote = RemoteProver(endpoint, signer=node, recipes=NodeRecipes())
         deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=5.0) as client:
             while True:
@@ -175,7 +175,7 @@ def measure_hedged(
         prover=network(endpoints, redundancy=len(endpoints), store=store, node=node, spec=spec),
         proofs_dir=workdir / "proofs",
     )
-    feed.tick()  # warm-up: every prover receives the bundle
+    feed.tick()  # warm-up: every prover receives the recipe and derives the keys
     started = time.perf_counter()
     reports = [feed.tick() for _ in range(rounds)]
     seconds = time.perf_counter() - started

@@ -107,6 +107,18 @@ class RemoteProverError(ProverError):
     """A remote prover gave no usable answer: unreachable, refused, timed out, or not signed by its hotkey."""
 
 
+class RecipeMismatchError(ProverError):
+    """A circuit recipe's setup yielded another verifying key than the one it names: its circuit is not that one."""
+
+    def __init__(self, recipe: str, *, expected_vk: str, derived_vk: str) -> None:
+        self.recipe = recipe
+        self.expected_vk = expected_vk
+        self.derived_vk = derived_vk
+        super().__init__(
+            f"recipe {recipe} names verifying key {expected_vk}, but its circuit sets up to {derived_vk}; refused"
+        )
+
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

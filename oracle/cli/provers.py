@@ -11,9 +11,9 @@ from rich.table import Table
 
 from oracle.cli.app import DbOption, app, console, open_store
 from oracle.paths import state_dir
-from oracle.provers.bundle import BundleCache
 from oracle.provers.identity import PROVER_WALLET, default_wallet_path, load_hotkey
 from oracle.provers.pool import PoolProver
+from oracle.provers.recipe import RecipeCache
 from oracle.provers.scoring import ScoringPolicy, is_benched, scores
 from oracle.provers.server import DEFAULT_QUEUE, ProverService, serve_forever
 from oracle.store.provers import load_prover_records
@@ -31,7 +31,8 @@ def serve(
         Path | None, typer.Option(help="wallets folder (default: $ZKORACLE_HOME/wallets; created if missing)")
     ] = None,
     cache_dir: Annotated[
-        Path | None, typer.Option(help="circuit bundle cache (default: $ZKORACLE_HOME/bundles)")
+        Path | None,
+        typer.Option(help="circuit recipes, the keys derived from them, SRS files (default: $ZKORACLE_HOME/recipes)"),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="proofs run at once")] = 1,
     queue: Annotated[
@@ -41,7 +42,8 @@ def serve(
         list[str] | None, typer.Option(help="only these caller hotkeys (repeat the option); default: any signed caller")
     ] = None,
     artifact_url: Annotated[
-        str | None, typer.Option(help="fetch unknown bundles from URL/<digest>.tar before asking the caller")
+        str | None,
+        typer.Option(help="fetch unknown recipes from URL/<digest>.recipe, SRS files from URL/<sha256>.srs"),
     ] = None,
 ) -> None:
     """Prove circuits for hotkey-signed requests (btauth/1) until interrupted."""
@@ -50,14 +52,14 @@ def serve(
     hotkey = load_hotkey(wallet, path=path, create=wallet_path is None)
     service = ProverService(
         hotkey=hotkey,
-        cache=BundleCache(cache_dir or state_dir() / "bundles"),
+        cache=RecipeCache(cache_dir or state_dir() / "recipes"),
         jobs=PoolProver(workers=workers, queue=queue),
         allowed=allow or (),
         artifact_url=artifact_url,
     )
     console.print(
         f"prover {hotkey.ss58_address} listening on http://{host}:{port} "
-        f"({workers} worker(s), {queue} more may wait; bundles in {service.cache.root})",
+        f"({workers} worker(s), {queue} more may wait; recipes in {service.cache.root})",
         soft_wrap=True,
     )
     serve_forever(service, host=host, port=port)

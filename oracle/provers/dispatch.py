@@ -26,8 +26,8 @@ import httpx
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.exceptions import ProverBusyError, ProverError, RemoteProverError
 from oracle.provers.base import Proof, Prover
-from oracle.provers.bundle import NodeBundles
 from oracle.provers.discovery import Discovery
+from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Outcome, Scoreboard
 
@@ -62,7 +62,7 @@ class NetworkProver:
         fallback: Prover,
         redundancy: int,
         timeout: float,
-        bundles: NodeBundles | None = None,
+        recipes: NodeRecipes | None = None,
     ) -> None:
         self._discovery = discovery
         self._scoreboard = scoreboard
@@ -71,7 +71,7 @@ class NetworkProver:
         self._fallback = fallback
         self._redundancy = redundancy
         self._timeout = timeout
-        self._bundles = bundles or NodeBundles()
+        self._recipes = recipes or NodeRecipes()
         self._busy: collections.Counter[str] = collections.Counter()  # our requests in flight, per hotkey
         self._busy_lock = threading.Lock()
 
@@ -159,7 +159,7 @@ class NetworkProver:
     async def _attempt(
         self, client: httpx.AsyncClient, endpoint: ProverEndpoint, circuit: CircuitArtifacts, inputs: Sequence[float]
     ) -> _Answer:
-        remote = RemoteProver(endpoint, signer=self._signer, bundles=self._bundles)
+        remote = RemoteProver(endpoint, signer=self._signer, recipes=self._recipes)
         try:
             proof = await remote.aprove(client, circuit, inputs)
         except ProverBusyError as exc:

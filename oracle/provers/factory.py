@@ -41,7 +41,9 @@ class PipelineAcceptance:
         if is_slice_circuit(circuit):
             check_slice_proof(circuit, proof, values)
             return
-        check_proof(self._spec, circuit, proof, values, model_output=model.run(values)[feed_answer(self._spec, circuit)])
+        check_proof(
+            self._spec, circuit, proof, values, model_output=model.run(values)[feed_answer(self._spec, circuit)]
+        )
 
 
 def prover_for(spec: FeedSpec, *, store: Store) -> Prover:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
+from typing import TypeVar
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.exceptions import ProverBusyError, ProverError, ZkOracleError
@@ -21,6 +22,7 @@ from oracle.provers.base import Proof
 from oracle.provers.local import ProvingMaterial, prove_material
 
 ProveTarget = Callable[[ProvingMaterial, Sequence[Sequence[float]]], Proof]
+T = TypeVar("T")
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["oracle.provers.local"])
@@ -143,7 +145,7 @@ class PoolProver:
 
     def _in_process(self, job: ProofJob, material: ProvingMaterial, tensors: list[list[float]]) -> Proof:
         receiver, sender = _CONTEXT.Pipe(duplex=False)
-        process = _CONTEXT.Process(target=_work, args=(self._target, material, tensors, sender), daemon=True)
+        process = _CONTEXT.Process(target=_work, args=(self._target, (material, tensors), sender), daemon=True)
         try:
             started = job._start(process)
             sender.close()  # the child holds its own end; recv() sees EOF when the child ends without answering
@@ -167,9 +169,35 @@ class PoolProver:
         return value
 
 
-def _work(target: ProveTarget, material: ProvingMaterial, tensors: list[list[float]], sender: Connection) -> None:
+def run_isolated(target: Callable[..., T], *args: object, what: str) -> T:
+    """``target(*args)`` in a process of its own, forked like a proving job's.
+
+    For EZKL calls other than proving (a key setup): they hold the GIL and hundreds of
+    megabytes for seconds, which a prover's HTTP server must not.
+    """
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    process = _CONTEXT.Process(target=_work, args=(target, args, sender), daemon=True)
     try:
-        result = ("proof", target(material, tensors))
+        process.start()
+        sender.close()
+        try:
+            outcome, value = receiver.recv()
+        except EOFError:
+            process.join()
+            raise ProverError(
+                f"the process for {what} died (exit code {process.exitcode}); check its memory use"
+            ) from None
+        process.join()
+    finally:
+        receiver.close()
+    if outcome == "error":
+        raise ProverError(value)
+    return value
+
+
+def _work(target: Callable[..., object], args: tuple[object, ...], sender: Connection) -> None:
+    try:
+        result = ("done", target(*args))
     except ZkOracleError as exc:
         result = ("error", str(exc))
     sender.send(result)

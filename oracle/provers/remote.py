@@ -1,7 +1,8 @@
 """Asking one remote prover for a proof over HTTP, signed with the node's hotkey (btauth/1).
 
 A prover with no room for the job answers a signed 429: that is :class:`ProverBusyError`
-(ask another), never a failure of the prover.
+(ask another), never a failure of the prover. A prover new to a circuit is sent its
+recipe (kilobytes) and, once per prover, the SRS; it derives the keys itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.exceptions import ProverBusyError, RemoteProverError
 from oracle.inference import split_by_shapes
 from oracle.provers.base import Proof
-from oracle.provers.bundle import NodeBundles
+from oracle.provers.recipe import NodeRecipes
 from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
@@ -28,10 +29,13 @@ from oracle.provers.wire import (
     Busy,
     Capacity,
     Health,
-    MissingBundle,
+    Missing,
     ProveAnswer,
     ProveRequest,
-    bundle_path,
+    Refused,
+    Stored,
+    recipe_path,
+    srs_path,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,13 +60,13 @@ class RemoteProver:
         endpoint: ProverEndpoint,
         *,
         signer: bt.Signer,
-        bundles: NodeBundles,
+        recipes: NodeRecipes,
         timeout: float = 120.0,
     ) -> None:
         self.endpoint = endpoint
         self.name = endpoint.hotkey
         self._signer = signer
-        self._bundles = bundles
+        self._recipes = recipes
         self._timeout = timeout
         # Per client: an answer replayed to this node is refused like a replayed request.
         self._nonces = bt.http_auth.InMemoryNonceStore(retention=2 * ANSWER_MAX_AGE_SECONDS)
@@ -75,17 +79,17 @@ class RemoteProver:
         return asyncio.run(once())
 
     async def aprove(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
-        """A proof as the prover sent it (not verified here), uploading the circuit bundle if it lacks it.
+        """A proof as the prover sent it (not verified here), sending the circuit's recipe and SRS if it lacks them.
 
         Raises :class:`ProverBusyError` when the prover has no room for the job now.
         """
-        digest = await asyncio.to_thread(self._bundles.digest, circuit)
+        digest = await asyncio.to_thread(self._recipes.digest, circuit)
         tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
-        request = ProveRequest(bundle=digest, inputs=tensors)
+        request = ProveRequest(recipe=digest, inputs=tensors)
         started = time.perf_counter()
         status, answer, nonce = await self._post_prove(client, request)
-        if status == 404 and _parse(MissingBundle, answer, self.name).missing_bundle == digest:
-            await self.upload(client, circuit)
+        if status == 404:
+            await self.provide(client, circuit, _parse(Missing, answer, self.name))
             started = time.perf_counter()
             status, answer, nonce = await self._post_prove(client, request)
         latency = time.perf_counter() - started
@@ -95,22 +99,41 @@ class RemoteProver:
                 f"prover {self.name} is busy; it asks to wait {busy.retry_after_seconds}s",
                 retry_after=busy.retry_after_seconds,
             )
+        if status == 422:
+            refused = _parse(Refused, answer, self.name)
+            raise RemoteProverError(
+                f"prover {self.name} refused recipe {refused.recipe}: it sets up to verifying key "
+                f"{refused.derived_vk}, not {refused.expected_vk}"
+            )
         if status != 200:
             raise RemoteProverError(f"prover {self.name} answered {status} to a proof request")
         reply = _parse(ProveAnswer, answer, self.name)
-        if reply.request_nonce != nonce or reply.bundle != digest or reply.inputs != tensors:
+        if reply.request_nonce != nonce or reply.recipe != digest or reply.inputs != tensors:
             raise RemoteProverError(f"prover {self.name} answered a different request than the one sent")
         return Proof(document=reply.proof.encode(), prover=self.name, prove_seconds=latency)
 
-    async def upload(self, client: httpx.AsyncClient, circuit: CircuitArtifacts) -> None:
-        digest = await asyncio.to_thread(self._bundles.digest, circuit)
-        archive = await asyncio.to_thread(self._bundles.archive, circuit)
-        response = await self._send(client, "PUT", bundle_path(digest), archive)
+    async def provide(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, missing: Missing) -> None:
+        """Send what the prover said it lacks for ``circuit``: its recipe, then the SRS if it still lacks that."""
+        digest, recipe = await asyncio.to_thread(self._recipes.recipe, circuit)
+        if missing.recipe not in (None, digest) or missing.srs not in (None, recipe.srs):
+            raise RemoteProverError(f"prover {self.name} asked for {missing}, which circuit {digest} does not name")
+        missing_srs = missing.srs
+        if missing.recipe is not None:
+            stored = await self._put(client, recipe_path(digest), recipe.model_dump_json().encode())
+            missing_srs = stored.missing_srs
+        if missing_srs is not None:
+            if missing_srs != recipe.srs:
+                raise RemoteProverError(f"prover {self.name} asked for SRS {missing_srs}, not the recipe's")
+            await self._put(client, srs_path(recipe.srs), await asyncio.to_thread(circuit.srs.read_bytes))
+
+    async def _put(self, client: httpx.AsyncClient, path: str, body: bytes) -> Stored:
+        response = await self._send(client, "PUT", path, body)
         if response.status_code != 201:
             raise RemoteProverError(
-                f"prover {self.name} refused bundle {digest} ({response.status_code}): {response.text[:200]}"
+                f"prover {self.name} refused {path} ({response.status_code}): {response.text[:200]}"
             )
-        self._check_signature(response, "PUT", bundle_path(digest))
+        self._check_signature(response, "PUT", path)
+        return _parse(Stored, response.content, self.name)
 
     async def health(self, client: httpx.AsyncClient) -> Health:
         """Whether the prover is up: an open, unsigned liveness check, so it proves nothing about who answers."""
@@ -132,13 +155,13 @@ class RemoteProver:
     async def _post_prove(self, client: httpx.AsyncClient, request: ProveRequest) -> tuple[int, bytes, int]:
         """Status, body and the nonce the request was signed with (the answer must repeat it)."""
         response = await self._send(client, "POST", PROVE, request.model_dump_json().encode())
-        if response.status_code in (200, 404, 429):
+        if response.status_code in (200, 404, 422, 429):
             self._check_signature(response, "POST", PROVE)
         nonce = int(response.request.headers[bt.http_auth.HEADER_NONCE])
         return response.status_code, response.content, nonce
 
     async def _send(self, client: httpx.AsyncClient, method: str, path: str, body: bytes) -> httpx.Response:
-        headers = await asyncio.to_thread(  # hashing a bundle upload takes a while
+        headers = await asyncio.to_thread(  # hashing an SRS upload takes a while
             bt.http_auth.sign, self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
         )
         return await self._request(client, method, path, body=body, headers=headers)

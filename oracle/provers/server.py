@@ -4,8 +4,10 @@ Every request but ``GET /health`` (liveness, open to anyone, no details) must ca
 btauth/1 headers addressed to this prover's hotkey: a missing, stale, replayed or
 misaddressed signature gets 401, a caller outside the allow-list (when one is set) 403.
 Answers are signed by this prover's hotkey.
-Circuit bundles come from the requester (PUT /bundles/<digest>) or from a configured
-artifact URL, are checked against their digest before use, and stay cached.
+Circuit recipes (PUT /recipes/<digest>) and the SRS they name (PUT /srs/<sha256>) come
+from the requester or from a configured artifact URL, are checked against their digest,
+and stay cached; the keys derived from a recipe are kept only when its verifying key is
+the one the recipe names (else a signed 422), and stay cached too.
 A proof whose requester hangs up is cancelled: its process is ended. A proof request
 that finds every worker taken and the queue full gets 429 with ``Retry-After`` at once,
 so its node can ask another prover instead of waiting here.
@@ -22,6 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterable
+from typing import BinaryIO
 
 import bittensor as bt
 import httpx
@@ -29,21 +32,24 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from oracle.exceptions import ProverBusyError, ProverError
-from oracle.provers.bundle import BundleCache
+from oracle.exceptions import ProverBusyError, ProverError, RecipeMismatchError
 from oracle.provers.local import ProvingMaterial
 from oracle.provers.pool import PoolProver
+from oracle.provers.recipe import RecipeCache
 from oracle.provers.wire import (
-    BUNDLES,
     CAPACITY,
     HEALTH,
     PROVE,
+    RECIPES,
+    SRS,
     Busy,
     Capacity,
     Health,
-    MissingBundle,
+    Missing,
     ProveAnswer,
     ProveRequest,
+    Recipe,
+    Refused,
     Stored,
 )
 
@@ -59,13 +65,13 @@ FIRST_RETRY_AFTER_SECONDS = 5
 
 
 class ProverService:
-    """State behind the HTTP routes: identity, bundle cache, proving jobs, recent timings."""
+    """State behind the HTTP routes: identity, recipe cache, proving jobs, recent timings."""
 
     def __init__(
         self,
         *,
         hotkey: bt.Signer,
-        cache: BundleCache,
+        cache: RecipeCache,
         jobs: PoolProver,
         allowed: Iterable[str] = (),
         artifact_url: str | None = None,
@@ -77,18 +83,19 @@ class ProverService:
         self.artifact_url = artifact_url.rstrip("/") if artifact_url else None
         self.recent_prove_seconds: collections.deque[float] = collections.deque(maxlen=RECENT_PROOFS)
         self._nonces = bt.http_auth.InMemoryNonceStore(retention=NONCE_RETENTION_SECONDS)
-        self._fetching: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        # One download and one key setup per recipe or SRS, however many requests wait for it.
+        self._preparing: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     async def authenticate(self, request: Request) -> tuple[str, bytes]:
         """The caller's hotkey and the request's body, or 401/403.
 
         Freshness is judged when the request's headers came in, before its body is read:
-        a bundle upload of a hundred megabytes may take longer than the window to arrive.
+        an SRS upload of many megabytes may take longer than the window to arrive.
         """
         arrived_ns = time.time_ns()
         body = await request.body()
         try:
-            caller = await asyncio.to_thread(  # hashing an uploaded bundle takes a while
+            caller = await asyncio.to_thread(  # hashing an uploaded SRS takes a while
                 bt.http_auth.verify,
                 dict(request.headers),
                 body,
@@ -122,29 +129,67 @@ class ProverService:
         response.headers["Retry-After"] = str(seconds)
         return response
 
-    async def material(self, digest: str) -> ProvingMaterial | None:
-        material = await asyncio.to_thread(self.cache.get, digest)
-        if material is not None or self.artifact_url is None:
-            return material
-        async with self._fetching[digest]:  # one download per bundle, however many requests wait for it
-            material = await asyncio.to_thread(self.cache.get, digest)
-            return material or await self._fetch(digest)
+    async def material(self, digest: str) -> ProvingMaterial | Missing:
+        """The recipe's keys (derived on first use, off the event loop), or what is missing to derive them.
 
-    async def _fetch(self, digest: str) -> ProvingMaterial | None:
-        url = f"{self.artifact_url}/{digest}.tar"
+        Raises :class:`RecipeMismatchError` when the recipe does not set up to the verifying key it names.
+        """
+        if (refusal := self.cache.refusal(digest)) is not None:  # its recipe is gone: refuse, do not ask for it
+            raise refusal
+        async with self._preparing[digest]:
+            recipe = await asyncio.to_thread(self.cache.recipe, digest)
+            if recipe is None and self.artifact_url is not None:
+                recipe = await self._fetch_recipe(digest)
+            if recipe is None:
+                return Missing(recipe=digest)
+        async with self._preparing[recipe.srs]:
+            if self.cache.srs(recipe.srs) is None and not await self._fetch_srs(recipe.srs):
+                return Missing(srs=recipe.srs)
+        async with self._preparing[digest]:
+            material = await asyncio.to_thread(self.cache.material, digest)
+        return material if material is not None else Missing(recipe=digest)  # removed meanwhile
+
+    async def _fetch_recipe(self, digest: str) -> Recipe | None:
         with tempfile.TemporaryFile() as spool:
-            try:
-                async with httpx.AsyncClient(timeout=60.0) as client, client.stream("GET", url) as response:
-                    if response.status_code == 404:
-                        return None
-                    response.raise_for_status()
-                    async for chunk in response.aiter_bytes():
-                        spool.write(chunk)
-            except httpx.HTTPError as exc:
-                log.warning("cannot fetch bundle %s from %s: %s", digest, url, exc)
+            if not await self._download(f"{digest}.recipe", spool):
                 return None
             spool.seek(0)
-            return await asyncio.to_thread(self.cache.install, digest, spool)
+            try:
+                recipe = Recipe.model_validate_json(spool.read())
+                await asyncio.to_thread(self.cache.install, digest, recipe)
+            except (ValidationError, ProverError) as exc:
+                log.warning("the recipe fetched as %s is unusable: %s", digest, exc)
+                return None
+            return recipe
+
+    async def _fetch_srs(self, sha256: str) -> bool:
+        if self.artifact_url is None:
+            return False
+        with tempfile.TemporaryFile() as spool:
+            if not await self._download(f"{sha256}.srs", spool):
+                return False
+            spool.seek(0)
+            try:
+                await asyncio.to_thread(self.cache.install_srs, sha256, spool)
+            except ProverError as exc:
+                log.warning("%s", exc)
+                return False
+            return True
+
+    async def _download(self, name: str, spool: BinaryIO) -> bool:
+        """``artifact_url/name`` streamed into ``spool``; False when absent or unreachable."""
+        url = f"{self.artifact_url}/{name}"
+        try:
+            async with httpx.AsyncClient(timeout=60.0) as client, client.stream("GET", url) as response:
+                if response.status_code == 404:
+                    return False
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes():
+                    spool.write(chunk)
+        except httpx.HTTPError as exc:
+            log.warning("cannot fetch %s: %s", url, exc)
+            return False
+        return True
 
     async def prove(self, request: Request, job_request: ProveRequest, material: ProvingMaterial) -> ProveAnswer | None:
         """Run the proof; None when the requester went away first (the job is then ended)."""
@@ -159,7 +204,7 @@ class ProverService:
         proof = waiting.result()
         self.recent_prove_seconds.append(round(proof.prove_seconds, 3))
         return ProveAnswer(
-            bundle=job_request.bundle,
+            recipe=job_request.recipe,
             inputs=job_request.inputs,
             request_nonce=int(request.headers[bt.http_auth.HEADER_NONCE]),
             proof=proof.document.decode(),
@@ -179,7 +224,8 @@ def create_app(service: ProverService) -> FastAPI:
         caller, _ = await service.authenticate(request)
         answer = Capacity(
             hotkey=service.hotkey.ss58_address,
-            bundles=service.cache.digests(),
+            recipes=service.cache.digests(),
+            srs=service.cache.srs_held(),
             workers=service.jobs.workers,
             queue=service.jobs.queue,
             running=service.jobs.running,
@@ -188,14 +234,27 @@ def create_app(service: ProverService) -> FastAPI:
         )
         return service.signed(answer, request=request, caller=caller)
 
-    @app.put(BUNDLES + "/{digest}")
-    async def put_bundle(digest: str, request: Request) -> Response:
+    @app.put(RECIPES + "/{digest}")
+    async def put_recipe(digest: str, request: Request) -> Response:
         caller, body = await service.authenticate(request)
         try:
-            await asyncio.to_thread(service.cache.install, digest, io.BytesIO(body))
+            recipe = Recipe.model_validate_json(body)
+            missing_srs = await asyncio.to_thread(service.cache.install, digest, recipe)
+        except ValidationError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
         except ProverError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        return service.signed(Stored(bundle=digest), request=request, caller=caller, status_code=201)
+        stored = Stored(digest=digest, missing_srs=missing_srs)
+        return service.signed(stored, request=request, caller=caller, status_code=201)
+
+    @app.put(SRS + "/{sha256}")
+    async def put_srs(sha256: str, request: Request) -> Response:
+        caller, body = await service.authenticate(request)
+        try:
+            await asyncio.to_thread(service.cache.install_srs, sha256, io.BytesIO(body))
+        except ProverError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return service.signed(Stored(digest=sha256), request=request, caller=caller, status_code=201)
 
     @app.post(PROVE)
     async def prove(request: Request) -> Response:
@@ -204,16 +263,17 @@ def create_app(service: ProverService) -> FastAPI:
             job = ProveRequest.model_validate_json(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        if service.jobs.full:  # before fetching a bundle or asking for one the job could not use now
+        if service.jobs.full:  # before fetching a recipe or asking for one the job could not use now
             return service.busy(request=request, caller=caller)
         try:
-            material = await service.material(job.bundle)
-            if material is None:
-                return service.signed(
-                    MissingBundle(missing_bundle=job.bundle), request=request, caller=caller, status_code=404
-                )
+            material = await service.material(job.recipe)
+            if isinstance(material, Missing):
+                return service.signed(material, request=request, caller=caller, status_code=404)
             answer = await service.prove(request, job, material)
-        except ProverBusyError:  # the last place went while the bundle was loaded
+        except RecipeMismatchError as exc:
+            refused = Refused(recipe=exc.recipe, expected_vk=exc.expected_vk, derived_vk=exc.derived_vk)
+            return service.signed(refused, request=request, caller=caller, status_code=422)
+        except ProverBusyError:  # the last place went while the keys were derived
             return service.busy(request=request, caller=caller)
         except ProverError as exc:
             raise HTTPException(status_code=500, detail=str(exc)) from None

@@ -14,11 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 HEALTH = "/health"
 CAPACITY = "/capacity"
 PROVE = "/prove"
-BUNDLES = "/bundles"  # PUT /bundles/<digest>: a tar of the circuit bundle
+RECIPES = "/recipes"  # PUT /recipes/<digest>: a Recipe
+SRS = "/srs"  # PUT /srs/<sha256>: the SRS file's bytes
 
 
-def bundle_path(digest: str) -> str:
-    return f"{BUNDLES}/{digest}"
+def recipe_path(digest: str) -> str:
+    return f"{RECIPES}/{digest}"
+
+
+def srs_path(sha256: str) -> str:
+    return f"{SRS}/{sha256}"
 
 
 class _Message(BaseModel):
@@ -28,29 +33,49 @@ class _Message(BaseModel):
 DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 
 
+class Recipe(_Message):
+    """What a prover derives a circuit's keys from: the compiled circuit, and the SRS and vk named by sha256."""
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")  # raw bytes in Python, base64 in JSON
+
+    compiled: bytes = Field(description="the compiled circuit (network.ezkl)")
+    srs: str = Field(pattern=DIGEST_PATTERN, description="sha256 of the SRS file to set the circuit up with")
+    vk: str = Field(pattern=DIGEST_PATTERN, description="sha256 of the verifying key the setup must yield")
+
+
 class ProveRequest(_Message):
-    bundle: str = Field(pattern=DIGEST_PATTERN, description="digest of the circuit bundle to prove with")
+    recipe: str = Field(pattern=DIGEST_PATTERN, description="digest of the circuit recipe to prove with")
     inputs: list[list[float]] = Field(min_length=1, description="one flat list per model input tensor")
 
 
 class ProveAnswer(_Message):
-    bundle: str
+    recipe: str
     inputs: list[list[float]]
     request_nonce: int = Field(description="the X-Bittensor-Nonce of the request this answers")
     proof: str = Field(description="the EZKL proof JSON document")
     prove_seconds: float
 
 
-class MissingBundle(_Message):
-    """The 404 answer to a proof request for a bundle the prover does not hold."""
+class Missing(_Message):
+    """The 404 answer to a proof request the prover cannot set up: the recipe, or the SRS it names, is not held."""
 
-    missing_bundle: str
+    recipe: str | None = None
+    srs: str | None = None
+
+
+class Refused(_Message):
+    """The 422 answer to a proof request whose recipe does not yield the verifying key it names."""
+
+    recipe: str
+    expected_vk: str
+    derived_vk: str
 
 
 class Stored(_Message):
-    """The answer to a bundle upload that hashed to its digest."""
+    """The answer to a recipe or SRS upload that hashed to its digest; ``missing_srs`` is still to be sent."""
 
-    bundle: str
+    digest: str
+    missing_srs: str | None = None
 
 
 class Busy(_Message):
@@ -68,7 +93,8 @@ class Health(_Message):
 
 class Capacity(_Message):
     hotkey: str
-    bundles: list[str]
+    recipes: list[str]
+    srs: list[str]
     workers: int
     queue: int | None = Field(description="jobs that may wait for a worker before 429; None: no bound")
     running: int

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -28,10 +28,11 @@ from bittensor.keyfiles import Keypair
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import free_port
 from oracle.exceptions import RemoteProverError
+from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import Proof
-from oracle.provers.bundle import NodeBundles
 from oracle.provers.identity import load_hotkey
+from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 
 SLOW_DELAY_SECONDS = 30.0
@@ -52,7 +53,7 @@ class ProverProcess:
 
 @dataclass(frozen=True)
 class ArtifactServer:
-    """A plain static HTTP server holding the demo circuit's bundle, recording what is fetched."""
+    """A plain static HTTP server holding the demo circuit's recipe and SRS, recording what is fetched."""
 
     url: str
     fetched: list[str] = field(default_factory=list)
@@ -101,7 +102,7 @@ def _start(command: list[str], *, name: str, hotkey: str, port: int, workdir: Pa
 
 def _wait_until_healthy(provers: list[ProverProcess], signer: Keypair) -> None:
     async def probe(prover: ProverProcess) -> None:
-        remote = RemoteProver(prover.endpoint, signer=signer, bundles=NodeBundles())
+        remote = RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes())
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         async with httpx.AsyncClient(timeout=5.0) as client:
             while True:
@@ -149,7 +150,7 @@ class ProverLauncher:
             command = [
                 *command,
                 *("--port", str(port), "--wallet", f"tests/{name}", "--wallet-path", str(self._wallets)),
-                *("--cache-dir", str(self._workdir / name / "bundles")),
+                *("--cache-dir", str(self._workdir / name / "recipes")),
             ]
             prover = _start(
                 command, name=name, hotkey=hotkey(self._wallets, name).ss58_address, port=port, workdir=self._workdir
@@ -171,7 +172,7 @@ def launcher(tmp_path_factory: pytest.TempPathFactory, wallets: Path, node_signe
         yield launcher
     finally:
         launcher.close()
-        # Every prover keeps its own copy of each proving key (hundreds of MB for the slices): not past this package.
+        # Every prover derives its own copy of each proving key (hundreds of MB for the slices): not past this package.
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -180,8 +181,9 @@ def artifact_server(
     tmp_path_factory: pytest.TempPathFactory, demo_circuit: CircuitArtifacts
 ) -> Iterator[ArtifactServer]:
     folder = tmp_path_factory.mktemp("artifacts")
-    bundles = NodeBundles()
-    (folder / f"{bundles.digest(demo_circuit)}.tar").write_bytes(bundles.archive(demo_circuit))
+    digest, recipe = NodeRecipes().recipe(demo_circuit)
+    (folder / f"{digest}.recipe").write_text(recipe.model_dump_json())
+    shutil.copyfile(demo_circuit.srs, folder / f"{recipe.srs}.srs")
     fetched: list[str] = []
 
     class Handler(SimpleHTTPRequestHandler):
@@ -209,7 +211,7 @@ def artifact_server(
 def trio(
     launcher: ProverLauncher, node_signer: Keypair, proof_file: Path, artifact_server: ArtifactServer
 ) -> ProverTrio:
-    """The honest prover takes bundles from the artifact server; the others are sent them by the node."""
+    """The honest prover takes recipes and the SRS from the artifact server; the others are sent them by the node."""
     honest, slow, liar = launcher.start(
         ("honest", [*SERVE, "--allow", node_signer.ss58_address, "--artifact-url", artifact_server.url]),
         ("slow", [*ROGUE, "slow", "--delay", str(SLOW_DELAY_SECONDS)]),
@@ -218,8 +220,29 @@ def trio(
     return ProverTrio(honest=honest, slow=slow, liar=liar)
 
 
+def set_up(prover: ProverProcess, signer: Keypair, circuit: CircuitArtifacts, inputs: Sequence[float]) -> None:
+    """Has ``prover`` derive ``circuit``'s keys now (one proof request, its answer unread).
+
+    A prover new to a circuit first sets it up (seconds): a rogue one meant to answer a
+    race first must not lose it to that.
+    """
+
+    async def once() -> None:
+        async with httpx.AsyncClient(timeout=300.0) as client:
+            await RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes()).aprove(client, circuit, inputs)
+
+    asyncio.run(once())
+
+
 @pytest.fixture(scope="package")
-def replayer(launcher: ProverLauncher, proof_file: Path) -> ProverProcess:
+def replayer(
+    launcher: ProverLauncher,
+    proof_file: Path,
+    node_signer: Keypair,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+) -> ProverProcess:
     """Answers at once with a valid proof of the demo model on other inputs (sample 0)."""
     (prover,) = launcher.start(("replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))
+    set_up(prover, node_signer, demo_circuit, demo_spec.model_samples()[0])
     return prover

@@ -5,7 +5,7 @@
 
 ``flip`` answers every request at once with the proof in F, one byte flipped; ``replay``
 answers with the proof in F unchanged (a valid proof, of other inputs); ``slow`` proves
-honestly after sleeping S seconds. Authentication, bundles, signing and the queue's
+honestly after sleeping S seconds. Authentication, recipes, signing and the queue's
 bound (one worker, Q more waiting) are the real server's: only what runs in the
 proving process differs.
 """
@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from oracle.provers.base import Proof
-from oracle.provers.bundle import BundleCache
 from oracle.provers.identity import load_hotkey
 from oracle.provers.local import ProvingMaterial, prove_material
 from oracle.provers.pool import PoolProver, ProveTarget
+from oracle.provers.recipe import RecipeCache
 from oracle.provers.server import DEFAULT_QUEUE, ProverService, serve_forever
 
 
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     service = ProverService(
         hotkey=load_hotkey(args.wallet, path=args.wallet_path),
-        cache=BundleCache(args.cache_dir),
+        cache=RecipeCache(args.cache_dir),
         jobs=PoolProver(
             workers=1,
             queue=args.queue,

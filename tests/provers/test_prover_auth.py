@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import httpx
 import pytest
 from bittensor.keyfiles import Keypair
 
-from oracle.provers.wire import CAPACITY, HEALTH, PROVE, Capacity, MissingBundle, ProveRequest, bundle_path
+from oracle.provers.wire import CAPACITY, HEALTH, PROVE, Capacity, Missing, ProveRequest, Recipe, recipe_path, srs_path
 from tests.provers.conftest import ProverProcess, ProverTrio, hotkey
 
 
@@ -46,7 +44,7 @@ def test_a_signed_request_is_answered_and_the_answer_is_signed_by_the_prover(
 def test_health_is_open_to_anyone_and_tells_nothing_but_ok(honest: ProverProcess) -> None:
     response = _send(honest, "GET", HEALTH)  # no signature, and the prover allows only the node's hotkey
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}  # no hotkey, version, bundles or queue
+    assert response.json() == {"status": "ok"}  # no hotkey, version, recipes or queue
     assert not [name for name in response.headers if name.lower().startswith("x-bittensor")]
 
 
@@ -79,8 +77,8 @@ def test_stale_signature_is_401(honest: ProverProcess, node_signer: Keypair) -> 
 
 
 def test_body_other_than_the_signed_one_is_401(honest: ProverProcess, node_signer: Keypair) -> None:
-    signed = ProveRequest(bundle="0" * 64, inputs=[[1.0]]).model_dump_json().encode()
-    sent = ProveRequest(bundle="0" * 64, inputs=[[2.0]]).model_dump_json().encode()
+    signed = ProveRequest(recipe="0" * 64, inputs=[[1.0]]).model_dump_json().encode()
+    sent = ProveRequest(recipe="0" * 64, inputs=[[2.0]]).model_dump_json().encode()
     response = _send(honest, "POST", PROVE, sent, headers=_signed(node_signer, honest.hotkey, "POST", PROVE, signed))
     assert response.status_code == 401
     assert "signature does not verify" in response.json()["detail"]
@@ -93,40 +91,37 @@ def test_validly_signed_caller_outside_the_allow_list_is_403(honest: ProverProce
     assert stranger.ss58_address in response.json()["detail"]
 
 
-def test_unknown_bundle_is_a_signed_404_naming_it(honest: ProverProcess, node_signer: Keypair) -> None:
-    body = ProveRequest(bundle="ab" * 32, inputs=[[1.0, 2.0]]).model_dump_json().encode()
+def test_unknown_recipe_is_a_signed_404_naming_it(honest: ProverProcess, node_signer: Keypair) -> None:
+    body = ProveRequest(recipe="ab" * 32, inputs=[[1.0, 2.0]]).model_dump_json().encode()
     response = _send(honest, "POST", PROVE, body, headers=_signed(node_signer, honest.hotkey, "POST", PROVE, body))
     assert response.status_code == 404
     bt.http_auth.verify(
         response.headers, response.content, method="POST", path=PROVE, self_hotkey_ss58=node_signer.ss58_address
     )
-    assert MissingBundle.model_validate_json(response.content).missing_bundle == "ab" * 32
+    assert Missing.model_validate_json(response.content) == Missing(recipe="ab" * 32)
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            tar.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
+def _put(prover: ProverProcess, signer: Keypair, path: str, body: bytes) -> httpx.Response:
+    return _send(prover, "PUT", path, body, headers=_signed(signer, prover.hotkey, "PUT", path, body))
 
 
-@pytest.mark.parametrize(
-    ("files", "reason"),
-    [
-        ({"network.ezkl": b"a", "pk.key": b"b", "kzg.srs": b"c"}, "hashes to"),
-        ({"network.ezkl": b"a", "pk.key": b"b", "../kzg.srs": b"c"}, "may only hold"),
-    ],
-)
-def test_bundle_upload_that_does_not_match_its_digest_is_refused(
-    honest: ProverProcess, node_signer: Keypair, files: dict[str, bytes], reason: str
-) -> None:
+def _held(prover: ProverProcess, signer: Keypair) -> Capacity:
+    response = _send(prover, "GET", CAPACITY, headers=_signed(signer, prover.hotkey, "GET", CAPACITY))
+    return Capacity.model_validate_json(response.content)
+
+
+def test_recipe_upload_that_does_not_match_its_digest_is_refused(honest: ProverProcess, node_signer: Keypair) -> None:
     digest = "cd" * 32
-    body, path = _tar(files), bundle_path(digest)
-    response = _send(honest, "PUT", path, body, headers=_signed(node_signer, honest.hotkey, "PUT", path, body))
+    body = Recipe(compiled=b"circuit", srs="01" * 32, vk="02" * 32).model_dump_json().encode()
+    response = _put(honest, node_signer, recipe_path(digest), body)
     assert response.status_code == 400
-    assert reason in response.json()["detail"]
-    capacity = _send(honest, "GET", CAPACITY, headers=_signed(node_signer, honest.hotkey, "GET", CAPACITY))
-    assert digest not in Capacity.model_validate_json(capacity.content).bundles
+    assert "hashes to" in response.json()["detail"]
+    assert digest not in _held(honest, node_signer).recipes
+
+
+def test_srs_upload_that_does_not_match_its_hash_is_refused(honest: ProverProcess, node_signer: Keypair) -> None:
+    sha256 = "ef" * 32
+    response = _put(honest, node_signer, srs_path(sha256), b"not the SRS")
+    assert response.status_code == 400
+    assert "hashes to" in response.json()["detail"]
+    assert sha256 not in _held(honest, node_signer).srs

@@ -23,10 +23,10 @@ from oracle.exceptions import ProverBusyError
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import split_by_shapes
 from oracle.provers import Proof
-from oracle.provers.bundle import NodeBundles
 from oracle.provers.discovery import StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
 from oracle.provers.factory import PipelineAcceptance
+from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Outcome, Scoreboard, ScoringPolicy
 from oracle.provers.wire import PROVE, Busy, ProveRequest
@@ -35,7 +35,7 @@ from tests.provers.conftest import ROGUE, ProverLauncher, ProverProcess, ProverT
 
 BUSY_PROOF_SECONDS = 300.0  # far longer than any test here: the prover stays busy until we hang up
 WAIT_SECONDS = 30.0
-OCCUPY_SECONDS = 180.0  # the first occupying request uploads the demo bundle (~130 MB) before it proves
+OCCUPY_SECONDS = 180.0  # the first occupying request has the prover derive the demo keys before it proves
 # The node's clock, held still: a busy prover's Retry-After (seconds) must not run out while we look.
 FROZEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -70,9 +70,9 @@ async def occupied(
     prover: ProverProcess, signer: Keypair, circuit: CircuitArtifacts, inputs: Sequence[float]
 ) -> AsyncIterator[None]:
     """The prover's only worker taken by a proof request of ours; on exit we hang up and it ends the job."""
-    remote = RemoteProver(prover.endpoint, signer=signer, bundles=NodeBundles())
+    remote = RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes())
     async with httpx.AsyncClient(timeout=BUSY_PROOF_SECONDS * 2) as client:
-        occupant = asyncio.create_task(remote.aprove(client, circuit, inputs))  # uploads the bundle first if needed
+        occupant = asyncio.create_task(remote.aprove(client, circuit, inputs))  # sends the recipe first if needed
         try:
             deadline = time.monotonic() + OCCUPY_SECONDS
             while await _jobs_at(remote, client) == 0:
@@ -93,13 +93,13 @@ def _signed_post(signer: Keypair, receiver: str, body: bytes) -> dict[str, str]:
     return bt.http_auth.sign(signer, method="POST", path=PROVE, body=body, receiver_ss58=receiver)
 
 
-def test_a_busy_prover_answers_a_signed_429_with_retry_after_and_asks_for_no_bundle(
+def test_a_busy_prover_answers_a_signed_429_with_retry_after_and_asks_for_no_recipe(
     busy: ProverProcess, node_signer: Keypair, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
     inputs = demo_spec.model_samples()[0]
     tensors = split_by_shapes(inputs, demo_circuit.manifest.input_shapes)
-    known = ProveRequest(bundle=NodeBundles().digest(demo_circuit), inputs=tensors).model_dump_json().encode()
-    unknown = ProveRequest(bundle="ef" * 32, inputs=tensors).model_dump_json().encode()
+    known = ProveRequest(recipe=NodeRecipes().digest(demo_circuit), inputs=tensors).model_dump_json().encode()
+    unknown = ProveRequest(recipe="ef" * 32, inputs=tensors).model_dump_json().encode()
 
     async def while_busy() -> tuple[list[httpx.Response], ProverBusyError]:
         async with occupied(busy, node_signer, demo_circuit, inputs), httpx.AsyncClient(timeout=30.0) as client:
@@ -107,14 +107,14 @@ def test_a_busy_prover_answers_a_signed_429_with_retry_after_and_asks_for_no_bun
                 await client.post(busy.url + PROVE, content=body, headers=_signed_post(node_signer, busy.hotkey, body))
                 for body in (known, unknown)
             ]
-            remote = RemoteProver(busy.endpoint, signer=node_signer, bundles=NodeBundles())
+            remote = RemoteProver(busy.endpoint, signer=node_signer, recipes=NodeRecipes())
             with pytest.raises(ProverBusyError) as refused:
                 await remote.aprove(client, demo_circuit, inputs)
             return answers, refused.value
 
     answers, refused = asyncio.run(while_busy())
 
-    for response in answers:  # a bundle it lacks is not worth asking for while it has no room
+    for response in answers:  # a recipe it lacks is not worth asking for while it has no room
         assert response.status_code == 429, response.text
         signer = bt.http_auth.verify(
             response.headers, response.content, method="POST", path=PROVE, self_hotkey_ss58=node_signer.ss58_address

@@ -26,16 +26,17 @@ from oracle.inference import OnnxModel
 from oracle.node import FeedNode
 from oracle.proof_checks import check_sliced_proof
 from oracle.provers import LocalProver, Proof, Prover
-from oracle.provers.bundle import NodeBundles
 from oracle.provers.discovery import StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
 from oracle.provers.factory import PipelineAcceptance
 from oracle.provers.pool import PoolProver
+from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Scoreboard
 from oracle.provers.sliced import prove_slices
+from oracle.provers.wire import Missing
 from oracle.store import ProverRecord, RoundStatus, Store
-from tests.provers.conftest import ROGUE, ArtifactServer, ProverLauncher, ProverProcess, ProverTrio
+from tests.provers.conftest import ROGUE, ArtifactServer, ProverLauncher, ProverProcess, ProverTrio, set_up
 
 ROUNDS = 3
 
@@ -78,7 +79,7 @@ def _by_hotkey(scoreboard: Scoreboard) -> dict[str, ProverRecord]:
 def _jobs_at(prover: ProverProcess, signer: Keypair) -> int:
     async def ask() -> int:
         async with httpx.AsyncClient(timeout=10.0) as client:
-            capacity = await RemoteProver(prover.endpoint, signer=signer, bundles=NodeBundles()).capacity(client)
+            capacity = await RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes()).capacity(client)
         return capacity.running + capacity.waiting
 
     return asyncio.run(ask())
@@ -198,19 +199,19 @@ def test_without_a_timely_remote_proof_the_round_is_proven_locally(
     _wait_until_idle(trio.slow, node_signer)
 
 
-class NoUploads(NodeBundles):
-    def archive(self, circuit: CircuitArtifacts) -> bytes:
-        raise AssertionError("the node was asked to upload a bundle its prover should fetch itself")
+class NoUploads(RemoteProver):
+    async def provide(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, missing: Missing) -> None:
+        raise AssertionError(f"the node was asked for {missing}, which its prover should fetch itself")
 
 
-def test_a_prover_fetches_unknown_bundles_from_its_artifact_url_once(
+def test_a_prover_fetches_unknown_recipes_and_srs_from_its_artifact_url_once(
     trio: ProverTrio,
     artifact_server: ArtifactServer,
     node_signer: Keypair,
     demo_spec: FeedSpec,
     demo_circuit: CircuitArtifacts,
 ) -> None:
-    remote = RemoteProver(trio.honest.endpoint, signer=node_signer, bundles=NoUploads())
+    remote = NoUploads(trio.honest.endpoint, signer=node_signer, recipes=NodeRecipes())
     assert isinstance(remote, Prover)
     inputs = demo_spec.model_samples()[4]
 
@@ -219,12 +220,15 @@ def test_a_prover_fetches_unknown_bundles_from_its_artifact_url_once(
     assert proof.prover == trio.honest.hotkey
     PipelineAcceptance(demo_spec)(demo_circuit, proof, inputs)
     # Fetched once (by this test or an earlier round), checked against its digest, cached since.
-    assert artifact_server.fetched.count(f"/{NodeBundles().digest(demo_circuit)}.tar") == 1
+    digest, recipe = NodeRecipes().recipe(demo_circuit)
+    assert artifact_server.fetched.count(f"/{digest}.recipe") == 1
+    assert artifact_server.fetched.count(f"/{recipe.srs}.srs") == 1
 
 
 @pytest.fixture(scope="module")
 def slice_replayer(
     launcher: ProverLauncher,
+    node_signer: Keypair,
     sliced_spec: FeedSpec,
     sliced_circuit: SlicedCircuit,
     tmp_path_factory: pytest.TempPathFactory,
@@ -236,6 +240,11 @@ def slice_replayer(
     proof_file = tmp_path_factory.mktemp("slice-replay") / "proof.json"
     proof_file.write_bytes(LocalProver().prove(piece.circuit, other).document)
     (prover,) = launcher.start(("slice-replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))
+    # Set up before the race, or deriving its keys would make it lose every slice to the honest prover.
+    steps = run_chain(sliced_circuit, sliced_spec.model_samples()[5]).steps
+    for each, step in zip(sliced_circuit.slices, steps, strict=True):
+        if each.circuit is not None:
+            set_up(prover, node_signer, each.circuit, step.inputs)
     return prover
 
 
