@@ -70,6 +70,7 @@ class FeedNode:
         )
         self._store = store
         self._ledger = Ledger(store)
+        self._home_waiting = False
         self._relayer = RoundRelayer(
             store,
             sender_for(w3, "relayer", feed=spec),
@@ -123,11 +124,14 @@ class FeedNode:
             for lane in self.lanes:  # copied before the first send, so a crash loses no chain's round
                 lane.post(row)
             try:
-                self._ledger.supersede(int(self.deployment.id))  # type: ignore[arg-type]
+                if self._home_waiting:  # rounds left waiting while the chain was out of reach: this one replaces them
+                    self._ledger.supersede(int(self.deployment.id))  # type: ignore[arg-type]
+                    self._home_waiting = False
                 row = self._relayer.relay(int(row.id)).round  # type: ignore[arg-type]
             except UNREACHABLE as exc:
                 # Like any chain out of reach: the round waits, and the next tick's round supersedes it.
                 log.warning("feed '%s': chain %d is out of reach (%s)", self.spec.id, self.deployment.chain_id, exc)
+                self._home_waiting = True
                 return self._report(
                     self._ledger.round(int(row.id)),  # type: ignore[arg-type]
                     trigger=f"chain {self.deployment.chain_id} out of reach: the round waits to be sent",
