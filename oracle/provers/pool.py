@@ -144,29 +144,14 @@ class PoolProver:
                 self._jobs.discard(job)
 
     def _in_process(self, job: ProofJob, material: ProvingMaterial, tensors: list[list[float]]) -> Proof:
-        receiver, sender = _CONTEXT.Pipe(duplex=False)
-        process = _CONTEXT.Process(target=_work, args=(self._target, (material, tensors), sender), daemon=True)
-        try:
-            started = job._start(process)
-            sender.close()  # the child holds its own end; recv() sees EOF when the child ends without answering
-            if not started:
-                raise ProverError(f"proving job for circuit {material.label} was cancelled before it started")
-            try:
-                outcome, value = receiver.recv()
-            except EOFError:
-                process.join()
-                if job.cancelled:
-                    raise ProverError(f"proving job for circuit {material.label} was cancelled") from None
-                raise ProverError(
-                    f"the proving process for circuit {material.label} died (exit code {process.exitcode}); "
-                    "check its memory use"
-                ) from None
-            process.join()
-        finally:
-            receiver.close()
-        if outcome == "error":
-            raise ProverError(value)
-        return value
+        return _in_child(
+            self._target,
+            (material, tensors),
+            what=f"proving job for circuit {material.label}",
+            process_name=f"proving process for circuit {material.label}",
+            start=job._start,
+            cancelled=lambda: job.cancelled,
+        )
 
 
 def run_isolated(target: Callable[..., T], *args: object, what: str) -> T:
@@ -175,18 +160,38 @@ def run_isolated(target: Callable[..., T], *args: object, what: str) -> T:
     For EZKL calls other than proving (a key setup): they hold the GIL and hundreds of
     megabytes for seconds, which a prover's HTTP server must not.
     """
+    return _in_child(target, args, what=what, process_name=f"process for {what}")
+
+
+def _start_now(process: multiprocessing.process.BaseProcess) -> bool:
+    process.start()
+    return True
+
+
+def _in_child(
+    target: Callable[..., T],
+    args: tuple[object, ...],
+    *,
+    what: str,
+    process_name: str,
+    start: Callable[[multiprocessing.process.BaseProcess], bool] = _start_now,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> T:
+    """``target(*args)`` in a forked child; ``start`` may refuse to start it (a cancelled job)."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(target=_work, args=(target, args, sender), daemon=True)
     try:
-        process.start()
-        sender.close()
+        started = start(process)
+        sender.close()  # the child holds its own end; recv() sees EOF when the child ends without answering
+        if not started:
+            raise ProverError(f"{what} was cancelled before it started")
         try:
             outcome, value = receiver.recv()
         except EOFError:
             process.join()
-            raise ProverError(
-                f"the process for {what} died (exit code {process.exitcode}); check its memory use"
-            ) from None
+            if cancelled():
+                raise ProverError(f"{what} was cancelled") from None
+            raise ProverError(f"the {process_name} died (exit code {process.exitcode}); check its memory use") from None
         process.join()
     finally:
         receiver.close()
