@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from oracle.api import create_app
+from oracle.evm.contracts import project_contracts
 from oracle.store import Store
 from tests.multichain import FIRST_CHAIN, SECOND_CHAIN, TwoChains, add_two_chain_feed
 from tests.serving import serving
@@ -25,6 +26,9 @@ class Served:
 @pytest.fixture
 def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
     (tmp_path / "state").mkdir()
+    # On a fresh clone these may be the suite's first tests: compile the contracts here, not inside
+    # the first request, which would otherwise spend the client's timeout on solc.
+    project_contracts()
     store = Store(store_url)
     feed = add_two_chain_feed(store)
     app = create_app(store, build_root=tmp_path / "build", refresh_seconds=0, rpc_timeout=2.0)
