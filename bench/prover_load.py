@@ -62,14 +62,15 @@ DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "prover_load.json"
 PROVERS = ("a", "b")
 VICTIM = "a"
 SAMPLE_SECONDS = 0.25
-# A service's memory bound, its process tree's RSS summed at one instant (shared pages of forked
-# children counted twice, so it errs high). Nothing in zkoracle configures a memory limit; these
-# are set from what the parts are measured to need on this machine: an idle prover or node
-# process is ~0.3-0.45 GB (EZKL, bittensor, web3 imported), its forkserver ~0.2 GB, and one
-# demo proof peaks at 0.35-0.7 GB (FIELD-NOTES), so with one worker each (a node proves only
-# when the network fails it) 2 GiB leaves room for one proof and nothing that grows per round.
-PROVER_MEMORY_BOUND_MIB = 2048
-NODE_MEMORY_BOUND_MIB = 2048
+# A service's memory bound: its process tree's RSS summed at one instant (pages shared with forked
+# children counted twice, so it errs high). Nothing in zkoracle configures a memory limit, so the bound
+# is what the parts need, measured here (bench/results/prover_load.json): a prover or node process with
+# EZKL, bittensor and web3 imported ~0.35 GB, a proving child ~0.35 GB (one demo proof; FIELD-NOTES
+# has 0.35-0.7 GB). A prover runs one proof at a time (peak 0.64 GB); a node proves only when the
+# network fails a round, at most one proof per feed at once (two feeds: ~1.05 GB). 1.5 GiB holds
+# that with room, and fails anything that grows with the rounds.
+PROVER_MEMORY_BOUND_MIB = 1536
+NODE_MEMORY_BOUND_MIB = 1536
 START_TIMEOUT_SECONDS = 60.0
 # The nodes build (cached), deploy and prove their rounds through 2 shared cores.
 RUN_TIMEOUT_SECONDS = 600.0
@@ -452,6 +453,34 @@ def run_load(shape: LoadShape, *, rpc_url: str, workdir: Path, console: Console 
     }
 
 
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The figures the acceptance reads, totalled over nodes and feeds."""
+    feeds = [feed for node in results["nodes"].values() for feed in node["feeds"].values()]
+    proven_by: Counter[str] = Counter()
+    for feed in feeds:
+        proven_by.update(feed["proven_by"])
+    records = [record for node in results["nodes"].values() for record in node["prover_records"].values()]
+    return {
+        "rounds": sum(feed["rounds"] for feed in feeds),
+        "landed": sum(feed["landed"] for feed in feeds),
+        "on_chain": sum(feed["on_chain"] for feed in feeds),
+        "landed_twice_or_missing": sum(
+            feed["onchain_round_numbers"] != list(range(1, feed["on_chain"] + 1))
+            or feed["distinct_tx"] != feed["landed"]
+            for feed in feeds
+        ),
+        "proven_by": dict(proven_by),
+        "busy_answers": sum(prover["busy_answers"] for prover in results["provers"].values()),
+        "failed_requests": sum(record["failed"] for record in records),
+        "invalid_proofs": sum(record["invalid"] for record in records),
+        "peak_tree_rss_mib": {
+            "provers": max(prover["peak_tree_rss_mib"] for prover in results["provers"].values()),
+            "nodes": max(node["peak_tree_rss_mib"] for node in results["nodes"].values()),
+        },
+        "node_exit_codes": [node["exit_code"] for node in results["nodes"].values()],
+    }
+
+
 @contextmanager
 def _kept(workdir: Path, out: Path) -> Iterator[None]:
     """The services' logs copied next to the results, whatever happens."""
@@ -480,8 +509,10 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(folder)
         with AnvilNode(log_path=workdir / "anvil.log") as anvil:
             results = run_load(shape, rpc_url=anvil.rpc_url, workdir=workdir, console=console)
+    results["summary"] = summary(results)
     results["machine"] = machine
     results["load_average_1m_at_end"] = os.getloadavg()[0]
+    console.print(results["summary"])
     write_results(results, args.out, console)
 
 
