@@ -73,13 +73,12 @@ PROVER_MEMORY_BOUND_MIB = 1536
 NODE_MEMORY_BOUND_MIB = 1536
 START_TIMEOUT_SECONDS = 60.0
 # The nodes build (cached), deploy and prove their rounds through 2 shared cores.
-RUN_TIMEOUT_SECONDS = 600.0
+RUN_TIMEOUT_SECONDS = 900.0
 KILL_WAIT_SECONDS = 300.0
 STOP_TIMEOUT_SECONDS = 30.0
-# Long enough for a proof that waited for a free prover: the demo's 120 s would expire rounds on a loaded box.
-MAX_OBSERVATION_AGE_SECONDS = 600
-# The round's whole time with the network before it is proven locally: busy provers are waited for within it.
-NETWORK_TIMEOUT_SECONDS = 240
+# Long enough for a round that waited out the network timeout and was then proven locally: the demo's
+# 120 s would expire rounds on a loaded box.
+MAX_OBSERVATION_AGE_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,8 @@ class LoadShape:
     feeds: int = 2  # per node
     rounds: int = 6  # per node, its feeds together
     kill: bool = True
+    # A round's whole time with the network before it is proven locally: busy provers are waited for within it.
+    network_timeout: float = 240.0
 
 
 @dataclass
@@ -209,7 +210,9 @@ def _status_kib(pid: int) -> tuple[int, int]:
     return int(values.get("VmRSS", 0)), int(values.get("VmHWM", 0))
 
 
-def write_feeds(root: Path, node: int, count: int, provers: list[ProverEndpoint]) -> list[Path]:
+def write_feeds(
+    root: Path, node: int, count: int, provers: list[ProverEndpoint], *, network_timeout: float
+) -> list[Path]:
     """``count`` copies of the demo feed (ids load-<node>-<n>) posting every tick, proven by ``provers``."""
     template = (DEMO_FEED / "feed.toml").read_text()
     substitutions = {
@@ -222,9 +225,8 @@ def write_feeds(root: Path, node: int, count: int, provers: list[ProverEndpoint]
         if n != 1:
             raise RuntimeError(f"the demo feed.toml changed shape ({pattern!r} matched {n} times); update this bench")
     # One prover per round: a busy one must be taken to the other, not raced beside it.
-    template += (
-        f'\n[prover]\npolicy = "network"\nredundancy = 1\ntimeout_seconds = {NETWORK_TIMEOUT_SECONDS}\n'
-        + "".join(f'\n[[prover.provers]]\nhotkey = "{p.hotkey}"\nurl = "{p.url}"\n' for p in provers)
+    template += f'\n[prover]\npolicy = "network"\nredundancy = 1\ntimeout_seconds = {network_timeout:g}\n' + "".join(
+        f'\n[[prover.provers]]\nhotkey = "{p.hotkey}"\nurl = "{p.url}"\n' for p in provers
     )
     folders = []
     for index in range(1, count + 1):
@@ -257,7 +259,9 @@ def _prover(workdir: Path, wallets: Path, name: str, allowed: list[str]) -> Prov
 
 def _node(workdir: Path, wallets: Path, index: int, shape: LoadShape, rpc_url: str, provers: list[Prover]) -> Node:
     home = workdir / f"node-{index}"
-    feeds = write_feeds(workdir / "feeds", index, shape.feeds, [p.endpoint for p in provers])
+    feeds = write_feeds(
+        workdir / "feeds", index, shape.feeds, [p.endpoint for p in provers], network_timeout=shape.network_timeout
+    )
     db = home / "node.db"
     hotkey = load_hotkey(f"load/node-{index}", path=wallets, create=True).ss58_address
     # Anvil's accounts 2.. : two per node, so no two processes share a nonce sequence.
@@ -433,7 +437,7 @@ def run_load(shape: LoadShape, *, rpc_url: str, workdir: Path, console: Console 
             "rounds_per_node": shape.rounds,
             "provers": {name: {"workers": 1, "queue": 0} for name in PROVERS},
             "redundancy": 1,
-            "network_timeout_seconds": NETWORK_TIMEOUT_SECONDS,
+            "network_timeout_seconds": shape.network_timeout,
             "kill": shape.kill,
             "memory_bound_mib": {"prover": PROVER_MEMORY_BOUND_MIB, "node": NODE_MEMORY_BOUND_MIB},
         },
