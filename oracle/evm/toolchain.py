@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -73,10 +74,22 @@ def _shim_command() -> Path:
     wrapper = node_modules() / ".bin" / "zkoracle-solc"
     script = f'#!/bin/sh\nNODE_PATH="{node_modules()}" exec "{node}" "{_SHIM}" "$@"\n'
     if not wrapper.is_file() or wrapper.read_text() != script:
-        wrapper.parent.mkdir(parents=True, exist_ok=True)
-        wrapper.write_text(script)
-        wrapper.chmod(0o755)
+        _install_script(wrapper, script)
     return wrapper
+
+
+def _install_script(path: Path, script: str) -> None:
+    """An executable script at ``path``, renamed into place once written.
+
+    Node processes started together all check (and may write) the same wrappers: one
+    written in place would make another's exec of it fail with ETXTBSY ("Text file
+    busy") or run half a file. A rename swaps whole files, never one open for writing.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as draft:
+        draft.write(script)
+    os.chmod(draft.name, 0o755)
+    os.replace(draft.name, path)
 
 
 @cache
@@ -126,9 +139,7 @@ def _register_for_ezkl(solc: Solc) -> None:
     for slot in slots:
         if slot.exists() and (not _written_by_us(slot) or slot.read_text() == script):
             continue
-        slot.parent.mkdir(parents=True, exist_ok=True)
-        slot.write_text(script)
-        slot.chmod(0o755)
+        _install_script(slot, script)
 
 
 def anvil_path() -> Path:

@@ -4,10 +4,13 @@ Each chosen prover gets the job at once. An answer is accepted only when it pass
 the node's own checks (``accept``: local verification against the feed's verifying
 key, public values equal to the round's inputs and to our own inference within the
 quantisation error). The first accepted proof wins, the other requests are
-cancelled (their provers end the jobs), and every prover's part is scored. A prover
-that is busy (429) is not scored: the job goes to the next eligible prover not yet
-asked, and the busy one is left alone for the time it asked. When no prover delivers
-an acceptable proof within the timeout, the round is proven locally.
+cancelled (their provers end the jobs), and every prover's part is scored. An answer
+that is not an acceptable proof hands the job to the next eligible prover not yet
+asked, so the job keeps ``redundancy`` provers on it: a prover that fails mid-proof
+costs a retry elsewhere. A prover that is busy (429) is not scored and is left alone
+for the time it asked; when every prover is busy or spent, the job waits for the first
+busy one's time to pass and asks it again, as long as that comes before the timeout.
+When no prover delivers an acceptable proof by then, the round is proven locally.
 """
 
 from __future__ import annotations
@@ -89,16 +92,29 @@ class NetworkProver:
                 self._busy.subtract(e.hotkey for e in asked)
         if proof is not None:
             return proof
-        log.warning("no acceptable proof from %d remote prover(s) in %.0fs; proving locally", len(asked), self._timeout)
+        log.warning(
+            "no acceptable proof after %d request(s) to %d remote prover(s); proving locally",
+            len(asked),
+            len({e.hotkey for e in asked}),
+        )
         return self._fallback.prove(circuit, inputs)
 
-    def _choose(self, endpoints: Sequence[ProverEndpoint], asked: list[ProverEndpoint], k: int) -> list[ProverEndpoint]:
-        """Up to ``k`` provers not yet asked for this job; added to ``asked`` and to our requests in flight."""
-        taken = {e.hotkey for e in asked}
+    def _choose(
+        self,
+        endpoints: Sequence[ProverEndpoint],
+        asked: list[ProverEndpoint],
+        k: int,
+        *,
+        again: set[str],
+    ) -> list[ProverEndpoint]:
+        """Up to ``k`` provers not yet asked for this job, or asked and busy (``again``, taken out when chosen);
+        added to ``asked`` and to our requests in flight."""
+        taken = {e.hotkey for e in asked} - again
         with self._busy_lock:
             chosen = self._scoreboard.choose([e for e in endpoints if e.hotkey not in taken], k, busy=self._busy)
             self._busy.update(e.hotkey for e in chosen)
         asked.extend(chosen)
+        again.difference_update(e.hotkey for e in chosen)
         return chosen
 
     async def _race(
@@ -111,33 +127,46 @@ class NetworkProver:
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=self._timeout) as client:
             attempts: dict[asyncio.Task[_Answer], tuple[ProverEndpoint, float]] = {}  # whom, and since when
+            again: set[str] = set()  # busy for this job: may be asked again once the time they asked has passed
 
             def ask(k: int) -> set[asyncio.Task[_Answer]]:
                 now = time.perf_counter()
                 tasks = {
                     asyncio.create_task(self._attempt(client, endpoint, circuit, inputs)): (endpoint, now)
-                    for endpoint in self._choose(endpoints, asked, k)
+                    for endpoint in self._choose(endpoints, asked, k, again=again)
                 }
                 attempts.update(tasks)
                 return set(tasks)
 
             pending = ask(self._redundancy)
             winner: _Answer | None = None
-            while pending and winner is None:
+            while winner is None:
                 left = self._timeout - (time.perf_counter() - started)
                 if left <= 0:
                     break
+                if not pending:
+                    # Nobody is on the job: proving locally now would ignore the provers' Retry-After, whether
+                    # they said it to this job or to another of this node's (the scoreboard is shared).
+                    spent = {e.hotkey for e in asked} - again
+                    wait = self._scoreboard.eligible_in([e for e in endpoints if e.hotkey not in spent])
+                    if wait is None or wait >= left:
+                        break
+                    await asyncio.sleep(wait)
+                    pending = ask(self._redundancy)
+                    continue
                 done, pending = await asyncio.wait(pending, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-                busy = 0
+                unanswered = 0
                 for task in done:
                     answer = task.result()
                     if answer.outcome is Outcome.VALID and winner is None:
                         winner = answer
                     else:
                         self._score(answer)
-                        busy += answer.outcome is Outcome.BUSY
-                if busy and winner is None:
-                    pending |= ask(busy)  # the job still wants `redundancy` provers on it
+                        unanswered += 1
+                        if answer.outcome is Outcome.BUSY:
+                            again.add(answer.endpoint.hotkey)
+                if unanswered and winner is None:
+                    pending |= ask(unanswered)  # the job still wants `redundancy` provers on it
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

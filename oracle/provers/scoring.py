@@ -111,6 +111,21 @@ class Scoreboard:
         with self._lock:
             self._deferred[endpoint.hotkey] = self._clock() + timedelta(seconds=seconds)
 
+    def eligible_in(self, endpoints: Sequence[ProverEndpoint]) -> float | None:
+        """Seconds until the first of the deferred ``endpoints`` that is not benched may be asked again.
+
+        Zero when one already may; None when none of them is deferred (nothing to wait for).
+        """
+        now = self._clock()
+        with self._lock:
+            waits = [
+                (until - now).total_seconds()
+                for endpoint in endpoints
+                if (until := self._deferred.get(endpoint.hotkey)) is not None
+                and not is_benched(self._records.get(endpoint.hotkey) or self._fresh(endpoint), now)
+            ]
+        return max(0.0, min(waits)) if waits else None
+
     def choose(
         self, endpoints: Sequence[ProverEndpoint], k: int, *, busy: Mapping[str, int] | None = None
     ) -> list[ProverEndpoint]:

@@ -82,6 +82,7 @@ class ProverService:
         self.allowed = frozenset(allowed)
         self.artifact_url = artifact_url.rstrip("/") if artifact_url else None
         self.recent_prove_seconds: collections.deque[float] = collections.deque(maxlen=RECENT_PROOFS)
+        self.busy_answers = 0  # told to /capacity: how often callers were sent elsewhere
         self._nonces = bt.http_auth.InMemoryNonceStore(retention=NONCE_RETENTION_SECONDS)
         # One download and one key setup per recipe or SRS, however many requests wait for it.
         self._preparing: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
@@ -125,6 +126,7 @@ class ProverService:
             if self.recent_prove_seconds
             else FIRST_RETRY_AFTER_SECONDS
         )
+        self.busy_answers += 1
         response = self.signed(Busy(retry_after_seconds=seconds), request=request, caller=caller, status_code=429)
         response.headers["Retry-After"] = str(seconds)
         return response
@@ -231,6 +233,7 @@ def create_app(service: ProverService) -> FastAPI:
             running=service.jobs.running,
             waiting=service.jobs.waiting,
             recent_prove_seconds=list(service.recent_prove_seconds),
+            busy_answers=service.busy_answers,
         )
         return service.signed(answer, request=request, caller=caller)
 

@@ -100,3 +100,4 @@ class Capacity(_Message):
     running: int
     waiting: int
     recent_prove_seconds: list[float]
+    busy_answers: int = Field(default=0, description="proof requests answered 429 since this prover started")

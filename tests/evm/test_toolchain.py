@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from oracle.evm import toolchain
 from oracle.evm.compiler import compile_project, compile_sources
 from oracle.exceptions import ToolchainError
+from oracle.paths import PROJECT_ROOT
 
 
 def test_resolved_solc_is_recent_enough_and_registered_for_ezkl() -> None:
@@ -62,3 +65,29 @@ def test_ezkl_slot_is_rewritten_when_stale_but_a_real_solc_is_kept(
     slot.write_bytes(native)
     toolchain._register_for_ezkl(solc)
     assert slot.read_bytes() == native
+
+
+def test_a_wrapper_rewritten_while_other_processes_run_it_never_fails_them(tmp_path: Path) -> None:
+    """Node processes started together all check, and may rewrite, the same solc wrapper while others exec it."""
+    wrapper = tmp_path / "zkoracle-solc"
+    # Each process writes its own script (as checkouts in different folders would) and runs the wrapper.
+    loop = (
+        "import subprocess, sys\n"
+        "from pathlib import Path\n"
+        "from oracle.evm.toolchain import _install_script\n"
+        "wrapper, n = Path(sys.argv[1]), sys.argv[2]\n"
+        "for _ in range(60):\n"
+        "    _install_script(wrapper, f'#!/bin/sh\\necho {n}\\n')\n"
+        "    print(subprocess.run([str(wrapper)], capture_output=True, text=True, check=True).stdout.strip())\n"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", loop, str(wrapper), str(n)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for n in range(4)
+    ]
+    outputs = [run.communicate(timeout=120)[0].split() for run in runs]
+
+    assert [run.returncode for run in runs] == [0] * 4  # no "Text file busy", no half-written script
+    assert {line for output in outputs for line in output} <= {"0", "1", "2", "3"}
+    assert [path.name for path in tmp_path.iterdir()] == ["zkoracle-solc"]  # no drafts left behind

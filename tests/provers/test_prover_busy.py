@@ -29,6 +29,7 @@ from oracle.provers.factory import PipelineAcceptance
 from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Outcome, Scoreboard, ScoringPolicy
+from oracle.provers.server import FIRST_RETRY_AFTER_SECONDS
 from oracle.provers.wire import PROVE, Busy, ProveRequest
 from oracle.store import Store
 from tests.provers.conftest import ROGUE, ProverLauncher, ProverProcess, ProverTrio
@@ -167,15 +168,36 @@ def test_the_node_takes_a_busy_answer_to_the_next_prover_and_marks_nothing_again
     assert (honest.valid, honest.failed, honest.lost) == (1, 0, 0)
 
 
-def test_when_every_prover_is_busy_the_round_is_proven_locally_at_once(
+def _busy_answers(prover: ProverProcess, signer: Keypair) -> int:
+    async def once() -> int:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            remote = RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes())
+            return (await remote.capacity(client)).busy_answers
+
+    return asyncio.run(once())
+
+
+@pytest.mark.parametrize(
+    ("timeout", "asked"),
+    [
+        pytest.param(3.0, 1, id="retry-after-past-the-timeout"),
+        # Asked at 0 s and, its Retry-After (5 s) passed, at 5 s; the next would come after the timeout.
+        pytest.param(8.0, 2, id="retry-after-within-the-timeout"),
+    ],
+)
+def test_when_every_prover_is_busy_the_node_asks_again_after_its_retry_after_then_proves_locally(
     busy: ProverProcess,
     node_signer: Keypair,
     demo_spec: FeedSpec,
     demo_circuit: CircuitArtifacts,
     demo_proof: Proof,
     tmp_path: Path,
+    timeout: float,
+    asked: int,
 ) -> None:
-    scoreboard = Scoreboard(Store.sqlite(tmp_path / "node.db"), clock=lambda: FROZEN)
+    """The Retry-After is honoured, not waited past the round's timeout: local proving starts once the
+    next ask would come too late, never by waiting the timeout out."""
+    scoreboard = Scoreboard(Store.sqlite(tmp_path / "node.db"))
     fallback = CountingFallback(demo_proof)
     network = NetworkProver(
         discovery=StaticDiscovery([busy.endpoint]),
@@ -184,21 +206,23 @@ def test_when_every_prover_is_busy_the_round_is_proven_locally_at_once(
         accept=PipelineAcceptance(demo_spec),
         fallback=fallback,
         redundancy=2,
-        timeout=120.0,
+        timeout=timeout,
     )
     inputs = demo_spec.model_samples()[0]
 
-    async def while_busy() -> tuple[Proof, float]:
+    async def while_busy() -> tuple[Proof, float, int]:
         async with occupied(busy, node_signer, demo_circuit, inputs):
+            before = await asyncio.to_thread(_busy_answers, busy, node_signer)
             started = time.monotonic()
             proof = await asyncio.to_thread(network.prove, demo_circuit, inputs)
-            return proof, time.monotonic() - started
+            took = time.monotonic() - started
+            return proof, took, await asyncio.to_thread(_busy_answers, busy, node_signer) - before
 
-    proof, took = asyncio.run(while_busy())
+    proof, took, busy_answers = asyncio.run(while_busy())
 
     assert proof is demo_proof and fallback.calls == 1
-    assert took < WAIT_SECONDS  # the busy answer came at once; the 120 s timeout was not waited out
-    assert scoreboard.deferred(busy.hotkey)
+    assert busy_answers == asked  # the prover's own count of the 429s it sent us
+    assert (asked - 1) * FIRST_RETRY_AFTER_SECONDS <= took < timeout
     assert busy.hotkey not in {r.hotkey for r in scoreboard.records()}  # never scored
 
 

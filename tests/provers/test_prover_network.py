@@ -32,7 +32,7 @@ from oracle.provers.factory import PipelineAcceptance
 from oracle.provers.pool import PoolProver
 from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
-from oracle.provers.scoring import Scoreboard
+from oracle.provers.scoring import Outcome, Scoreboard, ScoringPolicy
 from oracle.provers.sliced import prove_slices
 from oracle.provers.wire import Missing
 from oracle.store import ProverRecord, RoundStatus, Store
@@ -58,15 +58,17 @@ def _network(
     spec: FeedSpec,
     timeout: float = 90.0,
     fallback: Prover | None = None,
+    redundancy: int | None = None,
+    policy: ScoringPolicy | None = None,
 ) -> tuple[NetworkProver, Scoreboard]:
-    scoreboard = Scoreboard(store)
+    scoreboard = Scoreboard(store, policy=policy)
     prover = NetworkProver(
         discovery=StaticDiscovery(endpoints),
         scoreboard=scoreboard,
         signer=signer,
         accept=PipelineAcceptance(spec),
         fallback=fallback or NoFallback(),
-        redundancy=len(endpoints),
+        redundancy=redundancy or len(endpoints),
         timeout=timeout,
     )
     return prover, scoreboard
@@ -197,6 +199,32 @@ def test_without_a_timely_remote_proof_the_round_is_proven_locally(
     assert records[unreachable.hotkey].failed == 1 and records[unreachable.hotkey].latency_seconds is None
     assert time.monotonic() - started > 3.0
     _wait_until_idle(trio.slow, node_signer)
+
+
+def test_a_prover_that_fails_mid_job_hands_the_job_to_the_next_one_not_to_local_proving(
+    trio: ProverTrio, node_signer: Keypair, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    """One prover per round: the first, scored best, is unreachable (as a prover killed mid-proof is); the
+    round costs a retry on the next prover, never the local fallback (NoFallback)."""
+    dead = ProverEndpoint(hotkey=trio.slow.hotkey, url=f"http://127.0.0.1:{free_port()}")
+    store = Store.sqlite(tmp_path / "node.db")
+    network, scoreboard = _network(
+        [dead, trio.honest.endpoint],
+        store=store,
+        signer=node_signer,
+        spec=demo_spec,
+        redundancy=1,
+        policy=ScoringPolicy(explore=0.0),
+    )
+    scoreboard.record(dead, Outcome.VALID, latency=0.5, proof_bytes=3000)  # the best known: asked first
+    inputs = demo_spec.model_samples()[4]
+
+    proof = network.prove(demo_circuit, inputs)
+
+    assert proof.prover == trio.honest.hotkey
+    records = _by_hotkey(scoreboard)
+    assert (records[dead.hotkey].valid, records[dead.hotkey].failed) == (1, 1)
+    assert records[trio.honest.hotkey].valid == 1
 
 
 class NoUploads(RemoteProver):

@@ -124,3 +124,20 @@ def test_a_busy_prover_is_left_alone_for_the_time_it_asked_and_its_record_is_unt
     board.defer(B, seconds=1e12)  # a prover cannot ask for more than the cool-down
     clock.now += timedelta(seconds=601)
     assert not board.deferred(B.hotkey)
+
+
+def test_the_wait_for_a_busy_prover_is_the_soonest_time_asked_and_none_for_the_benched(
+    store: Store, clock: Clock
+) -> None:
+    board = _board(store, clock)
+    assert board.eligible_in([A, B]) is None  # nobody asked for time: nothing to wait for
+
+    board.defer(A, seconds=20.0)
+    board.defer(B, seconds=5.0)
+    assert board.eligible_in([A, B]) == pytest.approx(5.0)
+    assert board.eligible_in([A, C]) == pytest.approx(20.0)
+
+    board.record(B, Outcome.INVALID)  # benched: waiting for it would be waiting for nothing
+    assert board.eligible_in([B]) is None
+    clock.now += timedelta(seconds=30)
+    assert board.eligible_in([A]) == 0.0  # its time is up: ask it now
