@@ -83,15 +83,18 @@ class RemoteProver:
 
         Raises :class:`ProverBusyError` when the prover has no room for the job now.
         """
+        began = time.perf_counter()
         digest = await asyncio.to_thread(self._recipes.digest, circuit)
         tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
         request = ProveRequest(recipe=digest, inputs=tensors)
+        stages = {"recipe_digest": time.perf_counter() - began}
         started = time.perf_counter()
-        status, answer, nonce = await self._post_prove(client, request)
+        status, answer, nonce = await self._post_prove(client, request, stages)
         if status == 404:
             await self.provide(client, circuit, _parse(Missing, answer, self.name))
+            stages["provide"] = time.perf_counter() - started
             started = time.perf_counter()
-            status, answer, nonce = await self._post_prove(client, request)
+            status, answer, nonce = await self._post_prove(client, request, stages)
         latency = time.perf_counter() - started
         if status == 429:
             busy = _parse(Busy, answer, self.name)
@@ -107,10 +110,14 @@ class RemoteProver:
             )
         if status != 200:
             raise RemoteProverError(f"prover {self.name} answered {status} to a proof request")
+        checked = time.perf_counter()
         reply = _parse(ProveAnswer, answer, self.name)
         if reply.request_nonce != nonce or reply.recipe != digest or reply.inputs != tensors:
             raise RemoteProverError(f"prover {self.name} answered a different request than the one sent")
-        return Proof(document=reply.proof.encode(), prover=self.name, prove_seconds=latency)
+        stages["read_answer"] = time.perf_counter() - checked
+        # The prover's own timings are its word, kept apart from what this node measured.
+        stages.update({f"prover.{stage}": seconds for stage, seconds in reply.stages.items()})
+        return Proof(document=reply.proof.encode(), prover=self.name, prove_seconds=latency, stages=stages)
 
     async def provide(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, missing: Missing) -> None:
         """Send what the prover said it lacks for ``circuit``: its recipe, then the SRS if it still lacks that."""
@@ -152,11 +159,23 @@ class RemoteProver:
         self._check_signature(response, "GET", path)
         return _parse(model, response.content, self.name)
 
-    async def _post_prove(self, client: httpx.AsyncClient, request: ProveRequest) -> tuple[int, bytes, int]:
-        """Status, body and the nonce the request was signed with (the answer must repeat it)."""
-        response = await self._send(client, "POST", PROVE, request.model_dump_json().encode())
+    async def _post_prove(
+        self, client: httpx.AsyncClient, request: ProveRequest, stages: dict[str, float]
+    ) -> tuple[int, bytes, int]:
+        """Status, body and the nonce the request was signed with (the answer must repeat it); timings into ``stages``."""
+        began = time.perf_counter()
+        body = request.model_dump_json().encode()
+        headers = bt.http_auth.sign(
+            self._signer, method="POST", path=PROVE, body=body, receiver_ss58=self.endpoint.hotkey
+        )
+        sent = time.perf_counter()
+        response = await self._request(client, "POST", PROVE, body=body, headers=headers)
+        answered = time.perf_counter()
         if response.status_code in (200, 404, 422, 429):
             self._check_signature(response, "POST", PROVE)
+        stages.update(
+            sign_request=sent - began, round_trip=answered - sent, check_answer=time.perf_counter() - answered
+        )
         nonce = int(response.request.headers[bt.http_auth.HEADER_NONCE])
         return response.status_code, response.content, nonce
 

@@ -191,8 +191,14 @@ class ProverService:
             return False
         return True
 
-    async def prove(self, request: Request, job_request: ProveRequest, material: ProvingMaterial) -> ProveAnswer | None:
-        """Run the proof; None when the requester went away first (the job is then ended)."""
+    async def prove(
+        self, request: Request, job_request: ProveRequest, material: ProvingMaterial, *, stages: dict[str, float]
+    ) -> ProveAnswer | None:
+        """Run the proof; None when the requester went away first (the job is then ended).
+
+        ``stages`` holds the request's timings so far; the answer carries them with the job's.
+        """
+        submitted = time.perf_counter()
         job = self.jobs.submit(material, job_request.inputs)
         waiting = asyncio.wrap_future(job.future)
         while not waiting.done():
@@ -202,13 +208,17 @@ class ProverService:
                 job.cancel()
                 return None
         proof = waiting.result()
+        job_seconds = time.perf_counter() - submitted
         self.recent_prove_seconds.append(round(proof.prove_seconds, 3))
+        # What the job's own stages leave out: handing the job to a worker thread and its result back.
+        handoff = max(0.0, job_seconds - sum(proof.stages.values()))
         return ProveAnswer(
             recipe=job_request.recipe,
             inputs=job_request.inputs,
             request_nonce=int(request.headers[bt.http_auth.HEADER_NONCE]),
             proof=proof.document.decode(),
             prove_seconds=proof.prove_seconds,
+            stages={**stages, **proof.stages, "job_handoff": handoff},
         )
 
 
@@ -258,7 +268,9 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.post(PROVE)
     async def prove(request: Request) -> Response:
+        arrived = time.perf_counter()
         caller, body = await service.authenticate(request)
+        stages = {"auth": time.perf_counter() - arrived}
         try:
             job = ProveRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -266,10 +278,12 @@ def create_app(service: ProverService) -> FastAPI:
         if service.jobs.full:  # before fetching a recipe or asking for one the job could not use now
             return service.busy(request=request, caller=caller)
         try:
+            started = time.perf_counter()
             material = await service.material(job.recipe)
             if isinstance(material, Missing):
                 return service.signed(material, request=request, caller=caller, status_code=404)
-            answer = await service.prove(request, job, material)
+            stages["material"] = time.perf_counter() - started
+            answer = await service.prove(request, job, material, stages=stages)
         except RecipeMismatchError as exc:
             refused = Refused(recipe=exc.recipe, expected_vk=exc.expected_vk, derived_vk=exc.derived_vk)
             return service.signed(refused, request=request, caller=caller, status_code=422)
