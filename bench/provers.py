@@ -3,7 +3,7 @@ and a remote proof's time against a local one's (:mod:`bench.remote_vs_local`).
 
 Run from the repository root::
 
-    python -m bench.provers [--rounds N] [--part all|scaling|remote-vs-local] [--out PATH]
+    python -m bench.provers [--rounds N] [--compare-rounds M] [--part all|scaling|remote-vs-local] [--out PATH]
 
 Each prover is a real ``zkoracle prover serve`` process on 127.0.0.1 with its own
 hotkey; the node signs its requests with its own. Two ways of using n provers are
@@ -225,7 +225,7 @@ def _proven(prover: NetworkProver, circuit: CircuitArtifacts, inputs: list[float
         return None
 
 
-def run(rounds: int, *, part: str = "all") -> dict[str, Any]:
+def run(rounds: int, *, compare_rounds: int, part: str = "all") -> dict[str, Any]:
     machine = machine_info()
     # Every tick becomes a round: the demo feed's deviation trigger would skip some.
     spec = load_feed(DEMO_FEED).model_copy(update={"trigger": TriggerSpec()})
@@ -239,7 +239,9 @@ def run(rounds: int, *, part: str = "all") -> dict[str, Any]:
         wallets = workdir / "wallets"
         node = load_hotkey("bench/node", path=wallets, create=True)
         if part in ("all", "remote-vs-local"):
-            results.update(measure_remote_vs_local(rounds, spec=spec, circuit=circuit, node=node, workdir=workdir))
+            results.update(
+                measure_remote_vs_local(compare_rounds, spec=spec, circuit=circuit, node=node, workdir=workdir)
+            )
         if part in ("all", "scaling"):
             results.update(measure_scaling(rounds, spec=spec, circuit=circuit, node=node, workdir=workdir, anvil=anvil))
     return {
@@ -271,7 +273,10 @@ def measure_remote_vs_local(
             local.close()
     return {
         "remote_vs_local": compared,
-        "ratios": {"remote_over_local": compared["remote_over_local"]},
+        "ratios": {
+            "remote_over_local": compared["remote_over_local"],
+            "recorded_remote_over_local": compared["recorded_remote_over_local"],
+        },
         "bytes_to_new_prover": sent,
     }
 
@@ -314,6 +319,8 @@ def render(results: dict[str, Any], console: Console) -> None:
     if "remote_vs_local" in results:
         for line in remote_vs_local.render_lines(results["remote_vs_local"], results["bytes_to_new_prover"]):
             console.print(line)
+    if "hedged" not in results:
+        return
     table = Table(title=f"prover network: feed '{results['feed']}', {results['rounds_per_measure']} rounds per measure")
     for column in ("mode", "provers", "succeeded", "seconds", "rounds/min", "ratio to 1 prover"):
         table.add_column(column, justify="left" if column == "mode" else "right")
@@ -329,6 +336,9 @@ def render(results: dict[str, Any], console: Console) -> None:
                 f"{ratio:.2f}" if ratio is not None else "-",
             )
     console.print(table)
+
+
+def render_machine(results: dict[str, Any], console: Console) -> None:
     machine = results["machine"]
     console.print(
         f"{machine['cpu_count']} CPUs (load {machine['load_average_1m_at_start']:.2f} at start, "
@@ -343,11 +353,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results file (default {DEFAULT_OUT})")
     parser.add_argument("--rounds", type=int, default=6, help="timed rounds per measure (default 6)")
     parser.add_argument(
+        "--compare-rounds", type=int, default=8, help="timed rounds each way, remote vs local (default 8)"
+    )
+    parser.add_argument(
         "--part", choices=PARTS, default="all", help="scaling with 1-3 provers, remote vs local, or both (default)"
     )
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if min(args.rounds, args.compare_rounds) < 1:
+        parser.error("--rounds and --compare-rounds must be at least 1")
     return args
 
 
@@ -355,8 +368,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     console = Console()
     with console.status("running the prover network benchmark (prover processes, Anvil)..."):
-        results = run(args.rounds, part=args.part)
+        results = run(args.rounds, compare_rounds=args.compare_rounds, part=args.part)
     render(results, console)
+    render_machine(results, console)
     write_results(results, args.out, console)
 
 

@@ -8,8 +8,9 @@ recipe (kilobytes) and, once per prover, the SRS; it derives the keys itself.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,6 +23,7 @@ from oracle.exceptions import ProverBusyError, RemoteProverError
 from oracle.inference import split_by_shapes
 from oracle.provers.base import Proof
 from oracle.provers.recipe import NodeRecipes
+from oracle.provers.uploads import file_chunks, sign_upload
 from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
@@ -126,15 +128,29 @@ class RemoteProver:
             raise RemoteProverError(f"prover {self.name} asked for {missing}, which circuit {digest} does not name")
         missing_srs = missing.srs
         if missing.recipe is not None:
-            stored = await self._put(client, recipe_path(digest), recipe.model_dump_json().encode())
+            body = recipe.model_dump_json().encode()  # kilobytes: a compiled circuit and two hashes
+            sha256 = hashlib.sha256(body).hexdigest()
+            stored = await self._upload(client, recipe_path(digest), body, sha256=sha256, size=len(body))
             missing_srs = stored.missing_srs
         if missing_srs is not None:
             if missing_srs != recipe.srs:
                 raise RemoteProverError(f"prover {self.name} asked for SRS {missing_srs}, not the recipe's")
-            await self._put(client, srs_path(recipe.srs), await asyncio.to_thread(circuit.srs.read_bytes))
+            # Streamed from disk, signed by the hash the recipe names: a changed file is refused by the prover.
+            size = circuit.srs.stat().st_size
+            await self._upload(client, srs_path(recipe.srs), file_chunks(circuit.srs), sha256=recipe.srs, size=size)
 
-    async def _put(self, client: httpx.AsyncClient, path: str, body: bytes) -> Stored:
-        response = await self._send(client, "PUT", path, body)
+    async def _upload(
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        body: bytes | AsyncIterator[bytes],
+        *,
+        sha256: str,
+        size: int,
+    ) -> Stored:
+        headers = sign_upload(self._signer, method="PUT", path=path, sha256=sha256, receiver=self.endpoint.hotkey)
+        headers["Content-Length"] = str(size)
+        response = await self._request(client, "PUT", path, body=body, headers=headers)
         if response.status_code != 201:
             raise RemoteProverError(
                 f"prover {self.name} refused {path} ({response.status_code}): {response.text[:200]}"
@@ -180,8 +196,8 @@ class RemoteProver:
         return response.status_code, response.content, nonce
 
     async def _send(self, client: httpx.AsyncClient, method: str, path: str, body: bytes) -> httpx.Response:
-        headers = await asyncio.to_thread(  # hashing an SRS upload takes a while
-            bt.http_auth.sign, self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
+        headers = bt.http_auth.sign(
+            self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
         )
         return await self._request(client, method, path, body=body, headers=headers)
 
@@ -191,7 +207,7 @@ class RemoteProver:
         method: str,
         path: str,
         *,
-        body: bytes = b"",
+        body: bytes | AsyncIterator[bytes] = b"",
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         try:
