@@ -6,7 +6,8 @@ module: for the ``zkoracle`` console script, the whole CLI, seconds on a loaded
 machine), then proves job after job. Cancelling a job ends the process proving it, so
 a proof nobody waits for any more stops using the CPU at once (a thread running
 ``ezkl.prove`` could not be stopped); a fresh worker starts at once in its place, as
-after a worker that died. A crash in EZKL ends only its worker, never the pool's process.
+after a worker that died, or one still holding much memory after a big proof. A crash in
+EZKL ends only its worker, never the pool's process.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import os
 import queue as queue_module
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TypeVar, cast
 
 from oracle.circuits.artifacts import CircuitArtifacts
@@ -35,6 +38,8 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["oracle.provers.local"])
 _READY = "ready"
 WORKER_NAME = "zkoracle proving worker"
+# A worker still resident above this after its job is replaced, so an idle pool holds little memory.
+RECYCLE_RESIDENT_BYTES = 1 << 30
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,14 @@ class _Worker:
         self._connection.send((target, args))
         return self._connection.recv()
 
+    def bloated(self) -> bool:
+        """Whether it still holds more memory than a fresh worker should, after a big proof: ended then, not kept."""
+        try:
+            pages = int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # no procfs: keep it
+            return False
+        return pages * os.sysconf("SC_PAGE_SIZE") > RECYCLE_RESIDENT_BYTES
+
     def end(self) -> None:
         if self.process.is_alive():
             self.process.kill()
@@ -76,7 +89,7 @@ class ProofJob:
         self.future: Future[Proof] = Future()
         self.label = label
         self.submitted = time.perf_counter()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a done-callback may cancel the job it was called for
         self._worker: _Worker | None = None
         self._cancelled = False
 
@@ -227,7 +240,7 @@ class PoolProver:
 
     def _keep(self, worker: _Worker | None) -> _Worker | None:
         """What the slot holds for the next job: the same worker, or, when it was ended, a fresh one started now."""
-        if worker is not None and (self._closed or not worker.process.is_alive()):
+        if worker is not None and (self._closed or not worker.process.is_alive() or worker.bloated()):
             worker.end()
             worker = None
         if worker is not None or self._closed:
@@ -291,15 +304,26 @@ def _outcome(outcome: tuple[str, object]) -> object:
 
 
 def _serve(connection: Connection) -> None:
-    """A worker's life: say it is ready, then run each call sent until the pool's end of the pipe closes."""
-    try:
-        connection.send(_READY)
-        while True:
-            target, args = connection.recv()
-            try:
-                result: tuple[str, object] = ("done", target(*args))
-            except ZkOracleError as exc:
-                result = ("error", str(exc))
-            connection.send(result)
-    except (EOFError, BrokenPipeError):  # the pool let go of this worker: nobody is left to answer
+    """A worker's life: say it is ready, then run each call sent until the pool lets go of its end of the pipe."""
+    if not _tell(connection, _READY):
         return
+    while True:
+        try:
+            target, args = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result: tuple[str, object] = ("done", target(*args))
+        except ZkOracleError as exc:
+            result = ("error", str(exc))
+        if not _tell(connection, result):
+            return
+
+
+def _tell(connection: Connection, message: object) -> bool:
+    """Whether the pool could be told: False once nobody is left to answer."""
+    try:
+        connection.send(message)
+    except OSError:  # a broken pipe, a reset connection
+        return False
+    return True
