@@ -168,10 +168,19 @@ class PoolProver:
             return self._full()
 
     def warm(self) -> None:
-        """Start every worker now, so that no job waits for one to start."""
-        slots = [self._idle.get() for _ in range(self.workers)]
-        for slot in slots:
-            self._idle.put(slot or _Worker(WORKER_NAME))
+        """Start every worker now, in the background, so that no job waits for one to start."""
+        threading.Thread(target=self._warm, name="zkoracle-warm-workers", daemon=True).start()
+
+    def _warm(self) -> None:
+        slots = [self._idle.get() for _ in range(self.workers)]  # a job that comes meanwhile waits for its slot
+        try:
+            for index, slot in enumerate(slots):
+                slots[index] = slot or _Worker(WORKER_NAME)
+        except Exception as exc:  # the jobs start their workers themselves, and report it if it still fails
+            log.warning("cannot start a proving worker: %s", exc)
+        finally:
+            for slot in slots:
+                self._idle.put(slot)
 
     def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
         tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)

@@ -332,7 +332,7 @@ def create_app(service: ProverService) -> FastAPI:
 
 
 def serve_forever(service: ProverService, *, host: str, port: int) -> None:
-    """Run the prover until interrupted, its proving workers started before the first request."""
+    """Run the prover until interrupted, its proving workers starting while it begins to listen."""
     service.jobs.warm()
     try:
         uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
