@@ -136,7 +136,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-async def _until_healthy(endpoints: Sequence[ProverEndpoint], node: Keypair, *, within: float = 60.0) -> None:
+async def _until_healthy(endpoints: Sequence[ProverEndpoint], node: Keypair, *, within: float = 180.0) -> None:
     async def one(endpoint: ProverEndpoint) -> None:
         remote = RemoteProver(endpoint, signer=node, recipes=NodeRecipes())
         deadline = time.monotonic() + within

@@ -92,6 +92,7 @@ class ProofJob:
         self._lock = threading.RLock()  # a done-callback may cancel the job it was called for
         self._worker: _Worker | None = None
         self._cancelled = False
+        self._proving = False  # counted as running by its pool, no longer as waiting
 
     @property
     def cancelled(self) -> bool:
@@ -127,6 +128,7 @@ class ProofJob:
 class PoolProver:
     """At most ``workers`` proofs at a time, each in a warm worker process; up to ``queue`` more wait their turn.
 
+    A job waits until a worker is ready for it (one may be starting), then runs.
     ``queue=None`` lets any number wait (the node's own proving); a prover serving others
     bounds it, so that a job it cannot start soon is refused at once instead of left to age.
     Workers start with the first job, or all at once with :meth:`warm`.
@@ -224,9 +226,6 @@ class PoolProver:
 
     def _run(self, job: ProofJob, material: ProvingMaterial, tensors: list[list[float]]) -> None:
         picked = time.perf_counter()
-        with self._lock:
-            self._waiting -= 1
-            self._running += 1
         worker = self._idle.get()  # one slot per executor thread: never waits
         try:
             if job.cancelled or job.future.done():  # no worker is started for a job nobody waits for any more
@@ -242,10 +241,13 @@ class PoolProver:
         except Exception as exc:  # e.g. no process could be started: the waiter must still get an answer
             job._settle(exception=ProverError(f"cannot run a proving process for {material.label}: {exc}"))
         finally:
-            self._idle.put(self._keep(worker))
-            with self._lock:
-                self._running -= 1
+            with self._lock:  # the job's place is free before its worker is replaced
+                if job._proving:
+                    self._running -= 1
+                else:
+                    self._waiting -= 1
                 self._jobs.discard(job)
+            self._idle.put(self._keep(worker))
 
     def _keep(self, worker: _Worker | None) -> _Worker | None:
         """What the slot holds for the next job: the same worker, or, when it was ended, a fresh one started now."""
@@ -266,6 +268,10 @@ class PoolProver:
         what = f"proving job for circuit {material.label}"
         if not job._attach(worker):
             raise ProverError(f"{what} was cancelled before it started")
+        with self._lock:  # running: on a worker that it alone may use, and that cancel() ends
+            self._waiting -= 1
+            self._running += 1
+            job._proving = True
         try:
             waited = worker.wait_ready()
             sent = time.perf_counter()
