@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from oracle.circuits.artifacts import CircuitArtifacts
@@ -18,6 +18,8 @@ class Proof:
     document: bytes
     prover: str
     prove_seconds: float
+    # Where the time went, stage by stage (seconds), as measured by whoever handled the proof.
+    stages: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def parsed(self) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import logging
 import threading
 import time
@@ -195,10 +196,12 @@ class NetworkProver:
             return _Answer(endpoint, Outcome.BUSY, None, reason=str(exc), retry_after=exc.retry_after)
         except RemoteProverError as exc:
             return _Answer(endpoint, Outcome.FAILED, None, reason=str(exc))
+        started = time.perf_counter()
         try:
             await asyncio.to_thread(self._accept, circuit, proof, inputs)
         except ProverError as exc:
             return _Answer(endpoint, Outcome.INVALID, proof.prove_seconds, reason=str(exc))
+        proof = dataclasses.replace(proof, stages={**proof.stages, "accept": time.perf_counter() - started})
         return _Answer(endpoint, Outcome.VALID, proof.prove_seconds, proof=proof)
 
     def _score(self, answer: _Answer) -> None:

@@ -45,6 +45,7 @@ def prove_material(material: ProvingMaterial, tensors: Sequence[Sequence[float]]
         started = time.perf_counter()
         try:
             ezkl.gen_witness(data=str(data), model=str(material.compiled), output=str(witness))
+            witnessed = time.perf_counter()
             ezkl.prove(
                 witness=str(witness),
                 model=str(material.compiled),
@@ -56,7 +57,13 @@ def prove_material(material: ProvingMaterial, tensors: Sequence[Sequence[float]]
             if not is_ezkl_failure(exc):
                 raise
             raise ProverError(f"{prover} proving failed for circuit {material.label}: {exc}") from exc
-        return Proof(document=proof.read_bytes(), prover=prover, prove_seconds=time.perf_counter() - started)
+        proven = time.perf_counter()
+        return Proof(
+            document=proof.read_bytes(),
+            prover=prover,
+            prove_seconds=proven - started,
+            stages={"witness": witnessed - started, "prove": proven - witnessed},
+        )
 
 
 class LocalProver:

@@ -8,8 +8,9 @@ recipe (kilobytes) and, once per prover, the SRS; it derives the keys itself.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,6 +23,7 @@ from oracle.exceptions import ProverBusyError, RemoteProverError
 from oracle.inference import split_by_shapes
 from oracle.provers.base import Proof
 from oracle.provers.recipe import NodeRecipes
+from oracle.provers.uploads import file_chunks, sign_upload
 from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
@@ -83,15 +85,18 @@ class RemoteProver:
 
         Raises :class:`ProverBusyError` when the prover has no room for the job now.
         """
+        began = time.perf_counter()
         digest = await asyncio.to_thread(self._recipes.digest, circuit)
         tensors = split_by_shapes(inputs, circuit.manifest.input_shapes)
         request = ProveRequest(recipe=digest, inputs=tensors)
+        stages = {"recipe_digest": time.perf_counter() - began}
         started = time.perf_counter()
-        status, answer, nonce = await self._post_prove(client, request)
+        status, answer, nonce = await self._post_prove(client, request, stages)
         if status == 404:
             await self.provide(client, circuit, _parse(Missing, answer, self.name))
+            stages["provide"] = time.perf_counter() - started
             started = time.perf_counter()
-            status, answer, nonce = await self._post_prove(client, request)
+            status, answer, nonce = await self._post_prove(client, request, stages)
         latency = time.perf_counter() - started
         if status == 429:
             busy = _parse(Busy, answer, self.name)
@@ -107,10 +112,14 @@ class RemoteProver:
             )
         if status != 200:
             raise RemoteProverError(f"prover {self.name} answered {status} to a proof request")
+        checked = time.perf_counter()
         reply = _parse(ProveAnswer, answer, self.name)
         if reply.request_nonce != nonce or reply.recipe != digest or reply.inputs != tensors:
             raise RemoteProverError(f"prover {self.name} answered a different request than the one sent")
-        return Proof(document=reply.proof.encode(), prover=self.name, prove_seconds=latency)
+        stages["read_answer"] = time.perf_counter() - checked
+        # The prover's own timings are its word, kept apart from what this node measured.
+        stages.update({f"prover.{stage}": seconds for stage, seconds in reply.stages.items()})
+        return Proof(document=reply.proof.encode(), prover=self.name, prove_seconds=latency, stages=stages)
 
     async def provide(self, client: httpx.AsyncClient, circuit: CircuitArtifacts, missing: Missing) -> None:
         """Send what the prover said it lacks for ``circuit``: its recipe, then the SRS if it still lacks that."""
@@ -119,15 +128,29 @@ class RemoteProver:
             raise RemoteProverError(f"prover {self.name} asked for {missing}, which circuit {digest} does not name")
         missing_srs = missing.srs
         if missing.recipe is not None:
-            stored = await self._put(client, recipe_path(digest), recipe.model_dump_json().encode())
+            body = recipe.model_dump_json().encode()  # kilobytes: a compiled circuit and two hashes
+            sha256 = hashlib.sha256(body).hexdigest()
+            stored = await self._upload(client, recipe_path(digest), body, sha256=sha256, size=len(body))
             missing_srs = stored.missing_srs
         if missing_srs is not None:
             if missing_srs != recipe.srs:
                 raise RemoteProverError(f"prover {self.name} asked for SRS {missing_srs}, not the recipe's")
-            await self._put(client, srs_path(recipe.srs), await asyncio.to_thread(circuit.srs.read_bytes))
+            # Streamed from disk, signed by the hash the recipe names: a changed file is refused by the prover.
+            size = circuit.srs.stat().st_size
+            await self._upload(client, srs_path(recipe.srs), file_chunks(circuit.srs), sha256=recipe.srs, size=size)
 
-    async def _put(self, client: httpx.AsyncClient, path: str, body: bytes) -> Stored:
-        response = await self._send(client, "PUT", path, body)
+    async def _upload(
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        body: bytes | AsyncIterator[bytes],
+        *,
+        sha256: str,
+        size: int,
+    ) -> Stored:
+        headers = sign_upload(self._signer, method="PUT", path=path, sha256=sha256, receiver=self.endpoint.hotkey)
+        headers["Content-Length"] = str(size)
+        response = await self._request(client, "PUT", path, body=body, headers=headers)
         if response.status_code != 201:
             raise RemoteProverError(
                 f"prover {self.name} refused {path} ({response.status_code}): {response.text[:200]}"
@@ -152,17 +175,29 @@ class RemoteProver:
         self._check_signature(response, "GET", path)
         return _parse(model, response.content, self.name)
 
-    async def _post_prove(self, client: httpx.AsyncClient, request: ProveRequest) -> tuple[int, bytes, int]:
-        """Status, body and the nonce the request was signed with (the answer must repeat it)."""
-        response = await self._send(client, "POST", PROVE, request.model_dump_json().encode())
+    async def _post_prove(
+        self, client: httpx.AsyncClient, request: ProveRequest, stages: dict[str, float]
+    ) -> tuple[int, bytes, int]:
+        """Status, body and the nonce the request was signed with (the answer must repeat it); timings into ``stages``."""
+        began = time.perf_counter()
+        body = request.model_dump_json().encode()
+        headers = bt.http_auth.sign(
+            self._signer, method="POST", path=PROVE, body=body, receiver_ss58=self.endpoint.hotkey
+        )
+        sent = time.perf_counter()
+        response = await self._request(client, "POST", PROVE, body=body, headers=headers)
+        answered = time.perf_counter()
         if response.status_code in (200, 404, 422, 429):
             self._check_signature(response, "POST", PROVE)
+        stages.update(
+            sign_request=sent - began, round_trip=answered - sent, check_answer=time.perf_counter() - answered
+        )
         nonce = int(response.request.headers[bt.http_auth.HEADER_NONCE])
         return response.status_code, response.content, nonce
 
     async def _send(self, client: httpx.AsyncClient, method: str, path: str, body: bytes) -> httpx.Response:
-        headers = await asyncio.to_thread(  # hashing an SRS upload takes a while
-            bt.http_auth.sign, self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
+        headers = bt.http_auth.sign(
+            self._signer, method=method, path=path, body=body, receiver_ss58=self.endpoint.hotkey
         )
         return await self._request(client, method, path, body=body, headers=headers)
 
@@ -172,7 +207,7 @@ class RemoteProver:
         method: str,
         path: str,
         *,
-        body: bytes = b"",
+        body: bytes | AsyncIterator[bytes] = b"",
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         try:

@@ -5,7 +5,8 @@ btauth/1 headers addressed to this prover's hotkey: a missing, stale, replayed o
 misaddressed signature gets 401, a caller outside the allow-list (when one is set) 403.
 Answers are signed by this prover's hotkey.
 Circuit recipes (PUT /recipes/<digest>) and the SRS they name (PUT /srs/<sha256>) come
-from the requester or from a configured artifact URL, are checked against their digest,
+from the requester (signed by their sha256 and streamed to disk: :mod:`oracle.provers.uploads`)
+or from a configured artifact URL, are checked against their digest,
 and stay cached; the keys derived from a recipe are kept only when its verifying key is
 the one the recipe names (else a signed 422), and stay cached too.
 A proof whose requester hangs up is cancelled: its process is ended. A proof request
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import io
 import logging
 import math
 import statistics
@@ -36,6 +36,7 @@ from oracle.exceptions import ProverBusyError, ProverError, RecipeMismatchError
 from oracle.provers.local import ProvingMaterial
 from oracle.provers.pool import PoolProver
 from oracle.provers.recipe import RecipeCache
+from oracle.provers.uploads import UploadMismatch, spool, verify_upload
 from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
@@ -62,6 +63,7 @@ NONCE_RETENTION_SECONDS = 60.0
 DEFAULT_QUEUE = 4  # proof requests that may wait for a worker; more are answered 429
 # Told to callers before this prover has timed a proof of its own.
 FIRST_RETRY_AFTER_SECONDS = 5
+MAX_MESSAGE_BYTES = 1 << 20  # a JSON request (inputs, a recipe's digest); uploads are streamed instead
 
 
 class ProverService:
@@ -88,16 +90,18 @@ class ProverService:
         self._preparing: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     async def authenticate(self, request: Request) -> tuple[str, bytes]:
-        """The caller's hotkey and the request's body, or 401/403.
+        """The caller's hotkey and the request's (small, JSON) body, or 401/403.
 
-        Freshness is judged when the request's headers came in, before its body is read:
-        an SRS upload of many megabytes may take longer than the window to arrive.
+        Freshness is judged when the request's headers came in, before its body is read.
         """
         arrived_ns = time.time_ns()
-        body = await request.body()
+        body = bytearray()
+        async for chunk in request.stream():  # a stranger's body is held only up to the bound
+            body += chunk
+            if len(body) > MAX_MESSAGE_BYTES:
+                raise HTTPException(status_code=413, detail=f"a message may hold {MAX_MESSAGE_BYTES} bytes")
         try:
-            caller = await asyncio.to_thread(  # hashing an uploaded SRS takes a while
-                bt.http_auth.verify,
+            caller = bt.http_auth.verify(
                 dict(request.headers),
                 body,
                 method=request.method,
@@ -110,7 +114,33 @@ class ProverService:
             raise HTTPException(status_code=401, detail=f"btauth/1: {exc}") from None
         if self.allowed and caller.hotkey_ss58 not in self.allowed:
             raise HTTPException(status_code=403, detail=f"hotkey {caller.hotkey_ss58} may not use this prover")
-        return caller.hotkey_ss58, body
+        return caller.hotkey_ss58, bytes(body)
+
+    async def receive_upload(self, request: Request, into: BinaryIO) -> str:
+        """The caller's hotkey, once the body is in ``into`` and hashes to the sha256 it signed; else 401/403/400.
+
+        The signature is checked from the headers before the body is read: a stranger's
+        upload is refused without spooling a byte of it.
+        """
+        try:
+            caller, sha256 = verify_upload(
+                dict(request.headers),
+                method=request.method,
+                path=request.url.path,
+                self_hotkey_ss58=self.hotkey.ss58_address,
+                nonce_store=self._nonces,
+                now_ns=time.time_ns(),
+            )
+        except bt.http_auth.AuthError as exc:
+            raise HTTPException(status_code=401, detail=f"btauth/1: {exc}") from None
+        if self.allowed and caller.hotkey_ss58 not in self.allowed:
+            raise HTTPException(status_code=403, detail=f"hotkey {caller.hotkey_ss58} may not use this prover")
+        try:
+            await spool(request.stream(), into, sha256=sha256)
+        except UploadMismatch as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        into.seek(0)
+        return caller.hotkey_ss58
 
     def signed(self, message: BaseModel, *, request: Request, caller: str, status_code: int = 200) -> Response:
         body = message.model_dump_json().encode()
@@ -193,8 +223,14 @@ class ProverService:
             return False
         return True
 
-    async def prove(self, request: Request, job_request: ProveRequest, material: ProvingMaterial) -> ProveAnswer | None:
-        """Run the proof; None when the requester went away first (the job is then ended)."""
+    async def prove(
+        self, request: Request, job_request: ProveRequest, material: ProvingMaterial, *, stages: dict[str, float]
+    ) -> ProveAnswer | None:
+        """Run the proof; None when the requester went away first (the job is then ended).
+
+        ``stages`` holds the request's timings so far; the answer carries them with the job's.
+        """
+        submitted = time.perf_counter()
         job = self.jobs.submit(material, job_request.inputs)
         waiting = asyncio.wrap_future(job.future)
         while not waiting.done():
@@ -204,13 +240,17 @@ class ProverService:
                 job.cancel()
                 return None
         proof = waiting.result()
+        job_seconds = time.perf_counter() - submitted
         self.recent_prove_seconds.append(round(proof.prove_seconds, 3))
+        # What the job's own stages leave out: handing the job to a worker thread and its result back.
+        handoff = max(0.0, job_seconds - sum(proof.stages.values()))
         return ProveAnswer(
             recipe=job_request.recipe,
             inputs=job_request.inputs,
             request_nonce=int(request.headers[bt.http_auth.HEADER_NONCE]),
             proof=proof.document.decode(),
             prove_seconds=proof.prove_seconds,
+            stages={**stages, **proof.stages, "job_handoff": handoff},
         )
 
 
@@ -239,12 +279,14 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.put(RECIPES + "/{digest}")
     async def put_recipe(digest: str, request: Request) -> Response:
-        caller, body = await service.authenticate(request)
+        with tempfile.TemporaryFile() as body:
+            caller = await service.receive_upload(request, body)
+            try:
+                recipe = Recipe.model_validate_json(body.read())  # kilobytes: a compiled circuit, two hashes
+            except ValidationError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
         try:
-            recipe = Recipe.model_validate_json(body)
             missing_srs = await asyncio.to_thread(service.cache.install, digest, recipe)
-        except ValidationError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
         except ProverError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         stored = Stored(digest=digest, missing_srs=missing_srs)
@@ -252,16 +294,19 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.put(SRS + "/{sha256}")
     async def put_srs(sha256: str, request: Request) -> Response:
-        caller, body = await service.authenticate(request)
-        try:
-            await asyncio.to_thread(service.cache.install_srs, sha256, io.BytesIO(body))
-        except ProverError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
+        with tempfile.TemporaryFile() as body:
+            caller = await service.receive_upload(request, body)
+            try:
+                await asyncio.to_thread(service.cache.install_srs, sha256, body)
+            except ProverError as exc:
+                raise HTTPException(status_code=400, detail=str(exc)) from None
         return service.signed(Stored(digest=sha256), request=request, caller=caller, status_code=201)
 
     @app.post(PROVE)
     async def prove(request: Request) -> Response:
+        arrived = time.perf_counter()
         caller, body = await service.authenticate(request)
+        stages = {"auth": time.perf_counter() - arrived}
         try:
             job = ProveRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -269,10 +314,12 @@ def create_app(service: ProverService) -> FastAPI:
         if service.jobs.full:  # before fetching a recipe or asking for one the job could not use now
             return service.busy(request=request, caller=caller)
         try:
+            started = time.perf_counter()
             material = await service.material(job.recipe)
             if isinstance(material, Missing):
                 return service.signed(material, request=request, caller=caller, status_code=404)
-            answer = await service.prove(request, job, material)
+            stages["material"] = time.perf_counter() - started
+            answer = await service.prove(request, job, material, stages=stages)
         except RecipeMismatchError as exc:
             refused = Refused(recipe=exc.recipe, expected_vk=exc.expected_vk, derived_vk=exc.derived_vk)
             return service.signed(refused, request=request, caller=caller, status_code=422)
@@ -288,7 +335,8 @@ def create_app(service: ProverService) -> FastAPI:
 
 
 def serve_forever(service: ProverService, *, host: str, port: int) -> None:
-    """Run the prover until interrupted."""
+    """Run the prover until interrupted, its proving workers starting while it begins to listen."""
+    service.jobs.warm()
     try:
         uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
     finally:

@@ -54,6 +54,9 @@ class ProveAnswer(_Message):
     request_nonce: int = Field(description="the X-Bittensor-Nonce of the request this answers")
     proof: str = Field(description="the EZKL proof JSON document")
     prove_seconds: float
+    stages: dict[str, float] = Field(
+        default_factory=dict, description="seconds this prover spent on the request, stage by stage"
+    )
 
 
 class Missing(_Message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from bittensor.keyfiles import Keypair
 
+from oracle.provers.uploads import CONTENT_SHA256, sign_upload
 from oracle.provers.wire import CAPACITY, HEALTH, PROVE, Capacity, Missing, ProveRequest, Recipe, recipe_path, srs_path
 from tests.provers.conftest import ProverProcess, ProverTrio, hotkey
 
@@ -101,8 +103,12 @@ def test_unknown_recipe_is_a_signed_404_naming_it(honest: ProverProcess, node_si
     assert Missing.model_validate_json(response.content) == Missing(recipe="ab" * 32)
 
 
-def _put(prover: ProverProcess, signer: Keypair, path: str, body: bytes) -> httpx.Response:
-    return _send(prover, "PUT", path, body, headers=_signed(signer, prover.hotkey, "PUT", path, body))
+def _put(
+    prover: ProverProcess, signer: Keypair, path: str, body: bytes, *, signed_body: bytes | None = None
+) -> httpx.Response:
+    sha256 = hashlib.sha256(body if signed_body is None else signed_body).hexdigest()
+    headers = sign_upload(signer, method="PUT", path=path, sha256=sha256, receiver=prover.hotkey)
+    return _send(prover, "PUT", path, body, headers=headers)
 
 
 def _held(prover: ProverProcess, signer: Keypair) -> Capacity:
@@ -125,3 +131,23 @@ def test_srs_upload_that_does_not_match_its_hash_is_refused(honest: ProverProces
     assert response.status_code == 400
     assert "hashes to" in response.json()["detail"]
     assert sha256 not in _held(honest, node_signer).srs
+
+
+def test_an_upload_whose_body_was_swapped_after_signing_is_refused(honest: ProverProcess, node_signer: Keypair) -> None:
+    srs = b"an SRS the node signed"
+    sha256 = hashlib.sha256(srs).hexdigest()
+    response = _put(honest, node_signer, srs_path(sha256), b"another body on the wire", signed_body=srs)
+    assert response.status_code == 400
+    assert "signed" in response.json()["detail"]
+    assert sha256 not in _held(honest, node_signer).srs
+
+
+def test_an_upload_signed_over_its_body_without_its_digest_header_is_refused(
+    honest: ProverProcess, node_signer: Keypair
+) -> None:
+    srs = b"an SRS signed the way small requests are"
+    sha256 = hashlib.sha256(srs).hexdigest()
+    headers = _signed(node_signer, honest.hotkey, "PUT", srs_path(sha256), srs)
+    response = _send(honest, "PUT", srs_path(sha256), srs, headers=headers)
+    assert response.status_code == 401
+    assert CONTENT_SHA256 in response.json()["detail"]

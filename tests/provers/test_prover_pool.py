@@ -77,3 +77,26 @@ def test_proving_errors_and_dead_workers_become_prover_errors() -> None:
         PoolProver(workers=1).submit(NOWHERE, [[1.0]]).future.result(timeout=30)
     with pytest.raises(ProverError, match="died \\(exit code 3\\)"):
         PoolProver(workers=1, target=exit_abruptly).submit(NOWHERE, [[1.0]]).future.result(timeout=30)
+
+
+def whose_after(material: ProvingMaterial, tensors: Sequence[Sequence[float]]) -> Proof:
+    """Sleeps ``tensors[0][0]`` seconds, then names the process it ran in."""
+    time.sleep(tensors[0][0])
+    return Proof(document=str(os.getpid()).encode(), prover="whose", prove_seconds=0.0)
+
+
+def test_jobs_share_a_warm_worker_until_one_is_cancelled_and_its_worker_replaced() -> None:
+    pool = PoolProver(workers=1, target=whose_after)
+    pool.warm()
+    first = pool.submit(NOWHERE, [[0.0]]).future.result(timeout=60)
+    second = pool.submit(NOWHERE, [[0.0]]).future.result(timeout=10)
+    assert second.document == first.document and second.stages["worker_start"] == 0.0
+
+    doomed = pool.submit(NOWHERE, [[30.0]])
+    _wait_for(lambda: pool.running == 1)
+    doomed.cancel()
+    with pytest.raises(ProverError, match="cancelled"):
+        doomed.future.result(timeout=5)
+    after = pool.submit(NOWHERE, [[0.0]]).future.result(timeout=60)
+    assert after.document != first.document  # the cancelled job's process was ended, not reused
+    pool.close()

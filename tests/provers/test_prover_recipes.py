@@ -53,7 +53,8 @@ def _counting_client(sent: list[Sent]) -> httpx.AsyncClient:
         head = (
             len(request.method) + len(request.url.raw_path) + sum(len(k) + len(v) + 4 for k, v in request.headers.raw)
         )
-        sent.append(Sent(request.method, request.url.path, head + len(request.content)))
+        # Uploads are streamed: their bodies are not in memory to measure, but their length is declared.
+        sent.append(Sent(request.method, request.url.path, head + int(request.headers.get("content-length", 0))))
 
     return httpx.AsyncClient(timeout=300.0, event_hooks={"request": [count]})
 
