@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -56,6 +57,33 @@ def test_run_posts_rounds_and_shows_model_vs_onchain_values(tmp_path: Path, demo
     assert cells[1] == "31337"  # the chain
     assert cells[5] == "2" and cells[6] == "0"  # landed, failed
     assert cells[4].startswith("0x")
+
+
+def test_sigterm_stops_a_running_node_and_its_embedded_anvil(tmp_path: Path, demo_circuit: object) -> None:
+    environment = {**os.environ, "ZKORACLE_HOME": str(tmp_path), "COLUMNS": "400"}
+    node = subprocess.Popen(
+        [sys.executable, "-m", "oracle", "run", "--rounds", "0", str(DEMO_FEED)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    assert node.stdout is not None
+    seen = []
+    for line in node.stdout:  # up to "running 1 feed(s)": the chain is up and the feed deployed
+        seen.append(line)
+        if line.startswith("running "):
+            break
+    children = Path(f"/proc/{node.pid}/task/{node.pid}/children").read_text().split()
+    anvils = [int(pid) for pid in children if "anvil" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(anvils) == 1, "".join(seen)
+
+    node.send_signal(signal.SIGTERM)  # as systemd or `docker stop` stops a service
+    output = "".join(seen) + node.stdout.read()
+    assert node.wait(timeout=60) == 0, output
+    assert "stopped" in output and "Traceback" not in output, output
+    with pytest.raises(ProcessLookupError):
+        os.kill(anvils[0], 0)
 
 
 def test_build_reports_a_cached_circuit(tmp_path: Path, demo_circuit: object) -> None:

@@ -7,6 +7,8 @@ is printed here as one line, and the command exits 1: no command handles that on
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +33,11 @@ class _OneLineErrors(typer.Typer):
     """A Typer app that prints library errors as one line and exits 1 instead of showing a traceback."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            # A service manager stops a node with SIGTERM: unwinding as Ctrl-C does stops the
+            # scheduler cleanly and the embedded Anvil with it, where Python's default would
+            # exit at once and leave the chain running.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             return super().__call__(*args, **kwargs)
         except ZkOracleError as exc:
