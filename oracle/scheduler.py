@@ -79,11 +79,15 @@ class FeedScheduler:
             self._schedule()
             self._scheduler.resume()
             reports = self._collect(rounds, stop)
-            completed = True
+            completed = not stop.is_set()
         finally:
             # Paused first: a job coming due while the executors shut down would be submitted to a
-            # closed pool, and APScheduler would print that as a traceback.
+            # closed pool, and APScheduler would print that as a traceback. A lookup for due jobs
+            # that began before the pause holds the job stores' lock until it has submitted them,
+            # so taking that lock waits it out.
             self._scheduler.pause()
+            with self._scheduler._jobstores_lock:
+                pass
             self._scheduler.shutdown(wait=True)
             for node in self._nodes:
                 _TICKS.pop(job_id(node.spec.id), None)

@@ -70,9 +70,9 @@ def test_sigterm_stops_a_running_node_and_its_embedded_anvil(tmp_path: Path, dem
     )
     assert node.stdout is not None
     seen = []
-    for line in node.stdout:  # up to "running 1 feed(s)": the chain is up and the feed deployed
+    for line in node.stdout:  # up to the first round's report: the feed is running
         seen.append(line)
-        if line.startswith("running "):
+        if line.startswith("demo round "):
             break
     children = Path(f"/proc/{node.pid}/task/{node.pid}/children").read_text().split()
     anvils = [int(pid) for pid in children if "anvil" in Path(f"/proc/{pid}/cmdline").read_text()]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,15 +184,32 @@ def run(
             f"running {len(nodes)} feed(s); "
             + ("Ctrl-C to stop" if limit is None else f"stopping after {limit} round(s)")
         )
+        stop = threading.Event()
         try:
-            reports = FeedScheduler(nodes, on_report=_print_report, jobstore_url=store.url).run(rounds=limit)
+            with _stopping_on_sigterm(stop):
+                reports = FeedScheduler(nodes, on_report=_print_report, jobstore_url=store.url).run(
+                    rounds=limit, stop=stop
+                )
         except KeyboardInterrupt:
+            stop.set()
+        if stop.is_set():
             console.print("stopped")
             return
     failed = [r for r in reports if not r.landed or (r.error is not None and r.error > r.tolerance)]
     if failed:
         console.print(f"[red]{len(failed)} of {len(reports)} round(s) failed or were out of tolerance[/red]")
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _stopping_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """While feeds run, SIGTERM (a service manager's stop) ends the run after the rounds under way,
+    as the scheduler's stop event: an exception raised at an arbitrary point could cut a round short."""
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_report(report: RoundReport) -> None:
