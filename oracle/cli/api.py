@@ -10,6 +10,7 @@ import uvicorn
 
 from oracle.api import create_app
 from oracle.cli.app import DbOption, app, console, open_store
+from oracle.evm.contracts import project_contracts
 from oracle.exceptions import FeedSpecError
 from oracle.feeds.loader import FEED_FILE, load_feed
 from oracle.feeds.schema import FeedSpec
@@ -43,6 +44,10 @@ def api(
 ) -> None:
     """Serve the read API, the dashboard (/) and Prometheus metrics (/metrics)."""
     served = create_app(open_store(db), build_root=build_dir(), specs=_specs(feeds), refresh_seconds=refresh)
+    # Reading rounds back from chains needs the contracts' ABIs: compiled now, a cold solc cache
+    # (about a minute on two cores) is paid at startup rather than by the first request.
+    with console.status("compiling the contracts"):
+        project_contracts()
     console.print(f"zkoracle API on http://{host}:{port}/ (dashboard), /api/feeds, /openapi.json, /metrics")
     uvicorn.run(served, host=host, port=port, log_level="warning")
 
