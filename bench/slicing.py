@@ -13,8 +13,8 @@ started at once, then again one slice at a time. Measured per configuration: wal
 to the end of the last, CPU time (user + sys of the processes, from ``wait4``), each
 process's peak RSS (``VmHWM``) and bare ``ezkl.prove`` seconds. Every proof is
 verified, and consecutive slice proofs must carry the same boundary commitment (the
-KZG commitment in both proofs' bytes), so a broken proof is never timed. Ratios to whole come from the same run. Results:
-``DIR/slicing.json``.
+KZG commitment in both proofs' bytes), so a broken proof is never timed. Ratios to
+whole come from the same run. Results: ``DIR/slicing.json``.
 """
 
 from __future__ import annotations

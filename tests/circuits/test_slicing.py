@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
-from oracle.circuits.slicing.build import _chain_error, _check_scales
+from oracle.circuits.slicing.build import _chain_error, _check_commitment_layout, _check_scales
 from oracle.circuits.slicing.chain import ChainRun, SliceStep
 from oracle.circuits.slicing.links import POINT_BYTES, CommitmentLayout, linked
 from oracle.exceptions import CircuitError
@@ -164,3 +164,20 @@ def test_a_link_broken_by_a_slice_at_another_scale_fails_loudly(
     broken = dataclasses.replace(sliced_circuit, manifest=dataclasses.replace(sliced_circuit.manifest, slices=entries))
     with pytest.raises(CircuitError, match=r"slice 0's output commitment differs from slice 1's input commitment"):
         _chain_error(sliced_spec.model_path, broken, sliced_spec.model_samples(), OnnxModel(sliced_spec.model_path))
+
+
+def test_the_build_refuses_a_proof_layout_other_than_the_one_links_are_read_at(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+) -> None:
+    """Slice 0 described as committing to its input too: its proof's first point is then read as the input
+    commitment and the next as the output's, which is not where EZKL put them."""
+    first = sliced_circuit.slices[0]
+    assert first.circuit is not None
+    misread = dataclasses.replace(first.circuit.manifest, input_visibility="polycommit")
+    pieces = [dataclasses.replace(first, circuit=dataclasses.replace(first.circuit, manifest=misread))]
+    described = SlicedCircuit(
+        root=sliced_circuit.root, manifest=sliced_circuit.manifest, build_root=sliced_circuit.build_root
+    )
+    vars(described)["slices"] = pieces + sliced_circuit.slices[1:]  # the cached property, overridden
+    with pytest.raises(CircuitError, match="a proof of slice 0 does not carry its boundary commitments at the offsets"):
+        _check_commitment_layout(sliced_spec.model_path, described, sliced_spec.model_samples()[0])
