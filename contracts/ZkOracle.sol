@@ -491,7 +491,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             }
         }
         uint32 lastCount = circuit.slices[count - 2].instanceCount;
-        if (circuit.outputIndex >= lastCount) revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 0, lastCount);
+        if (circuit.outputIndex >= lastCount) {
+            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 0, lastCount);
+        }
     }
 
     function _requireContract(bytes32 feedId, address account) internal view {
@@ -603,9 +605,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             if (next.length < COMMITMENT_BYTES) revert ZkOracleInvalidSliceProof(feedId, i);
             bytes calldata previousOutput = before[outputAt:outputAt + COMMITMENT_BYTES];
             bytes calldata input = next[:COMMITMENT_BYTES];
-            if (
-                bytes32(previousOutput[:32]) != bytes32(input[:32]) || bytes32(previousOutput[32:]) != bytes32(input[32:])
-            ) {
+            if (keccak256(previousOutput) != keccak256(input)) {
                 revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
             }
         }
