@@ -12,9 +12,9 @@ fresh ``bench.proving`` process: whole, one process; sliced, one process per sli
 started at once, then again one slice at a time. Measured per configuration: wall time from starting the first process
 to the end of the last, CPU time (user + sys of the processes, from ``wait4``), each
 process's peak RSS (``VmHWM``) and bare ``ezkl.prove`` seconds. Every proof is
-verified, and consecutive slice proofs must carry the same boundary commitment, so a
-broken proof is never timed. Ratios to whole come from the same run. Results:
-``DIR/slicing.json``.
+verified, and consecutive slice proofs must carry the same boundary commitment (the
+KZG commitment in both proofs' bytes), so a broken proof is never timed. Ratios to
+whole come from the same run. Results: ``DIR/slicing.json``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from oracle.circuits.build import build_circuit
 from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.slicing.links import commitment_layout, linked
 from oracle.circuits.verify import verify_document
 from oracle.inference import OnnxModel, split_by_shapes
 from oracle.paths import PROJECT_ROOT
@@ -107,12 +108,13 @@ def prove_at_once(jobs: Sequence[Job]) -> tuple[list[Finished], float]:
     return finished, wall
 
 
-def check_links(proofs: Sequence[Proof]) -> None:
-    """Each slice proof's last instance (its output commitment) must be the next one's first (its input's)."""
+def check_links(circuits: Sequence[CircuitArtifacts], proofs: Sequence[Proof]) -> None:
+    """The output commitment in each slice proof must be, byte for byte, the input commitment in the next one."""
     for index in range(1, len(proofs)):
-        before, after = proofs[index - 1].instances[-1], proofs[index].instances[0]
-        if before != after:
-            raise RuntimeError(f"slice {index - 1}'s output commitment {before} is not slice {index}'s input {after}")
+        before = commitment_layout(circuits[index - 1].manifest).output_point(proofs[index - 1].proof_bytes)
+        after = commitment_layout(circuits[index].manifest).input_point(proofs[index].proof_bytes)
+        if not linked(before, after):
+            raise RuntimeError(f"slice {index - 1}'s output commitment is not slice {index}'s input commitment")
 
 
 def configuration_figures(runs: list[tuple[list[Finished], float]]) -> dict[str, Any]:
@@ -217,7 +219,7 @@ def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) 
             console.print(f"proving {count} slices in parallel (run {number + 1}/{runs})")
             with native_stderr_to(log):
                 finished, wall = prove_at_once(jobs)
-            check_links([f.proof for f in finished])
+            check_links([job.circuit for job in jobs], [f.proof for f in finished])
             config_runs.append((finished, wall))
         one_by_one = []
         for number in range(runs):
@@ -226,7 +228,7 @@ def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) 
             for job in jobs:
                 with native_stderr_to(log):
                     alone.append(prove_at_once([job]))
-            check_links([finished[0].proof for finished, _wall in alone])
+            check_links([job.circuit for job in jobs], [finished[0].proof for finished, _wall in alone])
             one_by_one.append(([finished[0] for finished, _wall in alone], sum(wall for _finished, wall in alone)))
         last_proof = config_runs[-1][0][-1].proof
         configurations[f"sliced-{count}"] = {

@@ -35,6 +35,13 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     int256 internal constant MAX_EXACT_INPUT_STEPS = 2 ** 24;
     /// @dev Most slices a sliced model may have, so a submission's loops stay bounded.
     uint256 public constant MAX_SLICES = 16;
+    /// @dev A slice commits to its boundary tensors with EZKL's polycommit visibility: unblinded
+    ///      KZG commitments carried in its proof, each an uncompressed G1 point (x ‖ y, 32
+    ///      bytes each, big-endian), the proof's first commitments, its input's before its
+    ///      output's. Every slice but the first commits to its input (at byte 0), every slice
+    ///      but the last to its output (at byte 0 in the first slice, COMMITMENT_BYTES in the
+    ///      others). The build checks this layout on a proof of every slice.
+    uint256 internal constant COMMITMENT_BYTES = 64;
     /// @dev Most attesters a feed may have, so a submission's loops stay bounded.
     uint256 public constant MAX_ATTESTERS = 32;
 
@@ -238,7 +245,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
         address[] memory verifiers = _checkSliceShapes(feedId, circuit, proofs, instances);
         StoredRound memory round = _checkInputs(feedId, feed, circuit, instances[0], evidence);
-        _checkSliceLinks(feedId, verifiers, instances);
+        _checkSliceLinks(feedId, verifiers, proofs);
         for (uint256 i = 0; i < count; ++i) {
             if (verifiers[i] != address(0) && !_verifies(verifiers[i], proofs[i], instances[i])) {
                 revert ZkOracleInvalidSliceProof(feedId, i);
@@ -459,32 +466,33 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
     }
 
-    /// @dev The layout of a sliced model: at most MAX_SLICES slices, the first and last proven,
-    ///      each proven slice with room for its commitments, the answer among the last
-    ///      slice's outputs.
+    /// @dev The layout of a sliced model: at most MAX_SLICES slices, the first and last proven.
+    ///      The boundary tensors are committed inside the proofs, not as instances: the first
+    ///      slice's instances are the model inputs, a middle slice has none, the last slice's
+    ///      are the model's public outputs, among which the answer.
     function _validateSlices(bytes32 feedId, CircuitConfig calldata circuit) internal view {
         uint256 count = circuit.slices.length + 1;
         if (count > MAX_SLICES) revert ZkOracleTooManySlices(feedId, count, MAX_SLICES);
-        // The first slice's last instance commits to its output.
-        if (circuit.instanceCount <= circuit.inputCount) {
+        if (circuit.instanceCount != circuit.inputCount) {
             revert ZkOracleSliceInstanceCountInvalid(feedId, 0, circuit.instanceCount);
         }
         for (uint256 i = 1; i < count; ++i) {
             SliceConfig calldata piece = circuit.slices[i - 1];
+            bool isLast = i == count - 1;
             if (piece.verifier == address(0)) {
                 // The last slice yields the answer, so it cannot go unproven.
-                if (i == count - 1) revert ZkOracleSliceUnproven(feedId, i);
+                if (isLast) revert ZkOracleSliceUnproven(feedId, i);
                 if (piece.instanceCount != 0) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
             } else {
                 _requireContract(feedId, piece.verifier);
-                // An input commitment, then an output commitment or at least one output.
-                if (piece.instanceCount < 2) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
+                if (isLast ? piece.instanceCount == 0 : piece.instanceCount != 0) {
+                    revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
+                }
             }
         }
-        // Instance 0 of the last slice is its input commitment, never the answer.
         uint32 lastCount = circuit.slices[count - 2].instanceCount;
-        if (circuit.outputIndex == 0 || circuit.outputIndex >= lastCount) {
-            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 1, lastCount);
+        if (circuit.outputIndex >= lastCount) {
+            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 0, lastCount);
         }
     }
 
@@ -581,18 +589,25 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
     }
 
-    /// @dev Consecutive proven slices must agree on the tensor between them: the previous
-    ///      slice's last instance (its output commitment) is the next one's first (its input
-    ///      commitment). Across a slice not proven nothing links, as coverage reports.
-    function _checkSliceLinks(bytes32 feedId, address[] memory verifiers, uint256[][] calldata instances)
-        internal
-        pure
-    {
+    /// @dev Consecutive proven slices must agree on the tensor between them: the commitment to
+    ///      the previous slice's output, read from its proof, is byte for byte the commitment to
+    ///      the next one's input, read from its proof (offsets: see COMMITMENT_BYTES). The
+    ///      verifiers then check that each proof's commitment is to the tensor its slice took or
+    ///      computed. Across a slice not proven nothing links, as coverage reports.
+    function _checkSliceLinks(bytes32 feedId, address[] memory verifiers, bytes[] calldata proofs) internal pure {
         for (uint256 i = 1; i < verifiers.length; ++i) {
             if (verifiers[i - 1] == address(0) || verifiers[i] == address(0)) continue;
-            uint256 previousOutput = instances[i - 1][instances[i - 1].length - 1];
-            uint256 input = instances[i][0];
-            if (previousOutput != input) revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
+            uint256 outputAt = i == 1 ? 0 : COMMITMENT_BYTES;
+            bytes calldata before = proofs[i - 1];
+            bytes calldata next = proofs[i];
+            // A proof too short to hold its commitments is no proof of its slice.
+            if (before.length < outputAt + COMMITMENT_BYTES) revert ZkOracleInvalidSliceProof(feedId, i - 1);
+            if (next.length < COMMITMENT_BYTES) revert ZkOracleInvalidSliceProof(feedId, i);
+            bytes calldata previousOutput = before[outputAt:outputAt + COMMITMENT_BYTES];
+            bytes calldata input = next[:COMMITMENT_BYTES];
+            if (keccak256(previousOutput) != keccak256(input)) {
+                revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
+            }
         }
     }
 

@@ -16,6 +16,7 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt, felt_to_float
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.slicing.chain import witness_step
+from oracle.circuits.slicing.links import commitment_layout, linked
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError
 from oracle.feed_circuit import feed_answer
@@ -60,7 +61,8 @@ def check_sliced_proof(
     """As :func:`check_proof`, for every slice, plus every link between consecutive proven slices.
 
     A valid proof of one slice on other activations verifies on its own; only the link
-    (its input commitment against the previous slice's output commitment) exposes it.
+    (the commitment to its input, read from its proof's bytes, against the one to the
+    previous slice's output, read from that proof's) exposes it.
     """
     if len(proof.proofs) != len(circuit.slices):
         raise ProverError(f"{len(proof.proofs)} slice proofs for a circuit of {len(circuit.slices)} slices")
@@ -86,13 +88,7 @@ def check_sliced_proof(
             )
         instances.append(felts)
     verify_seconds = time.perf_counter() - started
-    for index in range(1, len(instances)):
-        before, after = instances[index - 1], instances[index]
-        if before is not None and after is not None and before[-1] != after[0]:
-            raise ProverError(
-                f"slice {index}'s input commitment differs from slice {index - 1}'s output commitment: "
-                "its proof is about other activations"
-            )
+    _check_links(circuit, proof)
     first, last = instances[0], instances[-1]
     assert first is not None and last is not None  # the first and last slices are always proven
     _check_inputs(circuit.first, first, inputs)
@@ -120,16 +116,33 @@ def check_slice_proof(circuit: CircuitArtifacts, proof: Proof, inputs: Sequence[
         raise ProverError(f"proof carries {len(felts)} instances, slice circuit has {manifest.instance_count}")
     with tempfile.TemporaryDirectory(prefix="zkoracle-slice-check-") as tmp:
         expected = witness_step(circuit, inputs, workdir=Path(tmp))
-    if manifest.input_visibility == "hashed" and felts[0] != expected.input_commitment:
+    layout = commitment_layout(manifest)
+    if layout.input_committed and layout.input_point(proof.proof_bytes) != expected.input_commitment:
         raise ProverError(f"slice proof commits to other inputs than this round's (circuit {manifest.key})")
-    if manifest.output_visibility == "hashed" and felts[-1] != expected.output_commitment:
+    if layout.output_committed and layout.output_point(proof.proof_bytes) != expected.output_commitment:
         raise ProverError(f"slice proof commits to other outputs than this round's (circuit {manifest.key})")
     _check_inputs(circuit, felts, inputs)
 
 
 def is_slice_circuit(circuit: CircuitArtifacts) -> bool:
     """Whether ``circuit`` is one slice of a sliced model (a boundary is committed, not public)."""
-    return "hashed" in (circuit.manifest.input_visibility, circuit.manifest.output_visibility)
+    return "polycommit" in (circuit.manifest.input_visibility, circuit.manifest.output_visibility)
+
+
+def _check_links(circuit: SlicedCircuit, proof: SlicedProof) -> None:
+    """Consecutive proven slices carry one commitment to the tensor between them, byte for byte."""
+    for index in range(1, len(circuit.slices)):
+        before, after = circuit.slices[index - 1].circuit, circuit.slices[index].circuit
+        before_proof, after_proof = proof.proofs[index - 1], proof.proofs[index]
+        if before is None or after is None or before_proof is None or after_proof is None:
+            continue  # across a slice run unproven nothing links (targeted verification)
+        output = commitment_layout(before.manifest).output_point(before_proof.proof_bytes)
+        input_ = commitment_layout(after.manifest).input_point(after_proof.proof_bytes)
+        if not linked(output, input_):
+            raise ProverError(
+                f"slice {index}'s input commitment differs from slice {index - 1}'s output commitment: "
+                "its proof is about other activations"
+            )
 
 
 def _check_inputs(circuit: CircuitArtifacts, instances: Sequence[str], inputs: Sequence[float]) -> None:

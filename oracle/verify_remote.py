@@ -24,6 +24,7 @@ from oracle.circuits.artifacts import model_commitment
 from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
 from oracle.circuits.slicing.build import commitment_of_slices
+from oracle.circuits.slicing.links import CommitmentLayout, linked
 from oracle.exceptions import ApiError, VerificationError
 
 DEFAULT_API = "http://127.0.0.1:8000"
@@ -107,31 +108,36 @@ def _slice_files(client: httpx.Client, base: str, piece: dict[str, Any]) -> dict
 
 @dataclass(frozen=True)
 class _Layout:
-    """Each public instance of a circuit's proofs, in EZKL's order: its fixed-point scale, or None for a
-    Poseidon commitment (one instance standing for a whole hashed tensor)."""
+    """Each public instance of a circuit's proofs, in EZKL's order, as its fixed-point scale; and which
+    boundary tensors the circuit commits to inside its proofs instead (polycommit: no instance)."""
 
-    inputs: list[int | None]
-    outputs: list[int | None]
+    inputs: list[int]
+    outputs: list[int]
+    commitments: CommitmentLayout
 
     @classmethod
     def of(cls, settings: dict[str, Any], *, subject: str) -> _Layout:
         run_args = settings["run_args"]
         shapes = list(settings["model_instance_shapes"])  # the public tensors' only, inputs first
 
-        def side(visibility: str | dict[str, Any], scales: list[int]) -> list[int | None]:
+        def side(visibility: str | dict[str, Any], scales: list[int]) -> list[int]:
             if visibility == "Public":
                 return [scale for scale in scales for _ in range(math.prod(shapes.pop(0)))]
-            if isinstance(visibility, dict) and visibility.get("Hashed", {}).get("hash_is_public"):
-                return [None] * len(scales)
+            if visibility == "KZGCommit":
+                return []
             raise VerificationError(f"{subject}: tensors of visibility {visibility} cannot be checked offline")
 
         return cls(
             inputs=side(run_args["input_visibility"], settings["model_input_scales"]),
             outputs=side(run_args["output_visibility"], settings["model_output_scales"]),
+            commitments=CommitmentLayout(
+                input_committed=run_args["input_visibility"] == "KZGCommit",
+                output_committed=run_args["output_visibility"] == "KZGCommit",
+            ),
         )
 
     @property
-    def scales(self) -> list[int | None]:
+    def scales(self) -> list[int]:
         return [*self.inputs, *self.outputs]
 
 
@@ -269,6 +275,7 @@ def _slice_documents(
 class _ProvenSlice:
     felts: list[str]
     layout: _Layout
+    proof: bytes
 
 
 def _proven_slice(
@@ -279,7 +286,11 @@ def _proven_slice(
         return None
     subject = f"round {round_id}, slice {index}"
     _ezkl_verify(subject, proof["document"], files)
-    found = _ProvenSlice(_felts(proof["document"]), _Layout.of(json.loads(files["settings"]), subject=subject))
+    found = _ProvenSlice(
+        _felts(proof["document"]),
+        _Layout.of(json.loads(files["settings"]), subject=subject),
+        bytes.fromhex(proof["document"]["hex_proof"].removeprefix("0x")),
+    )
     if len(found.felts) != len(found.layout.scales):
         raise VerificationError(
             f"{subject}: the proof has {len(found.felts)} instances, its settings {len(found.layout.scales)}"
@@ -367,21 +378,30 @@ def _check_links(round_id: int, proven: list[_ProvenSlice | None]) -> list[str]:
         before, after = proven[index - 1], proven[index]
         if before is None or after is None:
             continue
-        if before.layout.outputs[-1:] != [None] or after.layout.inputs[:1] != [None]:
+        if not (before.layout.commitments.output_committed and after.layout.commitments.input_committed):
             raise VerificationError(
                 f"round {round_id}, slice {index}: the circuits of slices {index - 1} and {index} do not commit to "
                 "the tensor between them, so nothing links them"
             )
-        if before.felts[-1] != after.felts[0]:
+        output = before.layout.commitments.output_point(before.proof)
+        input_ = after.layout.commitments.input_point(after.proof)
+        if not linked(output, input_):
             raise VerificationError(
-                f"round {round_id}, slice {index}: link broken: its input commitment {after.felts[0]} differs from "
-                f"slice {index - 1}'s output commitment {before.felts[-1]}"
+                f"round {round_id}, slice {index}: link broken: the input commitment in its proof "
+                f"{_hex(input_)} differs from the output commitment in slice {index - 1}'s {_hex(output)}"
             )
-        checks.append(f"link {index - 1} → {index}: slice {index}'s input commitment is slice {index - 1}'s output's")
+        checks.append(
+            f"link {index - 1} → {index}: the input commitment in slice {index}'s proof is the output commitment "
+            f"in slice {index - 1}'s ({_hex(output)})"
+        )
     unproven = [index for index, found in enumerate(proven) if found is None]
     if unproven:
         checks.append(f"slices {unproven} run unproven: nothing links across them (targeted verification)")
     return checks
+
+
+def _hex(point: bytes | None) -> str:
+    return "none (the proof is too short)" if point is None else f"0x{point.hex()[:16]}…"
 
 
 def _ezkl_verify(subject: str, document: dict[str, Any], files: dict[str, bytes]) -> None:
@@ -406,11 +426,11 @@ def _ezkl_verify(subject: str, document: dict[str, Any], files: dict[str, bytes]
 
 
 def _check_inputs(subject: str, inputs: list[float], felts: list[str], layout: _Layout) -> None:
+    if layout.commitments.input_committed:
+        raise VerificationError(f"{subject}: the circuit commits to its inputs, so they cannot be checked offline")
     if len(inputs) != len(layout.inputs):
         raise VerificationError(f"{subject}: {len(inputs)} inputs listed, the circuit takes {len(layout.inputs)}")
     for position, (value, felt, scale) in enumerate(zip(inputs, felts, layout.inputs, strict=False)):
-        if scale is None:
-            raise VerificationError(f"{subject}: the circuit commits to its inputs, so they cannot be checked offline")
         proven = felt_to_float(felt, scale)
         if abs(proven - value) > 2.0**-scale:
             raise VerificationError(f"{subject}: input {position} is {value}, the proof's instance is {proven}")

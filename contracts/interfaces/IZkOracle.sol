@@ -68,9 +68,9 @@ interface IZkOracle {
     /// @notice One slice after the first of a model proven as slices (DSperse style).
     /// @param verifier The slice circuit's verifier; address(0) for a slice that is run but not
     ///        proven (targeted verification).
-    /// @param instanceCount Public instances of the slice's proof: its input commitment first,
-    ///        then its output commitment (a middle slice) or the model's public outputs (the last
-    ///        slice); 0 for a slice not proven.
+    /// @param instanceCount Public instances of the slice's proof: none for a middle slice (its
+    ///        input and output are committed inside its proof, not as instances) and for a slice
+    ///        not proven; the model's public outputs for the last slice.
     struct SliceConfig {
         address verifier;
         uint32 instanceCount;
@@ -79,10 +79,11 @@ interface IZkOracle {
     /// @notice How one phase's proofs are checked and the answer derived from them.
     /// @dev For a sliced model, `verifier`, `instanceCount`, `inputCount`, `inputScale`,
     ///      `observedAtIndex` and `onchainInputs` describe the first slice (its instances are
-    ///      the model inputs, then the commitment of its output), while `outputIndex` and
-    ///      `outputScale` index the last slice's instances. The first and last slices are
-    ///      always proven; consecutive proven slices are linked by their commitments. Every
-    ///      circuit proves its observation time.
+    ///      the model inputs; the commitment to its output is inside its proof), while
+    ///      `outputIndex` and `outputScale` index the last slice's instances (the model's
+    ///      outputs). The first and last slices are always proven; consecutive proven slices are
+    ///      linked by the KZG commitments to the tensor between them that their proofs carry.
+    ///      Every circuit proves its observation time.
     /// @param verifier The EZKL-generated verifier of the circuit (of the first slice when sliced).
     /// @param modelCommitment sha256 over the digests of the ONNX model, circuit settings and vk.
     /// @param instanceCount Public instances per proof (inputs first, then outputs).
@@ -146,7 +147,7 @@ interface IZkOracle {
     error ZkOracleFeedPaused(bytes32 feedId);
     error ZkOracleFeedHalted(bytes32 feedId);
     /// @dev The answer must be one of the instances [lowest, instanceCount): an output, not an
-    ///      input (nor, for a sliced model, the last slice's input commitment).
+    ///      input (for a sliced model, any of the last slice's instances, all outputs).
     error ZkOracleOutputIndexOutOfRange(bytes32 feedId, uint32 outputIndex, uint32 lowest, uint32 instanceCount);
     error ZkOracleObservedAtIndexOutOfRange(bytes32 feedId, uint32 observedAtIndex, uint32 inputCount);
     error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale);
@@ -195,7 +196,9 @@ interface IZkOracle {
     error ZkOracleSliceInstanceCountMismatch(bytes32 feedId, uint256 slice, uint256 expected, uint256 actual);
     error ZkOracleProofForUnprovenSlice(bytes32 feedId, uint256 slice);
     error ZkOracleInvalidSliceProof(bytes32 feedId, uint256 slice);
-    error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, uint256 previousOutput, uint256 input);
+    /// @dev The commitment to slice `slice`'s input in its proof (`input`, a 64-byte G1 point)
+    ///      is not the commitment to the previous slice's output in that one's (`previousOutput`).
+    error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, bytes previousOutput, bytes input);
 
     event FeedRegistered(
         bytes32 indexed feedId, uint8 decimals, InputPolicy inputPolicy, bool permissionless, string description
@@ -295,13 +298,14 @@ interface IZkOracle {
         returns (uint80 roundId);
 
     /// @notice Verifies one proof per proven slice of the feed's sliced model, checks that
-    ///         consecutive proven slices are linked (each one's input commitment equals the
-    ///         previous one's output commitment), checks the observation time and the input
-    ///         policy on the first slice, and stores the answer derived from the last slice's
-    ///         instances. On a whole-model feed, one proof works like `submit`.
+    ///         consecutive proven slices are linked (the commitment to each one's input in its
+    ///         proof is, byte for byte, the commitment to the previous one's output in that
+    ///         proof), checks the observation time and the input policy on the first slice, and
+    ///         stores the answer derived from the last slice's instances. On a whole-model feed,
+    ///         one proof works like `submit`.
     /// @dev The stored inputsHash and the RoundSubmitted event's instances are the first
-    ///      slice's (the model inputs, then its output commitment); the other slices'
-    ///      instances are in the transaction's calldata.
+    ///      slice's (the model inputs); the other slices' instances are in the transaction's
+    ///      calldata. A broken link reverts with ZkOracleSliceLinkBroken carrying both points.
     /// @param feedId The feed.
     /// @param proofs One proof per slice, in order; empty for a slice not proven.
     /// @param instances Each slice's public instances, in order; empty for a slice not proven.

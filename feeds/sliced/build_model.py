@@ -2,7 +2,7 @@
 
 The model normalises a window of 8 synthetic ETH/USD prices inside the graph, runs a
 ReLU MLP 8 → 32 → 32 → 16 → 1 with fixed seeded weights and maps the result back to
-USD (see bench/models/mlp.py). The feed proves it as three slices linked by Poseidon
+USD (see bench/models/mlp.py). The feed proves it as three slices linked by KZG
 commitments. Run ``python feeds/sliced/build_model.py`` to regenerate ``model.onnx``
 and ``samples.json``.
 """

@@ -101,12 +101,8 @@ def sample_bounds(samples: Sequence[Sequence[float]]) -> tuple[list[float], list
 
 
 def _instances(visibility: str, shapes: list[list[int]]) -> int:
-    """Public values are one instance each; a hashed tensor is one Poseidon digest."""
-    if visibility == "public":
-        return sum(_numel(shape) for shape in shapes)
-    if visibility == "hashed":
-        return len(shapes)
-    return 0
+    """Public values are one instance each; a committed (polycommit) tensor is in the proof, not an instance."""
+    return sum(_numel(shape) for shape in shapes) if visibility == "public" else 0
 
 
 def _numel(shape: list[int]) -> int:

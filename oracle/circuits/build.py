@@ -13,11 +13,12 @@ import asyncio
 import json
 import random
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import ezkl
 import onnx
@@ -44,7 +45,9 @@ from oracle.inference import OnnxModel, split_by_shapes
 BUILD_FORMAT = 5
 FIDELITY_PROBES = 256
 
-Visibility = Literal["public", "private", "hashed", "fixed"]
+# "polycommit": the tensor is committed by an unblinded KZG commitment carried in the proof
+# itself (no public instance, no in-circuit hashing): how slices are linked.
+Visibility = Literal["public", "private", "polycommit", "fixed"]
 Progress = Callable[[str], None]
 
 
@@ -60,6 +63,9 @@ class CircuitOptions:
     scale_rebase_multiplier: int | None = None
     # Keep every n-th sample out of calibration and measure the circuit's error on those (unset: none).
     holdout_every: int | None = None
+    # Force 2**logrows rows (at least what calibration chose): KZG commitments are comparable
+    # only over one domain, so slices linked by them share one logrows.
+    logrows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,11 +153,6 @@ def _build_into(
     paths.model.write_bytes(onnx_bytes)
     model = OnnxModel(paths.model)
     calibrating, held_out = _split_holdout(samples, options.holdout_every)
-    calibration = workdir / "calibration.json"
-    per_sample = [split_by_shapes(sample, model.input_shapes) for sample in calibrating]
-    # EZKL wants one list per input tensor, each holding that tensor for every sample in turn.
-    per_input = [[x for parts in per_sample for x in parts[i]] for i in range(len(model.input_shapes))]
-    calibration.write_text(json.dumps({"input_data": per_input}))
     timings: dict[str, float] = {}
 
     def step(name: str, label: str) -> _Timer:
@@ -159,30 +160,9 @@ def _build_into(
         return _Timer(timings, name)
 
     with step("settings", "generating and calibrating circuit settings"):
-        run_args = ezkl.PyRunArgs()
-        run_args.input_visibility = options.input_visibility
-        run_args.output_visibility = options.output_visibility
-        run_args.param_visibility = options.param_visibility
-        calibration_limits: dict[str, list[int]] = {}
-        if options.scale is not None:
-            run_args.input_scale = run_args.param_scale = options.scale
-            calibration_limits["scales"] = [options.scale]
-        if options.scale_rebase_multiplier is not None:
-            run_args.scale_rebase_multiplier = options.scale_rebase_multiplier
-            calibration_limits["scale_rebase_multiplier"] = [options.scale_rebase_multiplier]
-        _check(
-            ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings"
-        )
-        _check(
-            ezkl.calibrate_settings(
-                data=str(calibration),
-                model=str(paths.model),
-                settings=str(paths.settings),
-                target=options.calibration_target,
-                **calibration_limits,
-            ),
-            "calibrate_settings",
-        )
+        _calibrated_settings(paths, model, calibrating, options)
+        if options.logrows is not None:
+            _force_logrows(paths.settings, options.logrows)
     with step("compile", "compiling the circuit"):
         _check(
             ezkl.compile_circuit(
@@ -237,6 +217,60 @@ def _build_into(
         verifier_kind=verifier_kind,
         vka_words=vka_words,
     )
+
+
+def calibrated_settings(
+    model_path: Path, samples: Sequence[Sequence[float]], options: CircuitOptions
+) -> dict[str, Any]:
+    """The settings :func:`build_circuit` would calibrate for ``model_path`` under ``options``, building nothing."""
+    prepared = prepare_model(model_path, feed=None, input_size=len(samples[0]), observation_time=False)
+    with tempfile.TemporaryDirectory(prefix="zkoracle-calibrate-") as tmp:
+        paths = CircuitFiles(root=Path(tmp))
+        paths.model.write_bytes(prepared.onnx_bytes)
+        _calibrated_settings(paths, OnnxModel(paths.model), samples, options)
+        return json.loads(paths.settings.read_text())
+
+
+def _calibrated_settings(
+    paths: CircuitFiles, model: OnnxModel, samples: Sequence[Sequence[float]], options: CircuitOptions
+) -> None:
+    """``paths.settings`` generated under ``options`` and calibrated on ``samples``."""
+    calibration = paths.root / "calibration.json"
+    per_sample = [split_by_shapes(sample, model.input_shapes) for sample in samples]
+    # EZKL wants one list per input tensor, each holding that tensor for every sample in turn.
+    per_input = [[x for parts in per_sample for x in parts[i]] for i in range(len(model.input_shapes))]
+    calibration.write_text(json.dumps({"input_data": per_input}))
+    run_args = ezkl.PyRunArgs()
+    run_args.input_visibility = options.input_visibility
+    run_args.output_visibility = options.output_visibility
+    run_args.param_visibility = options.param_visibility
+    calibration_limits: dict[str, list[int]] = {}
+    if options.scale is not None:
+        run_args.input_scale = run_args.param_scale = options.scale
+        calibration_limits["scales"] = [options.scale]
+    if options.scale_rebase_multiplier is not None:
+        run_args.scale_rebase_multiplier = options.scale_rebase_multiplier
+        calibration_limits["scale_rebase_multiplier"] = [options.scale_rebase_multiplier]
+    _check(ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings")
+    _check(
+        ezkl.calibrate_settings(
+            data=str(calibration),
+            model=str(paths.model),
+            settings=str(paths.settings),
+            target=options.calibration_target,
+            **calibration_limits,
+        ),
+        "calibrate_settings",
+    )
+
+
+def _force_logrows(settings_path: Path, logrows: int) -> None:
+    settings = json.loads(settings_path.read_text())
+    calibrated = int(settings["run_args"]["logrows"])
+    if calibrated > logrows:
+        raise CircuitError(f"the circuit needs logrows {calibrated}, more than the {logrows} asked for")
+    settings["run_args"]["logrows"] = logrows
+    settings_path.write_text(json.dumps(settings))
 
 
 def _fidelity_probes(samples: Sequence[Sequence[float]], count: int = FIDELITY_PROBES) -> list[list[float]]:

@@ -18,6 +18,7 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.slicing import SlicedCircuit
+from oracle.circuits.slicing.links import commitment_layout
 from oracle.circuits.srs import check_srs_allowed
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.chains import is_dev_chain
@@ -307,6 +308,18 @@ def _check_slice_verifiers(circuit: SlicedCircuit, verifiers: list[str | None]) 
             f"sliced circuit {circuit.manifest.key}: verifiers {verifiers} do not match its proven slices {proven}; "
             "pass one address per proven slice and None for each slice not proven"
         )
+    last = len(circuit.slices) - 1
+    for piece in circuit.slices:
+        if piece.circuit is None:
+            continue
+        layout = commitment_layout(piece.circuit.manifest)
+        # ZkOracle reads the link commitments at offsets fixed by the slice's position alone.
+        if (layout.input_committed, layout.output_committed) != (piece.index > 0, piece.index < last):
+            raise DeploymentError(
+                f"sliced circuit {circuit.manifest.key}: slice {piece.index} commits to its boundaries as {layout}, "
+                "not as ZkOracle reads them (every slice but the first commits to its input, every one but the "
+                "last to its output)"
+            )
 
 
 def onchain_inputs(spec: FeedSpec, *, aggregator_decimals: Sequence[int] = ()) -> tuple[OnchainInput, ...]:

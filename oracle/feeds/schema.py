@@ -80,7 +80,7 @@ class CircuitSpec(StrictSpec):
 
 
 class SlicingSpec(StrictSpec):
-    """Prove the model as slices linked by Poseidon commitments (DSperse-style), in parallel."""
+    """Prove the model as slices linked by KZG commitments (DSperse-style), in parallel."""
 
     slices: int | None = Field(default=None, ge=2, le=16, description="cut into this many cost-balanced slices")
     cuts: tuple[str, ...] = Field(default=(), description="or: the tensors to cut at, in graph order")

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import select
 
 from oracle.circuits.quantize import felt_to_uint
+from oracle.circuits.slicing.links import POINT_BYTES
 from oracle.exceptions import VerificationError
 from oracle.provers.sliced import SlicedProof
 from oracle.store import Deployment, Round
@@ -138,7 +139,7 @@ def _flip_a_slice_proof_byte_keeping_the_digest(row: Round) -> None:
 def _alter_an_instance(row: Round) -> None:
     document = _document(row)
     outputs = document["slices"][2]["instances"][0]
-    outputs[-1] = outputs[0]  # the answer becomes the input commitment
+    outputs[0] = document["slices"][0]["instances"][0][0]  # the answer becomes the first input
     _rewrite(row, document)
 
 
@@ -180,7 +181,7 @@ def test_a_valid_slice_proof_of_other_activations_breaks_a_link(
 
     def swap(row: Round) -> None:
         document = _document(row)
-        assert other.instances[0] != document["slices"][1]["instances"][0][0]
+        assert other.proof_bytes[:POINT_BYTES] != bytes.fromhex(document["slices"][1]["hex_proof"][2:])[:POINT_BYTES]
         document["slices"][1] = other.parsed
         _rewrite(row, document)
 
@@ -189,7 +190,7 @@ def test_a_valid_slice_proof_of_other_activations_breaks_a_link(
         tmp_path,
         _full_round(sliced_feeds),
         swap,
-        r"round \d+, slice 1: link broken: its input commitment",
+        r"round \d+, slice 1: link broken: the input commitment in its proof 0x[0-9a-f]+… differs",
     )
 
 

@@ -13,8 +13,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
-from oracle.circuits.slicing.build import _chain_error, _check_scales
+from oracle.circuits.slicing.build import _chain_error, _check_commitment_layout, _check_scales
 from oracle.circuits.slicing.chain import ChainRun, SliceStep
+from oracle.circuits.slicing.links import POINT_BYTES, CommitmentLayout, linked
 from oracle.exceptions import CircuitError
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
@@ -78,11 +79,24 @@ def test_a_boundary_at_another_scale_fails_the_build() -> None:
         _check_scales(Path("m.onnx"), 1, [13], [26], 13, last=2)
 
 
+def test_a_proof_carries_its_boundary_commitments_first_input_before_output() -> None:
+    proof = bytes(range(64)) + bytes(range(64, 128)) + b"rest of the proof"
+    middle = CommitmentLayout(input_committed=True, output_committed=True)
+    assert (middle.input_point(proof), middle.output_point(proof)) == (proof[:64], proof[64:128])
+    first = CommitmentLayout(input_committed=False, output_committed=True)
+    assert first.output_point(proof) == proof[:64]
+    assert CommitmentLayout(input_committed=True, output_committed=False).input_point(proof) == proof[:64]
+    assert middle.output_point(proof[:127]) is None  # too short to hold it: nothing to link
+    assert not linked(None, None) and linked(proof[:64], proof[:64])
+    with pytest.raises(CircuitError, match="does not commit to its input"):
+        first.input_point(proof)
+
+
 def test_broken_links_are_found() -> None:
     steps = [
-        SliceStep([1.0], [2.0], None, "aa"),
-        SliceStep([2.0], [3.0], "aa", "bb"),
-        SliceStep([3.0], [4.0], "cc", None),
+        SliceStep([1.0], [2.0], None, b"a" * 64),
+        SliceStep([2.0], [3.0], b"a" * 64, b"b" * 64),
+        SliceStep([3.0], [4.0], b"c" * 64, None),
     ]
     assert ChainRun(steps).broken_links() == [2]
 
@@ -94,14 +108,19 @@ def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
     assert manifest.coverage == (3, 3)
     first, middle, last = (piece.circuit for piece in sliced_circuit.slices)
     assert first is not None and middle is not None and last is not None
-    assert (first.manifest.input_visibility, first.manifest.output_visibility) == ("public", "hashed")
-    assert (middle.manifest.input_visibility, middle.manifest.output_visibility) == ("hashed", "hashed")
-    assert (last.manifest.input_visibility, last.manifest.output_visibility) == ("hashed", "public")
+    assert (first.manifest.input_visibility, first.manifest.output_visibility) == ("public", "polycommit")
+    assert (middle.manifest.input_visibility, middle.manifest.output_visibility) == ("polycommit", "polycommit")
+    assert (last.manifest.input_visibility, last.manifest.output_visibility) == ("polycommit", "public")
+    # KZG commitments compare only over one domain: every slice is built at one logrows.
+    assert first.manifest.logrows == middle.manifest.logrows == last.manifest.logrows
+    # The boundaries are in the proofs, not instances: the middle slice has none.
+    assert (first.manifest.instance_count, middle.manifest.instance_count) == (first.manifest.input_instances, 0)
     whole = OnnxModel(sliced_circuit.model)  # the prepared model: intake added its observed_at input
     for sample in sliced_spec.model_samples()[:3]:
         chain = run_chain(sliced_circuit, sample)
         assert chain.broken_links() == []
         assert chain.steps[0].output_commitment == chain.steps[1].input_commitment is not None
+        assert len(chain.steps[1].input_commitment) == POINT_BYTES
         assert abs(chain.outputs[0] - whole.run(sample)[0]) <= manifest.quantization_error
 
 
@@ -130,11 +149,35 @@ def test_a_link_broken_by_a_slice_at_another_scale_fails_loudly(
 ) -> None:
     """Slice 1 rebuilt at scale 10 while its neighbours commit at 13: the chain check names the broken link."""
     middle = sliced_circuit.slices[1]
+    assert middle.circuit is not None
     samples = [run_chain(sliced_circuit, sample).steps[1].inputs for sample in sliced_spec.model_samples()]
-    options = CircuitOptions(input_visibility="hashed", output_visibility="hashed", scale=10, scale_rebase_multiplier=1)
+    options = CircuitOptions(
+        input_visibility="polycommit",
+        output_visibility="polycommit",
+        scale=10,
+        scale_rebase_multiplier=1,
+        logrows=middle.circuit.manifest.logrows,
+    )
     rescaled = build_circuit(middle.model, samples, build_root=build_root, options=options).artifacts
     entries = list(sliced_circuit.manifest.slices)
     entries[1] = dataclasses.replace(entries[1], circuit_key=rescaled.manifest.key)
     broken = dataclasses.replace(sliced_circuit, manifest=dataclasses.replace(sliced_circuit.manifest, slices=entries))
     with pytest.raises(CircuitError, match=r"slice 0's output commitment differs from slice 1's input commitment"):
         _chain_error(sliced_spec.model_path, broken, sliced_spec.model_samples(), OnnxModel(sliced_spec.model_path))
+
+
+def test_the_build_refuses_a_proof_layout_other_than_the_one_links_are_read_at(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+) -> None:
+    """Slice 0 described as committing to its input too: its proof's first point is then read as the input
+    commitment and the next as the output's, which is not where EZKL put them."""
+    first = sliced_circuit.slices[0]
+    assert first.circuit is not None
+    misread = dataclasses.replace(first.circuit.manifest, input_visibility="polycommit")
+    pieces = [dataclasses.replace(first, circuit=dataclasses.replace(first.circuit, manifest=misread))]
+    described = SlicedCircuit(
+        root=sliced_circuit.root, manifest=sliced_circuit.manifest, build_root=sliced_circuit.build_root
+    )
+    vars(described)["slices"] = pieces + sliced_circuit.slices[1:]  # the cached property, overridden
+    with pytest.raises(CircuitError, match="a proof of slice 0 does not carry its boundary commitments at the offsets"):
+        _check_commitment_layout(sliced_spec.model_path, described, sliced_spec.model_samples()[0])

@@ -1,4 +1,4 @@
-"""Sliced feeds on ZkOracle: one proof per proven slice, linked by Poseidon commitments.
+"""Sliced feeds on ZkOracle: one proof per proven slice, linked by the KZG commitments inside the proofs.
 
 The real sliced feed (feeds/sliced, 3 slices) is proven once per session; every refusal
 below is that valid submission with one thing changed. The oracle's own checks that a real
@@ -32,8 +32,9 @@ from zkoracle_testkit import (
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
+from oracle.circuits.quantize import answer_from_felt, felt_to_float
 from oracle.circuits.slicing import SlicedCircuit
+from oracle.circuits.slicing.links import POINT_BYTES
 from oracle.deployments.contracts import circuit_config, deploy_consumer, deploy_feed, execute_rotation, rotate_feed
 from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import (
@@ -56,8 +57,8 @@ from relayer.sender import TransactionSender
 
 STUB_KEY = feed_key("sliced-stub")
 UNPROVEN = SliceConfig(UNPROVEN_VERIFIER, 0)  # a slice run but not proven
-# Stand-ins for Poseidon commitments of the activations between stub slices.
-LINK_1, LINK_2 = 0x1111, 0x2222
+# Stand-ins for the KZG commitments (64-byte G1 points) to the activations between stub slices.
+LINK_1, LINK_2 = b"\x11" * POINT_BYTES, b"\x22" * POINT_BYTES
 
 
 def expected_answer(proven: SlicedProof, sliced: SlicedCircuit, spec: FeedSpec) -> int:
@@ -77,9 +78,9 @@ def commitment_of(sliced: SlicedCircuit) -> bytes:
     return bytes.fromhex(sliced.manifest.model_commitment.removeprefix("0x"))
 
 
-def flipped(proof: bytes) -> bytes:
-    middle = len(proof) // 2
-    return proof[:middle] + bytes([proof[middle] ^ 0x01]) + proof[middle + 1 :]
+def flipped(proof: bytes, position: int | None = None) -> bytes:
+    at = len(proof) // 2 if position is None else position
+    return proof[:at] + bytes([proof[at] ^ 0x01]) + proof[at + 1 :]
 
 
 def consumer_of(w3: Web3, owner: TransactionSender, oracle: ZkOracle, feed_id: str) -> Contract:
@@ -90,25 +91,27 @@ def consumer_of(w3: Web3, owner: TransactionSender, oracle: ZkOracle, feed_id: s
 
 
 def sliced_stub(verifier: str, slices: tuple[SliceConfig, ...], **overrides: object) -> CircuitConfig:
-    """First slice ``[input, limb0, limb1, limb2, output commitment]``; the answer is the last slice's instance 1."""
+    """First slice ``[input, limb0, limb1, limb2]``; the answer is the last slice's instance 0."""
     layout: dict[str, object] = {
-        "instance_count": 5,
+        "instance_count": 4,
         "input_count": 4,
-        "output_index": 1,
+        "output_index": 0,
         "observed_at_index": 1,
         "slices": slices,
     }
     return circuit(verifier, **{**layout, **overrides})  # type: ignore[arg-type]
 
 
-def head(oracle: ZkOracle, value: int, link: int) -> list[int]:
-    """The first stub slice's instances: ``value``, a fresh observation time, the output commitment."""
-    return [value, *limb_instances(stub_time(oracle.w3)), link]
+def head(oracle: ZkOracle, value: int) -> list[int]:
+    """The first stub slice's instances: ``value``, then a fresh observation time."""
+    return [value, *limb_instances(stub_time(oracle.w3))]
 
 
-def stub_slices(*instances: list[int]) -> tuple[list[bytes], list[list[int]]]:
-    """Distinct stub proofs for the slices given instances, an empty proof where they are empty."""
-    return [stub_proof() if values else b"" for values in instances], list(instances)
+def stub_slices(*slices: tuple[bytes, list[int]] | None) -> tuple[list[bytes], list[list[int]]]:
+    """Per slice, (its boundary commitments, its instances), or None for a slice not proven: distinct stub
+    proofs opening with those commitments, as EZKL lays them out; an empty proof and no instances if None."""
+    proofs = [b"" if piece is None else piece[0] + stub_proof() for piece in slices]
+    return proofs, [[] if piece is None else piece[1] for piece in slices]
 
 
 def register_stub(
@@ -142,25 +145,27 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
     sliced_observed_at: int,
 ) -> None:
     assert sliced_circuit.manifest.coverage == (3, 3)
-    # The deployer's layout: 8 prices, 3 time limbs and the output commitment in slice 0; slices 1
-    # and 2 take [input commitment, output commitment] and [input commitment, forecast].
+    # The deployer's layout: 8 prices and 3 time limbs in slice 0, nothing in slice 1, the forecast in
+    # slice 2; the boundaries are committed inside the proofs.
     assert sliced_verifiers[0] is not None and sliced_verifiers[1] is not None and sliced_verifiers[2] is not None
     layout = circuit(
         sliced_verifiers[0],
         commitment=sliced_config.model_commitment,
-        instance_count=12,
+        instance_count=11,
         input_count=11,
-        output_index=1,
+        output_index=0,
         input_scale=sliced_circuit.input_scale,
         output_scale=sliced_circuit.output_scale,
         observed_at_index=8,
-        slices=(SliceConfig(sliced_verifiers[1], 2), SliceConfig(sliced_verifiers[2], 2)),
+        slices=(SliceConfig(sliced_verifiers[1], 0), SliceConfig(sliced_verifiers[2], 1)),
     )
     assert sliced_config == layout
     assert oracle.circuit(sliced_key)[1] == sliced_config
 
     proofs, instances = sliced_proof.calldata()
-    assert [instances[0][-1], instances[1][-1]] == [instances[1][0], instances[2][0]]  # the links hold
+    # The links hold: slice 0's output commitment opens slice 1's proof, whose output commitment opens slice 2's.
+    assert proofs[0][:POINT_BYTES] == proofs[1][:POINT_BYTES]
+    assert proofs[1][POINT_BYTES : 2 * POINT_BYTES] == proofs[2][:POINT_BYTES]
     confirmed = relayer.transact(oracle.submit_slices(sliced_key, proofs, instances), what="submit sliced round")
 
     answer = expected_answer(sliced_proof, sliced_circuit, sliced_spec)
@@ -175,7 +180,7 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
     )
     expected_id = RoundId(1, 1)
     stamp = block_time(w3, confirmed)
-    # The event carries the first slice's instances: the model inputs, then its output commitment.
+    # The event carries the first slice's instances: the model inputs.
     assert oracle.round_submitted(confirmed.receipt) == [
         RoundSubmitted(
             feed_key=sliced_key,
@@ -217,7 +222,7 @@ def test_a_targeted_round_is_accepted_with_partial_coverage(
 ) -> None:
     assert targeted_circuit.manifest.coverage == (2, 3)
     assert targeted_verifiers[2] is not None
-    assert targeted_config.slices == (SliceConfig(UNPROVEN_VERIFIER, 0), SliceConfig(targeted_verifiers[2], 2))
+    assert targeted_config.slices == (SliceConfig(UNPROVEN_VERIFIER, 0), SliceConfig(targeted_verifiers[2], 1))
     proofs, instances = targeted_proof.calldata()
     assert (proofs[1], instances[1]) == (b"", [])
     relayer.transact(oracle.submit_slices(targeted_key, proofs, instances), what="submit targeted round")
@@ -268,18 +273,48 @@ def test_a_valid_proof_of_slice_1_on_other_activations_breaks_the_link(
     other_slice1_proof: Proof,
 ) -> None:
     proofs, instances = sliced_proof.calldata()
-    other = [felt_to_uint(felt) for felt in other_slice1_proof.instances]
+    other = other_slice1_proof.proof_bytes
     # On its own the replacement is a valid proof of slice 1: only the link gives it away.
     middle = sliced_circuit.slices[1].circuit
     assert middle is not None and sliced_verifiers[1] is not None
     verifier = w3.eth.contract(address=sliced_verifiers[1], abi=middle.verifier_abi_and_bytecode()[0])
-    assert verifier.functions.verifyProof(other_slice1_proof.proof_bytes, other).call() is True
-    assert other[0] != instances[1][0]
+    assert verifier.functions.verifyProof(other, []).call() is True
+    assert other[:POINT_BYTES] != proofs[1][:POINT_BYTES]
 
-    proofs[1], instances[1] = other_slice1_proof.proof_bytes, other
-    assert rejected(relayer, oracle.submit_slices(sliced_key, proofs, instances)) == err(
-        "ZkOracleSliceLinkBroken", sliced_key, 1, instances[0][-1], other[0]
+    replaced = [proofs[0], other, proofs[2]]
+    assert rejected(relayer, oracle.submit_slices(sliced_key, replaced, instances)) == err(
+        "ZkOracleSliceLinkBroken", sliced_key, 1, proofs[0][:POINT_BYTES], other[:POINT_BYTES]
     )
+    assert oracle.latest_round_id(sliced_key) is None
+
+
+def test_a_commitment_changed_in_one_proof_breaks_its_link_and_in_both_fails_verification(
+    w3: Web3, oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
+) -> None:
+    """Every byte of both link commitments (slice 0 → 1 at bytes 0..63 of both proofs; slice 1 → 2 at bytes
+    64..127 of slice 1's and 0..63 of slice 2's): changed on one side the link breaks; changed alike on both
+    sides the link holds and the first proof carrying the altered point is refused by its verifier."""
+    proofs, instances = sliced_proof.calldata()
+    sender = relayer.account.address
+
+    def refusal(changed: list[bytes]) -> str:
+        return view_error(oracle.submit_slices(sliced_key, changed, instances), sender=sender)
+
+    for link, output_at in ((1, 0), (2, POINT_BYTES)):
+        for offset in range(POINT_BYTES):
+            before, after = flipped(proofs[link - 1], output_at + offset), flipped(proofs[link], offset)
+            one_side = [*proofs]
+            one_side[link] = after
+            assert refusal(one_side) == err(
+                "ZkOracleSliceLinkBroken",
+                sliced_key,
+                link,
+                proofs[link - 1][output_at : output_at + POINT_BYTES],
+                after[:POINT_BYTES],
+            )
+            both = [*proofs]
+            both[link - 1], both[link] = before, after
+            assert refusal(both) == err("ZkOracleInvalidSliceProof", sliced_key, link - 1)
     assert oracle.latest_round_id(sliced_key) is None
 
 
@@ -347,11 +382,11 @@ def test_a_slice_not_proven_takes_no_proof_and_no_instances(
     if given in ("proof", "both"):
         proofs[1] = full_proofs[1]
     if given in ("instances", "both"):
-        instances[1] = full_instances[1]
+        instances[1] = [7]  # the proven middle slice has none: anything here is too many
     expected = (
         err("ZkOracleProofForUnprovenSlice", targeted_key, 1)
         if given == "proof"
-        else err("ZkOracleSliceInstanceCountMismatch", targeted_key, 1, 0, 2)
+        else err("ZkOracleSliceInstanceCountMismatch", targeted_key, 1, 0, 1)
     )
     assert rejected(relayer, oracle.submit_slices(targeted_key, proofs, instances)) == expected
 
@@ -449,35 +484,44 @@ def test_across_a_slice_not_proven_nothing_is_linked(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2))))
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 1))))
     answer = 2000 << 13
     confirmed = relayer.transact(
-        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, answer])),
+        oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, 7)), None, (LINK_2, [answer]))),
         what="submit targeted stub",
     )
     (event,) = oracle.round_submitted(confirmed.receipt)
-    assert (event.answer, event.instances[0], event.instances[-1]) == (2000 * 10**8, 7, LINK_1)
-    assert oracle.round(key, RoundId(1, 1)).inputs_hash == inputs_hash(list(event.instances[:4]))
-    assert event.instances[0] == 7
+    assert (event.answer, event.instances[0], len(event.instances)) == (2000 * 10**8, 7, 4)
+    assert oracle.round(key, RoundId(1, 1)).inputs_hash == inputs_hash(list(event.instances))
 
 
 def test_every_link_between_proven_slices_is_checked(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 2), SliceConfig(yes, 2))))
-    broken = oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [LINK_1, LINK_2], [LINK_2 + 1, 5]))
-    assert rejected(relayer, broken) == err("ZkOracleSliceLinkBroken", key, 2, LINK_2, LINK_2 + 1)
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 0), SliceConfig(yes, 1))))
+    other = b"\x33" * POINT_BYTES
+    first = oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, 7)), (other + LINK_2, []), (LINK_2, [5])))
+    assert rejected(relayer, first) == err("ZkOracleSliceLinkBroken", key, 1, LINK_1, other)
+    second = oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, 7)), (LINK_1 + LINK_2, []), (other, [5])))
+    assert rejected(relayer, second) == err("ZkOracleSliceLinkBroken", key, 2, LINK_2, other)
+    # A proof too short to hold the commitments its slice must carry is no proof of it.
+    proofs, instances = stub_slices((LINK_1, head(oracle, 7)), (LINK_1 + LINK_2, []), (LINK_2, [5]))
+    short = [proofs[0], LINK_1 + LINK_2[:-1], proofs[2]]
+    assert rejected(relayer, oracle.submit_slices(key, short, instances)) == err("ZkOracleInvalidSliceProof", key, 1)
+    short = [LINK_1[:-1], *proofs[1:]]
+    assert rejected(relayer, oracle.submit_slices(key, short, instances)) == err("ZkOracleInvalidSliceProof", key, 0)
+    relayer.transact(oracle.submit_slices(key, proofs, instances), what="submit linked stub")
 
 
 def test_a_slice_verifier_answering_false_is_an_invalid_slice_proof(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     config = sliced_stub(
-        stub_verifiers[True], (SliceConfig(stub_verifiers[False], 2), SliceConfig(stub_verifiers[True], 2))
+        stub_verifiers[True], (SliceConfig(stub_verifiers[False], 0), SliceConfig(stub_verifiers[True], 1))
     )
     key = register_stub(oracle, owner, relayer, config)
-    call = oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [LINK_1, LINK_2], [LINK_2, 5]))
+    call = oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, 7)), (LINK_1 + LINK_2, []), (LINK_2, [5])))
     assert rejected(relayer, call) == err("ZkOracleInvalidSliceProof", key, 1)
 
 
@@ -489,8 +533,8 @@ def test_submit_slices_checks_the_feed_and_the_submitter(
     stub_verifiers: dict[bool, str],
 ) -> None:
     yes = stub_verifiers[True]
-    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 2),)))
-    valid = [[7, LINK_1], [LINK_1, 5]]
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 1),)))
+    valid = ((LINK_1, [7]), (LINK_1, [5]))
     unknown = feed_key("never-registered")
     assert rejected(relayer, oracle.submit_slices(unknown, *stub_slices(*valid))) == err("ZkOracleUnknownFeed", unknown)
     assert rejected(outsider, oracle.submit_slices(key, *stub_slices(*valid))) == err(
@@ -504,11 +548,11 @@ def test_the_first_slice_carries_the_observation_time(
     w3: Web3, oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    # Slice 0: three time limbs, then its output commitment.
-    config = sliced_stub(yes, (SliceConfig(yes, 2),), instance_count=4, input_count=3, observed_at_index=0)
+    # Slice 0: three time limbs (its output commitment is in its proof).
+    config = sliced_stub(yes, (SliceConfig(yes, 1),), instance_count=3, input_count=3, observed_at_index=0)
     key = register_stub(oracle, owner, relayer, config)
     observed_at = stub_time(w3)
-    slices = [[*limb_instances(observed_at), LINK_1], [LINK_1, 5]]
+    slices = ((LINK_1, limb_instances(observed_at)), (LINK_1, [5]))
     confirmed = relayer.transact(oracle.submit_slices(key, *stub_slices(*slices)), what="submit timed sliced stub")
     (event,) = oracle.round_submitted(confirmed.receipt)
     assert event.observed_at == observed_at
@@ -525,14 +569,14 @@ def test_the_first_slice_carries_the_onchain_inputs(
     yes = stub_verifiers[True]
     source = deploy_value_source(owner, 2_038_50)  # 2038.50 with 2 decimals
     config = sliced_stub(
-        yes, (SliceConfig(yes, 2),), onchain_inputs=(onchain_input(source.address, decimals=2, index=0),)
+        yes, (SliceConfig(yes, 1),), onchain_inputs=(onchain_input(source.address, decimals=2, index=0),)
     )
     key = register_stub(oracle, owner, relayer, config)
     read = quantize(2_038_50, decimals=2, scale=13)
     getter = InputEvidence(source_rounds=(0,))
-    wrong = oracle.submit_slices(key, *stub_slices(head(oracle, read + 1, LINK_1), [LINK_1, 5]), getter)
+    wrong = oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, read + 1)), (LINK_1, [5])), getter)
     assert rejected(relayer, wrong) == err("ZkOracleOnchainInputMismatch", key, 0, read, read + 1)
-    call = oracle.submit_slices(key, *stub_slices(head(oracle, read, LINK_1), [LINK_1, 5]), getter)
+    call = oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, read)), (LINK_1, [5])), getter)
     relayer.transact(call, what="submit")
     assert oracle.latest_round_id(key) == RoundId(1, 1)
 
@@ -544,14 +588,14 @@ def test_rotation_between_whole_and_sliced_circuits_keeps_each_phases_coverage(
     whole = circuit(yes)
     key = register_stub(oracle, owner, relayer, whole)
     relayer.transact(oracle.submit(key, stub_proof(), timed(oracle.w3, 1)), what="submit whole round")
-    targeted = sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2)), commitment=b"\x33" * 32)
+    targeted = sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 1)), commitment=b"\x33" * 32)
     confirmed = rotate(owner, oracle, key, targeted)
     (rotated,) = events(oracle.contract.events.FeedRotated(), confirmed)
     assert dict(rotated["args"]) == {"feedId": key, "phaseId": 2, "verifier": yes, "modelCommitment": b"\x33" * 32}
     call = oracle.submit(key, stub_proof(), timed(oracle.w3, 1))
     assert rejected(relayer, call) == err("ZkOracleSliceCountMismatch", key, 3, 1)
     relayer.transact(
-        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, 5])), what="submit sliced"
+        oracle.submit_slices(key, *stub_slices((LINK_1, head(oracle, 7)), None, (LINK_2, [5]))), what="submit sliced"
     )
 
     assert oracle.coverage(key, RoundId(1, 1)) == (1, 1)
@@ -572,11 +616,19 @@ def test_the_most_slices_register(
     oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
 ) -> None:
     yes = stub_verifiers[True]
-    config = sliced_stub(yes, (SliceConfig(yes, 2),) * (MAX_SLICES - 1))
+    config = sliced_stub(yes, (SliceConfig(yes, 0),) * (MAX_SLICES - 2) + (SliceConfig(yes, 1),))
     key = register_stub(oracle, owner, relayer, config)
     assert oracle.contract.functions.MAX_SLICES().call() == MAX_SLICES  # a constant the binding mirrors
     assert oracle.circuit(key)[1] == config
-    chain = [head(oracle, 7, 1)] + [[i, i + 1] for i in range(1, MAX_SLICES - 1)] + [[MAX_SLICES - 1, 5]]
+
+    def point(boundary: int) -> bytes:
+        return boundary.to_bytes(POINT_BYTES, "big")
+
+    chain = (
+        [(point(1), head(oracle, 7))]
+        + [(point(i) + point(i + 1), []) for i in range(1, MAX_SLICES - 1)]
+        + [(point(MAX_SLICES - 1), [5])]
+    )
     relayer.transact(oracle.submit_slices(key, *stub_slices(*chain)), what="submit 16 slices")
     assert oracle.coverage(key, RoundId(1, 1)) == (MAX_SLICES, MAX_SLICES)
 
@@ -588,19 +640,22 @@ def _invalid_layouts(yes: str) -> list[tuple[CircuitConfig, str, tuple]]:
         return SliceConfig(yes, instance_count)
 
     return [
-        (sliced_stub(yes, (proven(2),) * MAX_SLICES), "ZkOracleTooManySlices", (MAX_SLICES + 1, MAX_SLICES)),
-        (sliced_stub(ZERO_ADDRESS, (proven(2),)), "ZkOracleSliceUnproven", (0,)),
-        (sliced_stub(yes, (proven(2), UNPROVEN)), "ZkOracleSliceUnproven", (2,)),
-        (sliced_stub(yes, (proven(2),), instance_count=4), "ZkOracleSliceInstanceCountInvalid", (0, 4)),
         (
-            sliced_stub(yes, (SliceConfig(UNPROVEN_VERIFIER, 2), proven(2))),
+            sliced_stub(yes, (proven(0),) * (MAX_SLICES - 1) + (proven(1),)),
+            "ZkOracleTooManySlices",
+            (MAX_SLICES + 1, MAX_SLICES),
+        ),
+        (sliced_stub(ZERO_ADDRESS, (proven(1),)), "ZkOracleSliceUnproven", (0,)),
+        (sliced_stub(yes, (proven(0), UNPROVEN)), "ZkOracleSliceUnproven", (2,)),
+        (sliced_stub(yes, (proven(1),), instance_count=5), "ZkOracleSliceInstanceCountInvalid", (0, 5)),
+        (
+            sliced_stub(yes, (SliceConfig(UNPROVEN_VERIFIER, 2), proven(1))),
             "ZkOracleSliceInstanceCountInvalid",
             (1, 2),
         ),
-        (sliced_stub(yes, (proven(1), proven(2))), "ZkOracleSliceInstanceCountInvalid", (1, 1)),
-        (sliced_stub(yes, (proven(2), proven(1))), "ZkOracleSliceInstanceCountInvalid", (2, 1)),
-        (sliced_stub(yes, (proven(2),), output_index=0), "ZkOracleOutputIndexOutOfRange", (0, 1, 2)),
-        (sliced_stub(yes, (proven(3),), output_index=3), "ZkOracleOutputIndexOutOfRange", (3, 1, 3)),
+        (sliced_stub(yes, (proven(1), proven(1))), "ZkOracleSliceInstanceCountInvalid", (1, 1)),
+        (sliced_stub(yes, (proven(0), proven(0))), "ZkOracleSliceInstanceCountInvalid", (2, 0)),
+        (sliced_stub(yes, (proven(3),), output_index=3), "ZkOracleOutputIndexOutOfRange", (3, 0, 3)),
     ]
 
 
@@ -608,11 +663,10 @@ LAYOUT_IDS = [
     "17 slices",
     "first unproven",
     "last unproven",
-    "first without output commitment",
+    "first with instances beyond its inputs",
     "unproven with instances",
-    "middle without output commitment",
+    "middle with instances",
     "last without output",
-    "answer is the input commitment",
     "answer beyond the last slice",
 ]
 

@@ -85,11 +85,11 @@ contract ZkFeedProxyTest is OracleTestBase {
     ///      its rounds, one deployed to accept partial coverage serves them.
     function test_PartlyProvenRoundsOnlyWhereAccepted() public {
         IZkOracle.CircuitConfig memory circuit = stubCircuit(deployStub(true));
-        circuit.instanceCount = 4; // [limb0, limb1, limb2, output commitment]
-        circuit.outputIndex = 1;
+        circuit.instanceCount = 3; // [limb0, limb1, limb2]: its output commitment is in its proof
+        circuit.outputIndex = 0;
         circuit.slices = new IZkOracle.SliceConfig[](2);
         circuit.slices[0] = IZkOracle.SliceConfig(address(0), 0);
-        circuit.slices[1] = IZkOracle.SliceConfig(deployStub(true), 2); // [input commitment, answer]
+        circuit.slices[1] = IZkOracle.SliceConfig(deployStub(true), 1); // [answer]
         vm.startPrank(admin);
         oracle.registerFeed(SLICED_FEED, feedParams(MAX_AGE), circuit);
         oracle.setSubmitter(SLICED_FEED, relayer, true);
@@ -98,11 +98,14 @@ contract ZkFeedProxyTest is OracleTestBase {
         vm.warp(FIRST_OBSERVED_AT);
         bytes[] memory proofs = new bytes[](3);
         uint256[][] memory instances = new uint256[][](3);
-        instances[0] = stubInstances(FIRST_OBSERVED_AT, 42);
+        uint256[] memory stubLayout = stubInstances(FIRST_OBSERVED_AT, 0);
+        instances[0] = new uint256[](3); // the time limbs alone
+        for (uint256 i = 0; i < 3; ++i) {
+            instances[0][i] = stubLayout[i];
+        }
         instances[1] = new uint256[](0);
-        instances[2] = new uint256[](2);
-        instances[2][0] = 7; // nothing links across the unproven slice
-        instances[2][1] = 3 << STUB_SCALE;
+        instances[2] = new uint256[](1);
+        instances[2][0] = 3 << STUB_SCALE; // nothing links across the unproven slice
         vm.prank(relayer);
         uint80 id = oracle.submitSlices(SLICED_FEED, proofs, instances, noEvidence());
 

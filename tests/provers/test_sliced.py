@@ -48,7 +48,12 @@ def test_a_sliced_proof_passes_every_check(
     )
     proofs, instances = sliced_proof.calldata()
     assert [len(p) > 0 for p in proofs] == [True, True, True]
-    assert instances[0][-1] == instances[1][0] and instances[1][-1] == instances[2][0]
+    assert instances[1] == []  # the middle slice's boundaries are committed in its proof, not instances
+    # Each link: the output commitment in one proof is the input commitment in the next, byte for byte,
+    # and both are the commitments EZKL computed from the witnesses.
+    chain = run_chain(sliced_circuit, inputs)
+    assert proofs[0][:64] == proofs[1][:64] == chain.steps[0].output_commitment == chain.steps[1].input_commitment
+    assert proofs[1][64:128] == proofs[2][:64] == chain.steps[1].output_commitment
     assert SlicedProof.from_document(sliced_proof.document).digest == sliced_proof.digest
 
 
@@ -64,6 +69,27 @@ def test_a_slice_proven_on_other_activations_breaks_the_link(
             sliced_spec,
             sliced_circuit,
             tampered,
+            inputs,
+            model_output=_model_output(sliced_spec, sliced_circuit, inputs),
+        )
+
+
+@pytest.mark.parametrize(("slice_index", "position"), [(0, 0), (0, 31), (0, 40), (0, 63), (1, 64), (1, 127)])
+def test_a_link_commitment_changed_on_both_sides_fails_verification(
+    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_proof: SlicedProof, slice_index: int, position: int
+) -> None:
+    """The attack the link cannot see: both proofs carry the same altered point; their verifiers refuse it."""
+    inputs = sliced_spec.model_samples()[0]
+    proofs = list(sliced_proof.proofs)
+    before, after = proofs[slice_index], proofs[slice_index + 1]
+    assert before is not None and after is not None
+    proofs[slice_index] = dataclasses.replace(before, document=flip_proof_byte(before.document, position=position))
+    proofs[slice_index + 1] = dataclasses.replace(after, document=flip_proof_byte(after.document, position=position % 64))
+    with pytest.raises(ProverError, match=f"slice {slice_index}: proof does not verify"):
+        check_sliced_proof(
+            sliced_spec,
+            sliced_circuit,
+            dataclasses.replace(sliced_proof, proofs=tuple(proofs)),
             inputs,
             model_output=_model_output(sliced_spec, sliced_circuit, inputs),
         )

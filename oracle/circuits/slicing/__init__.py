@@ -1,4 +1,4 @@
-"""DSperse-style slicing: a model proven as slices whose boundaries are linked by Poseidon commitments."""
+"""DSperse-style slicing: a model proven as slices whose boundaries are linked by KZG commitments in the proofs."""
 
 from __future__ import annotations
 

@@ -89,12 +89,11 @@ class SliceCircuit:
 
 @dataclass(frozen=True)
 class SlicedCircuit:
-    """Slices of one model, each proven by its own circuit, linked by Poseidon boundary commitments.
+    """Slices of one model, each proven by its own circuit, linked by KZG boundary commitments.
 
-    Instance layout of the slice proofs: the first slice's public inputs are the model's
-    inputs and its last instance commits to its output; a later slice's first instance
-    commits to its input and, unless it is the last slice, its last instance commits to
-    its output; the last slice's remaining instances are the model's public outputs.
+    Instance layout of the slice proofs: the first slice's instances are the model's
+    inputs, a middle slice has none, the last slice's are the model's public outputs. The
+    boundary tensors are committed inside the proofs (see :mod:`oracle.circuits.slicing.links`).
     """
 
     root: Path

@@ -1,33 +1,42 @@
 """ONNX model + samples -> slices, one circuit per proven slice, a checked chain of commitments.
 
-The first slice is calibrated freely with every product rebased to the input scale;
-every later slice is built at that same scale, so each boundary tensor is committed
-at one scale on both sides (a Gemm output left at twice the scale made the two
-Poseidon digests differ). The build then runs the chain on every sample and fails if
-any link breaks, before anything is deployed.
+Each boundary tensor is committed with EZKL's ``polycommit`` visibility: a KZG commitment
+carried in the proof, compared byte for byte between neighbouring proofs (see
+``slicing.links``). The first slice is calibrated freely with every product rebased to the
+input scale; every later slice is built at that same scale, so each boundary tensor is
+committed at one scale on both sides (a Gemm output left at twice the scale made the two
+commitments differ). KZG commitments over different domains differ too, so every proven
+slice is built at the largest logrows any of them needs. The build then runs the chain on
+every sample and fails if any link breaks, and checks on a proof of every slice that the
+commitments sit where ``slicing.links`` says, before anything is deployed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ezkl
+
 from oracle.circuits.artifacts import MANIFEST, sample_bounds
-from oracle.circuits.build import CircuitOptions, Progress, _fidelity_probes, build_circuit
+from oracle.circuits.build import CircuitOptions, Progress, _fidelity_probes, build_circuit, calibrated_settings
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
 from oracle.circuits.intake import PreparedModel, check_public_values, prepare_model
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
-from oracle.circuits.slicing.chain import run_chain
+from oracle.circuits.slicing.chain import run_chain, witness_file, witness_step
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
+from oracle.circuits.slicing.links import commitment_layout
 from oracle.circuits.slicing_plan import SlicingPlan
 from oracle.exceptions import CircuitError
 from oracle.inference import OnnxModel
 
-SLICED_FORMAT = 2
+SLICED_FORMAT = 3
 # Chained witnesses cost one gen_witness per slice, so the chain's fidelity uses fewer probes.
 CHAIN_FIDELITY_PROBES = 48
 
@@ -123,30 +132,46 @@ def _build_into(
 
     # Calibration data for each slice: the samples carried through the float slices before it.
     activations = [[float(x) for x in sample] for sample in samples]
-    scale: int | None = None
-    circuit_keys: list[str | None] = []
-    for index, path in enumerate(paths):
-        if proven[index]:
-            report(f"building slice {index + 1}/{len(paths)} ({path.name}, est. cost {costs[index]})")
-            options = CircuitOptions(
-                input_visibility="public" if index == 0 else "hashed",
-                output_visibility="public" if index == last else "hashed",
-                calibration_target=plan.calibration_target,
-                scale=scale,
-                scale_rebase_multiplier=1,
-            )
-            result = build_circuit(path, activations, build_root=build_root, options=options)
-            manifest = result.artifacts.manifest
-            timings[f"slice-{index}"] = round(result.seconds, 3)
-            if scale is None:
-                scale = manifest.input_scales[0]
-            _check_scales(model_path, index, manifest.input_scales, manifest.output_scales, scale, last)
-            circuit_keys.append(manifest.key)
-        else:
-            circuit_keys.append(None)
+    per_slice: list[list[list[float]]] = []
+    for path in paths:
+        per_slice.append(activations)
         model = OnnxModel(path)
         activations = [model.run(sample) for sample in activations]
-    assert scale is not None  # the first slice is always proven
+
+    def options(index: int, scale: int | None, logrows: int | None) -> CircuitOptions:
+        return CircuitOptions(
+            input_visibility="public" if index == 0 else "polycommit",
+            output_visibility="public" if index == last else "polycommit",
+            calibration_target=plan.calibration_target,
+            scale=scale,
+            scale_rebase_multiplier=1,
+            logrows=logrows,
+        )
+
+    report("calibrating the slices for their shared scale and logrows")
+    calibrating = time.perf_counter()
+    first = calibrated_settings(paths[0], per_slice[0], options(0, None, None))
+    scale = int(first["model_input_scales"][0])
+    logrows = max(
+        int(first["run_args"]["logrows"]),
+        *(
+            int(calibrated_settings(path, per_slice[index], options(index, scale, None))["run_args"]["logrows"])
+            for index, path in enumerate(paths)
+            if index > 0 and proven[index]
+        ),
+    )
+    timings["calibration"] = round(time.perf_counter() - calibrating, 3)
+    circuit_keys: list[str | None] = []
+    for index, path in enumerate(paths):
+        if not proven[index]:
+            circuit_keys.append(None)
+            continue
+        report(f"building slice {index + 1}/{len(paths)} ({path.name}, est. cost {costs[index]}, logrows {logrows})")
+        result = build_circuit(path, per_slice[index], build_root=build_root, options=options(index, scale, logrows))
+        manifest = result.artifacts.manifest
+        timings[f"slice-{index}"] = round(result.seconds, 3)
+        _check_scales(model_path, index, manifest.input_scales, manifest.output_scales, scale, last)
+        circuit_keys.append(manifest.key)
 
     entries = [
         SliceEntry(
@@ -181,6 +206,10 @@ def _build_into(
     checked = time.perf_counter()
     error = _chain_error(model_path, circuit, samples, whole)
     timings["links"] = round(time.perf_counter() - checked, 3)
+    report("checking where a proof of each slice carries its commitments")
+    checked = time.perf_counter()
+    _check_commitment_layout(model_path, circuit, samples[0])
+    timings["layout"] = round(time.perf_counter() - checked, 3)
     return SlicedManifest(
         **{
             **draft.__dict__,
@@ -188,6 +217,42 @@ def _build_into(
             "quantization_error": error,
         }
     )
+
+
+def _check_commitment_layout(model_path: Path, circuit: SlicedCircuit, sample: Sequence[float]) -> None:
+    """Fail unless a proof of each proven slice carries its witness's commitments where ``slicing.links`` says.
+
+    The offsets are EZKL's proof layout, which nothing else pins down: the node, ``zkoracle
+    verify`` and the contract all read the commitments at them.
+    """
+    flat = [float(x) for x in sample]
+    with tempfile.TemporaryDirectory(prefix="zkoracle-layout-") as tmp:
+        workdir = Path(tmp)
+        for piece in circuit.slices:
+            if piece.circuit is None:
+                flat = piece.inference.run(flat)
+                continue
+            step = witness_step(piece.circuit, flat, workdir=workdir)
+            proof_path = workdir / "proof.json"
+            ezkl.prove(
+                witness=str(witness_file(piece.circuit, workdir)),
+                model=str(piece.circuit.compiled),
+                pk_path=str(piece.circuit.pk),
+                proof_path=str(proof_path),
+                srs_path=str(piece.circuit.srs),
+            )
+            proof = bytes.fromhex(json.loads(proof_path.read_text())["hex_proof"].removeprefix("0x"))
+            layout = commitment_layout(piece.circuit.manifest)
+            found = (
+                layout.input_point(proof) if layout.input_committed else None,
+                layout.output_point(proof) if layout.output_committed else None,
+            )
+            if found != (step.input_commitment, step.output_commitment):
+                raise CircuitError(
+                    f"{model_path}: a proof of slice {piece.index} does not carry its boundary commitments at "
+                    f"the offsets of EZKL's proof layout ({layout}): this EZKL version lays proofs out otherwise"
+                )
+            flat = step.outputs
 
 
 def _check_scales(

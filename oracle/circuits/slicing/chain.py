@@ -2,8 +2,9 @@
 
 Each proven slice's outputs are taken from its EZKL witness (the fixed-point values its
 proof will commit to) and handed to the next slice dequantised; at a shared scale they
-quantise back to exactly the same field elements, so the Poseidon commitments on both
-sides of a boundary agree. Slices that are not proven run in onnxruntime.
+quantise back to exactly the same field elements, so the KZG commitments on both sides
+of a boundary (over one shared logrows) are one point. Slices that are not proven run in
+onnxruntime.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from oracle.inference import split_by_shapes
 class SliceStep:
     inputs: list[float]  # the slice's flat input as its circuit (or onnxruntime) received it
     outputs: list[float]
-    input_commitment: str | None  # Poseidon digest (EZKL's little-endian hex) of the input, if hashed
-    output_commitment: str | None
+    # KZG commitments of the input and output tensors as a proof carries them (64-byte
+    # uncompressed G1 points, see slicing.links); None for a tensor the slice does not commit to.
+    input_commitment: bytes | None
+    output_commitment: bytes | None
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,17 @@ def run_chain(circuit: SlicedCircuit, inputs: Sequence[float]) -> ChainRun:
 
 def witness_step(circuit: CircuitArtifacts, inputs: Sequence[float], *, workdir: Path) -> SliceStep:
     manifest = circuit.manifest
-    data, witness_path = workdir / f"{manifest.key}-input.json", workdir / f"{manifest.key}-witness.json"
+    data, witness_path = workdir / f"{manifest.key}-input.json", witness_file(circuit, workdir)
     data.write_text(json.dumps({"input_data": split_by_shapes(inputs, manifest.input_shapes)}))
     try:
-        witness = ezkl.gen_witness(data=str(data), model=str(circuit.compiled), output=str(witness_path))
+        # With the vk and SRS, EZKL also computes the polycommit commitments the proof will carry.
+        witness = ezkl.gen_witness(
+            data=str(data),
+            model=str(circuit.compiled),
+            output=str(witness_path),
+            vk_path=str(circuit.vk),
+            srs_path=str(circuit.srs),
+        )
     except BaseException as exc:
         if not is_ezkl_failure(exc):
             raise
@@ -82,12 +92,25 @@ def witness_step(circuit: CircuitArtifacts, inputs: Sequence[float], *, workdir:
     return SliceStep(
         inputs=list(inputs),
         outputs=outputs,
-        input_commitment=_digest(witness.get("processed_inputs")),
-        output_commitment=_digest(witness.get("processed_outputs")),
+        input_commitment=_commitment(witness.get("processed_inputs"), manifest.key, "input"),
+        output_commitment=_commitment(witness.get("processed_outputs"), manifest.key, "output"),
     )
 
 
-def _digest(processed: dict | None) -> str | None:
-    if not processed or not processed.get("poseidon_hash"):
+def witness_file(circuit: CircuitArtifacts, workdir: Path) -> Path:
+    """Where :func:`witness_step` leaves ``circuit``'s witness in ``workdir``."""
+    return workdir / f"{circuit.manifest.key}-witness.json"
+
+
+def _commitment(processed: dict | None, key: str, side: str) -> bytes | None:
+    """The one KZG commitment of a polycommit tensor, as the proof's 64 bytes (x ‖ y big-endian)."""
+    points = (processed or {}).get("polycommit")
+    if not points:
         return None
-    return processed["poseidon_hash"][0]
+    if len(points) != 1 or len(points[0]) != 1:
+        raise CircuitError(
+            f"slice circuit {key}: its {side} is committed as {[len(p) for p in points]} points, not one; "
+            "a boundary must be one tensor in one column"
+        )
+    point = points[0][0]  # EZKL's PyG1Affine: coordinates as little-endian hex
+    return bytes.fromhex(point.x)[::-1] + bytes.fromhex(point.y)[::-1]

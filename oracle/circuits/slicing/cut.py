@@ -2,7 +2,7 @@
 
 A cut is valid where exactly one tensor crosses it: every value computed before the cut
 and used after it is that tensor. Each slice then has one input and one output tensor,
-and the slices' boundary commitments (one Poseidon digest each) describe the whole
+and the slices' boundary commitments (one KZG commitment each) describe the whole
 activation passed on. Automatic cuts balance an estimate of each slice's circuit size:
 multiply-accumulates for Gemm/MatMul/Conv, output elements for everything else.
 """
