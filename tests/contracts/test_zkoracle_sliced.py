@@ -175,7 +175,7 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
     )
     expected_id = RoundId(1, 1)
     stamp = block_time(w3, confirmed)
-    # The event carries the first slice's instances: the model inputs, then its output commitment.
+    # The event pins the first slice's model inputs; every slice's instances are in the calldata.
     assert oracle.round_submitted(confirmed.receipt) == [
         RoundSubmitted(
             feed_key=sliced_key,
@@ -183,7 +183,7 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
             submitter=relayer.account.address,
             answer=answer,
             observed_at=sliced_observed_at,
-            instances=tuple(instances[0]),
+            inputs_hash=inputs_hash(instances[0][:11]),
             tx_hash=confirmed.tx_hash,
             block_number=confirmed.block_number,
         )
@@ -195,8 +195,6 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
         observed_at=observed,
         included_at=stamp,
         model_commitment=commitment_of(sliced_circuit),
-        inputs_hash=inputs_hash(instances[0][:11]),
-        submitter=relayer.account.address,
     )
     assert oracle.coverage(sliced_key, expected_id) == (3, 3)
     consumer = consumer_of(w3, owner, oracle, sliced_spec.id)
@@ -451,14 +449,13 @@ def test_across_a_slice_not_proven_nothing_is_linked(
     yes = stub_verifiers[True]
     key = register_stub(oracle, owner, relayer, sliced_stub(yes, (UNPROVEN, SliceConfig(yes, 2))))
     answer = 2000 << 13
+    first = head(oracle, 7, LINK_1)
     confirmed = relayer.transact(
-        oracle.submit_slices(key, *stub_slices(head(oracle, 7, LINK_1), [], [LINK_2, answer])),
+        oracle.submit_slices(key, *stub_slices(first, [], [LINK_2, answer])),
         what="submit targeted stub",
     )
     (event,) = oracle.round_submitted(confirmed.receipt)
-    assert (event.answer, event.instances[0], event.instances[-1]) == (2000 * 10**8, 7, LINK_1)
-    assert oracle.round(key, RoundId(1, 1)).inputs_hash == inputs_hash(list(event.instances[:4]))
-    assert event.instances[0] == 7
+    assert (event.answer, event.inputs_hash) == (2000 * 10**8, inputs_hash(first[:4]))
 
 
 def test_every_link_between_proven_slices_is_checked(
