@@ -23,12 +23,11 @@ import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 ///      pauses and halts feeds and manages submitters and attesters.
 contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    bytes32 public constant OBSERVATION_TYPEHASH =
+    bytes32 internal constant OBSERVATION_TYPEHASH =
         keccak256("Observation(bytes32 feedId,uint16 phaseId,bytes32 inputsHash,uint64 observedAt)");
 
     /// @dev The observation time is proven as three 11-bit limbs (see EzklInstances).
     uint256 public constant OBSERVED_AT_LIMBS = EzklInstances.OBSERVED_AT_LIMBS;
-    uint256 public constant OBSERVED_AT_LIMB_BITS = EzklInstances.OBSERVED_AT_LIMB_BITS;
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
     /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
@@ -37,15 +36,15 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @dev Most slices a sliced model may have, so a submission's loops stay bounded.
     uint256 public constant MAX_SLICES = 16;
     /// @dev Most attesters a feed may have, so a submission's loops stay bounded.
-    uint256 public constant MAX_ATTESTERS = 32;
+    uint256 internal constant MAX_ATTESTERS = 32;
 
     /// @notice Seconds between proposing a rotation and executing it, fixed at deployment.
     uint256 public immutable i_rotationDelay;
 
     /// @dev Most on-chain inputs a circuit may read, so a submission's loops stay bounded.
-    uint256 public constant MAX_ONCHAIN_INPUTS = 32;
+    uint256 internal constant MAX_ONCHAIN_INPUTS = 32;
     /// @dev Most public instances a proof may have: counts and indices are stored as uint16.
-    uint256 public constant MAX_INSTANCES = type(uint16).max;
+    uint256 internal constant MAX_INSTANCES = type(uint16).max;
 
     /// @dev One slot per round, as Chainlink stores a transmission. Times are uint32 seconds
     ///      (to 2106; `submit` refuses a later block time rather than wrap). The inputs hash,
@@ -77,6 +76,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint32 maxObservationAge;
         uint32 latestObservedAt;
         uint80 latestRoundId;
+        uint40 rotationExecutableAt;
     }
 
     /// @dev What only administration and reads use (a bounded feed's submission reads the bounds).
@@ -84,7 +84,6 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         int192 minAnswer;
         uint32 heartbeat;
         int192 maxAnswer;
-        uint48 rotationExecutableAt;
         string description;
     }
 
@@ -138,30 +137,24 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     {
         if (s_feeds[feedId].phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
         if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedDecimals(feedId, params.decimals);
-        if (params.minAnswer > params.maxAnswer) {
-            revert ZkOracleInvalidAnswerBounds(feedId, params.minAnswer, params.maxAnswer);
-        }
         // Answers are stored as int192, as Chainlink's; the bounds keep every stored answer in it.
-        if (params.minAnswer < type(int192).min || params.maxAnswer > type(int192).max) {
-            revert ZkOracleAnswerBoundsBeyondInt192(feedId, params.minAnswer, params.maxAnswer);
+        if (
+            params.minAnswer > params.maxAnswer || params.minAnswer < type(int192).min
+                || params.maxAnswer > type(int192).max
+        ) {
+            revert ZkOracleInvalidAnswerBounds(feedId, params.minAnswer, params.maxAnswer);
         }
         if (params.permissionless && params.inputPolicy == InputPolicy.Operator) {
             revert ZkOraclePermissionlessNeedsAttestedOrOnchain(feedId, params.inputPolicy);
         }
         _storeCircuit(feedId, params.inputPolicy, params.permissionless, 1, circuit);
-        s_feeds[feedId] = FeedState({
-            phaseId: 1,
-            paused: false,
-            halted: false,
-            inputPolicy: params.inputPolicy,
-            permissionless: params.permissionless,
-            bounded: params.minAnswer != type(int192).min || params.maxAnswer != type(int192).max,
-            decimals: params.decimals,
-            attestationThreshold: 0,
-            maxObservationAge: params.maxObservationAge,
-            latestObservedAt: 0,
-            latestRoundId: 0
-        });
+        FeedState storage feed = s_feeds[feedId];
+        feed.phaseId = 1;
+        feed.inputPolicy = params.inputPolicy;
+        feed.permissionless = params.permissionless;
+        feed.bounded = params.minAnswer != type(int192).min || params.maxAnswer != type(int192).max;
+        feed.decimals = params.decimals;
+        feed.maxObservationAge = params.maxObservationAge;
         FeedInfo storage info = s_info[feedId];
         info.minAnswer = int192(params.minAnswer);
         info.maxAnswer = int192(params.maxAnswer);
@@ -183,20 +176,19 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         delete s_circuits[feedId][phaseId];
         _storeCircuit(feedId, feed.inputPolicy, feed.permissionless, phaseId, circuit);
         executableAt = block.timestamp + i_rotationDelay;
-        s_info[feedId].rotationExecutableAt = uint48(executableAt);
+        feed.rotationExecutableAt = uint40(executableAt);
         emit RotationProposed(feedId, phaseId, circuit.verifier, circuit.modelCommitment, executableAt);
     }
 
     /// @inheritdoc IZkOracle
     function executeRotation(bytes32 feedId) external onlyRole(OPERATOR_ROLE) returns (uint16 phaseId) {
         FeedState storage feed = _requireFeed(feedId);
-        FeedInfo storage info = s_info[feedId];
-        uint256 executableAt = info.rotationExecutableAt;
+        uint256 executableAt = feed.rotationExecutableAt;
         if (executableAt == 0) revert ZkOracleNoPendingRotation(feedId);
         if (block.timestamp < executableAt) revert ZkOracleRotationNotReady(feedId, executableAt);
         phaseId = feed.phaseId + 1;
         feed.phaseId = phaseId;
-        info.rotationExecutableAt = 0;
+        feed.rotationExecutableAt = 0;
         StoredCircuit storage circuit = s_circuits[feedId][phaseId];
         emit FeedRotated(feedId, phaseId, circuit.core.verifier, circuit.modelCommitment);
     }
@@ -204,12 +196,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @inheritdoc IZkOracle
     function cancelRotation(bytes32 feedId) external onlyRole(OPERATOR_ROLE) {
         FeedState storage feed = _requireFeed(feedId);
-        FeedInfo storage info = s_info[feedId];
-        if (info.rotationExecutableAt == 0) revert ZkOracleNoPendingRotation(feedId);
+        if (feed.rotationExecutableAt == 0) revert ZkOracleNoPendingRotation(feedId);
         uint16 phaseId = feed.phaseId + 1;
         delete s_circuits[feedId][phaseId];
         delete s_coverage[feedId][phaseId];
-        info.rotationExecutableAt = 0;
+        feed.rotationExecutableAt = 0;
         emit RotationCancelled(feedId, phaseId);
     }
 
@@ -275,7 +266,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         external
         returns (uint80 roundId)
     {
-        (FeedState memory feed, CircuitCore memory core, StoredCircuit storage circuit) = _openSubmission(feedId);
+        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
+        CircuitCore storage core = circuit.core;
         if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
         if (instances.length != core.instanceCount) {
             revert ZkOracleInstanceCountMismatch(feedId, core.instanceCount, instances.length);
@@ -296,7 +288,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint256[][] calldata instances,
         InputEvidence calldata evidence
     ) external returns (uint80 roundId) {
-        (FeedState memory feed, CircuitCore memory core, StoredCircuit storage circuit) = _openSubmission(feedId);
+        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
+        CircuitCore storage core = circuit.core;
         uint256 count = uint256(core.sliceCount) + 1;
         if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
         if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
@@ -348,7 +341,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @inheritdoc IZkOracle
     function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory) {
         FeedState storage feed = _requireFeed(feedId);
-        uint256 known = s_info[feedId].rotationExecutableAt == 0 ? feed.phaseId : uint256(feed.phaseId) + 1;
+        uint256 known = feed.rotationExecutableAt == 0 ? feed.phaseId : uint256(feed.phaseId) + 1;
         if (phaseId == 0 || phaseId > known) revert ZkOracleUnknownPhase(feedId, phaseId);
         return _circuitConfig(s_circuits[feedId][phaseId]);
     }
@@ -356,7 +349,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @inheritdoc IZkOracle
     function getPendingRotation(bytes32 feedId) external view returns (uint16 phaseId, uint256 executableAt) {
         FeedState storage feed = _requireFeed(feedId);
-        executableAt = s_info[feedId].rotationExecutableAt;
+        executableAt = feed.rotationExecutableAt;
         phaseId = executableAt == 0 ? 0 : feed.phaseId + 1;
     }
 
@@ -480,7 +473,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @dev A stored circuit in the shape it was registered in.
     function _circuitConfig(StoredCircuit storage stored) internal view returns (CircuitConfig memory) {
-        CircuitCore memory core = stored.core;
+        CircuitCore storage core = stored.core;
         return CircuitConfig({
             verifier: core.verifier,
             modelCommitment: stored.modelCommitment,
@@ -502,10 +495,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             revert ZkOracleZeroVerifier(feedId);
         }
         _requireContract(feedId, circuit.verifier);
-        // Every index below is under an instance count, so this bounds them all.
-        if (circuit.instanceCount > MAX_INSTANCES) {
-            revert ZkOracleTooManyInstances(feedId, 0, circuit.instanceCount, MAX_INSTANCES);
-        }
+        // The indices stored are under the first proof's instance count but the answer's, which
+        // is under the last slice's: bounding both bounds them all.
+        uint256 instanceCount = circuit.instanceCount;
+        if (circuit.outputIndex >= instanceCount) instanceCount = uint256(circuit.outputIndex) + 1;
+        if (instanceCount > MAX_INSTANCES) revert ZkOracleTooManyInstances(feedId, instanceCount, MAX_INSTANCES);
         if (sliced) {
             _validateSlices(feedId, circuit);
         } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
@@ -578,9 +572,6 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
                 _requireContract(feedId, piece.verifier);
                 // An input commitment, then an output commitment or at least one output.
                 if (piece.instanceCount < 2) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
-                if (piece.instanceCount > MAX_INSTANCES) {
-                    revert ZkOracleTooManyInstances(feedId, i, piece.instanceCount, MAX_INSTANCES);
-                }
             }
         }
         // Instance 0 of the last slice is its input commitment, never the answer.
@@ -597,21 +588,18 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     }
 
     /// @dev What every submission must pass before its proofs are looked at: a known,
-    ///      unpaused feed and an allowed submitter. Returns the feed's hot state and its
-    ///      current circuit's core (one slot read each) and that circuit.
+    ///      unpaused feed and an allowed submitter.
     function _openSubmission(bytes32 feedId)
         internal
         view
-        returns (FeedState memory feed, CircuitCore memory core, StoredCircuit storage circuit)
+        returns (FeedState storage feed, StoredCircuit storage circuit)
     {
-        feed = s_feeds[feedId];
-        if (feed.phaseId == 0) revert ZkOracleUnknownFeed(feedId);
+        feed = _requireFeed(feedId);
         if (feed.paused) revert ZkOracleFeedPaused(feedId);
         if (!feed.permissionless && !s_submitters[feedId][msg.sender]) {
             revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
         }
         circuit = s_circuits[feedId][feed.phaseId];
-        core = circuit.core;
     }
 
     /// @dev The checks on the instances of the proof that carries the model inputs (the whole
@@ -620,8 +608,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      Returns the proven observation time and the inputs hash.
     function _checkInputs(
         bytes32 feedId,
-        FeedState memory feed,
-        CircuitCore memory core,
+        FeedState storage feed,
+        CircuitCore storage core,
         StoredCircuit storage circuit,
         uint256[] calldata instances,
         InputEvidence calldata evidence
@@ -638,7 +626,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      increasing), with a valid ECDSA or EIP-1271 signature of the round's Observation.
     function _checkAttestations(
         bytes32 feedId,
-        FeedState memory feed,
+        FeedState storage feed,
         bytes32 inputsHash,
         uint32 observedAt,
         Attestation[] calldata attestations
@@ -665,7 +653,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      address(0) for one not proven.
     function _checkSliceShapes(
         bytes32 feedId,
-        CircuitCore memory core,
+        CircuitCore storage core,
         StoredCircuit storage circuit,
         bytes[] calldata proofs,
         uint256[][] calldata instances
@@ -713,7 +701,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @dev Derives the answer from its verified instance and checks the feed's bounds: those
     ///      registered, or int192's for an unbounded feed (whose bounds are not read).
-    function _answer(bytes32 feedId, FeedState memory feed, CircuitCore memory core, uint256 instance)
+    function _answer(bytes32 feedId, FeedState storage feed, CircuitCore storage core, uint256 instance)
         internal
         view
         returns (int192)
@@ -736,8 +724,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      once and an older observation never follows a newer one.
     function _checkObservationTime(
         bytes32 feedId,
-        FeedState memory feed,
-        CircuitCore memory core,
+        FeedState storage feed,
+        CircuitCore storage core,
         uint256[] calldata instances
     ) internal view returns (uint32) {
         // Times are stored as uint32: past 2106 nothing is accepted rather than a time wrapped.
@@ -756,7 +744,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      getter now, an aggregator at the round the submission names (not too old).
     function _checkOnchainInputs(
         bytes32 feedId,
-        CircuitCore memory core,
+        CircuitCore storage core,
         StoredCircuit storage circuit,
         uint256[] calldata instances,
         uint80[] calldata sourceRounds
@@ -813,7 +801,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      (one slot written) and emits the round with its inputs hash.
     function _storeRound(
         bytes32 feedId,
-        FeedState memory feed,
+        FeedState storage feed,
         int192 answer,
         uint32 observedAt,
         bytes32 inputsHash
@@ -822,9 +810,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         // _checkObservationTime made sure the block time fits uint32.
         s_rounds[feedId][roundId] =
             StoredRound({answer: answer, observedAt: observedAt, includedAt: uint32(block.timestamp)});
-        // Only the fields that move are written, never the copy read before the external calls.
-        FeedState storage hot = s_feeds[feedId];
-        (hot.latestRoundId, hot.latestObservedAt) = (roundId, observedAt);
+        (feed.latestRoundId, feed.latestObservedAt) = (roundId, observedAt);
         emit RoundSubmitted(feedId, roundId, msg.sender, answer, observedAt, inputsHash);
     }
 

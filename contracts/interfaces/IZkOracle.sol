@@ -153,9 +153,8 @@ interface IZkOracle {
     error ZkOracleObservedAtIndexOutOfRange(bytes32 feedId, uint32 observedAtIndex, uint32 inputCount);
     error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale);
     error ZkOracleUnsupportedDecimals(bytes32 feedId, uint8 decimals);
+    /// @dev The bounds must be ordered and within int192: answers are stored as int192 (as Chainlink's).
     error ZkOracleInvalidAnswerBounds(bytes32 feedId, int256 minAnswer, int256 maxAnswer);
-    /// @dev Answers are stored as int192 (as Chainlink's): a feed's bounds must lie within it.
-    error ZkOracleAnswerBoundsBeyondInt192(bytes32 feedId, int256 minAnswer, int256 maxAnswer);
     /// @dev Anyone may relay only where the inputs do not depend on who relays.
     error ZkOraclePermissionlessNeedsAttestedOrOnchain(bytes32 feedId, InputPolicy inputPolicy);
     error ZkOraclePermissionlessNeedsFullCoverage(bytes32 feedId, uint16 provenSlices, uint16 totalSlices);
@@ -193,8 +192,9 @@ interface IZkOracle {
     error ZkOracleRotationNotReady(bytes32 feedId, uint256 executableAt);
     error ZkOracleStaleAnswer(bytes32 feedId, uint256 observedAt, uint256 maxAge);
     error ZkOracleTooManySlices(bytes32 feedId, uint256 count, uint256 maxCount);
-    /// @dev A proof's instance count (slice 0 is the first, or whole, circuit) must fit uint16.
-    error ZkOracleTooManyInstances(bytes32 feedId, uint256 slice, uint256 instanceCount, uint256 maxCount);
+    /// @dev Counts and indices of instances are stored as uint16: `instanceCount` is the first
+    ///      (or whole) proof's, or as many as reach the answer's index if more.
+    error ZkOracleTooManyInstances(bytes32 feedId, uint256 instanceCount, uint256 maxCount);
     error ZkOracleTooManyOnchainInputs(bytes32 feedId, uint256 count, uint256 maxCount);
     error ZkOracleSliceUnproven(bytes32 feedId, uint256 slice);
     error ZkOracleSliceInstanceCountInvalid(bytes32 feedId, uint256 slice, uint32 instanceCount);

@@ -220,7 +220,7 @@ contract ZkOracleTest is OracleTestBase {
         vm.startPrank(admin);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IZkOracle.ZkOracleAnswerBoundsBeyondInt192.selector, STUB_FEED, params.minAnswer, params.maxAnswer
+                IZkOracle.ZkOracleInvalidAnswerBounds.selector, STUB_FEED, params.minAnswer, params.maxAnswer
             )
         );
         oracle.registerFeed(STUB_FEED, params, stubCircuit(verifier));
@@ -228,7 +228,7 @@ contract ZkOracleTest is OracleTestBase {
         params.maxAnswer = int256(type(int192).max) + 1;
         vm.expectRevert(
             abi.encodeWithSelector(
-                IZkOracle.ZkOracleAnswerBoundsBeyondInt192.selector, STUB_FEED, params.minAnswer, params.maxAnswer
+                IZkOracle.ZkOracleInvalidAnswerBounds.selector, STUB_FEED, params.minAnswer, params.maxAnswer
             )
         );
         oracle.registerFeed(STUB_FEED, params, stubCircuit(verifier));
@@ -255,15 +255,16 @@ contract ZkOracleTest is OracleTestBase {
         wide.instanceCount = uint32(tooMany);
         vm.startPrank(admin);
         vm.expectRevert(
-            abi.encodeWithSelector(IZkOracle.ZkOracleTooManyInstances.selector, STUB_FEED, 0, tooMany, tooMany - 1)
+            abi.encodeWithSelector(IZkOracle.ZkOracleTooManyInstances.selector, STUB_FEED, tooMany, tooMany - 1)
         );
         oracle.registerFeed(STUB_FEED, feedParams(MAX_AGE), wide);
 
         IZkOracle.CircuitConfig memory wideSlice = stubCircuit(verifier);
         wideSlice.slices = new IZkOracle.SliceConfig[](1);
-        wideSlice.slices[0] = IZkOracle.SliceConfig({verifier: verifier, instanceCount: uint32(tooMany)});
+        wideSlice.slices[0] = IZkOracle.SliceConfig({verifier: verifier, instanceCount: uint32(tooMany + 1)});
+        wideSlice.outputIndex = uint32(tooMany); // the answer among the last slice's instances, past uint16
         vm.expectRevert(
-            abi.encodeWithSelector(IZkOracle.ZkOracleTooManyInstances.selector, STUB_FEED, 1, tooMany, tooMany - 1)
+            abi.encodeWithSelector(IZkOracle.ZkOracleTooManyInstances.selector, STUB_FEED, tooMany + 1, tooMany - 1)
         );
         oracle.registerFeed(STUB_FEED, feedParams(MAX_AGE), wideSlice);
 
