@@ -240,7 +240,7 @@ def run() -> dict[str, Any]:
     demo_circuit = build_circuit(demo.model_path, demo.model_samples(), build_root=build_dir()).artifacts
     attested = attested_spec(demo)
     prices = demo.load_samples()[0]
-    with tempfile.TemporaryDirectory(prefix="zkoracle-gas-") as tmp, AnvilNode() as anvil:
+    with tempfile.TemporaryDirectory(prefix="zkoracle-gas-") as tmp, AnvilNode(steps_tracing=True) as anvil:
         w3 = connect(anvil.rpc_url)
         deployer, relayer = sender_for(w3, "deployer"), sender_for(w3, "relayer")
 

@@ -75,6 +75,8 @@ def trace(w3: Web3, tx_hash: str) -> list[Step]:
     if "error" in response:
         raise RuntimeError(f"debug_traceTransaction {tx_hash}: {response['error']}")
     logs = response["result"]["structLogs"]
+    if not logs:
+        raise RuntimeError(f"debug_traceTransaction {tx_hash}: no opcode steps (start anvil with --steps-tracing)")
     return [Step(s["op"], int(s["depth"]), int(s["gas"]), int(s["gasCost"])) for s in logs]
 
 

@@ -495,11 +495,6 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             revert ZkOracleZeroVerifier(feedId);
         }
         _requireContract(feedId, circuit.verifier);
-        // The indices stored are under the first proof's instance count but the answer's, which
-        // is under the last slice's: bounding both bounds them all.
-        uint256 instanceCount = circuit.instanceCount;
-        if (circuit.outputIndex >= instanceCount) instanceCount = uint256(circuit.outputIndex) + 1;
-        if (instanceCount > MAX_INSTANCES) revert ZkOracleTooManyInstances(feedId, instanceCount, MAX_INSTANCES);
         if (sliced) {
             _validateSlices(feedId, circuit);
         } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
@@ -508,6 +503,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
                 feedId, circuit.outputIndex, circuit.inputCount, circuit.instanceCount
             );
         }
+        // Each index stored is under the first proof's instance count but the answer's, which
+        // is under the last slice's: bounding both bounds them all.
+        uint256 instanceCount = circuit.instanceCount;
+        if (circuit.outputIndex >= instanceCount) instanceCount = uint256(circuit.outputIndex) + 1;
+        if (instanceCount > MAX_INSTANCES) revert ZkOracleTooManyInstances(feedId, instanceCount, MAX_INSTANCES);
         if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale);
         if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale);
         // Every circuit proves its observation time: rounds are ordered by it.

@@ -95,7 +95,7 @@ def test_answer_instance_outside_the_field_is_refused(
         (-4096, 13, 0),
         (4095, 13, 0),
         (-1, 13, 8),
-        (-(2**127), 13, 36),
+        (-(2**127), 13, 18),  # answers are stored as int192: -2**114 * 10**18 fits
         (2**127 - 1, 64, 36),
         (123456789, 0, 2),
     ],
