@@ -62,8 +62,10 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     }
 
     /// @dev The feed's hot state, one slot: everything a submission reads about the feed and
-    ///      all it writes besides the round. `bounded` says whether the answer bounds are
-    ///      narrower than int192, so an unbounded feed's submission never reads them.
+    ///      all it writes besides the round (and the pending rotation's time, which fits).
+    ///      `bounded` says whether the answer bounds are narrower than int192, so an unbounded
+    ///      feed's submission never reads them. Room for more answers per proof: a round slot
+    ///      per answer, keyed by round id and answer index, would leave this slot as it is.
     struct FeedState {
         uint16 phaseId;
         bool paused;
