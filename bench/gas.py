@@ -9,7 +9,11 @@ call, which includes the 21,000 intrinsic gas) on a fresh Anvil. For each feed k
 proof is verified once by calling the feed's Halo2Verifier directly and then submitted
 to ZkOracle, so "overhead" is exactly what the oracle adds to verification: the input
 policy's checks (allow-list; attester signatures; AggregatorV3 rounds read back),
-observation-time ordering, answer derivation and bounds, storage and the event.
+observation-time ordering, answer derivation and bounds, storage and the event. Each
+overhead is split by where it goes (``bench.gas_trace``: calldata, storage reads and writes,
+the event, the verifier call, the policy's calls, hashing, memory, compute), from Anvil's
+opcode traces of the two transactions. ``ratios.submit_over_verify`` is the demo feed's
+(operator policy, one answer): the issue's acceptance figure.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
+from bench.gas_trace import overhead_breakdown
 from bench.skeleton import DEMO_FEED, machine_info, write_results
 from oracle.attestation.checks import decode_observed_at
 from oracle.attestation.typed_data import ObservationClaim, sign_observation
@@ -179,9 +184,10 @@ def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSende
     instances = [felt_to_uint(felt) for felt in proof.instances]
     abi, _ = kind.circuit.verifier_abi_and_bytecode()
     bare = w3.eth.contract(address=Web3.to_checksum_address(verifier), abi=abi)
-    verify = _gas(relayer, bare.functions.verifyProof(proof.proof_bytes, instances), "bare verifyProof")
+    verified = relayer.transact(bare.functions.verifyProof(proof.proof_bytes, instances), what="bare verifyProof")
     evidence = kind.evidence(instances, oracle)
-    submit = _gas(relayer, oracle.submit(feed_id, proof.proof_bytes, instances, evidence), "submit")
+    submitted = relayer.transact(oracle.submit(feed_id, proof.proof_bytes, instances, evidence), what="submit")
+    verify, submit = verified.gas_used, submitted.gas_used
     return {
         "kind": kind.label,
         "input_policy": kind.spec.onchain.input_policy,
@@ -192,6 +198,7 @@ def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSende
         "submit": submit,
         "overhead": submit - verify,
         "submit_over_verify": submit / verify,
+        "overhead_breakdown": overhead_breakdown(w3, submit_tx=submitted.tx_hash, verify_tx=verified.tx_hash),
     }
 
 
@@ -233,7 +240,7 @@ def run() -> dict[str, Any]:
     demo_circuit = build_circuit(demo.model_path, demo.model_samples(), build_root=build_dir()).artifacts
     attested = attested_spec(demo)
     prices = demo.load_samples()[0]
-    with tempfile.TemporaryDirectory(prefix="zkoracle-gas-") as tmp, AnvilNode() as anvil:
+    with tempfile.TemporaryDirectory(prefix="zkoracle-gas-") as tmp, AnvilNode(steps_tracing=True) as anvil:
         w3 = connect(anvil.rpc_url)
         deployer, relayer = sender_for(w3, "deployer"), sender_for(w3, "relayer")
 
@@ -286,10 +293,12 @@ def run() -> dict[str, Any]:
         oracle_address = deploy_oracle(deployer)
         feeds = [measure_kind(kind, oracle_address, deployer, relayer) for kind in kinds]
         reads = measure_reads(w3, oracle_address, demo, deployer)
+    demo_feed = feeds[0]  # the operator demo feed, one answer per proof
     return {
         "benchmark": "gas",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
+        "ratios": {"submit_over_verify": demo_feed["submit_over_verify"]},
         "feeds": feeds,
         "reads_estimate_gas": reads,
     }
@@ -313,7 +322,18 @@ def render(results: dict[str, Any], console: Console) -> None:
     reads.add_column("gas", justify="right")
     for name, gas in results["reads_estimate_gas"].items():
         reads.add_row(name, f"{gas:,}")
+    breakdown = Table(title="where the overhead goes (gas; opcode traces of submit vs bare verifyProof)")
+    breakdown.add_column("class")
+    feeds = results["feeds"]
+    for feed in feeds:
+        label = feed["kind"].split(":")[0] + (" (getters)" if "getters" in feed["kind"] else "")
+        breakdown.add_column(label, justify="right")
+    for name in feeds[0]["overhead_breakdown"]["gas"]:
+        breakdown.add_row(name, *(f"{feed['overhead_breakdown']['gas'][name]:,}" for feed in feeds))
+    for count in ("cold_slots_read", "slots_written"):
+        breakdown.add_row(count.replace("_", " "), *(str(feed["overhead_breakdown"][count]) for feed in feeds))
     console.print(writes)
+    console.print(breakdown)
     console.print(reads)
 
 

@@ -4,6 +4,7 @@ pragma solidity ^0.8.20;
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
@@ -22,12 +23,11 @@ import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 ///      pauses and halts feeds and manages submitters and attesters.
 contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    bytes32 public constant OBSERVATION_TYPEHASH =
+    bytes32 internal constant OBSERVATION_TYPEHASH =
         keccak256("Observation(bytes32 feedId,uint16 phaseId,bytes32 inputsHash,uint64 observedAt)");
 
     /// @dev The observation time is proven as three 11-bit limbs (see EzklInstances).
     uint256 public constant OBSERVED_AT_LIMBS = EzklInstances.OBSERVED_AT_LIMBS;
-    uint256 public constant OBSERVED_AT_LIMB_BITS = EzklInstances.OBSERVED_AT_LIMB_BITS;
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
     /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
@@ -43,18 +43,23 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      others). The build checks this layout on a proof of every slice.
     uint256 internal constant COMMITMENT_BYTES = 64;
     /// @dev Most attesters a feed may have, so a submission's loops stay bounded.
-    uint256 public constant MAX_ATTESTERS = 32;
+    uint256 internal constant MAX_ATTESTERS = 32;
 
     /// @notice Seconds between proposing a rotation and executing it, fixed at deployment.
-    uint256 public immutable i_rotationDelay;
+    uint256 internal immutable i_rotationDelay;
 
-    /// @dev Three slots per round: the model commitment is derived from the round's phase.
+    /// @dev Most on-chain inputs a circuit may read, so a submission's loops stay bounded.
+    uint256 internal constant MAX_ONCHAIN_INPUTS = 32;
+    /// @dev Most public instances a proof may have: counts and indices are stored as uint16.
+    uint256 internal constant MAX_INSTANCES = type(uint16).max;
+
+    /// @dev One slot per round, as Chainlink stores a transmission. Times are uint32 seconds
+    ///      (to 2106; `submit` refuses a later block time rather than wrap). The inputs hash,
+    ///      submitter and instances are in the RoundSubmitted event and the transaction's calldata.
     struct StoredRound {
-        int256 answer;
-        uint48 observedAt;
-        uint48 includedAt;
-        address submitter;
-        bytes32 inputsHash;
+        int192 answer;
+        uint32 observedAt;
+        uint32 includedAt;
     }
 
     /// @dev Per phase, what its rounds prove: one slot, so consumers read it cheaply.
@@ -63,19 +68,58 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint16 totalSlices;
     }
 
+    /// @dev The feed's hot state, one slot: everything a submission reads about the feed and
+    ///      all it writes besides the round (and the pending rotation's time, which fits).
+    ///      `bounded` says whether the answer bounds are narrower than int192, so an unbounded
+    ///      feed's submission never reads them. Room for more answers per proof: a round slot
+    ///      per answer, keyed by round id and answer index, would leave this slot as it is.
     struct FeedState {
-        FeedParams params;
         uint16 phaseId;
         bool paused;
         bool halted;
+        InputPolicy inputPolicy;
+        bool permissionless;
+        bool bounded;
+        uint8 decimals;
         uint8 attestationThreshold;
+        uint32 maxObservationAge;
+        uint32 latestObservedAt;
         uint80 latestRoundId;
-        uint48 latestObservedAt;
-        uint48 rotationExecutableAt;
+        uint40 rotationExecutableAt;
+    }
+
+    /// @dev What only administration and reads use (a bounded feed's submission reads the bounds).
+    struct FeedInfo {
+        int192 minAnswer;
+        uint32 heartbeat;
+        int192 maxAnswer;
+        string description;
+    }
+
+    /// @dev What a submission reads about the phase's circuit, one slot: the counts and indices
+    ///      bounded by MAX_INSTANCES, MAX_ONCHAIN_INPUTS and MAX_SLICES at registration.
+    struct CircuitCore {
+        address verifier;
+        uint16 instanceCount;
+        uint16 inputCount;
+        uint16 outputIndex;
+        uint16 observedAtIndex;
+        uint8 inputScale;
+        uint8 outputScale;
+        uint8 onchainInputCount;
+        uint8 sliceCount;
+    }
+
+    struct StoredCircuit {
+        CircuitCore core;
+        bytes32 modelCommitment;
+        OnchainInput[] onchainInputs;
+        SliceConfig[] slices;
     }
 
     mapping(bytes32 feedId => FeedState) private s_feeds;
-    mapping(bytes32 feedId => mapping(uint16 phaseId => CircuitConfig)) private s_circuits;
+    mapping(bytes32 feedId => FeedInfo) private s_info;
+    mapping(bytes32 feedId => mapping(uint16 phaseId => StoredCircuit)) private s_circuits;
     mapping(bytes32 feedId => mapping(uint16 phaseId => Coverage)) private s_coverage;
     mapping(bytes32 feedId => mapping(address submitter => bool)) private s_submitters;
     mapping(bytes32 feedId => address[]) private s_attesters;
@@ -100,18 +144,31 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         external
         onlyRole(OPERATOR_ROLE)
     {
-        FeedState storage feed = s_feeds[feedId];
-        if (feed.phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
+        if (s_feeds[feedId].phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
         if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedDecimals(feedId, params.decimals);
-        if (params.minAnswer > params.maxAnswer) {
+        // Answers are stored as int192, as Chainlink's; the bounds keep every stored answer in it.
+        if (
+            params.minAnswer > params.maxAnswer || params.minAnswer < type(int192).min
+                || params.maxAnswer > type(int192).max
+        ) {
             revert ZkOracleInvalidAnswerBounds(feedId, params.minAnswer, params.maxAnswer);
         }
         if (params.permissionless && params.inputPolicy == InputPolicy.Operator) {
             revert ZkOraclePermissionlessNeedsAttestedOrOnchain(feedId, params.inputPolicy);
         }
-        feed.params = params;
-        _storeCircuit(feedId, feed.params, 1, circuit);
+        _storeCircuit(feedId, params.inputPolicy, params.permissionless, 1, circuit);
+        FeedState storage feed = s_feeds[feedId];
         feed.phaseId = 1;
+        feed.inputPolicy = params.inputPolicy;
+        feed.permissionless = params.permissionless;
+        feed.bounded = params.minAnswer != type(int192).min || params.maxAnswer != type(int192).max;
+        feed.decimals = params.decimals;
+        feed.maxObservationAge = params.maxObservationAge;
+        FeedInfo storage info = s_info[feedId];
+        info.minAnswer = int192(params.minAnswer);
+        info.maxAnswer = int192(params.maxAnswer);
+        info.heartbeat = params.heartbeat;
+        info.description = params.description;
         emit FeedRegistered(feedId, params.decimals, params.inputPolicy, params.permissionless, params.description);
         emit FeedRotated(feedId, 1, circuit.verifier, circuit.modelCommitment);
     }
@@ -126,9 +183,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
         phaseId = feed.phaseId + 1;
         delete s_circuits[feedId][phaseId];
-        _storeCircuit(feedId, feed.params, phaseId, circuit);
+        _storeCircuit(feedId, feed.inputPolicy, feed.permissionless, phaseId, circuit);
         executableAt = block.timestamp + i_rotationDelay;
-        feed.rotationExecutableAt = uint48(executableAt);
+        feed.rotationExecutableAt = uint40(executableAt);
         emit RotationProposed(feedId, phaseId, circuit.verifier, circuit.modelCommitment, executableAt);
     }
 
@@ -141,8 +198,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         phaseId = feed.phaseId + 1;
         feed.phaseId = phaseId;
         feed.rotationExecutableAt = 0;
-        CircuitConfig storage circuit = s_circuits[feedId][phaseId];
-        emit FeedRotated(feedId, phaseId, circuit.verifier, circuit.modelCommitment);
+        StoredCircuit storage circuit = s_circuits[feedId][phaseId];
+        emit FeedRotated(feedId, phaseId, circuit.core.verifier, circuit.modelCommitment);
     }
 
     /// @inheritdoc IZkOracle
@@ -170,7 +227,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @inheritdoc IZkOracle
     function setHeartbeat(bytes32 feedId, uint32 heartbeat) external onlyRole(OPERATOR_ROLE) {
-        _requireFeed(feedId).params.heartbeat = heartbeat;
+        _requireFeed(feedId);
+        s_info[feedId].heartbeat = heartbeat;
         emit HeartbeatSet(feedId, heartbeat);
     }
 
@@ -187,8 +245,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         onlyRole(OPERATOR_ROLE)
     {
         FeedState storage feed = _requireFeed(feedId);
-        if (feed.params.inputPolicy != InputPolicy.Attested) {
-            revert ZkOracleWrongInputPolicy(feedId, feed.params.inputPolicy);
+        if (feed.inputPolicy != InputPolicy.Attested) {
+            revert ZkOracleWrongInputPolicy(feedId, feed.inputPolicy);
         }
         if (threshold == 0 || threshold > attesters.length || attesters.length > MAX_ATTESTERS) {
             revert ZkOracleInvalidAttesters(feedId, attesters.length, threshold);
@@ -217,16 +275,16 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         external
         returns (uint80 roundId)
     {
-        (FeedState storage feed, CircuitConfig storage circuit) = _openSubmission(feedId);
-        uint256 sliceCount = circuit.slices.length + 1;
-        if (sliceCount != 1) revert ZkOracleSliceCountMismatch(feedId, sliceCount, 1);
-        if (instances.length != circuit.instanceCount) {
-            revert ZkOracleInstanceCountMismatch(feedId, circuit.instanceCount, instances.length);
+        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
+        CircuitCore storage core = circuit.core;
+        if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
+        if (instances.length != core.instanceCount) {
+            revert ZkOracleInstanceCountMismatch(feedId, core.instanceCount, instances.length);
         }
-        StoredRound memory round = _checkInputs(feedId, feed, circuit, instances, evidence);
-        if (!_verifies(circuit.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
-        round.answer = _answer(feedId, feed, circuit, instances[circuit.outputIndex]);
-        roundId = _storeRound(feedId, feed, round, instances);
+        (uint32 observedAt, bytes32 inputsHash) = _checkInputs(feedId, feed, core, circuit, instances, evidence);
+        if (!_verifies(core.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
+        int192 answer = _answer(feedId, feed, core, instances[core.outputIndex]);
+        roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
     }
 
     /// @inheritdoc IZkOracle
@@ -239,20 +297,21 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint256[][] calldata instances,
         InputEvidence calldata evidence
     ) external returns (uint80 roundId) {
-        (FeedState storage feed, CircuitConfig storage circuit) = _openSubmission(feedId);
-        uint256 count = circuit.slices.length + 1;
+        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
+        CircuitCore storage core = circuit.core;
+        uint256 count = uint256(core.sliceCount) + 1;
         if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
         if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
-        address[] memory verifiers = _checkSliceShapes(feedId, circuit, proofs, instances);
-        StoredRound memory round = _checkInputs(feedId, feed, circuit, instances[0], evidence);
-        _checkSliceLinks(feedId, verifiers, proofs);
+        address[] memory verifiers = _checkSliceShapes(feedId, core, circuit, proofs, instances);
+        (uint32 observedAt, bytes32 inputsHash) = _checkInputs(feedId, feed, core, circuit, instances[0], evidence);
         for (uint256 i = 0; i < count; ++i) {
             if (verifiers[i] != address(0) && !_verifies(verifiers[i], proofs[i], instances[i])) {
                 revert ZkOracleInvalidSliceProof(feedId, i);
             }
         }
-        round.answer = _answer(feedId, feed, circuit, instances[count - 1][circuit.outputIndex]);
-        roundId = _storeRound(feedId, feed, round, instances[0]);
+        _checkSliceLinks(feedId, verifiers, proofs);
+        int192 answer = _answer(feedId, feed, core, instances[count - 1][core.outputIndex]);
+        roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
     }
 
     // ------------------------------------------------------------------ reads
@@ -268,13 +327,24 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @inheritdoc IZkOracle
     function getFeedParams(bytes32 feedId) external view returns (FeedParams memory) {
-        return _requireFeed(feedId).params;
+        FeedState storage feed = _requireFeed(feedId);
+        FeedInfo storage info = s_info[feedId];
+        return FeedParams({
+            decimals: feed.decimals,
+            heartbeat: info.heartbeat,
+            maxObservationAge: feed.maxObservationAge,
+            inputPolicy: feed.inputPolicy,
+            permissionless: feed.permissionless,
+            minAnswer: info.minAnswer,
+            maxAnswer: info.maxAnswer,
+            description: info.description
+        });
     }
 
     /// @inheritdoc IZkOracle
     function getCircuit(bytes32 feedId) external view returns (uint16 phaseId, CircuitConfig memory circuit) {
         phaseId = _requireFeed(feedId).phaseId;
-        circuit = s_circuits[feedId][phaseId];
+        circuit = _circuitConfig(s_circuits[feedId][phaseId]);
     }
 
     /// @inheritdoc IZkOracle
@@ -282,7 +352,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         FeedState storage feed = _requireFeed(feedId);
         uint256 known = feed.rotationExecutableAt == 0 ? feed.phaseId : uint256(feed.phaseId) + 1;
         if (phaseId == 0 || phaseId > known) revert ZkOracleUnknownPhase(feedId, phaseId);
-        return s_circuits[feedId][phaseId];
+        return _circuitConfig(s_circuits[feedId][phaseId]);
     }
 
     /// @inheritdoc IZkOracle
@@ -310,7 +380,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @inheritdoc IZkOracle
     function isSubmitter(bytes32 feedId, address submitter) external view returns (bool) {
-        return _requireFeed(feedId).params.permissionless || s_submitters[feedId][submitter];
+        return _requireFeed(feedId).permissionless || s_submitters[feedId][submitter];
     }
 
     /// @inheritdoc IZkOracle
@@ -343,14 +413,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @inheritdoc IZkOracle
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory) {
         StoredRound storage round = _requireRound(feedId, roundId);
-        bytes32 modelCommitment = s_circuits[feedId][PhasedRoundIds.phaseOf(roundId)].modelCommitment;
         return Round({
             answer: round.answer,
             observedAt: round.observedAt,
             includedAt: round.includedAt,
-            modelCommitment: modelCommitment,
-            inputsHash: round.inputsHash,
-            submitter: round.submitter
+            modelCommitment: s_circuits[feedId][PhasedRoundIds.phaseOf(roundId)].modelCommitment
         });
     }
 
@@ -372,20 +439,30 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Validates `circuit` against the feed's params and stores it as `phaseId`'s.
-    function _storeCircuit(bytes32 feedId, FeedParams storage params, uint16 phaseId, CircuitConfig calldata circuit)
-        internal
-    {
-        _validateCircuit(feedId, params, circuit);
-        CircuitConfig storage stored = s_circuits[feedId][phaseId];
-        stored.verifier = circuit.verifier;
+    /// @dev Validates `circuit` against the feed's policy and stores it as `phaseId`'s.
+    function _storeCircuit(
+        bytes32 feedId,
+        InputPolicy policy,
+        bool permissionless,
+        uint16 phaseId,
+        CircuitConfig calldata circuit
+    ) internal {
+        _validateCircuit(feedId, policy, circuit);
+        StoredCircuit storage stored = s_circuits[feedId][phaseId];
+        // _validateCircuit bounded every count and index by MAX_INSTANCES, the on-chain inputs
+        // by MAX_ONCHAIN_INPUTS and the slices by MAX_SLICES: none of the casts truncates.
+        stored.core = CircuitCore({
+            verifier: circuit.verifier,
+            instanceCount: uint16(circuit.instanceCount),
+            inputCount: uint16(circuit.inputCount),
+            outputIndex: uint16(circuit.outputIndex),
+            observedAtIndex: uint16(circuit.observedAtIndex),
+            inputScale: circuit.inputScale,
+            outputScale: circuit.outputScale,
+            onchainInputCount: uint8(circuit.onchainInputs.length),
+            sliceCount: uint8(circuit.slices.length)
+        });
         stored.modelCommitment = circuit.modelCommitment;
-        stored.instanceCount = circuit.instanceCount;
-        stored.inputCount = circuit.inputCount;
-        stored.outputIndex = circuit.outputIndex;
-        stored.inputScale = circuit.inputScale;
-        stored.outputScale = circuit.outputScale;
-        stored.observedAtIndex = circuit.observedAtIndex;
         for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
             stored.onchainInputs.push(circuit.onchainInputs[i]);
         }
@@ -394,9 +471,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             stored.slices.push(circuit.slices[i]);
             if (circuit.slices[i].verifier != address(0)) ++proven;
         }
-        // Bounded by MAX_SLICES in _validateCircuit.
         uint16 total = uint16(circuit.slices.length + 1);
-        if (params.permissionless && proven != total) {
+        if (permissionless && proven != total) {
             // An unproven slice leaves the answer unbound by the inputs: only an allow-listed
             // submitter could be trusted with it.
             revert ZkOraclePermissionlessNeedsFullCoverage(feedId, proven, total);
@@ -404,10 +480,24 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         s_coverage[feedId][phaseId] = Coverage({provenSlices: proven, totalSlices: total});
     }
 
-    function _validateCircuit(bytes32 feedId, FeedParams storage params, CircuitConfig calldata circuit)
-        internal
-        view
-    {
+    /// @dev A stored circuit in the shape it was registered in.
+    function _circuitConfig(StoredCircuit storage stored) internal view returns (CircuitConfig memory) {
+        CircuitCore storage core = stored.core;
+        return CircuitConfig({
+            verifier: core.verifier,
+            modelCommitment: stored.modelCommitment,
+            instanceCount: core.instanceCount,
+            inputCount: core.inputCount,
+            outputIndex: core.outputIndex,
+            inputScale: core.inputScale,
+            outputScale: core.outputScale,
+            observedAtIndex: core.observedAtIndex,
+            onchainInputs: stored.onchainInputs,
+            slices: stored.slices
+        });
+    }
+
+    function _validateCircuit(bytes32 feedId, InputPolicy policy, CircuitConfig calldata circuit) internal view {
         bool sliced = circuit.slices.length != 0;
         if (circuit.verifier == address(0)) {
             if (sliced) revert ZkOracleSliceUnproven(feedId, 0);
@@ -422,15 +512,19 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
                 feedId, circuit.outputIndex, circuit.inputCount, circuit.instanceCount
             );
         }
+        // Each index stored is under the first proof's instance count but the answer's, which
+        // is under the last slice's: bounding both bounds them all.
+        uint256 instanceCount = circuit.instanceCount;
+        if (circuit.outputIndex >= instanceCount) instanceCount = uint256(circuit.outputIndex) + 1;
+        if (instanceCount > MAX_INSTANCES) revert ZkOracleTooManyInstances(feedId, instanceCount, MAX_INSTANCES);
         if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale);
         if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale);
         // Every circuit proves its observation time: rounds are ordered by it.
         if (circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
             revert ZkOracleObservedAtIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
         }
-        _validateOnchainInputs(feedId, params.inputPolicy, circuit);
+        _validateOnchainInputs(feedId, policy, circuit);
     }
-
     /// @dev Each on-chain input names a distinct model input other than the time limbs; a
     ///      getter (movable within a transaction) only under the Operator policy; under the
     ///      Onchain policy every model input but the time limbs is read on-chain.
@@ -439,6 +533,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         view
     {
         uint256 count = circuit.onchainInputs.length;
+        if (count > MAX_ONCHAIN_INPUTS) revert ZkOracleTooManyOnchainInputs(feedId, count, MAX_ONCHAIN_INPUTS);
         uint256 timeFirst = circuit.observedAtIndex;
         for (uint256 i = 0; i < count; ++i) {
             OnchainInput calldata input = circuit.onchainInputs[i];
@@ -503,15 +598,15 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     }
 
     /// @dev What every submission must pass before its proofs are looked at: a known,
-    ///      unpaused feed and an allowed submitter. Returns the feed and its current circuit.
+    ///      unpaused feed and an allowed submitter.
     function _openSubmission(bytes32 feedId)
         internal
         view
-        returns (FeedState storage feed, CircuitConfig storage circuit)
+        returns (FeedState storage feed, StoredCircuit storage circuit)
     {
         feed = _requireFeed(feedId);
         if (feed.paused) revert ZkOracleFeedPaused(feedId);
-        if (!feed.params.permissionless && !s_submitters[feedId][msg.sender]) {
+        if (!feed.permissionless && !s_submitters[feedId][msg.sender]) {
             revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
         }
         circuit = s_circuits[feedId][feed.phaseId];
@@ -520,21 +615,20 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @dev The checks on the instances of the proof that carries the model inputs (the whole
     ///      model's, or the first slice's), its instance count already checked: a fresh proven
     ///      observation time, on-chain inputs equal to the chain's, and the attestations.
-    ///      Returns the round to store, all but its answer filled in.
+    ///      Returns the proven observation time and the inputs hash.
     function _checkInputs(
         bytes32 feedId,
         FeedState storage feed,
-        CircuitConfig storage circuit,
+        CircuitCore storage core,
+        StoredCircuit storage circuit,
         uint256[] calldata instances,
         InputEvidence calldata evidence
-    ) internal view returns (StoredRound memory round) {
-        round.observedAt = _checkObservationTime(feedId, feed, circuit, instances);
-        round.inputsHash = keccak256(abi.encodePacked(instances[:circuit.inputCount]));
-        round.includedAt = uint48(block.timestamp);
-        round.submitter = msg.sender;
-        _checkOnchainInputs(feedId, circuit, instances, evidence.sourceRounds);
-        if (feed.params.inputPolicy == InputPolicy.Attested) {
-            _checkAttestations(feedId, feed, round.inputsHash, round.observedAt, evidence.attestations);
+    ) internal view returns (uint32 observedAt, bytes32 inputsHash) {
+        observedAt = _checkObservationTime(feedId, feed, core, instances);
+        inputsHash = keccak256(abi.encodePacked(instances[:core.inputCount]));
+        _checkOnchainInputs(feedId, core, circuit, instances, evidence.sourceRounds);
+        if (feed.inputPolicy == InputPolicy.Attested) {
+            _checkAttestations(feedId, feed, inputsHash, observedAt, evidence.attestations);
         }
     }
 
@@ -544,7 +638,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         bytes32 feedId,
         FeedState storage feed,
         bytes32 inputsHash,
-        uint48 observedAt,
+        uint32 observedAt,
         Attestation[] calldata attestations
     ) internal view {
         bytes32 digest = observationDigest(feedId, feed.phaseId, inputsHash, observedAt);
@@ -569,7 +663,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      address(0) for one not proven.
     function _checkSliceShapes(
         bytes32 feedId,
-        CircuitConfig storage circuit,
+        CircuitCore storage core,
+        StoredCircuit storage circuit,
         bytes[] calldata proofs,
         uint256[][] calldata instances
     ) internal view returns (address[] memory verifiers) {
@@ -577,7 +672,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         for (uint256 i = 0; i < proofs.length; ++i) {
             uint256 expected;
             if (i == 0) {
-                (verifiers[i], expected) = (circuit.verifier, circuit.instanceCount);
+                (verifiers[i], expected) = (core.verifier, core.instanceCount);
             } else {
                 SliceConfig storage piece = circuit.slices[i - 1];
                 (verifiers[i], expected) = (piece.verifier, piece.instanceCount);
@@ -598,16 +693,10 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         for (uint256 i = 1; i < verifiers.length; ++i) {
             if (verifiers[i - 1] == address(0) || verifiers[i] == address(0)) continue;
             uint256 outputAt = i == 1 ? 0 : COMMITMENT_BYTES;
-            bytes calldata before = proofs[i - 1];
-            bytes calldata next = proofs[i];
-            // A proof too short to hold its commitments is no proof of its slice.
-            if (before.length < outputAt + COMMITMENT_BYTES) revert ZkOracleInvalidSliceProof(feedId, i - 1);
-            if (next.length < COMMITMENT_BYTES) revert ZkOracleInvalidSliceProof(feedId, i);
-            bytes calldata previousOutput = before[outputAt:outputAt + COMMITMENT_BYTES];
-            bytes calldata input = next[:COMMITMENT_BYTES];
-            if (keccak256(previousOutput) != keccak256(input)) {
-                revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
-            }
+            // Both proofs verified, so each holds its commitments where the layout says.
+            bytes32 previousOutput = keccak256(proofs[i - 1][outputAt:outputAt + COMMITMENT_BYTES]);
+            bytes32 input = keccak256(proofs[i][:COMMITMENT_BYTES]);
+            if (previousOutput != input) revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
         }
     }
 
@@ -621,16 +710,23 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
     }
 
-    /// @dev Derives the answer from its verified instance and checks the feed's bounds.
-    function _answer(bytes32 feedId, FeedState storage feed, CircuitConfig storage circuit, uint256 instance)
+    /// @dev Derives the answer from its verified instance and checks the feed's bounds: those
+    ///      registered, or int192's for an unbounded feed (whose bounds are not read).
+    function _answer(bytes32 feedId, FeedState storage feed, CircuitCore storage core, uint256 instance)
         internal
         view
-        returns (int256 answer)
+        returns (int192)
     {
-        answer = EzklInstances.instanceToDecimals(instance, circuit.outputScale, feed.params.decimals);
-        if (answer < feed.params.minAnswer || answer > feed.params.maxAnswer) {
-            revert ZkOracleAnswerOutOfBounds(feedId, answer, feed.params.minAnswer, feed.params.maxAnswer);
+        int256 answer = EzklInstances.instanceToDecimals(instance, core.outputScale, feed.decimals);
+        (int256 minAnswer, int256 maxAnswer) = (type(int192).min, type(int192).max);
+        if (feed.bounded) {
+            FeedInfo storage info = s_info[feedId];
+            (minAnswer, maxAnswer) = (info.minAnswer, info.maxAnswer);
         }
+        if (answer < minAnswer || answer > maxAnswer) {
+            revert ZkOracleAnswerOutOfBounds(feedId, answer, minAnswer, maxAnswer);
+        }
+        return int192(answer); // within bounds that registration kept within int192
     }
 
     /// @dev Decodes the proven observation time (a malformed limb reverts with
@@ -640,28 +736,31 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     function _checkObservationTime(
         bytes32 feedId,
         FeedState storage feed,
-        CircuitConfig storage circuit,
+        CircuitCore storage core,
         uint256[] calldata instances
-    ) internal view returns (uint48 observedAt) {
-        uint256 first = circuit.observedAtIndex;
-        uint256[] calldata limbs = instances[first:first + OBSERVED_AT_LIMBS];
-        uint256 time = EzklInstances.decodeObservedAt(limbs, circuit.inputScale);
-        if (time > block.timestamp) revert ZkOracleObservationFromFuture(feedId, time, block.timestamp);
-        uint256 maxAge = feed.params.maxObservationAge;
-        if (block.timestamp > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, block.timestamp - maxAge);
+    ) internal view returns (uint32) {
+        // Times are stored as uint32: past 2106 nothing is accepted rather than a time wrapped.
+        // A proven time is never after the block's, so it fits too.
+        uint256 blockTime = SafeCast.toUint32(block.timestamp);
+        uint256 first = core.observedAtIndex;
+        uint256 time = EzklInstances.decodeObservedAt(instances[first:first + OBSERVED_AT_LIMBS], core.inputScale);
+        if (time > blockTime) revert ZkOracleObservationFromFuture(feedId, time, blockTime);
+        uint256 maxAge = feed.maxObservationAge;
+        if (blockTime > time + maxAge) revert ZkOracleObservationTooOld(feedId, time, blockTime - maxAge);
         if (time <= feed.latestObservedAt) revert ZkOracleStaleRound(feedId, time, feed.latestObservedAt);
-        return uint48(time);
+        return uint32(time);
     }
 
     /// @dev Reads each declared on-chain input and requires the proof to be about it: a
     ///      getter now, an aggregator at the round the submission names (not too old).
     function _checkOnchainInputs(
         bytes32 feedId,
-        CircuitConfig storage circuit,
+        CircuitCore storage core,
+        StoredCircuit storage circuit,
         uint256[] calldata instances,
         uint80[] calldata sourceRounds
     ) internal view {
-        uint256 count = circuit.onchainInputs.length;
+        uint256 count = core.onchainInputCount;
         if (sourceRounds.length != count) revert ZkOracleSourceRoundCountMismatch(feedId, count, sourceRounds.length);
         for (uint256 i = 0; i < count; ++i) {
             OnchainInput storage input = circuit.onchainInputs[i];
@@ -669,7 +768,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
                 ? _readAggregator(feedId, input, sourceRounds[i])
                 : _readGetter(feedId, input);
             // A value too large to scale is far beyond the exact range too.
-            (bool scaled, int256 steps) = EzklInstances.tryQuantize(value, input.decimals, circuit.inputScale);
+            (bool scaled, int256 steps) = EzklInstances.tryQuantize(value, input.decimals, core.inputScale);
             if (!scaled || steps >= MAX_EXACT_INPUT_STEPS || steps <= -MAX_EXACT_INPUT_STEPS) {
                 revert ZkOracleOnchainInputOutOfRange(feedId, input.instanceIndex, value);
             }
@@ -709,17 +808,21 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
     }
 
-    /// @dev Stores the round as the feed's next and emits it with `instances`, those of the
-    ///      proof carrying the model inputs.
-    function _storeRound(bytes32 feedId, FeedState storage feed, StoredRound memory round, uint256[] calldata instances)
-        internal
-        returns (uint80 roundId)
-    {
+    /// @dev Stores the round as the feed's next (one new slot), moves the feed's hot state
+    ///      (one slot written) and emits the round with its inputs hash.
+    function _storeRound(
+        bytes32 feedId,
+        FeedState storage feed,
+        int192 answer,
+        uint32 observedAt,
+        bytes32 inputsHash
+    ) internal returns (uint80 roundId) {
         roundId = PhasedRoundIds.next(feed.latestRoundId, feed.phaseId);
-        s_rounds[feedId][roundId] = round;
-        feed.latestRoundId = roundId;
-        feed.latestObservedAt = round.observedAt;
-        emit RoundSubmitted(feedId, roundId, round.submitter, round.answer, round.observedAt, instances);
+        // _checkObservationTime made sure the block time fits uint32.
+        s_rounds[feedId][roundId] =
+            StoredRound({answer: answer, observedAt: observedAt, includedAt: uint32(block.timestamp)});
+        (feed.latestRoundId, feed.latestObservedAt) = (roundId, observedAt);
+        emit RoundSubmitted(feedId, roundId, msg.sender, answer, observedAt, inputsHash);
     }
 
     function _requireFeed(bytes32 feedId) internal view returns (FeedState storage feed) {

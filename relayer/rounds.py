@@ -61,10 +61,10 @@ def default_confirmations(chain_id: int) -> int:
 
 @dataclass(frozen=True)
 class SubmitCall:
-    """A proven round as a ready ZkOracle call, and the instances its RoundSubmitted event will carry."""
+    """A proven round as a ready ZkOracle call, and the inputs hash its RoundSubmitted event will carry."""
 
     function: ContractFunction
-    event_instances: tuple[int, ...]
+    inputs_hash: bytes
 
 
 # Turns a proven round into its call: the node knows proofs and circuits, the relayer only sends.
@@ -350,12 +350,14 @@ class RoundRelayer:
         return self._land(row, found, winner=self._ledger.by_hash(tx_hash))
 
     def _landing_event(self, row: Round) -> RoundSubmitted | None:
-        instances = self._submit_calls(row).event_instances
+        inputs_hash = self._submit_calls(row).inputs_hash
         latest = self._sender.w3.eth.block_number
         events = self._oracle(row).round_submitted_logs(
             row.feed_id, from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS), to_block=latest
         )
-        return next((event for event in events if event.instances == instances), None)
+        # The inputs include the proven observation time, which the feed takes once: an event
+        # with these inputs is this round's proof (or one of the same inputs, hence answer) landed.
+        return next((event for event in events if event.inputs_hash == inputs_hash), None)
 
     # ---------------------------------------------------------------- helpers
 

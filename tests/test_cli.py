@@ -16,7 +16,7 @@ from web3 import Web3
 from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
-from oracle.evm.zkoracle import INT256_MAX, INT256_MIN, FeedParams, InputPolicy, ZkOracle
+from oracle.evm.zkoracle import INT192_MAX, INT192_MIN, FeedParams, InputPolicy, ZkOracle
 from oracle.store import FailureKind, Round, RoundStatus, Store
 from tests.conftest import DEMO_FEED, add_deployment
 from tests.multichain import FIRST_CHAIN, SECOND_CHAIN, add_two_chain_feed
@@ -113,8 +113,8 @@ def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: Anv
         max_observation_age=120,
         input_policy=InputPolicy.OPERATOR,
         permissionless=False,
-        min_answer=INT256_MIN,
-        max_answer=INT256_MAX,
+        min_answer=INT192_MIN,
+        max_answer=INT192_MAX,
         description="ETH / USD next-tick forecast (synthetic prices)",
     )
     (feed,) = Store.sqlite(tmp_path / "zkoracle.db").feeds()  # the definition the deployment was made from

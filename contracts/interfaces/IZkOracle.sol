@@ -35,8 +35,11 @@ interface IZkOracle {
     /// @param inputPolicy Who vouches for the inputs.
     /// @param permissionless Whether anyone may submit (Attested and Onchain feeds only, every
     ///        slice proven).
-    /// @param minAnswer The lowest answer stored; a round below it is refused.
-    /// @param maxAnswer The highest answer stored; a round above it is refused.
+    /// @param minAnswer The lowest answer stored; a round below it is refused. At least
+    ///        type(int192).min: answers are stored as int192.
+    /// @param maxAnswer The highest answer stored; a round above it is refused. At most
+    ///        type(int192).max; int192's own bounds leave the feed unbounded, and its
+    ///        submissions cheaper (they never read the bounds).
     /// @param description Human-readable description, e.g. "ETH / USD forecast".
     struct FeedParams {
         uint8 decimals;
@@ -124,20 +127,19 @@ interface IZkOracle {
         uint80[] sourceRounds;
     }
 
-    /// @notice One accepted round and what was proven for it.
-    /// @param answer Derived from the verified output instance, with the feed's decimals.
+    /// @notice One accepted round, as stored (one slot) with its phase's model commitment.
+    /// @dev Who submitted it and the hash of its proven inputs are in its RoundSubmitted event,
+    ///      the full instances in that transaction's calldata.
+    /// @param answer Derived from the verified output instance, with the feed's decimals
+    ///        (stored as int192).
     /// @param observedAt The proven observation time.
     /// @param includedAt The block time the round was stored.
     /// @param modelCommitment The commitment of the circuit that proved it.
-    /// @param inputsHash keccak256 of the packed input instances (all instances are in the event).
-    /// @param submitter The account that posted it.
     struct Round {
         int256 answer;
         uint64 observedAt;
         uint64 includedAt;
         bytes32 modelCommitment;
-        bytes32 inputsHash;
-        address submitter;
     }
 
     error ZkOracleZeroVerifier(bytes32 feedId);
@@ -152,6 +154,7 @@ interface IZkOracle {
     error ZkOracleObservedAtIndexOutOfRange(bytes32 feedId, uint32 observedAtIndex, uint32 inputCount);
     error ZkOracleUnsupportedScale(bytes32 feedId, uint8 scale);
     error ZkOracleUnsupportedDecimals(bytes32 feedId, uint8 decimals);
+    /// @dev The bounds must be ordered and within int192: answers are stored as int192 (as Chainlink's).
     error ZkOracleInvalidAnswerBounds(bytes32 feedId, int256 minAnswer, int256 maxAnswer);
     /// @dev Anyone may relay only where the inputs do not depend on who relays.
     error ZkOraclePermissionlessNeedsAttestedOrOnchain(bytes32 feedId, InputPolicy inputPolicy);
@@ -190,15 +193,20 @@ interface IZkOracle {
     error ZkOracleRotationNotReady(bytes32 feedId, uint256 executableAt);
     error ZkOracleStaleAnswer(bytes32 feedId, uint256 observedAt, uint256 maxAge);
     error ZkOracleTooManySlices(bytes32 feedId, uint256 count, uint256 maxCount);
+    /// @dev Counts and indices of instances are stored as uint16: `instanceCount` is the first
+    ///      (or whole) proof's, or as many as reach the answer's index if more.
+    error ZkOracleTooManyInstances(bytes32 feedId, uint256 instanceCount, uint256 maxCount);
+    error ZkOracleTooManyOnchainInputs(bytes32 feedId, uint256 count, uint256 maxCount);
     error ZkOracleSliceUnproven(bytes32 feedId, uint256 slice);
     error ZkOracleSliceInstanceCountInvalid(bytes32 feedId, uint256 slice, uint32 instanceCount);
     error ZkOracleSliceCountMismatch(bytes32 feedId, uint256 expected, uint256 actual);
     error ZkOracleSliceInstanceCountMismatch(bytes32 feedId, uint256 slice, uint256 expected, uint256 actual);
     error ZkOracleProofForUnprovenSlice(bytes32 feedId, uint256 slice);
     error ZkOracleInvalidSliceProof(bytes32 feedId, uint256 slice);
-    /// @dev The commitment to slice `slice`'s input in its proof (`input`, a 64-byte G1 point)
-    ///      is not the commitment to the previous slice's output in that one's (`previousOutput`).
-    error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, bytes previousOutput, bytes input);
+    /// @dev The commitment to slice `slice`'s input in its proof (a 64-byte G1 point) is not
+    ///      the commitment to the previous slice's output in that one's; each is named by its
+    ///      keccak256 (`input`, `previousOutput`), as the contract compares them.
+    error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, bytes32 previousOutput, bytes32 input);
 
     event FeedRegistered(
         bytes32 indexed feedId, uint8 decimals, InputPolicy inputPolicy, bool permissionless, string description
@@ -219,13 +227,17 @@ interface IZkOracle {
     event HeartbeatSet(bytes32 indexed feedId, uint32 heartbeat);
     event SubmitterUpdated(bytes32 indexed feedId, address indexed submitter, bool allowed);
     event AttestersSet(bytes32 indexed feedId, address[] attesters, uint8 threshold);
+    /// @notice A round was stored. With the transaction's calldata (the proof and all its
+    ///         instances, which `inputsHash` pins) it is everything needed to check the round again.
+    /// @param inputsHash keccak256 of the packed input instances (the first slice's when sliced),
+    ///        as attesters sign it.
     event RoundSubmitted(
         bytes32 indexed feedId,
         uint80 indexed roundId,
         address indexed submitter,
         int256 answer,
         uint256 observedAt,
-        uint256[] instances
+        bytes32 inputsHash
     );
 
     /// @notice Registers a feed and its first circuit (phase 1). Operator only.
@@ -303,9 +315,9 @@ interface IZkOracle {
     ///         proof), checks the observation time and the input policy on the first slice, and
     ///         stores the answer derived from the last slice's instances. On a whole-model feed,
     ///         one proof works like `submit`.
-    /// @dev The stored inputsHash and the RoundSubmitted event's instances are the first
-    ///      slice's (the model inputs); the other slices' instances are in the transaction's
-    ///      calldata. A broken link reverts with ZkOracleSliceLinkBroken carrying both points.
+    /// @dev The RoundSubmitted event's inputsHash is the first slice's model inputs'; every
+    ///      slice's instances are in the transaction's calldata. A broken link reverts with
+    ///      ZkOracleSliceLinkBroken naming both points by hash.
     /// @param feedId The feed.
     /// @param proofs One proof per slice, in order; empty for a slice not proven.
     /// @param instances Each slice's public instances, in order; empty for a slice not proven.
@@ -415,7 +427,7 @@ interface IZkOracle {
         view
         returns (uint80 roundId_, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
 
-    /// @notice The full record of a round, including what was proven; reverts while halted.
+    /// @notice A round as stored, with the model commitment of its phase; reverts while halted.
     /// @param feedId The feed.
     /// @param roundId The round id.
     /// @return The round; reverts for an unknown round.

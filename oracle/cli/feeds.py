@@ -211,7 +211,7 @@ replay_seconds = 60   # one row per minute, wrapping around
 interval_seconds = 60
 
 [circuit]
-input_visibility = "public"    # inputs are public instances, emitted on-chain for audit
+input_visibility = "public"    # inputs are public instances, on-chain in each submit for audit
 output_visibility = "public"
 '''
 

@@ -33,8 +33,8 @@ from oracle.evm.contracts import (
     project_contracts,
 )
 from oracle.evm.zkoracle import (
-    INT256_MAX,
-    INT256_MIN,
+    INT192_MAX,
+    INT192_MIN,
     UNPROVEN_VERIFIER,
     CircuitConfig,
     FeedParams,
@@ -234,8 +234,8 @@ def feed_params(spec: FeedSpec) -> FeedParams:
         max_observation_age=onchain.max_observation_age_seconds,
         input_policy=InputPolicy[onchain.input_policy.upper()],
         permissionless=onchain.permissionless,
-        min_answer=INT256_MIN if onchain.min_answer is None else math.floor(onchain.min_answer * scale),
-        max_answer=INT256_MAX if onchain.max_answer is None else math.ceil(onchain.max_answer * scale),
+        min_answer=INT192_MIN if onchain.min_answer is None else math.floor(onchain.min_answer * scale),
+        max_answer=INT192_MAX if onchain.max_answer is None else math.ceil(onchain.max_answer * scale),
         description=spec.description,
     )
 

@@ -36,11 +36,13 @@ class AnvilNode:
         chain_id: int = DEV_CHAIN_ID,
         block_time: float | None = None,
         log_path: Path | None = None,
+        steps_tracing: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.chain_id = chain_id
         self._block_time = block_time
         self._log_path = log_path
+        self._steps_tracing = steps_tracing  # geth-style opcode traces from debug_traceTransaction
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,6 +56,8 @@ class AnvilNode:
         command += ["--prune-history", str(KEPT_STATES)]
         if self._block_time is not None:
             command += ["--block-time", str(self._block_time)]
+        if self._steps_tracing:
+            command.append("--steps-tracing")
         log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         w3 = Web3(HTTPProvider(self.rpc_url, request_kwargs={"timeout": 2}))

@@ -87,9 +87,10 @@ class OnchainInputKind(IntEnum):
     AGGREGATOR = 1
 
 
-# int256 bounds: a feed declaring no answer bounds accepts every answer.
-INT256_MIN = -(2**255)
-INT256_MAX = 2**255 - 1
+# Answers are stored as int192 (as Chainlink's): a feed declaring no answer bounds registers
+# int192's own, accepts every answer that fits and never reads its bounds in a submission.
+INT192_MIN = -(2**191)
+INT192_MAX = 2**191 - 1
 
 
 @dataclass(frozen=True)
@@ -258,24 +259,24 @@ class CircuitConfig:
 
 @dataclass(frozen=True)
 class RoundRecord:
-    """``IZkOracle.Round``: one accepted round and what was proven for it."""
+    """``IZkOracle.Round``: one accepted round as stored, with its phase's model commitment.
+
+    Who submitted it and its inputs hash are in its ``RoundSubmitted`` event
+    (:meth:`ZkOracle.round_submission`), its instances in that transaction's calldata.
+    """
 
     answer: int
     observed_at: int
     included_at: int
     model_commitment: bytes
-    inputs_hash: bytes
-    submitter: str
 
     def to_abi(self) -> tuple:
         return astuple(self)
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> RoundRecord:
-        answer, observed_at, included_at, commitment, inputs_hash, submitter = value
-        return cls(
-            int(answer), int(observed_at), int(included_at), bytes(commitment), bytes(inputs_hash), _address(submitter)
-        )
+        answer, observed_at, included_at, commitment = value
+        return cls(int(answer), int(observed_at), int(included_at), bytes(commitment))
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ class RoundSubmitted:
     submitter: str
     answer: int
     observed_at: int
-    instances: tuple[int, ...]
+    inputs_hash: bytes  # keccak256 of the packed input instances (the first slice's when sliced)
     tx_hash: str
     block_number: int
 
@@ -318,7 +319,7 @@ class RoundSubmitted:
             submitter=_address(args["submitter"]),
             answer=int(args["answer"]),
             observed_at=int(args["observedAt"]),
-            instances=tuple(int(x) for x in args["instances"]),
+            inputs_hash=bytes(args["inputsHash"]),
             tx_hash=event["transactionHash"].to_0x_hex(),
             block_number=int(event["blockNumber"]),
         )
@@ -447,6 +448,14 @@ class ZkOracle:
             for event in self.contract.events.RoundSubmitted().process_receipt(receipt, errors=DISCARD)
         ]
         return [event for event in events if feed is None or event.feed_key == key_of(feed)]
+
+    def round_submission(self, feed: FeedRef, round_id: RoundId, *, from_block: int = 0) -> RoundSubmitted | None:
+        """The event that stored round ``round_id``: what the round's storage leaves out (submitter,
+        inputs hash) and the transaction whose calldata holds its proof and instances."""
+        logs = self.contract.events.RoundSubmitted().get_logs(
+            argument_filters={"feedId": key_of(feed), "roundId": int(round_id)}, from_block=from_block
+        )
+        return RoundSubmitted.from_event(logs[0]) if logs else None
 
     def round_submitted_logs(self, feed: FeedRef, *, from_block: int, to_block: int) -> list[RoundSubmitted]:
         logs = self.contract.events.RoundSubmitted().get_logs(

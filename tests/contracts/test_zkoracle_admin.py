@@ -651,10 +651,11 @@ def test_rotation_waits_for_the_oracles_delay(
 # --- the ends of the round-id space ----------------------------------------------------------
 # 65,535 rotations or 2**64 rounds cannot be made in a test, so the feed's state is written
 # directly: s_feeds follows the slots of AccessControlDefaultAdminRules and EIP712 (slot 5,
-# as solc lays them out; the assertion below checks it); a FeedState's fifth slot (after the four of
-# FeedParams) packs phaseId (16 bits), paused (8), halted (8), attestationThreshold (8),
-# latestRoundId (80), latestObservedAt (48) and rotationExecutableAt (48), low bits first.
-FEEDS_SLOT, STATE_WORD, ROUND_SHIFT = 5, 4, 40
+# as solc lays them out; the assertion below checks it); a FeedState is one slot packing phaseId
+# (16 bits), paused, halted, inputPolicy, permissionless, bounded, decimals and
+# attestationThreshold (8 each), maxObservationAge (32), latestObservedAt (32), latestRoundId
+# (80) and rotationExecutableAt (40), low bits first.
+FEEDS_SLOT, STATE_WORD, ROUND_SHIFT = 5, 0, 136
 
 
 def feed_state_slot(key: bytes) -> int:

@@ -14,8 +14,8 @@ from web3 import Web3
 from web3.contract import Contract
 from zkoracle_testkit import (
     ATTESTERS,
-    INT256_MAX,
-    INT256_MIN,
+    INT192_MAX,
+    INT192_MIN,
     OUTSIDER,
     ZERO_ADDRESS,
     aggregator_input,
@@ -436,7 +436,7 @@ def test_an_answer_outside_the_bounds_is_refused(
     for units in (1000, 5000):  # the bounds themselves are inside
         relayer.transact(oracle.submit(KEY, stub_proof(), timed(oracle.w3, units << 13)), what="bounded answer")
     assert oracle.latest_round_data(KEY).answer == high
-    assert (INT256_MIN, INT256_MAX) == (feed_params().min_answer, feed_params().max_answer)
+    assert (INT192_MIN, INT192_MAX) == (feed_params().min_answer, feed_params().max_answer)
 
 
 # --- halt ----------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import pytest
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from zkoracle_testkit import (
+    INT192_MAX,
+    INT192_MIN,
     INT256_MAX,
     block_time,
     circuit,
@@ -93,7 +95,7 @@ def test_answer_instance_outside_the_field_is_refused(
         (-4096, 13, 0),
         (4095, 13, 0),
         (-1, 13, 8),
-        (-(2**127), 13, 36),
+        (-(2**127), 13, 18),  # answers are stored as int192: -2**114 * 10**18 fits
         (2**127 - 1, 64, 36),
         (123456789, 0, 2),
     ],
@@ -133,9 +135,19 @@ def test_overflow_boundary_of_the_answer(
 ) -> None:
     decimals = 36
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=0, decimals=decimals)
+    # Answers are stored as int192: its limits are the unbounded feed's bounds.
+    edge = sign * (INT192_MAX // 10**decimals)
+    relayer.transact(stub_answer(oracle, edge % FIELD_MODULUS), what="submit largest answer")
+    assert oracle.latest_round_data(KEY).answer == edge * 10**decimals
+    past = edge + sign
+    assert rejected(relayer, stub_answer(oracle, past % FIELD_MODULUS)) == err(
+        "ZkOracleAnswerOutOfBounds", KEY, past * 10**decimals, INT192_MIN, INT192_MAX
+    )
+    # Up to int256's limit the answer is derived exactly (and refused by the bounds); past it, not at all.
     largest = sign * (INT256_MAX // 10**decimals)
-    relayer.transact(stub_answer(oracle, largest % FIELD_MODULUS), what="submit largest answer")
-    assert oracle.latest_round_data(KEY).answer == largest * 10**decimals
+    assert rejected(relayer, stub_answer(oracle, largest % FIELD_MODULUS)) == err(
+        "ZkOracleAnswerOutOfBounds", KEY, largest * 10**decimals, INT192_MIN, INT192_MAX
+    )
     beyond = largest + sign
     assert rejected(relayer, stub_answer(oracle, beyond % FIELD_MODULUS)) == err(
         "EzklInstancesDecimalsOverflow", beyond, decimals
@@ -151,8 +163,11 @@ def test_rounding_next_to_the_int256_limit_does_not_overflow(
     # by adding half of 2**13 first would overflow, rounding from the remainder must not.
     register_answer_feed(oracle, owner, relayer, stub_verifiers[True], scale=13, decimals=1)
     instance = (sign * (INT256_MAX // 10)) % FIELD_MODULUS
-    relayer.transact(stub_answer(oracle, instance), what="submit near-limit answer")
-    assert oracle.latest_round_data(KEY).answer == answer_from_felt(felt(instance), scale=13, decimals=1)
+    # The exact answer reaches the bounds check (answers are stored as int192), no overflow first.
+    answer = answer_from_felt(felt(instance), scale=13, decimals=1)
+    assert rejected(relayer, stub_answer(oracle, instance)) == err(
+        "ZkOracleAnswerOutOfBounds", KEY, answer, INT192_MIN, INT192_MAX
+    )
 
 
 @pytest.mark.parametrize("limb", range(3))

@@ -75,18 +75,19 @@ def test_valid_rounds_are_stored_announced_and_readable(
 
         # Round ids carry the phase in the high bits, so they never restart.
         expected_id = RoundId(1, number)
-        assert oracle.round_submitted(confirmed.receipt) == [
-            RoundSubmitted(
-                feed_key=demo_key,
-                round_id=expected_id,
-                submitter=relayer.account.address,
-                answer=answer,
-                observed_at=proven.observed_at,
-                instances=tuple(proven.instances),
-                tx_hash=confirmed.tx_hash,
-                block_number=confirmed.block_number,
-            )
-        ]
+        event = RoundSubmitted(
+            feed_key=demo_key,
+            round_id=expected_id,
+            submitter=relayer.account.address,
+            answer=answer,
+            observed_at=proven.observed_at,
+            inputs_hash=inputs_hash(proven),
+            tx_hash=confirmed.tx_hash,
+            block_number=confirmed.block_number,
+        )
+        assert oracle.round_submitted(confirmed.receipt) == [event]
+        # What the round's slot leaves out is found again from its id alone.
+        assert oracle.round_submission(demo_key, expected_id) == event
         stamp = block_time(w3, confirmed)
         assert oracle.latest_round_id(demo_key) == expected_id
         # startedAt and updatedAt are both the proven observation time: the data's age, not the inclusion's.
@@ -100,8 +101,6 @@ def test_valid_rounds_are_stored_announced_and_readable(
             observed_at=proven.observed_at,
             included_at=stamp,
             model_commitment=commitment_of(demo_circuit),
-            inputs_hash=inputs_hash(proven),
-            submitter=relayer.account.address,
         )
         stored.append(data)
 
@@ -338,7 +337,7 @@ def test_permissionless_feed_takes_fresh_proofs_from_anyone(
     confirmed = submit(outsider, oracle, key, second_proof, evidence)
     (event,) = oracle.round_submitted(confirmed.receipt)
     assert event.submitter == outsider.account.address
-    assert oracle.round(key, RoundId(1, 1)).submitter == outsider.account.address
+    assert oracle.round_submission(key, RoundId(1, 1)) == event
 
     # Anyone may submit, so anyone could replay: an older observation (attested too) and
     # the same proof with the same attestations again are both refused.

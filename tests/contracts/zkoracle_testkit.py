@@ -35,8 +35,8 @@ from oracle.evm.compiler import CompiledContract, compile_sources
 from oracle.evm.contracts import ORACLE, contract_factory, project_error_decoder
 from oracle.evm.zkoracle import (
     FIELD_MODULUS,
-    INT256_MAX,
-    INT256_MIN,
+    INT192_MAX,
+    INT192_MIN,
     UNPROVEN_VERIFIER,
     Attestation,
     CircuitConfig,
@@ -55,6 +55,9 @@ from relayer.sender import Confirmed, TransactionSender
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_HASH = b"\x00" * 32
+# int256's range, for the instance arithmetic (answers are stored as int192: INT192_MIN/MAX).
+INT256_MIN = -(2**255)
+INT256_MAX = 2**255 - 1
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 OPERATOR_ROLE = bytes(Web3.keccak(text="OPERATOR_ROLE"))
 # Well above what a proof verification costs, so a mined revert is the contract's, not out-of-gas.
@@ -196,8 +199,8 @@ def feed_params(
     max_age: int = 3600,
     policy: InputPolicy = InputPolicy.OPERATOR,
     permissionless: bool = False,
-    min_answer: int = INT256_MIN,
-    max_answer: int = INT256_MAX,
+    min_answer: int = INT192_MIN,
+    max_answer: int = INT192_MAX,
     description: str = "test feed",
 ) -> FeedParams:
     """The default age bound outlives the test session's proofs; by default no answer bounds."""

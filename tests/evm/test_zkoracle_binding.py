@@ -14,8 +14,8 @@ from oracle.deployments.keys import sender_for
 from oracle.evm.contracts import ORACLE, project_contracts
 from oracle.evm.zkoracle import (
     FIELD_MODULUS,
-    INT256_MAX,
-    INT256_MIN,
+    INT192_MAX,
+    INT192_MIN,
     MAX_SLICES,
     UNPROVEN_VERIFIER,
     Attestation,
@@ -102,8 +102,8 @@ def test_structs_round_trip_through_a_deployed_oracle(w3: Web3) -> None:
         max_observation_age=90,
         input_policy=InputPolicy.OPERATOR,
         permissionless=False,
-        min_answer=INT256_MIN,
-        max_answer=INT256_MAX,
+        min_answer=INT192_MIN,
+        max_answer=INT192_MAX,
         description="ok",
     )
     sliced = CircuitConfig(

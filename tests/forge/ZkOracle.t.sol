@@ -2,6 +2,7 @@
 pragma solidity ^0.8.20;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
 import {EzklInstances} from "../../contracts/libraries/EzklInstances.sol";
@@ -17,6 +18,16 @@ contract ZkOracleTest is OracleTestBase {
     IZkOracle private oracle;
     address private verifier;
 
+    /// @dev IZkOracle's, declared again: solc 0.8.20 cannot emit an interface's event by its name.
+    event RoundSubmitted(
+        bytes32 indexed feedId,
+        uint80 indexed roundId,
+        address indexed submitter,
+        int256 answer,
+        uint256 observedAt,
+        bytes32 inputsHash
+    );
+
     function setUp() public {
         oracle = deployOracle(0, 0);
         verifier = deployDemoVerifier();
@@ -27,7 +38,17 @@ contract ZkOracleTest is OracleTestBase {
 
     function test_SubmitStoresTheAnswerDerivedFromTheProof() public {
         DemoRound memory round = demoRound(0);
+        IZkOracle.CircuitConfig memory circuit = demoCircuit(verifier);
         vm.warp(round.observedAt + 5);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit RoundSubmitted(
+            DEMO_FEED,
+            PhasedRoundIds.pack(1, 1),
+            relayer,
+            round.answer,
+            round.observedAt,
+            inputsHash(round.instances, circuit.inputCount)
+        );
         uint80 roundId = submitDemo(oracle, round);
 
         vm.assertEq(uint256(roundId), uint256(PhasedRoundIds.pack(1, 1)), "first round of phase 1");
@@ -41,11 +62,10 @@ contract ZkOracleTest is OracleTestBase {
         vm.assertEq(uint256(answeredInRound), uint256(roundId), "answeredInRound");
 
         IZkOracle.Round memory stored = oracle.getRound(DEMO_FEED, roundId);
-        IZkOracle.CircuitConfig memory circuit = demoCircuit(verifier);
+        vm.assertEq(stored.answer, round.answer, "stored answer");
+        vm.assertEq(uint256(stored.observedAt), round.observedAt, "stored observation time");
         vm.assertEq(stored.modelCommitment, circuit.modelCommitment, "model commitment");
-        vm.assertEq(stored.inputsHash, inputsHash(round.instances, circuit.inputCount), "inputs hash");
         vm.assertEq(uint256(stored.includedAt), round.observedAt + 5, "inclusion time");
-        vm.assertEq(stored.submitter, relayer, "submitter");
         (uint16 proven, uint16 total) = oracle.getCoverage(DEMO_FEED, roundId);
         vm.assertEq(uint256(proven), 1, "whole model proven");
         vm.assertEq(uint256(total), 1, "one slice");
@@ -187,11 +207,81 @@ contract ZkOracleTest is OracleTestBase {
                 IZkOracle.ZkOracleAnswerOutOfBounds.selector,
                 DEMO_FEED,
                 round.answer,
-                type(int256).min,
+                type(int192).min,
                 round.answer - 1
             )
         );
         submitDemo(fresh, round);
+    }
+
+    function test_AnswerBoundsMustFitInt192() public {
+        IZkOracle.FeedParams memory params = feedParams(MAX_AGE);
+        params.minAnswer = int256(type(int192).min) - 1;
+        vm.startPrank(admin);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkOracle.ZkOracleInvalidAnswerBounds.selector, STUB_FEED, params.minAnswer, params.maxAnswer
+            )
+        );
+        oracle.registerFeed(STUB_FEED, params, stubCircuit(verifier));
+        params = feedParams(MAX_AGE);
+        params.maxAnswer = int256(type(int192).max) + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkOracle.ZkOracleInvalidAnswerBounds.selector, STUB_FEED, params.minAnswer, params.maxAnswer
+            )
+        );
+        oracle.registerFeed(STUB_FEED, params, stubCircuit(verifier));
+        vm.stopPrank();
+    }
+
+    function test_AnUnboundedFeedStillRefusesAnAnswerBeyondInt192() public {
+        registerStub(oracle, deployStub(true), MAX_AGE);
+        uint256 instance = uint256(int256(type(int192).max)); // in steps of 2**-13: far more at 8 decimals
+        int256 answer = EzklInstances.instanceToDecimals(instance, STUB_SCALE, 8);
+        vm.warp(FIRST_OBSERVED_AT);
+        vm.prank(relayer);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkOracle.ZkOracleAnswerOutOfBounds.selector, STUB_FEED, answer, type(int192).min, type(int192).max
+            )
+        );
+        oracle.submit(STUB_FEED, "", stubInstances(FIRST_OBSERVED_AT, instance), noEvidence());
+    }
+
+    function test_CircuitCountsMustFitTheirPackedSlot() public {
+        uint256 tooMany = uint256(type(uint16).max) + 1;
+        IZkOracle.CircuitConfig memory wide = stubCircuit(verifier);
+        wide.instanceCount = uint32(tooMany);
+        vm.startPrank(admin);
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkOracle.ZkOracleTooManyInstances.selector, STUB_FEED, tooMany, tooMany - 1)
+        );
+        oracle.registerFeed(STUB_FEED, feedParams(MAX_AGE), wide);
+
+        IZkOracle.CircuitConfig memory wideSlice = stubCircuit(verifier);
+        wideSlice.slices = new IZkOracle.SliceConfig[](1);
+        wideSlice.slices[0] = IZkOracle.SliceConfig({verifier: verifier, instanceCount: uint32(tooMany + 1)});
+        wideSlice.outputIndex = uint32(tooMany); // the answer among the last slice's instances, past uint16
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkOracle.ZkOracleTooManyInstances.selector, STUB_FEED, tooMany + 1, tooMany - 1)
+        );
+        oracle.registerFeed(STUB_FEED, feedParams(MAX_AGE), wideSlice);
+
+        IZkOracle.CircuitConfig memory manyReads = stubCircuit(verifier);
+        manyReads.onchainInputs = new IZkOracle.OnchainInput[](33);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleTooManyOnchainInputs.selector, STUB_FEED, 33, 32));
+        oracle.registerFeed(STUB_FEED, feedParams(MAX_AGE), manyReads);
+        vm.stopPrank();
+    }
+
+    function test_BlockTimesPastUint32AreRefusedNotWrapped() public {
+        registerStub(oracle, deployStub(true), MAX_AGE);
+        uint256 time = uint256(type(uint32).max) + 1;
+        vm.warp(time);
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 32, time));
+        oracle.submit(STUB_FEED, "", stubInstances(time - 1, 1 << STUB_SCALE), noEvidence());
     }
 
     function test_LatestRoundDataNoOlderThan() public {

@@ -49,8 +49,8 @@ abstract contract OracleTestBase is TestBase {
         params.heartbeat = 60;
         params.maxObservationAge = maxObservationAge;
         params.inputPolicy = IZkOracle.InputPolicy.Operator;
-        params.minAnswer = type(int256).min;
-        params.maxAnswer = type(int256).max;
+        params.minAnswer = type(int192).min;
+        params.maxAnswer = type(int192).max;
         params.description = "ETH / USD forecast (test)";
     }
 
