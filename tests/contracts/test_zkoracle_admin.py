@@ -630,7 +630,6 @@ def test_rotation_waits_for_the_oracles_delay(
 ) -> None:
     delay = 120  # the session chain's clock moves with it: kept short for the session's proofs
     oracle, _ = deploy_oracle_with_receipt(owner, owner.account.address, rotation_delay=delay)
-    assert oracle.contract.functions.i_rotationDelay().call() == delay
     register(owner, oracle, KEY, feed_params(), circuit(stub_verifiers[True]), submitters=(relayer.account.address,))
     proposed = owner.transact(oracle.propose_rotation(KEY, circuit(stub_verifiers[False])), what="propose")
     executable_at = block_time(w3, proposed) + delay

@@ -301,13 +301,13 @@ def test_a_permissionless_feed_needs_every_slice_proven(
     yes = stub_verifiers[True]
     targeted = circuit(
         yes,
-        instance_count=4,
+        instance_count=3,
         input_count=3,
         output_index=1,
         slices=(SliceConfig(UNPROVEN_VERIFIER, 0), SliceConfig(yes, 2)),
     )
     fully = circuit(
-        yes, instance_count=4, input_count=3, output_index=1, slices=(SliceConfig(yes, 2), SliceConfig(yes, 2))
+        yes, instance_count=3, input_count=3, output_index=1, slices=(SliceConfig(yes, 0), SliceConfig(yes, 2))
     )
     params = feed_params(policy=InputPolicy.ATTESTED, permissionless=True)
     assert rejected(owner, oracle.register_feed(KEY, params, targeted)) == err(
@@ -403,7 +403,7 @@ def test_a_verifier_without_code_is_refused(
         "ZkOracleNotAContract", KEY, account
     )
     yes = stub_verifiers[True]
-    sliced = circuit(yes, instance_count=4, input_count=3, output_index=1, slices=(SliceConfig(account, 2),))
+    sliced = circuit(yes, instance_count=3, input_count=3, output_index=1, slices=(SliceConfig(account, 2),))
     assert rejected(owner, oracle.register_feed(KEY, feed_params(), sliced)) == err(
         "ZkOracleNotAContract", KEY, account
     )

@@ -109,7 +109,7 @@ def test_structs_round_trip_through_a_deployed_oracle(w3: Web3) -> None:
     sliced = CircuitConfig(
         verifier=verifier,
         model_commitment=bytes(range(32)),
-        instance_count=6,
+        instance_count=5,
         input_count=5,
         output_index=1,
         input_scale=13,

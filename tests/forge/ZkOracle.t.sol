@@ -260,6 +260,7 @@ contract ZkOracleTest is OracleTestBase {
         oracle.registerFeed(STUB_FEED, feedParams(MAX_AGE), wide);
 
         IZkOracle.CircuitConfig memory wideSlice = stubCircuit(verifier);
+        wideSlice.instanceCount = wideSlice.inputCount; // the first slice hands its output on as a commitment
         wideSlice.slices = new IZkOracle.SliceConfig[](1);
         wideSlice.slices[0] = IZkOracle.SliceConfig({verifier: verifier, instanceCount: uint32(tooMany + 1)});
         wideSlice.outputIndex = uint32(tooMany); // the answer among the last slice's instances, past uint16
