@@ -43,13 +43,12 @@ import httpx
 from bittensor.keyfiles import Keypair
 from rich.console import Console
 
-from bench.skeleton import DEMO_FEED, machine_info, write_results
+from bench.skeleton import demo_feed_copies, demo_feed_template, machine_info, until_healthy, write_results
 from bench.soak import process_tree
 from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.evm.chains import connect
 from oracle.evm.zkoracle import RoundId, ZkOracle
-from oracle.exceptions import RemoteProverError
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers.identity import load_hotkey
 from oracle.provers.recipe import NodeRecipes
@@ -214,29 +213,17 @@ def write_feeds(
     root: Path, node: int, count: int, provers: list[ProverEndpoint], *, network_timeout: float
 ) -> list[Path]:
     """``count`` copies of the demo feed (ids load-<node>-<n>) posting every tick, proven by ``provers``."""
-    template = (DEMO_FEED / "feed.toml").read_text()
     substitutions = {
         r"(?m)^interval_seconds = .*$": "interval_seconds = 1",
         r"(?ms)^\[trigger\]\n.*?(?=^\[|\Z)": "",  # no trigger: every tick posts
         r"(?m)^max_observation_age_seconds = .*$": f"max_observation_age_seconds = {MAX_OBSERVATION_AGE_SECONDS}",
     }
-    for pattern, line in substitutions.items():
-        template, n = re.subn(pattern, line, template)
-        if n != 1:
-            raise RuntimeError(f"the demo feed.toml changed shape ({pattern!r} matched {n} times); update this bench")
     # One prover per round: a busy one must be taken to the other, not raced beside it.
+    template = demo_feed_template(substitutions, bench="bench.prover_load")
     template += f'\n[prover]\npolicy = "network"\nredundancy = 1\ntimeout_seconds = {network_timeout:g}\n' + "".join(
         f'\n[[prover.provers]]\nhotkey = "{p.hotkey}"\nurl = "{p.url}"\n' for p in provers
     )
-    folders = []
-    for index in range(1, count + 1):
-        folder = root / f"load-{node}-{index}"
-        shutil.copytree(DEMO_FEED, folder)
-        toml, n = re.subn(r'(?m)^id = ".*"$', f'id = "load-{node}-{index}"', template)
-        assert n == 1
-        (folder / "feed.toml").write_text(toml)
-        folders.append(folder)
-    return folders
+    return demo_feed_copies(root, template, [f"load-{node}-{index}" for index in range(1, count + 1)])
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -295,23 +282,14 @@ def capacity(prover: Prover, observer: Keypair) -> Capacity:
 
 
 def wait_healthy(prover: Prover, observer: Keypair) -> None:
-    async def probe() -> None:
-        remote = RemoteProver(prover.endpoint, signer=observer, recipes=NodeRecipes())
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            while True:
-                process = prover.service.process
-                if process is not None and process.poll() is not None:
-                    raise RuntimeError(f"{prover.service.name} exited:\n{prover.service.log.read_text()[-4000:]}")
-                try:
-                    await remote.health(client)
-                    return
-                except RemoteProverError:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
+    def exited() -> str | None:
+        process = prover.service.process
+        if process is None or process.poll() is None:
+            return None
+        return f"{prover.service.name} exited:\n{prover.service.log.read_text()[-4000:]}"
 
-    asyncio.run(probe())
+    remote = RemoteProver(prover.endpoint, signer=observer, recipes=NodeRecipes())
+    asyncio.run(until_healthy(remote, within=START_TIMEOUT_SECONDS, exited=exited))
 
 
 def kill_mid_proof(victim: Prover, observer: Keypair, nodes: list[Node], started: float) -> Kill:

@@ -41,19 +41,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from bittensor.keyfiles import Keypair
 from rich.console import Console
 from rich.table import Table
 
 from bench import remote_vs_local
-from bench.skeleton import machine_info, write_results
+from bench.skeleton import machine_info, until_healthy, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.evm.chains import connect
-from oracle.exceptions import ProverError, RemoteProverError
+from oracle.exceptions import ProverError
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.node import FeedNode
@@ -137,20 +136,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def _until_healthy(endpoints: Sequence[ProverEndpoint], node: Keypair, *, within: float = 180.0) -> None:
-    async def one(endpoint: ProverEndpoint) -> None:
-        remote = RemoteProver(endpoint, signer=node, recipes=NodeRecipes())
-        deadline = time.monotonic() + within
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            while True:
-                try:
-                    await remote.health(client)
-                    return
-                except RemoteProverError:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
-
-    await asyncio.gather(*(one(endpoint) for endpoint in endpoints))
+    await asyncio.gather(
+        *(until_healthy(RemoteProver(e, signer=node, recipes=NodeRecipes()), within=within) for e in endpoints)
+    )
 
 
 def network(

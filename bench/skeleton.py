@@ -13,9 +13,12 @@ bare call goes first because ZkOracle rejects a replayed proof and the verifier 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -26,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
@@ -40,11 +44,13 @@ from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.evm.zkoracle import ZkOracle
+from oracle.exceptions import RemoteProverError
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof
+from oracle.provers.remote import RemoteProver
 from oracle.store import Deployment, RoundStatus, Store
 
 DEMO_FEED = PROJECT_ROOT / "feeds" / "demo"
@@ -57,6 +63,48 @@ def timed(action: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = action()
     return result, time.perf_counter() - started
+
+
+def demo_feed_template(substitutions: dict[str, str], *, bench: str) -> str:
+    """The demo feed's feed.toml with each pattern replaced exactly once: a reshaped demo feed stops the bench."""
+    template = (DEMO_FEED / "feed.toml").read_text()
+    for pattern, line in substitutions.items():
+        template, n = re.subn(pattern, line, template)
+        if n != 1:
+            raise RuntimeError(f"the demo feed.toml changed shape ({pattern!r} matched {n} times); update {bench}")
+    return template
+
+
+def demo_feed_copies(root: Path, template: str, ids: Sequence[str]) -> list[Path]:
+    """One copy of the demo feed's folder per id under ``root``, its feed.toml ``template`` with that id."""
+    folders = []
+    for feed_id in ids:
+        folder = root / feed_id
+        shutil.copytree(DEMO_FEED, folder)
+        toml, n = re.subn(r'(?m)^id = ".*"$', f'id = "{feed_id}"', template)
+        assert n == 1
+        (folder / "feed.toml").write_text(toml)
+        folders.append(folder)
+    return folders
+
+
+async def until_healthy(
+    remote: RemoteProver, *, within: float, exited: Callable[[], str | None] = lambda: None
+) -> None:
+    """Poll a prover's /health until it answers; ``exited`` (why its process is gone, or None) ends the wait early."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        while True:
+            reason = exited()
+            if reason is not None:
+                raise RuntimeError(reason)
+            try:
+                await remote.health(client)
+                return
+            except RemoteProverError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 def write_results(results: dict[str, Any], path: Path, console: Console) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.skeleton import DEMO_FEED, machine_info, write_results
+from bench.skeleton import demo_feed_copies, demo_feed_template, machine_info, write_results
 from oracle.evm.anvil import AnvilNode
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.store import Round, RoundStatus, Store
@@ -76,30 +76,17 @@ def post_period(interval: float, heartbeat: float) -> float:
 
 def write_feeds(root: Path, count: int, anvils: dict[str, AnvilNode]) -> list[Path]:
     """``count`` copies of the demo feed (ids soak-1...), heartbeat-driven, posting to every chain."""
-    template = (DEMO_FEED / "feed.toml").read_text()
     substitutions = {
         r"(?m)^interval_seconds = .*$": f"interval_seconds = {INTERVAL_SECONDS}",
         r"(?m)^heartbeat_seconds = .*$": f"heartbeat_seconds = {HEARTBEAT_SECONDS}",
         r"(?m)^deviation_percent = .*$": f"deviation_percent = {DEVIATION_PERCENT}",
         r"(?m)^max_observation_age_seconds = .*$": f"max_observation_age_seconds = {MAX_OBSERVATION_AGE_SECONDS}",
     }
-    for pattern, line in substitutions.items():
-        template, n = re.subn(pattern, line, template)
-        if n != 1:
-            raise RuntimeError(f"the demo feed.toml changed shape ({pattern!r} matched {n} times); update bench.soak")
-    template += "".join(
+    template = demo_feed_template(substitutions, bench="bench.soak") + "".join(
         f'\n[chains.{name}]\nrpc_url = "{anvil.rpc_url}"\nchain_id = {anvil.chain_id}\n'
         for name, anvil in anvils.items()
     )
-    folders = []
-    for index in range(1, count + 1):
-        folder = root / f"soak-{index}"
-        shutil.copytree(DEMO_FEED, folder)
-        toml, n = re.subn(r'(?m)^id = ".*"$', f'id = "soak-{index}"', template)
-        assert n == 1
-        (folder / "feed.toml").write_text(toml)
-        folders.append(folder)
-    return folders
+    return demo_feed_copies(root, template, [f"soak-{index}" for index in range(1, count + 1)])
 
 
 def process_tree(pid: int) -> list[int]:

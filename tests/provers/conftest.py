@@ -13,8 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -25,9 +24,9 @@ import httpx
 import pytest
 from bittensor.keyfiles import Keypair
 
+from bench.skeleton import until_healthy
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.evm.anvil import free_port
-from oracle.exceptions import RemoteProverError
 from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import Proof
@@ -101,20 +100,14 @@ def _start(command: list[str], *, name: str, hotkey: str, port: int, workdir: Pa
 
 
 def _wait_until_healthy(provers: list[ProverProcess], signer: Keypair) -> None:
-    async def probe(prover: ProverProcess) -> None:
+    def probe(prover: ProverProcess) -> Coroutine[None, None, None]:
+        def exited() -> str | None:
+            if prover.process.poll() is None:
+                return None
+            return f"prover exited with {prover.process.returncode}:\n{prover.log.read_text()}"
+
         remote = RemoteProver(prover.endpoint, signer=signer, recipes=NodeRecipes())
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            while True:
-                if prover.process.poll() is not None:
-                    raise RuntimeError(f"prover exited with {prover.process.returncode}:\n{prover.log.read_text()}")
-                try:
-                    await remote.health(client)
-                    return
-                except RemoteProverError:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
+        return until_healthy(remote, within=START_TIMEOUT_SECONDS, exited=exited)
 
     async def all_of_them() -> None:
         await asyncio.gather(*(probe(prover) for prover in provers))
