@@ -103,6 +103,10 @@ class ProverBusyError(ProverError):
         super().__init__(message)
 
 
+class UploadMismatchError(ProverError):
+    """An upload's body does not hash to the sha256 its sender signed."""
+
+
 class RemoteProverError(ProverError):
     """A remote prover gave no usable answer: unreachable, refused, timed out, or not signed by its hotkey."""
 

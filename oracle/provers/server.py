@@ -32,11 +32,11 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from oracle.exceptions import ProverBusyError, ProverError, RecipeMismatchError
+from oracle.exceptions import ProverBusyError, ProverError, RecipeMismatchError, UploadMismatchError
 from oracle.provers.local import ProvingMaterial
 from oracle.provers.pool import PoolProver
 from oracle.provers.recipe import RecipeCache
-from oracle.provers.uploads import UploadMismatch, spool, verify_upload
+from oracle.provers.uploads import spool, verify_upload
 from oracle.provers.wire import (
     CAPACITY,
     HEALTH,
@@ -137,7 +137,7 @@ class ProverService:
             raise HTTPException(status_code=403, detail=f"hotkey {caller.hotkey_ss58} may not use this prover")
         try:
             await spool(request.stream(), into, sha256=sha256)
-        except UploadMismatch as exc:
+        except UploadMismatchError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         into.seek(0)
         return caller.hotkey_ss58

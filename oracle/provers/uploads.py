@@ -20,12 +20,10 @@ from typing import BinaryIO
 import anyio
 import bittensor as bt
 
+from oracle.exceptions import UploadMismatchError
+
 CONTENT_SHA256 = "X-Zkoracle-Content-Sha256"
 CHUNK = 1 << 20
-
-
-class UploadMismatch(Exception):
-    """The body streamed does not hash to the sha256 its sender signed."""
 
 
 def sign_upload(signer: bt.Signer, *, method: str, path: str, sha256: str, receiver: str) -> dict[str, str]:
@@ -60,13 +58,13 @@ def verify_upload(
 
 
 async def spool(chunks: AsyncIterable[bytes], into: BinaryIO, *, sha256: str) -> None:
-    """Write ``chunks`` to ``into``, hashing them; :class:`UploadMismatch` unless they hash to ``sha256``."""
+    """Write ``chunks`` to ``into``, hashing them; :class:`~oracle.exceptions.UploadMismatchError` unless they hash to ``sha256``."""
     digest = hashlib.sha256()
     async for chunk in chunks:
         digest.update(chunk)
         await anyio.to_thread.run_sync(into.write, chunk)
     if digest.hexdigest() != sha256:
-        raise UploadMismatch(f"the body hashes to {digest.hexdigest()}, not to the signed {sha256}")
+        raise UploadMismatchError(f"the body hashes to {digest.hexdigest()}, not to the signed {sha256}")
 
 
 async def file_chunks(path: Path) -> AsyncIterator[bytes]:
