@@ -10,6 +10,7 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 
 import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
+import {CircuitChecks} from "./libraries/CircuitChecks.sol";
 import {EzklInstances} from "./libraries/EzklInstances.sol";
 import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 
@@ -28,13 +29,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @dev The observation time is proven as three 11-bit limbs (see EzklInstances).
     uint256 public constant OBSERVED_AT_LIMBS = EzklInstances.OBSERVED_AT_LIMBS;
-    uint8 internal constant MAX_DECIMALS = 36;
-    uint8 internal constant MAX_SCALE = 64;
+    /// @dev Most slices a sliced model may have, so a submission's loops stay bounded.
+    uint256 public constant MAX_SLICES = CircuitChecks.MAX_SLICES;
     /// @dev EZKL reads inputs as f32 before scaling, so only values under 2**24 grid steps
     ///      reach the circuit exactly; larger on-chain inputs could never match a proof.
     int256 internal constant MAX_EXACT_INPUT_STEPS = 2 ** 24;
-    /// @dev Most slices a sliced model may have, so a submission's loops stay bounded.
-    uint256 public constant MAX_SLICES = 16;
     /// @dev A slice commits to its boundary tensors with EZKL's polycommit visibility: unblinded
     ///      KZG commitments carried in its proof, each an uncompressed G1 point (x ‖ y, 32
     ///      bytes each, big-endian), the proof's first commitments, its input's before its
@@ -47,11 +46,6 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @notice Seconds between proposing a rotation and executing it, fixed at deployment.
     uint256 internal immutable i_rotationDelay;
-
-    /// @dev Most on-chain inputs a circuit may read, so a submission's loops stay bounded.
-    uint256 internal constant MAX_ONCHAIN_INPUTS = 32;
-    /// @dev Most public instances a proof may have: counts and indices are stored as uint16.
-    uint256 internal constant MAX_INSTANCES = type(uint16).max;
 
     /// @dev One slot per round, as Chainlink stores a transmission. Times are uint32 seconds
     ///      (to 2106; `submit` refuses a later block time rather than wrap). The inputs hash,
@@ -125,6 +119,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     mapping(bytes32 feedId => address[]) private s_attesters;
     mapping(bytes32 feedId => mapping(address attester => bool)) private s_isAttester;
     mapping(bytes32 feedId => mapping(uint80 roundId => StoredRound)) private s_rounds;
+    /// @dev Where each of a feed's further answers is among its outputs: past the feed's own
+    ///      output by this many instances (at least 1); 0 for an id that is not its answer.
+    mapping(bytes32 feedId => mapping(bytes32 answerId => uint16 outputOffset)) private s_answerOffsets;
+    /// @dev The feed whose proofs carry an answer's rounds (zero for a feed).
+    mapping(bytes32 answerId => bytes32 feedId) private s_answerFeeds;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and OPERATOR_ROLE.
     /// @param adminTransferDelay Seconds a new default admin waits before accepting the role.
@@ -145,32 +144,46 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         onlyRole(OPERATOR_ROLE)
     {
         if (s_feeds[feedId].phaseId != 0) revert ZkOracleFeedAlreadyRegistered(feedId);
-        if (params.decimals > MAX_DECIMALS) revert ZkOracleUnsupportedDecimals(feedId, params.decimals);
-        // Answers are stored as int192, as Chainlink's; the bounds keep every stored answer in it.
-        if (
-            params.minAnswer > params.maxAnswer || params.minAnswer < type(int192).min
-                || params.maxAnswer > type(int192).max
-        ) {
-            revert ZkOracleInvalidAnswerBounds(feedId, params.minAnswer, params.maxAnswer);
-        }
         if (params.permissionless && params.inputPolicy == InputPolicy.Operator) {
             revert ZkOraclePermissionlessNeedsAttestedOrOnchain(feedId, params.inputPolicy);
         }
         _storeCircuit(feedId, params.inputPolicy, params.permissionless, 1, circuit);
-        FeedState storage feed = s_feeds[feedId];
+        FeedState storage feed = _storeAnswerParams(
+            feedId, params.decimals, params.heartbeat, params.minAnswer, params.maxAnswer, params.description
+        );
         feed.phaseId = 1;
         feed.inputPolicy = params.inputPolicy;
         feed.permissionless = params.permissionless;
-        feed.bounded = params.minAnswer != type(int192).min || params.maxAnswer != type(int192).max;
-        feed.decimals = params.decimals;
         feed.maxObservationAge = params.maxObservationAge;
-        FeedInfo storage info = s_info[feedId];
-        info.minAnswer = int192(params.minAnswer);
-        info.maxAnswer = int192(params.maxAnswer);
-        info.heartbeat = params.heartbeat;
-        info.description = params.description;
         emit FeedRegistered(feedId, params.decimals, params.inputPolicy, params.permissionless, params.description);
         emit FeedRotated(feedId, 1, circuit.verifier, circuit.modelCommitment);
+    }
+
+    /// @inheritdoc IZkOracle
+    function registerAnswer(bytes32 feedId, bytes32 answerId, AnswerParams calldata params)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        FeedState storage feed = _requireFeed(feedId);
+        _requireNotAnswer(feedId);
+        if (s_feeds[answerId].phaseId != 0) revert ZkOracleFeedAlreadyRegistered(answerId);
+        CircuitCore storage core = s_circuits[feedId][feed.phaseId].core;
+        if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, 1, uint256(core.sliceCount) + 1);
+        uint256 index = uint256(core.outputIndex) + params.outputOffset;
+        if (params.outputOffset == 0 || index >= core.instanceCount) {
+            revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), uint32(core.outputIndex) + 1, core.instanceCount);
+        }
+        FeedState storage answer = _storeAnswerParams(
+            answerId, params.decimals, params.heartbeat, params.minAnswer, params.maxAnswer, params.description
+        );
+        // What the feed's policy is, its answers' reads report; rounds take the feed's phase.
+        answer.phaseId = feed.phaseId;
+        answer.inputPolicy = feed.inputPolicy;
+        answer.permissionless = feed.permissionless;
+        answer.maxObservationAge = feed.maxObservationAge;
+        s_answerOffsets[feedId][answerId] = params.outputOffset;
+        s_answerFeeds[answerId] = feedId;
+        emit AnswerRegistered(feedId, answerId, params.outputOffset, params.decimals, params.description);
     }
 
     /// @inheritdoc IZkOracle
@@ -180,6 +193,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         returns (uint16 phaseId, uint256 executableAt)
     {
         FeedState storage feed = _requireFeed(feedId);
+        _requireNotAnswer(feedId);
         if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
         phaseId = feed.phaseId + 1;
         delete s_circuits[feedId][phaseId];
@@ -275,16 +289,40 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         external
         returns (uint80 roundId)
     {
-        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
-        CircuitCore storage core = circuit.core;
-        if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
-        if (instances.length != core.instanceCount) {
-            revert ZkOracleInstanceCountMismatch(feedId, core.instanceCount, instances.length);
+        (roundId,,,,) = _submitWhole(feedId, proof, instances, evidence);
+    }
+
+    /// @inheritdoc IZkOracle
+    function submitAnswers(
+        bytes32 feedId,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        InputEvidence calldata evidence,
+        bytes32[] calldata answerIds
+    ) external returns (uint80 roundId) {
+        CircuitCore storage core;
+        uint16 phaseId;
+        uint32 observedAt;
+        bytes32 inputsHash;
+        (roundId, core, phaseId, observedAt, inputsHash) = _submitWhole(feedId, proof, instances, evidence);
+        for (uint256 i = 0; i < answerIds.length; ++i) {
+            bytes32 answerId = answerIds[i];
+            uint256 offset = s_answerOffsets[feedId][answerId];
+            if (offset == 0) revert ZkOracleUnknownAnswer(feedId, answerId);
+            FeedState storage answer = s_feeds[answerId];
+            if (answer.paused) revert ZkOracleFeedPaused(answerId);
+            // An id listed twice is not later than itself the second time.
+            if (observedAt <= answer.latestObservedAt) {
+                revert ZkOracleStaleRound(answerId, observedAt, answer.latestObservedAt);
+            }
+            // A rotation may have left the feed fewer outputs than the answer's place.
+            uint256 index = uint256(core.outputIndex) + offset;
+            if (index >= instances.length) {
+                revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), 0, uint32(instances.length));
+            }
+            answer.phaseId = phaseId;
+            _storeRound(answerId, answer, _answer(answerId, answer, core, instances[index]), observedAt, inputsHash);
         }
-        (uint32 observedAt, bytes32 inputsHash) = _checkInputs(feedId, feed, core, circuit, instances, evidence);
-        if (!_verifies(core.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
-        int192 answer = _answer(feedId, feed, core, instances[core.outputIndex]);
-        roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
     }
 
     /// @inheritdoc IZkOracle
@@ -417,7 +455,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             answer: round.answer,
             observedAt: round.observedAt,
             includedAt: round.includedAt,
-            modelCommitment: s_circuits[feedId][PhasedRoundIds.phaseOf(roundId)].modelCommitment
+            modelCommitment: s_circuits[_circuitOwner(feedId)][PhasedRoundIds.phaseOf(roundId)].modelCommitment
         });
     }
 
@@ -428,7 +466,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         returns (uint16 provenSlices, uint16 totalSlices)
     {
         _requireRound(feedId, roundId);
-        Coverage storage coverage = s_coverage[feedId][PhasedRoundIds.phaseOf(roundId)];
+        Coverage storage coverage = s_coverage[_circuitOwner(feedId)][PhasedRoundIds.phaseOf(roundId)];
         return (coverage.provenSlices, coverage.totalSlices);
     }
 
@@ -447,9 +485,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint16 phaseId,
         CircuitConfig calldata circuit
     ) internal {
-        _validateCircuit(feedId, policy, circuit);
+        CircuitChecks.validate(feedId, policy, circuit);
         StoredCircuit storage stored = s_circuits[feedId][phaseId];
-        // _validateCircuit bounded every count and index by MAX_INSTANCES, the on-chain inputs
+        // CircuitChecks.validate bounded every count and index by MAX_INSTANCES, the on-chain inputs
         // by MAX_ONCHAIN_INPUTS and the slices by MAX_SLICES: none of the casts truncates.
         stored.core = CircuitCore({
             verifier: circuit.verifier,
@@ -497,106 +535,6 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         });
     }
 
-    function _validateCircuit(bytes32 feedId, InputPolicy policy, CircuitConfig calldata circuit) internal view {
-        bool sliced = circuit.slices.length != 0;
-        if (circuit.verifier == address(0)) {
-            if (sliced) revert ZkOracleSliceUnproven(feedId, 0);
-            revert ZkOracleZeroVerifier(feedId);
-        }
-        _requireContract(feedId, circuit.verifier);
-        if (sliced) {
-            _validateSlices(feedId, circuit);
-        } else if (circuit.outputIndex >= circuit.instanceCount || circuit.inputCount > circuit.outputIndex) {
-            // The answer is an output: an input would be the submitter's choice.
-            revert ZkOracleOutputIndexOutOfRange(
-                feedId, circuit.outputIndex, circuit.inputCount, circuit.instanceCount
-            );
-        }
-        // Each index stored is under the first proof's instance count but the answer's, which
-        // is under the last slice's: bounding both bounds them all.
-        uint256 instanceCount = circuit.instanceCount;
-        if (circuit.outputIndex >= instanceCount) instanceCount = uint256(circuit.outputIndex) + 1;
-        if (instanceCount > MAX_INSTANCES) revert ZkOracleTooManyInstances(feedId, instanceCount, MAX_INSTANCES);
-        if (circuit.outputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.outputScale);
-        if (circuit.inputScale > MAX_SCALE) revert ZkOracleUnsupportedScale(feedId, circuit.inputScale);
-        // Every circuit proves its observation time: rounds are ordered by it.
-        if (circuit.observedAtIndex + OBSERVED_AT_LIMBS > circuit.inputCount) {
-            revert ZkOracleObservedAtIndexOutOfRange(feedId, circuit.observedAtIndex, circuit.inputCount);
-        }
-        _validateOnchainInputs(feedId, policy, circuit);
-    }
-    /// @dev Each on-chain input names a distinct model input other than the time limbs; a
-    ///      getter (movable within a transaction) only under the Operator policy; under the
-    ///      Onchain policy every model input but the time limbs is read on-chain.
-    function _validateOnchainInputs(bytes32 feedId, InputPolicy policy, CircuitConfig calldata circuit)
-        internal
-        view
-    {
-        uint256 count = circuit.onchainInputs.length;
-        if (count > MAX_ONCHAIN_INPUTS) revert ZkOracleTooManyOnchainInputs(feedId, count, MAX_ONCHAIN_INPUTS);
-        uint256 timeFirst = circuit.observedAtIndex;
-        for (uint256 i = 0; i < count; ++i) {
-            OnchainInput calldata input = circuit.onchainInputs[i];
-            uint32 index = input.instanceIndex;
-            if (index >= circuit.inputCount) {
-                revert ZkOracleOnchainInputIndexOutOfRange(feedId, index, circuit.inputCount);
-            }
-            if (index >= timeFirst && index < timeFirst + OBSERVED_AT_LIMBS) {
-                revert ZkOracleOnchainInputIndexTaken(feedId, index);
-            }
-            for (uint256 j = 0; j < i; ++j) {
-                if (circuit.onchainInputs[j].instanceIndex == index) revert ZkOracleOnchainInputIndexTaken(feedId, index);
-            }
-            if (input.target == address(0)) revert ZkOracleOnchainInputZeroTarget(feedId, index);
-            _requireContract(feedId, input.target);
-            if (input.decimals > MAX_DECIMALS) {
-                revert ZkOracleOnchainInputUnsupportedDecimals(feedId, index, input.decimals);
-            }
-            if (input.kind == OnchainInputKind.Getter && policy != InputPolicy.Operator) {
-                revert ZkOracleMovableInputNotAllowed(feedId, index, policy);
-            }
-        }
-        if (policy == InputPolicy.Onchain && count != circuit.inputCount - OBSERVED_AT_LIMBS) {
-            revert ZkOracleOnchainInputsIncomplete(feedId, count, circuit.inputCount - OBSERVED_AT_LIMBS);
-        }
-    }
-
-    /// @dev The layout of a sliced model: at most MAX_SLICES slices, the first and last proven.
-    ///      The boundary tensors are committed inside the proofs, not as instances: the first
-    ///      slice's instances are the model inputs, a middle slice has none, the last slice's
-    ///      are the model's public outputs, among which the answer.
-    function _validateSlices(bytes32 feedId, CircuitConfig calldata circuit) internal view {
-        uint256 count = circuit.slices.length + 1;
-        if (count > MAX_SLICES) revert ZkOracleTooManySlices(feedId, count, MAX_SLICES);
-        if (circuit.instanceCount != circuit.inputCount) {
-            revert ZkOracleSliceInstanceCountInvalid(feedId, 0, circuit.instanceCount);
-        }
-        for (uint256 i = 1; i < count; ++i) {
-            SliceConfig calldata piece = circuit.slices[i - 1];
-            bool isLast = i == count - 1;
-            if (piece.verifier == address(0)) {
-                // The last slice yields the answer, so it cannot go unproven.
-                if (isLast) revert ZkOracleSliceUnproven(feedId, i);
-                if (piece.instanceCount != 0) revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
-            } else {
-                _requireContract(feedId, piece.verifier);
-                if (isLast ? piece.instanceCount == 0 : piece.instanceCount != 0) {
-                    revert ZkOracleSliceInstanceCountInvalid(feedId, i, piece.instanceCount);
-                }
-            }
-        }
-        uint32 lastCount = circuit.slices[count - 2].instanceCount;
-        if (circuit.outputIndex >= lastCount) {
-            revert ZkOracleOutputIndexOutOfRange(feedId, circuit.outputIndex, 0, lastCount);
-        }
-    }
-
-    function _requireContract(bytes32 feedId, address account) internal view {
-        // A call to an address without code succeeds with no data: it must never stand in
-        // for a verifier or a source.
-        if (account.code.length == 0) revert ZkOracleNotAContract(feedId, account);
-    }
-
     /// @dev What every submission must pass before its proofs are looked at: a known,
     ///      unpaused feed and an allowed submitter.
     function _openSubmission(bytes32 feedId)
@@ -610,6 +548,31 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             revert ZkOracleUnauthorizedSubmitter(feedId, msg.sender);
         }
         circuit = s_circuits[feedId][feed.phaseId];
+        // Only an answer has no circuit: its rounds come with its feed's.
+        if (circuit.core.verifier == address(0)) revert ZkOracleAnswerOfFeed(feedId, s_answerFeeds[feedId]);
+    }
+
+    /// @dev A whole-model submission up to the feed's own round: the checks, the proof, the round.
+    function _submitWhole(
+        bytes32 feedId,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        InputEvidence calldata evidence
+    )
+        internal
+        returns (uint80 roundId, CircuitCore storage core, uint16 phaseId, uint32 observedAt, bytes32 inputsHash)
+    {
+        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
+        core = circuit.core;
+        if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
+        if (instances.length != core.instanceCount) {
+            revert ZkOracleInstanceCountMismatch(feedId, core.instanceCount, instances.length);
+        }
+        (observedAt, inputsHash) = _checkInputs(feedId, feed, core, circuit, instances, evidence);
+        if (!_verifies(core.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
+        int192 answer = _answer(feedId, feed, core, instances[core.outputIndex]);
+        roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
+        phaseId = feed.phaseId;
     }
 
     /// @dev The checks on the instances of the proof that carries the model inputs (the whole
@@ -823,6 +786,41 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             StoredRound({answer: answer, observedAt: observedAt, includedAt: uint32(block.timestamp)});
         (feed.latestRoundId, feed.latestObservedAt) = (roundId, observedAt);
         emit RoundSubmitted(feedId, roundId, msg.sender, answer, observedAt, inputsHash);
+    }
+
+    /// @dev What a feed and an answer alike promise consumers: decimals, bounds (kept within
+    ///      int192, as answers are stored), heartbeat and description.
+    function _storeAnswerParams(
+        bytes32 id,
+        uint8 decimals,
+        uint32 heartbeat,
+        int256 minAnswer,
+        int256 maxAnswer,
+        string calldata description
+    ) internal returns (FeedState storage state) {
+        if (decimals > CircuitChecks.MAX_DECIMALS) revert ZkOracleUnsupportedDecimals(id, decimals);
+        if (minAnswer > maxAnswer || minAnswer < type(int192).min || maxAnswer > type(int192).max) {
+            revert ZkOracleInvalidAnswerBounds(id, minAnswer, maxAnswer);
+        }
+        state = s_feeds[id];
+        state.bounded = minAnswer != type(int192).min || maxAnswer != type(int192).max;
+        state.decimals = decimals;
+        FeedInfo storage info = s_info[id];
+        info.minAnswer = int192(minAnswer);
+        info.maxAnswer = int192(maxAnswer);
+        info.heartbeat = heartbeat;
+        info.description = description;
+    }
+
+    /// @dev The feed whose circuits prove `id`'s rounds: its own, or an answer's feed's.
+    function _circuitOwner(bytes32 id) internal view returns (bytes32) {
+        bytes32 feedId = s_answerFeeds[id];
+        return feedId == bytes32(0) ? id : feedId;
+    }
+
+    function _requireNotAnswer(bytes32 id) internal view {
+        bytes32 feedId = s_answerFeeds[id];
+        if (feedId != bytes32(0)) revert ZkOracleAnswerOfFeed(id, feedId);
     }
 
     function _requireFeed(bytes32 feedId) internal view returns (FeedState storage feed) {

@@ -52,6 +52,25 @@ interface IZkOracle {
         string description;
     }
 
+    /// @notice A further answer of a feed whose model has several outputs (or of a bundle of
+    ///         feeds proven together): it has its own id, proxy and round history, and its
+    ///         rounds land with its feed's proofs (`submitAnswers`).
+    /// @param outputOffset Its instance's distance past the feed's own answer (at least 1):
+    ///        the answer is instance `outputIndex + outputOffset` of the feed's circuit.
+    /// @param decimals Decimals of the answer.
+    /// @param heartbeat Seconds within which a fresh round is expected; 0 for none.
+    /// @param minAnswer The lowest answer stored (at least type(int192).min).
+    /// @param maxAnswer The highest answer stored (at most type(int192).max).
+    /// @param description Human-readable description, e.g. "BTC / USD score".
+    struct AnswerParams {
+        uint16 outputOffset;
+        uint8 decimals;
+        uint32 heartbeat;
+        int256 minAnswer;
+        int256 maxAnswer;
+        string description;
+    }
+
     /// @notice An input the contract reads itself in `submit` and requires among the instances.
     /// @param kind How it is read.
     /// @param target The getter's contract, or the AggregatorV3Interface feed.
@@ -207,9 +226,16 @@ interface IZkOracle {
     ///      the commitment to the previous slice's output in that one's; each is named by its
     ///      keccak256 (`input`, `previousOutput`), as the contract compares them.
     error ZkOracleSliceLinkBroken(bytes32 feedId, uint256 slice, bytes32 previousOutput, bytes32 input);
+    /// @dev `answerId` is not one of `feedId`'s answers.
+    error ZkOracleUnknownAnswer(bytes32 feedId, bytes32 answerId);
+    /// @dev `answerId` is an answer of `feedId`: it has no circuit or proofs of its own.
+    error ZkOracleAnswerOfFeed(bytes32 answerId, bytes32 feedId);
 
     event FeedRegistered(
         bytes32 indexed feedId, uint8 decimals, InputPolicy inputPolicy, bool permissionless, string description
+    );
+    event AnswerRegistered(
+        bytes32 indexed feedId, bytes32 indexed answerId, uint16 outputOffset, uint8 decimals, string description
     );
     event FeedRotated(
         bytes32 indexed feedId, uint16 indexed phaseId, address indexed verifier, bytes32 modelCommitment
@@ -245,6 +271,16 @@ interface IZkOracle {
     /// @param params What the feed promises its consumers.
     /// @param circuit How its proofs are checked.
     function registerFeed(bytes32 feedId, FeedParams calldata params, CircuitConfig calldata circuit) external;
+
+    /// @notice Registers a further answer of a whole-model feed: one of its outputs, published
+    ///         under its own id (read like any feed, through its own proxy) with its own round
+    ///         history. Its rounds land with the feed's (`submitAnswers`); it has no circuit,
+    ///         submitters or rotations of its own, and may be paused or halted on its own.
+    ///         Operator only.
+    /// @param feedId The feed whose proofs carry the answer (not itself an answer).
+    /// @param answerId The answer's identifier, not yet used by any feed or answer.
+    /// @param params Where the answer is among the feed's outputs, and what it promises.
+    function registerAnswer(bytes32 feedId, bytes32 answerId, AnswerParams calldata params) external;
 
     /// @notice Proposes a new circuit (model, verifier) for the feed, executable after the
     ///         oracle's rotation delay; replaces a pending proposal. Operator only.
@@ -308,6 +344,24 @@ interface IZkOracle {
     function submit(bytes32 feedId, bytes calldata proof, uint256[] calldata instances, InputEvidence calldata evidence)
         external
         returns (uint80 roundId);
+
+    /// @notice `submit`, then stores each listed answer of the feed from the same verified
+    ///         instances, as a round of its own with the same observation time and inputs hash.
+    /// @dev Each answer at most once, not paused, and within the current circuit's instances.
+    /// @param feedId The feed.
+    /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
+    /// @param instances The public instances the proof was made for.
+    /// @param evidence What the feed's input policy needs (attestations, source rounds).
+    /// @param answerIds The feed's answers to store (see `registerAnswer`); the feed's own
+    ///        answer is always stored.
+    /// @return roundId The feed's own stored round's id.
+    function submitAnswers(
+        bytes32 feedId,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        InputEvidence calldata evidence,
+        bytes32[] calldata answerIds
+    ) external returns (uint80 roundId);
 
     /// @notice Verifies one proof per proven slice of the feed's sliced model, checks that
     ///         consecutive proven slices are linked (the commitment to each one's input in its

@@ -24,6 +24,7 @@ from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.chains import is_dev_chain
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT
 from oracle.evm.contracts import (
+    CIRCUIT_CHECKS,
     CONSUMER,
     ORACLE,
     PROXY,
@@ -92,9 +93,17 @@ def deploy_oracle(
             f"chain {sender.w3.eth.chain_id}: a ZkOracle without a rotation delay lets one key swap a feed's "
             "model at once; give it a delay (consumers watch RotationProposed) or deploy on a dev chain"
         )
-    factory = contract_factory(sender.w3, ORACLE)
-    constructor = factory.constructor(admin or sender.account.address, admin_transfer_delay, rotation_delay)
+    constructor = oracle_constructor(sender, admin or sender.account.address, admin_transfer_delay, rotation_delay)
     return _address_of(sender, constructor, what="deploy ZkOracle")
+
+
+def oracle_constructor(
+    sender: TransactionSender, admin: str, admin_transfer_delay: int, rotation_delay: int
+) -> ContractConstructor:
+    """ZkOracle's constructor call, linked to a CircuitChecks library that ``sender`` deploys first."""
+    library = _address_of(sender, contract_factory(sender.w3, CIRCUIT_CHECKS).constructor(), what="deploy CircuitChecks")
+    factory = contract_factory(sender.w3, ORACLE, libraries={CIRCUIT_CHECKS: library})
+    return factory.constructor(admin, admin_transfer_delay, rotation_delay)
 
 
 def check_verifier_size(circuit: CircuitArtifacts, *, feed_id: str | None = None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,20 @@ class CompiledContract:
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_size: int
+    # Each external library the bytecode calls, by name, with the byte offsets of its address.
+    link_references: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def linked(self, libraries: Mapping[str, str]) -> str:
+        """The bytecode with each library's address written where solc left its placeholder."""
+        missing = sorted(set(self.link_references) - set(libraries))
+        if missing:
+            raise ToolchainError(f"{self.name} calls external libraries not given an address: {', '.join(missing)}")
+        code = bytearray.fromhex(self.bytecode.removeprefix("0x").replace("_", "0").replace("$", "0"))
+        for name, offsets in self.link_references.items():
+            address = bytes.fromhex(libraries[name].removeprefix("0x"))
+            for offset in offsets:
+                code[offset : offset + len(address)] = address
+        return "0x" + code.hex()
 
 
 def compile_sources(
@@ -46,7 +61,9 @@ def compile_sources(
             "optimizer": {"enabled": True, "runs": optimize_runs},
             "viaIR": via_ir,
             "evmVersion": "shanghai",
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+            "outputSelection": {
+                "*": {"*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object"]}
+            },
         },
     }
     output = _cached_output(request, solc)
@@ -59,11 +76,17 @@ def compile_sources(
         for name, artifact in unit.items():
             bytecode = artifact["evm"]["bytecode"]["object"]
             if bytecode:
+                references = {
+                    library: tuple(place["start"] for place in places)
+                    for by_library in artifact["evm"]["bytecode"].get("linkReferences", {}).values()
+                    for library, places in by_library.items()
+                }
                 compiled[name] = CompiledContract(
                     name=name,
                     abi=artifact["abi"],
                     bytecode="0x" + bytecode,
                     deployed_size=len(artifact["evm"]["deployedBytecode"]["object"]) // 2,
+                    link_references=references,
                 )
             else:
                 compiled.setdefault(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 from web3 import Web3
@@ -11,6 +12,8 @@ from oracle.evm.compiler import CompiledContract, compile_project
 from oracle.evm.errors import ErrorDecoder
 
 ORACLE = "ZkOracle"
+# ZkOracle's registration checks, an external library deployed with each oracle.
+CIRCUIT_CHECKS = "CircuitChecks"
 CONSUMER = "ExampleConsumer"
 PROXY = "ZkFeedProxy"
 VKA_VERIFIER = "ZkVkaVerifier"
@@ -26,9 +29,11 @@ def project_contracts() -> dict[str, CompiledContract]:
     return compile_project()
 
 
-def contract_factory(w3: Web3, name: str) -> type[Contract]:
+def contract_factory(w3: Web3, name: str, *, libraries: Mapping[str, str] | None = None) -> type[Contract]:
+    """A factory for one of the project's contracts, linked to the external libraries at ``libraries``."""
     compiled = project_contracts()[name]
-    return w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+    bytecode = compiled.linked(libraries or {}) if compiled.link_references else compiled.bytecode
+    return w3.eth.contract(abi=compiled.abi, bytecode=bytecode)
 
 
 def bind(w3: Web3, name: str, address: str) -> Contract:

@@ -125,6 +125,21 @@ class FeedParams:
 
 
 @dataclass(frozen=True)
+class AnswerParams:
+    """``IZkOracle.AnswerParams``: a further answer of a feed, at ``output_offset`` past its own."""
+
+    output_offset: int
+    decimals: int
+    heartbeat: int
+    min_answer: int
+    max_answer: int
+    description: str
+
+    def to_abi(self) -> tuple:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
 class OnchainInput:
     """``IZkOracle.OnchainInput``: a value the oracle reads itself during ``submit``."""
 
@@ -344,6 +359,9 @@ class ZkOracle:
     def register_feed(self, feed: FeedRef, params: FeedParams, circuit: CircuitConfig) -> ContractFunction:
         return self.contract.functions.registerFeed(key_of(feed), params.to_abi(), circuit.to_abi())
 
+    def register_answer(self, feed: FeedRef, answer: FeedRef, params: AnswerParams) -> ContractFunction:
+        return self.contract.functions.registerAnswer(key_of(feed), key_of(answer), params.to_abi())
+
     def propose_rotation(self, feed: FeedRef, circuit: CircuitConfig) -> ContractFunction:
         return self.contract.functions.proposeRotation(key_of(feed), circuit.to_abi())
 
@@ -372,6 +390,19 @@ class ZkOracle:
         self, feed: FeedRef, proof: bytes, instances: Sequence[int], evidence: InputEvidence = InputEvidence()
     ) -> ContractFunction:
         return self.contract.functions.submit(key_of(feed), proof, list(instances), evidence.to_abi())
+
+    def submit_answers(
+        self,
+        feed: FeedRef,
+        proof: bytes,
+        instances: Sequence[int],
+        answers: Sequence[FeedRef],
+        evidence: InputEvidence = InputEvidence(),
+    ) -> ContractFunction:
+        """``submit``, storing each of ``answers`` (the feed's further answers) from the same proof."""
+        return self.contract.functions.submitAnswers(
+            key_of(feed), proof, list(instances), evidence.to_abi(), [key_of(answer) for answer in answers]
+        )
 
     def submit_slices(
         self,

@@ -35,7 +35,8 @@ from zkoracle_testkit import (
     view_error,
 )
 
-from oracle.evm.contracts import ORACLE, contract_factory, feed_key
+from oracle.deployments.contracts import oracle_constructor
+from oracle.evm.contracts import feed_key
 from oracle.evm.zkoracle import CircuitConfig, FeedParams, InputPolicy, RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
@@ -81,7 +82,7 @@ def test_constructor_grants_admin_and_operator_to_the_admin(w3: Web3, owner: Tra
 
 def test_constructor_refuses_the_zero_admin(w3: Web3, owner: TransactionSender) -> None:
     # An oracle nobody administers could never register a feed (OpenZeppelin's own check).
-    constructor = contract_factory(w3, ORACLE).constructor(ZERO_ADDRESS, 0, 0)
+    constructor = oracle_constructor(owner, ZERO_ADDRESS, 0, 0)
     assert rejected(owner, constructor) == err("AccessControlInvalidDefaultAdmin", ZERO_ADDRESS)
 
 

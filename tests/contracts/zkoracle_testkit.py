@@ -30,9 +30,10 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
+from oracle.deployments.contracts import oracle_constructor
 from oracle.evm.accounts import dev_account
 from oracle.evm.compiler import CompiledContract, compile_sources
-from oracle.evm.contracts import ORACLE, contract_factory, project_error_decoder
+from oracle.evm.contracts import project_error_decoder
 from oracle.evm.zkoracle import (
     FIELD_MODULUS,
     INT192_MAX,
@@ -120,7 +121,7 @@ def deploy(sender: TransactionSender, compiled: CompiledContract, *args: object)
 def deploy_oracle_with_receipt(
     sender: TransactionSender, admin: str, *, admin_transfer_delay: int = 0, rotation_delay: int = 0
 ) -> tuple[ZkOracle, Confirmed]:
-    constructor = contract_factory(sender.w3, ORACLE).constructor(admin, admin_transfer_delay, rotation_delay)
+    constructor = oracle_constructor(sender, admin, admin_transfer_delay, rotation_delay)
     confirmed = sender.transact(constructor, what="deploy ZkOracle")
     return ZkOracle(sender.w3, confirmed.receipt["contractAddress"]), confirmed
 

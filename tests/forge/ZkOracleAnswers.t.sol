@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+
+import {ZkFeedProxy} from "../../contracts/ZkFeedProxy.sol";
+import {IZkOracle} from "../../contracts/interfaces/IZkOracle.sol";
+import {PhasedRoundIds} from "../../contracts/libraries/PhasedRoundIds.sol";
+import {OracleTestBase} from "./utils/OracleTestBase.sol";
+
+/// @notice A feed whose model has several outputs publishes each as an answer with its own id,
+///         proxy and round history, all landing with one proof (`submitAnswers`). The layout:
+///         `[limb0, limb1, limb2, out0, out1, out2]`; the feed's own answer is out0.
+contract ZkOracleAnswersTest is OracleTestBase {
+    uint32 private constant MAX_AGE = 1 hours;
+    bytes32 private constant SCORES = keccak256("scores");
+    bytes32 private constant BTC = keccak256("scores/btc");
+    bytes32 private constant SOL = keccak256("scores/sol");
+
+    IZkOracle private oracle;
+    address private verifier;
+
+    /// @dev IZkOracle's, declared again: solc 0.8.20 cannot emit an interface's event by its name.
+    event RoundSubmitted(
+        bytes32 indexed feedId,
+        uint80 indexed roundId,
+        address indexed submitter,
+        int256 answer,
+        uint256 observedAt,
+        bytes32 inputsHash
+    );
+    event AnswerRegistered(
+        bytes32 indexed feedId, bytes32 indexed answerId, uint16 outputOffset, uint8 decimals, string description
+    );
+
+    function setUp() public {
+        oracle = deployOracle(0, 0);
+        verifier = deployStub(true);
+        vm.startPrank(admin);
+        oracle.registerFeed(SCORES, feedParams(MAX_AGE), threeOutputs(verifier));
+        oracle.setSubmitter(SCORES, relayer, true);
+        oracle.registerAnswer(SCORES, BTC, answerParams(1, 6, "BTC score"));
+        oracle.registerAnswer(SCORES, SOL, answerParams(2, 8, "SOL score"));
+        vm.stopPrank();
+        vm.warp(FIRST_OBSERVED_AT);
+    }
+
+    function threeOutputs(address verifier_) private pure returns (IZkOracle.CircuitConfig memory circuit) {
+        circuit = stubCircuit(verifier_);
+        circuit.instanceCount = 6;
+    }
+
+    function answerParams(uint16 offset, uint8 decimals, string memory description)
+        private
+        pure
+        returns (IZkOracle.AnswerParams memory params)
+    {
+        params.outputOffset = offset;
+        params.decimals = decimals;
+        params.heartbeat = 60;
+        params.minAnswer = type(int192).min;
+        params.maxAnswer = type(int192).max;
+        params.description = description;
+    }
+
+    /// @dev The time's limbs, then the outputs (1.0, 2.0 and 3.0 in steps of 2**-STUB_SCALE).
+    function instancesAt(uint256 observedAt) private pure returns (uint256[] memory instances) {
+        instances = new uint256[](6);
+        for (uint256 i = 0; i < 3; ++i) {
+            instances[i] = ((observedAt >> (11 * i)) & 0x7ff) << STUB_SCALE;
+            instances[3 + i] = (i + 1) << STUB_SCALE;
+        }
+    }
+
+    function ids(bytes32 a) private pure returns (bytes32[] memory list) {
+        list = new bytes32[](1);
+        list[0] = a;
+    }
+
+    function ids(bytes32 a, bytes32 b) private pure returns (bytes32[] memory list) {
+        list = new bytes32[](2);
+        (list[0], list[1]) = (a, b);
+    }
+
+    function submitAnswers(uint256 observedAt, bytes32[] memory answerIds) private returns (uint80) {
+        vm.prank(relayer);
+        return oracle.submitAnswers(SCORES, "", instancesAt(observedAt), noEvidence(), answerIds);
+    }
+
+    // ------------------------------------------------------------ registration
+
+    function test_RegisterAnswerEmitsAndReadsLikeAFeed() public {
+        bytes32 eth = keccak256("scores/eth-again");
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit AnswerRegistered(SCORES, eth, 2, 18, "again");
+        vm.prank(admin);
+        oracle.registerAnswer(SCORES, eth, answerParams(2, 18, "again"));
+        IZkOracle.FeedParams memory params = oracle.getFeedParams(eth);
+        vm.assertEq(uint256(params.decimals), 18, "its own decimals");
+        vm.assertEq(keccak256(bytes(params.description)), keccak256("again"), "its own description");
+        vm.assertEq(uint256(params.maxObservationAge), MAX_AGE, "its feed's policy");
+        vm.assertEq(uint256(oracle.latestRoundId(eth)), 0, "no rounds yet");
+    }
+
+    function test_RegisterAnswerIsOperatorOnly() public {
+        vm.prank(outsider);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, outsider, OPERATOR_ROLE)
+        );
+        oracle.registerAnswer(SCORES, keccak256("x"), answerParams(1, 8, "x"));
+    }
+
+    function test_RegisterAnswerRefusesWhatCannotBeAnAnswer() public {
+        bytes32 fresh = keccak256("fresh");
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleUnknownFeed.selector, fresh));
+        oracle.registerAnswer(fresh, keccak256("y"), answerParams(1, 8, "y"));
+
+        // An answer has no outputs of its own to give another answer.
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleAnswerOfFeed.selector, BTC, SCORES));
+        oracle.registerAnswer(BTC, fresh, answerParams(1, 8, "y"));
+
+        // Ids are never shared: not with a feed, not with another answer.
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedAlreadyRegistered.selector, SOL));
+        oracle.registerAnswer(SCORES, SOL, answerParams(1, 8, "y"));
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedAlreadyRegistered.selector, SCORES));
+        oracle.registerAnswer(SCORES, SCORES, answerParams(1, 8, "y"));
+
+        // Offset 0 is the feed's own answer; offset 3 is past the circuit's instances.
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, fresh, 3, 4, 6));
+        oracle.registerAnswer(SCORES, fresh, answerParams(0, 8, "y"));
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, fresh, 6, 4, 6));
+        oracle.registerAnswer(SCORES, fresh, answerParams(3, 8, "y"));
+
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleUnsupportedDecimals.selector, fresh, 37));
+        oracle.registerAnswer(SCORES, fresh, answerParams(1, 37, "y"));
+        IZkOracle.AnswerParams memory inverted = answerParams(1, 8, "y");
+        (inverted.minAnswer, inverted.maxAnswer) = (2, 1);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleInvalidAnswerBounds.selector, fresh, 2, 1));
+        oracle.registerAnswer(SCORES, fresh, inverted);
+        vm.stopPrank();
+    }
+
+    function test_ASlicedFeedHasNoFurtherAnswers() public {
+        bytes32 sliced = keccak256("sliced");
+        IZkOracle.CircuitConfig memory circuit = stubCircuit(verifier);
+        circuit.instanceCount = circuit.inputCount;
+        circuit.outputIndex = 0;
+        circuit.slices = new IZkOracle.SliceConfig[](1);
+        circuit.slices[0] = IZkOracle.SliceConfig({verifier: verifier, instanceCount: 2});
+        vm.startPrank(admin);
+        oracle.registerFeed(sliced, feedParams(MAX_AGE), circuit);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleSliceCountMismatch.selector, sliced, 1, 2));
+        oracle.registerAnswer(sliced, keccak256("z"), answerParams(1, 8, "z"));
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------ submission
+
+    function test_OneProofLandsEveryListedAnswer() public {
+        uint80 first = PhasedRoundIds.pack(1, 1);
+        bytes32 hash = inputsHash(instancesAt(FIRST_OBSERVED_AT), 3);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit RoundSubmitted(SCORES, first, relayer, 1e8, FIRST_OBSERVED_AT, hash);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit RoundSubmitted(BTC, first, relayer, 2e6, FIRST_OBSERVED_AT, hash);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit RoundSubmitted(SOL, first, relayer, 3e8, FIRST_OBSERVED_AT, hash);
+        vm.assertEq(uint256(submitAnswers(FIRST_OBSERVED_AT, ids(BTC, SOL))), uint256(first), "the feed's round");
+
+        (, int256 own,,,) = oracle.latestRoundData(SCORES);
+        (uint80 btcRound, int256 btc,, uint256 btcUpdated,) = oracle.latestRoundData(BTC);
+        (, int256 sol,,,) = oracle.latestRoundData(SOL);
+        vm.assertEq(own, 1e8, "out0 at the feed's 8 decimals");
+        vm.assertEq(btc, 2e6, "out1 at BTC's 6 decimals");
+        vm.assertEq(sol, 3e8, "out2 at SOL's 8 decimals");
+        vm.assertEq(uint256(btcRound), uint256(first), "BTC's own first round");
+        vm.assertEq(btcUpdated, FIRST_OBSERVED_AT, "the proven observation time");
+        vm.assertEq(
+            oracle.getRound(BTC, btcRound).modelCommitment,
+            oracle.getRound(SCORES, first).modelCommitment,
+            "proven by the feed's circuit"
+        );
+        (uint16 proven, uint16 total) = oracle.getCoverage(BTC, btcRound);
+        vm.assertEq(uint256(proven), uint256(total), "the feed's coverage");
+    }
+
+    function test_AnAnswerLeftOutKeepsItsHistory() public {
+        submitAnswers(FIRST_OBSERVED_AT, ids(BTC, SOL));
+        vm.warp(FIRST_OBSERVED_AT + 10);
+        submitAnswers(FIRST_OBSERVED_AT + 10, ids(SOL));
+        vm.assertEq(uint256(oracle.latestRoundId(SOL)), uint256(PhasedRoundIds.pack(1, 2)), "SOL moved on");
+        vm.assertEq(uint256(oracle.latestRoundId(BTC)), uint256(PhasedRoundIds.pack(1, 1)), "BTC did not");
+        (,,, uint256 updatedAt,) = oracle.latestRoundData(BTC);
+        vm.assertEq(updatedAt, FIRST_OBSERVED_AT, "BTC's round is as old as it is");
+    }
+
+    function test_EachProxyReadsOnlyItsAnswer() public {
+        ZkFeedProxy btcProxy = new ZkFeedProxy(oracle, BTC, false);
+        ZkFeedProxy feedProxy = new ZkFeedProxy(oracle, SCORES, false);
+        submitAnswers(FIRST_OBSERVED_AT, ids(BTC, SOL));
+        (, int256 btc,,,) = btcProxy.latestRoundData();
+        (, int256 own,,,) = feedProxy.latestRoundData();
+        vm.assertEq(btc, 2e6, "BTC");
+        vm.assertEq(own, 1e8, "the feed's own");
+        vm.assertEq(uint256(btcProxy.decimals()), 6, "BTC's decimals");
+        vm.assertEq(keccak256(bytes(btcProxy.description())), keccak256("BTC score"), "BTC's description");
+    }
+
+    function test_SubmitAnswersRefusesAnIdNotTheFeeds() public {
+        bytes32 other = keccak256("other");
+        vm.startPrank(admin);
+        oracle.registerFeed(other, feedParams(MAX_AGE), threeOutputs(verifier));
+        oracle.registerAnswer(other, keccak256("other/1"), answerParams(1, 8, "o"));
+        vm.stopPrank();
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleUnknownAnswer.selector, SCORES, keccak256("other/1")));
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(keccak256("other/1")));
+    }
+
+    function test_AnAnswerListedTwiceIsRefused() public {
+        vm.prank(relayer);
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkOracle.ZkOracleStaleRound.selector, BTC, FIRST_OBSERVED_AT, FIRST_OBSERVED_AT)
+        );
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(BTC, BTC));
+    }
+
+    function test_APausedAnswerIsRefusedAndAHaltedOneUnreadable() public {
+        vm.startPrank(admin);
+        oracle.setPaused(BTC, true);
+        oracle.setHalted(SOL, true);
+        vm.stopPrank();
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedPaused.selector, BTC));
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(BTC));
+
+        submitAnswers(FIRST_OBSERVED_AT, ids(SOL));
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedHalted.selector, SOL));
+        oracle.latestRoundData(SOL);
+        (, int256 own,,,) = oracle.latestRoundData(SCORES);
+        vm.assertEq(own, 1e8, "the feed reads on");
+    }
+
+    function test_AnAnswerOutOfItsBoundsIsRefused() public {
+        bytes32 capped = keccak256("scores/capped");
+        IZkOracle.AnswerParams memory params = answerParams(2, 8, "capped");
+        params.maxAnswer = 2e8;
+        vm.prank(admin);
+        oracle.registerAnswer(SCORES, capped, params);
+        vm.prank(relayer);
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkOracle.ZkOracleAnswerOutOfBounds.selector, capped, 3e8, type(int192).min, 2e8)
+        );
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(capped));
+    }
+
+    function test_ARotationToFewerOutputsStrandsTheAnswersPastThem() public {
+        vm.startPrank(admin);
+        oracle.proposeRotation(SCORES, stubCircuit(verifier)); // one output
+        oracle.executeRotation(SCORES);
+        vm.stopPrank();
+        uint256[] memory instances = stubInstances(FIRST_OBSERVED_AT, 1 << STUB_SCALE);
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, BTC, 4, 0, 4));
+        oracle.submitAnswers(SCORES, "", instances, noEvidence(), ids(BTC));
+    }
+
+    function test_AnAnswerTakesNoSubmissionOrRotationOfItsOwn() public {
+        vm.prank(admin);
+        oracle.setSubmitter(BTC, relayer, true);
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleAnswerOfFeed.selector, BTC, SCORES));
+        oracle.submit(BTC, "", instancesAt(FIRST_OBSERVED_AT), noEvidence());
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleAnswerOfFeed.selector, BTC, SCORES));
+        oracle.proposeRotation(BTC, threeOutputs(verifier));
+    }
+
+    function test_AnOutsiderCannotSubmitAnswers() public {
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleUnauthorizedSubmitter.selector, SCORES, outsider));
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(BTC));
+    }
+}
