@@ -119,9 +119,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     mapping(bytes32 feedId => address[]) private s_attesters;
     mapping(bytes32 feedId => mapping(address attester => bool)) private s_isAttester;
     mapping(bytes32 feedId => mapping(uint80 roundId => StoredRound)) private s_rounds;
-    /// @dev Where each of a feed's further answers is among its outputs: past the feed's own
-    ///      output by this many instances (at least 1); 0 for an id that is not its answer.
-    mapping(bytes32 feedId => mapping(bytes32 answerId => uint16 outputOffset)) private s_answerOffsets;
+    /// @dev Where each of a feed's answers is among its outputs: 1 + its instance's offset
+    ///      from the feed's own output instance; 0 for an id that is not its answer.
+    mapping(bytes32 feedId => mapping(bytes32 answerId => uint256 position)) private s_answerPositions;
     /// @dev The feed whose proofs carry an answer's rounds (zero for a feed).
     mapping(bytes32 answerId => bytes32 feedId) private s_answerFeeds;
 
@@ -170,8 +170,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         CircuitCore storage core = s_circuits[feedId][feed.phaseId].core;
         if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, 1, uint256(core.sliceCount) + 1);
         uint256 index = uint256(core.outputIndex) + params.outputOffset;
-        if (params.outputOffset == 0 || index >= core.instanceCount) {
-            revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), uint32(core.outputIndex) + 1, core.instanceCount);
+        if (index >= core.instanceCount) {
+            revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), core.outputIndex, core.instanceCount);
         }
         FeedState storage answer = _storeAnswerParams(
             answerId, params.decimals, params.heartbeat, params.minAnswer, params.maxAnswer, params.description
@@ -181,7 +181,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         answer.inputPolicy = feed.inputPolicy;
         answer.permissionless = feed.permissionless;
         answer.maxObservationAge = feed.maxObservationAge;
-        s_answerOffsets[feedId][answerId] = params.outputOffset;
+        s_answerPositions[feedId][answerId] = uint256(params.outputOffset) + 1;
         s_answerFeeds[answerId] = feedId;
         emit AnswerRegistered(feedId, answerId, params.outputOffset, params.decimals, params.description);
     }
@@ -289,7 +289,10 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         external
         returns (uint80 roundId)
     {
-        (roundId,,,,) = _submitWhole(feedId, proof, instances, evidence);
+        (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) =
+            _acceptWhole(feedId, proof, instances, evidence);
+        int192 answer = _answer(feedId, feed, core, instances[core.outputIndex]);
+        roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
     }
 
     /// @inheritdoc IZkOracle
@@ -299,16 +302,17 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint256[] calldata instances,
         InputEvidence calldata evidence,
         bytes32[] calldata answerIds
-    ) external returns (uint80 roundId) {
-        CircuitCore storage core;
-        uint16 phaseId;
-        uint32 observedAt;
-        bytes32 inputsHash;
-        (roundId, core, phaseId, observedAt, inputsHash) = _submitWhole(feedId, proof, instances, evidence);
+    ) external {
+        if (answerIds.length == 0) revert ZkOracleNoAnswersListed(feedId);
+        (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) =
+            _acceptWhole(feedId, proof, instances, evidence);
+        // The proof's observation time is spent for the whole feed, as a round of its own would spend it.
+        feed.latestObservedAt = observedAt;
+        uint16 phaseId = feed.phaseId;
         for (uint256 i = 0; i < answerIds.length; ++i) {
             bytes32 answerId = answerIds[i];
-            uint256 offset = s_answerOffsets[feedId][answerId];
-            if (offset == 0) revert ZkOracleUnknownAnswer(feedId, answerId);
+            uint256 position = s_answerPositions[feedId][answerId];
+            if (position == 0) revert ZkOracleUnknownAnswer(feedId, answerId);
             FeedState storage answer = s_feeds[answerId];
             if (answer.paused) revert ZkOracleFeedPaused(answerId);
             // An id listed twice is not later than itself the second time.
@@ -316,7 +320,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
                 revert ZkOracleStaleRound(answerId, observedAt, answer.latestObservedAt);
             }
             // A rotation may have left the feed fewer outputs than the answer's place.
-            uint256 index = uint256(core.outputIndex) + offset;
+            uint256 index = uint256(core.outputIndex) + position - 1;
             if (index >= instances.length) {
                 revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), 0, uint32(instances.length));
             }
@@ -552,17 +556,16 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (circuit.core.verifier == address(0)) revert ZkOracleAnswerOfFeed(feedId, s_answerFeeds[feedId]);
     }
 
-    /// @dev A whole-model submission up to the feed's own round: the checks, the proof, the round.
-    function _submitWhole(
+    /// @dev Everything a whole-model submission must pass before anything is stored: the feed
+    ///      and submitter, the instance count, the input policy, the proof.
+    function _acceptWhole(
         bytes32 feedId,
         bytes calldata proof,
         uint256[] calldata instances,
         InputEvidence calldata evidence
-    )
-        internal
-        returns (uint80 roundId, CircuitCore storage core, uint16 phaseId, uint32 observedAt, bytes32 inputsHash)
-    {
-        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
+    ) internal returns (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) {
+        StoredCircuit storage circuit;
+        (feed, circuit) = _openSubmission(feedId);
         core = circuit.core;
         if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
         if (instances.length != core.instanceCount) {
@@ -570,9 +573,6 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
         (observedAt, inputsHash) = _checkInputs(feedId, feed, core, circuit, instances, evidence);
         if (!_verifies(core.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
-        int192 answer = _answer(feedId, feed, core, instances[core.outputIndex]);
-        roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
-        phaseId = feed.phaseId;
     }
 
     /// @dev The checks on the instances of the proof that carries the model inputs (the whole

@@ -52,11 +52,11 @@ interface IZkOracle {
         string description;
     }
 
-    /// @notice A further answer of a feed whose model has several outputs (or of a bundle of
-    ///         feeds proven together): it has its own id, proxy and round history, and its
-    ///         rounds land with its feed's proofs (`submitAnswers`).
-    /// @param outputOffset Its instance's distance past the feed's own answer (at least 1):
-    ///        the answer is instance `outputIndex + outputOffset` of the feed's circuit.
+    /// @notice An answer of a feed whose model has several outputs (or of a bundle of feeds
+    ///         proven together): it has its own id, proxy and round history, and its rounds
+    ///         land with its feed's proofs (`submitAnswers`).
+    /// @param outputOffset Its instance's distance past the feed's output instance: the
+    ///        answer is instance `outputIndex + outputOffset` of the feed's circuit.
     /// @param decimals Decimals of the answer.
     /// @param heartbeat Seconds within which a fresh round is expected; 0 for none.
     /// @param minAnswer The lowest answer stored (at least type(int192).min).
@@ -230,6 +230,8 @@ interface IZkOracle {
     error ZkOracleUnknownAnswer(bytes32 feedId, bytes32 answerId);
     /// @dev `answerId` is an answer of `feedId`: it has no circuit or proofs of its own.
     error ZkOracleAnswerOfFeed(bytes32 answerId, bytes32 feedId);
+    /// @dev `submitAnswers` was given no answer to store.
+    error ZkOracleNoAnswersListed(bytes32 feedId);
 
     event FeedRegistered(
         bytes32 indexed feedId, uint8 decimals, InputPolicy inputPolicy, bool permissionless, string description
@@ -272,7 +274,7 @@ interface IZkOracle {
     /// @param circuit How its proofs are checked.
     function registerFeed(bytes32 feedId, FeedParams calldata params, CircuitConfig calldata circuit) external;
 
-    /// @notice Registers a further answer of a whole-model feed: one of its outputs, published
+    /// @notice Registers an answer of a whole-model feed: one of its outputs, published
     ///         under its own id (read like any feed, through its own proxy) with its own round
     ///         history. Its rounds land with the feed's (`submitAnswers`); it has no circuit,
     ///         submitters or rotations of its own, and may be paused or halted on its own.
@@ -345,23 +347,23 @@ interface IZkOracle {
         external
         returns (uint80 roundId);
 
-    /// @notice `submit`, then stores each listed answer of the feed from the same verified
-    ///         instances, as a round of its own with the same observation time and inputs hash.
+    /// @notice Verifies `proof` and checks the observation time and the input policy as `submit`
+    ///         does, then stores each listed answer of the feed from the verified instances, as
+    ///         a round of its own. The feed's own id gets no round: its observation time is spent.
     /// @dev Each answer at most once, not paused, and within the current circuit's instances.
+    ///      A RoundSubmitted event per answer, under its id.
     /// @param feedId The feed.
     /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
     /// @param instances The public instances the proof was made for.
     /// @param evidence What the feed's input policy needs (attestations, source rounds).
-    /// @param answerIds The feed's answers to store (see `registerAnswer`); the feed's own
-    ///        answer is always stored.
-    /// @return roundId The feed's own stored round's id.
+    /// @param answerIds The feed's answers to store (see `registerAnswer`), at least one.
     function submitAnswers(
         bytes32 feedId,
         bytes calldata proof,
         uint256[] calldata instances,
         InputEvidence calldata evidence,
         bytes32[] calldata answerIds
-    ) external returns (uint80 roundId);
+    ) external;
 
     /// @notice Verifies one proof per proven slice of the feed's sliced model, checks that
     ///         consecutive proven slices are linked (the commitment to each one's input in its

@@ -126,7 +126,7 @@ class FeedParams:
 
 @dataclass(frozen=True)
 class AnswerParams:
-    """``IZkOracle.AnswerParams``: a further answer of a feed, at ``output_offset`` past its own."""
+    """``IZkOracle.AnswerParams``: an answer of a feed, ``output_offset`` instances past the feed's output."""
 
     output_offset: int
     decimals: int
@@ -399,7 +399,8 @@ class ZkOracle:
         answers: Sequence[FeedRef],
         evidence: InputEvidence = InputEvidence(),
     ) -> ContractFunction:
-        """``submit``, storing each of ``answers`` (the feed's further answers) from the same proof."""
+        """Verify as ``submit`` does, then store each of ``answers`` (the feed's registered answers); the feed's
+        own id gets no round."""
         return self.contract.functions.submitAnswers(
             key_of(feed), proof, list(instances), evidence.to_abi(), [key_of(answer) for answer in answers]
         )

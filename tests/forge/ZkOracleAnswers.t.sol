@@ -10,10 +10,11 @@ import {OracleTestBase} from "./utils/OracleTestBase.sol";
 
 /// @notice A feed whose model has several outputs publishes each as an answer with its own id,
 ///         proxy and round history, all landing with one proof (`submitAnswers`). The layout:
-///         `[limb0, limb1, limb2, out0, out1, out2]`; the feed's own answer is out0.
+///         `[limb0, limb1, limb2, out0, out1, out2]`; the feed's output instance is out0.
 contract ZkOracleAnswersTest is OracleTestBase {
     uint32 private constant MAX_AGE = 1 hours;
     bytes32 private constant SCORES = keccak256("scores");
+    bytes32 private constant ETH = keccak256("scores/eth");
     bytes32 private constant BTC = keccak256("scores/btc");
     bytes32 private constant SOL = keccak256("scores/sol");
 
@@ -39,6 +40,7 @@ contract ZkOracleAnswersTest is OracleTestBase {
         vm.startPrank(admin);
         oracle.registerFeed(SCORES, feedParams(MAX_AGE), threeOutputs(verifier));
         oracle.setSubmitter(SCORES, relayer, true);
+        oracle.registerAnswer(SCORES, ETH, answerParams(0, 8, "ETH score"));
         oracle.registerAnswer(SCORES, BTC, answerParams(1, 6, "BTC score"));
         oracle.registerAnswer(SCORES, SOL, answerParams(2, 8, "SOL score"));
         vm.stopPrank();
@@ -82,9 +84,14 @@ contract ZkOracleAnswersTest is OracleTestBase {
         (list[0], list[1]) = (a, b);
     }
 
-    function submitAnswers(uint256 observedAt, bytes32[] memory answerIds) private returns (uint80) {
+    function ids(bytes32 a, bytes32 b, bytes32 c) private pure returns (bytes32[] memory list) {
+        list = new bytes32[](3);
+        (list[0], list[1], list[2]) = (a, b, c);
+    }
+
+    function submitAnswers(uint256 observedAt, bytes32[] memory answerIds) private {
         vm.prank(relayer);
-        return oracle.submitAnswers(SCORES, "", instancesAt(observedAt), noEvidence(), answerIds);
+        oracle.submitAnswers(SCORES, "", instancesAt(observedAt), noEvidence(), answerIds);
     }
 
     // ------------------------------------------------------------ registration
@@ -126,10 +133,8 @@ contract ZkOracleAnswersTest is OracleTestBase {
         vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedAlreadyRegistered.selector, SCORES));
         oracle.registerAnswer(SCORES, SCORES, answerParams(1, 8, "y"));
 
-        // Offset 0 is the feed's own answer; offset 3 is past the circuit's instances.
-        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, fresh, 3, 4, 6));
-        oracle.registerAnswer(SCORES, fresh, answerParams(0, 8, "y"));
-        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, fresh, 6, 4, 6));
+        // Offset 3 is past the circuit's instances.
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, fresh, 6, 3, 6));
         oracle.registerAnswer(SCORES, fresh, answerParams(3, 8, "y"));
 
         vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleUnsupportedDecimals.selector, fresh, 37));
@@ -161,28 +166,40 @@ contract ZkOracleAnswersTest is OracleTestBase {
         uint80 first = PhasedRoundIds.pack(1, 1);
         bytes32 hash = inputsHash(instancesAt(FIRST_OBSERVED_AT), 3);
         vm.expectEmit(true, true, true, true, address(oracle));
-        emit RoundSubmitted(SCORES, first, relayer, 1e8, FIRST_OBSERVED_AT, hash);
+        emit RoundSubmitted(ETH, first, relayer, 1e8, FIRST_OBSERVED_AT, hash);
         vm.expectEmit(true, true, true, true, address(oracle));
         emit RoundSubmitted(BTC, first, relayer, 2e6, FIRST_OBSERVED_AT, hash);
         vm.expectEmit(true, true, true, true, address(oracle));
         emit RoundSubmitted(SOL, first, relayer, 3e8, FIRST_OBSERVED_AT, hash);
-        vm.assertEq(uint256(submitAnswers(FIRST_OBSERVED_AT, ids(BTC, SOL))), uint256(first), "the feed's round");
+        submitAnswers(FIRST_OBSERVED_AT, ids(ETH, BTC, SOL));
 
-        (, int256 own,,,) = oracle.latestRoundData(SCORES);
+        (, int256 eth,,,) = oracle.latestRoundData(ETH);
         (uint80 btcRound, int256 btc,, uint256 btcUpdated,) = oracle.latestRoundData(BTC);
         (, int256 sol,,,) = oracle.latestRoundData(SOL);
-        vm.assertEq(own, 1e8, "out0 at the feed's 8 decimals");
+        vm.assertEq(eth, 1e8, "out0 at ETH's 8 decimals");
         vm.assertEq(btc, 2e6, "out1 at BTC's 6 decimals");
         vm.assertEq(sol, 3e8, "out2 at SOL's 8 decimals");
         vm.assertEq(uint256(btcRound), uint256(first), "BTC's own first round");
         vm.assertEq(btcUpdated, FIRST_OBSERVED_AT, "the proven observation time");
-        vm.assertEq(
-            oracle.getRound(BTC, btcRound).modelCommitment,
-            oracle.getRound(SCORES, first).modelCommitment,
-            "proven by the feed's circuit"
-        );
+        (, IZkOracle.CircuitConfig memory circuit) = oracle.getCircuit(SCORES);
+        vm.assertEq(oracle.getRound(BTC, btcRound).modelCommitment, circuit.modelCommitment, "the feed's circuit");
         (uint16 proven, uint16 total) = oracle.getCoverage(BTC, btcRound);
         vm.assertEq(uint256(proven), uint256(total), "the feed's coverage");
+
+        // The feed's own id holds no value, and the proof's time is spent for all of it.
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleNoRounds.selector, SCORES));
+        oracle.latestRoundData(SCORES);
+        vm.prank(relayer);
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkOracle.ZkOracleStaleRound.selector, SCORES, FIRST_OBSERVED_AT, FIRST_OBSERVED_AT)
+        );
+        oracle.submit(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence());
+    }
+
+    function test_SubmitAnswersNeedsAnAnswer() public {
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleNoAnswersListed.selector, SCORES));
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), new bytes32[](0));
     }
 
     function test_AnAnswerLeftOutKeepsItsHistory() public {
@@ -197,12 +214,12 @@ contract ZkOracleAnswersTest is OracleTestBase {
 
     function test_EachProxyReadsOnlyItsAnswer() public {
         ZkFeedProxy btcProxy = new ZkFeedProxy(oracle, BTC, false);
-        ZkFeedProxy feedProxy = new ZkFeedProxy(oracle, SCORES, false);
-        submitAnswers(FIRST_OBSERVED_AT, ids(BTC, SOL));
+        ZkFeedProxy ethProxy = new ZkFeedProxy(oracle, ETH, false);
+        submitAnswers(FIRST_OBSERVED_AT, ids(ETH, BTC, SOL));
         (, int256 btc,,,) = btcProxy.latestRoundData();
-        (, int256 own,,,) = feedProxy.latestRoundData();
+        (, int256 eth,,,) = ethProxy.latestRoundData();
         vm.assertEq(btc, 2e6, "BTC");
-        vm.assertEq(own, 1e8, "the feed's own");
+        vm.assertEq(eth, 1e8, "ETH");
         vm.assertEq(uint256(btcProxy.decimals()), 6, "BTC's decimals");
         vm.assertEq(keccak256(bytes(btcProxy.description())), keccak256("BTC score"), "BTC's description");
     }
@@ -235,11 +252,11 @@ contract ZkOracleAnswersTest is OracleTestBase {
         vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedPaused.selector, BTC));
         oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(BTC));
 
-        submitAnswers(FIRST_OBSERVED_AT, ids(SOL));
+        submitAnswers(FIRST_OBSERVED_AT, ids(ETH, SOL));
         vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleFeedHalted.selector, SOL));
         oracle.latestRoundData(SOL);
-        (, int256 own,,,) = oracle.latestRoundData(SCORES);
-        vm.assertEq(own, 1e8, "the feed reads on");
+        (, int256 eth,,,) = oracle.latestRoundData(ETH);
+        vm.assertEq(eth, 1e8, "the others read on");
     }
 
     function test_AnAnswerOutOfItsBoundsIsRefused() public {
