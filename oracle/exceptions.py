@@ -28,6 +28,15 @@ class FeedSpecError(ZkOracleError):
         super().__init__(f"feed '{feed}', field '{field}': {problem}; {fix}")
 
 
+class BundleError(ZkOracleError):
+    """Member feeds cannot be proven together as a bundle; names the bundle, the member at fault and the fix."""
+
+    def __init__(self, bundle: str, member: str, problem: str, fix: str) -> None:
+        self.bundle = bundle
+        self.member = member
+        super().__init__(f"bundle '{bundle}', member '{member}': {problem}; {fix}")
+
+
 class SourceError(ZkOracleError):
     """An input source could not produce a usable model input."""
 

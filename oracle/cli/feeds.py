@@ -22,6 +22,7 @@ from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
+from oracle.feeds.bundle import write_bundle
 from oracle.feeds.checks import check_feed, source_input_shapes
 from oracle.feeds.loader import FEED_FILE, load_feed
 from oracle.feeds.samples import check_sample_shapes, flat, read_samples
@@ -239,3 +240,27 @@ def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
     if circuit.manifest.dev_srs:
         console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
     return circuit
+
+
+@feeds_app.command("bundle")
+def bundle(
+    members: Annotated[list[Path], typer.Argument(help="the member feed folders, in answer order")],
+    bundle_id: Annotated[str, typer.Option("--id", help="the bundle's own feed id (e.g. majors)")],
+    out: Annotated[Path, typer.Option("--out", help="the bundle's feed folder (created)")],
+    description: Annotated[str | None, typer.Option(help="default: the members' ids")] = None,
+    interval_seconds: Annotated[
+        float | None, typer.Option(help="the bundle's tick (default: the members' shortest interval)")
+    ] = None,
+) -> None:
+    """Write a feed folder proving the member feeds together: one composed model, one proof and one transaction."""
+    if not re.fullmatch(FEED_ID_PATTERN, bundle_id):
+        raise FeedSpecError(bundle_id, "id", "is not a feed id", "use lowercase letters, digits, '-' or '_' (--id)")
+    spec = write_bundle(
+        members, bundle=bundle_id, out=out, description=description, interval_seconds=interval_seconds
+    )
+    check_feed(spec)
+    answers = ", ".join(f"{answer.id} ({answer.output})" for answer in spec.answers)
+    console.print(
+        f"[bold]{spec.id}[/bold]: wrote {out} proving {len(spec.answers)} members together: {escape(answers)}\n"
+        f"  next: `zkoracle build {out}`, then `zkoracle run {out}`"
+    )

@@ -28,7 +28,7 @@ _FIXES = {
     "schedule.interval_seconds": "use a positive number of seconds (e.g. interval_seconds = 30)",
     "schedule.cron": 'use five crontab fields, days of the week by name (e.g. cron = "0 * * * mon-fri")',
     "source.kind": 'use one of the supported source kinds ("synthetic", "evm_view", "evm_aggregator", "http_json", '
-    '"file", "callable")',
+    '"file", "callable", "bundle")',
     "source.headers": 'map each header to the NAME of an environment variable (e.g. Authorization = "PRICES_TOKEN")',
     "input.evm_view": "the contract checks the views' raw values; remove [input] and transform inside the model",
     "chain.rpc_url": 'use the chain\'s HTTP(S) JSON-RPC URL (e.g. rpc_url = "https://mainnet.base.org")',

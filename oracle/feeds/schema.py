@@ -136,6 +136,24 @@ class OnchainSpec(StrictSpec):
         return self
 
 
+class AnswerSpec(StrictSpec):
+    """``[[answers]]``: a further output of the feed's model posted under its own id (a bundle's member)."""
+
+    id: str = Field(pattern=FEED_ID_PATTERN)
+    output: OutputRef
+    decimals: int | None = Field(default=None, ge=0, le=36, description="unset: the feed's")
+    description: str | None = Field(default=None, min_length=1, max_length=200)
+    min_answer: float | None = None
+    max_answer: float | None = None
+    heartbeat_seconds: int = Field(default=0, ge=0, lt=2**32)
+    deviation_percent: float | None = Field(default=None, gt=0)
+
+    @field_validator("output")
+    @classmethod
+    def _output_syntax(cls, output: OutputRef) -> OutputRef:
+        return check_syntax(output)
+
+
 class StaticProverSpec(StrictSpec):
     """A prover named by the feed: the hotkey that must sign its answers, and where it listens."""
 
@@ -244,6 +262,7 @@ class FeedSpec(StrictSpec):
         "and posted to all of them",
     )
     attestation: AttestationSpec | None = None
+    answers: tuple[AnswerSpec, ...] = ()
     folder: Path = Field(exclude=True)
 
     @field_validator("output")

@@ -7,12 +7,14 @@ the sources' implementations (HTTP clients, web3, the feed's own code).
 from __future__ import annotations
 
 from oracle.sources.base import InputSource, SourceContext
+from oracle.sources.bundle import BundleSource
 from oracle.sources.evm_aggregator import EvmAggregatorSource
 from oracle.sources.evm_view import EvmViewSource
 from oracle.sources.file import FileSource
 from oracle.sources.http_json import HttpJsonSource
 from oracle.sources.python_callable import CallableSource
 from oracle.sources.settings import (
+    BundleSourceSpec,
     CallableSourceSpec,
     EvmAggregatorSourceSpec,
     EvmViewSourceSpec,
@@ -39,3 +41,5 @@ def create_source(settings: SourceSpec, context: SourceContext | None = None) ->
             return FileSource.from_settings(settings)
         case CallableSourceSpec():
             return CallableSource.from_settings(settings)
+        case BundleSourceSpec():
+            return BundleSource.from_settings(settings, context, create=create_source)

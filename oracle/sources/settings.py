@@ -204,13 +204,38 @@ class CallableSourceSpec(FolderSpec):
         return self
 
 
+class BundleSourceSpec(FolderSpec):
+    """``kind = "bundle"``: each member feed's source, through the member's own ``[input]``, in member order.
+
+    Written by ``zkoracle feeds bundle``: the bundle's composed model takes every member's
+    inputs in this order, then the one observation time they share.
+    """
+
+    kind: Literal["bundle"]
+    members: list[Path] = Field(min_length=1, description="the member feeds' folders, relative to the bundle's")
+
+    @field_validator("members")
+    @classmethod
+    def _existing_members(cls, members: list[Path], info: ValidationInfo) -> list[Path]:
+        for member in members:
+            resolved = info.data.get("folder", Path(".")) / member
+            if not resolved.is_dir():
+                raise ValueError(f"member feed folder {resolved} does not exist")
+        return members
+
+    @property
+    def member_folders(self) -> list[Path]:
+        return [(self.folder / member).resolve() for member in self.members]
+
+
 SourceSpec = Annotated[
     SyntheticSourceSpec
     | EvmViewSourceSpec
     | EvmAggregatorSourceSpec
     | HttpJsonSourceSpec
     | FileSourceSpec
-    | CallableSourceSpec,
+    | CallableSourceSpec
+    | BundleSourceSpec,
     Field(discriminator="kind"),
 ]
 
