@@ -255,9 +255,7 @@ def bundle(
     """Write a feed folder proving the member feeds together: one composed model, one proof and one transaction."""
     if not re.fullmatch(FEED_ID_PATTERN, bundle_id):
         raise FeedSpecError(bundle_id, "id", "is not a feed id", "use lowercase letters, digits, '-' or '_' (--id)")
-    spec = write_bundle(
-        members, bundle=bundle_id, out=out, description=description, interval_seconds=interval_seconds
-    )
+    spec = write_bundle(members, bundle=bundle_id, out=out, description=description, interval_seconds=interval_seconds)
     check_feed(spec)
     answers = ", ".join(f"{answer.id} ({answer.output})" for answer in spec.answers)
     console.print(

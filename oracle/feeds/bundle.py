@@ -238,9 +238,7 @@ def check_composition(composed: onnx.ModelProto, members: Sequence[Member], *, b
 def _model_samples(members: Sequence[Member]) -> list[list[float]]:
     """Composed samples with an observation time each, as the bundle feed calibrates on."""
     times = members[0].spec.model_samples()
-    return [
-        sample + times[i % len(times)][-OBSERVED_AT_LIMBS:] for i, sample in enumerate(compose_samples(members))
-    ]
+    return [sample + times[i % len(times)][-OBSERVED_AT_LIMBS:] for i, sample in enumerate(compose_samples(members))]
 
 
 def bundle_toml(
@@ -264,12 +262,13 @@ def bundle_toml(
     margin = min(spec.input.range_margin for spec in specs)
     if margin != first.input.model_fields["range_margin"].default:
         document["input"] = {"range_margin": margin}
-    circuit = {key: raw.get("circuit", {})[key] for key in ("input_scale", "calibration_target") if key in raw.get("circuit", {})}
+    circuit: dict[str, Any] = {"calibration_target": first.circuit.calibration_target}
+    if first.circuit.input_scale is not None:
+        circuit["input_scale"] = first.circuit.input_scale
     errors = [spec.circuit.max_error for spec in specs if spec.circuit.max_error is not None]
     if errors:
         circuit["max_error"] = min(errors)
-    if circuit:
-        document["circuit"] = circuit
+    document["circuit"] = circuit
     onchain: dict[str, Any] = {
         "input_policy": first.onchain.input_policy,
         "permissionless": first.onchain.permissionless,
