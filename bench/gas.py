@@ -14,6 +14,12 @@ overhead is split by where it goes (``bench.gas_trace``: calldata, storage reads
 the event, the verifier call, the policy's calls, hashing, memory, compute), from Anvil's
 opcode traces of the two transactions. ``ratios.submit_over_verify`` is the demo feed's
 (operator policy, one answer): the issue's acceptance figure.
+
+``bundles`` is the curve of feed bundles (``bench.bundle_gas``): 1, 2, 4 and 8 demo-sized
+feeds proven together and posted with ``submitAnswers``, their instances, verification and
+submission gas, gas per answer and prove time per answer against a single demo feed's;
+``ratios.bundle8_gas_per_answer`` is the 8-feed bundle's gas per answer over the single
+feed's submit gas of issue 14 (670,798).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
+from bench.bundle_gas import SINGLE_FEED_SUBMIT_GAS, cheapest_size, measure_bundles, timed_prove
 from bench.gas_trace import overhead_breakdown
 from bench.skeleton import DEMO_FEED, machine_info, write_results
 from oracle.attestation.checks import decode_observed_at
@@ -293,14 +300,30 @@ def run() -> dict[str, Any]:
         oracle_address = deploy_oracle(deployer)
         feeds = [measure_kind(kind, oracle_address, deployer, relayer) for kind in kinds]
         reads = measure_reads(w3, oracle_address, demo, deployer)
+        _, single_prove_seconds = timed_prove(demo_circuit, demo.model_input(prices, observed_at=now()))
+        bundles = measure_bundles(
+            ZkOracle(w3, oracle_address),
+            deployer,
+            relayer,
+            prices=prices,
+            now=now,
+            single_prove_seconds=single_prove_seconds,
+        )
     demo_feed = feeds[0]  # the operator demo feed, one answer per proof
+    bundle8 = next(row for row in bundles if row["members"] == 8)
     return {
         "benchmark": "gas",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "ratios": {"submit_over_verify": demo_feed["submit_over_verify"]},
+        "ratios": {
+            "submit_over_verify": demo_feed["submit_over_verify"],
+            "bundle8_gas_per_answer": bundle8["gas_per_answer"] / SINGLE_FEED_SUBMIT_GAS,
+        },
         "feeds": feeds,
         "reads_estimate_gas": reads,
+        "single_feed_prove_seconds": round(single_prove_seconds, 3),
+        "bundle_cheapest_size": cheapest_size(bundles),
+        "bundles": bundles,
     }
 
 
@@ -332,9 +355,37 @@ def render(results: dict[str, Any], console: Console) -> None:
         breakdown.add_row(name, *(f"{feed['overhead_breakdown']['gas'][name]:,}" for feed in feeds))
     for count in ("cold_slots_read", "slots_written"):
         breakdown.add_row(count.replace("_", " "), *(str(feed["overhead_breakdown"][count]) for feed in feeds))
+    curve = Table(title="feed bundles: one proof, one submitAnswers for every member (demo-sized members)")
+    for column in (
+        "members",
+        "instances",
+        "logrows",
+        "bare verifyProof",
+        "submitAnswers",
+        "gas / answer",
+        "vs single submit",
+        "prove s",
+        "prove s / answer",
+        "vs single prove",
+    ):
+        curve.add_column(column, justify="right")
+    for row in results["bundles"]:
+        curve.add_row(
+            str(row["members"]),
+            str(row["instances"]),
+            str(row["logrows"]),
+            f"{row['verify_proof']:,}",
+            f"{row['submit_answers']:,}",
+            f"{row['gas_per_answer']:,.0f}",
+            f"{row['gas_per_answer_over_single_submit']:.3f}",
+            f"{row['prove_seconds']:.2f}",
+            f"{row['prove_seconds_per_answer']:.2f}",
+            f"{row['prove_per_answer_over_single']:.3f}",
+        )
     console.print(writes)
     console.print(breakdown)
     console.print(reads)
+    console.print(curve)
 
 
 def main() -> None:

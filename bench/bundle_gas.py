@@ -1,0 +1,148 @@
+"""The gas and proving curve of feed bundles: 1, 2, 4 and 8 demo-sized feeds in one proof.
+
+Part of ``python -m bench.gas`` (its ``bundles`` list and ``ratios.bundle8_gas_per_answer``).
+Each bundle is written by :func:`oracle.feeds.bundle.write_bundle` from copies of the demo
+feed under different ids, built, proven once on the same input and observation time, its
+verifier called bare, then posted with ``submitAnswers`` listing every member. More
+members mean more public instances (each member's 4 prices and answer, plus the one
+shared time) and a larger verifier; the fixed costs of a submission (the proof's pairing
+checks, the observation time, the transaction itself) are shared among the members.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from bench.skeleton import demo_feed_copies, demo_feed_template
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.intake import output_names
+from oracle.circuits.quantize import felt_to_uint
+from oracle.deployments.contracts import circuit_config, deploy_verifier, feed_params
+from oracle.evm.zkoracle import INT192_MAX, INT192_MIN, AnswerParams, ZkOracle
+from oracle.feed_circuit import build_feed_circuit, feed_answer
+from oracle.feeds.answer import answer_position
+from oracle.feeds.bundle import write_bundle
+from oracle.feeds.schema import FeedSpec
+from oracle.paths import build_dir
+from oracle.provers import LocalProver, Proof
+from relayer.sender import TransactionSender
+
+BUNDLE_SIZES = (1, 2, 4, 8)
+# The demo feed's submit gas when issue 14 was written: the acceptance figure's denominator.
+SINGLE_FEED_SUBMIT_GAS = 670_798
+
+
+def answer_params(spec: FeedSpec, circuit: CircuitArtifacts) -> list[tuple[str, AnswerParams]]:
+    """Each of ``spec``'s ``[[answers]]`` as the oracle registers it: its id and where it lies past the feed's output."""
+    names, shapes = output_names(circuit.model), circuit.manifest.output_shapes
+    base = feed_answer(spec, circuit)
+    registered = []
+    for answer in spec.answers:
+        decimals = spec.decimals if answer.decimals is None else answer.decimals
+        scale = 10**decimals
+        position = answer_position(answer.output, names, shapes, feed=spec.id)
+        params = AnswerParams(
+            output_offset=position - base,
+            decimals=decimals,
+            heartbeat=answer.heartbeat_seconds,
+            min_answer=INT192_MIN if answer.min_answer is None else math.floor(answer.min_answer * scale),
+            max_answer=INT192_MAX if answer.max_answer is None else math.ceil(answer.max_answer * scale),
+            description=answer.description or spec.description,
+        )
+        registered.append((answer.id, params))
+    return registered
+
+
+def register_bundle(
+    deployer: TransactionSender, oracle: ZkOracle, spec: FeedSpec, circuit: CircuitArtifacts, *, submitter: str
+) -> str:
+    """Deploy the bundle's verifier, register it and each member as its answer, allow ``submitter``; the verifier."""
+    verifier = deploy_verifier(deployer, circuit, feed_id=spec.id)
+    deployer.transact(
+        oracle.register_feed(spec.id, feed_params(spec), circuit_config(spec, circuit, [verifier])),
+        what=f"registerFeed {spec.id}",
+    )
+    for answer_id, params in answer_params(spec, circuit):
+        deployer.transact(oracle.register_answer(spec.id, answer_id, params), what=f"registerAnswer {answer_id}")
+    deployer.transact(oracle.set_submitter(spec.id, submitter, True), what="setSubmitter")
+    return verifier
+
+
+def write_demo_bundle(root: Path, size: int, *, bundle: str) -> FeedSpec:
+    """A bundle of ``size`` copies of the demo feed (ids ``<bundle>-m0``...), written under ``root``."""
+    template = demo_feed_template({}, bench="bench.bundle_gas")
+    members = demo_feed_copies(root / "members", template, [f"{bundle}-m{i}" for i in range(size)])
+    return write_bundle(members, bundle=bundle, out=root / bundle)
+
+
+def bundle_input(spec: FeedSpec, prices: Sequence[float], *, observed_at: int) -> list[float]:
+    """Every member given ``prices``, then the shared observation time."""
+    return spec.model_input(list(prices) * len(spec.answers), observed_at=observed_at)
+
+
+def timed_prove(circuit: CircuitArtifacts, inputs: list[float]) -> tuple[Proof, float]:
+    started = time.perf_counter()
+    proof = LocalProver().prove(circuit, inputs)
+    return proof, time.perf_counter() - started
+
+
+def measure_bundles(
+    oracle: ZkOracle,
+    deployer: TransactionSender,
+    relayer: TransactionSender,
+    *,
+    prices: Sequence[float],
+    now: Any,
+    single_prove_seconds: float,
+    sizes: Sequence[int] = BUNDLE_SIZES,
+) -> list[dict[str, Any]]:
+    """Per bundle size: instances, bare verifyProof and submitAnswers gas, gas and prove time per answer."""
+    w3 = deployer.w3
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="zkoracle-bundles-") as tmp:
+        for size in sizes:
+            bundle = f"bundle{size}"
+            spec = write_demo_bundle(Path(tmp) / bundle, size, bundle=bundle)
+            built = build_feed_circuit(spec, build_root=build_dir())
+            circuit = built.artifacts  # type: ignore[union-attr]  # a bundle is never sliced
+            verifier = register_bundle(deployer, oracle, spec, circuit, submitter=relayer.account.address)
+            proof, prove_seconds = timed_prove(circuit, bundle_input(spec, prices, observed_at=now()))
+            instances = [felt_to_uint(felt) for felt in proof.instances]
+            abi, _ = circuit.verifier_abi_and_bytecode()
+            bare = w3.eth.contract(address=Web3.to_checksum_address(verifier), abi=abi)
+            verified = relayer.transact(bare.functions.verifyProof(proof.proof_bytes, instances), what="bare verify")
+            members = [answer.id for answer in spec.answers]
+            submitted = relayer.transact(
+                oracle.submit_answers(spec.id, proof.proof_bytes, instances, members), what="submitAnswers"
+            )
+            landed = [oracle.latest_round_id(member) is not None for member in members]
+            assert all(landed), f"{bundle}: a member got no round"
+            rows.append(
+                {
+                    "members": size,
+                    "instances": len(instances),
+                    "logrows": circuit.manifest.logrows,
+                    "build_seconds": round(built.seconds, 2),
+                    "build_cached": built.cached,
+                    "verify_proof": verified.gas_used,
+                    "submit_answers": submitted.gas_used,
+                    "gas_per_answer": submitted.gas_used / size,
+                    "gas_per_answer_over_single_submit": submitted.gas_used / size / SINGLE_FEED_SUBMIT_GAS,
+                    "prove_seconds": round(prove_seconds, 3),
+                    "prove_seconds_per_answer": round(prove_seconds / size, 3),
+                    "prove_per_answer_over_single": prove_seconds / size / single_prove_seconds,
+                }
+            )
+    return rows
+
+
+def cheapest_size(rows: Sequence[dict[str, Any]]) -> int:
+    """The bundle size whose gas per answer is lowest among those measured."""
+    return min(rows, key=lambda row: row["gas_per_answer"])["members"]
