@@ -31,6 +31,7 @@ from oracle.circuits.intake import OBSERVED_AT_INPUT, default_opset, prepare_mod
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import BundleError, ZkOracleError
 from oracle.feeds.answer import answer_position
+from oracle.feeds.inputs import InputSpec
 from oracle.feeds.loader import FEED_FILE, load_feed
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
@@ -155,7 +156,7 @@ def _check_together(bundle: str, specs: Sequence[FeedSpec]) -> None:
                 raise BundleError(
                     bundle,
                     spec.id,
-                    f"its {field} is {read(spec)!r}, member '{first.id}' has {read(first)!r}; a bundle has one",
+                    f"its {field} is {read(spec)!r}, member '{first.id}' has {read(first)!r} (a bundle has one for all members)",
                     fix,
                 )
 
@@ -260,7 +261,7 @@ def bundle_toml(
         "schedule": _schedule(bundle, specs, raw, interval_seconds),
     }
     margin = min(spec.input.range_margin for spec in specs)
-    if margin != first.input.model_fields["range_margin"].default:
+    if margin != InputSpec.model_fields["range_margin"].default:
         document["input"] = {"range_margin": margin}
     circuit: dict[str, Any] = {"calibration_target": first.circuit.calibration_target}
     if first.circuit.input_scale is not None:
