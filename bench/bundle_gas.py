@@ -20,6 +20,7 @@ from typing import Any
 
 from web3 import Web3
 
+from bench.gas_trace import overhead_breakdown
 from bench.skeleton import demo_feed_copies, demo_feed_template
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.intake import output_names
@@ -138,6 +139,9 @@ def measure_bundles(
                     "prove_seconds": round(prove_seconds, 3),
                     "prove_seconds_per_answer": round(prove_seconds / size, 3),
                     "prove_per_answer_over_single": prove_seconds / size / single_prove_seconds,
+                    "overhead_breakdown": overhead_breakdown(
+                        w3, submit_tx=submitted.tx_hash, verify_tx=verified.tx_hash
+                    ),
                 }
             )
     return rows
