@@ -15,11 +15,12 @@ the event, the verifier call, the policy's calls, hashing, memory, compute), fro
 opcode traces of the two transactions. ``ratios.submit_over_verify`` is the demo feed's
 (operator policy, one answer): the issue's acceptance figure.
 
-``bundles`` is the curve of feed bundles (``bench.bundle_gas``): 1, 2, 4 and 8 demo-sized
+``bundles`` is the curve of feed bundles (``bench.bundle_gas``): 1, 2, 4, 8 and 16 demo-sized
 feeds proven together and posted with ``submitAnswers``, their instances, verification and
 submission gas, gas per answer and prove time per answer against a single demo feed's;
 ``ratios.bundle8_gas_per_answer`` is the 8-feed bundle's gas per answer over the single
-feed's submit gas of issue 14 (670,798).
+feed's submit gas of issue 14 (670,798); ``bundle8_gas_per_answer_over_submit`` divides by
+this run's demo submit instead.
 """
 
 from __future__ import annotations
@@ -318,6 +319,7 @@ def run() -> dict[str, Any]:
         "ratios": {
             "submit_over_verify": demo_feed["submit_over_verify"],
             "bundle8_gas_per_answer": bundle8["gas_per_answer"] / SINGLE_FEED_SUBMIT_GAS,
+            "bundle8_gas_per_answer_over_submit": bundle8["gas_per_answer"] / demo_feed["submit"],
         },
         "feeds": feeds,
         "reads_estimate_gas": reads,
@@ -397,6 +399,14 @@ def main() -> None:
     console = Console(width=130)
     render(results, console)
     write_results(results, args.out, console)
+    try:
+        from bench.plots import plot_bundles
+    except ModuleNotFoundError:  # matplotlib comes with the bench extra
+        console.print("no plot of the bundle curve: install the bench extra (pip install -e '.[bench]')")
+    else:
+        plot = args.out.with_name("gas-bundles.png")
+        plot_bundles(results["bundles"], plot)
+        console.print(f"bundle curve plotted in {plot}")
     console.print(f"in {time.perf_counter() - started:.0f} s")
 
 

@@ -1,6 +1,6 @@
 """PNG plots of a benchmark-suite result (matplotlib, no display needed).
 
-python -m bench.plots [RESULTS.json]   # draw again from a saved result
+python -m bench.plots [RESULTS.json]   # draw again from a saved result (the suite's, or gas.json's bundles)
 """
 
 from __future__ import annotations
@@ -125,6 +125,27 @@ def plot_resources(models: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def plot_bundles(bundles: list[dict[str, Any]], path: Path) -> None:
+    """Gas and prove time per answer against the bundle size (bench.gas's ``bundles``)."""
+    figure, (gas, prove) = plt.subplots(1, 2, figsize=(10, 4))
+    labels = [f"{b['members']}\n{b['instances']} instances" for b in bundles]
+    per_answer = [b["gas_per_answer"] for b in bundles]
+    _bars(gas, labels, {"submitAnswers gas per answer": per_answer}, legend="upper right")
+    _annotate(gas, per_answer, [f"{b['gas_per_answer_over_single_submit']:.3f}×" for b in bundles])
+    gas.set_xlabel("members (× the single-feed submit, 670,798)")
+    gas.set_ylabel("gas")
+    gas.set_title("Gas per answer")
+    seconds = [b["prove_seconds_per_answer"] for b in bundles]
+    _bars(prove, labels, {"prove seconds per answer": seconds}, legend="upper right")
+    _annotate(prove, seconds, [f"{b['prove_per_answer_over_single']:.2f}×" for b in bundles])
+    prove.set_xlabel("members (× a single demo feed's prove)")
+    prove.set_ylabel("seconds")
+    prove.set_title("Prove time per answer")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
     models = results["models"]
     paths = []
@@ -142,8 +163,14 @@ def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
 
 def main(argv: list[str]) -> None:
     source = Path(argv[0]) if argv else Path(__file__).parent / "results" / "suite" / "suite.json"
-    for path in write_plots(json.loads(source.read_text()), source.parent):
+    results = json.loads(source.read_text())
+    if "bundles" in results:
+        path = source.parent / "gas-bundles.png"
+        plot_bundles(results["bundles"], path)
         print(path)
+    else:
+        for path in write_plots(results, source.parent):
+            print(path)
 
 
 if __name__ == "__main__":
