@@ -127,8 +127,8 @@ def plot_resources(models: dict[str, Any], path: Path) -> None:
 
 def plot_bundles(bundles: list[dict[str, Any]], path: Path) -> None:
     """Gas and prove time per answer against the bundle size (bench.gas's ``bundles``)."""
-    figure, (gas, prove) = plt.subplots(1, 2, figsize=(10, 4))
-    labels = [f"{b['members']}\n{b['instances']} instances" for b in bundles]
+    figure, (gas, prove) = plt.subplots(1, 2, figsize=(11, 4))
+    labels = [f"{b['members']}\n({b['instances']} inst.)" for b in bundles]
     per_answer = [b["gas_per_answer"] for b in bundles]
     _bars(gas, labels, {"submitAnswers gas per answer": per_answer}, legend="upper right")
     _annotate(gas, per_answer, [f"{b['gas_per_answer_over_single_submit']:.3f}×" for b in bundles])
