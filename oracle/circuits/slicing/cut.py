@@ -149,11 +149,11 @@ class ModelGraph:
         Split wide nodes first (:meth:`split_for`): a node is never cut inside.
         """
         budget = row_budget(max_logrows)
-        for index, (node, rows) in enumerate(zip(self.proto.graph.node, self.node_costs, strict=True)):
+        for node, rows in zip(self.proto.graph.node, self.node_costs, strict=True):
             if rows > budget:
                 raise SlicePlanError(
                     model=self.path.name,
-                    node=node.name or f"#{index}",
+                    node=node.name or node.output[0],
                     op_type=node.op_type,
                     rows=rows,
                     needed_logrows=logrows_for(rows),

@@ -73,7 +73,7 @@ def split_wide_nodes(
     added: list[onnx.TensorProto] = []
     replaced: set[str] = set()
     split: list[SplitNode] = []
-    for index, node in enumerate(graph.node):
+    for node in graph.node:
         rows = node_rows(node, shapes)
         axis = _split_axis(node, shapes, weights)
         if rows <= piece_rows or axis is None:
@@ -84,7 +84,7 @@ def split_wide_nodes(
         if count < 2:
             nodes.append(node)
             continue
-        base = node.name or f"{node.op_type}_{index}"
+        base = node.name or node.output[0]
         rewritten, initializers = _pieces(node, base, count, axis, shapes, weights)
         nodes += rewritten
         added += initializers
