@@ -19,6 +19,7 @@ from pathlib import Path
 
 import onnx
 import onnx.utils
+from onnx import TensorProto, numpy_helper
 
 from oracle.circuits.slicing.rows import (
     input_rows,
@@ -35,6 +36,7 @@ from oracle.exceptions import CircuitError, SlicePlanError
 # With max_logrows, a wide node is split into pieces of at most this share of a slice's rows,
 # so the cuts can still balance the slices (pieces in one slice cost no more than the node).
 PIECES_PER_SLICE = 2
+_FLOAT_TYPES = frozenset({TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16})
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,13 @@ class ModelGraph:
         except onnx.onnx_cpp2py_export.shape_inference.InferenceError as exc:  # type: ignore[attr-defined]
             raise CircuitError(f"cannot read model {path} for slicing: {exc}") from exc
         shapes = _tensor_shapes(proto)
-        costs = [node_rows(node, shapes) for node in proto.graph.node]
         graph = proto.graph
+        scalars = {
+            init.name: float(numpy_helper.to_array(init).reshape(-1)[0])
+            for init in graph.initializer
+            if numel(init.dims) == 1 and init.data_type in _FLOAT_TYPES
+        }
+        costs = [node_rows(node, shapes, scalars=scalars) for node in graph.node]
         weights = {init.name for init in graph.initializer}
         return cls(
             path=path,

@@ -207,7 +207,13 @@ def _pieces(
             )
         else:
             nodes.append(helper.make_node(node.op_type, inputs, [output], name=piece, **attrs))
-            parts = [take(carried, a, b, shape, f"{piece}.part{i}") for i, (a, b, shape) in enumerate(offsets, 1)]
+            if numel(y_shape[:axis]) == 1:
+                # Flattened, the earlier pieces lie in the carried tensor as their concatenation does: one
+                # Slice takes them all (a Slice costs rows for the whole tensor it reads, see rows).
+                done = tuple(feature if i == axis else d for i, d in enumerate(y_shape))
+                parts = [take(carried, x_width, offsets[-1][1], done, f"{piece}.parts")]
+            else:
+                parts = [take(carried, a, b, shape, f"{piece}.part{i}") for i, (a, b, shape) in enumerate(offsets, 1)]
             nodes.append(helper.make_node("Concat", [*parts, output], [y], name=f"{piece}.join", axis=axis))
         feature += size
     return nodes, inits
