@@ -120,7 +120,7 @@ def _slicing_layout(spec: FeedSpec, prepared: PreparedModel) -> tuple[ModelGraph
     if spec.slicing.cuts:
         field = "slicing.cuts"
     else:
-        field = "slicing.slices" if spec.slicing.max_logrows is None else "slicing.max_logrows"
+        field = "slicing.slices" if spec.slicing.slices is not None else "slicing.max_logrows"
     try:
         graph = ModelGraph.load(spec.model_path, onnx_bytes=prepared.onnx_bytes)
         return plan.layout(graph, samples=spec.model_samples())
