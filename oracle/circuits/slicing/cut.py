@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -126,7 +126,7 @@ class ModelGraph:
         model, splits = split_wide_nodes(
             self.proto, _tensor_shapes(self.proto), piece_rows, model_name=self.path.name, samples=samples
         )
-        return self if not splits else replace(ModelGraph._of(self.path, model, splits), path=self.path)
+        return self if not splits else ModelGraph._of(self.path, model, splits)
 
     def cut_named(self, tensor: str) -> CutPoint:
         for point in self.cut_points:
