@@ -16,6 +16,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.slicing import ModelGraph, SlicingPlan
+from oracle.circuits.slicing.cut import tensor_shapes
 from oracle.circuits.slicing.rows import logrows_for, row_budget
 from oracle.circuits.slicing.split import split_wide_nodes
 from oracle.exceptions import SlicePlanError
@@ -122,19 +123,15 @@ def test_every_splittable_op_split_finely_computes_the_original(tmp_path: Path, 
         path = _save(tmp_path / "m.onnx", nodes, weights, [1, 7], "y", [1, 3])
     graph = ModelGraph.load(path)
     samples = _samples(graph)
-    model, splits = split_wide_nodes(graph.proto, _shapes(graph), piece_rows=40, model_name="m", samples=samples)
+    model, splits = split_wide_nodes(
+        graph.proto, tensor_shapes(graph.proto), piece_rows=40, model_name="m", samples=samples
+    )
     assert splits and splits[0].pieces >= 3
     split = ModelGraph.load(path, onnx_bytes=model.SerializeToString())
     assert len(split.cut_points) > len(graph.cut_points)  # a cut may fall between any two pieces
     for number, sample in enumerate(samples):
         got = _chained(split, split.cut_points, tmp_path / f"slices-{number}", sample)
         np.testing.assert_allclose(got, OnnxModel(path).run(sample), rtol=1e-4, atol=1e-4)
-
-
-def _shapes(graph: ModelGraph) -> dict[str, tuple[int, ...]]:
-    from oracle.circuits.slicing.cut import _tensor_shapes
-
-    return _tensor_shapes(graph.proto)
 
 
 def test_narrow_boundaries_win_when_the_largest_slice_ties(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ class ModelGraph:
             proto = onnx.shape_inference.infer_shapes(model, strict_mode=True)
         except onnx.onnx_cpp2py_export.shape_inference.InferenceError as exc:  # type: ignore[attr-defined]
             raise CircuitError(f"cannot read model {path} for slicing: {exc}") from exc
-        shapes = _tensor_shapes(proto)
+        shapes = tensor_shapes(proto)
         graph = proto.graph
         scalars = {
             init.name: float(numpy_helper.to_array(init).reshape(-1)[0])
@@ -124,7 +124,7 @@ class ModelGraph:
         """
         piece_rows = row_budget(max_logrows) // PIECES_PER_SLICE
         model, splits = split_wide_nodes(
-            self.proto, _tensor_shapes(self.proto), piece_rows, model_name=self.path.name, samples=samples
+            self.proto, tensor_shapes(self.proto), piece_rows, model_name=self.path.name, samples=samples
         )
         return self if not splits else ModelGraph._of(self.path, model, splits)
 
@@ -288,7 +288,8 @@ def _min_max_partition(span: Callable[[int, int], int], widths: Sequence[int], s
     return list(best[slices][last][2][:-1])
 
 
-def _tensor_shapes(proto: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+def tensor_shapes(proto: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape in a shape-inferred model, a symbolic dimension taken as 1."""
     shapes: dict[str, tuple[int, ...]] = {}
     graph = proto.graph
     for value in [*graph.input, *graph.value_info, *graph.output]:
