@@ -2,12 +2,14 @@
 
 Run from the repository root (``make bench`` runs it after the suite)::
 
-    python -m bench.slicing [--slices 2 4] [--runs N] [--out DIR]
+    python -m bench.slicing [--slices 2 4] [--runs N] [--out DIR] [--plan-only]
 
 The model is an MLP forecaster 64 → 512 → 512 → 256 → 1 (``bench/models/mlp.py``'s
-recipe), which needs logrows ≥ 18 whole. It is built whole and cut into N balanced
-slices for each N (content-addressed builds under ``DIR/slicing/build``, so a rerun
-skips them). Then one model input is proven by every configuration, each proof in a
+recipe), which needs logrows 18 whole. It is built whole and cut into N slices for each
+N, planned with the smallest ``max_logrows`` that yields exactly N slices (its wide
+layers split into pieces; see ``oracle/circuits/slicing/split.py``), so each N's slices
+are as small as N slices can be (content-addressed builds under ``DIR/slicing/build``, so
+a rerun skips them). ``--plan-only`` prints those plans and builds nothing. Then one model input is proven by every configuration, each proof in a
 fresh ``bench.proving`` process: whole, one process; sliced, one process per slice, all
 started at once, then again one slice at a time. Measured per configuration: wall time from starting the first process
 to the end of the last, CPU time (user + sys of the processes, from ``wait4``), each
@@ -41,11 +43,15 @@ from bench.skeleton import write_results
 from bench.suite import describe_machine
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.intake import prepare_model
 from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.quantize import felt_to_float
-from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.slicing.links import commitment_layout, linked
+from oracle.circuits.slicing.rows import RANGE_CHECK_LOGROWS
+from oracle.circuits.slicing_plan import MAX_LOGROWS
 from oracle.circuits.verify import verify_document
+from oracle.exceptions import SlicePlanError
 from oracle.inference import OnnxModel, split_by_shapes
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import Proof
@@ -156,7 +162,37 @@ def answer(proof: Proof, circuit: CircuitArtifacts) -> float:
     return felt_to_float(proof.instances[manifest.answer_index(0)], manifest.output_scale)
 
 
-def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) -> dict[str, Any]:
+def plan_for(model_path: Path, samples: Sequence[Sequence[float]], count: int) -> SlicingPlan:
+    """The plan with the smallest ``max_logrows`` that cuts the model into exactly ``count`` slices."""
+    prepared = prepare_model(model_path, input_size=len(samples[0]))
+    graph = ModelGraph.load(model_path, onnx_bytes=prepared.onnx_bytes)
+    for max_logrows in range(RANGE_CHECK_LOGROWS, MAX_LOGROWS + 1):
+        plan = SlicingPlan(slices=count, max_logrows=max_logrows)
+        try:
+            _graph, cuts = plan.layout(graph)
+        except SlicePlanError:
+            continue
+        if len(cuts) + 1 == count:
+            return plan
+    raise RuntimeError(f"no max_logrows cuts {model_path.name} into exactly {count} slices")
+
+
+def describe_plan(model_path: Path, samples: Sequence[Sequence[float]], plan: SlicingPlan) -> list[str]:
+    prepared = prepare_model(model_path, input_size=len(samples[0]))
+    graph, cuts = plan.layout(ModelGraph.load(model_path, onnx_bytes=prepared.onnx_bytes), samples=samples)
+    lines = [f"{len(cuts) + 1} slices under max_logrows {plan.max_logrows}"]
+    lines += [f"  split: {s.name} ({s.op_type}) in {s.pieces}" for s in graph.splits]
+    lines += [
+        f"  slice {index}: {' '.join(e.ops)}; ~{e.rows:,} rows, logrows {e.logrows}; in {e.input_width} → out "
+        f"{e.output_width}"
+        for index, e in enumerate(graph.estimates(cuts))
+    ]
+    return lines
+
+
+def run(
+    slice_counts: Sequence[int], *, runs: int, out: Path, console: Console, plan_only: bool = False
+) -> dict[str, Any] | None:
     started = time.perf_counter()
     machine = describe_machine()
     workdir = out / "slicing"
@@ -164,6 +200,12 @@ def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) 
     folder = write_feed(MODEL, workdir / "feed")
     model_path = folder / "model.onnx"
     samples = model_samples(MODEL)
+    plans = {count: plan_for(model_path, samples, count) for count in slice_counts}
+    for plan in plans.values():
+        for line in describe_plan(model_path, samples, plan):
+            console.print(line)
+    if plan_only:
+        return None
     inputs = [round(p, 6) for p in price_window(INPUT_TICK, MODEL.window)]
     log = workdir / "ezkl.log"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +221,7 @@ def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) 
         for count in slice_counts:
             console.print(f"building {count} slices")
             result = build_sliced_circuit(
-                model_path, samples, SlicingPlan(slices=count), build_root=build_root, progress=progress(f"N={count}")
+                model_path, samples, plans[count], build_root=build_root, progress=progress(f"N={count}")
             )
             cold = sum(result.circuit.manifest.timings.values())
             sliced[count] = (result.circuit, build_figures(result.seconds, result.cached, cold))
@@ -233,9 +275,10 @@ def run(slice_counts: Sequence[int], *, runs: int, out: Path, console: Console) 
         last_proof = config_runs[-1][0][-1].proof
         configurations[f"sliced-{count}"] = {
             "slices": count,
+            "max_logrows": plans[count].max_logrows,
             "logrows": [c.manifest.logrows for c in circuits if c is not None],
             "circuit_keys": [c.manifest.key for c in circuits if c is not None],
-            "estimated_costs": [entry.estimated_cost for entry in circuit.manifest.slices],
+            "estimated_rows": [entry.estimated_cost for entry in circuit.manifest.slices],
             "boundaries": [entry.output_tensor for entry in circuit.manifest.slices[:-1]],
             "scale": circuit.manifest.scale,
             "build": build,
@@ -376,6 +419,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"writes slicing.json and slicing/ there (default {DEFAULT_OUT})"
     )
+    parser.add_argument("--plan-only", action="store_true", help="print each slice count's plan and build nothing")
     args = parser.parse_args(argv)
     if args.runs < 1 or any(count < 2 for count in args.slices):
         parser.error("--runs must be at least 1 and every slice count at least 2")
@@ -386,7 +430,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     console = Console()
-    results = run(args.slices, runs=args.runs, out=args.out, console=console)
+    results = run(args.slices, runs=args.runs, out=args.out, console=console, plan_only=args.plan_only)
+    if results is None:
+        return
     render(results, console)
     write_results(results, args.out / "slicing.json", console)
 

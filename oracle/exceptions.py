@@ -67,6 +67,40 @@ class ModelIntakeError(CircuitError):
         super().__init__(f"{owner}{where}: {problem}; {fix}")
 
 
+class SlicePlanError(CircuitError):
+    """No cuts keep every slice within ``max_logrows``: one node is too big for a slice (``node`` set), or the
+    graph has too few places to cut. Carries the offending figures; ``problem`` and ``fix`` are the message's parts."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        node: str | None,
+        op_type: str | None,
+        rows: int,
+        needed_logrows: int,
+        max_logrows: int,
+        splittable: bool,
+        slices: int | None = None,
+    ) -> None:
+        self.model, self.node, self.op_type, self.rows = model, node, op_type, rows
+        self.max_logrows, self.needed_logrows = max_logrows, needed_logrows
+        if node is not None:
+            why = "even split into one output feature a piece" if splittable else "and it cannot be split"
+            self.problem = (
+                f"node '{node}' ({op_type}) of {model} alone needs about {rows:,} rows (logrows "
+                f"{self.needed_logrows}), more than max_logrows {max_logrows} holds, {why}"
+            )
+        else:
+            self.problem = (
+                f"{model} cannot be cut into at most {slices} slices of logrows {max_logrows} or less: the "
+                f"largest would need about {rows:,} rows (logrows {self.needed_logrows}); the graph has too few "
+                "places where a single tensor crosses"
+            )
+        self.fix = f"set max_logrows = {self.needed_logrows} or more"
+        super().__init__(f"{self.problem}; {self.fix}")
+
+
 class DevSrsRefusedError(CircuitError):
     """A verifier built on a locally generated (dev) SRS was headed for a non-dev chain."""
 

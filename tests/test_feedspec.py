@@ -71,6 +71,10 @@ def test_bad_samples_file_is_named(tmp_path: Path) -> None:
         ('cuts = ["w1"]', "slicing.cuts", "cannot cut at tensor 'w1'"),
         ("slices = 12", "slicing.slices", "12 slices need 11 cut points"),
         ("slices = 3\nprove = [0, 1]", "slicing.prove", r"must include the first \(0\) and last \(2\)"),
+        ('max_logrows = 16\ncuts = ["z2"]', "slicing", "max_logrows chooses the cuts itself"),
+        ("max_logrows = 16\nprove = [0, 1]", "slicing", "prove needs a fixed slice count"),
+        ("max_logrows = 12", "slicing.max_logrows", "greater than or equal to 15"),
+        ("slices = 12\nmax_logrows = 15", "slicing.slices", "12 slices need 11 cut points"),
     ],
 )
 def test_a_bad_slicing_plan_names_the_feed_field_and_fix(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -10,15 +11,38 @@ from oracle.exceptions import CircuitError
 if TYPE_CHECKING:
     from oracle.circuits.slicing.cut import CutPoint, ModelGraph
 
+# A feed's slices are at most this many.
+MAX_SLICES = 16
+# KZG's BN254 SRS (and EZKL) stop at 2**26 rows.
+MAX_LOGROWS = 26
+
 
 @dataclass(frozen=True)
 class SlicingPlan:
-    """Where to cut and which slices to prove: explicit cut tensors, or a slice count to balance."""
+    """Where to cut and which slices to prove: explicit cut tensors, or a slice count to balance.
+
+    With ``max_logrows``, nodes too wide for a slice of that size are split into pieces first
+    and ``slices`` is the least count: the plan takes the fewest slices, at least that many,
+    each estimated within ``max_logrows``.
+    """
 
     slices: int | None = None
     cuts: tuple[str, ...] = ()
     proven: tuple[int, ...] | None = None  # None: every slice
     calibration_target: Literal["resources", "accuracy"] = "resources"
+    max_logrows: int | None = None
+
+    def layout(
+        self, graph: ModelGraph, *, samples: Sequence[Sequence[float]] = ()
+    ) -> tuple[ModelGraph, list[CutPoint]]:
+        """The graph the slices are cut from (``graph``, or it with wide nodes split) and the cuts.
+
+        ``samples`` check that a split graph computes what ``graph`` does.
+        """
+        if self.max_logrows is not None:
+            split = graph.split_for(self.max_logrows, samples=samples)
+            return split, split.fitting_cuts(self.max_logrows, min_slices=self.slices or 2)
+        return graph, self.cut_points(graph)
 
     def cut_points(self, graph: ModelGraph) -> list[CutPoint]:
         if self.cuts:

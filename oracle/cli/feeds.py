@@ -23,7 +23,7 @@ from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
 from oracle.feed_circuit import FeedCircuit, build_feed_circuit, describe
 from oracle.feeds.bundle import write_bundle
-from oracle.feeds.checks import check_feed, source_input_shapes
+from oracle.feeds.checks import check_feed, slicing_layout, source_input_shapes
 from oracle.feeds.loader import FEED_FILE, load_feed
 from oracle.feeds.samples import check_sample_shapes, flat, read_samples
 from oracle.feeds.schema import FEED_ID_PATTERN, FeedSpec
@@ -61,8 +61,43 @@ def validate(folders: FoldersArg = None) -> None:
             console.print(f"[red]error[/red] {folder}: {escape(str(exc))}", soft_wrap=True)
         else:
             console.print(f"[green]ok[/green]    {folder}: {spec.id}")
+            if spec.slicing is not None:
+                for line in _plan_lines(spec):
+                    console.print(f"      {escape(line)}", soft_wrap=True)
     if failed:
         raise typer.Exit(1)
+
+
+def _plan_lines(spec: FeedSpec) -> list[str]:
+    """The slicing plan: per slice its ops, estimated rows and logrows, and the values entering and leaving it."""
+    graph, cuts = slicing_layout(spec)
+    estimates = graph.estimates(cuts)
+    logrows = max(e.logrows for e in estimates)
+    limit = (
+        "" if spec.slicing is None or spec.slicing.max_logrows is None else f"max_logrows {spec.slicing.max_logrows}; "
+    )
+    ops = [_compact_ops(e.ops) for e in estimates]
+    width, digits = max(len(text) for text in ops), len(str(len(ops) - 1))
+    lines = [f"{len(estimates)} slices, est. logrows {logrows} ({limit}every slice is built at the largest)"]
+    if graph.splits:
+        lines.append("split: " + ", ".join(f"{s.name} ({s.op_type}) in {s.pieces}" for s in graph.splits))
+    return lines + [
+        f"slice {index:<{digits}}  {text:<{width}}  {f'~{e.rows:,}':>8} rows  logrows {e.logrows}  "
+        f"in {e.input_width} → out {e.output_width}"
+        for index, (text, e) in enumerate(zip(ops, estimates, strict=True))
+    ]
+
+
+def _compact_ops(ops: list[str]) -> str:
+    """``Gemm 1/5 Gemm 2/5 Relu`` as ``Gemm 1-2/5 Relu``: consecutive pieces of one node as a range."""
+    runs: list[list[str]] = []
+    for op in ops:
+        name, _, piece = op.partition(" ")
+        if runs and piece and runs[-1][0] == name and runs[-1][2] == piece.split("/")[1]:
+            runs[-1][1] = runs[-1][1].split("-")[0] + "-" + piece.split("/")[0]
+        else:
+            runs.append([name, piece.split("/")[0], piece.split("/")[1]] if piece else [name, "", ""])
+    return " ".join(f"{name} {first}/{count}" if count else name for name, first, count in runs)
 
 
 @feeds_app.command("list")

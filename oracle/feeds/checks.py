@@ -11,9 +11,9 @@ import math
 
 from oracle.circuits.intake import OBSERVED_AT_INPUT, PreparedModel, check_public_values, prepare_model
 from oracle.circuits.quantize import MAX_EXACT_INPUT_STEPS
-from oracle.circuits.slicing import ModelGraph
+from oracle.circuits.slicing import CutPoint, ModelGraph
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
-from oracle.exceptions import CircuitError, FeedSpecError
+from oracle.exceptions import CircuitError, FeedSpecError, SlicePlanError
 from oracle.feeds.answer import answer_position
 from oracle.feeds.samples import check_sample_shapes, read_samples
 from oracle.feeds.schema import FeedSpec
@@ -96,19 +96,37 @@ def _check_onchain_input_range(spec: FeedSpec) -> None:
 
 def _check_slicing(spec: FeedSpec, prepared: PreparedModel) -> None:
     """The cuts exist in the graph and the proven slices are a valid choice, before any slice is built."""
+    _, cuts = _slicing_layout(spec, prepared)
     assert spec.slicing is not None
     plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
-    field = "slicing.cuts" if spec.slicing.cuts else "slicing.slices"
-    try:
-        graph = ModelGraph.load(spec.model_path, onnx_bytes=prepared.onnx_bytes)
-        cuts = plan.cut_points(graph)
-    except CircuitError as exc:
-        raise FeedSpecError(
-            spec.id, field, str(exc), "cut at one of the tensors listed, or ask for fewer slices"
-        ) from exc
     try:
         plan.proven_mask(len(cuts) + 1)
     except CircuitError as exc:
         raise FeedSpecError(
             spec.id, "slicing.prove", str(exc), f"list slice indices from 0 to {len(cuts)}, including both ends"
+        ) from exc
+
+
+def slicing_layout(spec: FeedSpec) -> tuple[ModelGraph, list[CutPoint]]:
+    """The graph a sliced feed's slices are cut from (wide nodes split under max_logrows) and its cuts."""
+    samples = spec.model_samples()
+    prepared = prepare_model(spec.model_path, feed=spec.id, input_size=len(samples[0]), observation_time=True)
+    return _slicing_layout(spec, prepared)
+
+
+def _slicing_layout(spec: FeedSpec, prepared: PreparedModel) -> tuple[ModelGraph, list[CutPoint]]:
+    assert spec.slicing is not None
+    plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
+    if spec.slicing.cuts:
+        field = "slicing.cuts"
+    else:
+        field = "slicing.slices" if spec.slicing.slices is not None else "slicing.max_logrows"
+    try:
+        graph = ModelGraph.load(spec.model_path, onnx_bytes=prepared.onnx_bytes)
+        return plan.layout(graph, samples=spec.model_samples())
+    except SlicePlanError as exc:
+        raise FeedSpecError(spec.id, "slicing.max_logrows", exc.problem, exc.fix) from exc
+    except CircuitError as exc:
+        raise FeedSpecError(
+            spec.id, field, str(exc), "cut at one of the tensors listed, or ask for fewer slices"
         ) from exc

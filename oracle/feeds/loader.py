@@ -33,7 +33,9 @@ _FIXES = {
     "input.evm_view": "the contract checks the views' raw values; remove [input] and transform inside the model",
     "chain.rpc_url": 'use the chain\'s HTTP(S) JSON-RPC URL (e.g. rpc_url = "https://mainnet.base.org")',
     "chain.secret": 'name an environment variable (relayer_key_env = "MY_RELAYER_KEY") or a keystore + password_env',
-    "slicing": 'set slices = 3 (a count to balance) or cuts = ["tensor", ...], and prove = [0, ..., last] or nothing',
+    "slicing": 'set slices = 3 (a count to balance), cuts = ["tensor", ...] or max_logrows = 16 (the largest slice; '
+    "slices then the least count), and prove = [0, ..., last] or nothing (not with max_logrows)",
+    "slicing.max_logrows": "use an integer from 15 (EZKL's smallest circuit, its range-check table) to 26",
     "onchain.permissionless": 'set onchain.input_policy = "attested" (with [attestation] attesters) or "onchain" '
     "(an evm_aggregator source), or remove permissionless and keep an allow-list",
     "onchain.input_policy": "match the policy to the source: attested needs an [attestation] table listing "

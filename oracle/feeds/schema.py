@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from oracle.circuits.slicing_plan import SlicingPlan
+from oracle.circuits.slicing.rows import RANGE_CHECK_LOGROWS
+from oracle.circuits.slicing_plan import MAX_LOGROWS, MAX_SLICES, SlicingPlan
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
 from oracle.feeds.answer import OutputRef, check_syntax
 from oracle.feeds.inputs import InputSpec
@@ -82,8 +83,20 @@ class CircuitSpec(StrictSpec):
 class SlicingSpec(StrictSpec):
     """Prove the model as slices linked by KZG commitments (DSperse-style), in parallel."""
 
-    slices: int | None = Field(default=None, ge=2, le=16, description="cut into this many cost-balanced slices")
+    slices: int | None = Field(
+        default=None,
+        ge=2,
+        le=MAX_SLICES,
+        description="cut into this many cost-balanced slices (with max_logrows: at least this many)",
+    )
     cuts: tuple[str, ...] = Field(default=(), description="or: the tensors to cut at, in graph order")
+    max_logrows: int | None = Field(
+        default=None,
+        ge=RANGE_CHECK_LOGROWS,
+        le=MAX_LOGROWS,
+        description="no slice may need more than 2**max_logrows rows: wide Gemm/MatMul/Conv nodes are split into "
+        "pieces and the fewest slices that fit are cut",
+    )
     prove: tuple[int, ...] | None = Field(
         default=None,
         description="targeted verification: the slices to prove (0-based; must include the first and last); "
@@ -92,17 +105,32 @@ class SlicingSpec(StrictSpec):
 
     @model_validator(mode="after")
     def _one_plan(self) -> SlicingSpec:
-        if (self.slices is None) == (not self.cuts):
-            raise ValueError("set exactly one of slices (a count) and cuts (tensor names)")
+        if self.max_logrows is not None:
+            if self.cuts:
+                raise ValueError("max_logrows chooses the cuts itself: remove cuts (or max_logrows)")
+            if self.prove is not None:
+                raise ValueError("prove needs a fixed slice count, which max_logrows leaves to the planner: remove one")
+        elif (self.slices is None) == (not self.cuts):
+            raise ValueError("set exactly one of slices (a count), cuts (tensor names) and max_logrows")
         return self
 
     @property
     def proven_count(self) -> int:
-        """How many slice proofs each round takes."""
-        return len(set(self.prove)) if self.prove is not None else self.slices or len(self.cuts) + 1
+        """How many slice proofs each round takes (at most, where max_logrows leaves the count to the planner)."""
+        if self.prove is not None:
+            return len(set(self.prove))
+        if self.max_logrows is not None:
+            return MAX_SLICES
+        return self.slices or len(self.cuts) + 1
 
     def plan(self, *, calibration_target: Literal["resources", "accuracy"]) -> SlicingPlan:
-        return SlicingPlan(slices=self.slices, cuts=self.cuts, proven=self.prove, calibration_target=calibration_target)
+        return SlicingPlan(
+            slices=self.slices,
+            cuts=self.cuts,
+            proven=self.prove,
+            calibration_target=calibration_target,
+            max_logrows=self.max_logrows,
+        )
 
 
 class TriggerSpec(StrictSpec):

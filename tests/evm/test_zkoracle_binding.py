@@ -18,6 +18,7 @@ from oracle.evm.zkoracle import (
     INT192_MIN,
     MAX_SLICES,
     UNPROVEN_VERIFIER,
+    AnswerParams,
     Attestation,
     CircuitConfig,
     FeedParams,
@@ -34,6 +35,7 @@ from oracle.evm.zkoracle import (
 # Each dataclass and the IZkOracle struct it mirrors.
 STRUCTS = {
     "FeedParams": FeedParams,
+    "AnswerParams": AnswerParams,
     "OnchainInput": OnchainInput,
     "Attestation": Attestation,
     "InputEvidence": InputEvidence,

@@ -21,7 +21,7 @@ class SliceEntry:
     model_file: str  # relative to the sliced circuit's folder
     input_tensor: str
     output_tensor: str
-    estimated_cost: int
+    estimated_cost: int  # the planner's estimate of its EZKL rows (see slicing.rows)
     circuit_key: str | None  # the slice's own circuit build; None when the slice is not proven
 
 

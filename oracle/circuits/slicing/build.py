@@ -55,6 +55,8 @@ def sliced_build_key(
     plan: SlicingPlan,
     samples: Sequence[Sequence[float]],
 ) -> str:
+    # A graph split under max_logrows is derived from the model and it; unset, it stays out of the key.
+    split = {} if plan.max_logrows is None else {"max_logrows": plan.max_logrows}
     return content_key(
         build_format=SLICED_FORMAT,
         onnx_bytes=onnx_bytes,
@@ -62,6 +64,7 @@ def sliced_build_key(
         cuts=list(cuts),
         proven=list(proven),
         target=plan.calibration_target,
+        **split,
     )
 
 
@@ -77,19 +80,17 @@ def build_sliced_circuit(
 ) -> SlicedBuildResult:
     """Build (or find cached) the sliced circuit for ``model_path`` cut as ``plan`` says.
 
-    The prepared model (see :mod:`oracle.circuits.intake`) is what is cut and committed to.
+    The prepared model (see :mod:`oracle.circuits.intake`) is what is cut (after splitting its
+    wide nodes, under ``plan.max_logrows``) and committed to.
     """
     started = time.perf_counter()
     report = progress or (lambda _step: None)
     if not samples:
         raise CircuitError(f"{model_path}: at least one sample input is needed to calibrate the slices")
-    prepared = prepare_model(
-        model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time
-    )
+    prepared = prepare_model(model_path, feed=feed, input_size=len(samples[0]), observation_time=observation_time)
     check_public_values(prepared, feed=feed)
     onnx_bytes = prepared.onnx_bytes
-    graph = ModelGraph.load(model_path, onnx_bytes=onnx_bytes)
-    cuts = plan.cut_points(graph)
+    graph, cuts = plan.layout(ModelGraph.load(model_path, onnx_bytes=onnx_bytes), samples=samples)
     proven = plan.proven_mask(len(cuts) + 1)
     key = sliced_build_key(onnx_bytes, [p.tensor for p in cuts], proven, plan, samples)
     final = build_root / f"{SLICED_PREFIX}{key}"
@@ -126,7 +127,7 @@ def _build_into(
     onnx_bytes = prepared.onnx_bytes
     (workdir / "model.onnx").write_bytes(onnx_bytes)
     paths = graph.extract(cuts, workdir)
-    costs = graph.slice_costs(cuts)
+    costs = graph.slice_rows(cuts)
     last = len(paths) - 1
     boundaries = [None, *(p.tensor for p in cuts), None]
 
@@ -166,7 +167,7 @@ def _build_into(
         if not proven[index]:
             circuit_keys.append(None)
             continue
-        report(f"building slice {index + 1}/{len(paths)} ({path.name}, est. cost {costs[index]}, logrows {logrows})")
+        report(f"building slice {index + 1}/{len(paths)} ({path.name}, est. {costs[index]:,} rows, logrows {logrows})")
         result = build_circuit(path, per_slice[index], build_root=build_root, options=options(index, scale, logrows))
         manifest = result.artifacts.manifest
         timings[f"slice-{index}"] = round(result.seconds, 3)

@@ -3,25 +3,40 @@
 A cut is valid where exactly one tensor crosses it: every value computed before the cut
 and used after it is that tensor. Each slice then has one input and one output tensor,
 and the slices' boundary commitments (one KZG commitment each) describe the whole
-activation passed on. Automatic cuts balance an estimate of each slice's circuit size:
-multiply-accumulates for Gemm/MatMul/Conv, output elements for everything else.
+activation passed on. Cuts are chosen on an estimate of each slice's EZKL rows (see
+``slicing.rows``): its nodes' rows plus its input boundary's, which every value passed
+across a cut costs again in the slice it enters. So of two cuts balancing equally well,
+the one passing fewer values on wins, and it is also the cheaper link.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import onnx
 import onnx.utils
+from onnx import TensorProto, numpy_helper
 
-from oracle.exceptions import CircuitError
+from oracle.circuits.slicing.rows import (
+    input_rows,
+    logrows_for,
+    node_rows,
+    numel,
+    public_output_rows,
+    row_budget,
+)
+from oracle.circuits.slicing.split import SplitNode, piece_label, split_wide_nodes
+from oracle.circuits.slicing_plan import MAX_SLICES
+from oracle.exceptions import CircuitError, SlicePlanError
 
-# Ops whose circuit cost is a product of their operands' dimensions, not their output size.
-_MATMUL_OPS = frozenset({"Gemm", "MatMul"})
-_CONV_OPS = frozenset({"Conv", "ConvTranspose"})
+# With max_logrows, a wide node is split into pieces of at most this share of a slice's rows,
+# so the cuts can still balance the slices (pieces in one slice cost no more than the node).
+PIECES_PER_SLICE = 2
+_FLOAT_TYPES = frozenset({TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16})
 
 
 @dataclass(frozen=True)
@@ -31,33 +46,87 @@ class CutPoint:
     position: int  # nodes[:position] come before the cut
     tensor: str
     shape: tuple[int, ...]
-    cost_before: int  # estimated cost of nodes[:position]
+    cost_before: int  # estimated rows of nodes[:position]
+
+    @property
+    def width(self) -> int:
+        return numel(self.shape)
+
+
+@dataclass(frozen=True)
+class SliceEstimate:
+    """What the planner expects of one slice: its ops, rows and logrows, the values entering and leaving it."""
+
+    ops: list[str]
+    rows: int
+    input_width: int
+    output_width: int
+
+    @property
+    def logrows(self) -> int:
+        return logrows_for(self.rows)
 
 
 @dataclass(frozen=True)
 class ModelGraph:
-    """What slicing needs to know about a model: its nodes, where it can be cut, what each node costs."""
+    """What slicing needs to know about a model: its nodes, where it can be cut, what each node costs in rows."""
 
     path: Path
     proto: onnx.ModelProto
     node_costs: list[int]
     cut_points: list[CutPoint]
+    input_width: int  # values of the model's inputs: the first slice's public inputs
+    output_width: int
+    splits: list[SplitNode] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path, *, onnx_bytes: bytes | None = None) -> ModelGraph:
         """The graph of the model at ``path`` or, given ``onnx_bytes``, of its prepared form."""
         try:
             model = onnx.load(str(path)) if onnx_bytes is None else onnx.load_from_string(onnx_bytes)
-            proto = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-        except (OSError, onnx.onnx_cpp2py_export.shape_inference.InferenceError) as exc:  # type: ignore[attr-defined]
+        except OSError as exc:
             raise CircuitError(f"cannot read model {path} for slicing: {exc}") from exc
-        shapes = _tensor_shapes(proto)
-        costs = [_node_cost(node, shapes) for node in proto.graph.node]
-        return cls(path=path, proto=proto, node_costs=costs, cut_points=_cut_points(proto, shapes, costs))
+        return cls._of(path, model)
+
+    @classmethod
+    def _of(cls, path: Path, model: onnx.ModelProto, splits: list[SplitNode] | None = None) -> ModelGraph:
+        try:
+            proto = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        except onnx.onnx_cpp2py_export.shape_inference.InferenceError as exc:  # type: ignore[attr-defined]
+            raise CircuitError(f"cannot read model {path} for slicing: {exc}") from exc
+        shapes = tensor_shapes(proto)
+        graph = proto.graph
+        scalars = {
+            init.name: float(numpy_helper.to_array(init).reshape(-1)[0])
+            for init in graph.initializer
+            if numel(init.dims) == 1 and init.data_type in _FLOAT_TYPES
+        }
+        costs = [node_rows(node, shapes, scalars=scalars) for node in graph.node]
+        weights = {init.name for init in graph.initializer}
+        return cls(
+            path=path,
+            proto=proto,
+            node_costs=costs,
+            cut_points=_cut_points(proto, shapes, costs),
+            input_width=sum(numel(shapes[v.name]) for v in graph.input if v.name not in weights),
+            output_width=sum(numel(shapes[v.name]) for v in graph.output),
+            splits=splits or [],
+        )
 
     @property
     def total_cost(self) -> int:
         return sum(self.node_costs)
+
+    def split_for(self, max_logrows: int, *, samples: Sequence[Sequence[float]] = ()) -> ModelGraph:
+        """This graph with every node too wide for a slice of ``max_logrows`` split into pieces (see ``split``).
+
+        With ``samples``, the rewritten graph is checked to compute the same outputs on them.
+        """
+        piece_rows = row_budget(max_logrows) // PIECES_PER_SLICE
+        model, splits = split_wide_nodes(
+            self.proto, tensor_shapes(self.proto), piece_rows, model_name=self.path.name, samples=samples
+        )
+        return self if not splits else ModelGraph._of(self.path, model, splits)
 
     def cut_named(self, tensor: str) -> CutPoint:
         for point in self.cut_points:
@@ -70,7 +139,8 @@ class ModelGraph:
         )
 
     def balanced_cuts(self, slices: int) -> list[CutPoint]:
-        """``slices - 1`` cut points splitting the estimated cost as evenly as the graph allows."""
+        """``slices - 1`` cut points making the largest slice as small as the graph allows, then passing the fewest
+        values across the cuts, then spreading the rows most evenly."""
         if slices < 2:
             raise CircuitError(f"model {self.path.name}: slicing needs at least 2 slices, not {slices}")
         if len(self.cut_points) < slices - 1:
@@ -78,11 +148,85 @@ class ModelGraph:
                 f"model {self.path.name}: {slices} slices need {slices - 1} cut points, "
                 f"the graph has {len(self.cut_points)} ({', '.join(p.tensor for p in self.cut_points) or 'none'})"
             )
-        return _min_max_partition(self.cut_points, self.total_cost, slices)
+        return [self.cut_points[j - 1] for j in _min_max_partition(self._span_rows, self._widths(), slices)]
 
-    def slice_costs(self, cuts: Sequence[CutPoint]) -> list[int]:
-        bounds = [0, *(point.position for point in cuts), len(self.node_costs)]
-        return [sum(self.node_costs[a:b]) for a, b in itertools.pairwise(bounds)]
+    def fitting_cuts(self, max_logrows: int, *, min_slices: int = 2) -> list[CutPoint]:
+        """The fewest slices (at least ``min_slices``) each estimated within ``max_logrows``, cut as ``balanced_cuts``.
+
+        Split wide nodes first (:meth:`split_for`): a node is never cut inside.
+        """
+        budget = row_budget(max_logrows)
+        for node, rows in zip(self.proto.graph.node, self.node_costs, strict=True):
+            if rows > budget:
+                raise SlicePlanError(
+                    model=self.path.name,
+                    node=node.name or node.output[0],
+                    op_type=node.op_type,
+                    rows=rows,
+                    needed_logrows=logrows_for(rows),
+                    max_logrows=max_logrows,
+                    splittable=piece_label(node) is not None,
+                )
+        widths = self._widths()
+        best: list[int] = []
+        for count in range(max(min_slices, 2), min(len(self.cut_points) + 1, MAX_SLICES) + 1):
+            best = _min_max_partition(self._span_rows, widths, count)
+            bounds = [0, *best, len(self.cut_points) + 1]
+            if max(self._span_rows(i, j) for i, j in itertools.pairwise(bounds)) <= budget:
+                return [self.cut_points[j - 1] for j in best]
+        if not best:
+            raise CircuitError(
+                f"model {self.path.name}: {max(min_slices, 2)} slices need {max(min_slices, 2) - 1} cut points, "
+                f"the graph has {len(self.cut_points)}"
+            )
+        needed = max(self.slice_rows([self.cut_points[j - 1] for j in best]))
+        raise SlicePlanError(
+            model=self.path.name,
+            node=None,
+            op_type=None,
+            rows=needed,
+            needed_logrows=logrows_for(needed),
+            max_logrows=max_logrows,
+            splittable=False,
+            slices=len(best) + 1,
+        )
+
+    def slice_rows(self, cuts: Sequence[CutPoint]) -> list[int]:
+        """Each slice's estimated rows: its nodes', its input boundary's and (the last) its public outputs'."""
+        index = {point.position: number for number, point in enumerate(self.cut_points, 1)}
+        bounds = [0, *(index[point.position] for point in cuts), len(self.cut_points) + 1]
+        return [self._span_rows(i, j) for i, j in itertools.pairwise(bounds)]
+
+    def estimates(self, cuts: Sequence[CutPoint]) -> list[SliceEstimate]:
+        """Per slice, what the planner expects (for ``feeds validate``)."""
+        positions = [0, *(point.position for point in cuts), len(self.node_costs)]
+        widths = [self.input_width, *(point.width for point in cuts), self.output_width]
+        nodes = list(self.proto.graph.node)
+        return [
+            SliceEstimate(
+                ops=[label for node in nodes[a:b] if (label := _op_label(node))],
+                rows=rows,
+                input_width=widths[number],
+                output_width=widths[number + 1],
+            )
+            for number, ((a, b), rows) in enumerate(
+                zip(itertools.pairwise(positions), self.slice_rows(cuts), strict=True)
+            )
+        ]
+
+    def _widths(self) -> list[int]:
+        return [point.width for point in self.cut_points]
+
+    @cached_property
+    def _rows_before(self) -> list[int]:
+        return [0, *(p.cost_before for p in self.cut_points), self.total_cost]
+
+    def _span_rows(self, i: int, j: int) -> int:
+        """Rows of the slice from bound ``i`` to bound ``j`` (0: the model's start, k: cut point k, last: its end)."""
+        before = self._rows_before
+        entering = input_rows(self.input_width if i == 0 else self.cut_points[i - 1].width)
+        leaving = public_output_rows(self.output_width) if j == len(before) - 1 else 0
+        return before[j] - before[i] + entering + leaving
 
     def extract(self, cuts: Sequence[CutPoint], out_dir: Path) -> list[Path]:
         """Write each slice as a standalone ONNX model: slice-0.onnx, slice-1.onnx, ..."""
@@ -103,29 +247,49 @@ class ModelGraph:
         return paths
 
 
-def _min_max_partition(points: Sequence[CutPoint], total: int, slices: int) -> list[CutPoint]:
-    """The cuts minimising the costliest slice (then the spread), by dynamic programming over cut points."""
-    bounds = [0, *(p.cost_before for p in points), total]
-    last = len(bounds) - 1
-    # best[k][j]: (max cost, sum of squares, chosen bound indices) for k slices ending at bound j.
+def _op_label(node: onnx.NodeProto) -> str:
+    label = piece_label(node)
+    return node.op_type if label is None else label
+
+
+def _min_max_partition(span: Callable[[int, int], int], widths: Sequence[int], slices: int) -> list[int]:
+    """The bounds (1..len(widths), one per cut) of ``slices`` slices: the costliest as cheap as it can be,
+    then the fewest values crossing the cuts, then the least sum of squared costs.
+
+    Bound 0 is the model's start and ``len(widths) + 1`` its end; ``span(i, j)`` is the cost of a slice
+    from bound i to bound j. Two dynamic programmes: the least possible costliest slice, then, with every
+    slice held to it, the narrowest and most even cuts.
+    """
+    last = len(widths) + 1
+    worst: list[dict[int, int]] = [{0: 0}]
+    for k in range(1, slices + 1):
+        ends = [last] if k == slices else range(k, last)
+        worst.append(
+            {
+                j: min(max(before, span(i, j)) for i, before in worst[k - 1].items() if i < j)
+                for j in ends
+                if any(i < j for i in worst[k - 1])
+            }
+        )
+    cap = worst[slices][last]
+    # best[k][j]: (values crossing, sum of squares, chosen bounds) for k slices ending at bound j.
     best: list[dict[int, tuple[int, int, tuple[int, ...]]]] = [{0: (0, 0, ())}]
     for k in range(1, slices + 1):
         layer: dict[int, tuple[int, int, tuple[int, ...]]] = {}
-        ends = [last] if k == slices else range(1, last)
-        for j in ends:
+        for j in [last] if k == slices else range(k, last):
             options = [
-                (max(worst, bounds[j] - bounds[i]), squares + (bounds[j] - bounds[i]) ** 2, (*chosen, j))
-                for i, (worst, squares, chosen) in best[k - 1].items()
-                if i < j
+                (crossing + (widths[j - 1] if j < last else 0), squares + cost**2, (*chosen, j))
+                for i, (crossing, squares, chosen) in best[k - 1].items()
+                if i < j and (cost := span(i, j)) <= cap
             ]
             if options:
                 layer[j] = min(options)
         best.append(layer)
-    _, _, chosen = best[slices][last]
-    return [points[j - 1] for j in chosen[:-1]]
+    return list(best[slices][last][2][:-1])
 
 
-def _tensor_shapes(proto: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+def tensor_shapes(proto: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape in a shape-inferred model, a symbolic dimension taken as 1."""
     shapes: dict[str, tuple[int, ...]] = {}
     graph = proto.graph
     for value in [*graph.input, *graph.value_info, *graph.output]:
@@ -135,26 +299,6 @@ def _tensor_shapes(proto: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
     for init in graph.initializer:
         shapes[init.name] = tuple(init.dims)
     return shapes
-
-
-def _numel(shape: Sequence[int]) -> int:
-    count = 1
-    for dim in shape:
-        count *= dim
-    return count
-
-
-def _node_cost(node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]]) -> int:
-    out = _numel(shapes.get(node.output[0], (1,))) if node.output else 1
-    if node.op_type in _MATMUL_OPS and len(node.input) >= 2:
-        a = shapes.get(node.input[0], ())
-        transposed = node.op_type == "Gemm" and any(a.name == "transA" and a.i for a in node.attribute)
-        inner = (a[0] if transposed else a[-1]) if a else 1
-        return out * inner
-    if node.op_type in _CONV_OPS and len(node.input) >= 2:
-        kernel = shapes.get(node.input[1], ())
-        return out * _numel(kernel[1:]) if kernel else out
-    return max(out, 1)
 
 
 def _cut_points(proto: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], costs: list[int]) -> list[CutPoint]:
