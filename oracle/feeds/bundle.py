@@ -217,16 +217,13 @@ def compose_samples(members: Sequence[Member]) -> list[list[float]]:
 def check_composition(composed: onnx.ModelProto, members: Sequence[Member], *, bundle: str) -> None:
     """Each member's outputs in the composed model equal its own model's, on its samples (onnxruntime)."""
     whole = OnnxModel(composed.SerializeToString(), name=MODEL_FILE)
+    own = [OnnxModel(member.model.SerializeToString(), name=member.spec.model.name) for member in members]
     for row, sample in enumerate(_model_samples(members)):
-        outputs = whole.run(sample)
-        start = 0
-        for member in members:
-            own = OnnxModel(member.model.SerializeToString(), name=member.spec.model.name)
-            size = len(member.spec.load_samples()[0])
-            expected = own.run(sample[start : start + size] + sample[-OBSERVED_AT_LIMBS:])
-            got = outputs[: member.output_size]
-            outputs = outputs[member.output_size :]
-            start += size
+        outputs, values, time = whole.run(sample), sample[:-OBSERVED_AT_LIMBS], sample[-OBSERVED_AT_LIMBS:]
+        for member, model in zip(members, own, strict=True):
+            sources = model.input_size - OBSERVED_AT_LIMBS
+            expected = model.run(values[:sources] + time)
+            got, outputs, values = outputs[: member.output_size], outputs[member.output_size :], values[sources:]
             if not np.allclose(got, expected, rtol=COMPOSITION_TOLERANCE, atol=COMPOSITION_TOLERANCE):
                 raise BundleError(
                     bundle,
