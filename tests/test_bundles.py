@@ -97,13 +97,13 @@ def test_answers_carry_each_members_promises(tmp_path: Path) -> None:
     )
 
 
-def _copy_demo(root: Path, feed_id: str, *, extra: str = "") -> Path:
+def _copy_demo(root: Path, feed_id: str, *, extra: str = "", tail: str = "") -> Path:
     folder = root / feed_id
     folder.mkdir(parents=True)
     for name in ("model.onnx", "samples.json"):
         (folder / name).write_bytes((FEEDS / "demo" / name).read_bytes())
     toml = (FEEDS / "demo" / "feed.toml").read_text().replace('id = "demo"', f'id = "{feed_id}"')
-    (folder / "feed.toml").write_text(toml.replace("[circuit]\n", "[circuit]\n" + extra))
+    (folder / "feed.toml").write_text(toml.replace("[circuit]\n", "[circuit]\n" + extra) + tail)
     return folder
 
 
@@ -115,13 +115,17 @@ def _copy_demo(root: Path, feed_id: str, *, extra: str = "") -> Path:
         (("demo", "stacked"), "stacked", "evm_aggregator source is read back on-chain", "feed of its own"),
         (("demo", "demo"), "demo", "is listed twice", "list each member once"),
         (("demo", "scaled"), "scaled", "circuit.input_scale is 10", "same circuit.input_scale"),
+        (("demo", "answering"), "answering", "posts 1 further answers", "without [[answers]]"),
     ],
 )
 def test_a_member_that_cannot_join_is_one_line_naming_bundle_member_and_fix(
     tmp_path: Path, members: tuple[str, ...], culprit: str, problem: str, fix: str
 ) -> None:
-    scaled = _copy_demo(tmp_path, "scaled", extra="input_scale = 10\n")
-    folders = [scaled if name == "scaled" else FEEDS / name for name in members]
+    copies = {
+        "scaled": _copy_demo(tmp_path, "scaled", extra="input_scale = 10\n"),
+        "answering": _copy_demo(tmp_path, "answering", tail='\n[[answers]]\nid = "again"\noutput = 0\n'),
+    }
+    folders = [copies.get(name, FEEDS / name) for name in members]
     with pytest.raises(BundleError) as refused:
         write_bundle(folders, bundle="majors", out=tmp_path / "majors")
     message = str(refused.value)

@@ -124,6 +124,13 @@ def _check_alone(bundle: str, spec: FeedSpec) -> None:
             f"its {spec.source.kind} source is read back on-chain, which a bundle's source is not",
             "keep it a feed of its own",
         )
+    if spec.answers:
+        raise BundleError(
+            bundle,
+            spec.id,
+            f"it posts {len(spec.answers)} further answers ([[answers]]); a bundle posts one answer per member",
+            "bundle it without [[answers]], or keep it a feed of its own",
+        )
     if spec.source.kind == "bundle":
         raise BundleError(bundle, spec.id, "is itself a bundle", "list its members instead")
 
