@@ -306,18 +306,20 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (answerIds.length == 0) revert ZkOracleNoAnswersListed(feedId);
         (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) =
             _acceptWhole(feedId, proof, instances, evidence);
-        // The proof's observation time is spent for the whole feed, as a round of its own would spend it.
-        feed.latestObservedAt = observedAt;
         uint16 phaseId = feed.phaseId;
+        (uint256 stored, uint256 newest) = (0, 0);
         for (uint256 i = 0; i < answerIds.length; ++i) {
             bytes32 answerId = answerIds[i];
             uint256 position = s_answerPositions[feedId][answerId];
             if (position == 0) revert ZkOracleUnknownAnswer(feedId, answerId);
             FeedState storage answer = s_feeds[answerId];
             if (answer.paused) revert ZkOracleFeedPaused(answerId);
-            // An id listed twice is not later than itself the second time.
+            // Each answer is ordered by its own observation time, and one already holding this
+            // observation (another transaction landed it from the same proof, or it is listed
+            // twice) is passed over: whoever relays a subset first cannot keep the rest out.
             if (observedAt <= answer.latestObservedAt) {
-                revert ZkOracleStaleRound(answerId, observedAt, answer.latestObservedAt);
+                newest = answer.latestObservedAt;
+                continue;
             }
             // A rotation may have left the feed fewer outputs than the answer's place.
             uint256 index = uint256(core.outputIndex) + position - 1;
@@ -326,7 +328,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             }
             answer.phaseId = phaseId;
             _storeRound(answerId, answer, _answer(answerId, answer, core, instances[index]), observedAt, inputsHash);
+            ++stored;
         }
+        if (stored == 0) revert ZkOracleStaleRound(feedId, observedAt, newest);
     }
 
     /// @inheritdoc IZkOracle

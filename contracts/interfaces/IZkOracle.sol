@@ -349,9 +349,13 @@ interface IZkOracle {
 
     /// @notice Verifies `proof` and checks the observation time and the input policy as `submit`
     ///         does, then stores each listed answer of the feed from the verified instances, as
-    ///         a round of its own. The feed's own id gets no round: its observation time is spent.
-    /// @dev Each answer at most once, not paused, and within the current circuit's instances.
-    ///      A RoundSubmitted event per answer, under its id.
+    ///         a round of its own. The feed's own id gets no round.
+    /// @dev Each answer is ordered by its own observation time: one that already holds this
+    ///      observation or a newer one (another transaction landed it from the same proof, or
+    ///      it is listed twice) is passed over, so relaying a subset first cannot keep the
+    ///      others out. Reverts ZkOracleStaleRound when no listed answer took a round, and for
+    ///      an answer not the feed's, paused, or past the current circuit's instances. A
+    ///      RoundSubmitted event per answer stored, under its id.
     /// @param feedId The feed.
     /// @param proof The proof of `outputs = model(inputs)` for the feed's current circuit.
     /// @param instances The public instances the proof was made for.

@@ -186,14 +186,9 @@ contract ZkOracleAnswersTest is OracleTestBase {
         (uint16 proven, uint16 total) = oracle.getCoverage(BTC, btcRound);
         vm.assertEq(uint256(proven), uint256(total), "the feed's coverage");
 
-        // The feed's own id holds no value, and the proof's time is spent for all of it.
+        // The feed's own id holds no value.
         vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleNoRounds.selector, SCORES));
         oracle.latestRoundData(SCORES);
-        vm.prank(relayer);
-        vm.expectRevert(
-            abi.encodeWithSelector(IZkOracle.ZkOracleStaleRound.selector, SCORES, FIRST_OBSERVED_AT, FIRST_OBSERVED_AT)
-        );
-        oracle.submit(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence());
     }
 
     function test_SubmitAnswersNeedsAnAnswer() public {
@@ -235,12 +230,51 @@ contract ZkOracleAnswersTest is OracleTestBase {
         oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(keccak256("other/1")));
     }
 
-    function test_AnAnswerListedTwiceIsRefused() public {
+    function test_AnAnswerListedTwiceTakesOneRound() public {
+        submitAnswers(FIRST_OBSERVED_AT, ids(BTC, BTC));
+        vm.assertEq(uint256(oracle.latestRoundId(BTC)), uint256(PhasedRoundIds.pack(1, 1)), "one round");
+    }
+
+    function test_NothingNewToStoreIsAStaleRound() public {
+        vm.warp(FIRST_OBSERVED_AT + 10);
+        submitAnswers(FIRST_OBSERVED_AT + 10, ids(BTC, SOL));
         vm.prank(relayer);
         vm.expectRevert(
-            abi.encodeWithSelector(IZkOracle.ZkOracleStaleRound.selector, BTC, FIRST_OBSERVED_AT, FIRST_OBSERVED_AT)
+            abi.encodeWithSelector(
+                IZkOracle.ZkOracleStaleRound.selector, SCORES, FIRST_OBSERVED_AT, FIRST_OBSERVED_AT + 10
+            )
         );
-        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(BTC, BTC));
+        oracle.submitAnswers(SCORES, "", instancesAt(FIRST_OBSERVED_AT), noEvidence(), ids(BTC, SOL));
+    }
+
+    /// @dev The attack: on a feed anyone may relay, an attacker copies a pending submission's
+    ///      proof and lands it first for one answer only, hoping the honest transaction (all
+    ///      answers) then reverts and the others miss this observation.
+    function test_AttackRelayingOneAnswerFirstDoesNotKeepTheOthersOut() public {
+        bytes32 open = keccak256("open scores");
+        IZkOracle.FeedParams memory params = feedParams(MAX_AGE);
+        params.inputPolicy = IZkOracle.InputPolicy.Onchain;
+        params.permissionless = true;
+        IZkOracle.CircuitConfig memory circuit = threeOutputs(verifier);
+        circuit.inputCount = 3; // only the time limbs: nothing else to read on-chain
+        vm.startPrank(admin);
+        oracle.registerFeed(open, params, circuit);
+        oracle.registerAnswer(open, keccak256("open/a"), answerParams(0, 8, "a"));
+        oracle.registerAnswer(open, keccak256("open/b"), answerParams(1, 8, "b"));
+        vm.stopPrank();
+        uint256[] memory instances = instancesAt(FIRST_OBSERVED_AT);
+
+        vm.prank(outsider);
+        oracle.submitAnswers(open, "", instances, noEvidence(), ids(keccak256("open/a")));
+        vm.prank(relayer);
+        oracle.submitAnswers(open, "", instances, noEvidence(), ids(keccak256("open/a"), keccak256("open/b")));
+
+        (, int256 a,, uint256 aObserved,) = oracle.latestRoundData(keccak256("open/a"));
+        (, int256 b,, uint256 bObserved,) = oracle.latestRoundData(keccak256("open/b"));
+        vm.assertEq(a, 1e8, "a, landed by the attacker from the honest proof");
+        vm.assertEq(b, 2e8, "b landed all the same");
+        vm.assertEq(aObserved, bObserved, "the same observation");
+        vm.assertEq(uint256(oracle.latestRoundId(keccak256("open/a"))), uint256(PhasedRoundIds.pack(1, 1)), "a once");
     }
 
     function test_APausedAnswerIsRefusedAndAHaltedOneUnreadable() public {
