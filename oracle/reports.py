@@ -8,7 +8,7 @@ from web3 import Web3
 
 from oracle.evm.contracts import CONSUMER, PROXY, bind
 from oracle.evm.zkoracle import RoundId
-from oracle.store import Deployment, Round, RoundStatus
+from oracle.store import Deployment, Round, RoundStatus, Store
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,26 @@ class RoundReport:
 
 def read_onchain(w3: Web3, deployment: Deployment) -> OnchainReading:
     """The deployment's latest value, read as a consumer contract would."""
-    if deployment.consumer_address is not None:
-        consumer = bind(w3, CONSUMER, deployment.consumer_address)
+    return _read(w3, proxy_address=deployment.proxy_address, consumer_address=deployment.consumer_address)
+
+
+def read_round_onchain(w3: Web3, store: Store, deployment: Deployment, row: Round) -> OnchainReading:
+    """The latest value of what ``row`` posted, read as a consumer would: the feed's, or (a feed with
+    ``[[answers]]``) its first posted answer's, through that answer's own consumer or proxy."""
+    posted = store.round_answers(int(row.id))  # type: ignore[arg-type]
+    if not posted:
+        return read_onchain(w3, deployment)
+    registered = {answer.answer_id: answer for answer in store.deployment_answers(int(deployment.id))}  # type: ignore[arg-type]
+    answer = registered[posted[0].answer_id]
+    return _read(w3, proxy_address=answer.proxy_address, consumer_address=answer.consumer_address)
+
+
+def _read(w3: Web3, *, proxy_address: str, consumer_address: str | None) -> OnchainReading:
+    if consumer_address is not None:
+        consumer = bind(w3, CONSUMER, consumer_address)
         answer, decimals, round_id, _updated_at = consumer.functions.readLatest().call()
         return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="consumer")
-    proxy = bind(w3, PROXY, deployment.proxy_address)
+    proxy = bind(w3, PROXY, proxy_address)
     round_id, answer, _started_at, _updated_at, _answered_in = proxy.functions.latestRoundData().call()
     decimals = proxy.functions.decimals().call()
     return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="proxy")
