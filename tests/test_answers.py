@@ -21,6 +21,7 @@ from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
 from oracle.store import Ledger, RoundStatus, Store
+from tests.answer_feeds import with_thresholds
 
 
 class FixedSource(InputSource):
@@ -100,15 +101,6 @@ def test_one_transaction_lands_every_answer_each_read_through_its_own_proxy(
     assert report.reading is not None and str(report.reading.answer) == posted[0].expected_answer
 
 
-def _with_thresholds(spec: FeedSpec, moving: set[str]) -> FeedSpec:
-    """``spec`` whose ``moving`` answers post on any move and whose others only past a 90% move."""
-    answers = tuple(
-        answer.model_copy(update={"deviation_percent": 0.001 if answer.id in moving else 90.0})
-        for answer in spec.answers
-    )
-    return spec.model_copy(update={"answers": answers})
-
-
 def test_each_answer_has_its_own_trigger_and_a_round_posts_only_those_that_fired(
     store: Store,
     w3: Web3,
@@ -118,7 +110,7 @@ def test_each_answer_has_its_own_trigger_and_a_round_posts_only_those_that_fired
     tmp_path: Path,
 ) -> None:
     moving = {answer.id for answer in multi_asset_spec.answers[2:5]}
-    spec = _with_thresholds(multi_asset_spec, moving)
+    spec = with_thresholds(multi_asset_spec, moving)
     samples = spec.load_samples()
     node, source = _node(store, w3, anvil, spec, multi_asset_circuit, tmp_path, samples[3])
     start = time.time() - 10

@@ -112,6 +112,19 @@ class Store:
                 newest.setdefault(answer.answer_id, (answer, row))
         return newest
 
+    def answer_status_counts(self, answer_id: str) -> Counter[tuple[int, RoundStatus]]:
+        """How many rounds posting answer ``answer_id`` are in each status on each chain, by (chain id, status)."""
+        query = (
+            select(Deployment.chain_id, Round.status, func.count())
+            .select_from(RoundAnswer)
+            .join(Round, RoundAnswer.round_id == Round.id)  # type: ignore[arg-type]
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(RoundAnswer.answer_id == answer_id)
+            .group_by(Deployment.chain_id, Round.status)
+        )
+        with self.session() as session:
+            return Counter({(chain_id, RoundStatus(status)): count for chain_id, status, count in session.exec(query)})
+
     def answer_rounds(
         self,
         answer_id: str,
