@@ -24,7 +24,7 @@ from web3 import Web3
 from oracle.deployments.keys import sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feeds.schema import FeedSpec
-from oracle.reports import RoundReport, read_round_onchain
+from oracle.reports import RoundReport, answer_reports, read_round_onchain
 from oracle.store import Deployment, Ledger, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from relayer.rounds import RoundRelayer
@@ -167,4 +167,5 @@ class ChainLane:
             quantization_error=self._quantization_error,
             chain_id=self.chain_id,
             lane=True,
+            answers=answer_reports(self._store, self.deployment, row),
         )

@@ -17,7 +17,7 @@ from oracle.feeds.schema import FeedSpec
 from oracle.lanes import RETRY_SECONDS, UNREACHABLE, ChainLane
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
-from oracle.reports import OnchainReading, RoundReport, read_onchain, read_round_onchain
+from oracle.reports import OnchainReading, RoundReport, answer_reports, read_onchain, read_round_onchain
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.factory import create_source
 from oracle.store import Deployment, Ledger, Round, RoundStatus, Store
@@ -167,6 +167,7 @@ class FeedNode:
             trigger=trigger,
             skipped=skipped,
             chain_id=self.deployment.chain_id,
+            answers=answer_reports(self._store, self.deployment, row),
         )
 
     def read_onchain(self) -> OnchainReading:

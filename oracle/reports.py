@@ -26,6 +26,32 @@ class OnchainReading:
 
 
 @dataclass(frozen=True)
+class AnswerReport:
+    """One answer a round of a feed with ``[[answers]]`` posted: its inferred value and, landed, its stored one."""
+
+    answer_id: str
+    model_output: float
+    value: float | None  # the answer stored on-chain / 10**decimals, once landed
+
+
+def answer_reports(store: Store, deployment: Deployment, row: Round) -> tuple[AnswerReport, ...]:
+    """The answers ``row`` posted (none for a feed of one answer), as the operator is told of them."""
+    if row.id is None:
+        return ()
+    decimals = {a.answer_id: a.decimals for a in store.deployment_answers(int(deployment.id))}  # type: ignore[arg-type]
+    return tuple(
+        AnswerReport(
+            answer_id=posted.answer_id,
+            model_output=posted.model_output,
+            value=None
+            if posted.onchain_answer is None or posted.answer_id not in decimals
+            else int(posted.onchain_answer) / 10 ** decimals[posted.answer_id],
+        )
+        for posted in store.round_answers(int(row.id))
+    )
+
+
+@dataclass(frozen=True)
 class RoundReport:
     """One tick's outcome: a round that landed or failed, or an observation not worth posting.
 
@@ -40,6 +66,7 @@ class RoundReport:
     skipped: bool = False
     chain_id: int | None = None
     lane: bool = False
+    answers: tuple[AnswerReport, ...] = ()  # a feed with [[answers]]: those the round posted
 
     @property
     def landed(self) -> bool:
