@@ -20,7 +20,7 @@ from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
-from oracle.store import Ledger, RoundStatus, Store
+from oracle.store import DeploymentAnswer, Ledger, RoundStatus, Store
 from tests.answer_feeds import with_thresholds
 
 
@@ -157,3 +157,27 @@ def test_a_restarted_node_finds_answers_already_landed_and_sends_nothing_twice(
     oracle = ZkOracle(w3, node.deployment.oracle_address)
     assert all(oracle.latest_round_id(answer.id) == RoundId(1, 1) for answer in spec.answers)
     assert [a.onchain_round_id for a in store.round_answers(int(landed.id))] == [str(int(RoundId(1, 1)))] * 8  # type: ignore[arg-type]
+
+
+def test_deploying_again_registers_no_answer_twice(
+    store: Store, w3: Web3, anvil: AnvilNode, multi_asset_spec: FeedSpec, multi_asset_circuit: CircuitArtifacts
+) -> None:
+    spec = multi_asset_spec
+    first = ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
+    proxies = [answer.proxy_address for answer in store.deployment_answers(int(first.id))]  # type: ignore[arg-type]
+    oracle = ZkOracle(w3, first.oracle_address)
+
+    def registered() -> int:
+        return len(oracle.contract.events.AnswerRegistered().get_logs(from_block=0))
+
+    assert registered() == 8
+    again = ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
+    assert again.id == first.id and [a.proxy_address for a in store.deployment_answers(int(again.id))] == proxies  # type: ignore[arg-type]
+
+    # A run that stopped after registering the answers, before recording them: they are not registered again.
+    with store.session() as session:
+        for answer in store.deployment_answers(int(first.id)):  # type: ignore[arg-type]
+            session.delete(session.get(DeploymentAnswer, answer.id))
+        session.commit()
+    ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
+    assert registered() == 8 and len(store.deployment_answers(int(first.id))) == 8  # type: ignore[arg-type]
