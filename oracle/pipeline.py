@@ -121,9 +121,9 @@ class RoundPipeline:
             row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
             if posted:
                 assert isinstance(proof, Proof) and isinstance(self.circuit, CircuitArtifacts)  # answers: whole models
-                outputs = row.answer_values
-                wanted = [answer for answer in self.answers if answer.id in {p.answer_id for p in posted}]
-                each = check_answers(self.circuit, proof, wanted, outputs)
+                ids = {answer.answer_id for answer in posted}
+                wanted = [answer for answer in self.answers if answer.id in ids]
+                each = check_answers(self.circuit, proof, wanted, row.answer_values)
                 for answer in posted:
                     answer.proven_output = each[answer.answer_id].proven_output
                     answer.expected_answer = each[answer.answer_id].expected_answer
