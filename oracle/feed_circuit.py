@@ -10,7 +10,7 @@ from oracle.circuits.build import BuildResult, CircuitOptions, Progress, build_c
 from oracle.circuits.intake import output_names
 from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit, build_sliced_circuit
 from oracle.exceptions import FeedSpecError
-from oracle.feeds.answer import answer_position
+from oracle.feeds.answer import Answer, answer_position, resolve_answers
 from oracle.feeds.schema import FeedSpec
 
 FeedCircuit = CircuitArtifacts | SlicedCircuit
@@ -64,8 +64,34 @@ def build_feed_circuit(
 
 
 def feed_answer(spec: FeedSpec, circuit: FeedCircuit) -> int:
-    """The flat position of ``spec``'s answer among the model's output values (see :mod:`oracle.feeds.answer`)."""
+    """The flat position of ``spec``'s answer among the model's output values (see :mod:`oracle.feeds.answer`);
+    for a feed with ``[[answers]]``, the lowest answer's: the circuit's output instance, each answer an offset past it."""
+    answers = feed_answers(spec, circuit)
+    if answers:
+        return min(answer.position for answer in answers)
     return answer_position(spec.output, output_names(circuit.model), circuit.manifest.output_shapes, feed=spec.id)
+
+
+def feed_answers(spec: FeedSpec, circuit: FeedCircuit) -> tuple[Answer, ...]:
+    """``spec``'s ``[[answers]]`` placed in ``circuit``'s outputs (none for a feed of one answer).
+
+    ZkOracle derives every answer of a feed at the circuit's one output scale, so answers
+    spanning output tensors of different scales are refused.
+    """
+    if not spec.answers:
+        return ()
+    answers = resolve_answers(spec, output_names(circuit.model), circuit.manifest.output_shapes)
+    if isinstance(circuit, CircuitArtifacts):
+        scales = {answer.id: circuit.manifest.answer_scale(answer.position) for answer in answers}
+        if len(set(scales.values())) > 1:
+            raise FeedSpecError(
+                spec.id,
+                "answers",
+                f"the answers' output tensors are proven at different scales ({scales}): the oracle derives "
+                "every answer of a feed at one scale",
+                "take every answer from one output tensor (or from tensors the circuit proves at one scale)",
+            )
+    return answers
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from web3 import Web3
 from oracle.deployments.keys import sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feeds.schema import FeedSpec
-from oracle.reports import RoundReport, read_onchain
+from oracle.reports import RoundReport, answer_reports, read_round_onchain
 from oracle.store import Deployment, Ledger, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from relayer.rounds import RoundRelayer
@@ -60,6 +60,7 @@ class ChainLane:
         self.deployment = deployment
         self.chain_id = deployment.chain_id
         self._w3 = w3
+        self._store = store
         self._ledger = Ledger(store)
         self._home = home_deployment_id
         self._quantization_error = quantization_error
@@ -67,7 +68,7 @@ class ChainLane:
         self._relayer = RoundRelayer(
             store,
             sender_for(w3, "relayer", feed=spec),
-            submit_calls=SubmitCallBuilder(ZkOracle(w3, deployment.oracle_address)),
+            submit_calls=SubmitCallBuilder(ZkOracle(w3, deployment.oracle_address), store),
             confirmations=confirmations,
         )
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lane-{spec.id}-{self.chain_id}")
@@ -157,7 +158,7 @@ class ChainLane:
         reading = None
         if row.status is RoundStatus.LANDED:
             try:
-                reading = read_onchain(self._w3, self.deployment)
+                reading = read_round_onchain(self._w3, self._store, self.deployment, row)
             except UNREACHABLE:
                 reading = None
         return RoundReport(
@@ -166,4 +167,5 @@ class ChainLane:
             quantization_error=self._quantization_error,
             chain_id=self.chain_id,
             lane=True,
+            answers=answer_reports(self._store, self.deployment, row),
         )

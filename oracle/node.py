@@ -17,12 +17,12 @@ from oracle.feeds.schema import FeedSpec
 from oracle.lanes import RETRY_SECONDS, UNREACHABLE, ChainLane
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
-from oracle.reports import OnchainReading, RoundReport, read_onchain
+from oracle.reports import OnchainReading, RoundReport, answer_reports, read_onchain, read_round_onchain
 from oracle.sources.base import InputSource, SourceContext
 from oracle.sources.factory import create_source
 from oracle.store import Deployment, Ledger, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
-from oracle.triggers import decide
+from oracle.triggers import Decision, decide, decide_answers
 from relayer.rounds import RoundRelayer
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class FeedNode:
         self._relayer = RoundRelayer(
             store,
             sender_for(w3, "relayer", feed=spec),
-            submit_calls=SubmitCallBuilder(oracle),
+            submit_calls=SubmitCallBuilder(oracle, store),
             confirmations=confirmations,
         )
         self.on_lane_report: Callable[[RoundReport], None] = lambda _report: None
@@ -115,11 +115,10 @@ class FeedNode:
         row = self._pipeline.observe(now=now)
         if row.status is RoundStatus.FAILED:
             return self._report(row)
-        last = self._store.last_landed(self.spec.id, oracle_address=self.deployment.oracle_address)
-        decision = decide(self.spec, row, last, now=now)
+        decision, answers = self._decide(row, now=now)
         if not decision.post:
             return self._report(row, trigger=decision.reason, skipped=True)
-        row = self._pipeline.prove(row)
+        row = self._pipeline.prove(row, answers=answers)
         if row.status is RoundStatus.PROVEN:
             for lane in self.lanes:  # copied before the first send, so a crash loses no chain's round
                 lane.post(row)
@@ -138,8 +137,29 @@ class FeedNode:
                 )
         return self._report(row, trigger=decision.reason)
 
+    def _decide(self, row: Round, *, now: float) -> tuple[Decision, list[str]]:
+        """Whether to prove the tick's round and, for a feed with ``[[answers]]``, which answers it posts:
+        each answer's own trigger decides, and the round is proven when any answer fires."""
+        oracle_address = self.deployment.oracle_address
+        answers = self._pipeline.answers
+        if not answers:
+            return decide(
+                self.spec, row, self._store.last_landed(self.spec.id, oracle_address=oracle_address), now=now
+            ), []
+        last = self._store.last_landed_answers(self.spec.id, oracle_address=oracle_address)
+        decisions = decide_answers(self.spec, answers, row.answer_values, last, now=now)
+        fired = [answer.id for answer in answers if decisions[answer.id].post]
+        if not fired:
+            return Decision(False, f"no answer moved ({decisions[answers[0].id].reason} for '{answers[0].id}', …)"), []
+        reasons = sorted({decisions[answer].kind for answer in fired})
+        return Decision(True, f"{len(fired)} of {len(answers)} answers ({', '.join(reasons)})"), fired
+
     def _report(self, row: Round, *, trigger: str | None = None, skipped: bool = False) -> RoundReport:
-        reading = self.read_onchain() if row.status is RoundStatus.LANDED else None
+        reading = (
+            read_round_onchain(self._w3, self._store, self.deployment, row)
+            if row.status is RoundStatus.LANDED
+            else None
+        )
         return RoundReport(
             round=row,
             reading=reading,
@@ -147,6 +167,7 @@ class FeedNode:
             trigger=trigger,
             skipped=skipped,
             chain_id=self.deployment.chain_id,
+            answers=answer_reports(self._store, self.deployment, row),
         )
 
     def read_onchain(self) -> OnchainReading:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,15 +20,15 @@ from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.zkoracle import InputEvidence
 from oracle.exceptions import AttestationError, ProverError, SourceError
-from oracle.feed_circuit import feed_answer
+from oracle.feed_circuit import feed_answer, feed_answers
 from oracle.feeds.inputs import CalibratedRange
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
-from oracle.proof_checks import CheckedProof, check_proof, check_sliced_proof
+from oracle.proof_checks import CheckedProof, check_answers, check_proof, check_sliced_proof
 from oracle.provers.base import Proof, Prover
 from oracle.provers.sliced import SlicedProof, prove_slices
 from oracle.sources.base import InputSource
-from oracle.store import FailureKind, Round, RoundStatus, Store
+from oracle.store import FailureKind, Round, RoundAnswer, RoundStatus, Store
 from oracle.store.crashpoints import crash_point
 
 
@@ -55,6 +56,7 @@ class RoundPipeline:
         self._attesters = attesters
         self._model = OnnxModel(circuit.model)
         self._answer = feed_answer(spec, circuit)
+        self.answers = feed_answers(spec, circuit)
         manifest = circuit.manifest
         self._source_inputs = spec.source_input_size(manifest.input_size)
         # The samples' range was recorded when the circuit was built: the source's values come first.
@@ -94,14 +96,22 @@ class RoundPipeline:
             row.evidence_json = InputEvidence(source_rounds=rounds).to_json()
         row.fetch_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        row.model_output = self._model.run(inputs)[self._answer]
+        outputs = self._model.run(inputs)
+        row.model_output = outputs[self._answer]
+        if self.answers:
+            row.answers_json = json.dumps({answer.id: outputs[answer.position] for answer in self.answers})
         row.infer_seconds = time.perf_counter() - started
         crash_point("after_inference")
         return row
 
-    def prove(self, row: Round) -> Round:
-        """Prove an observed round, verify the proof locally and persist it (PROVEN or FAILED)."""
+    def prove(self, row: Round, *, answers: Sequence[str] = ()) -> Round:
+        """Prove an observed round, verify the proof locally and persist it (PROVEN or FAILED).
+
+        ``answers``: for a feed with ``[[answers]]``, the ids of those the round posts (unset: all of
+        them), recorded with the round before it is proven; the round's own answer columns are its first's.
+        """
         self._store.add(row)  # recorded before the expensive part
+        posted = self._posted(row, answers)
         inputs = row.inputs
         try:
             crash_point("during_proving")  # the state a crash while proving leaves: round stored, no proof
@@ -109,6 +119,18 @@ class RoundPipeline:
             row.prove_seconds, row.prover = proof.prove_seconds, proof.prover
             row.verify_seconds = checked.verify_seconds
             row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
+            if posted:
+                assert isinstance(proof, Proof) and isinstance(self.circuit, CircuitArtifacts)  # answers: whole models
+                ids = {answer.answer_id for answer in posted}
+                wanted = [answer for answer in self.answers if answer.id in ids]
+                each = check_answers(self.circuit, proof, wanted, row.answer_values)
+                for answer in posted:
+                    answer.proven_output = each[answer.answer_id].proven_output
+                    answer.expected_answer = each[answer.answer_id].expected_answer
+                self._store.save_round_answers(posted)
+                headline = posted[0]
+                row.model_output, row.proven_output = headline.model_output, headline.proven_output
+                row.expected_answer = headline.expected_answer
         except ProverError as exc:
             return self._fail(row, FailureKind.PROVER, exc)
         if self._attesters is not None:
@@ -124,6 +146,23 @@ class RoundPipeline:
         self._store.add(row)
         crash_point("after_proof_stored")
         return row
+
+    def _posted(self, row: Round, answers: Sequence[str]) -> list[RoundAnswer]:
+        """The round's answers to post, written down with it (none for a feed of one answer)."""
+        if not self.answers:
+            return []
+        outputs = row.answer_values
+        chosen = set(answers) if answers else {answer.id for answer in self.answers}
+        unknown = chosen - set(outputs)
+        if unknown:
+            raise ValueError(f"feed '{self.spec.id}' has no answers {sorted(unknown)}")
+        posted = [
+            RoundAnswer(round_id=int(row.id), answer_id=answer.id, model_output=outputs[answer.id])  # type: ignore[arg-type]
+            for answer in self.answers
+            if answer.id in chosen
+        ]
+        self._store.save_round_answers(posted)
+        return posted
 
     def _prove_and_check(self, inputs: list[float], *, model_output: float) -> tuple[Proof | SlicedProof, CheckedProof]:
         if isinstance(self.circuit, SlicedCircuit):

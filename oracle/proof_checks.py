@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from oracle.circuits.slicing.links import commitment_layout, linked
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import ProverError
 from oracle.feed_circuit import feed_answer
+from oracle.feeds.answer import Answer
 from oracle.feeds.schema import FeedSpec
 from oracle.provers.base import Proof
 from oracle.provers.sliced import SlicedProof
@@ -46,13 +47,41 @@ def check_proof(
     _check_inputs(circuit, instances, inputs)
     answer = feed_answer(spec, circuit)
     proven_output, expected = _check_answer(
-        spec,
+        spec.decimals,
         instances[manifest.answer_index(answer)],
         manifest.answer_scale(answer),
         model_output,
         bound=manifest.quantization_error,
     )
     return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    proven_output: float
+    expected_answer: str  # the exact integer the contract will derive for the answer, as text
+
+
+def check_answers(
+    circuit: CircuitArtifacts, proof: Proof, answers: Sequence[Answer], model_outputs: Mapping[str, float]
+) -> dict[str, CheckedAnswer]:
+    """Each of ``answers`` (already verified by :func:`check_proof`) agrees with our inference, by answer id."""
+    manifest = circuit.manifest
+    instances = proof.instances
+    checked = {}
+    for answer in answers:
+        try:
+            proven, expected = _check_answer(
+                answer.decimals,
+                instances[manifest.answer_index(answer.position)],
+                manifest.answer_scale(answer.position),
+                model_outputs[answer.id],
+                bound=manifest.quantization_error,
+            )
+        except ProverError as exc:
+            raise ProverError(f"answer '{answer.id}': {exc}") from exc
+        checked[answer.id] = CheckedAnswer(proven_output=proven, expected_answer=str(expected))
+    return checked
 
 
 def check_sliced_proof(
@@ -94,7 +123,7 @@ def check_sliced_proof(
     _check_inputs(circuit.first, first, inputs)
     answer = feed_answer(spec, circuit)
     proven_output, expected = _check_answer(
-        spec,
+        spec.decimals,
         last[circuit.answer_index(answer)],
         circuit.answer_scale(answer),
         model_output,
@@ -157,7 +186,7 @@ def _check_inputs(circuit: CircuitArtifacts, instances: Sequence[str], inputs: S
 
 
 def _check_answer(
-    spec: FeedSpec, answer_felt: str, scale: int, model_output: float, *, bound: float
+    decimals: int, answer_felt: str, scale: int, model_output: float, *, bound: float
 ) -> tuple[float, int]:
     proven_output = felt_to_float(answer_felt, scale)
     if abs(proven_output - model_output) > bound:
@@ -165,4 +194,4 @@ def _check_answer(
             f"proven output {proven_output} differs from inference {model_output} "
             f"by more than the circuit's quantisation error {bound}"
         )
-    return proven_output, answer_from_felt(answer_felt, scale=scale, decimals=spec.decimals)
+    return proven_output, answer_from_felt(answer_felt, scale=scale, decimals=decimals)

@@ -8,7 +8,7 @@ from web3 import Web3
 
 from oracle.evm.contracts import CONSUMER, PROXY, bind
 from oracle.evm.zkoracle import RoundId
-from oracle.store import Deployment, Round, RoundStatus
+from oracle.store import Deployment, Round, RoundStatus, Store
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,32 @@ class OnchainReading:
 
 
 @dataclass(frozen=True)
+class AnswerReport:
+    """One answer a round of a feed with ``[[answers]]`` posted: its inferred value and, landed, its stored one."""
+
+    answer_id: str
+    model_output: float
+    value: float | None  # the answer stored on-chain / 10**decimals, once landed
+
+
+def answer_reports(store: Store, deployment: Deployment, row: Round) -> tuple[AnswerReport, ...]:
+    """The answers ``row`` posted (none for a feed of one answer), as the operator is told of them."""
+    if row.id is None:
+        return ()
+    decimals = {a.answer_id: a.decimals for a in store.deployment_answers(int(deployment.id))}  # type: ignore[arg-type]
+    return tuple(
+        AnswerReport(
+            answer_id=posted.answer_id,
+            model_output=posted.model_output,
+            value=None
+            if posted.onchain_answer is None or posted.answer_id not in decimals
+            else int(posted.onchain_answer) / 10 ** decimals[posted.answer_id],
+        )
+        for posted in store.round_answers(int(row.id))
+    )
+
+
+@dataclass(frozen=True)
 class RoundReport:
     """One tick's outcome: a round that landed or failed, or an observation not worth posting.
 
@@ -40,6 +66,7 @@ class RoundReport:
     skipped: bool = False
     chain_id: int | None = None
     lane: bool = False
+    answers: tuple[AnswerReport, ...] = ()  # a feed with [[answers]]: those the round posted
 
     @property
     def landed(self) -> bool:
@@ -61,11 +88,26 @@ class RoundReport:
 
 def read_onchain(w3: Web3, deployment: Deployment) -> OnchainReading:
     """The deployment's latest value, read as a consumer contract would."""
-    if deployment.consumer_address is not None:
-        consumer = bind(w3, CONSUMER, deployment.consumer_address)
+    return _read(w3, proxy_address=deployment.proxy_address, consumer_address=deployment.consumer_address)
+
+
+def read_round_onchain(w3: Web3, store: Store, deployment: Deployment, row: Round) -> OnchainReading:
+    """The latest value of what ``row`` posted, read as a consumer would: the feed's, or (a feed with
+    ``[[answers]]``) its first posted answer's, through that answer's own consumer or proxy."""
+    posted = store.round_answers(int(row.id))  # type: ignore[arg-type]
+    if not posted:
+        return read_onchain(w3, deployment)
+    registered = {answer.answer_id: answer for answer in store.deployment_answers(int(deployment.id))}  # type: ignore[arg-type]
+    answer = registered[posted[0].answer_id]
+    return _read(w3, proxy_address=answer.proxy_address, consumer_address=answer.consumer_address)
+
+
+def _read(w3: Web3, *, proxy_address: str, consumer_address: str | None) -> OnchainReading:
+    if consumer_address is not None:
+        consumer = bind(w3, CONSUMER, consumer_address)
         answer, decimals, round_id, _updated_at = consumer.functions.readLatest().call()
         return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="consumer")
-    proxy = bind(w3, PROXY, deployment.proxy_address)
+    proxy = bind(w3, PROXY, proxy_address)
     round_id, answer, _started_at, _updated_at, _answered_in = proxy.functions.latestRoundData().call()
     decimals = proxy.functions.decimals().call()
     return OnchainReading(int(answer), int(decimals), RoundId.decode(round_id), reader="proxy")

@@ -7,36 +7,86 @@ proven and posted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from oracle.feeds.schema import FeedSpec
+from oracle.feeds.answer import Answer
+from oracle.feeds.schema import FeedSpec, ScheduleSpec
 from oracle.schedules import seconds_to_next_tick
-from oracle.store import Round
+from oracle.store import Round, RoundAnswer
 
 
 @dataclass(frozen=True)
 class Decision:
     post: bool
     reason: str
+    kind: str = ""  # what fired (or held) it: "first round", "heartbeat", "deviation", "every tick"
 
 
 def decide(spec: FeedSpec, observed: Round, last: Round | None, *, now: float) -> Decision:
     """Whether ``observed`` (inference done, not proven) should become a round on-chain."""
     if last is None or last.model_output is None or observed.model_output is None:
-        return Decision(True, "first round")
-    heartbeat = spec.onchain.heartbeat_seconds
-    age = now - _time_of(last)
+        return Decision(True, "first round", "first round")
+    return _decide(
+        spec.schedule,
+        heartbeat=spec.onchain.heartbeat_seconds,
+        threshold=spec.trigger.deviation_percent,
+        last_value=last.model_output,
+        last_time=_time_of(last),
+        value=observed.model_output,
+        now=now,
+    )
+
+
+def decide_answers(
+    spec: FeedSpec,
+    answers: Sequence[Answer],
+    observed: Mapping[str, float],
+    last: Mapping[str, tuple[RoundAnswer, Round]],
+    *,
+    now: float,
+) -> dict[str, Decision]:
+    """For each answer, by id: whether its value in ``observed`` should land, against its own last landed round
+    (``last``), its own deviation threshold and heartbeat."""
+    decisions = {}
+    for answer in answers:
+        if answer.id not in last:
+            decisions[answer.id] = Decision(True, "first round", "first round")
+            continue
+        landed, row = last[answer.id]
+        decisions[answer.id] = _decide(
+            spec.schedule,
+            heartbeat=answer.heartbeat_seconds,
+            threshold=answer.deviation_percent,
+            last_value=landed.model_output,
+            last_time=_time_of(row),
+            value=observed[answer.id],
+            now=now,
+        )
+    return decisions
+
+
+def _decide(
+    schedule: ScheduleSpec,
+    *,
+    heartbeat: int,
+    threshold: float | None,
+    last_value: float,
+    last_time: float,
+    value: float,
+    now: float,
+) -> Decision:
+    age = now - last_time
     # Post one tick early: waiting for the next tick would overrun the heartbeat consumers rely on.
-    if heartbeat and age + seconds_to_next_tick(spec.schedule, now=now) >= heartbeat:
-        return Decision(True, f"heartbeat ({age:.0f}s since the last round, heartbeat {heartbeat}s)")
-    threshold = spec.trigger.deviation_percent
+    if heartbeat and age + seconds_to_next_tick(schedule, now=now) >= heartbeat:
+        return Decision(True, f"heartbeat ({age:.0f}s since the last round, heartbeat {heartbeat}s)", "heartbeat")
     if threshold is None:
-        return Decision(True, "every tick")
-    change = _percent_change(last.model_output, observed.model_output)
+        return Decision(True, "every tick", "every tick")
+    change = _percent_change(last_value, value)
     if change >= threshold:
-        return Decision(True, f"deviation {change:.3f}% ≥ {threshold}%")
+        return Decision(True, f"deviation {change:.3f}% ≥ {threshold}%", "deviation")
     due = f", heartbeat due in {heartbeat - age:.0f}s" if heartbeat else ""
-    return Decision(False, f"deviation {change:.3f}% < {threshold}%{due}")
+    return Decision(False, f"deviation {change:.3f}% < {threshold}%{due}", "deviation")
 
 
 def _percent_change(old: float, new: float) -> float:

@@ -179,6 +179,9 @@ def check_evidence(evidence: dict[str, Any], files: dict[str, bytes], *, url: st
     _check_inputs(subject, evidence["inputs"], felts, layout)
     checks.append(f"the round's {len(evidence['inputs'])} inputs are the proof's input instances")
 
+    if evidence.get("answers"):
+        derived, decimals = _check_answers(evidence, registration, felts, layout, checks)
+        return _verified(evidence, registration, derived, checks, url=url, decimals=decimals)
     derived, check = _check_answer(
         evidence, registration, felts, layout, where=f"instance {registration['output_index']}"
     )
@@ -454,6 +457,44 @@ def _check_answer(
     return derived, f"answer {derived} = {where} at scale {scale} with {decimals} decimals"
 
 
+def _check_answers(
+    evidence: dict[str, Any], registration: dict[str, Any], felts: list[str], layout: _Layout, checks: list[str]
+) -> tuple[int, int]:
+    """Each answer a round of several posts, re-derived from its instance (the feed's output instance plus the
+    answer's offset), as the contract derives it; the listed answer's (``answer_id``, else the first) and its
+    decimals."""
+    round_id, output, scale = evidence["id"], registration["output_index"], registration["output_scale"]
+    derived: dict[str, tuple[int, int]] = {}
+    for listed in evidence["answers"]:
+        name, offset, decimals = listed["answer_id"], listed["output_offset"], listed["decimals"]
+        if offset is None or decimals is None:
+            raise VerificationError(f"round {round_id}: answer '{name}' has no registered offset and decimals")
+        index = output + offset
+        found = layout.scales[index] if index < len(layout.scales) else "no such instance"
+        if found != scale:
+            raise VerificationError(
+                f"round {round_id}, answer '{name}': instance {index} has scale {found} in the settings, "
+                f"the registration says {scale}"
+            )
+        value = answer_from_felt(felts[index], scale=scale, decimals=decimals)
+        if listed.get("answer") is None or int(listed["answer"]) != value:
+            raise VerificationError(
+                f"round {round_id}: answer '{name}' is {listed.get('answer')}, instance {index} gives {value}"
+            )
+        derived[name] = (value, decimals)
+        checks.append(
+            f"answer '{name}' {value} = instance {index} (output {output} + offset {offset}) "
+            f"at scale {scale} with {decimals} decimals"
+        )
+    name = evidence.get("answer_id") or evidence["answers"][0]["answer_id"]
+    if name not in derived or evidence.get("answer") is None or int(evidence["answer"]) != derived[name][0]:
+        raise VerificationError(
+            f"round {round_id}: its answer {evidence.get('answer')} is not answer '{name}' as derived "
+            f"({derived.get(name, ('none listed',))[0]})"
+        )
+    return derived[name]
+
+
 def _verified(
     evidence: dict[str, Any],
     registration: dict[str, Any],
@@ -462,14 +503,15 @@ def _verified(
     *,
     url: str,
     coverage: tuple[int, int] | None = None,
+    decimals: int | None = None,
 ) -> VerifiedRound:
     return VerifiedRound(
         url=url,
         round_id=evidence["id"],
-        feed_id=evidence["feed_id"],
+        feed_id=evidence.get("answer_id") or evidence["feed_id"],
         status=evidence["status"],
         answer=answer,
-        decimals=registration["decimals"],
+        decimals=registration["decimals"] if decimals is None else decimals,
         registration_source=registration["source"],
         checks=checks,
         coverage=coverage,

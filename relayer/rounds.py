@@ -61,10 +61,13 @@ def default_confirmations(chain_id: int) -> int:
 
 @dataclass(frozen=True)
 class SubmitCall:
-    """A proven round as a ready ZkOracle call, and the inputs hash its RoundSubmitted event will carry."""
+    """A proven round as a ready ZkOracle call, and the inputs hash its RoundSubmitted event(s) will carry."""
 
     function: ContractFunction
     inputs_hash: bytes
+    # The ids the call stores rounds under, one RoundSubmitted event each (several answers of one proof);
+    # empty: the round's own feed id.
+    event_ids: tuple[str, ...] = ()
 
 
 # Turns a proven round into its call: the node knows proofs and circuits, the relayer only sends.
@@ -320,7 +323,9 @@ class RoundRelayer:
     def _land(self, row: Round, found: Lookup, *, winner: Submission | None) -> RelayOutcome:
         receipt = found.receipt
         assert receipt is not None  # a mined lookup carries its receipt
-        event = self._oracle(row).round_submitted(receipt, feed=row.feed_id)[0]
+        ids = self._submit_calls(row).event_ids
+        events = {feed: self._oracle(row).round_submitted(receipt, feed=feed)[0] for feed in ids or (row.feed_id,)}
+        event = next(iter(events.values()))  # the round's own columns: its first answer's
         landed = self._ledger.land(
             int(row.id),  # type: ignore[arg-type]
             tx_hash=receipt["transactionHash"].to_0x_hex(),
@@ -330,6 +335,7 @@ class RoundRelayer:
             answer=event.answer,
             winner=winner,
             inclusion=_inclusion(found),
+            answers={feed: (int(landed.round_id), landed.answer) for feed, landed in events.items()} if ids else None,
         )
         return RelayOutcome(landed, landed=True)
 
@@ -350,11 +356,13 @@ class RoundRelayer:
         return self._land(row, found, winner=self._ledger.by_hash(tx_hash))
 
     def _landing_event(self, row: Round) -> RoundSubmitted | None:
-        inputs_hash = self._submit_calls(row).inputs_hash
+        call = self._submit_calls(row)
         latest = self._sender.w3.eth.block_number
+        # Rounds of several answers are stored under the answers' ids: the first one's events tell.
         events = self._oracle(row).round_submitted_logs(
-            row.feed_id, from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS), to_block=latest
+            (call.event_ids or (row.feed_id,))[0], from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS), to_block=latest
         )
+        inputs_hash = call.inputs_hash
         # The inputs include the proven observation time, which the feed takes once: an event
         # with these inputs is this round's proof (or one of the same inputs, hence answer) landed.
         return next((event for event in events if event.inputs_hash == inputs_hash), None)

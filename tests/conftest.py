@@ -36,6 +36,7 @@ from oracle.store import Deployment, Store
 
 DEMO_FEED = PROJECT_ROOT / "feeds" / "demo"
 SLICED_FEED = PROJECT_ROOT / "feeds" / "sliced"
+MULTI_ASSET_FEED = PROJECT_ROOT / "feeds" / "multi-asset"
 DEFAULT_POSTGRES = "postgresql+psycopg://zkoracle:zkoracle@127.0.0.1:5432/postgres"
 
 
@@ -115,6 +116,19 @@ def demo_circuit(demo_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
 def demo_proof(demo_spec: FeedSpec, demo_circuit: CircuitArtifacts) -> Proof:
     """A valid proof of the demo model on its first sample input."""
     return LocalProver().prove(demo_circuit, demo_spec.model_samples()[0])
+
+
+@pytest.fixture(scope="session")
+def multi_asset_spec() -> FeedSpec:
+    return load_feed(MULTI_ASSET_FEED)
+
+
+@pytest.fixture(scope="session")
+def multi_asset_circuit(multi_asset_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
+    """The multi-asset feed's circuit (8 answers from one output tensor), built once (cached by content hash)."""
+    result = build_feed_circuit(multi_asset_spec, build_root=build_root)
+    assert not isinstance(result, SlicedBuildResult)
+    return result.artifacts
 
 
 @pytest.fixture(scope="session")

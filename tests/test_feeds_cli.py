@@ -19,7 +19,7 @@ from oracle.paths import PROJECT_ROOT
 from oracle.sources.factory import create_source
 from tests.conftest import DEMO_FEED
 
-EXAMPLES = ("attested", "demo", "lending-risk", "sliced", "stacked", "volatility")
+EXAMPLES = ("attested", "demo", "lending-risk", "multi-asset", "sliced", "stacked", "volatility")
 
 
 def _zkoracle(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:

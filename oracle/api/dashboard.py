@@ -53,7 +53,9 @@ def _feed_panel(service: ReadService, feed: FeedOut) -> FeedPanel:
     charts = [
         chart(
             "value",
-            "value (on-chain answer)",
+            "value of each round's first answer (each answer: its own rounds)"
+            if feed.answers
+            else "value (on-chain answer)",
             [Sample(r.landed_at, r.value, r.id) for r in landed if r.value is not None],  # type: ignore[arg-type]
             fmt=lambda v: f"{v:,.{min(decimals, 6)}f}",
         ),

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from oracle.api.schemas import (
+    AnswerRoundOut,
     ArtifactRef,
     Artifacts,
     CircuitOut,
@@ -34,7 +35,7 @@ from oracle.circuits.slicing.artifacts import SLICED_PREFIX
 from oracle.exceptions import ApiError, CircuitError
 from oracle.feed_circuit import FeedCircuit
 from oracle.provers.sliced import is_sliced_document
-from oracle.store import Deployment, Round, RoundStatus
+from oracle.store import Deployment, DeploymentAnswer, Round, RoundAnswer, RoundStatus
 
 ARTIFACTS_PATH = "/api/artifacts"
 
@@ -139,20 +140,66 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def round_out(row: Round, registration: RegistrationOut | None, *, deployment: Deployment) -> RoundOut:
-    """``row`` as the API shows it; ``deployment`` is the one it names, which says its chain."""
-    return RoundOut(**_round_fields(row, registration, deployment))
+def round_out(
+    row: Round,
+    registration: RegistrationOut | None,
+    *,
+    deployment: Deployment,
+    answers: list[AnswerRoundOut] | None = None,
+    answer_id: str | None = None,
+) -> RoundOut:
+    """``row`` as the API shows it; ``deployment`` is the one it names, which says its chain; ``answers``: those
+    it posts (a feed with ``[[answers]]``); ``answer_id``: list it as a round of that answer."""
+    return RoundOut(**_round_fields(row, registration, deployment, answers or [], answer_id))
 
 
-def _round_fields(row: Round, registration: RegistrationOut | None, deployment: Deployment) -> dict:
+def answer_round_out(
+    posted: RoundAnswer, registered: DeploymentAnswer | None, *, status: RoundStatus
+) -> AnswerRoundOut:
+    """One answer a round posts, with what its deployment registered for it (offset, decimals, proxy)."""
+    answer = posted.onchain_answer if status is RoundStatus.LANDED else posted.expected_answer
+    decimals = registered.decimals if registered is not None else None
+    return AnswerRoundOut(
+        answer_id=posted.answer_id,
+        output_offset=registered.output_offset if registered is not None else None,
+        decimals=decimals,
+        proxy_address=registered.proxy_address if registered is not None else None,
+        model_output=posted.model_output,
+        proven_output=posted.proven_output,
+        answer=answer,
+        value=int(answer) / 10**decimals if answer is not None and decimals is not None else posted.proven_output,
+        onchain_round_id=posted.onchain_round_id,
+        rounds_url=f"/api/feeds/{posted.answer_id}/rounds",
+    )
+
+
+def _round_fields(
+    row: Round,
+    registration: RegistrationOut | None,
+    deployment: Deployment,
+    answers: list[AnswerRoundOut],
+    answer_id: str | None,
+) -> dict:
     answer = row.onchain_answer if row.status is RoundStatus.LANDED else row.expected_answer
     if answer is not None and registration is not None:
         value: float | None = int(answer) / 10**registration.decimals
     else:
         value = row.proven_output
+    own = {
+        "model_output": row.model_output,
+        "proven_output": row.proven_output,
+        "answer": answer,
+        "value": value,
+        "onchain_round_id": row.onchain_round_id,
+    }
+    if answers:  # the round's own columns are its first answer's, at that answer's decimals
+        listed = next((a for a in answers if a.answer_id == answer_id), answers[0])
+        own = {field: getattr(listed, field) for field in own}
     return {
+        **own,
         "id": row.id,
         "feed_id": row.feed_id,
+        "answer_id": answer_id,
         "deployment_id": row.deployment_id,
         "chain_id": deployment.chain_id,
         "oracle_address": deployment.oracle_address,
@@ -162,11 +209,6 @@ def _round_fields(row: Round, registration: RegistrationOut | None, deployment: 
         "landed_at": row.landed_at,
         "observed_at": row.observed_at,
         "inputs": row.inputs,
-        "model_output": row.model_output,
-        "proven_output": row.proven_output,
-        "answer": answer,
-        "value": value,
-        "onchain_round_id": row.onchain_round_id,
         "tx_hash": row.tx_hash,
         "gas_used": row.gas_used,
         "fetch_seconds": row.fetch_seconds,
@@ -177,6 +219,7 @@ def _round_fields(row: Round, registration: RegistrationOut | None, deployment: 
         "failure_kind": str(row.failure_kind) if row.failure_kind else None,
         "failure_reason": row.failure_reason,
         "failure_error": row.failure_error,
+        "answers": answers,
         "url": f"/api/rounds/{row.id}",
     }
 
@@ -188,6 +231,8 @@ def round_evidence(
     circuit: FeedCircuit,
     registration: RegistrationOut | None,
     index: ArtifactIndex,
+    answers: list[AnswerRoundOut] | None = None,
+    answer_id: str | None = None,
 ) -> RoundEvidence | SlicedRoundEvidence:
     document = _proof_document(row)
     if document is not None and is_sliced_document(document) != isinstance(circuit, SlicedCircuit):
@@ -196,7 +241,7 @@ def round_evidence(
             "(one is sliced, the other is not)"
         )
     common = {
-        **_round_fields(row, registration, deployment),
+        **_round_fields(row, registration, deployment, answers or [], answer_id),
         "deployment": deployment_out(deployment),
         "registration": registration,
     }

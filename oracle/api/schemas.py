@@ -146,9 +146,31 @@ class RegistrationOut(BaseModel):
     )
 
 
+class AnswerRoundOut(BaseModel):
+    """One answer a round of a feed with ``[[answers]]`` posts: on-chain, a round of the answer's own id."""
+
+    answer_id: str
+    output_offset: int | None = Field(
+        description="its instance is the registration's output_index + output_offset (as this node registered it)"
+    )
+    decimals: int | None
+    proxy_address: str | None = Field(description="its own AggregatorV3 proxy")
+    model_output: float = Field(description="onnxruntime's float output (unproven)")
+    proven_output: float | None = Field(description="its instance in the proof, as a float")
+    answer: str | None = Field(description="integer answer with its decimals: on-chain once landed")
+    value: float | None = Field(description="answer / 10**decimals")
+    onchain_round_id: str | None = Field(description="its own round id (phase << 64 | round) once landed")
+    rounds_url: str
+
+
 class RoundOut(BaseModel):
     id: int
     feed_id: str
+    answer_id: str | None = Field(
+        default=None,
+        description="listed as a round of this answer of the feed: model_output, proven_output, answer, value and "
+        "onchain_round_id are that answer's",
+    )
     deployment_id: int
     chain_id: int = Field(description="the chain this round is posted to (its deployment's)")
     oracle_address: str = Field(description="the oracle contract on that chain this round is posted to")
@@ -176,6 +198,11 @@ class RoundOut(BaseModel):
     failure_kind: str | None = Field(description="where a failed round's life ended: source, prover, refused, ...")
     failure_reason: str | None
     failure_error: str | None = Field(description="the contract's custom error that refused or reverted the round")
+    answers: list[AnswerRoundOut] = Field(
+        default=[],
+        description="a feed with [[answers]]: each answer the round posts (one submitAnswers call); the round's own "
+        "answer columns are the first's",
+    )
     url: str
 
 
@@ -236,8 +263,24 @@ class ChainOut(BaseModel):
     latest: RoundOut | None = Field(description="the latest round landed on this chain")
 
 
+class AnswerOut(BaseModel):
+    """One of a feed's ``[[answers]]``: read on-chain like a feed, through its own proxy."""
+
+    id: str
+    description: str
+    decimals: int
+    output_offset: int
+    proxy_address: str
+    latest: AnswerRoundOut | None = Field(description="its latest landed round, on any chain")
+    url: str = Field(description="the answer, read like a feed")
+    rounds_url: str
+
+
 class FeedOut(BaseModel):
     id: str
+    answer_of: str | None = Field(
+        default=None, description="an answer of this feed: its rounds land with that feed's proofs"
+    )
     description: str | None
     decimals: int | None
     deployments: list[DeploymentOut]
@@ -248,6 +291,9 @@ class FeedOut(BaseModel):
     rounds: StatusCounts = Field(description="rounds on every chain: a round posted to two chains counts twice")
     latest: RoundOut | None = Field(description="the latest landed round, on any chain")
     chains: list[ChainOut] = Field(description="per chain the feed is deployed on, by chain id")
+    answers: list[AnswerOut] = Field(
+        default=[], description="a feed with [[answers]]: its answers, each with its own id, proxy and rounds"
+    )
     rounds_url: str
 
 

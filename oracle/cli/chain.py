@@ -119,6 +119,9 @@ def _deploy(
         f"[bold]{spec.id}[/bold]: oracle {deployment.oracle_address}, verifier {deployment.verifier_address}, "
         f"proxy {deployment.proxy_address}{consumer} on chain {deployment.chain_id}"
     )
+    for answer in store.deployment_answers(int(deployment.id)):  # type: ignore[arg-type]
+        consumer = f", consumer {answer.consumer_address}" if answer.consumer_address else ""
+        console.print(f"  answer [bold]{answer.answer_id}[/bold]: proxy {answer.proxy_address}{consumer}")
     return deployment
 
 
@@ -239,8 +242,18 @@ def _print_report(report: RoundReport) -> None:
         f"  model output (float)    {row.model_output:.6f}\n"
         f"  {reading.reader + ' read on-chain':<24}{reading.value:.{reading.decimals}f}\n"
         f"  |difference|            {error:.6f}  {verdict} the quantisation error {tolerance:.6f}\n"
-        f"  prove {row.prove_seconds:.2f}s · submit gas {row.gas_used:,} · tx {row.tx_hash}"
+        + _answers_line(report)
+        + f"  prove {row.prove_seconds:.2f}s · submit gas {row.gas_used:,} · tx {row.tx_hash}"
     )
+
+
+def _answers_line(report: RoundReport) -> str:
+    """A feed with [[answers]]: the answers the round landed, each as stored on-chain (the reading above is the
+    first one's)."""
+    if not report.answers:
+        return ""
+    values = ", ".join(f"{a.answer_id} {a.value:g}" for a in report.answers if a.value is not None)
+    return f"  {len(report.answers)} answers landed   {values}\n"
 
 
 def _operator_switch(feed_id: str, rpc_url: str, db: str | None, *, action: str, state: str, on: bool) -> None:

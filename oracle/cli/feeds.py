@@ -124,7 +124,7 @@ def list_feeds(folders: FoldersArg = None) -> None:
             os.path.relpath(spec.model_path),
             _shapes(model.input_names, model.input_shapes),
             _shapes(model.output_names, model.output_shapes),
-            escape(str(spec.output)),
+            escape(str(spec.output)) if not spec.answers else f"{len(spec.answers)} answers",
             str(spec.decimals),
         )
     console.print(table)

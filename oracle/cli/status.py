@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from rich.table import Table
 
 from oracle.cli.app import DbOption, app, console, open_store
-from oracle.store import Round, RoundStatus, failure_label
+from oracle.store import Round, RoundStatus, Store, failure_label
 
 STATUS_REASONS = 3  # failure categories named per feed; the rest are summed, to keep one line per feed
 
@@ -40,7 +40,26 @@ def status(db: DbOption = None) -> None:
         # A feed recorded but never deployed still gets its line.
         for chain, rows in [(str(chain_id), rows) for chain_id, rows in by_chain.items()] or [("-", [])]:
             table.add_row(feed_id, chain, *_chain_cells(rows, now))
+        _answer_rows(table, store, feed_id, now)
     console.print(table)
+
+
+def _answer_rows(table: Table, store: Store, feed_id: str, now: datetime) -> None:
+    """A feed with [[answers]]: a line per answer of its newest deployment, with that answer's last landed value."""
+    deployments = store.deployments(feed_id)
+    if not deployments:
+        return
+    for answer in store.deployment_answers(int(deployments[0].id)):  # type: ignore[arg-type]
+        counts = store.answer_status_counts(answer.answer_id)
+        found = store.answer_rounds(answer.answer_id, limit=1, status=RoundStatus.LANDED)
+        posted, row = found[0] if found else (None, None)
+        value = f"{int(posted.onchain_answer) / 10**answer.decimals:.6f}" if posted and posted.onchain_answer else "-"
+        age = f"{(now - row.landed_at).total_seconds():.0f}s" if row and row.landed_at else "-"
+        landed = sum(count for (_chain, status), count in counts.items() if status is RoundStatus.LANDED)
+        failed = sum(count for (_chain, status), count in counts.items() if status is RoundStatus.FAILED)
+        in_flight = sum(counts.values()) - landed - failed
+        tx = row.tx_hash if row and row.tx_hash else "-"
+        table.add_row(f"  {answer.answer_id}", "", value, age, tx, str(landed), str(failed), str(in_flight), "", "")
 
 
 def _chain_cells(rows: list[Round], now: datetime) -> list[str]:

@@ -37,6 +37,7 @@ from oracle.evm.zkoracle import (
     INT192_MAX,
     INT192_MIN,
     UNPROVEN_VERIFIER,
+    AnswerParams,
     CircuitConfig,
     FeedParams,
     InputPolicy,
@@ -47,6 +48,7 @@ from oracle.evm.zkoracle import (
 )
 from oracle.exceptions import DeploymentError
 from oracle.feed_circuit import FeedCircuit, feed_answer
+from oracle.feeds.answer import Answer
 from oracle.feeds.schema import FeedSpec
 from relayer.sender import TransactionSender
 
@@ -101,7 +103,9 @@ def oracle_constructor(
     sender: TransactionSender, admin: str, admin_transfer_delay: int, rotation_delay: int
 ) -> ContractConstructor:
     """ZkOracle's constructor call, linked to a CircuitChecks library that ``sender`` deploys first."""
-    library = _address_of(sender, contract_factory(sender.w3, CIRCUIT_CHECKS).constructor(), what="deploy CircuitChecks")
+    library = _address_of(
+        sender, contract_factory(sender.w3, CIRCUIT_CHECKS).constructor(), what="deploy CircuitChecks"
+    )
     factory = contract_factory(sender.w3, ORACLE, libraries={CIRCUIT_CHECKS: library})
     return factory.constructor(admin, admin_transfer_delay, rotation_delay)
 
@@ -246,6 +250,19 @@ def feed_params(spec: FeedSpec) -> FeedParams:
         min_answer=INT192_MIN if onchain.min_answer is None else math.floor(onchain.min_answer * scale),
         max_answer=INT192_MAX if onchain.max_answer is None else math.ceil(onchain.max_answer * scale),
         description=spec.description,
+    )
+
+
+def answer_params(answer: Answer) -> AnswerParams:
+    """What one of a feed's ``[[answers]]`` promises its consumers, as the oracle registers it."""
+    scale = 10**answer.decimals
+    return AnswerParams(
+        output_offset=answer.offset,
+        decimals=answer.decimals,
+        heartbeat=answer.heartbeat_seconds,
+        min_answer=INT192_MIN if answer.min_answer is None else math.floor(answer.min_answer * scale),
+        max_answer=INT192_MAX if answer.max_answer is None else math.ceil(answer.max_answer * scale),
+        description=answer.description,
     )
 
 

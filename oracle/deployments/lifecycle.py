@@ -10,17 +10,19 @@ from web3.exceptions import ContractLogicError
 
 from oracle.deployments.contracts import (
     FeedDeployment,
+    answer_params,
     deploy_consumer,
     deploy_feed,
+    deploy_proxy,
     execute_rotation,
     reusable_verifier_behind,
     rotate_feed,
 )
 from oracle.deployments.keys import account_for, sender_for
 from oracle.evm.zkoracle import ZkOracle
-from oracle.feed_circuit import FeedCircuit
+from oracle.feed_circuit import FeedCircuit, feed_answers
 from oracle.feeds.schema import FeedSpec
-from oracle.store import Deployment, Feed, Store
+from oracle.store import Deployment, DeploymentAnswer, Feed, Store
 from relayer.sender import TransactionSender
 
 log = logging.getLogger(__name__)
@@ -45,18 +47,76 @@ def ensure_deployment(
     with another circuit (a new model or new settings), rotates it to this one, so the
     oracle, proxy, consumers and round ids carry on; otherwise deploys it afresh.
     ``with_consumer`` also deploys the example consumer contract (once) beside the proxy.
+    A feed with ``[[answers]]`` gets each answer registered with a proxy (and consumer) of its own.
     """
     current = current_deployment(store, w3, spec.id, oracle_address=oracle_address)
     if current is None or current.circuit_key != circuit.manifest.key:
         current = _deploy_or_rotate(
             store, w3, rpc_url, spec, circuit, current, oracle_address=oracle_address, force_dev_srs=force_dev_srs
         )
-    if with_consumer and current.consumer_address is None:
+    if with_consumer and current.consumer_address is None and not spec.answers:
         current.consumer_address = deploy_consumer(sender_for(w3, "deployer"), current.oracle_address, spec.id)
         store.add(current)
+    _sync_answers(store, w3, spec, circuit, current, with_consumer=with_consumer)
     _sync_attesters(w3, spec, current.oracle_address)
     store.save_feed(feed_record(spec))
     return current
+
+
+def _sync_answers(
+    store: Store, w3: Web3, spec: FeedSpec, circuit: FeedCircuit, deployment: Deployment, *, with_consumer: bool
+) -> None:
+    """Every answer of the feed registered on the oracle, with its proxy, recorded for ``deployment``.
+
+    Each step is skipped when done already: an answer recorded for an earlier deployment on the same oracle
+    (before a rotation) keeps its proxy, and one registered by a run that stopped before recording it is
+    not registered twice.
+    """
+    answers = feed_answers(spec, circuit)
+    if not answers:
+        return
+    deployment_id = int(deployment.id)  # type: ignore[arg-type]
+    recorded = {answer.answer_id: answer for answer in store.deployment_answers(deployment_id)}
+    earlier = {
+        answer.answer_id: answer
+        for other in reversed(store.deployments(spec.id, chain_id=deployment.chain_id))  # oldest first: newest wins
+        if other.oracle_address == deployment.oracle_address and other.id != deployment.id
+        for answer in store.deployment_answers(int(other.id))  # type: ignore[arg-type]
+    }
+    oracle = ZkOracle(w3, deployment.oracle_address)
+    deployer = sender_for(w3, "deployer")
+    for answer in answers:
+        row = recorded.get(answer.id)
+        if row is None:
+            before = earlier.get(answer.id)
+            if before is None and not _registered(oracle, answer.id):
+                deployer.transact(
+                    oracle.register_answer(spec.id, answer.id, answer_params(answer)),
+                    what=f"register answer '{answer.id}' of feed '{spec.id}'",
+                )
+            row = DeploymentAnswer(
+                deployment_id=deployment_id,
+                answer_id=answer.id,
+                output_offset=answer.offset,
+                decimals=answer.decimals,
+                description=answer.description,
+                proxy_address=before.proxy_address
+                if before is not None
+                else deploy_proxy(deployer, deployment.oracle_address, answer.id),
+                consumer_address=before.consumer_address if before is not None else None,
+            )
+            store.add(row)
+        if with_consumer and row.consumer_address is None:
+            row.consumer_address = deploy_consumer(deployer, deployment.oracle_address, answer.id)
+            store.add(row)
+
+
+def _registered(oracle: ZkOracle, feed_or_answer: str) -> bool:
+    try:
+        oracle.feed_params(feed_or_answer)
+    except ContractLogicError:
+        return False
+    return True
 
 
 def _sync_attesters(w3: Web3, spec: FeedSpec, oracle_address: str) -> None:

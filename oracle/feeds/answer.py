@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from math import prod
+from typing import TYPE_CHECKING
 
 from oracle.exceptions import FeedSpecError
+
+if TYPE_CHECKING:
+    from oracle.feeds.schema import FeedSpec
 
 OutputRef = int | str
 
@@ -34,17 +39,19 @@ def check_syntax(output: OutputRef) -> OutputRef:
     return output
 
 
-def answer_position(output: OutputRef, names: Sequence[str], shapes: Sequence[Sequence[int]], *, feed: str) -> int:
+def answer_position(
+    output: OutputRef, names: Sequence[str], shapes: Sequence[Sequence[int]], *, feed: str, field: str = "output"
+) -> int:
     """The flat position among all the model's output values that ``output`` names.
 
-    Raises FeedSpecError (field ``output``) listing the model's output tensors when it names none of them.
+    Raises FeedSpecError (naming ``field``) listing the model's output tensors when it names none of them.
     """
     sizes = [prod(shape) for shape in shapes]
     offsets = [sum(sizes[:i]) for i in range(len(sizes))]
     available = ", ".join(f"{name} {list(shape)}" for name, shape in zip(names, shapes, strict=True))
 
     def refuse(problem: str, fix: str) -> FeedSpecError:
-        return FeedSpecError(feed, "output", f"{problem} (the model's outputs: {available})", fix)
+        return FeedSpecError(feed, field, f"{problem} (the model's outputs: {available})", fix)
 
     if isinstance(output, int):
         if output >= sum(sizes):
@@ -72,6 +79,48 @@ def answer_position(output: OutputRef, names: Sequence[str], shapes: Sequence[Se
             raise refuse(f"{output!r} is not an element of output {name} {shape}", _fix([name], [shape]))
         flat = sum(i * prod(shape[axis + 1 :]) for axis, i in enumerate(index))
     return offsets[tensor] + flat
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One of a feed's ``[[answers]]``, its defaults filled in from the feed and its place in the model's outputs."""
+
+    id: str
+    position: int  # flat position among the model's output values
+    offset: int  # instances past the feed's output instance (the lowest answer's): ZkOracle's outputOffset
+    decimals: int
+    description: str
+    heartbeat_seconds: int
+    deviation_percent: float | None
+    min_answer: float | None
+    max_answer: float | None
+
+
+def resolve_answers(spec: FeedSpec, names: Sequence[str], shapes: Sequence[Sequence[int]]) -> tuple[Answer, ...]:
+    """``spec``'s answers in feed.toml's order (none for a feed of one answer); FeedSpecError names a bad output."""
+    positions = [
+        answer_position(answer.output, names, shapes, feed=spec.id, field=f"answers.{i}.output")
+        for i, answer in enumerate(spec.answers)
+    ]
+    lowest = min(positions, default=0)
+    return tuple(
+        Answer(
+            id=answer.id,
+            position=position,
+            offset=position - lowest,
+            decimals=spec.decimals if answer.decimals is None else answer.decimals,
+            description=answer.description or f"{spec.description} ({answer.id})"[:200],
+            heartbeat_seconds=(
+                spec.onchain.heartbeat_seconds if answer.heartbeat_seconds is None else answer.heartbeat_seconds
+            ),
+            deviation_percent=(
+                spec.trigger.deviation_percent if answer.deviation_percent is None else answer.deviation_percent
+            ),
+            min_answer=answer.min_answer,
+            max_answer=answer.max_answer,
+        )
+        for answer, position in zip(spec.answers, positions, strict=True)
+    )
 
 
 def _fix(names: Sequence[str], shapes: Sequence[Sequence[int]]) -> str:

@@ -14,7 +14,7 @@ from oracle.circuits.quantize import MAX_EXACT_INPUT_STEPS
 from oracle.circuits.slicing import CutPoint, ModelGraph
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, FeedSpecError, SlicePlanError
-from oracle.feeds.answer import answer_position
+from oracle.feeds.answer import answer_position, resolve_answers
 from oracle.feeds.samples import check_sample_shapes, read_samples
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
@@ -55,6 +55,7 @@ def check_feed(spec: FeedSpec) -> None:
                 f"give one entry per model input ({expected})",
             )
     answer_position(spec.output, model.output_names, model.output_shapes, feed=spec.id)
+    resolve_answers(spec, model.output_names, model.output_shapes)
     _check_onchain_input_range(spec)
     if spec.slicing is not None:
         _check_slicing(spec, prepared)

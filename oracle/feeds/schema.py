@@ -164,24 +164,6 @@ class OnchainSpec(StrictSpec):
         return self
 
 
-class AnswerSpec(StrictSpec):
-    """``[[answers]]``: a further output of the feed's model posted under its own id (a bundle's member)."""
-
-    id: str = Field(pattern=FEED_ID_PATTERN)
-    output: OutputRef
-    decimals: int | None = Field(default=None, ge=0, le=36, description="unset: the feed's")
-    description: str | None = Field(default=None, min_length=1, max_length=200)
-    min_answer: float | None = None
-    max_answer: float | None = None
-    heartbeat_seconds: int = Field(default=0, ge=0, lt=2**32)
-    deviation_percent: float | None = Field(default=None, gt=0)
-
-    @field_validator("output")
-    @classmethod
-    def _output_syntax(cls, output: OutputRef) -> OutputRef:
-        return check_syntax(output)
-
-
 class StaticProverSpec(StrictSpec):
     """A prover named by the feed: the hotkey that must sign its answers, and where it listens."""
 
@@ -264,6 +246,30 @@ class AttestationSpec(StrictSpec):
         return self
 
 
+class AnswerSpec(StrictSpec):
+    """One of several answers a feed publishes from each proof: an output value with its own id, proxy and rounds."""
+
+    id: str = Field(pattern=FEED_ID_PATTERN, description="the answer's feed id on-chain (read like any feed's)")
+    output: OutputRef = Field(description='which output value: "scores[3]", a one-element tensor, or a flat index')
+    decimals: int | None = Field(default=None, ge=0, le=36, description="unset: the feed's")
+    description: str | None = Field(default=None, min_length=1, max_length=200, description="unset: the feed's")
+    min_answer: float | None = Field(default=None, description="the lowest value the oracle stores for it")
+    max_answer: float | None = Field(default=None, description="the highest value the oracle stores for it")
+    heartbeat_seconds: int | None = Field(default=None, ge=0, lt=2**32, description="unset: [onchain]'s")
+    deviation_percent: float | None = Field(default=None, gt=0, description="unset: [trigger]'s")
+
+    @field_validator("output")
+    @classmethod
+    def _output_syntax(cls, output: OutputRef) -> OutputRef:
+        return check_syntax(output)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> AnswerSpec:
+        if self.min_answer is not None and self.max_answer is not None and self.min_answer > self.max_answer:
+            raise ValueError(f"min_answer {self.min_answer:g} is above max_answer {self.max_answer:g}")
+        return self
+
+
 class FeedSpec(StrictSpec):
     id: str = Field(pattern=FEED_ID_PATTERN)
     description: str = Field(min_length=1, max_length=200)
@@ -290,7 +296,11 @@ class FeedSpec(StrictSpec):
         "and posted to all of them",
     )
     attestation: AttestationSpec | None = None
-    answers: tuple[AnswerSpec, ...] = ()
+    answers: tuple[AnswerSpec, ...] = Field(
+        default=(),
+        description="[[answers]]: several output values published from each proof, each under its own id; "
+        "the feed's own id then carries no value",
+    )
     folder: Path = Field(exclude=True)
 
     @field_validator("output")
@@ -321,6 +331,17 @@ class FeedSpec(StrictSpec):
                 "an 'attested' feed's attesters sign for one oracle on one chain: such a feed has one target"
             )
         return chains
+
+    @field_validator("answers")
+    @classmethod
+    def _distinct_answers(cls, answers: tuple[AnswerSpec, ...], info: ValidationInfo) -> tuple[AnswerSpec, ...]:
+        ids = [answer.id for answer in answers]
+        repeated = sorted({answer for answer in ids if ids.count(answer) > 1})
+        if repeated:
+            raise ValueError(f"answer ids must be unique in the feed: {', '.join(repeated)} listed twice")
+        if info.data.get("id") in ids:
+            raise ValueError(f"an answer's id must differ from the feed's own ({info.data['id']!r})")
+        return answers
 
     @property
     def targets(self) -> dict[str, ChainSpec]:

@@ -3,16 +3,27 @@
 from oracle.store.engine import Store
 from oracle.store.failures import FailureKind, failure_label
 from oracle.store.ledger import Ledger
-from oracle.store.models import Deployment, Feed, Round, RoundStatus, Submission, SubmissionStatus
+from oracle.store.models import (
+    Deployment,
+    DeploymentAnswer,
+    Feed,
+    Round,
+    RoundAnswer,
+    RoundStatus,
+    Submission,
+    SubmissionStatus,
+)
 from oracle.store.provers import ProverRecord
 
 __all__ = [
     "Deployment",
+    "DeploymentAnswer",
     "FailureKind",
     "Feed",
     "Ledger",
     "ProverRecord",
     "Round",
+    "RoundAnswer",
     "RoundStatus",
     "Store",
     "Submission",

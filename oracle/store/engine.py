@@ -18,7 +18,7 @@ from sqlmodel import Session, create_engine, select
 from oracle.exceptions import StoreError
 from oracle.store.failures import FailureKind
 from oracle.store.migrate import upgrade
-from oracle.store.models import Deployment, Feed, Round, RoundStatus, utcnow
+from oracle.store.models import Deployment, DeploymentAnswer, Feed, Round, RoundAnswer, RoundStatus, utcnow
 
 
 class RoundFigures(NamedTuple):
@@ -55,11 +55,103 @@ class Store:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
-    def add(self, row: Round | Deployment) -> None:
+    def add(self, row: Round | Deployment | DeploymentAnswer) -> None:
         with self.session() as session:
             session.add(row)
             session.commit()
             session.refresh(row)
+
+    def save_round_answers(self, rows: list[RoundAnswer]) -> None:
+        """The answers a round posts, written (or updated) together."""
+        with self.session() as session:
+            session.add_all(rows)
+            session.commit()
+            for row in rows:
+                session.refresh(row)
+
+    def round_answers(self, round_id: int) -> list[RoundAnswer]:
+        """The answers round ``round_id`` posts, in the order its call lists them (none: a feed of one answer)."""
+        query = select(RoundAnswer).where(RoundAnswer.round_id == round_id).order_by(RoundAnswer.id)  # type: ignore[arg-type]
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def deployment_answers(self, deployment_id: int) -> list[DeploymentAnswer]:
+        """The answers registered with a deployment (with their proxies), in feed.toml's order."""
+        query = (
+            select(DeploymentAnswer)
+            .where(DeploymentAnswer.deployment_id == deployment_id)
+            .order_by(DeploymentAnswer.id)  # type: ignore[arg-type]
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def answer_owner(self, answer_id: str) -> str | None:
+        """The feed whose proofs carry answer ``answer_id``, if this node registered it."""
+        query = (
+            select(Deployment.feed_id)
+            .join(DeploymentAnswer, DeploymentAnswer.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(DeploymentAnswer.answer_id == answer_id)
+            .order_by(Deployment.id.desc())  # type: ignore[union-attr]
+        )
+        with self.session() as session:
+            return session.exec(query).first()
+
+    def last_landed_answers(self, feed_id: str, *, oracle_address: str) -> dict[str, tuple[RoundAnswer, Round]]:
+        """Each answer's newest landed round on that oracle (its row, and the round that posted it), by answer id."""
+        query = (
+            select(RoundAnswer, Round)
+            .join(Round, RoundAnswer.round_id == Round.id)  # type: ignore[arg-type]
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(Round.feed_id == feed_id, Round.status == RoundStatus.LANDED)
+            .where(Deployment.oracle_address == oracle_address)
+            .order_by(Round.id.desc())  # type: ignore[union-attr]
+        )
+        newest: dict[str, tuple[RoundAnswer, Round]] = {}
+        with self.session() as session:
+            for answer, row in session.exec(query):
+                newest.setdefault(answer.answer_id, (answer, row))
+        return newest
+
+    def answer_status_counts(self, answer_id: str) -> Counter[tuple[int, RoundStatus]]:
+        """How many rounds posting answer ``answer_id`` are in each status on each chain, by (chain id, status)."""
+        query = (
+            select(Deployment.chain_id, Round.status, func.count())
+            .select_from(RoundAnswer)
+            .join(Round, RoundAnswer.round_id == Round.id)  # type: ignore[arg-type]
+            .join(Deployment, Round.deployment_id == Deployment.id)  # type: ignore[arg-type]
+            .where(RoundAnswer.answer_id == answer_id)
+            .group_by(Deployment.chain_id, Round.status)
+        )
+        with self.session() as session:
+            return Counter({(chain_id, RoundStatus(status)): count for chain_id, status, count in session.exec(query)})
+
+    def answer_rounds(
+        self,
+        answer_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        status: RoundStatus | None = None,
+        chain_id: int | None = None,
+    ) -> list[tuple[RoundAnswer, Round]]:
+        """The rounds that posted answer ``answer_id`` (on ``chain_id``, or on every chain), newest first:
+        at most ``limit``, older than round ``before_id`` when given."""
+        query = (
+            select(RoundAnswer, Round)
+            .join(Round, RoundAnswer.round_id == Round.id)  # type: ignore[arg-type]
+            .where(RoundAnswer.answer_id == answer_id)
+        )
+        if before_id is not None:
+            query = query.where(Round.id < before_id)  # type: ignore[operator]
+        if status is not None:
+            query = query.where(Round.status == status)
+        if chain_id is not None:
+            query = query.join(Deployment, Round.deployment_id == Deployment.id).where(  # type: ignore[arg-type]
+                Deployment.chain_id == chain_id
+            )
+        query = query.order_by(Round.id.desc()).limit(limit)  # type: ignore[union-attr]
+        with self.session() as session:
+            return [(answer, row) for answer, row in session.exec(query)]
 
     def deployment(self, deployment_id: int) -> Deployment:
         with self.session() as session:

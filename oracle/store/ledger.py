@@ -6,6 +6,7 @@ submissions disagreeing (e.g. a round SUBMITTED without the row of its transacti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 from sqlmodel import Session, select
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 from oracle.exceptions import StoreError
 from oracle.store.engine import Store
 from oracle.store.failures import FailureKind
-from oracle.store.models import Round, RoundStatus, Submission, SubmissionStatus, utcnow
+from oracle.store.models import Round, RoundAnswer, RoundStatus, Submission, SubmissionStatus, utcnow
 
 LIVE = (SubmissionStatus.SIGNED, SubmissionStatus.PENDING, SubmissionStatus.MINED)
 Row = TypeVar("Row", Round, Submission)
@@ -66,8 +67,23 @@ class Ledger:
                 verify_seconds=proven.verify_seconds,
                 evidence_json=proven.evidence_json,
                 proof_round_id=proven.id,
+                answers_json=proven.answers_json,
             )
             session.add(copy)
+            session.flush()
+            answers = session.exec(
+                select(RoundAnswer).where(RoundAnswer.round_id == proven.id).order_by(RoundAnswer.id)
+            )  # type: ignore[arg-type]
+            for answer in list(answers):
+                session.add(
+                    RoundAnswer(
+                        round_id=copy.id,
+                        answer_id=answer.answer_id,
+                        model_output=answer.model_output,
+                        proven_output=answer.proven_output,
+                        expected_answer=answer.expected_answer,
+                    )
+                )
             session.commit()
             session.refresh(copy)
             return copy
@@ -169,10 +185,12 @@ class Ledger:
         answer: int,
         winner: Submission | None,
         inclusion: dict[str, object],
+        answers: Mapping[str, tuple[int, int]] | None = None,
     ) -> Round:
         """The round landed with ``tx_hash``: ``winner``, or None when another sender's transaction carried its proof.
 
-        ``inclusion`` holds the winner's block fields (block_number, block_hash, confirmations, gas_used).
+        ``inclusion`` holds the winner's block fields (block_number, block_hash, confirmations, gas_used);
+        ``answers``: each answer the round posted, by id, with its own on-chain round id and answer.
         """
         with self._store.session() as session:
             if winner is not None:
@@ -181,6 +199,10 @@ class Ledger:
             row.status, row.tx_hash, row.tx_nonce, row.gas_used = RoundStatus.LANDED, tx_hash, nonce, gas_used
             row.onchain_round_id, row.onchain_answer, row.landed_at = str(onchain_round_id), str(answer), utcnow()
             session.add(row)
+            for posted in session.exec(select(RoundAnswer).where(RoundAnswer.round_id == round_id)):
+                landed_round, landed_answer = (answers or {})[posted.answer_id]
+                posted.onchain_round_id, posted.onchain_answer = str(landed_round), str(landed_answer)
+                session.add(posted)
             session.commit()
             session.refresh(row)
             return row

@@ -105,10 +105,51 @@ class Round(SQLModel, table=True):
     # A feed posted to several chains proves each round once, for its first chain; the round
     # posting that proof to another chain names the proven one here (None: proven for itself).
     proof_round_id: int | None = Field(default=None, foreign_key="round.id", index=True)
+    # A feed with [[answers]]: every answer's inferred value at the tick, {answer id: value}. The answers the
+    # round posts are its RoundAnswer rows; model_output and the answer columns above are its first one's.
+    answers_json: str | None = Field(default=None, sa_type=Text)
 
     @property
     def inputs(self) -> list[float]:
         return list(json.loads(self.inputs_json))
+
+    @property
+    def answer_values(self) -> dict[str, float]:
+        return {} if self.answers_json is None else dict(json.loads(self.answers_json))
+
+
+class RoundAnswer(SQLModel, table=True):
+    """One answer a round of a feed with ``[[answers]]`` posts: stored on-chain as a round of its own id.
+
+    Written with the round before its proof is made, so a round's call (``submitAnswers``)
+    and its landing are read from these rows, and an answer's rounds are listed like a feed's.
+    """
+
+    __tablename__ = "round_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    answer_id: str = Field(index=True)
+    model_output: float
+    proven_output: float | None = None
+    expected_answer: str | None = None  # exact integer the contract must derive, as text
+    onchain_round_id: str | None = None  # the answer's own round id (uint80), set when the round lands
+    onchain_answer: str | None = None
+
+
+class DeploymentAnswer(SQLModel, table=True):
+    """An answer registered with a deployment of a feed with ``[[answers]]``: its place, promises and proxy."""
+
+    __tablename__ = "deployment_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: int = Field(foreign_key="deployment.id", index=True)
+    answer_id: str = Field(index=True)
+    output_offset: int
+    decimals: int
+    description: str
+    proxy_address: str
+    consumer_address: str | None = None
 
 
 class Submission(SQLModel, table=True):

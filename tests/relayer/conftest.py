@@ -21,7 +21,7 @@ from relayer.sender import TransactionSender
 
 def round_relayer(store: Store, sender: TransactionSender, deployment: Deployment, **options: float) -> RoundRelayer:
     """A relayer posting the deployment's proven rounds, as a node sets one up."""
-    calls = SubmitCallBuilder(ZkOracle(sender.w3, deployment.oracle_address))
+    calls = SubmitCallBuilder(ZkOracle(sender.w3, deployment.oracle_address), store)
     return RoundRelayer(store, sender, submit_calls=calls, **options)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,183 @@
+"""Many answers per proof: a feed scoring 8 assets lands 8 answers per round in one transaction, each read
+through its own proxy by an unmodified AggregatorV3 consumer, each with its own trigger and round history."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.deployments.keys import sender_for
+from oracle.deployments.lifecycle import ensure_deployment
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.contracts import contract_factory, feed_key
+from oracle.evm.zkoracle import RoundId, ZkOracle
+from oracle.feeds.schema import FeedSpec
+from oracle.node import FeedNode
+from oracle.provers import LocalProver
+from oracle.sources.base import InputSource
+from oracle.store import DeploymentAnswer, Ledger, RoundStatus, Store
+from tests.answer_feeds import with_thresholds
+
+
+class FixedSource(InputSource):
+    def __init__(self, values: Sequence[float]) -> None:
+        self.values = list(values)
+
+    def fetch(self, *, now: float | None = None) -> Sequence[float]:
+        return self.values
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.sqlite(tmp_path / "node.db")
+
+
+def _node(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    spec: FeedSpec,
+    circuit: CircuitArtifacts,
+    tmp_path: Path,
+    values: list[float],
+) -> tuple[FeedNode, FixedSource]:
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
+    source = FixedSource(values)
+    node = FeedNode(
+        spec,
+        circuit,
+        store=store,
+        w3=w3,
+        deployment=deployment,
+        prover=LocalProver(),
+        proofs_dir=tmp_path / "proofs",
+        source=source,
+    )
+    return node, source
+
+
+def test_one_transaction_lands_every_answer_each_read_through_its_own_proxy(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    multi_asset_spec: FeedSpec,
+    multi_asset_circuit: CircuitArtifacts,
+    tmp_path: Path,
+) -> None:
+    spec = multi_asset_spec
+    node, _source = _node(store, w3, anvil, spec, multi_asset_circuit, tmp_path, spec.load_samples()[3])
+    report = node.tick(now=time.time())
+    row = report.round
+    assert report.landed, row.failure_reason
+    posted = store.round_answers(int(row.id))  # type: ignore[arg-type]
+    assert [answer.answer_id for answer in posted] == [answer.id for answer in spec.answers]
+
+    # One transaction: a RoundSubmitted event per answer, none under the feed's own id.
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    receipt = w3.eth.get_transaction_receipt(row.tx_hash)  # type: ignore[arg-type]
+    assert len(oracle.round_submitted(receipt)) == 8 and not oracle.round_submitted(receipt, feed=spec.id)
+    assert oracle.latest_round_id(spec.id) is None
+
+    deployer = sender_for(w3, "deployer")
+    consumer_factory = contract_factory(w3, "PriceConsumerV3")
+    registered = store.deployment_answers(int(node.deployment.id))  # type: ignore[arg-type]
+    assert len({answer.proxy_address for answer in registered}) == 8
+    for answer, deployed in zip(posted, registered, strict=True):
+        assert deployed.answer_id == answer.answer_id
+        assert answer.onchain_round_id == str(int(RoundId(1, 1))) and answer.onchain_answer == answer.expected_answer
+        confirmed = deployer.transact(
+            consumer_factory.constructor(deployed.proxy_address), what="deploy PriceConsumerV3"
+        )
+        consumer = w3.eth.contract(address=confirmed.receipt["contractAddress"], abi=consumer_factory.abi)
+        assert consumer.functions.getChainlinkDataFeedLatestAnswer().call() == int(str(answer.expected_answer))
+        assert consumer.functions.describe().call() == [deployed.decimals, deployed.description]
+    # The values differ by asset: each proxy reads its own answer.
+    assert len({answer.onchain_answer for answer in posted}) == 8
+    assert report.reading is not None and str(report.reading.answer) == posted[0].expected_answer
+
+
+def test_each_answer_has_its_own_trigger_and_a_round_posts_only_those_that_fired(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    multi_asset_spec: FeedSpec,
+    multi_asset_circuit: CircuitArtifacts,
+    tmp_path: Path,
+) -> None:
+    moving = {answer.id for answer in multi_asset_spec.answers[2:5]}
+    spec = with_thresholds(multi_asset_spec, moving)
+    samples = spec.load_samples()
+    node, source = _node(store, w3, anvil, spec, multi_asset_circuit, tmp_path, samples[3])
+    start = time.time() - 10
+    first = node.tick(now=start)
+    assert first.landed and "8 of 8 answers (first round)" in str(first.trigger), first.round.failure_reason
+
+    source.values = samples[4]  # every score moves a little: only the answers with a tight band fire
+    second = node.tick(now=start + 1)
+    assert second.landed, second.round.failure_reason
+    assert "3 of 8 answers (deviation)" in str(second.trigger)
+    posted = store.round_answers(int(second.round.id))  # type: ignore[arg-type]
+    assert {answer.answer_id for answer in posted} == moving
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    receipt = w3.eth.get_transaction_receipt(second.round.tx_hash)  # type: ignore[arg-type]
+    assert {event.feed_key for event in oracle.round_submitted(receipt)} == {feed_key(a) for a in moving}
+    for answer in spec.answers:
+        expected = RoundId(1, 2) if answer.id in moving else RoundId(1, 1)
+        assert oracle.latest_round_id(answer.id) == expected, answer.id
+    # The headline columns are the round's first posted answer's, as its proxy reads it.
+    assert second.reading is not None and str(second.reading.answer) == posted[0].expected_answer
+
+    third = node.tick(now=start + 2)  # the same inputs: no answer moved, nothing is proven
+    assert third.skipped and third.round.id is None and "no answer moved" in str(third.trigger)
+
+
+def test_a_restarted_node_finds_answers_already_landed_and_sends_nothing_twice(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    multi_asset_spec: FeedSpec,
+    multi_asset_circuit: CircuitArtifacts,
+    tmp_path: Path,
+) -> None:
+    spec = multi_asset_spec
+    node, _source = _node(store, w3, anvil, spec, multi_asset_circuit, tmp_path, spec.load_samples()[5])
+    landed = node.tick(now=time.time() - 5).round
+    assert landed.status is RoundStatus.LANDED, landed.failure_reason
+    # A crash after the transaction was mined, before the node recorded it: the round is PROVEN again.
+    Ledger(store).back_to_proven(int(landed.id), [], error="test: crashed before the receipt")  # type: ignore[arg-type]
+    block = w3.eth.block_number
+    (outcome,) = node.resume()
+    assert outcome.landed and outcome.round.tx_hash == landed.tx_hash  # found by its RoundSubmitted events
+    assert w3.eth.block_number == block  # nothing sent
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    assert all(oracle.latest_round_id(answer.id) == RoundId(1, 1) for answer in spec.answers)
+    assert [a.onchain_round_id for a in store.round_answers(int(landed.id))] == [str(int(RoundId(1, 1)))] * 8  # type: ignore[arg-type]
+
+
+def test_deploying_again_registers_no_answer_twice(
+    store: Store, w3: Web3, anvil: AnvilNode, multi_asset_spec: FeedSpec, multi_asset_circuit: CircuitArtifacts
+) -> None:
+    spec = multi_asset_spec
+    first = ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
+    proxies = [answer.proxy_address for answer in store.deployment_answers(int(first.id))]  # type: ignore[arg-type]
+    oracle = ZkOracle(w3, first.oracle_address)
+
+    def registered() -> int:
+        return len(oracle.contract.events.AnswerRegistered().get_logs(from_block=0))
+
+    assert registered() == 8
+    again = ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
+    assert again.id == first.id and [a.proxy_address for a in store.deployment_answers(int(again.id))] == proxies  # type: ignore[arg-type]
+
+    # A run that stopped after registering the answers, before recording them: they are not registered again.
+    with store.session() as session:
+        for answer in store.deployment_answers(int(first.id)):  # type: ignore[arg-type]
+            session.delete(session.get(DeploymentAnswer, answer.id))
+        session.commit()
+    ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
+    assert registered() == 8 and len(store.deployment_answers(int(first.id))) == 8  # type: ignore[arg-type]
