@@ -324,7 +324,14 @@ class RoundRelayer:
         receipt = found.receipt
         assert receipt is not None  # a mined lookup carries its receipt
         ids = self._submit_calls(row).event_ids
-        events = {feed: self._oracle(row).round_submitted(receipt, feed=feed)[0] for feed in ids or (row.feed_id,)}
+        events: dict[str, RoundSubmitted] = {}
+        for feed in ids or (row.feed_id,):
+            # An answer another transaction already landed from the same proof (anyone may relay a
+            # subset of its answers first) has no event in this receipt: its own logs tell.
+            found_here = self._oracle(row).round_submitted(receipt, feed=feed)
+            event = found_here[0] if found_here else self._landing_event(row, answer=feed)
+            if event is not None:
+                events[feed] = event
         event = next(iter(events.values()))  # the round's own columns: its first answer's
         landed = self._ledger.land(
             int(row.id),  # type: ignore[arg-type]
@@ -355,12 +362,15 @@ class RoundRelayer:
         log.info("%s: its proof landed in %s", self._what(row), tx_hash)
         return self._land(row, found, winner=self._ledger.by_hash(tx_hash))
 
-    def _landing_event(self, row: Round) -> RoundSubmitted | None:
+    def _landing_event(self, row: Round, *, answer: str | None = None) -> RoundSubmitted | None:
+        """The event that landed this round's proof: under ``answer``'s id, or (by default) the feed's
+        (rounds of several answers are stored under the answers' ids: the first one's events tell)."""
         call = self._submit_calls(row)
         latest = self._sender.w3.eth.block_number
-        # Rounds of several answers are stored under the answers' ids: the first one's events tell.
         events = self._oracle(row).round_submitted_logs(
-            (call.event_ids or (row.feed_id,))[0], from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS), to_block=latest
+            answer or (call.event_ids or (row.feed_id,))[0],
+            from_block=max(0, latest - LANDING_LOOKBACK_BLOCKS),
+            to_block=latest,
         )
         inputs_hash = call.inputs_hash
         # The inputs include the proven observation time, which the feed takes once: an event

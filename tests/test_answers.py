@@ -13,14 +13,18 @@ from web3 import Web3
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
+from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import contract_factory, feed_key
+from oracle.evm.contracts import contract_factory, feed_key, project_error_decoder
 from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
 from oracle.store import DeploymentAnswer, Ledger, RoundStatus, Store
+from oracle.submission import SubmitCallBuilder
+from relayer.rounds import RoundRelayer
+from relayer.sender import TransactionSender
 from tests.answer_feeds import with_thresholds
 
 
@@ -181,3 +185,41 @@ def test_deploying_again_registers_no_answer_twice(
         session.commit()
     ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
     assert registered() == 8 and len(store.deployment_answers(int(first.id))) == 8  # type: ignore[arg-type]
+
+
+def test_attack_a_rival_relayer_landing_some_answers_first_does_not_keep_the_rest_out(
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    multi_asset_spec: FeedSpec,
+    multi_asset_circuit: CircuitArtifacts,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The attack: another relayer takes the round's proof (from the mempool, or the read API) and lands two of
+    # its answers first, hoping the node's transaction for all eight then reverts and six miss this observation.
+    spec = multi_asset_spec
+    node, _source = _node(store, w3, anvil, spec, multi_asset_circuit, tmp_path, spec.load_samples()[6])
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    rival = TransactionSender(w3, dev_account(7), decoder=project_error_decoder())
+    sender_for(w3, "deployer").transact(oracle.set_submitter(spec.id, rival.account.address, True), what="allow")
+    stolen = [answer.id for answer in spec.answers[2:4]]
+    builder = SubmitCallBuilder(oracle, store)
+    relay = RoundRelayer.relay
+
+    def front_run(relayer: RoundRelayer, round_id: int) -> object:
+        feed, proof, instances, evidence, _answers = builder(Ledger(store).round(round_id)).function.args
+        subset = oracle.contract.functions.submitAnswers(feed, proof, instances, evidence, [feed_key(a) for a in stolen])
+        rival.transact(subset, what="rival's submitAnswers")
+        return relay(relayer, round_id)
+
+    monkeypatch.setattr(RoundRelayer, "relay", front_run)
+    report = node.tick(now=time.time())
+    assert report.landed, report.round.failure_reason
+    receipt = w3.eth.get_transaction_receipt(report.round.tx_hash)  # type: ignore[arg-type]
+    assert len(oracle.round_submitted(receipt)) == 6  # the node's transaction stored the six left
+    for answer in spec.answers:
+        assert oracle.latest_round_id(answer.id) == RoundId(1, 1), answer.id  # each once, from this proof
+    posted = store.round_answers(int(report.round.id))  # type: ignore[arg-type]
+    assert [a.onchain_round_id for a in posted] == [str(int(RoundId(1, 1)))] * 8
+    assert all(a.onchain_answer == a.expected_answer for a in posted)
