@@ -11,7 +11,6 @@ checks, the observation time, the transaction itself) are shared among the membe
 
 from __future__ import annotations
 
-import math
 import statistics
 import tempfile
 import time
@@ -24,12 +23,10 @@ from web3 import Web3
 from bench.gas_trace import overhead_breakdown
 from bench.skeleton import demo_feed_copies, demo_feed_template
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.intake import output_names
 from oracle.circuits.quantize import felt_to_uint
-from oracle.deployments.contracts import circuit_config, deploy_verifier, feed_params
-from oracle.evm.zkoracle import INT192_MAX, INT192_MIN, AnswerParams, ZkOracle
-from oracle.feed_circuit import build_feed_circuit, feed_answer
-from oracle.feeds.answer import answer_position
+from oracle.deployments.contracts import answer_params, circuit_config, deploy_verifier, feed_params
+from oracle.evm.zkoracle import ZkOracle
+from oracle.feed_circuit import build_feed_circuit, feed_answers
 from oracle.feeds.bundle import write_bundle
 from oracle.feeds.schema import FeedSpec
 from oracle.paths import build_dir
@@ -43,27 +40,6 @@ SINGLE_FEED_SUBMIT_GAS = 670_798
 PROVE_RUNS = 3
 
 
-def answer_params(spec: FeedSpec, circuit: CircuitArtifacts) -> list[tuple[str, AnswerParams]]:
-    """Each of ``spec``'s ``[[answers]]`` as the oracle registers it: its id and where it lies past the feed's output."""
-    names, shapes = output_names(circuit.model), circuit.manifest.output_shapes
-    base = feed_answer(spec, circuit)
-    registered = []
-    for answer in spec.answers:
-        decimals = spec.decimals if answer.decimals is None else answer.decimals
-        scale = 10**decimals
-        position = answer_position(answer.output, names, shapes, feed=spec.id)
-        params = AnswerParams(
-            output_offset=position - base,
-            decimals=decimals,
-            heartbeat=answer.heartbeat_seconds,
-            min_answer=INT192_MIN if answer.min_answer is None else math.floor(answer.min_answer * scale),
-            max_answer=INT192_MAX if answer.max_answer is None else math.ceil(answer.max_answer * scale),
-            description=answer.description or spec.description,
-        )
-        registered.append((answer.id, params))
-    return registered
-
-
 def register_bundle(
     deployer: TransactionSender, oracle: ZkOracle, spec: FeedSpec, circuit: CircuitArtifacts, *, submitter: str
 ) -> str:
@@ -73,8 +49,10 @@ def register_bundle(
         oracle.register_feed(spec.id, feed_params(spec), circuit_config(spec, circuit, [verifier])),
         what=f"registerFeed {spec.id}",
     )
-    for answer_id, params in answer_params(spec, circuit):
-        deployer.transact(oracle.register_answer(spec.id, answer_id, params), what=f"registerAnswer {answer_id}")
+    for answer in feed_answers(spec, circuit):
+        deployer.transact(
+            oracle.register_answer(spec.id, answer.id, answer_params(answer)), what=f"registerAnswer {answer.id}"
+        )
     deployer.transact(oracle.set_submitter(spec.id, submitter, True), what="setSubmitter")
     return verifier
 

@@ -209,7 +209,9 @@ def test_attack_a_rival_relayer_landing_some_answers_first_does_not_keep_the_res
 
     def front_run(relayer: RoundRelayer, round_id: int) -> object:
         feed, proof, instances, evidence, _answers = builder(Ledger(store).round(round_id)).function.args
-        subset = oracle.contract.functions.submitAnswers(feed, proof, instances, evidence, [feed_key(a) for a in stolen])
+        subset = oracle.contract.functions.submitAnswers(
+            feed, proof, instances, evidence, [feed_key(a) for a in stolen]
+        )
         rival.transact(subset, what="rival's submitAnswers")
         return relay(relayer, round_id)
 

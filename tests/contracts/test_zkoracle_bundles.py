@@ -14,7 +14,7 @@ import pytest
 from web3 import Web3
 from zkoracle_testkit import FIRST_PRICES, Proven, err, rejected, view_error
 
-from bench.bundle_gas import answer_params, register_bundle
+from bench.bundle_gas import register_bundle
 from bench.skeleton import demo_feed_copies, demo_feed_template
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt
@@ -22,7 +22,7 @@ from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_proxy
 from oracle.evm.contracts import PROXY, bind, feed_key
 from oracle.evm.zkoracle import ZkOracle
-from oracle.feed_circuit import build_feed_circuit
+from oracle.feed_circuit import build_feed_circuit, feed_answers
 from oracle.feeds.bundle import write_bundle
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
@@ -80,10 +80,11 @@ def bundle_oracle(
 def member_answers(spec: FeedSpec, circuit: CircuitArtifacts, proven: Proven) -> dict[str, int]:
     """Each member's answer as the contract derives it from its instance."""
     answers = {}
-    for member, params in answer_params(spec, circuit):
-        output = params.output_offset  # the bundle's own output is its first: output 0
-        felt = proven.felts[circuit.manifest.answer_index(output)]
-        answers[member] = answer_from_felt(felt, scale=circuit.manifest.answer_scale(output), decimals=params.decimals)
+    for answer in feed_answers(spec, circuit):
+        felt = proven.felts[circuit.manifest.answer_index(answer.position)]
+        answers[answer.id] = answer_from_felt(
+            felt, scale=circuit.manifest.answer_scale(answer.position), decimals=answer.decimals
+        )
     return answers
 
 
