@@ -8,6 +8,7 @@ does (``bench.bundle_gas.register_bundle``): one feed, one answer per member.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,17 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt
 from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_proxy
+from oracle.deployments.lifecycle import ensure_deployment
+from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import PROXY, bind, feed_key
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import build_feed_circuit, feed_answers
 from oracle.feeds.bundle import write_bundle
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
+from oracle.node import FeedNode
 from oracle.provers import LocalProver
+from oracle.store import Store
 from relayer.sender import TransactionSender
 
 MEMBERS = ("eth-usd", "btc-usd", "sol-usd")
@@ -144,3 +149,29 @@ def test_a_members_proxy_reads_only_that_member(
     assert proxies["btc-usd"].functions.decimals().call() == bundle_spec.decimals
     for member in ("eth-usd", "sol-usd"):
         assert view_error(proxies[member].functions.latestRoundData()) == err("ZkOracleNoRounds", feed_key(member))
+
+
+def test_the_node_lands_a_bundle_round_through_each_members_proxy(
+    w3: Web3, anvil: AnvilNode, bundle_spec: FeedSpec, bundle_circuit: CircuitArtifacts, tmp_path: Path
+) -> None:
+    store = Store.sqlite(tmp_path / "node.db")
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, bundle_spec, bundle_circuit)
+    node = FeedNode(
+        bundle_spec,
+        bundle_circuit,
+        store=store,
+        w3=w3,
+        deployment=deployment,
+        prover=LocalProver(),
+        proofs_dir=tmp_path / "proofs",
+    )
+    report = node.tick(now=time.time())
+    assert report.landed, report.round.failure_reason
+    oracle = ZkOracle(w3, deployment.oracle_address)
+    receipt = w3.eth.get_transaction_receipt(report.round.tx_hash)  # type: ignore[arg-type]
+    # One transaction, every member once, nothing under the bundle's own id.
+    assert sorted(event.feed_key for event in oracle.round_submitted(receipt)) == sorted(map(feed_key, MEMBERS))
+    posted = {answer.answer_id: answer for answer in store.round_answers(int(report.round.id))}  # type: ignore[arg-type]
+    for member in store.deployment_answers(int(deployment.id)):  # type: ignore[arg-type]
+        proxy = bind(w3, PROXY, member.proxy_address)
+        assert str(proxy.functions.latestRoundData().call()[1]) == posted[member.answer_id].expected_answer
