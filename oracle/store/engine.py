@@ -9,16 +9,20 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from oracle.exceptions import StoreError
 from oracle.store.failures import FailureKind
 from oracle.store.migrate import upgrade
 from oracle.store.models import Deployment, DeploymentAnswer, Feed, Round, RoundAnswer, RoundStatus, utcnow
+
+# A select over rounds, alone or joined with their answers.
+SelectT = TypeVar("SelectT", bound=SelectOfScalar | Select)
 
 
 class RoundFigures(NamedTuple):
@@ -141,15 +145,7 @@ class Store:
             .join(Round, RoundAnswer.round_id == Round.id)  # type: ignore[arg-type]
             .where(RoundAnswer.answer_id == answer_id)
         )
-        if before_id is not None:
-            query = query.where(Round.id < before_id)  # type: ignore[operator]
-        if status is not None:
-            query = query.where(Round.status == status)
-        if chain_id is not None:
-            query = query.join(Deployment, Round.deployment_id == Deployment.id).where(  # type: ignore[arg-type]
-                Deployment.chain_id == chain_id
-            )
-        query = query.order_by(Round.id.desc()).limit(limit)  # type: ignore[union-attr]
+        query = _newest_rounds(query, limit=limit, before_id=before_id, status=status, chain_id=chain_id)
         with self.session() as session:
             return [(answer, row) for answer, row in session.exec(query)]
 
@@ -190,15 +186,7 @@ class Store:
         """The feed's rounds (on ``chain_id``, or on every chain), newest first: at most ``limit``,
         older than ``before_id`` when given."""
         query = select(Round).where(Round.feed_id == feed_id)
-        if before_id is not None:
-            query = query.where(Round.id < before_id)  # type: ignore[operator]
-        if status is not None:
-            query = query.where(Round.status == status)
-        if chain_id is not None:
-            query = query.join(Deployment, Round.deployment_id == Deployment.id).where(  # type: ignore[arg-type]
-                Deployment.chain_id == chain_id
-            )
-        query = query.order_by(Round.id.desc()).limit(limit)  # type: ignore[union-attr]
+        query = _newest_rounds(query, limit=limit, before_id=before_id, status=status, chain_id=chain_id)
         with self.session() as session:
             return list(session.exec(query))
 
@@ -305,3 +293,19 @@ class Store:
         with self.session() as session:
             ids = set(session.exec(select(Round.feed_id))) | set(session.exec(select(Deployment.feed_id)))
             return sorted(ids | set(session.exec(select(Feed.id))))
+
+
+def _newest_rounds(
+    query: SelectT, *, limit: int, before_id: int | None, status: RoundStatus | None, chain_id: int | None
+) -> SelectT:
+    """``query`` (over rounds) narrowed to at most ``limit`` rounds, newest first: older than round ``before_id``,
+    with ``status``, posted to ``chain_id``, each where given."""
+    if before_id is not None:
+        query = query.where(Round.id < before_id)  # type: ignore[operator]
+    if status is not None:
+        query = query.where(Round.status == status)
+    if chain_id is not None:
+        query = query.join(Deployment, Round.deployment_id == Deployment.id).where(  # type: ignore[arg-type]
+            Deployment.chain_id == chain_id
+        )
+    return query.order_by(Round.id.desc()).limit(limit)  # type: ignore[union-attr]
