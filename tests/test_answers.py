@@ -19,13 +19,13 @@ from oracle.evm.contracts import contract_factory, feed_key, project_error_decod
 from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from oracle.node import FeedNode
-from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
 from oracle.store import DeploymentAnswer, Ledger, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from relayer.rounds import RoundRelayer
 from relayer.sender import TransactionSender
 from tests.answer_feeds import with_thresholds
+from tests.deployed_nodes import deployed_node
 
 
 class FixedSource(InputSource):
@@ -50,17 +50,9 @@ def _node(
     tmp_path: Path,
     values: list[float],
 ) -> tuple[FeedNode, FixedSource]:
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
     source = FixedSource(values)
-    node = FeedNode(
-        spec,
-        circuit,
-        store=store,
-        w3=w3,
-        deployment=deployment,
-        prover=LocalProver(),
-        proofs_dir=tmp_path / "proofs",
-        source=source,
+    node = deployed_node(
+        store, w3, anvil.rpc_url, spec, circuit, tmp_path / "proofs", with_consumer=True, source=source
     )
     return node, source
 

@@ -32,6 +32,7 @@ from oracle.sources.base import InputSource
 from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 from tests.conftest import DEMO_FEED
+from tests.deployed_nodes import deployed_node
 
 # Seconds an oracle of the rotation test makes a proposed circuit wait: long enough to be seen waiting.
 ROTATION_DELAY = 6
@@ -80,9 +81,7 @@ def _node(
     tmp_path: Path,
     **kwargs: object,
 ) -> FeedNode:
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
-    kwargs.setdefault("prover", LocalProver())
-    return FeedNode(spec, circuit, store=store, w3=w3, deployment=deployment, proofs_dir=tmp_path / "proofs", **kwargs)  # type: ignore[arg-type]
+    return deployed_node(store, w3, anvil.rpc_url, spec, circuit, tmp_path / "proofs", with_consumer=True, **kwargs)
 
 
 def _onchain_rounds(w3: Web3, node: FeedNode) -> RoundId | None:
@@ -252,7 +251,9 @@ def test_new_model_rotates_the_feed_and_round_ids_carry_on(
     assert first.status is RoundStatus.LANDED, first.failure_reason
 
     spec = _retrained_feed(tmp_path)
-    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True).artifacts
+    circuit = build_circuit(
+        spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True
+    ).artifacts
     assert circuit.manifest.key != demo_circuit.manifest.key
     rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
     assert (rotated.oracle_address, rotated.proxy_address) == (
@@ -276,14 +277,21 @@ def test_new_model_rotates_the_feed_and_round_ids_carry_on(
 
 
 def test_a_rotation_waits_for_the_oracles_delay_and_survives_a_restart(
-    store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, build_root: Path,
+    store: Store,
+    w3: Web3,
+    anvil: AnvilNode,
+    demo_spec: FeedSpec,
+    demo_circuit: CircuitArtifacts,
+    build_root: Path,
     tmp_path: Path,
 ) -> None:
     deployer = sender_for(w3, "deployer")
     oracle_address = deploy_oracle(deployer, rotation_delay=ROTATION_DELAY)
     live = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit, oracle_address=oracle_address)
     spec = _retrained_feed(tmp_path)
-    circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True).artifacts
+    circuit = build_circuit(
+        spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True
+    ).artifacts
     # A run that proposed the new circuit and was stopped while it waited for the delay.
     _verifier, executable_at = rotate_feed(deployer, spec, circuit, oracle_address=oracle_address)
     oracle = ZkOracle(w3, oracle_address)

@@ -33,6 +33,7 @@ from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver
 from oracle.store import Store
+from tests.deployed_nodes import deployed_node
 
 STACKED_FEED = PROJECT_ROOT / "feeds" / "stacked"
 _MODEL = importlib.util.spec_from_file_location("stacked_build_model", STACKED_FEED / "build_model.py")
@@ -92,16 +93,8 @@ def test_stacked_feed_lands_a_round_computed_from_the_demo_feeds_round(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = Store.sqlite(tmp_path / "db.sqlite")
-    demo_deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
-    demo = FeedNode(
-        demo_spec,
-        demo_circuit,
-        store=store,
-        w3=w3,
-        deployment=demo_deployment,
-        prover=LocalProver(),
-        proofs_dir=tmp_path / "proofs",
-    )
+    demo = deployed_node(store, w3, anvil.rpc_url, demo_spec, demo_circuit, tmp_path / "proofs")
+    demo_deployment = demo.deployment
     demo_report = demo.tick()
     assert demo_report.landed, demo_report.round.failure_reason
     demo_round, demo_answer = _read_proxy(w3, demo_deployment.proxy_address)

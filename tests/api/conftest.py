@@ -28,6 +28,7 @@ from oracle.sources.base import InputSource
 from oracle.sources.factory import create_source
 from oracle.store import Round, RoundStatus, Store
 from oracle.verify_remote import verify_round
+from tests.deployed_nodes import deployed_node
 from tests.serving import serving
 
 
@@ -132,16 +133,7 @@ def sliced_feeds(
     assert isinstance(built, SlicedBuildResult)
     feeds = {full.id: (full, sliced_circuit), targeted.id: (targeted, built.circuit)}
     for spec, circuit in feeds.values():
-        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
-        node = FeedNode(
-            spec,
-            circuit,
-            store=store,
-            w3=w3,
-            deployment=deployment,
-            prover=LocalProver(),
-            proofs_dir=home / "proofs",
-        )
+        node = deployed_node(store, w3, anvil.rpc_url, spec, circuit, home / "proofs")
         report = node.tick(now=time.time())
         assert report.landed, report.round.failure_reason
     return SlicedFeeds(

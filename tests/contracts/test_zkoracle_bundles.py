@@ -21,7 +21,6 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import answer_from_felt
 from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_proxy
-from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import PROXY, bind, feed_key
 from oracle.evm.zkoracle import ZkOracle
@@ -29,10 +28,10 @@ from oracle.feed_circuit import build_feed_circuit, feed_answers
 from oracle.feeds.bundle import write_bundle
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
-from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.store import Store
 from relayer.sender import TransactionSender
+from tests.deployed_nodes import deployed_node
 
 MEMBERS = ("eth-usd", "btc-usd", "sol-usd")
 # Each member's 4 prices: the demo's, moved within the range its samples cover.
@@ -155,16 +154,8 @@ def test_the_node_lands_a_bundle_round_through_each_members_proxy(
     w3: Web3, anvil: AnvilNode, bundle_spec: FeedSpec, bundle_circuit: CircuitArtifacts, tmp_path: Path
 ) -> None:
     store = Store.sqlite(tmp_path / "node.db")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, bundle_spec, bundle_circuit)
-    node = FeedNode(
-        bundle_spec,
-        bundle_circuit,
-        store=store,
-        w3=w3,
-        deployment=deployment,
-        prover=LocalProver(),
-        proofs_dir=tmp_path / "proofs",
-    )
+    node = deployed_node(store, w3, anvil.rpc_url, bundle_spec, bundle_circuit, tmp_path / "proofs")
+    deployment = node.deployment
     report = node.tick(now=time.time())
     assert report.landed, report.round.failure_reason
     oracle = ZkOracle(w3, deployment.oracle_address)
