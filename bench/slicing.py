@@ -48,8 +48,7 @@ from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.slicing.links import commitment_layout, linked
-from oracle.circuits.slicing.rows import RANGE_CHECK_LOGROWS
-from oracle.circuits.slicing_plan import MAX_LOGROWS
+from oracle.circuits.slicing_plan import MAX_LOGROWS, RANGE_CHECK_LOGROWS
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import SlicePlanError
 from oracle.inference import OnnxModel, split_by_shapes

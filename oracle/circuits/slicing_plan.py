@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 MAX_SLICES = 16
 # KZG's BN254 SRS (and EZKL) stop at 2**26 rows.
 MAX_LOGROWS = 26
+# No circuit is smaller: the 2**14-row range-check table, plus reserved rows.
+RANGE_CHECK_LOGROWS = 15
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from oracle.circuits.slicing.rows import RANGE_CHECK_LOGROWS
-from oracle.circuits.slicing_plan import MAX_LOGROWS, MAX_SLICES, SlicingPlan
+from oracle.circuits.slicing_plan import MAX_LOGROWS, MAX_SLICES, RANGE_CHECK_LOGROWS, SlicingPlan
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS, time_limbs
 from oracle.feeds.answer import OutputRef, check_syntax
 from oracle.feeds.inputs import InputSpec

@@ -41,13 +41,14 @@ from collections.abc import Mapping, Sequence
 
 import onnx
 
+from oracle.circuits.slicing_plan import RANGE_CHECK_LOGROWS
+
 INNER_COLS = 2  # EZKL's default num_inner_cols: a row holds two multiply-accumulates
 PER_RESCALED_OUTPUT = 23.5  # a product's rescale back to the fixed scale (Gemm/MatMul/Mul outputs)
 PER_CONV_OUTPUT = 25.0
 PER_COPY = 1 / INNER_COLS  # one assigned cell, two to a row
 PER_INPUT_VALUE = 5.0  # a committed (or public) input's range check
 PER_PUBLIC_OUTPUT_VALUE = 10.5
-RANGE_CHECK_LOGROWS = 15  # the 2**14-row range-check table, plus reserved rows
 RESERVED_ROWS = 16  # blinding and unusable rows on top of num_rows (EZKL rounds num_rows + these up)
 # The estimate is exact on MLPs but ops measured less (Conv: ±2%) or not at all drift: keep this much free.
 MARGIN = 0.03
