@@ -255,7 +255,10 @@ def test_a_node_killed_between_the_two_chains_sends_loses_nothing_and_posts_noth
         landed = [row for row in rows if row.status is RoundStatus.LANDED]
         assert len(landed) == 2 and _landings(w3, deployment) == 2, chain.chain_id  # the crashed round and a new one
         for row in landed:  # each sent once: one confirmed transaction, no second one
-            assert [s.status for s in ledger.submissions(int(row.id))] == [SubmissionStatus.CONFIRMED]  # type: ignore[arg-type]
+            attempts = ledger.submissions(int(row.id))  # type: ignore[arg-type]
+            assert [s.status for s in attempts] == [SubmissionStatus.CONFIRMED], [
+                (s.status, s.nonce, s.tx_hash, s.broadcast_at, s.error) for s in attempts
+            ]
 
 
 def test_deploy_registers_the_feed_on_every_chain_it_names(
