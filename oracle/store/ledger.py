@@ -200,7 +200,9 @@ class Ledger:
             row.onchain_round_id, row.onchain_answer, row.landed_at = str(onchain_round_id), str(answer), utcnow()
             session.add(row)
             for posted in session.exec(select(RoundAnswer).where(RoundAnswer.round_id == round_id)):
-                landed_round, landed_answer = (answers or {})[posted.answer_id]
+                if answers is None or posted.answer_id not in answers:
+                    continue  # its landing was not found: it keeps no on-chain round rather than a wrong one
+                landed_round, landed_answer = answers[posted.answer_id]
                 posted.onchain_round_id, posted.onchain_answer = str(landed_round), str(landed_answer)
                 session.add(posted)
             session.commit()
