@@ -146,6 +146,32 @@ def plot_bundles(bundles: list[dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
+# The issue's targets for N slices against the whole model (bench.slicing's ``ratios``).
+SLICING_TARGETS = {"largest_slice_rss": 0.4, "total_cpu": 1.25, "critical_path": 0.35}
+
+
+def plot_slicing(ratios_by_slices: dict[str, dict[str, float]], path: Path) -> None:
+    """Sliced over whole per slice count (bench.slicing's ``ratios_by_slices``), each target drawn as a line."""
+    figure, axes = plt.subplots(figsize=(11, 4))
+    labels = [f"{count} slices" for count in ratios_by_slices]
+    series = {
+        "largest slice peak RSS": [r["largest_slice_rss"] for r in ratios_by_slices.values()],
+        "total CPU": [r["total_cpu"] for r in ratios_by_slices.values()],
+        "critical path (slowest slice alone)": [r["critical_path"] for r in ratios_by_slices.values()],
+        "wall, slices side by side here": [r["pool_wall"] for r in ratios_by_slices.values()],
+    }
+    _bars(axes, labels, series)
+    for (name, target), colour in zip(SLICING_TARGETS.items(), ("C0", "C1", "C2"), strict=True):
+        axes.axhline(target, color=colour, linestyle="--", linewidth=1, label=f"target {name} ≤ {target}")
+    axes.axhline(1.0, color="grey", linewidth=0.8)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, covering none
+    axes.set_ylabel("× proving the whole model")
+    axes.set_title("Slices against the whole model (MLP 64 → 512 → 512 → 256 → 1)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
     models = results["models"]
     paths = []
@@ -167,6 +193,10 @@ def main(argv: list[str]) -> None:
     if "bundles" in results:
         path = source.parent / "gas-bundles.png"
         plot_bundles(results["bundles"], path)
+        print(path)
+    elif "ratios_by_slices" in results:
+        path = source.parent / "slicing.png"
+        plot_slicing(results["ratios_by_slices"], path)
         print(path)
     else:
         for path in write_plots(results, source.parent):

@@ -2,7 +2,7 @@
 
 Run from the repository root (``make bench`` runs it after the suite)::
 
-    python -m bench.slicing [--slices 2 4] [--runs N] [--out DIR] [--plan-only]
+    python -m bench.slicing [--slices 4 5] [--runs N] [--out DIR] [--plan-only]
 
 The model is an MLP forecaster 64 → 512 → 512 → 256 → 1 (``bench/models/mlp.py``'s
 recipe), which needs logrows 18 whole. It is built whole and cut into N slices for each
@@ -16,13 +16,16 @@ to the end of the last, CPU time (user + sys of the processes, from ``wait4``), 
 process's peak RSS (``VmHWM``) and bare ``ezkl.prove`` seconds. Every proof is
 verified, and consecutive slice proofs must carry the same boundary commitment (the
 KZG commitment in both proofs' bytes), so a broken proof is never timed. Ratios to
-whole come from the same run. Results: ``DIR/slicing.json``.
+whole come from the same run. Results: ``DIR/slicing.json`` (``ratios``: 4 slices, each alone, against
+whole; ``ratios_by_slices``: every N; ``beyond_one_machine``: the plan and whole-model memory estimate of
+a model too big to prove whole here) and ``DIR/slicing.png``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -39,6 +42,7 @@ from rich.table import Table
 
 from bench.models.mlp import ModelSize, write_feed
 from bench.models.mlp import samples as model_samples
+from bench.plots import plot_slicing
 from bench.skeleton import write_results
 from bench.suite import describe_machine
 from oracle.circuits.artifacts import CircuitArtifacts
@@ -48,6 +52,7 @@ from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.quantize import felt_to_float
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.slicing.links import commitment_layout, linked
+from oracle.circuits.slicing.rows import logrows_for
 from oracle.circuits.slicing_plan import MAX_LOGROWS, RANGE_CHECK_LOGROWS
 from oracle.circuits.verify import verify_document
 from oracle.exceptions import SlicePlanError
@@ -58,6 +63,10 @@ from oracle.sources.synthetic import price_window
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results"
 MODEL = ModelSize("slicing", window=64, hidden=(512, 512, 256))
+HEADLINE_SLICES = 4
+# Too big to prove whole on a 24 GiB machine (logrows 22 whole), planned as slices a modest prover can take.
+BIG_MODEL = ModelSize("beyond", window=64, hidden=(1024, 1024, 1024, 1024, 1024))
+BIG_MODEL_MAX_LOGROWS = 18
 # Inside the calibration samples' range (ticks 200..4040) but none of them.
 INPUT_TICK = 1234
 
@@ -137,6 +146,7 @@ def configuration_figures(runs: list[tuple[list[Finished], float]]) -> dict[str,
                 "peak_rss_bytes": [f.figures["peak_rss_bytes"] for f in finished],
                 "baseline_rss_bytes": [f.figures["baseline_rss_bytes"] for f in finished],
                 "sequential_prove_seconds": sum(prove),
+                "process_wall_seconds": [f.figures.get("wall_seconds") for f in finished],
             }
         )
     return {
@@ -144,6 +154,12 @@ def configuration_figures(runs: list[tuple[list[Finished], float]]) -> dict[str,
         "wall_seconds": statistics.median(r["wall_seconds"] for r in per_run),
         "cpu_seconds": statistics.median(r["cpu_seconds"] for r in per_run),
         "max_prove_seconds": statistics.median(max(r["prove_seconds"]) for r in per_run),
+        # A process's own wall time is known when it ran alone: the slowest is the critical path.
+        "max_process_wall_seconds": (
+            statistics.median(max(r["process_wall_seconds"]) for r in per_run)
+            if all(None not in r["process_wall_seconds"] for r in per_run)
+            else None
+        ),
         "sequential_prove_seconds": statistics.median(r["sequential_prove_seconds"] for r in per_run),
         "max_peak_rss_bytes": max(max(r["peak_rss_bytes"]) for r in per_run),
         # Slices proven side by side hold their memory at the same time: at most this much together.
@@ -268,7 +284,9 @@ def run(
             alone = []
             for job in jobs:
                 with native_stderr_to(log):
-                    alone.append(prove_at_once([job]))
+                    finished_alone, wall_alone = prove_at_once([job])
+                finished_alone[0].figures["wall_seconds"] = wall_alone
+                alone.append((finished_alone, wall_alone))
             check_links([job.circuit for job in jobs], [finished[0].proof for finished, _wall in alone])
             one_by_one.append(([finished[0] for finished, _wall in alone], sum(wall for _finished, wall in alone)))
         last_proof = config_runs[-1][0][-1].proof
@@ -304,6 +322,8 @@ def run(
                 "cpu": alone["cpu_seconds"] / base["cpu_seconds"],
                 "max_peak_rss": alone["max_peak_rss_bytes"] / base["max_peak_rss_bytes"],
             }
+    whole_gib = base["max_peak_rss_bytes"] / 2**30
+    headline = HEADLINE_SLICES if HEADLINE_SLICES in slice_counts else None
     cores = machine["cpu_count"]
     return {
         "benchmark": "slicing",
@@ -318,6 +338,15 @@ def run(
         "runs": runs,
         "total_seconds": time.perf_counter() - started,
         "configurations": configurations,
+        # The issue's figures: N slices each proven alone (one prover per slice) against the whole model.
+        "ratios": headline_ratios(configurations, headline) if headline is not None else {},
+        "ratios_by_slices": {str(count): headline_ratios(configurations, count) for count in slice_counts},
+        "beyond_one_machine": beyond_one_machine(
+            write_feed(BIG_MODEL, workdir / "big-feed") / "model.onnx",
+            whole.manifest.logrows,
+            whole_gib,
+            configurations,
+        ),
         "notes": [
             (
                 f"{cores} CPU cores. ezkl.prove is multi-threaded, so the whole proof already keeps every core "
@@ -352,6 +381,68 @@ def run(
             ),
         ],
     }
+
+
+def headline_ratios(configurations: dict[str, Any], count: int) -> dict[str, float | int]:
+    """Sliced over whole for ``count`` slices, each slice proven alone (no slice competing with another)."""
+    whole = configurations["whole"]
+    config = configurations[f"sliced-{count}"]
+    alone = config["one_after_another"]
+    return {
+        "slices": count,
+        "largest_slice_rss": alone["max_peak_rss_bytes"] / whole["max_peak_rss_bytes"],
+        "total_cpu": alone["cpu_seconds"] / whole["cpu_seconds"],
+        "critical_path": alone["max_process_wall_seconds"] / whole["wall_seconds"],
+        "pool_wall": config["wall_seconds"] / whole["wall_seconds"],
+    }
+
+
+def beyond_one_machine(
+    model_path: Path, whole_logrows: int, whole_gib: float, configurations: dict[str, Any]
+) -> dict[str, Any]:
+    """The model too big to prove whole here: its plan and what proving it whole would need, from this run's growth.
+
+    Peak RSS per logrow comes from this run's own proofs (the slices' logrows and the whole
+    model's), fitted as a constant factor per logrow; the big model is planned, not built.
+    """
+    points = [(whole_logrows, whole_gib)]
+    for name, config in configurations.items():
+        if name.startswith("sliced-"):
+            alone = config["one_after_another"]["runs"][-1]
+            points += [(lr, rss / 2**30) for lr, rss in zip(config["logrows"], alone["peak_rss_bytes"], strict=True)]
+    growth = _per_logrow_growth(points)
+    prepared = prepare_model(model_path, input_size=BIG_MODEL.window)
+    graph = ModelGraph.load(model_path, onnx_bytes=prepared.onnx_bytes)
+    whole_rows = graph.estimates([])[0].rows
+    big_logrows = logrows_for(whole_rows)
+    split, cuts = SlicingPlan(slices=2, max_logrows=BIG_MODEL_MAX_LOGROWS).layout(graph)
+    estimates = split.estimates(cuts)
+    return {
+        "landed": False,
+        "proven": False,
+        "model": " → ".join(str(w) for w in (BIG_MODEL.window, *BIG_MODEL.hidden, 1)),
+        "macs": BIG_MODEL.macs,
+        "whole_estimated_rows": whole_rows,
+        "whole_logrows": big_logrows,
+        "growth_per_logrow": growth,
+        "whole_estimate_gib": whole_gib * growth ** (big_logrows - whole_logrows),
+        "machine_memory_gib": describe_machine()["memory_gib"],
+        "slices": len(estimates),
+        "max_logrows": BIG_MODEL_MAX_LOGROWS,
+        "slice_logrows": [e.logrows for e in estimates],
+        "slice_estimate_gib": [whole_gib * growth ** (e.logrows - whole_logrows) for e in estimates],
+    }
+
+
+def _per_logrow_growth(points: Sequence[tuple[int, float]]) -> float:
+    """The factor peak RSS grows by per logrow: a least-squares line through log2(RSS) against logrows."""
+    xs = [float(x) for x, _ in points]
+    ys = [math.log2(y) for _, y in points]
+    if len(set(xs)) < 2:
+        return 2.0  # one logrows measured: a row count doubling doubles the polynomials
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+    return 2**slope
 
 
 def _timed_chain(circuit: SlicedCircuit, inputs: Sequence[float]) -> tuple[Any, float]:
@@ -413,7 +504,7 @@ def _alone(config: dict[str, Any], fmt: Any) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.slicing", description=__doc__.splitlines()[0])
-    parser.add_argument("--slices", type=int, nargs="+", default=[2, 4], help="slice counts to compare (default 2 4)")
+    parser.add_argument("--slices", type=int, nargs="+", default=[4, 5], help="slice counts to compare (default 4 5)")
     parser.add_argument("--runs", type=int, default=1, help="proofs per configuration (default 1; medians)")
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"writes slicing.json and slicing/ there (default {DEFAULT_OUT})"
@@ -434,6 +525,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     render(results, console)
     write_results(results, args.out / "slicing.json", console)
+    plot = args.out / "slicing.png"
+    plot_slicing(results["ratios_by_slices"], plot)
+    console.print(f"plot: {plot}")
 
 
 if __name__ == "__main__":
