@@ -204,7 +204,9 @@ def test_attack_a_rival_relayer_landing_some_answers_first_does_not_keep_the_res
         subset = oracle.contract.functions.submitAnswers(
             feed, proof, instances, evidence, [feed_key(a) for a in stolen]
         )
-        rival.transact(subset, what="rival's submitAnswers")
+        # Against the pending block, as the node's relayer falls back to: the session's Anvil may have mined
+        # nothing since before this second began, and the latest block would be older than the observation.
+        rival.transact(subset, what="rival's submitAnswers", block="pending")
         return relay(relayer, round_id)
 
     monkeypatch.setattr(RoundRelayer, "relay", front_run)
