@@ -179,8 +179,7 @@ def answer(proof: Proof, circuit: CircuitArtifacts) -> float:
 
 def plan_for(model_path: Path, samples: Sequence[Sequence[float]], count: int) -> SlicingPlan:
     """The plan with the smallest ``max_logrows`` that cuts the model into exactly ``count`` slices."""
-    prepared = prepare_model(model_path, input_size=len(samples[0]))
-    graph = ModelGraph.load(model_path, onnx_bytes=prepared.onnx_bytes)
+    graph = _model_graph(model_path, len(samples[0]))
     for max_logrows in range(RANGE_CHECK_LOGROWS, MAX_LOGROWS + 1):
         plan = SlicingPlan(slices=count, max_logrows=max_logrows)
         try:
@@ -192,9 +191,13 @@ def plan_for(model_path: Path, samples: Sequence[Sequence[float]], count: int) -
     raise RuntimeError(f"no max_logrows cuts {model_path.name} into exactly {count} slices")
 
 
+def _model_graph(model_path: Path, input_size: int) -> ModelGraph:
+    """The graph the planner cuts: the model as the build prepares it."""
+    return ModelGraph.load(model_path, onnx_bytes=prepare_model(model_path, input_size=input_size).onnx_bytes)
+
+
 def describe_plan(model_path: Path, samples: Sequence[Sequence[float]], plan: SlicingPlan) -> list[str]:
-    prepared = prepare_model(model_path, input_size=len(samples[0]))
-    graph, cuts = plan.layout(ModelGraph.load(model_path, onnx_bytes=prepared.onnx_bytes), samples=samples)
+    graph, cuts = plan.layout(_model_graph(model_path, len(samples[0])), samples=samples)
     lines = [f"{len(cuts) + 1} slices under max_logrows {plan.max_logrows}"]
     lines += [f"  split: {s.name} ({s.op_type}) in {s.pieces}" for s in graph.splits]
     lines += [
@@ -346,6 +349,7 @@ def run(
             whole.manifest.logrows,
             whole_gib,
             configurations,
+            memory_gib=machine["memory_gib"],
         ),
         "notes": [
             (
@@ -398,7 +402,7 @@ def headline_ratios(configurations: dict[str, Any], count: int) -> dict[str, flo
 
 
 def beyond_one_machine(
-    model_path: Path, whole_logrows: int, whole_gib: float, configurations: dict[str, Any]
+    model_path: Path, whole_logrows: int, whole_gib: float, configurations: dict[str, Any], *, memory_gib: float
 ) -> dict[str, Any]:
     """The model too big to prove whole here: its plan and what proving it whole would need, from this run's growth.
 
@@ -411,22 +415,20 @@ def beyond_one_machine(
             alone = config["one_after_another"]["runs"][-1]
             points += [(lr, rss / 2**30) for lr, rss in zip(config["logrows"], alone["peak_rss_bytes"], strict=True)]
     growth = _per_logrow_growth(points)
-    prepared = prepare_model(model_path, input_size=BIG_MODEL.window)
-    graph = ModelGraph.load(model_path, onnx_bytes=prepared.onnx_bytes)
+    graph = _model_graph(model_path, BIG_MODEL.window)
     whole_rows = graph.estimates([])[0].rows
     big_logrows = logrows_for(whole_rows)
     split, cuts = SlicingPlan(slices=2, max_logrows=BIG_MODEL_MAX_LOGROWS).layout(graph)
     estimates = split.estimates(cuts)
     return {
         "landed": False,
-        "proven": False,
         "model": " → ".join(str(w) for w in (BIG_MODEL.window, *BIG_MODEL.hidden, 1)),
         "macs": BIG_MODEL.macs,
         "whole_estimated_rows": whole_rows,
         "whole_logrows": big_logrows,
         "growth_per_logrow": growth,
         "whole_estimate_gib": whole_gib * growth ** (big_logrows - whole_logrows),
-        "machine_memory_gib": describe_machine()["memory_gib"],
+        "machine_memory_gib": memory_gib,
         "slices": len(estimates),
         "max_logrows": BIG_MODEL_MAX_LOGROWS,
         "slice_logrows": [e.logrows for e in estimates],
