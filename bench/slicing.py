@@ -2,7 +2,7 @@
 
 Run from the repository root (``make bench`` runs it after the suite)::
 
-    python -m bench.slicing [--slices 4 5] [--runs N] [--out DIR] [--plan-only]
+    python -m bench.slicing [--slices 4 5] [--runs N] [--out DIR] [--plan-only] [--skip-beyond]
 
 The model is an MLP forecaster 64 → 512 → 512 → 256 → 1 (``bench/models/mlp.py``'s
 recipe), which needs logrows 18 whole. It is built whole and cut into N slices for each
@@ -17,8 +17,10 @@ process's peak RSS (``VmHWM``) and bare ``ezkl.prove`` seconds. Every proof is
 verified, and consecutive slice proofs must carry the same boundary commitment (the
 KZG commitment in both proofs' bytes), so a broken proof is never timed. Ratios to
 whole come from the same run. Results: ``DIR/slicing.json`` (``ratios``: 4 slices, each alone, against
-whole; ``ratios_by_slices``: every N; ``beyond_one_machine``: the plan and whole-model memory estimate of
-a model too big to prove whole here) and ``DIR/slicing.png``.
+whole; ``ratios_by_slices``: every N; ``beyond_one_machine``: a model too big to prove whole here, MLP
+64 → 1024 × 5 → 1, with the memory proving it whole would need, estimated from this run's per-logrow growth,
+and its slices under ``max_logrows`` 18 built, proven one at a time for a real node on a fresh Anvil, landed
+and read by the example consumer; ``--skip-beyond`` only plans and estimates it) and ``DIR/slicing.png``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,11 +58,20 @@ from oracle.circuits.slicing.links import commitment_layout, linked
 from oracle.circuits.slicing.rows import logrows_for
 from oracle.circuits.slicing_plan import MAX_LOGROWS, RANGE_CHECK_LOGROWS
 from oracle.circuits.verify import verify_document
+from oracle.deployments.lifecycle import ensure_deployment
+from oracle.evm.anvil import AnvilNode
+from oracle.evm.chains import connect
+from oracle.evm.contracts import CONSUMER, bind
+from oracle.evm.zkoracle import ZkOracle
 from oracle.exceptions import SlicePlanError
+from oracle.feed_circuit import build_feed_circuit
+from oracle.feeds.loader import load_feed
 from oracle.inference import OnnxModel, split_by_shapes
+from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import Proof
 from oracle.sources.synthetic import price_window
+from oracle.store import Store
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results"
 MODEL = ModelSize("slicing", window=64, hidden=(512, 512, 256))
@@ -67,6 +79,7 @@ HEADLINE_SLICES = 4
 # Too big to prove whole on a 24 GiB machine (logrows 22 whole), planned as slices a modest prover can take.
 BIG_MODEL = ModelSize("beyond", window=64, hidden=(1024, 1024, 1024, 1024, 1024))
 BIG_MODEL_MAX_LOGROWS = 18
+BIG_MODEL_OBSERVATION_AGE = 3600
 # Inside the calibration samples' range (ticks 200..4040) but none of them.
 INPUT_TICK = 1234
 
@@ -120,6 +133,29 @@ def prove_at_once(jobs: Sequence[Job]) -> tuple[list[Finished], float]:
         verify_document(job.circuit, document)  # raises unless the proof verifies
         finished.append(Finished(job, proof, figures))
     return finished, wall
+
+
+class OneSliceAtATime:
+    """The node's prover for the too-big model: every slice alone in a fresh ``bench.proving`` process, in turn.
+
+    The node asks for all slices at once; taking them one at a time is what one modest prover
+    per slice sees (only that slice's memory resident), and lets this machine hold the model at
+    all. Each process's figures are kept by circuit key.
+    """
+
+    name = "bench-one-slice-at-a-time"
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._lock = threading.Lock()
+        self.figures: dict[str, dict[str, Any]] = {}
+
+    def prove(self, circuit: CircuitArtifacts, inputs: Sequence[float]) -> Proof:
+        key = circuit.manifest.key
+        with self._lock:
+            finished, wall = prove_at_once([Job(circuit, list(inputs), self._folder / key)])
+        self.figures[key] = {**finished[0].figures, "wall_seconds": wall}
+        return finished[0].proof
 
 
 def check_links(circuits: Sequence[CircuitArtifacts], proofs: Sequence[Proof]) -> None:
@@ -191,6 +227,16 @@ def plan_for(model_path: Path, samples: Sequence[Sequence[float]], count: int) -
     raise RuntimeError(f"no max_logrows cuts {model_path.name} into exactly {count} slices")
 
 
+def write_big_feed(folder: Path) -> Path:
+    """The too-big model's feed folder: the bench MLP feed, proven as slices of at most BIG_MODEL_MAX_LOGROWS."""
+    write_feed(BIG_MODEL, folder)
+    with (folder / "feed.toml").open("a") as toml:
+        toml.write(f"\n[slicing]\nmax_logrows = {BIG_MODEL_MAX_LOGROWS}\n")
+        # Here one machine proves every slice in turn, so the round's observation ages by all their proofs.
+        toml.write(f"\n[onchain]\nmax_observation_age_seconds = {BIG_MODEL_OBSERVATION_AGE}\n")
+    return folder
+
+
 def _model_graph(model_path: Path, input_size: int) -> ModelGraph:
     """The graph the planner cuts: the model as the build prepares it."""
     return ModelGraph.load(model_path, onnx_bytes=prepare_model(model_path, input_size=input_size).onnx_bytes)
@@ -209,7 +255,13 @@ def describe_plan(model_path: Path, samples: Sequence[Sequence[float]], plan: Sl
 
 
 def run(
-    slice_counts: Sequence[int], *, runs: int, out: Path, console: Console, plan_only: bool = False
+    slice_counts: Sequence[int],
+    *,
+    runs: int,
+    out: Path,
+    console: Console,
+    plan_only: bool = False,
+    skip_beyond: bool = False,
 ) -> dict[str, Any] | None:
     started = time.perf_counter()
     machine = describe_machine()
@@ -350,6 +402,7 @@ def run(
             whole_gib,
             configurations,
             memory_gib=machine["memory_gib"],
+            landing=None if skip_beyond else land_beyond_one_machine(workdir, console),
         ),
         "notes": [
             (
@@ -402,12 +455,19 @@ def headline_ratios(configurations: dict[str, Any], count: int) -> dict[str, flo
 
 
 def beyond_one_machine(
-    model_path: Path, whole_logrows: int, whole_gib: float, configurations: dict[str, Any], *, memory_gib: float
+    model_path: Path,
+    whole_logrows: int,
+    whole_gib: float,
+    configurations: dict[str, Any],
+    *,
+    memory_gib: float,
+    landing: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The model too big to prove whole here: its plan and what proving it whole would need, from this run's growth.
+    """The model too big to prove whole here: what proving it whole would need, from this run's growth, and
+    its plan; with ``landing`` (see :func:`land_beyond_one_machine`), the slices as built, proven and landed.
 
     Peak RSS per logrow comes from this run's own proofs (the slices' logrows and the whole
-    model's), fitted as a constant factor per logrow; the big model is planned, not built.
+    model's), fitted as a constant factor per logrow; the model itself is never built whole.
     """
     points = [(whole_logrows, whole_gib)]
     for name, config in configurations.items():
@@ -420,7 +480,7 @@ def beyond_one_machine(
     big_logrows = logrows_for(whole_rows)
     split, cuts = SlicingPlan(slices=2, max_logrows=BIG_MODEL_MAX_LOGROWS).layout(graph)
     estimates = split.estimates(cuts)
-    return {
+    planned = {
         "landed": False,
         "model": " → ".join(str(w) for w in (BIG_MODEL.window, *BIG_MODEL.hidden, 1)),
         "macs": BIG_MODEL.macs,
@@ -433,6 +493,73 @@ def beyond_one_machine(
         "max_logrows": BIG_MODEL_MAX_LOGROWS,
         "slice_logrows": [e.logrows for e in estimates],
         "slice_estimate_gib": [whole_gib * growth ** (e.logrows - whole_logrows) for e in estimates],
+    }
+    return planned if landing is None else {**planned, **landing}
+
+
+def land_beyond_one_machine(workdir: Path, console: Console) -> dict[str, Any]:
+    """Build the too-big model as slices, prove them one at a time for a real node and land its round on Anvil.
+
+    The node ticks once on a fresh Anvil with the example consumer deployed; the round must
+    land, and the consumer's fully-proven read must return it.
+    """
+    spec = load_feed(write_big_feed(workdir / "beyond-feed"))
+    console.print(
+        f"building the too-big model {BIG_MODEL.window} → {' → '.join(map(str, BIG_MODEL.hidden))} → 1 as slices"
+    )
+    with native_stderr_to(workdir / "ezkl.log"):
+        build = build_feed_circuit(
+            spec, build_root=workdir / "build", progress=lambda step: console.print(f"  beyond: {step}")
+        )
+    circuit = build.circuit
+    if not isinstance(circuit, SlicedCircuit):
+        raise RuntimeError(f"{spec.id} has no [slicing]: it would be built whole")
+    prover = OneSliceAtATime(workdir / "proofs" / "beyond")
+    database = workdir / "beyond.db"
+    database.unlink(missing_ok=True)
+    store = Store.sqlite(database)
+    with AnvilNode(log_path=workdir / "beyond-anvil.log") as anvil:
+        w3 = connect(anvil.rpc_url)
+        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
+        node = FeedNode(
+            spec,
+            circuit,
+            store=store,
+            w3=w3,
+            deployment=deployment,
+            prover=prover,
+            proofs_dir=workdir / "proofs" / "beyond-rounds",
+        )
+        console.print(f"proving {len(circuit.slices)} slices one at a time and landing the round")
+        started = time.perf_counter()
+        with native_stderr_to(workdir / "ezkl.log"):
+            report = node.tick(now=time.time())
+        round_seconds = time.perf_counter() - started
+        if not report.landed:
+            raise RuntimeError(f"the too-big model's round did not land: {report.round.failure_reason}")
+        consumer = bind(w3, CONSUMER, str(deployment.consumer_address))
+        consumer_answer, consumer_round = consumer.functions.readFullyProven().call()
+        proven, total = ZkOracle(w3, deployment.oracle_address).coverage(spec.id, consumer_round)
+    if str(consumer_answer) != report.round.expected_answer:
+        raise RuntimeError(f"the consumer read {consumer_answer}, the round proved {report.round.expected_answer}")
+    figures = [prover.figures[piece.circuit.manifest.key] for piece in circuit.slices if piece.circuit is not None]
+    cold = sum(circuit.manifest.timings.values())
+    return {
+        "landed": True,
+        "slices": len(circuit.slices),
+        "slice_logrows": [piece.circuit.manifest.logrows for piece in circuit.slices if piece.circuit is not None],
+        "slice_peak_rss_bytes": [f["peak_rss_bytes"] for f in figures],
+        "max_slice_peak_rss_gib": max(f["peak_rss_bytes"] for f in figures) / 2**30,
+        "slice_prove_seconds": [f["prove_seconds"] for f in figures],
+        "total_prove_seconds": sum(f["prove_seconds"] for f in figures),
+        "total_prover_wall_seconds": sum(f["wall_seconds"] for f in figures),
+        "total_cpu_seconds": sum(f["cpu_seconds"] for f in figures),
+        "round_seconds": round_seconds,
+        "submit_gas": report.round.gas_used,
+        "onchain_round_id": consumer_round,
+        "consumer_answer": consumer_answer,
+        "coverage": [proven, total],
+        "build": build_figures(build.seconds, build.cached, cold),
     }
 
 
@@ -512,6 +639,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--out", type=Path, default=DEFAULT_OUT, help=f"writes slicing.json and slicing/ there (default {DEFAULT_OUT})"
     )
     parser.add_argument("--plan-only", action="store_true", help="print each slice count's plan and build nothing")
+    parser.add_argument(
+        "--skip-beyond",
+        action="store_true",
+        help="only plan the too-big model and estimate it whole (its build alone takes most of an hour)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or any(count < 2 for count in args.slices):
         parser.error("--runs must be at least 1 and every slice count at least 2")
@@ -522,7 +654,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     console = Console()
-    results = run(args.slices, runs=args.runs, out=args.out, console=console, plan_only=args.plan_only)
+    results = run(
+        args.slices,
+        runs=args.runs,
+        out=args.out,
+        console=console,
+        plan_only=args.plan_only,
+        skip_beyond=args.skip_beyond,
+    )
     if results is None:
         return
     render(results, console)
