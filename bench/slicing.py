@@ -625,6 +625,23 @@ def render(results: dict[str, Any], console: Console) -> None:
         f"{machine['load_average_1m_at_start']:.2f} at start, {machine['load_average_1m_at_end']:.2f} at end); "
         f"float model answer {results['model']['float_answer']:.4f}; {results['total_seconds']:.0f} s in all"
     )
+    render_beyond(results["beyond_one_machine"], console)
+
+
+def render_beyond(beyond: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"too big for one machine: MLP {beyond['model']}, whole logrows {beyond['whole_logrows']}, estimated "
+        f"{beyond['whole_estimate_gib']:.1f} GiB to prove whole against {beyond['machine_memory_gib']} GiB here"
+    )
+    if not beyond["landed"]:
+        console.print(f"  planned as {beyond['slices']} slices of logrows {beyond['slice_logrows']}; not built")
+        return
+    console.print(
+        f"  landed as {beyond['slices']} slices (logrows {', '.join(map(str, beyond['slice_logrows']))}), each at "
+        f"most {beyond['max_slice_peak_rss_gib']:.2f} GiB peak RSS; {beyond['total_prove_seconds']:.0f} s of proving "
+        f"in all, submit gas {beyond['submit_gas']:,}; the consumer read round {beyond['onchain_round_id']} "
+        f"(coverage {beyond['coverage'][0]}/{beyond['coverage'][1]})"
+    )
 
 
 def _alone(config: dict[str, Any], fmt: Any) -> str:
