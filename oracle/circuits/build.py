@@ -42,8 +42,15 @@ from oracle.exceptions import CircuitError, ModelIntakeError, ZkOracleError
 from oracle.inference import OnnxModel, split_by_shapes
 
 # Bump when the layout or content of a build folder changes, so old caches are not reused.
-BUILD_FORMAT = 5
+BUILD_FORMAT = 6
 FIDELITY_PROBES = 256
+# EZKL range-checks by splitting a value into decomp_legs digits, each looked up in a table of
+# decomp_base rows: 2**14 rows by default, which alone puts a small model at logrows 15. A
+# 2**10-row table with one more leg covers a wider range (2**30 against 2**28) and lets such a
+# model take 2**11 rows: keys 16× smaller, proofs ~10× faster. Circuits of 2**14 rows or more
+# gain nothing from it (their rows, not the table, set logrows) and pay for the extra leg.
+DEFAULT_DECOMPOSITION_ROWS = 2**14
+SMALL_DECOMPOSITION = (2**10, 3)  # (decomp_base, decomp_legs)
 
 # "polycommit": the tensor is committed by an unblinded KZG commitment carried in the proof
 # itself (no public instance, no in-circuit hashing): how slices are linked.
@@ -234,13 +241,42 @@ def calibrated_settings(
 def _calibrated_settings(
     paths: CircuitFiles, model: OnnxModel, samples: Sequence[Sequence[float]], options: CircuitOptions
 ) -> None:
-    """``paths.settings`` generated under ``options`` and calibrated on ``samples``."""
+    """``paths.settings`` generated under ``options`` and calibrated on ``samples``, with the
+    range-check table (see SMALL_DECOMPOSITION) that needs the fewer rows."""
     calibration = paths.root / "calibration.json"
     per_sample = [split_by_shapes(sample, model.input_shapes) for sample in samples]
     # EZKL wants one list per input tensor, each holding that tensor for every sample in turn.
     per_input = [[x for parts in per_sample for x in parts[i]] for i in range(len(model.input_shapes))]
     calibration.write_text(json.dumps({"input_data": per_input}))
+    _calibrate(paths.settings, paths.model, calibration, options, decomposition=None)
+    default = json.loads(paths.settings.read_text())
+    if default["num_rows"] >= DEFAULT_DECOMPOSITION_ROWS:
+        return
+    trial = paths.root / "settings-small-table.json"
+    try:
+        _calibrate(trial, paths.model, calibration, options, decomposition=SMALL_DECOMPOSITION)
+    except BaseException as exc:
+        trial.unlink(missing_ok=True)
+        if is_ezkl_failure(exc):  # EZKL cannot calibrate the model this way: the default stands
+            return
+        raise
+    if json.loads(trial.read_text())["run_args"]["logrows"] < default["run_args"]["logrows"]:
+        trial.replace(paths.settings)
+    else:
+        trial.unlink()
+
+
+def _calibrate(
+    settings: Path,
+    model_path: Path,
+    calibration: Path,
+    options: CircuitOptions,
+    *,
+    decomposition: tuple[int, int] | None,
+) -> None:
     run_args = ezkl.PyRunArgs()
+    if decomposition is not None:
+        run_args.decomp_base, run_args.decomp_legs = decomposition
     run_args.input_visibility = options.input_visibility
     run_args.output_visibility = options.output_visibility
     run_args.param_visibility = options.param_visibility
@@ -251,12 +287,12 @@ def _calibrated_settings(
     if options.scale_rebase_multiplier is not None:
         run_args.scale_rebase_multiplier = options.scale_rebase_multiplier
         calibration_limits["scale_rebase_multiplier"] = [options.scale_rebase_multiplier]
-    _check(ezkl.gen_settings(model=str(paths.model), output=str(paths.settings), py_run_args=run_args), "gen_settings")
+    _check(ezkl.gen_settings(model=str(model_path), output=str(settings), py_run_args=run_args), "gen_settings")
     _check(
         ezkl.calibrate_settings(
             data=str(calibration),
-            model=str(paths.model),
-            settings=str(paths.settings),
+            model=str(model_path),
+            settings=str(settings),
             target=options.calibration_target,
             **calibration_limits,
         ),

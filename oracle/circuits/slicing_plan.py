@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 MAX_SLICES = 16
 # KZG's BN254 SRS (and EZKL) stop at 2**26 rows.
 MAX_LOGROWS = 26
-# No circuit is smaller: the 2**14-row range-check table, plus reserved rows.
+# The planner plans no slice smaller: EZKL's default 2**14-row range-check table, plus reserved
+# rows. (A build may still take a smaller table and fewer rows: oracle.circuits.build.SMALL_DECOMPOSITION.)
 RANGE_CHECK_LOGROWS = 15
 
 
