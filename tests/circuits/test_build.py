@@ -9,9 +9,16 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts, model_commitment
-from oracle.circuits.build import build_circuit
+from oracle.circuits.build import (
+    DEFAULT_DECOMPOSITION_ROWS,
+    SMALL_DECOMPOSITION,
+    CircuitOptions,
+    build_circuit,
+    calibrated_settings,
+)
 from oracle.circuits.ezkl_failures import refusal_in
 from oracle.circuits.intake import MAX_PUBLIC_VALUES, prepare_model
+from oracle.circuits.slicing_plan import RANGE_CHECK_LOGROWS
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.exceptions import CircuitError, ModelIntakeError
 from oracle.feeds.schema import FeedSpec
@@ -27,6 +34,21 @@ def _linear_model(path: Path, weights: list[float]) -> Path:
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
         [numpy_helper.from_array(np.array([weights], dtype=np.float32), "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def _wide_model(path: Path, *, inputs: int, outputs: int) -> Path:
+    weights = np.random.default_rng(7).uniform(-0.1, 0.1, size=(outputs, inputs)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)],
+        "wide",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, inputs])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, outputs])],
+        [numpy_helper.from_array(weights, "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -51,6 +73,20 @@ def test_demo_circuit_has_public_inputs_and_output(demo_spec: FeedSpec, demo_cir
         settings_bytes=demo_circuit.settings.read_bytes(),
         vk_bytes=demo_circuit.vk.read_bytes(),
     )
+
+
+def test_a_small_circuit_takes_the_small_range_check_table_and_fewer_rows(demo_circuit: CircuitArtifacts) -> None:
+    run_args = json.loads(demo_circuit.settings.read_text())["run_args"]
+    assert (run_args["decomp_base"], run_args["decomp_legs"]) == SMALL_DECOMPOSITION
+    # The default 2**14-row table alone would need logrows 15.
+    assert demo_circuit.manifest.logrows == run_args["logrows"] < RANGE_CHECK_LOGROWS
+
+
+def test_a_circuit_of_2_14_rows_or_more_keeps_the_default_table(tmp_path: Path) -> None:
+    wide = _wide_model(tmp_path / "wide.onnx", inputs=128, outputs=256)
+    settings = calibrated_settings(wide, [[0.01 * i for i in range(128)]], CircuitOptions())
+    assert settings["num_rows"] >= DEFAULT_DECOMPOSITION_ROWS
+    assert settings["run_args"]["decomp_base"] == DEFAULT_DECOMPOSITION_ROWS
 
 
 def test_second_build_is_cached_and_does_no_ezkl_work(tmp_path: Path) -> None:
