@@ -53,6 +53,9 @@ from oracle.provers import LocalProver, Proof
 from oracle.provers.sliced import SlicedProof, prove_slices
 from relayer.sender import TransactionSender
 
+# Session proofs observe up to proof_time + 5: all of them before the chain's time when the first is made.
+PROOF_TIME_MARGIN = 10
+
 
 def write_gemm_model(path: Path, weights: list[float], bias: float) -> Path:
     """A weighted average of the demo's 4 prices: another circuit with the demo's instance layout.
@@ -148,10 +151,11 @@ def gemm_config(demo_spec: FeedSpec, gemm_circuit: CircuitArtifacts, gemm_verifi
 
 @pytest.fixture(scope="session")
 def proof_time(w3: Web3) -> int:
-    """The chain's time when the session's proofs are made; each later proof observes one second later."""
+    """When the session's first proof observes: the chain's time less PROOF_TIME_MARGIN. Each later proof
+    observes a second or more later, and is already in the chain's past when made, however fast proving is."""
     # A plain mine (no time jump) brings the latest block to the chain's current time.
     w3.provider.make_request("evm_mine", [])
-    return int(w3.eth.get_block("latest")["timestamp"])
+    return int(w3.eth.get_block("latest")["timestamp"]) - PROOF_TIME_MARGIN
 
 
 @pytest.fixture(scope="session")
