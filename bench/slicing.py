@@ -378,6 +378,7 @@ def run(
                 "max_peak_rss": alone["max_peak_rss_bytes"] / base["max_peak_rss_bytes"],
             }
     whole_gib = base["max_peak_rss_bytes"] / 2**30
+    landing = None if skip_beyond else land_beyond_one_machine(workdir, console)
     headline = HEADLINE_SLICES if HEADLINE_SLICES in slice_counts else None
     cores = machine["cpu_count"]
     return {
@@ -402,7 +403,7 @@ def run(
             whole_gib,
             configurations,
             memory_gib=machine["memory_gib"],
-            landing=None if skip_beyond else land_beyond_one_machine(workdir, console),
+            landing=landing,
         ),
         "notes": [
             (
