@@ -542,12 +542,13 @@ def land_beyond_one_machine(workdir: Path, console: Console) -> dict[str, Any]:
         proven, total = ZkOracle(w3, deployment.oracle_address).coverage(spec.id, consumer_round)
     if str(consumer_answer) != report.round.expected_answer:
         raise RuntimeError(f"the consumer read {consumer_answer}, the round proved {report.round.expected_answer}")
-    figures = [prover.figures[piece.circuit.manifest.key] for piece in circuit.slices if piece.circuit is not None]
+    proven_slices = [piece.circuit for piece in circuit.slices if piece.circuit is not None]
+    figures = [prover.figures[slice_circuit.manifest.key] for slice_circuit in proven_slices]
     cold = sum(circuit.manifest.timings.values())
     return {
         "landed": True,
         "slices": len(circuit.slices),
-        "slice_logrows": [piece.circuit.manifest.logrows for piece in circuit.slices if piece.circuit is not None],
+        "slice_logrows": [slice_circuit.manifest.logrows for slice_circuit in proven_slices],
         "slice_peak_rss_bytes": [f["peak_rss_bytes"] for f in figures],
         "max_slice_peak_rss_gib": max(f["peak_rss_bytes"] for f in figures) / 2**30,
         "slice_prove_seconds": [f["prove_seconds"] for f in figures],
