@@ -14,12 +14,12 @@ from oracle.deployments.keys import sender_for
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import FeedCircuit
 from oracle.feeds.schema import FeedSpec
+from oracle.feeds.source import feed_source
 from oracle.lanes import RETRY_SECONDS, UNREACHABLE, ChainLane
 from oracle.pipeline import RoundPipeline
 from oracle.provers.base import Prover
 from oracle.reports import OnchainReading, RoundReport, answer_reports, read_onchain, read_round_onchain
 from oracle.sources.base import InputSource, SourceContext
-from oracle.sources.factory import create_source
 from oracle.store import Deployment, Ledger, Round, RoundStatus, Store
 from oracle.submission import SubmitCallBuilder
 from oracle.triggers import Decision, decide, decide_answers
@@ -60,8 +60,7 @@ class FeedNode:
         self._pipeline = RoundPipeline(
             spec,
             circuit,
-            source=source
-            or create_source(spec.source, SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
+            source=source or feed_source(spec, SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
             prover=prover,
             store=store,
             deployment_id=int(deployment.id),  # type: ignore[arg-type]

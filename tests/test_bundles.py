@@ -18,10 +18,11 @@ import pytest
 
 from oracle.circuits.intake import OBSERVED_AT_INPUT, prepare_model
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS, time_limbs
-from oracle.exceptions import BundleError
+from oracle.exceptions import BundleError, SourceError
 from oracle.feeds.answer import answer_position
 from oracle.feeds.bundle import write_bundle
 from oracle.feeds.loader import load_feed
+from oracle.feeds.source import feed_source
 from oracle.inference import OnnxModel
 from oracle.paths import PROJECT_ROOT
 from oracle.sources.factory import create_source
@@ -67,11 +68,13 @@ def test_each_members_answer_in_the_composed_model_is_its_own_models(tmp_path: P
 def test_the_bundle_source_gives_each_members_inputs_then_one_time(tmp_path: Path) -> None:
     spec = write_bundle([FEEDS / "demo", FEEDS / "volatility"], bundle="pair", out=tmp_path / "pair")
     now = 1_767_225_600.0
-    values = list(create_source(spec.source).fetch(now=now))
+    values = list(feed_source(spec).fetch(now=now))
     demo, volatility = load_feed(FEEDS / "demo"), load_feed(FEEDS / "volatility")
     own = demo.input.apply(create_source(demo.source).fetch(now=now))
     own += volatility.input.apply(create_source(volatility.source).fetch(now=now))
     assert values == own  # volatility's [input] offset applied, as its own feed would
+    with pytest.raises(SourceError, match="feed_source"):  # the sources room cannot read the member feeds
+        create_source(spec.source)
     model = OnnxModel(spec.model_path)
     assert model.input_size == len(values) + OBSERVED_AT_LIMBS
     outputs = model.run(spec.model_input(values, observed_at=int(now)))

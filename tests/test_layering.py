@@ -61,6 +61,17 @@ def test_chains_and_the_store_depend_on_no_other_room() -> None:
     assert _offences(("oracle/store",), STORE_MAY_IMPORT) == []
 
 
+def test_sources_read_no_feed() -> None:
+    """feed.toml's schema embeds the sources' settings, so the sources room must not read feeds back."""
+    importers = [
+        f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+        for path in _python_files(PROJECT_ROOT, "oracle/sources")
+        for module in _imports(path)
+        if _within(module, ("oracle.feeds",))
+    ]
+    assert importers == []
+
+
 def test_nothing_imports_the_cli() -> None:
     importers = [
         f"{path.relative_to(PROJECT_ROOT)} imports {module}"

@@ -30,8 +30,8 @@ from oracle.attestation.kinds import ATTEST, HEALTH, RefusalKind
 from oracle.attestation.typed_data import ObservationClaim, sign_observation
 from oracle.exceptions import ChainError
 from oracle.feeds.schema import FeedSpec
+from oracle.feeds.source import feed_source
 from oracle.sources.base import InputSource, SourceContext
-from oracle.sources.factory import create_source
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class SourceObserver:
         with self._lock:
             if key not in self._sources:
                 context = SourceContext(w3=self._chain.w3, input_scale=input_scale)
-                self._sources[key] = create_source(spec.source, context)
+                self._sources[key] = feed_source(spec, context)
             return self._sources[key]
 
     def observer(self, input_scale: int) -> Callable[[FeedSpec, int], Sequence[float]]:

@@ -6,8 +6,8 @@ the sources' implementations (HTTP clients, web3, the feed's own code).
 
 from __future__ import annotations
 
+from oracle.exceptions import SourceError
 from oracle.sources.base import InputSource, SourceContext
-from oracle.sources.bundle import BundleSource
 from oracle.sources.evm_aggregator import EvmAggregatorSource
 from oracle.sources.evm_view import EvmViewSource
 from oracle.sources.file import FileSource
@@ -27,7 +27,11 @@ from oracle.sources.synthetic import SyntheticPriceSource
 
 
 def create_source(settings: SourceSpec, context: SourceContext | None = None) -> InputSource:
-    """The source ``settings`` describe; ``context`` is what an on-chain source needs from the node."""
+    """The source ``settings`` describe; ``context`` is what an on-chain source needs from the node.
+
+    A bundle's source is made of its member feeds' sources, which only the feeds room can read:
+    a feed's source, bundle or not, comes from :func:`oracle.feeds.source.feed_source`.
+    """
     match settings:
         case SyntheticSourceSpec():
             return SyntheticPriceSource.from_settings(settings)
@@ -42,4 +46,6 @@ def create_source(settings: SourceSpec, context: SourceContext | None = None) ->
         case CallableSourceSpec():
             return CallableSource.from_settings(settings)
         case BundleSourceSpec():
-            return BundleSource.from_settings(settings, context, create=create_source)
+            raise SourceError(
+                f"bundle source of {settings.folder}: its members are feeds; build it with oracle.feeds.source.feed_source"
+            )
