@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,22 @@ from relayer.sender import TransactionSender
 from tests.relayer.conftest import prove_rounds, round_relayer, rounds_on_chain, rpc
 
 
+class ObservationClock:
+    """This module's observation seconds: the wall clock's, each later than the last handed out.
+
+    A proof takes half a second, so two rounds observed by the wall clock (in one test, or
+    in two tests one after the other) can fall in one second: one observation, which the
+    oracle takes once.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(int(time.time()), self._last + 1)
+        return self._last
+
+
 @dataclass(frozen=True)
 class Chain:
     w3: Web3
@@ -35,22 +51,26 @@ class Chain:
     deployment: Deployment
     sender: TransactionSender
     proofs: Path
+    clock: ObservationClock = field(default_factory=ObservationClock)
 
     @property
     def deployment_id(self) -> int:
         return int(self.deployment.id)  # type: ignore[arg-type]
 
     def proven_round(self, spec: FeedSpec, circuit: CircuitArtifacts) -> int:
-        return self.proven_rounds(spec, circuit, [time.time()])[0]
+        return self.proven_rounds(spec, circuit, [self.clock.next()])[0]
 
-    def proven_rounds(self, spec: FeedSpec, circuit: CircuitArtifacts, times: list[float]) -> list[int]:
+    def proven_rounds(self, spec: FeedSpec, circuit: CircuitArtifacts, times: list[int]) -> list[int]:
         """Rounds observed at ``times`` and proven, with a block mined after, as a live chain mines meanwhile.
 
-        An idle Anvil mines nothing: proving on a busy machine can outlast the oracle's future skew,
-        and a send estimated on the latest block would be refused as from the future.
+        An idle Anvil mines nothing, and a send estimated on a latest block older than the
+        observation would be refused as from the future. A proof takes half a second, and the
+        clock may run ahead of the wall clock (see ObservationClock), so the block is stamped no
+        earlier than the newest observation.
         """
         proven = prove_rounds(self.store, self.deployment, spec, circuit, self.proofs, times)
-        rpc(self.w3, "evm_mine")
+        latest = int(self.w3.eth.get_block("latest")["timestamp"])
+        rpc(self.w3, "evm_mine", max(latest + 1, *times))
         return proven
 
     def relayer(self, **options: float) -> RoundRelayer:
@@ -170,7 +190,9 @@ def test_a_proof_another_transaction_landed_first_counts_as_landed(
     relayer = chain.relayer(timeout=0.5)
     with automine_off(chain.w3):
         # As when a transaction given up for dropped comes back: the same proof goes out twice.
-        first = chain.sender.send(relayer._submit_calls(Ledger(chain.store).round(round_id)).function, what="earlier send")
+        first = chain.sender.send(
+            relayer._submit_calls(Ledger(chain.store).round(round_id)).function, what="earlier send"
+        )
         assert relayer.relay(round_id).round.status is RoundStatus.SUBMITTED
         rpc(chain.w3, "evm_mine")  # both in one block: ours reverts, ZkOracleStaleRound
     outcome = chain.relayer().reconcile(chain.deployment_id)[0]
@@ -184,8 +206,7 @@ def test_a_proof_another_transaction_landed_first_counts_as_landed(
 def test_a_mined_revert_fails_the_round_with_the_decoded_reason(
     chain: Chain, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
-    now = time.time()
-    older, newer = chain.proven_rounds(demo_spec, demo_circuit, [now - 1, now])
+    older, newer = chain.proven_rounds(demo_spec, demo_circuit, [chain.clock.next(), chain.clock.next()])
     before = rounds_on_chain(chain.w3, chain.deployment)
     relayer = chain.relayer(timeout=0.5)
     with automine_off(chain.w3):
