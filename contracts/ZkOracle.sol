@@ -39,7 +39,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      bytes each, big-endian), the proof's first commitments, its input's before its
     ///      output's. Every slice but the first commits to its input (at byte 0), every slice
     ///      but the last to its output (at byte 0 in the first slice, COMMITMENT_BYTES in the
-    ///      others). The build checks this layout on a proof of every slice.
+    ///      others). The build checks this layout on a proof of a slice of each layout.
     uint256 internal constant COMMITMENT_BYTES = 64;
     /// @dev Most attesters a feed may have, so a submission's loops stay bounded.
     uint256 internal constant MAX_ATTESTERS = 32;

@@ -12,7 +12,7 @@ input tensor's, then the output tensor's. So in a proof's bytes
 
 Two slices committing to the same values over the same domain (one logrows) produce the
 same point, so a link is a byte comparison: ZkOracle's ``_checkSliceLinks`` makes the
-same one. The build checks this layout on a proof of every slice (see ``slicing.build``).
+same one. The build checks this layout on a proof of a slice of each layout (see ``slicing.build``).
 """
 
 from __future__ import annotations
