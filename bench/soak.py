@@ -360,7 +360,6 @@ def report(soak: Soak, feeds: list[str], minutes: float, machine: dict[str, Any]
         "benchmark": "soak",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine,
-        "note": "machine shared with other jobs (other agents' EZKL builds and test runs on the same 2 cores)",
         "load_average_1m_at_end": os.getloadavg()[0],
         "setup": {
             "feeds": len(feeds),
