@@ -36,12 +36,13 @@ from bench.models.mlp import SIZES, ModelSize, write_feed
 from bench.plots import write_plots
 from bench.skeleton import machine_info, measure_gas, summary, timed, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.build import build_circuit
+from oracle.circuits.build import BuildResult
 from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.verify import verify_document
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
+from oracle.feed_circuit import build_feed_circuit
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import split_by_shapes
@@ -71,8 +72,10 @@ def describe_machine() -> dict[str, Any]:
 
 
 def measure_build(spec: FeedSpec, build_root: Path) -> tuple[CircuitArtifacts, dict[str, Any]]:
-    """A cold build: ``build_root`` is empty, so the dev SRS and the keys are made too."""
-    result = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root)
+    """A cold build, as the node builds the feed's circuit: ``build_root`` is empty, so the dev SRS
+    and the keys are made too."""
+    result = build_feed_circuit(spec, build_root=build_root)
+    assert isinstance(result, BuildResult), "the benchmark's feeds are not sliced"
     if result.cached:
         raise RuntimeError(f"{build_root} already held circuit {result.artifacts.manifest.key}: not a cold build")
     circuit = result.artifacts
