@@ -44,11 +44,11 @@ from oracle.evm.chains import connect
 from oracle.feed_circuit import build_feed_circuit
 from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
+from oracle.feeds.source import feed_source
 from oracle.inference import split_by_shapes
 from oracle.node import FeedNode
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver, Proof
-from oracle.sources.factory import create_source
 from oracle.store import RoundStatus, Store
 
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "suite"
@@ -160,7 +160,7 @@ def bench_model(
     folder = workdir / "feeds" / size.name
     spec = load_feed(write_feed(size, folder))
     circuit, build = measure_build(spec, workdir / "build" / size.name)
-    inputs = spec.model_input(list(create_source(spec.source).fetch()), observed_at=int(time.time()))
+    inputs = spec.model_input(list(feed_source(spec).fetch()), observed_at=int(time.time()))
     proving = measure_proving(circuit, inputs, prove_runs, folder)
     store = Store.sqlite(folder / "node.db")
     deployment = ensure_deployment(store, w3, rpc_url, spec, circuit, with_consumer=True)

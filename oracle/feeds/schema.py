@@ -2,8 +2,8 @@
 
 Importing it loads no EZKL, onnxruntime, APScheduler or source implementation: each
 source's settings come from :mod:`oracle.sources.settings`, the schedule stays data
-(:mod:`oracle.schedules` turns it into a trigger), and a source is created with
-:func:`oracle.sources.factory.create_source`.
+(:mod:`oracle.schedules` turns it into a trigger), and a feed's source is created with
+:func:`oracle.feeds.source.feed_source`.
 """
 
 from __future__ import annotations

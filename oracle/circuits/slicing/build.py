@@ -25,12 +25,12 @@ from pathlib import Path
 
 import ezkl
 
-from oracle.circuits.artifacts import MANIFEST, sample_bounds
+from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts, sample_bounds
 from oracle.circuits.build import CircuitOptions, Progress, _fidelity_probes, build_circuit, calibrated_settings
 from oracle.circuits.folders import EZKL_VERSION, content_key, fresh_workdir, publish
 from oracle.circuits.intake import PreparedModel, check_public_values, prepare_model
 from oracle.circuits.slicing.artifacts import SLICED_PREFIX, SlicedCircuit, SlicedManifest, SliceEntry
-from oracle.circuits.slicing.chain import run_chain, witness_file, witness_step
+from oracle.circuits.slicing.chain import SliceStep, run_chain, witness_file, witness_step
 from oracle.circuits.slicing.cut import CutPoint, ModelGraph
 from oracle.circuits.slicing.links import commitment_layout
 from oracle.circuits.slicing_plan import SlicingPlan
@@ -243,26 +243,34 @@ def _check_commitment_layout(model_path: Path, circuit: SlicedCircuit, sample: S
             step = witness_step(piece.circuit, flat, workdir=workdir)
             layout = commitment_layout(piece.circuit.manifest)
             if layout in unchecked:
-                proof_path = workdir / "proof.json"
-                ezkl.prove(
-                    witness=str(witness_file(piece.circuit, workdir)),
-                    model=str(piece.circuit.compiled),
-                    pk_path=str(piece.circuit.pk),
-                    proof_path=str(proof_path),
-                    srs_path=str(piece.circuit.srs),
-                )
-                proof = bytes.fromhex(json.loads(proof_path.read_text())["hex_proof"].removeprefix("0x"))
-                found = (
-                    layout.input_point(proof) if layout.input_committed else None,
-                    layout.output_point(proof) if layout.output_committed else None,
-                )
-                if found != (step.input_commitment, step.output_commitment):
-                    raise CircuitError(
-                        f"{model_path}: a proof of slice {piece.index} does not carry its boundary commitments at "
-                        f"the offsets of EZKL's proof layout ({layout}): this EZKL version lays proofs out otherwise"
-                    )
+                _check_proof_layout(model_path, piece.index, piece.circuit, step, workdir)
                 unchecked.discard(layout)
             flat = step.outputs
+
+
+def _check_proof_layout(
+    model_path: Path, index: int, circuit: CircuitArtifacts, step: SliceStep, workdir: Path
+) -> None:
+    """Prove ``step``'s witness (just written in ``workdir``) and fail unless the proof holds its commitments."""
+    proof_path = workdir / "proof.json"
+    ezkl.prove(
+        witness=str(witness_file(circuit, workdir)),
+        model=str(circuit.compiled),
+        pk_path=str(circuit.pk),
+        proof_path=str(proof_path),
+        srs_path=str(circuit.srs),
+    )
+    proof = bytes.fromhex(json.loads(proof_path.read_text())["hex_proof"].removeprefix("0x"))
+    layout = commitment_layout(circuit.manifest)
+    found = (
+        layout.input_point(proof) if layout.input_committed else None,
+        layout.output_point(proof) if layout.output_committed else None,
+    )
+    if found != (step.input_commitment, step.output_commitment):
+        raise CircuitError(
+            f"{model_path}: a proof of slice {index} does not carry its boundary commitments at "
+            f"the offsets of EZKL's proof layout ({layout}): this EZKL version lays proofs out otherwise"
+        )
 
 
 def _check_scales(
