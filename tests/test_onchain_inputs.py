@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,10 @@ def test_onchain_inputs_land_and_are_checked_again_at_submit(
     assert report.reading is not None and report.reading.value == pytest.approx(0.5 * 12 + 0.25 * 30 + 1, abs=1e-3)
 
     # The value moves between proving and sending: the contract refuses the stale proof.
+    # A proof takes half a second: observe in a later second than the landed round, or the
+    # contract's ordering (ZkOracleStaleRound) refuses it before it reads the inputs.
+    while int(time.time()) <= report.round.observed_at:
+        time.sleep(0.05)
     _set(w3, value_sources[0], 1_234_567_890)
     pipeline = RoundPipeline(
         onchain_feed,
