@@ -73,6 +73,10 @@ class CircuitOptions:
     # Force 2**logrows rows (at least what calibration chose): KZG commitments are comparable
     # only over one domain, so slices linked by them share one logrows.
     logrows: int | None = None
+    # True skips EZKL's range checks of the inputs and outputs. Sound only where the input is
+    # a proven slice's linked output: the commitment link makes the values that slice's, which
+    # its own ops constrained, and a later slice range-checks what its own ops need.
+    skip_io_range_checks: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,7 @@ def _calibrate(
     run_args.input_visibility = options.input_visibility
     run_args.output_visibility = options.output_visibility
     run_args.param_visibility = options.param_visibility
+    run_args.ignore_range_check_inputs_outputs = bool(options.skip_io_range_checks)
     calibration_limits: dict[str, list[int]] = {}
     if options.scale is not None:
         run_args.input_scale = run_args.param_scale = options.scale

@@ -43,8 +43,7 @@ class SlicingPlan:
         ``samples`` check that a split graph computes what ``graph`` does.
         """
         if self.max_logrows is not None:
-            split = graph.split_for(self.max_logrows, samples=samples)
-            return split, split.fitting_cuts(self.max_logrows, min_slices=self.slices or 2)
+            return graph.fit(self.max_logrows, min_slices=self.slices or 2, samples=samples)
         return graph, self.cut_points(graph)
 
     def cut_points(self, graph: ModelGraph) -> list[CutPoint]:

@@ -18,8 +18,8 @@ from onnx import TensorProto, helper, numpy_helper
 from oracle.circuits.slicing import ModelGraph, SlicingPlan
 from oracle.circuits.slicing.cut import tensor_shapes
 from oracle.circuits.slicing.rows import logrows_for, row_budget
-from oracle.circuits.slicing.split import split_wide_nodes
-from oracle.exceptions import SlicePlanError
+from oracle.circuits.slicing.split import split_nodes, split_wide_nodes
+from oracle.exceptions import CircuitError, SlicePlanError
 from oracle.inference import OnnxModel
 from oracle.paths import PROJECT_ROOT
 
@@ -86,6 +86,44 @@ def test_the_issue_mlp_is_cut_into_slices_within_max_logrows(tmp_path: Path) -> 
             assert max(split.slice_rows(fewer)) > row_budget(max_logrows)
     split, cuts = SlicingPlan(slices=4, max_logrows=17).layout(graph)
     assert len(cuts) == 3 and {s.name for s in split.splits} == {"z2", "z3"}
+
+
+def test_wide_layers_split_where_slices_fill_up_need_fewer_slices(tmp_path: Path) -> None:
+    """Equal pieces pay a Slice of the carried tensor each and land where they may: five slices of logrows 16.
+    Split where each slice is full, one piece per slice spanned, and the four slices come out even."""
+    graph = ModelGraph.load(write_mlp(tmp_path / "mlp.onnx", ISSUE_MLP))
+    equal = graph.split_for(16)
+    assert len(equal.fitting_cuts(16)) + 1 == 5
+    split, cuts = SlicingPlan(max_logrows=16).layout(graph)
+    rows = split.slice_rows(cuts)
+    assert len(rows) == 4 and max(rows) <= row_budget(16)
+    assert max(rows) - min(rows) < 0.01 * max(rows)
+    assert {(node.name, node.pieces) for node in split.splits} == {("z2", 3), ("z3", 2)}
+    original = OnnxModel(graph.path)
+    for number, sample in enumerate(_samples(graph, 2)):
+        got = _chained(split, cuts, tmp_path / f"slices-{number}", sample)
+        np.testing.assert_allclose(got, original.run(sample), rtol=1e-4, atol=1e-5)
+
+
+def test_a_node_split_in_uneven_pieces_computes_the_original(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    weights = {"w": rng.normal(size=(10, 7)), "b": rng.normal(size=10), "v": rng.normal(size=(10, 3))}
+    nodes = [
+        helper.make_node("Gemm", ["x", "w", "b"], ["z"], transB=1),
+        helper.make_node("Relu", ["z"], ["r"]),
+        helper.make_node("MatMul", ["r", "v"], ["y"]),
+    ]
+    path = _save(tmp_path / "m.onnx", nodes, weights, [1, 7], "y", [1, 3])
+    graph = ModelGraph.load(path)
+    samples = _samples(graph)
+    model, splits = split_nodes(graph.proto, tensor_shapes(graph.proto), {"z": [1, 6, 3]}, model_name="m")
+    assert [(node.name, node.pieces) for node in splits] == [("z", 3)]
+    split = ModelGraph.load(path, onnx_bytes=model.SerializeToString())
+    for number, sample in enumerate(samples):
+        got = _chained(split, split.cut_points, tmp_path / f"slices-{number}", sample)
+        np.testing.assert_allclose(got, OnnxModel(path).run(sample), rtol=1e-4, atol=1e-4)
+    with pytest.raises(CircuitError, match=r"node z: pieces of \[4, 4\] features do not make its 10"):
+        split_nodes(graph.proto, tensor_shapes(graph.proto), {"z": [4, 4]}, model_name="m")
 
 
 def test_a_split_graph_chained_slice_by_slice_computes_the_original(tmp_path: Path) -> None:
@@ -176,15 +214,15 @@ def test_feeds_validate_prints_the_plan_and_names_a_max_logrows_too_small(tmp_pa
     lines = result.stdout.splitlines()
     assert result.returncode == 1, result.stdout + result.stderr
     assert lines[0] == f"ok    {folder}: sliced"
-    assert lines[1].strip() == "4 slices, est. logrows 16 (max_logrows 16; every slice is built at the largest)"
-    assert lines[2].strip() == "split: z2 (Gemm) in 5"
-    slices = [line.split() for line in lines[3:7]]
-    assert [words[:3] for words in slices] == [
-        ["slice", "0", "Gemm"],
-        ["slice", "1", "Gemm"],
-        *[["slice", str(i), "Gemm"] for i in (2, 3)],
+    assert lines[1].strip() == "3 slices, est. logrows 16 (max_logrows 16; every slice is built at the largest)"
+    assert lines[2].strip() == "split: z2 (Gemm) in 3"  # one piece per slice it spans: split where each fills up
+    slices = [line.split() for line in lines[3:6]]
+    assert [" ".join(words[:5]) for words in slices] == [
+        "slice 0 Gemm Relu Gemm",
+        "slice 1 Gemm 2/3 ~55,989",
+        "slice 2 Gemm 3/3 Relu",
     ]
-    assert " ".join(slices[1][2:4]) == "Gemm 2-3/5" and slices[1][-8:] == "rows logrows 16 in 615 → out 820".split()
-    assert slices[0][-5:] == "in 11 → out 615".split() and slices[3][-5:] == "in 922 → out 1".split()
-    assert lines[7].startswith(f"error {wide}: feed 'sliced', field 'slicing.max_logrows': node 'h1' (Relu)")
-    assert lines[7].endswith("set max_logrows = 16 or more") and len(lines) == 8
+    assert slices[1][-8:] == "rows logrows 16 in 647 → out 845".split()
+    assert slices[0][-5:] == "in 11 → out 647".split() and slices[2][-5:] == "in 845 → out 1".split()
+    assert lines[6].startswith(f"error {wide}: feed 'sliced', field 'slicing.max_logrows': node 'h1' (Relu)")
+    assert lines[6].endswith("set max_logrows = 16 or more") and len(lines) == 7

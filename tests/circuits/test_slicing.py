@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from itertools import combinations
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import CircuitOptions, build_circuit
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.slicing.build import _chain_error, _check_commitment_layout, _check_scales
@@ -114,6 +116,9 @@ def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
     assert (last.manifest.input_visibility, last.manifest.output_visibility) == ("polycommit", "public")
     # KZG commitments compare only over one domain: every slice is built at one logrows.
     assert first.manifest.logrows == middle.manifest.logrows == last.manifest.logrows
+    # A linked input is a proven slice's output, which that slice's ops constrained: no range check
+    # again. The model's own inputs, in the first slice, are checked.
+    assert [_skips_io_range_checks(piece) for piece in (first, middle, last)] == [False, True, True]
     # The boundaries are in the proofs, not instances: the middle slice has none.
     assert (first.manifest.instance_count, middle.manifest.instance_count) == (first.manifest.input_instances, 0)
     whole = OnnxModel(sliced_circuit.model)  # the prepared model: intake added its observed_at input
@@ -135,6 +140,8 @@ def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
     targeted = result.circuit
     assert targeted.manifest.coverage == (2, 3)
     assert targeted.slices[1].circuit is None
+    # Behind an unproven slice the input is whatever the prover committed: range-checked again.
+    assert not _skips_io_range_checks(targeted.slices[2].circuit)
     assert targeted.slices[0].circuit.manifest.key == sliced_circuit.slices[0].circuit.manifest.key  # type: ignore[union-attr]
     assert targeted.manifest.model_commitment != sliced_circuit.manifest.model_commitment
     chain = run_chain(targeted, sliced_spec.model_samples()[0])
@@ -182,3 +189,8 @@ def test_the_build_refuses_a_proof_layout_other_than_the_one_links_are_read_at(
     vars(described)["slices"] = pieces + sliced_circuit.slices[1:]  # the cached property, overridden
     with pytest.raises(CircuitError, match="a proof of slice 0 does not carry its boundary commitments at the offsets"):
         _check_commitment_layout(sliced_spec.model_path, described, sliced_spec.model_samples()[0])
+
+
+def _skips_io_range_checks(circuit: CircuitArtifacts | None) -> bool:
+    assert circuit is not None
+    return bool(json.loads(circuit.settings.read_text())["run_args"]["ignore_range_check_inputs_outputs"])

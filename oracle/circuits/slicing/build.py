@@ -148,6 +148,7 @@ def _build_into(
             scale=scale,
             scale_rebase_multiplier=1,
             logrows=logrows,
+            skip_io_range_checks=True if index > 0 and proven[index - 1] else None,
         )
 
     report("calibrating the slices for their shared scale and logrows")

@@ -5,13 +5,15 @@ and used after it is that tensor. Each slice then has one input and one output t
 and the slices' boundary commitments (one KZG commitment each) describe the whole
 activation passed on. Cuts are chosen on an estimate of each slice's EZKL rows (see
 ``slicing.rows``): its nodes' rows plus its input boundary's, which every value passed
-across a cut costs again in the slice it enters. So of two cuts balancing equally well,
-the one passing fewer values on wins, and it is also the cheaper link.
+across a cut costs again (half a row) in the slice it enters. So of two cuts balancing
+equally well, the one passing fewer values on wins, and it is also the cheaper link.
+Under ``max_logrows`` a wide node is split so that slices fill up (:meth:`ModelGraph.fit`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +24,7 @@ import onnx.utils
 from onnx import TensorProto, numpy_helper
 
 from oracle.circuits.slicing.rows import (
+    PER_COPY,
     input_rows,
     logrows_for,
     node_rows,
@@ -29,13 +32,22 @@ from oracle.circuits.slicing.rows import (
     public_output_rows,
     row_budget,
 )
-from oracle.circuits.slicing.split import SplitNode, piece_label, split_wide_nodes
+from oracle.circuits.slicing.split import (
+    SplitNode,
+    node_key,
+    piece_label,
+    split_axis,
+    split_nodes,
+    split_wide_nodes,
+)
 from oracle.circuits.slicing_plan import MAX_SLICES
 from oracle.exceptions import CircuitError, SlicePlanError
 
-# With max_logrows, a wide node is split into pieces of at most this share of a slice's rows,
-# so the cuts can still balance the slices (pieces in one slice cost no more than the node).
+# Splitting every wide node into equal pieces of at most this share of a slice's rows lets the
+# cuts balance the slices, at a Slice of the carried tensor per piece.
 PIECES_PER_SLICE = 2
+# Filling slices instead: how close (rows) the search for the evenest fill target gets.
+FILL_PRECISION = 256
 _FLOAT_TYPES = frozenset({TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16})
 
 
@@ -118,7 +130,7 @@ class ModelGraph:
         return sum(self.node_costs)
 
     def split_for(self, max_logrows: int, *, samples: Sequence[Sequence[float]] = ()) -> ModelGraph:
-        """This graph with every node too wide for a slice of ``max_logrows`` split into pieces (see ``split``).
+        """This graph with every node too wide for a slice of ``max_logrows`` split into equal pieces (see ``split``).
 
         With ``samples``, the rewritten graph is checked to compute the same outputs on them.
         """
@@ -127,6 +139,75 @@ class ModelGraph:
             self.proto, tensor_shapes(self.proto), piece_rows, model_name=self.path.name, samples=samples
         )
         return self if not splits else ModelGraph._of(self.path, model, splits)
+
+    def fit(
+        self, max_logrows: int, *, min_slices: int = 2, samples: Sequence[Sequence[float]] = ()
+    ) -> tuple[ModelGraph, list[CutPoint]]:
+        """The fewest slices (at least ``min_slices``) within ``max_logrows``, wide nodes split to get there.
+
+        Two ways of splitting are planned and the one with fewer slices (then the smaller largest
+        slice) is kept: every wide node in equal pieces (:meth:`split_for`), or each split exactly
+        where a slice fills up (:meth:`split_to_fill`), which leaves one piece per slice the node
+        spans and so one Slice of the carried tensor per slice, not per piece.
+        """
+        plans: list[tuple[ModelGraph, list[CutPoint]]] = []
+        refusal: SlicePlanError | CircuitError | None = None
+        for graph in (
+            self.split_for(max_logrows, samples=samples),
+            self.split_to_fill(max_logrows, min_slices, samples),
+        ):
+            if graph is None:
+                continue
+            try:
+                plans.append((graph, graph.fitting_cuts(max_logrows, min_slices=min_slices)))
+            except (SlicePlanError, CircuitError) as exc:
+                refusal = refusal or exc
+        if not plans:
+            assert refusal is not None
+            raise refusal
+        return min(plans, key=lambda plan: (len(plan[1]), max(plan[0].slice_rows(plan[1]))))
+
+    def split_to_fill(
+        self, max_logrows: int, min_slices: int = 2, samples: Sequence[Sequence[float]] = ()
+    ) -> ModelGraph | None:
+        """This graph with wide nodes split where slices of ``max_logrows`` fill up, into at least ``min_slices``
+        (None if filling leaves a slice over the budget, e.g. at an op that cannot be split).
+
+        Filled to the budget, the fewest slices fit; then the smallest fill target that keeps
+        that many is searched for, so the slices come out even.
+        """
+
+        def filled(target: int) -> tuple[dict[str, list[int]], int, int] | None:
+            """The pieces filling slices to ``target``, how many slices they make and the largest one's rows."""
+            sizes = _fill_sizes(self, target)
+            if sizes is None:
+                return None
+            model, splits = split_nodes(self.proto, tensor_shapes(self.proto), sizes, model_name=self.path.name)
+            graph = ModelGraph._of(self.path, model, splits) if splits else self
+            try:
+                cuts = graph.fitting_cuts(max_logrows, min_slices=min_slices)
+            except (SlicePlanError, CircuitError):
+                return None
+            return sizes, len(cuts) + 1, max(graph.slice_rows(cuts))
+
+        budget = row_budget(max_logrows)
+        fullest = filled(budget)
+        if fullest is None:
+            return None
+        sizes, count, _largest = fullest
+        # Below the best target the last slice, holding what the others left, outgrows it.
+        low, high = math.ceil(self.total_cost / count), budget
+        while high - low > FILL_PRECISION:
+            middle = (low + high) // 2
+            even = filled(middle)
+            if even is not None and even[1] == count and even[2] <= middle:
+                sizes, high = even[0], middle
+            else:
+                low = middle
+        model, splits = split_nodes(
+            self.proto, tensor_shapes(self.proto), sizes, model_name=self.path.name, samples=samples
+        )
+        return ModelGraph._of(self.path, model, splits) if splits else self
 
     def cut_named(self, tensor: str) -> CutPoint:
         for point in self.cut_points:
@@ -153,7 +234,7 @@ class ModelGraph:
     def fitting_cuts(self, max_logrows: int, *, min_slices: int = 2) -> list[CutPoint]:
         """The fewest slices (at least ``min_slices``) each estimated within ``max_logrows``, cut as ``balanced_cuts``.
 
-        Split wide nodes first (:meth:`split_for`): a node is never cut inside.
+        Split wide nodes first (:meth:`fit`): a node is never cut inside.
         """
         budget = row_budget(max_logrows)
         for node, rows in zip(self.proto.graph.node, self.node_costs, strict=True):
@@ -224,7 +305,7 @@ class ModelGraph:
     def _span_rows(self, i: int, j: int) -> int:
         """Rows of the slice from bound ``i`` to bound ``j`` (0: the model's start, k: cut point k, last: its end)."""
         before = self._rows_before
-        entering = input_rows(self.input_width if i == 0 else self.cut_points[i - 1].width)
+        entering = input_rows(self.input_width) if i == 0 else input_rows(self.cut_points[i - 1].width, linked=True)
         leaving = public_output_rows(self.output_width) if j == len(before) - 1 else 0
         return before[j] - before[i] + entering + leaving
 
@@ -329,3 +410,74 @@ def _cut_points(proto: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], cost
             name = crossing[0]
             points.append(CutPoint(position=position, tensor=name, shape=shapes.get(name, ()), cost_before=cost_before))
     return points
+
+
+def _fill_sizes(graph: ModelGraph, target: int) -> dict[str, list[int]] | None:
+    """Per wide node, the output features of its pieces when slices are filled to ``target`` estimated rows in
+    graph order: a splittable node that does not fit is split where the slice is full, its rest continuing
+    in the next slice; any other node opens a new slice at the last cut point. None if a slice must start
+    over ``target`` (too small a target to make progress)."""
+    proto = graph.proto
+    shapes = tensor_shapes(proto)
+    weights = {init.name: init for init in proto.graph.initializer}
+    cuts = {point.position: point for point in graph.cut_points}
+    sizes: dict[str, list[int]] = {}
+    rows = input_rows(graph.input_width)
+    last_cut: tuple[int, int] | None = None  # (its width, this slice's rows before it) of this slice's latest cut
+    for position, (node, node_cost) in enumerate(zip(proto.graph.node, graph.node_costs, strict=True)):
+        if position in cuts:
+            last_cut = (cuts[position].width, rows)
+        if rows + node_cost <= target:
+            rows += node_cost
+            continue
+        axis = split_axis(node, shapes, weights)
+        features = shapes[node.output[0]][axis] if axis is not None else 1
+        if axis is None or features < 2:
+            if last_cut is None:
+                rows += node_cost  # nowhere to cut: the plan's check finds the slice over budget
+                continue
+            width, before = last_cut
+            rows = input_rows(width, linked=True) + rows - before + node_cost
+            last_cut = None
+            continue
+        if rows + math.ceil(node_cost / features) > target and position in cuts:
+            # Not one feature fits: the node opens the next slice.
+            rows, last_cut = input_rows(cuts[position].width, linked=True), None
+            if rows + node_cost <= target:
+                rows += node_cost
+                continue
+        pieces = _fill_node(
+            node_cost, features, numel(shapes[node.input[0]]), numel(shapes[node.output[0]]), rows, target
+        )
+        if pieces is None:
+            return None
+        pieces_list, rows = pieces
+        if len(pieces_list) > 1:
+            sizes[node_key(node)] = pieces_list
+        last_cut = None
+    return sizes
+
+
+def _fill_node(
+    node_cost: int, features: int, x_width: int, y_width: int, rows: int, target: int
+) -> tuple[list[int], int] | None:
+    """A wide node's pieces (features each) filling the current slice (``rows`` so far) and the next ones to
+    ``target``, and the rows of the slice its last piece ends in. Every piece after the first takes the input
+    back out of the carried tensor, and the last also the earlier pieces' outputs: a Slice of the carried
+    tensor each (see ``rows``)."""
+    per_feature = node_cost / features
+    per_feature_width = y_width / features
+    pieces: list[int] = []
+    done = 0
+    while True:
+        carried = x_width + math.ceil(per_feature_width * done)
+        take = math.ceil(PER_COPY * carried) if done else 0
+        rest = features - done
+        if rows + take + math.ceil(per_feature * rest) + take <= target:
+            return [*pieces, rest], rows + math.ceil(per_feature * rest) + 2 * take
+        fits = min(rest - 1, math.floor((target - rows - take) / per_feature))
+        if fits < 1:
+            return None
+        pieces.append(fits)
+        done += fits
+        rows = input_rows(x_width + math.ceil(per_feature_width * done), linked=True)

@@ -17,6 +17,9 @@ and param scale 13, scale_rebase_multiplier 1, default ``num_inner_cols`` 2, the
                                costs 256, three 256-wide slices of 768 cost 1,152
     Concat                     0                 (the parts' cells are reused)
     input boundary             5 per value       (range-checked; public, private or polycommit alike)
+    linked input boundary      0.5 per value     (a proven slice's committed output: not range-checked
+                                                 again, EZKL's ignore_range_check_inputs_outputs;
+                                                 4.5 less per value on 64-512, 256-64, 512-64, 1024-128)
     polycommit output          0                 (the cells already hold it)
     public output              10.5 per value
 
@@ -48,9 +51,11 @@ PER_RESCALED_OUTPUT = 23.5  # a product's rescale back to the fixed scale (Gemm/
 PER_CONV_OUTPUT = 25.0
 PER_COPY = 1 / INNER_COLS  # one assigned cell, two to a row
 PER_INPUT_VALUE = 5.0  # a committed (or public) input's range check
+PER_LINKED_INPUT_VALUE = PER_COPY  # a linked boundary's value, its range check skipped
 PER_PUBLIC_OUTPUT_VALUE = 10.5
 RESERVED_ROWS = 16  # blinding and unusable rows on top of num_rows (EZKL rounds num_rows + these up)
-# The estimate is exact on MLPs but ops measured less (Conv: ±2%) or not at all drift: keep this much free.
+# The estimate is exact on the ops measured exactly (_EXACT); the others (Conv: ±2%, some not
+# measured at all) may drift, so their rows are counted with this much to spare.
 MARGIN = 0.03
 
 _PER_ELEMENT = {
@@ -71,6 +76,8 @@ MATMUL_OPS = frozenset({"Gemm", "MatMul"})
 CONV_OPS = frozenset({"Conv", "ConvTranspose"})
 # Anything else (other nonlinearities, pooling, normalisation): counted like a Relu, per element.
 _OTHER_PER_ELEMENT = 8.0
+# Measured to the row (see above); every other op's estimate carries MARGIN.
+_EXACT = MATMUL_OPS | _FREE | {"Relu", "Mul", "Div", "Add", "Sub", "Slice"}
 
 
 def numel(shape: Sequence[int]) -> int:
@@ -94,7 +101,15 @@ def macs(node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]]) -> int:
 def node_rows(
     node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]], *, scalars: Mapping[str, float] | None = None
 ) -> int:
-    """The rows EZKL spends on ``node`` (see the module's measurements); ``scalars``: one-value constants."""
+    """The rows EZKL spends on ``node`` (see the module's measurements), with MARGIN to spare where the
+    op's estimate is not exact; ``scalars``: one-value constants."""
+    rows = _estimated_rows(node, shapes, scalars=scalars)
+    return rows if node.op_type in _EXACT else math.ceil(rows * (1 + MARGIN))
+
+
+def _estimated_rows(
+    node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]], *, scalars: Mapping[str, float] | None = None
+) -> int:
     if node.op_type in _FREE:
         return 0
     out = numel(shapes.get(node.output[0], (1,))) if node.output else 1
@@ -115,9 +130,10 @@ def node_rows(
     return math.ceil(_PER_ELEMENT.get(node.op_type, _OTHER_PER_ELEMENT) * out)
 
 
-def input_rows(width: int) -> int:
-    """What a slice spends on its input boundary of ``width`` values: each is range-checked where it enters."""
-    return math.ceil(PER_INPUT_VALUE * width)
+def input_rows(width: int, *, linked: bool = False) -> int:
+    """What a slice spends on its input boundary of ``width`` values: the model's inputs are range-checked
+    where they enter; a ``linked`` boundary (a proven slice's output) is not checked again."""
+    return math.ceil((PER_LINKED_INPUT_VALUE if linked else PER_INPUT_VALUE) * width)
 
 
 def public_output_rows(width: int) -> int:
@@ -125,10 +141,10 @@ def public_output_rows(width: int) -> int:
 
 
 def logrows_for(rows: int) -> int:
-    """The logrows EZKL calibrates a circuit of ``rows`` rows to."""
-    return max(RANGE_CHECK_LOGROWS, math.ceil(math.log2(rows * (1 + MARGIN) + RESERVED_ROWS)))
+    """The logrows EZKL calibrates a circuit of ``rows`` estimated rows to."""
+    return max(RANGE_CHECK_LOGROWS, math.ceil(math.log2(rows + RESERVED_ROWS)))
 
 
 def row_budget(logrows: int) -> int:
-    """The most estimated rows a circuit at ``logrows`` may hold, keeping the estimate's margin."""
-    return math.floor((2**logrows - RESERVED_ROWS) / (1 + MARGIN))
+    """The most estimated rows a circuit at ``logrows`` may hold."""
+    return 2**logrows - RESERVED_ROWS

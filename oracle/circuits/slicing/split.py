@@ -11,7 +11,8 @@ pieces of ``Y = Op(X, W, b)``, split by output features (Gemm, MatMul) or channe
 
 (flattened to ``[1, n]`` where ``X`` or the pieces are not already so). Each ``Pi`` is the
 only tensor crossing between pieces, so a cut may fall there; the last piece joins
-them into ``Y`` under its old name and the rest of the graph is untouched. Every output
+them into ``Y`` under its old name and the rest of the graph is untouched. Pieces may
+differ in size: the planner sizes them so each ends where a slice is full. Every output
 feature is computed by the same dot product as before: the rewritten model computes
 the same function, which :func:`split_wide_nodes` checks with onnxruntime.
 """
@@ -62,10 +63,40 @@ def split_wide_nodes(
     model_name: str,
     samples: Sequence[Sequence[float]] = (),
 ) -> tuple[onnx.ModelProto, list[SplitNode]]:
-    """``proto`` with every splittable node over ``piece_rows`` estimated rows split into pieces under it.
+    """``proto`` with every splittable node over ``piece_rows`` estimated rows split into equal pieces under it.
 
     Nodes that cannot be split are left as they are: the planner reports them. With
     ``samples``, the rewritten model must compute what ``proto`` does on each of them.
+    """
+    weights = {init.name: init for init in proto.graph.initializer}
+    sizes: dict[str, list[int]] = {}
+    for node in proto.graph.node:
+        rows = node_rows(node, shapes)
+        axis = split_axis(node, shapes, weights)
+        if rows <= piece_rows or axis is None:
+            continue
+        features = shapes[node.output[0]][axis]
+        count = min(features, math.ceil(rows / piece_rows))
+        if count >= 2:
+            sizes[node_key(node)] = [features // count + (1 if i < features % count else 0) for i in range(count)]
+    return split_nodes(proto, shapes, sizes, model_name=model_name, samples=samples)
+
+
+def node_key(node: onnx.NodeProto) -> str:
+    return node.name or node.output[0]
+
+
+def split_nodes(
+    proto: onnx.ModelProto,
+    shapes: dict[str, tuple[int, ...]],
+    sizes: dict[str, list[int]],
+    *,
+    model_name: str,
+    samples: Sequence[Sequence[float]] = (),
+) -> tuple[onnx.ModelProto, list[SplitNode]]:
+    """``proto`` with each node named in ``sizes`` split into pieces of those many output features (or channels).
+
+    With ``samples``, the rewritten model must compute what ``proto`` does on each of them.
     """
     graph = proto.graph
     weights = {init.name: init for init in graph.initializer}
@@ -74,22 +105,17 @@ def split_wide_nodes(
     replaced: set[str] = set()
     split: list[SplitNode] = []
     for node in graph.node:
-        rows = node_rows(node, shapes)
-        axis = _split_axis(node, shapes, weights)
-        if rows <= piece_rows or axis is None:
+        base = node_key(node)
+        axis = split_axis(node, shapes, weights)
+        pieces = sizes.get(base, [])
+        if len(pieces) < 2 or axis is None:
             nodes.append(node)
             continue
-        features = shapes[node.output[0]][axis]
-        count = min(features, math.ceil(rows / piece_rows))
-        if count < 2:
-            nodes.append(node)
-            continue
-        base = node.name or node.output[0]
-        rewritten, initializers = _pieces(node, base, count, axis, shapes, weights)
+        rewritten, initializers = _pieces(node, base, pieces, axis, shapes, weights)
         nodes += rewritten
         added += initializers
         replaced.update(name for name in node.input[1:] if name)
-        split.append(SplitNode(name=base, op_type=node.op_type, pieces=count, rows=rows))
+        split.append(SplitNode(name=base, op_type=node.op_type, pieces=len(pieces), rows=node_rows(node, shapes)))
     if not split:
         return proto, []
     used = {name for node in nodes for name in node.input}
@@ -104,7 +130,7 @@ def split_wide_nodes(
     return model, split
 
 
-def _split_axis(
+def split_axis(
     node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]], weights: dict[str, onnx.TensorProto]
 ) -> int | None:
     """The output axis ``node`` can be split along (its features or channels), or None if it cannot be."""
@@ -126,7 +152,7 @@ def _split_axis(
 def _pieces(
     node: onnx.NodeProto,
     base: str,
-    count: int,
+    sizes: Sequence[int],
     axis: int,
     shapes: dict[str, tuple[int, ...]],
     weights: dict[str, onnx.TensorProto],
@@ -134,7 +160,9 @@ def _pieces(
     x, y = node.input[0], node.output[0]
     x_shape, y_shape = shapes[x], shapes[y]
     features = y_shape[axis]
-    sizes = [features // count + (1 if i < features % count else 0) for i in range(count)]
+    if sum(sizes) != features or min(sizes) < 1:
+        raise CircuitError(f"node {base}: pieces of {list(sizes)} features do not make its {features}")
+    count = len(sizes)
     weight = numpy_helper.to_array(weights[node.input[1]])
     bias = numpy_helper.to_array(weights[node.input[2]]) if len(node.input) > 2 and node.input[2] else None
     attrs = {attr.name: helper.get_attribute_value(attr) for attr in node.attribute}
