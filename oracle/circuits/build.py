@@ -73,9 +73,11 @@ class CircuitOptions:
     # Force 2**logrows rows (at least what calibration chose): KZG commitments are comparable
     # only over one domain, so slices linked by them share one logrows.
     logrows: int | None = None
-    # True skips EZKL's range checks of the inputs and outputs. Sound only where the input is
-    # a proven slice's linked output: the commitment link makes the values that slice's, which
-    # its own ops constrained, and a later slice range-checks what its own ops need.
+    # True skips EZKL's range checks of the inputs and outputs: for a slice whose input is the
+    # previous slice's linked output. The link makes the values that slice's, which its own ops
+    # constrained, and each op range-checks what it needs. Behind an unproven slice the values
+    # are the prover's choice whether checked or not (coverage says so), and the slice stays the
+    # one circuit full and targeted plans share.
     skip_io_range_checks: bool | None = None
 
 
