@@ -74,10 +74,11 @@ class CircuitOptions:
     # only over one domain, so slices linked by them share one logrows.
     logrows: int | None = None
     # True skips EZKL's range checks of the inputs and outputs: for a slice whose input is the
-    # previous slice's linked output. The link makes the values that slice's, which its own ops
-    # constrained, and each op range-checks what it needs. Behind an unproven slice the values
-    # are the prover's choice whether checked or not (coverage says so), and the slice stays the
-    # one circuit full and targeted plans share.
+    # previous slice's linked output. The link makes the values that slice's outputs, which its
+    # ops determined: EZKL range-checks every value a prover supplies inside an op (a division's
+    # quotient, a comparison's digits), so no boundary value is the prover's free choice. Behind
+    # an unproven slice the values are the prover's choice whether checked or not (coverage says
+    # so), and the slice stays the one circuit full and targeted plans share.
     skip_io_range_checks: bool | None = None
 
 

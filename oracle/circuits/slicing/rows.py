@@ -17,7 +17,7 @@ and param scale 13, scale_rebase_multiplier 1, default ``num_inner_cols`` 2, the
                                costs 256, three 256-wide slices of 768 cost 1,152
     Concat                     0                 (the parts' cells are reused)
     input boundary             5 per value       (range-checked; public, private or polycommit alike)
-    linked input boundary      0.5 per value     (a proven slice's committed output: not range-checked
+    linked input boundary      0.5 per value     (the previous slice's committed output: not range-checked
                                                  again, EZKL's ignore_range_check_inputs_outputs;
                                                  4.5 less per value on 64-512, 256-64, 512-64, 1024-128)
     polycommit output          0                 (the cells already hold it)
@@ -30,11 +30,11 @@ rounded up to a power of two past a few reserved (blinding) rows.
 
 Checked on the bench MLP 64 -> 512 -> 512 -> 256 -> 1 (normalising Sub/Mul, public input
 and output): whole, 253,883 rows measured (logrows 18), 253,884 estimated. Cut under
-max_logrows 16 (5 slices, the 512 -> 512 layer in 5 pieces, 512 -> 256 in 3), each slice
-calibrated as the build does (scale 13, polycommit boundaries): estimated / measured
-32,896 / 32,896, 60,446 / 60,444, 61,377 / 61,377, 62,174 / 62,174, 53,725 / 53,722, all
-logrows 16. Under 17 with 4 slices: 80,691 / 80,690, 51,552 / 51,551, 56,735 / 56,735,
-76,988 / 76,346 (a Slice of a Concat made in the same slice costs nothing: counted anyway).
+max_logrows 16 into 4 slices (the 512 -> 512 layer in 3 pieces, 512 -> 256 in 2, each split
+where a slice fills up; linked boundaries not range-checked again), each slice calibrated
+as the build does (scale 13, polycommit boundaries): estimated / measured 64,200 / 64,200,
+64,071 / 64,070, 64,070 / 64,068, 64,272 / 64,259, all logrows 16. The too-big bench MLP
+64 -> 1024 x 5 -> 1 under 18: 256,597 / 256,597, 256,280 / 256,279, 256,239 / 256,237, ...
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def _estimated_rows(
 
 def input_rows(width: int, *, linked: bool = False) -> int:
     """What a slice spends on its input boundary of ``width`` values: the model's inputs are range-checked
-    where they enter; a ``linked`` boundary (a proven slice's output) is not checked again."""
+    where they enter; a ``linked`` boundary (the previous slice's output) is not checked again."""
     return math.ceil((PER_LINKED_INPUT_VALUE if linked else PER_INPUT_VALUE) * width)
 
 
