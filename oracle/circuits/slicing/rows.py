@@ -34,7 +34,8 @@ max_logrows 16 into 4 slices (the 512 -> 512 layer in 3 pieces, 512 -> 256 in 2,
 where a slice fills up; linked boundaries not range-checked again), each slice calibrated
 as the build does (scale 13, polycommit boundaries): estimated / measured 64,200 / 64,200,
 64,071 / 64,070, 64,070 / 64,068, 64,272 / 64,259, all logrows 16. The too-big bench MLP
-64 -> 1024 x 5 -> 1 under 18: 256,597 / 256,597, 256,280 / 256,279, 256,239 / 256,237, ...
+64 -> 1024 x 5 -> 1 under 18, 9 slices: 256,597 / 256,597, 256,280 / 256,279, 256,239 /
+256,237, 256,726 / 256,724, ..., 255,340 / 255,328, every slice within 12 rows, all logrows 18.
 """
 
 from __future__ import annotations
