@@ -23,6 +23,7 @@ from web3 import Web3
 from bench.gas_trace import overhead_breakdown
 from bench.skeleton import demo_feed_copies, demo_feed_template
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import felt_to_uint
 from oracle.deployments.contracts import answer_params, circuit_config, deploy_verifier, feed_params
 from oracle.evm.zkoracle import ZkOracle
@@ -41,10 +42,10 @@ PROVE_RUNS = 3
 
 
 def register_bundle(
-    deployer: TransactionSender, oracle: ZkOracle, spec: FeedSpec, circuit: CircuitArtifacts, *, submitter: str
+    deployer: TransactionSender, oracle: ZkOracle, spec: FeedSpec, circuit: FeedCircuit, *, submitter: str
 ) -> str:
     """Deploy the bundle's verifier, register it and each member as its answer, allow ``submitter``; the verifier."""
-    verifier = deploy_verifier(deployer, circuit, feed_id=spec.id)
+    verifier = deploy_verifier(deployer, circuit.first, feed_id=spec.id)
     deployer.transact(
         oracle.register_feed(spec.id, feed_params(spec), circuit_config(spec, circuit, [verifier])),
         what=f"registerFeed {spec.id}",
@@ -100,11 +101,11 @@ def measure_bundles(
             bundle = f"bundle{size}"
             spec = write_demo_bundle(Path(tmp) / bundle, size, bundle=bundle)
             built = build_feed_circuit(spec, build_root=build_dir())
-            circuit = built.artifacts  # type: ignore[union-attr]  # a bundle is never sliced
+            circuit = built.circuit
             verifier = register_bundle(deployer, oracle, spec, circuit, submitter=relayer.account.address)
-            proof, prove_seconds = timed_prove(circuit, bundle_input(spec, prices, observed_at=now()))
+            proof, prove_seconds = timed_prove(circuit.first, bundle_input(spec, prices, observed_at=now()))
             instances = [felt_to_uint(felt) for felt in proof.instances]
-            abi, _ = circuit.verifier_abi_and_bytecode()
+            abi, _ = circuit.first.verifier_abi_and_bytecode()
             bare = w3.eth.contract(address=Web3.to_checksum_address(verifier), abi=abi)
             verified = relayer.transact(bare.functions.verifyProof(proof.proof_bytes, instances), what="bare verify")
             members = [answer.id for answer in spec.answers]
@@ -117,7 +118,7 @@ def measure_bundles(
                 {
                     "members": size,
                     "instances": len(instances),
-                    "logrows": circuit.manifest.logrows,
+                    "logrows": circuit.first.manifest.logrows,
                     "build_seconds": round(built.seconds, 2),
                     "build_cached": built.cached,
                     "verify_proof": verified.gas_used,

@@ -49,6 +49,7 @@ from oracle.attestation.checks import decode_observed_at
 from oracle.attestation.typed_data import ObservationClaim, sign_observation
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.deployments.contracts import (
@@ -180,7 +181,7 @@ def measure_kind(kind: FeedKind, oracle_address: str, deployer: TransactionSende
     feed_id = kind.spec.id
     verifier = deploy_verifier(deployer, kind.circuit, feed_id=feed_id)
     config = circuit_config(
-        kind.spec, kind.circuit, [verifier], aggregator_decimals=aggregator_decimals(w3, kind.spec)
+        kind.spec, FeedCircuit.whole(kind.circuit), [verifier], aggregator_decimals=aggregator_decimals(w3, kind.spec)
     )
     register = _gas(deployer, oracle.register_feed(feed_id, feed_params(kind.spec), config), "registerFeed")
     if not kind.spec.onchain.permissionless:

@@ -49,6 +49,7 @@ from bench import remote_vs_local
 from bench.skeleton import machine_info, until_healthy, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.evm.chains import connect
@@ -169,10 +170,10 @@ def measure_hedged(
     w3 = connect(rpc_url)
     feed = FeedNode(
         spec,
-        circuit,
+        FeedCircuit.whole(circuit),
         store=store,
         w3=w3,
-        deployment=ensure_deployment(store, w3, rpc_url, spec, circuit),
+        deployment=ensure_deployment(store, w3, rpc_url, spec, FeedCircuit.whole(circuit)),
         prover=network(endpoints, redundancy=len(endpoints), store=store, node=node, spec=spec),
         proofs_dir=workdir / "proofs",
     )

@@ -36,6 +36,7 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.folders import EZKL_VERSION
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.verify import verify_document
@@ -202,11 +203,11 @@ def run_chain(
     with AnvilNode(log_path=workdir / "anvil.log") as anvil:
         w3 = connect(anvil.rpc_url)
         store = Store.sqlite(workdir / "zkoracle.db")
-        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
+        deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit), with_consumer=True)
         gas = measure_gas(w3, spec, circuit, deployment, proof)
         proofs_dir = workdir / "proofs"
         node = FeedNode(
-            spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=proofs_dir
+            spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=proofs_dir
         )
         return gas, measure_tick(node)
 

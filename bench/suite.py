@@ -35,7 +35,7 @@ from web3 import Web3
 from bench.models.mlp import SIZES, ModelSize, write_feed
 from bench.skeleton import machine_info, measure_gas, summary, timed, write_results
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.build import BuildResult
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.native_log import native_stderr_to
 from oracle.circuits.verify import verify_document
 from oracle.deployments.lifecycle import ensure_deployment
@@ -74,10 +74,9 @@ def measure_build(spec: FeedSpec, build_root: Path) -> tuple[CircuitArtifacts, d
     """A cold build, as the node builds the feed's circuit: ``build_root`` is empty, so the dev SRS
     and the keys are made too."""
     result = build_feed_circuit(spec, build_root=build_root)
-    assert isinstance(result, BuildResult), "the benchmark's feeds are not sliced"
     if result.cached:
-        raise RuntimeError(f"{build_root} already held circuit {result.artifacts.manifest.key}: not a cold build")
-    circuit = result.artifacts
+        raise RuntimeError(f"{build_root} already held circuit {result.circuit.key}: not a cold build")
+    circuit = result.circuit.first  # the benchmark's feeds are whole models: one piece
     steps = circuit.manifest.timings
     return circuit, {
         "seconds": result.seconds,
@@ -163,10 +162,10 @@ def bench_model(
     inputs = spec.model_input(list(feed_source(spec).fetch()), observed_at=int(time.time()))
     proving = measure_proving(circuit, inputs, prove_runs, folder)
     store = Store.sqlite(folder / "node.db")
-    deployment = ensure_deployment(store, w3, rpc_url, spec, circuit, with_consumer=True)
+    deployment = ensure_deployment(store, w3, rpc_url, spec, FeedCircuit.whole(circuit), with_consumer=True)
     gas = measure_gas(w3, spec, circuit, deployment, proving["proof"])
     node = FeedNode(
-        spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=folder / "proofs"
+        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=folder / "proofs"
     )
     end_to_end = measure_ticks(node, ticks)
     manifest = circuit.manifest

@@ -348,14 +348,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint256 count = uint256(core.sliceCount) + 1;
         if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
         if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
-        address[] memory verifiers = _checkSliceShapes(feedId, core, circuit, proofs, instances);
+        _checkShapes(feedId, circuit, instances[0], proofs, instances);
         (uint32 observedAt, bytes32 inputsHash) = _checkInputs(feedId, feed, core, circuit, instances[0], evidence);
-        for (uint256 i = 0; i < count; ++i) {
-            if (verifiers[i] != address(0) && !_verifies(verifiers[i], proofs[i], instances[i])) {
-                revert ZkOracleInvalidSliceProof(feedId, i);
-            }
-        }
-        _checkSliceLinks(feedId, verifiers, proofs);
+        _checkProofs(feedId, circuit, proofs[0], instances[0], proofs, instances);
         int192 answer = _answer(feedId, feed, core, instances[count - 1][core.outputIndex]);
         roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
     }
@@ -560,8 +555,11 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (circuit.core.verifier == address(0)) revert ZkOracleAnswerOfFeed(feedId, s_answerFeeds[feedId]);
     }
 
-    /// @dev Everything a whole-model submission must pass before anything is stored: the feed
-    ///      and submitter, the instance count, the input policy, the proof.
+    /// @dev Everything a whole-model submission must pass before anything is stored: the stages
+    ///      `submitSlices` runs, for one slice and none after it. They are called here and there
+    ///      rather than from one function taking either, because via-IR would specialize that
+    ///      function for the empty arrays, copying the input checks into both versions, and
+    ///      ZkOracle would no longer fit under EIP-170's limit.
     function _acceptWhole(
         bytes32 feedId,
         bytes calldata proof,
@@ -572,11 +570,21 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         (feed, circuit) = _openSubmission(feedId);
         core = circuit.core;
         if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
-        if (instances.length != core.instanceCount) {
-            revert ZkOracleInstanceCountMismatch(feedId, core.instanceCount, instances.length);
-        }
+        (bytes[] calldata noProofs, uint256[][] calldata noInstances) = _noSlices();
+        _checkShapes(feedId, circuit, instances, noProofs, noInstances);
         (observedAt, inputsHash) = _checkInputs(feedId, feed, core, circuit, instances, evidence);
-        if (!_verifies(core.verifier, proof, instances)) revert ZkOracleInvalidProof(feedId);
+        _checkProofs(feedId, circuit, proof, instances, noProofs, noInstances);
+    }
+
+    /// @dev A whole model's slices after the first, as empty calldata arrays: Solidity cannot
+    ///      write one, and `submit`'s calldata holds no array of these types to take it from.
+    function _noSlices() internal pure returns (bytes[] calldata proofs, uint256[][] calldata instances) {
+        assembly ("memory-safe") {
+            proofs.offset := 0
+            proofs.length := 0
+            instances.offset := 0
+            instances.length := 0
+        }
     }
 
     /// @dev The checks on the instances of the proof that carries the model inputs (the whole
@@ -625,45 +633,82 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
     }
 
-    /// @dev Every check of a sliced submission's shape: each slice's instance count against
-    ///      the circuit, nothing given for a slice not proven. Returns each slice's verifier,
-    ///      address(0) for one not proven.
-    function _checkSliceShapes(
+    /// @dev A submission's shape, checked before its inputs and proofs: each slice's instance
+    ///      count against the circuit, nothing given for a slice not proven. `instances` are the
+    ///      first slice's (the whole model's); `sliceProofs` and `sliceInstances` every slice's,
+    ///      as `submitSlices` takes them, or empty for a whole model, whose refusals name no slice.
+    function _checkShapes(
         bytes32 feedId,
-        CircuitCore storage core,
         StoredCircuit storage circuit,
-        bytes[] calldata proofs,
-        uint256[][] calldata instances
-    ) internal view returns (address[] memory verifiers) {
-        verifiers = new address[](proofs.length);
-        for (uint256 i = 0; i < proofs.length; ++i) {
-            uint256 expected;
-            if (i == 0) {
-                (verifiers[i], expected) = (core.verifier, core.instanceCount);
-            } else {
-                SliceConfig storage piece = circuit.slices[i - 1];
-                (verifiers[i], expected) = (piece.verifier, piece.instanceCount);
+        uint256[] calldata instances,
+        bytes[] calldata sliceProofs,
+        uint256[][] calldata sliceInstances
+    ) internal view {
+        CircuitCore storage core = circuit.core;
+        if (instances.length != core.instanceCount) {
+            if (sliceProofs.length != 0) {
+                revert ZkOracleSliceInstanceCountMismatch(feedId, 0, core.instanceCount, instances.length);
             }
-            if (instances[i].length != expected) {
-                revert ZkOracleSliceInstanceCountMismatch(feedId, i, expected, instances[i].length);
-            }
-            if (verifiers[i] == address(0) && proofs[i].length != 0) revert ZkOracleProofForUnprovenSlice(feedId, i);
+            revert ZkOracleInstanceCountMismatch(feedId, core.instanceCount, instances.length);
         }
+        SliceConfig[] storage slices = circuit.slices;
+        for (uint256 i = 1; i < sliceProofs.length; ++i) {
+            SliceConfig storage piece = slices[i - 1];
+            uint256 expected = piece.instanceCount;
+            if (sliceInstances[i].length != expected) {
+                revert ZkOracleSliceInstanceCountMismatch(feedId, i, expected, sliceInstances[i].length);
+            }
+            if (piece.verifier == address(0) && sliceProofs[i].length != 0) {
+                revert ZkOracleProofForUnprovenSlice(feedId, i);
+            }
+        }
+    }
+
+    /// @dev Verifies the first slice's proof (`proof`) and each later proven slice's, and only
+    ///      then compares the links between them; the slices as for _checkShapes.
+    function _checkProofs(
+        bytes32 feedId,
+        StoredCircuit storage circuit,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        bytes[] calldata sliceProofs,
+        uint256[][] calldata sliceInstances
+    ) internal {
+        if (!_verifies(circuit.core.verifier, proof, instances)) {
+            if (sliceProofs.length != 0) revert ZkOracleInvalidSliceProof(feedId, 0);
+            revert ZkOracleInvalidProof(feedId);
+        }
+        SliceConfig[] storage slices = circuit.slices;
+        for (uint256 i = 1; i < sliceProofs.length; ++i) {
+            address verifier = slices[i - 1].verifier;
+            if (verifier != address(0) && !_verifies(verifier, sliceProofs[i], sliceInstances[i])) {
+                revert ZkOracleInvalidSliceProof(feedId, i);
+            }
+        }
+        _checkSliceLinks(feedId, slices, sliceProofs);
     }
 
     /// @dev Consecutive proven slices must agree on the tensor between them: the commitment to
     ///      the previous slice's output, read from its proof, is byte for byte the commitment to
     ///      the next one's input, read from its proof (offsets: see COMMITMENT_BYTES). The
     ///      verifiers then check that each proof's commitment is to the tensor its slice took or
-    ///      computed. Across a slice not proven nothing links, as coverage reports.
-    function _checkSliceLinks(bytes32 feedId, address[] memory verifiers, bytes[] calldata proofs) internal pure {
-        for (uint256 i = 1; i < verifiers.length; ++i) {
-            if (verifiers[i - 1] == address(0) || verifiers[i] == address(0)) continue;
-            uint256 outputAt = i == 1 ? 0 : COMMITMENT_BYTES;
-            // Both proofs verified, so each holds its commitments where the layout says.
-            bytes32 previousOutput = keccak256(proofs[i - 1][outputAt:outputAt + COMMITMENT_BYTES]);
-            bytes32 input = keccak256(proofs[i][:COMMITMENT_BYTES]);
-            if (previousOutput != input) revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
+    ///      computed. Across a slice not proven nothing links, as coverage reports; the first
+    ///      slice is always proven.
+    function _checkSliceLinks(bytes32 feedId, SliceConfig[] storage slices, bytes[] calldata sliceProofs)
+        internal
+        view
+    {
+        bool previousProven = true;
+        for (uint256 i = 1; i < sliceProofs.length; ++i) {
+            bool proven = slices[i - 1].verifier != address(0);
+            if (previousProven && proven) {
+                uint256 outputAt = i == 1 ? 0 : COMMITMENT_BYTES;
+                // Both proofs verified, so each holds its commitments where the layout says.
+                bytes32 previousOutput = keccak256(sliceProofs[i - 1][outputAt:outputAt + COMMITMENT_BYTES]);
+                bytes32 input = keccak256(sliceProofs[i][:COMMITMENT_BYTES]);
+                if (previousOutput != input) revert ZkOracleSliceLinkBroken(feedId, i, previousOutput, input);
+            }
+            previousProven = proven;
         }
     }
 

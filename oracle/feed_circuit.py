@@ -1,19 +1,19 @@
-"""The circuit a feed asks for: one circuit for the whole model, or linked slices."""
+"""The circuit a feed asks for (one circuit for the whole model, or linked slices), built as a :class:`FeedCircuit`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.build import BuildResult, CircuitOptions, Progress, build_circuit
+from oracle.circuits.build import CircuitOptions, Progress, build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.intake import output_names
-from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit, build_sliced_circuit
+from oracle.circuits.slicing import build_sliced_circuit
 from oracle.exceptions import FeedSpecError
 from oracle.feeds.answer import Answer, answer_position, resolve_answers
 from oracle.feeds.schema import FeedSpec
 
-FeedCircuit = CircuitArtifacts | SlicedCircuit
+__all__ = ["FeedBuild", "FeedCircuit", "build_feed_circuit"]
 
 # Every HOLDOUT_EVERY-th sample is kept out of calibration and measures the circuit's error.
 HOLDOUT_EVERY = 5
@@ -23,16 +23,21 @@ MAX_ERROR_FIX = (
 )
 
 
-def build_feed_circuit(
-    spec: FeedSpec, *, build_root: Path, progress: Progress | None = None
-) -> BuildResult | SlicedBuildResult:
+@dataclass(frozen=True)
+class FeedBuild:
+    circuit: FeedCircuit
+    cached: bool
+    seconds: float
+
+
+def build_feed_circuit(spec: FeedSpec, *, build_root: Path, progress: Progress | None = None) -> FeedBuild:
     """Build (or find cached) ``spec``'s circuit; a feed with ``[slicing]`` gets a sliced one.
 
     Raises FeedSpecError when the circuit's measured error exceeds ``[circuit] max_error``.
     """
     if spec.slicing is not None:
         plan = spec.slicing.plan(calibration_target=spec.circuit.calibration_target)
-        result: BuildResult | SlicedBuildResult = build_sliced_circuit(
+        sliced = build_sliced_circuit(
             spec.model_path,
             spec.model_samples(),
             plan,
@@ -41,8 +46,9 @@ def build_feed_circuit(
             feed=spec.id,
             observation_time=True,
         )
-        check_max_error(spec, result.circuit)
-        return result
+        built = FeedBuild(FeedCircuit.sliced(sliced.circuit), cached=sliced.cached, seconds=sliced.seconds)
+        check_max_error(spec, built.circuit)
+        return built
     options = CircuitOptions(
         input_visibility=spec.circuit.input_visibility,
         output_visibility=spec.circuit.output_visibility,
@@ -59,8 +65,9 @@ def build_feed_circuit(
         feed=spec.id,
         observation_time=True,
     )
-    check_max_error(spec, result.artifacts)
-    return result
+    built = FeedBuild(FeedCircuit.whole(result.artifacts), cached=result.cached, seconds=result.seconds)
+    check_max_error(spec, built.circuit)
+    return built
 
 
 def feed_answer(spec: FeedSpec, circuit: FeedCircuit) -> int:
@@ -69,7 +76,7 @@ def feed_answer(spec: FeedSpec, circuit: FeedCircuit) -> int:
     answers = feed_answers(spec, circuit)
     if answers:
         return min(answer.position for answer in answers)
-    return answer_position(spec.output, output_names(circuit.model), circuit.manifest.output_shapes, feed=spec.id)
+    return answer_position(spec.output, output_names(circuit.model), circuit.output_shapes, feed=spec.id)
 
 
 def feed_answers(spec: FeedSpec, circuit: FeedCircuit) -> tuple[Answer, ...]:
@@ -80,17 +87,16 @@ def feed_answers(spec: FeedSpec, circuit: FeedCircuit) -> tuple[Answer, ...]:
     """
     if not spec.answers:
         return ()
-    answers = resolve_answers(spec, output_names(circuit.model), circuit.manifest.output_shapes)
-    if isinstance(circuit, CircuitArtifacts):
-        scales = {answer.id: circuit.manifest.answer_scale(answer.position) for answer in answers}
-        if len(set(scales.values())) > 1:
-            raise FeedSpecError(
-                spec.id,
-                "answers",
-                f"the answers' output tensors are proven at different scales ({scales}): the oracle derives "
-                "every answer of a feed at one scale",
-                "take every answer from one output tensor (or from tensors the circuit proves at one scale)",
-            )
+    answers = resolve_answers(spec, output_names(circuit.model), circuit.output_shapes)
+    scales = {answer.id: circuit.answer_scale(answer.position) for answer in answers}
+    if len(set(scales.values())) > 1:
+        raise FeedSpecError(
+            spec.id,
+            "answers",
+            f"the answers' output tensors are proven at different scales ({scales}): the oracle derives "
+            "every answer of a feed at one scale",
+            "take every answer from one output tensor (or from tensors the circuit proves at one scale)",
+        )
     return answers
 
 
@@ -107,12 +113,11 @@ class MeasuredError:
 
 
 def measured_error(spec: FeedSpec, circuit: FeedCircuit) -> MeasuredError:
-    """A whole-model circuit's answer error on its held-out samples; a sliced circuit's (or one with too few
-    samples to hold any out) quantisation bound."""
-    if isinstance(circuit, CircuitArtifacts) and circuit.manifest.held_out_samples:
-        manifest = circuit.manifest
-        return MeasuredError(manifest.held_out_errors[feed_answer(spec, circuit)], manifest.held_out_samples)
-    return MeasuredError(circuit.manifest.quantization_error, 0)
+    """The answer error on the build's held-out samples; with none held out (a sliced circuit, or too few
+    samples), the quantisation bound."""
+    if circuit.held_out_samples:
+        return MeasuredError(circuit.held_out_errors[feed_answer(spec, circuit)], circuit.held_out_samples)
+    return MeasuredError(circuit.quantization_error, 0)
 
 
 def check_max_error(spec: FeedSpec, circuit: FeedCircuit) -> None:
@@ -134,16 +139,16 @@ def describe(spec: FeedSpec, circuit: FeedCircuit) -> str:
     """One line for the operator: size, instances, the quantisation bound and the measured error."""
     error = measured_error(spec, circuit)
     measured = f", answer error {error.value:.6f} {error.where}" if error.held_out else ""
-    if isinstance(circuit, SlicedCircuit):
-        proven, total = circuit.manifest.coverage
+    if len(circuit.pieces) > 1:
+        proven, total = circuit.coverage
         logrows = ", ".join(
-            "unproven" if piece.circuit is None else str(piece.circuit.manifest.logrows) for piece in circuit.slices
+            "unproven" if piece.circuit is None else str(piece.circuit.manifest.logrows) for piece in circuit.pieces
         )
         return (
-            f"{total} slices at scale {circuit.manifest.scale}, {proven} proven (logrows {logrows}), "
-            f"quantisation error ≤ {circuit.manifest.quantization_error:.6f}"
+            f"{total} slices at scale {circuit.input_scale}, {proven} proven (logrows {logrows}), "
+            f"quantisation error ≤ {circuit.quantization_error:.6f}"
         )
-    manifest = circuit.manifest
+    manifest = circuit.first.manifest
     verifier = (
         f", EZKL's reusable verifier with a {manifest.vka_words}-word VKA (the generated one is over EIP-170)"
         if manifest.verifier_kind == "reusable"

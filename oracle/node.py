@@ -60,7 +60,7 @@ class FeedNode:
         self._pipeline = RoundPipeline(
             spec,
             circuit,
-            source=source or feed_source(spec, SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
+            source=source or feed_source(spec, SourceContext(w3=w3, input_scale=circuit.input_scale)),
             prover=prover,
             store=store,
             deployment_id=int(deployment.id),  # type: ignore[arg-type]
@@ -84,7 +84,7 @@ class FeedNode:
                 w3=lane_w3,
                 deployment=lane_deployment,
                 home_deployment_id=int(deployment.id),  # type: ignore[arg-type]
-                quantization_error=circuit.manifest.quantization_error,
+                quantization_error=circuit.quantization_error,
                 on_report=lambda report: self.on_lane_report(report),
                 confirmations=confirmations,
                 retry_seconds=lane_retry_seconds,
@@ -162,7 +162,7 @@ class FeedNode:
         return RoundReport(
             round=row,
             reading=reading,
-            quantization_error=self.circuit.manifest.quantization_error,
+            quantization_error=self.circuit.quantization_error,
             trigger=trigger,
             skipped=skipped,
             chain_id=self.deployment.chain_id,

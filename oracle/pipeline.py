@@ -15,18 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from oracle.attestation.panel import AttesterPanel
-from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.quantize import felt_to_uint
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.zkoracle import InputEvidence
 from oracle.exceptions import AttestationError, ProverError, SourceError
-from oracle.feed_circuit import feed_answer, feed_answers
+from oracle.feed_circuit import FeedCircuit, feed_answer, feed_answers
 from oracle.feeds.inputs import CalibratedRange
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
-from oracle.proof_checks import CheckedProof, check_answers, check_proof, check_sliced_proof
-from oracle.provers.base import Proof, Prover
-from oracle.provers.sliced import SlicedProof, prove_slices
+from oracle.proof_checks import check_answers, check_proof
+from oracle.provers.base import Prover
+from oracle.provers.feed_proof import FeedProof, prove_circuit
 from oracle.sources.base import InputSource
 from oracle.store import FailureKind, Round, RoundAnswer, RoundStatus, Store
 from oracle.store.crashpoints import crash_point
@@ -36,7 +34,7 @@ class RoundPipeline:
     def __init__(
         self,
         spec: FeedSpec,
-        circuit: CircuitArtifacts | SlicedCircuit,
+        circuit: FeedCircuit,
         *,
         source: InputSource,
         prover: Prover,
@@ -57,12 +55,11 @@ class RoundPipeline:
         self._model = OnnxModel(circuit.model)
         self._answer = feed_answer(spec, circuit)
         self.answers = feed_answers(spec, circuit)
-        manifest = circuit.manifest
-        self._source_inputs = spec.source_input_size(manifest.input_size)
+        self._source_inputs = spec.source_input_size(circuit.input_size)
         # The samples' range was recorded when the circuit was built: the source's values come first.
         self._calibrated = CalibratedRange.widened(
-            manifest.sample_lows[: self._source_inputs],
-            manifest.sample_highs[: self._source_inputs],
+            circuit.sample_lows[: self._source_inputs],
+            circuit.sample_highs[: self._source_inputs],
             margin=spec.input.range_margin,
         )
 
@@ -80,7 +77,7 @@ class RoundPipeline:
         row = Round(
             feed_id=self.spec.id,
             deployment_id=self._deployment_id,
-            circuit_key=self.circuit.manifest.key,
+            circuit_key=self.circuit.key,
             inputs_json="[]",
         )
         started = time.perf_counter()
@@ -115,12 +112,12 @@ class RoundPipeline:
         inputs = row.inputs
         try:
             crash_point("during_proving")  # the state a crash while proving leaves: round stored, no proof
-            proof, checked = self._prove_and_check(inputs, model_output=row.model_output)  # type: ignore[arg-type]
+            proof = prove_circuit(self.circuit, inputs, prover=self._prover)
+            checked = check_proof(self.spec, self.circuit, proof, inputs, model_output=row.model_output)  # type: ignore[arg-type]
             row.prove_seconds, row.prover = proof.prove_seconds, proof.prover
             row.verify_seconds = checked.verify_seconds
             row.proven_output, row.expected_answer = checked.proven_output, checked.expected_answer
             if posted:
-                assert isinstance(proof, Proof) and isinstance(self.circuit, CircuitArtifacts)  # answers: whole models
                 ids = {answer.answer_id for answer in posted}
                 wanted = [answer for answer in self.answers if answer.id in ids]
                 each = check_answers(self.circuit, proof, wanted, row.answer_values)
@@ -164,21 +161,11 @@ class RoundPipeline:
         self._store.save_round_answers(posted)
         return posted
 
-    def _prove_and_check(self, inputs: list[float], *, model_output: float) -> tuple[Proof | SlicedProof, CheckedProof]:
-        if isinstance(self.circuit, SlicedCircuit):
-            sliced = prove_slices(self.circuit, inputs, prover=self._prover)
-            return sliced, check_sliced_proof(self.spec, self.circuit, sliced, inputs, model_output=model_output)
-        proof = self._prover.prove(self.circuit, inputs)
-        return proof, check_proof(self.spec, self.circuit, proof, inputs, model_output=model_output)
-
-    def _attest(self, row: Round, proof: Proof | SlicedProof) -> None:
+    def _attest(self, row: Round, proof: FeedProof) -> None:
         """The attesters' signatures of the proof's input instances, kept with the round's evidence."""
         assert self._attesters is not None and row.observed_at is not None
-        first = proof.proofs[0] if isinstance(proof, SlicedProof) else proof
-        assert first is not None  # the first slice is always proven
-        carrier = self.circuit.first if isinstance(self.circuit, SlicedCircuit) else self.circuit  # takes the inputs
-        input_count = carrier.manifest.input_instances
-        instances = [felt_to_uint(felt) for felt in first.instances[:input_count]]
+        input_count = self.circuit.first.manifest.input_instances
+        instances = [felt_to_uint(felt) for felt in proof.first.instances[:input_count]]
         attestations = self._attesters.attest(
             observed_at=row.observed_at, input_instances=instances, source_values=row.inputs[: self._source_inputs]
         )

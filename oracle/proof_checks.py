@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import answer_from_felt, felt_to_float
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.slicing.chain import witness_step
 from oracle.circuits.slicing.links import commitment_layout, linked
 from oracle.circuits.verify import verify_document
@@ -23,7 +23,7 @@ from oracle.feed_circuit import feed_answer
 from oracle.feeds.answer import Answer
 from oracle.feeds.schema import FeedSpec
 from oracle.provers.base import Proof
-from oracle.provers.sliced import SlicedProof
+from oracle.provers.feed_proof import FeedProof
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,30 @@ class CheckedProof:
 
 
 def check_proof(
-    spec: FeedSpec, circuit: CircuitArtifacts, proof: Proof, inputs: Sequence[float], *, model_output: float
+    spec: FeedSpec, circuit: FeedCircuit, proof: FeedProof, inputs: Sequence[float], *, model_output: float
 ) -> CheckedProof:
-    """Raise :class:`ProverError` unless ``proof`` verifies, is about ``inputs`` and agrees with our inference."""
+    """Raise :class:`ProverError` unless every piece's proof verifies, consecutive proven pieces are linked, the
+    first is about ``inputs`` and the answer agrees with our inference.
+
+    A valid proof of one slice on other activations verifies on its own; only the link
+    (the commitment to its input, read from its proof's bytes, against the one to the
+    previous slice's output, read from that proof's) exposes it.
+    """
+    if len(proof.proofs) != len(circuit.pieces):
+        raise ProverError(f"{len(proof.proofs)} proofs for a circuit of {len(circuit.pieces)} pieces")
     started = time.perf_counter()
-    verify_document(circuit, proof.document)
+    for piece, piece_proof in zip(circuit.pieces, proof.proofs, strict=True):
+        _check_piece(piece.index, piece.circuit, piece_proof, sliced=len(circuit.pieces) > 1)
     verify_seconds = time.perf_counter() - started
-    manifest = circuit.manifest
-    instances = proof.instances
-    if len(instances) != manifest.instance_count:
-        raise ProverError(f"proof carries {len(instances)} instances, circuit has {manifest.instance_count}")
-    _check_inputs(circuit, instances, inputs)
+    _check_links(circuit, proof)
+    _check_inputs(circuit.first, proof.first.instances, inputs)
     answer = feed_answer(spec, circuit)
     proven_output, expected = _check_answer(
         spec.decimals,
-        instances[manifest.answer_index(answer)],
-        manifest.answer_scale(answer),
+        proof.last.instances[circuit.answer_index(answer)],
+        circuit.answer_scale(answer),
         model_output,
-        bound=manifest.quantization_error,
+        bound=circuit.quantization_error,
     )
     return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
 
@@ -63,20 +69,19 @@ class CheckedAnswer:
 
 
 def check_answers(
-    circuit: CircuitArtifacts, proof: Proof, answers: Sequence[Answer], model_outputs: Mapping[str, float]
+    circuit: FeedCircuit, proof: FeedProof, answers: Sequence[Answer], model_outputs: Mapping[str, float]
 ) -> dict[str, CheckedAnswer]:
     """Each of ``answers`` (already verified by :func:`check_proof`) agrees with our inference, by answer id."""
-    manifest = circuit.manifest
-    instances = proof.instances
+    instances = proof.last.instances
     checked = {}
     for answer in answers:
         try:
             proven, expected = _check_answer(
                 answer.decimals,
-                instances[manifest.answer_index(answer.position)],
-                manifest.answer_scale(answer.position),
+                instances[circuit.answer_index(answer.position)],
+                circuit.answer_scale(answer.position),
                 model_outputs[answer.id],
-                bound=manifest.quantization_error,
+                bound=circuit.quantization_error,
             )
         except ProverError as exc:
             raise ProverError(f"answer '{answer.id}': {exc}") from exc
@@ -84,59 +89,31 @@ def check_answers(
     return checked
 
 
-def check_sliced_proof(
-    spec: FeedSpec, circuit: SlicedCircuit, proof: SlicedProof, inputs: Sequence[float], *, model_output: float
-) -> CheckedProof:
-    """As :func:`check_proof`, for every slice, plus every link between consecutive proven slices.
-
-    A valid proof of one slice on other activations verifies on its own; only the link
-    (the commitment to its input, read from its proof's bytes, against the one to the
-    previous slice's output, read from that proof's) exposes it.
-    """
-    if len(proof.proofs) != len(circuit.slices):
-        raise ProverError(f"{len(proof.proofs)} slice proofs for a circuit of {len(circuit.slices)} slices")
-    started = time.perf_counter()
-    instances: list[list[str] | None] = []
-    for piece, slice_proof in zip(circuit.slices, proof.proofs, strict=True):
-        if piece.circuit is None:
-            if slice_proof is not None:
-                raise ProverError(f"slice {piece.index} is not proven by this feed, yet a proof came for it")
-            instances.append(None)
-            continue
-        if slice_proof is None:
-            raise ProverError(f"slice {piece.index} has no proof")
-        try:
-            verify_document(piece.circuit, slice_proof.document)
-        except ProverError as exc:
-            raise ProverError(f"slice {piece.index}: {exc}") from exc
-        felts = slice_proof.instances
-        if len(felts) != piece.circuit.manifest.instance_count:
-            raise ProverError(
-                f"slice {piece.index}'s proof carries {len(felts)} instances, "
-                f"its circuit has {piece.circuit.manifest.instance_count}"
-            )
-        instances.append(felts)
-    verify_seconds = time.perf_counter() - started
-    _check_links(circuit, proof)
-    first, last = instances[0], instances[-1]
-    assert first is not None and last is not None  # the first and last slices are always proven
-    _check_inputs(circuit.first, first, inputs)
-    answer = feed_answer(spec, circuit)
-    proven_output, expected = _check_answer(
-        spec.decimals,
-        last[circuit.answer_index(answer)],
-        circuit.answer_scale(answer),
-        model_output,
-        bound=circuit.manifest.quantization_error,
-    )
-    return CheckedProof(proven_output=proven_output, expected_answer=str(expected), verify_seconds=verify_seconds)
+def _check_piece(index: int, circuit: CircuitArtifacts | None, proof: Proof | None, *, sliced: bool) -> None:
+    """One piece's proof verifies and carries its circuit's instances; a piece run unproven has none."""
+    where = f"slice {index}: " if sliced else ""
+    if circuit is None:
+        if proof is not None:
+            raise ProverError(f"slice {index} is not proven by this feed, yet a proof came for it")
+        return
+    if proof is None:
+        raise ProverError(f"slice {index} has no proof")
+    try:
+        verify_document(circuit, proof.document)
+    except ProverError as exc:
+        raise ProverError(f"{where}{exc}") from exc
+    felts = proof.instances
+    if len(felts) != circuit.manifest.instance_count:
+        raise ProverError(
+            f"{where}proof carries {len(felts)} instances, its circuit has {circuit.manifest.instance_count}"
+        )
 
 
 def check_slice_proof(circuit: CircuitArtifacts, proof: Proof, inputs: Sequence[float]) -> None:
     """One slice's proof, alone: it verifies and commits to exactly the activations we computed.
 
     What a prover network must check before a slice proof may win a race; the whole
-    chain is checked again by :func:`check_sliced_proof` once every slice is in.
+    chain is checked again by :func:`check_proof` once every slice is in.
     """
     verify_document(circuit, proof.document)
     manifest = circuit.manifest
@@ -158,10 +135,10 @@ def is_slice_circuit(circuit: CircuitArtifacts) -> bool:
     return "polycommit" in (circuit.manifest.input_visibility, circuit.manifest.output_visibility)
 
 
-def _check_links(circuit: SlicedCircuit, proof: SlicedProof) -> None:
+def _check_links(circuit: FeedCircuit, proof: FeedProof) -> None:
     """Consecutive proven slices carry one commitment to the tensor between them, byte for byte."""
-    for index in range(1, len(circuit.slices)):
-        before, after = circuit.slices[index - 1].circuit, circuit.slices[index].circuit
+    for index in range(1, len(circuit.pieces)):
+        before, after = circuit.pieces[index - 1].circuit, circuit.pieces[index].circuit
         before_proof, after_proof = proof.proofs[index - 1], proof.proofs[index]
         if before is None or after is None or before_proof is None or after_proof is None:
             continue  # across a slice run unproven nothing links (targeted verification)

@@ -1,9 +1,10 @@
 """Re-verifying a round from nothing but the read API's answers.
 
 Everything is fetched over HTTP from the API: the round (proof, instances, answer,
-registration) and, by content hash, the ONNX model, circuit settings, verifying key and
-SRS; for a sliced round, the whole model and each slice's files and proof. Nothing is read from this machine's store or build folder, so a round checks out
-here only if the API's own answers are consistent with a valid proof.
+registration) and, by content hash, the whole model and, per piece of its circuit (a whole
+model's one, or every slice), the ONNX model, circuit settings, verifying key and SRS.
+Nothing is read from this machine's store or build folder, so a round checks out here
+only if the API's own answers are consistent with a valid proof.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import httpx
 
 from oracle.circuits.artifacts import model_commitment
 from oracle.circuits.ezkl_failures import is_ezkl_failure
+from oracle.circuits.feed import chain_commitment
 from oracle.circuits.quantize import answer_from_felt, felt_to_float, felt_to_uint
-from oracle.circuits.slicing.build import commitment_of_slices
 from oracle.circuits.slicing.links import CommitmentLayout, linked
 from oracle.exceptions import ApiError, VerificationError
 
@@ -41,7 +42,7 @@ class VerifiedRound:
     decimals: int
     registration_source: str
     checks: list[str] = field(default_factory=list)
-    coverage: tuple[int, int] | None = None  # (proven, total) slices of a sliced round; None for a whole model
+    coverage: tuple[int, int] = (1, 1)  # (proven, total) pieces: 1/1 for a whole model
 
     @property
     def value(self) -> float:
@@ -63,13 +64,9 @@ def verify_round(reference: str, *, api: str = DEFAULT_API, timeout: float = 60.
     try:
         with httpx.Client(timeout=timeout) as client:
             evidence = _get(client, url).json()
-            if evidence.get("kind") == "sliced":
-                whole = _artifact(client, url, "whole model", (evidence.get("sliced") or {}).get("model"))
-                slices = [_slice_files(client, url, piece) for piece in evidence["slices"]]
-                return check_sliced_evidence(evidence, whole, slices, url=url)
-            refs = evidence.get("artifacts") or {}
-            files = {name: _artifact(client, url, name, refs.get(name)) for name in ARTIFACTS}
-            return check_evidence(evidence, files, url=url)
+            whole = _artifact(client, url, "whole model", (evidence.get("circuit") or {}).get("model"))
+            pieces = [_piece_files(client, url, piece) for piece in evidence["pieces"]]
+            return check_evidence(evidence, whole, pieces, url=url)
     # A field missing, mistyped, out of range or not hex: not a round we can check.
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise VerificationError(f"{url} is not a well-formed round: {type(exc).__name__} {exc}") from exc
@@ -99,11 +96,11 @@ def _artifact(client: httpx.Client, base: str, name: str, ref: dict[str, Any] | 
     return data
 
 
-def _slice_files(client: httpx.Client, base: str, piece: dict[str, Any]) -> dict[str, bytes]:
-    """A proven slice's model, settings, vk and SRS; only the model of a slice run unproven."""
+def _piece_files(client: httpx.Client, base: str, piece: dict[str, Any]) -> dict[str, bytes]:
+    """A proven piece's model, settings, vk and SRS; only the model of a slice run unproven."""
     refs = piece["artifacts"]
     names = ARTIFACTS if piece["proven"] else ("model",)
-    return {name: _artifact(client, base, f"slice {piece['index']} {name}", refs.get(name)) for name in names}
+    return {name: _artifact(client, base, f"piece {piece['index']} {name}", refs.get(name)) for name in names}
 
 
 @dataclass(frozen=True)
@@ -141,158 +138,127 @@ class _Layout:
         return [*self.inputs, *self.outputs]
 
 
-def check_evidence(evidence: dict[str, Any], files: dict[str, bytes], *, url: str) -> VerifiedRound:
-    """Every offline check of one round, given the API's answer and the artifacts' bytes (hashes checked)."""
-    round_id = evidence["id"]
-    subject = f"round {round_id}"
-    proof = _require_proof(evidence)
-    registration = _require_registration(evidence)
-    checks: list[str] = []
-    document = proof["document"]
-    digest = _proof_digest(subject, proof)
-    if evidence.get("proof_digest") != digest:
-        raise VerificationError(
-            f"{subject}: the proof hashes to {digest}, the round says {evidence.get('proof_digest')}"
-        )
-    checks.append(f"proof bytes hash to the stored digest {proof['digest'][:18]}…")
-
-    commitment = model_commitment(onnx_bytes=files["model"], settings_bytes=files["settings"], vk_bytes=files["vk"])
-    _check_commitment(
-        evidence,
-        commitment,
-        circuit=("circuit", evidence["circuit"]["model_commitment"]),
-        served="the served model, settings and vk",
-    )
-    checks.append(f"model commitment {commitment[:18]}… = sha256(onnx ‖ settings ‖ vk) as registered")
-
-    _ezkl_verify(subject, document, files)
-    checks.append(f"ezkl.verify accepts the proof (logrows {evidence['artifacts']['srs']['logrows']} SRS)")
-
-    settings = json.loads(files["settings"])
-    layout = _Layout.of(settings, subject=subject)
-    felts = _felts(document)
-    if len(felts) != len(layout.scales) or len(felts) != registration["instance_count"]:
-        raise VerificationError(
-            f"{subject}: the proof has {len(felts)} instances, the settings {len(layout.scales)}, "
-            f"the registration {registration['instance_count']}"
-        )
-    _check_inputs(subject, evidence["inputs"], felts, layout)
-    checks.append(f"the round's {len(evidence['inputs'])} inputs are the proof's input instances")
-
-    if evidence.get("answers"):
-        derived, decimals = _check_answers(evidence, registration, felts, layout, checks)
-        return _verified(evidence, registration, derived, checks, url=url, decimals=decimals)
-    derived, check = _check_answer(
-        evidence, registration, felts, layout, where=f"instance {registration['output_index']}"
-    )
-    checks.append(check)
-    return _verified(evidence, registration, derived, checks, url=url)
-
-
-def check_sliced_evidence(
-    evidence: dict[str, Any], whole: bytes, slices: list[dict[str, bytes]], *, url: str
+def check_evidence(
+    evidence: dict[str, Any], whole: bytes, pieces: list[dict[str, bytes]], *, url: str
 ) -> VerifiedRound:
-    """Every offline check of a sliced round, given the API's answer, the whole model's bytes and each slice's
-    files (hashes checked): each proven slice's proof, the links between them, the inputs at the first slice,
-    the answer at the last, the commitment to the whole model and every slice, and the coverage."""
+    """Every offline check of a round, given the API's answer, the whole model's bytes and each piece's files
+    (hashes checked): each proven piece's proof, the links between them, the inputs at the first piece, the
+    answers at the last, the commitment to the whole model and every piece, and the coverage."""
     round_id = evidence["id"]
     proof = _require_proof(evidence)
     registration = _require_registration(evidence)
-    documents = _slice_documents(evidence, proof, slices)
+    documents = _piece_documents(evidence, proof, pieces)
     checks: list[str] = []
 
     digests = [
-        b"" if d is None else bytes.fromhex(_proof_digest(f"round {round_id}, slice {i}", d).removeprefix("0x"))
+        b"" if d is None else bytes.fromhex(_proof_digest(_subject(round_id, i, documents), d).removeprefix("0x"))
         for i, d in enumerate(documents)
     ]
     digest = "0x" + hashlib.sha256(b"".join(digests)).hexdigest()
     for where, value in (("proof", proof["digest"]), ("round", evidence.get("proof_digest"))):
         if value != digest:
-            raise VerificationError(f"round {round_id}: the slice proofs hash to {digest}, the {where} says {value}")
-    checks.append(f"each slice proof hashes to its digest, all of them to the stored digest {digest[:18]}…")
+            raise VerificationError(f"round {round_id}: the proofs hash to {digest}, the {where} says {value}")
+    checks.append(f"each proof hashes to its digest, all of them to the stored digest {digest[:18]}…")
 
-    commitment = _sliced_commitment(round_id, whole, evidence["slices"], slices)
+    commitment = _chain_commitment(round_id, whole, evidence["pieces"], pieces)
     _check_commitment(
         evidence,
         commitment,
-        circuit=("sliced circuit", evidence["sliced"]["model_commitment"]),
-        served="the served model and slices",
+        circuit=("circuit", evidence["circuit"]["model_commitment"]),
+        served="the served model and pieces",
     )
-    checks.append(f"model commitment {commitment[:18]}… = sha256(onnx ‖ per slice: circuit commitment or onnx)")
+    how = "sha256(onnx ‖ settings ‖ vk)" if len(pieces) == 1 else "sha256(onnx ‖ per slice: circuit commitment or onnx)"
+    checks.append(f"model commitment {commitment[:18]}… = {how}, as registered")
 
-    proven = [_proven_slice(round_id, index, d, files) for index, (d, files) in enumerate(zip(documents, slices))]
-    checks.append(f"ezkl.verify accepts the proof of each of the {sum(p is not None for p in proven)} proven slices")
+    proven = [
+        _proven_piece(_subject(round_id, index, documents), d, files)
+        for index, (d, files) in enumerate(zip(documents, pieces, strict=True))
+    ]
+    logrows = ", ".join(str(p.logrows) for p in proven if p is not None)
+    checks.append(f"ezkl.verify accepts the proof of each of the {sum(p is not None for p in proven)} proven pieces "
+                  f"(logrows {logrows} SRS)")
     checks.extend(_check_links(round_id, proven))
 
     first, last = proven[0], proven[-1]
-    assert first is not None and last is not None  # _slice_documents: both always proven
+    assert first is not None and last is not None  # _piece_documents: both always proven
     if len(first.felts) != registration["instance_count"]:
         raise VerificationError(
-            f"round {round_id}, slice 0: the proof has {len(first.felts)} instances, "
+            f"{_subject(round_id, 0, documents)}: the proof has {len(first.felts)} instances, "
             f"the registration {registration['instance_count']}"
         )
-    _check_inputs(f"round {round_id}, slice 0", evidence["inputs"], first.felts, first.layout)
-    checks.append(f"the round's {len(evidence['inputs'])} inputs are the first slice's input instances")
-    where = f"slice {len(proven) - 1}'s instance {registration['output_index']}"
-    derived, check = _check_answer(evidence, registration, last.felts, last.layout, where=where)
-    checks.append(check)
+    _check_inputs(_subject(round_id, 0, documents), evidence["inputs"], first.felts, first.layout)
+    checks.append(f"the round's {len(evidence['inputs'])} inputs are the first piece's input instances")
+    if evidence.get("answers"):
+        derived, decimals = _check_answers(evidence, registration, last.felts, last.layout, checks)
+    else:
+        where = f"instance {registration['output_index']}"
+        if len(proven) > 1:
+            where = f"slice {len(proven) - 1}'s {where}"
+        derived, check = _check_answer(evidence, registration, last.felts, last.layout, where=where)
+        checks.append(check)
+        decimals = registration["decimals"]
 
     coverage = (sum(p is not None for p in proven), len(proven))
     claimed = {
-        "sliced circuit": evidence["sliced"]["coverage"],
+        "circuit": evidence["circuit"]["coverage"],
         f"registration ({registration['source']})": registration.get("coverage"),
     }
     for where, value in claimed.items():
         if value is None or (value["proven"], value["total"]) != coverage:
-            said = "the model is not sliced" if value is None else f"{value['proven']}/{value['total']}"
+            said = "nothing" if value is None else f"{value['proven']}/{value['total']}"
             raise VerificationError(
-                f"round {round_id}: {coverage[0]}/{coverage[1]} slices are proven, the {where} says {said}"
+                f"round {round_id}: {coverage[0]}/{coverage[1]} pieces are proven, the {where} says {said}"
             )
-    checks.append(f"coverage {coverage[0]}/{coverage[1]} slices proven, as registered")
-    return _verified(evidence, registration, derived, checks, url=url, coverage=coverage)
+    checks.append(f"coverage {coverage[0]}/{coverage[1]} pieces proven, as registered")
+    return _verified(evidence, registration, derived, checks, url=url, coverage=coverage, decimals=decimals)
 
 
-def _slice_documents(
-    evidence: dict[str, Any], proof: dict[str, Any], slices: list[dict[str, bytes]]
+def _subject(round_id: int, index: int, documents: list[Any]) -> str:
+    """How a message names a piece: by its slice number when the model is sliced."""
+    return f"round {round_id}" if len(documents) == 1 else f"round {round_id}, slice {index}"
+
+
+def _piece_documents(
+    evidence: dict[str, Any], proof: dict[str, Any], pieces: list[dict[str, bytes]]
 ) -> list[dict[str, Any] | None]:
-    """Each slice's proof, None for a slice run unproven, once the slices, their proofs and files line up."""
-    round_id, pieces, documents = evidence["id"], evidence["slices"], proof["slices"]
-    indices = [piece["index"] for piece in pieces]
-    if not len(pieces) == len(documents) == len(slices) or indices != list(range(len(pieces))):
+    """Each piece's proof, None for a slice run unproven, once the pieces, their proofs and files line up."""
+    round_id, listed, documents = evidence["id"], evidence["pieces"], proof["pieces"]
+    indices = [piece["index"] for piece in listed]
+    if not len(listed) == len(documents) == len(pieces) or indices != list(range(len(listed))):
         raise VerificationError(
-            f"round {round_id}: {len(pieces)} slices listed (indices {indices}), {len(documents)} slice proofs"
+            f"round {round_id}: {len(listed)} pieces listed (indices {indices}), {len(documents)} proofs"
         )
-    for index, (piece, document) in enumerate(zip(pieces, documents, strict=True)):
+    for index, (piece, document) in enumerate(zip(listed, documents, strict=True)):
         if piece["proven"] != (document is not None):
             raise VerificationError(
                 f"round {round_id}, slice {index}: listed as {'' if piece['proven'] else 'not '}proven, "
                 f"yet it has {'no' if document is None else 'a'} proof"
             )
     if documents[0] is None or documents[-1] is None:
-        # The first slice binds the inputs and the last yields the answer: without either nothing is proven.
+        # The first piece binds the inputs and the last yields the answer: without either nothing is proven.
         raise VerificationError(f"round {round_id}: the first and last slices must be proven, and are not")
     return documents
 
 
 @dataclass(frozen=True)
-class _ProvenSlice:
+class _ProvenPiece:
     felts: list[str]
     layout: _Layout
     proof: bytes
+    logrows: int
 
 
-def _proven_slice(
-    round_id: int, index: int, proof: dict[str, Any] | None, files: dict[str, bytes]
-) -> _ProvenSlice | None:
-    """A slice's proof verified against its own settings, vk and SRS; None for a slice run unproven."""
+def _proven_piece(subject: str, proof: dict[str, Any] | None, files: dict[str, bytes]) -> _ProvenPiece | None:
+    """A piece's proof verified against its own settings, vk and SRS; None for a slice run unproven."""
     if proof is None:
         return None
-    subject = f"round {round_id}, slice {index}"
     _ezkl_verify(subject, proof["document"], files)
-    found = _ProvenSlice(
+    settings = json.loads(files["settings"])
+    found = _ProvenPiece(
         _felts(proof["document"]),
-        _Layout.of(json.loads(files["settings"]), subject=subject),
+        _Layout.of(settings, subject=subject),
         bytes.fromhex(proof["document"]["hex_proof"].removeprefix("0x")),
+        int(settings["run_args"]["logrows"]),
     )
     if len(found.felts) != len(found.layout.scales):
         raise VerificationError(
@@ -354,12 +320,12 @@ def _check_commitment(evidence: dict[str, Any], commitment: str, *, circuit: tup
             )
 
 
-def _sliced_commitment(
-    round_id: int, whole: bytes, pieces: list[dict[str, Any]], slices: list[dict[str, bytes]]
+def _chain_commitment(
+    round_id: int, whole: bytes, listed: list[dict[str, Any]], pieces: list[dict[str, bytes]]
 ) -> str:
-    """The sliced model commitment over the served bytes, each proven slice's own commitment checked on the way."""
+    """The model commitment over the served bytes, each proven piece's own commitment checked on the way."""
     parts: list[str | bytes] = []
-    for piece, files in zip(pieces, slices, strict=True):
+    for piece, files in zip(listed, pieces, strict=True):
         if not piece["proven"]:
             parts.append(files["model"])
             continue
@@ -367,14 +333,14 @@ def _sliced_commitment(
         claimed = piece["circuit"]["model_commitment"]
         if claimed.lower() != commitment:
             raise VerificationError(
-                f"round {round_id}, slice {piece['index']}: model commitment of the served model, settings and vk "
+                f"round {round_id}, piece {piece['index']}: model commitment of the served model, settings and vk "
                 f"is {commitment}, its circuit says {claimed}"
             )
         parts.append(commitment)
-    return commitment_of_slices(whole, parts)
+    return chain_commitment(whole, parts)
 
 
-def _check_links(round_id: int, proven: list[_ProvenSlice | None]) -> list[str]:
+def _check_links(round_id: int, proven: list[_ProvenPiece | None]) -> list[str]:
     """Consecutive proven slices agree on the tensor between them; across a slice run unproven nothing links."""
     checks = []
     for index in range(1, len(proven)):
@@ -502,8 +468,8 @@ def _verified(
     checks: list[str],
     *,
     url: str,
-    coverage: tuple[int, int] | None = None,
-    decimals: int | None = None,
+    coverage: tuple[int, int],
+    decimals: int,
 ) -> VerifiedRound:
     return VerifiedRound(
         url=url,
@@ -511,7 +477,7 @@ def _verified(
         feed_id=evidence.get("answer_id") or evidence["feed_id"],
         status=evidence["status"],
         answer=answer,
-        decimals=registration["decimals"] if decimals is None else decimals,
+        decimals=decimals,
         registration_source=registration["source"],
         checks=checks,
         coverage=coverage,

@@ -23,7 +23,7 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
-from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
 from oracle.feed_circuit import build_feed_circuit
@@ -31,7 +31,7 @@ from oracle.feeds.loader import load_feed
 from oracle.feeds.schema import FeedSpec
 from oracle.paths import PROJECT_ROOT, build_dir
 from oracle.provers import LocalProver, Proof
-from oracle.provers.sliced import SlicedProof, prove_slices
+from oracle.provers.feed_proof import FeedProof, prove_circuit
 from oracle.store import Deployment, Store
 
 DEMO_FEED = PROJECT_ROOT / "feeds" / "demo"
@@ -124,11 +124,11 @@ def multi_asset_spec() -> FeedSpec:
 
 
 @pytest.fixture(scope="session")
-def multi_asset_circuit(multi_asset_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
+def multi_asset_circuit(multi_asset_spec: FeedSpec, build_root: Path) -> FeedCircuit:
     """The multi-asset feed's circuit (8 answers from one output tensor), built once (cached by content hash)."""
-    result = build_feed_circuit(multi_asset_spec, build_root=build_root)
-    assert not isinstance(result, SlicedBuildResult)
-    return result.artifacts
+    circuit = build_feed_circuit(multi_asset_spec, build_root=build_root).circuit
+    assert len(circuit.pieces) == 1
+    return circuit
 
 
 @pytest.fixture(scope="session")
@@ -137,17 +137,17 @@ def sliced_spec() -> FeedSpec:
 
 
 @pytest.fixture(scope="session")
-def sliced_circuit(sliced_spec: FeedSpec, build_root: Path) -> SlicedCircuit:
+def sliced_circuit(sliced_spec: FeedSpec, build_root: Path) -> FeedCircuit:
     """The sliced example feed's 3 slice circuits, built once (cached by content hash)."""
-    result = build_feed_circuit(sliced_spec, build_root=build_root)
-    assert isinstance(result, SlicedBuildResult)
-    return result.circuit
+    circuit = build_feed_circuit(sliced_spec, build_root=build_root).circuit
+    assert len(circuit.pieces) == 3
+    return circuit
 
 
 @pytest.fixture(scope="session")
-def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit) -> SlicedProof:
+def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: FeedCircuit) -> FeedProof:
     """Valid proofs of every slice of the sliced feed's model on its first sample input."""
-    return prove_slices(sliced_circuit, sliced_spec.model_samples()[0], prover=LocalProver())
+    return prove_circuit(sliced_circuit, sliced_spec.model_samples()[0], prover=LocalProver())
 
 
 # Real models exported from PyTorch years ago (opset 6), shipped inside the onnx wheel.

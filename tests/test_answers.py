@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.accounts import dev_account
@@ -46,7 +46,7 @@ def _node(
     w3: Web3,
     anvil: AnvilNode,
     spec: FeedSpec,
-    circuit: CircuitArtifacts,
+    circuit: FeedCircuit,
     tmp_path: Path,
     values: list[float],
 ) -> tuple[FeedNode, FixedSource]:
@@ -62,7 +62,7 @@ def test_one_transaction_lands_every_answer_each_read_through_its_own_proxy(
     w3: Web3,
     anvil: AnvilNode,
     multi_asset_spec: FeedSpec,
-    multi_asset_circuit: CircuitArtifacts,
+    multi_asset_circuit: FeedCircuit,
     tmp_path: Path,
 ) -> None:
     spec = multi_asset_spec
@@ -102,7 +102,7 @@ def test_each_answer_has_its_own_trigger_and_a_round_posts_only_those_that_fired
     w3: Web3,
     anvil: AnvilNode,
     multi_asset_spec: FeedSpec,
-    multi_asset_circuit: CircuitArtifacts,
+    multi_asset_circuit: FeedCircuit,
     tmp_path: Path,
 ) -> None:
     moving = {answer.id for answer in multi_asset_spec.answers[2:5]}
@@ -137,7 +137,7 @@ def test_a_restarted_node_finds_answers_already_landed_and_sends_nothing_twice(
     w3: Web3,
     anvil: AnvilNode,
     multi_asset_spec: FeedSpec,
-    multi_asset_circuit: CircuitArtifacts,
+    multi_asset_circuit: FeedCircuit,
     tmp_path: Path,
 ) -> None:
     spec = multi_asset_spec
@@ -156,7 +156,7 @@ def test_a_restarted_node_finds_answers_already_landed_and_sends_nothing_twice(
 
 
 def test_deploying_again_registers_no_answer_twice(
-    store: Store, w3: Web3, anvil: AnvilNode, multi_asset_spec: FeedSpec, multi_asset_circuit: CircuitArtifacts
+    store: Store, w3: Web3, anvil: AnvilNode, multi_asset_spec: FeedSpec, multi_asset_circuit: FeedCircuit
 ) -> None:
     spec = multi_asset_spec
     first = ensure_deployment(store, w3, anvil.rpc_url, spec, multi_asset_circuit)
@@ -184,7 +184,7 @@ def test_attack_a_rival_relayer_landing_some_answers_first_does_not_keep_the_res
     w3: Web3,
     anvil: AnvilNode,
     multi_asset_spec: FeedSpec,
-    multi_asset_circuit: CircuitArtifacts,
+    multi_asset_circuit: FeedCircuit,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -19,6 +19,7 @@ from web3 import Web3
 
 from oracle.attestation.chain import ZkOracleChain
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.accounts import dev_account
 from oracle.evm.anvil import AnvilNode
@@ -76,9 +77,9 @@ def _chain_clock(w3: Web3) -> Callable[[], float]:
 def _deployed_node(
     store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: CircuitArtifacts, tmp_path: Path
 ) -> FeedNode:
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit))
     return FeedNode(
-        spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
+        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
     )
 
 
@@ -166,7 +167,7 @@ def test_the_operator_rotates_attesters_by_editing_the_feed(
     toml = spec.folder / "feed.toml"
     toml.write_text(toml.read_text().replace(replaced, newcomer).replace("threshold = 2", "threshold = 3"))
 
-    again = ensure_deployment(store, w3, anvil.rpc_url, load_feed(spec.folder), attested_circuit)
+    again = ensure_deployment(store, w3, anvil.rpc_url, load_feed(spec.folder), FeedCircuit.whole(attested_circuit))
     assert again.id == deployment.id  # the same registration: only its attesters changed
     attesters, threshold = oracle.attesters("attested")
     assert threshold == 3 and newcomer in attesters and replaced not in attesters

@@ -9,6 +9,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.build import build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.feeds.loader import load_feed
@@ -28,8 +29,8 @@ def test_example_feed_lands_a_round_from_its_source(
     circuit = build_circuit(spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True).artifacts
     assert circuit.manifest.logrows <= 16
     store = Store.sqlite(tmp_path / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
-    node = FeedNode(spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit))
+    node = FeedNode(spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path)
 
     now = time.time()
     report = node.tick(now=now)

@@ -11,8 +11,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import felt_to_float
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.deployments.contracts import circuit_config
 from oracle.exceptions import FeedSpecError
 from oracle.feed_circuit import build_feed_circuit, describe, feed_answer, measured_error
@@ -24,6 +24,7 @@ from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
 from oracle.proof_checks import check_proof
 from oracle.provers import LocalProver
+from oracle.provers.feed_proof import FeedProof
 
 NAMES = ["mean", "logits"]
 SHAPES = [[1, 1], [2, 3]]
@@ -159,8 +160,8 @@ def test_a_named_answer_is_proven_checked_and_registered_with_its_tensors_scale(
 ) -> None:
     spec = load_feed(_feed(tmp_path / "feed", output='"logits[2]"', samples=_samples()))
     check_feed(spec)
-    circuit = build_feed_circuit(spec, build_root=build_root).artifacts
-    manifest = circuit.manifest
+    circuit = build_feed_circuit(spec, build_root=build_root).circuit
+    manifest = circuit.first.manifest
     answer = feed_answer(spec, circuit)
     assert answer == 3  # after mean's one value
 
@@ -172,8 +173,8 @@ def test_a_named_answer_is_proven_checked_and_registered_with_its_tensors_scale(
 
     inputs = spec.model_input(spec.load_samples()[1], observed_at=1_700_000_000)
     expected = OnnxModel(circuit.model).run(inputs)
-    proof = LocalProver().prove(circuit, inputs)
-    checked = check_proof(spec, circuit, proof, inputs, model_output=expected[answer])
+    proof = LocalProver().prove(circuit.first, inputs)
+    checked = check_proof(spec, circuit, FeedProof.of(proof), inputs, model_output=expected[answer])
     proven = felt_to_float(proof.instances[manifest.answer_index(answer)], manifest.answer_scale(answer))
     assert checked.proven_output == proven
     assert abs(proven - expected[answer]) <= manifest.quantization_error
@@ -197,7 +198,7 @@ def test_a_circuit_whose_held_out_error_exceeds_max_error_is_refused(tmp_path: P
 
 
 def test_a_sliced_feed_names_its_answer_by_the_whole_model_s_outputs(
-    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+    sliced_spec: FeedSpec, sliced_circuit: FeedCircuit
 ) -> None:
     named = sliced_spec.model_copy(update={"output": "forecast"})
     answer = feed_answer(named, sliced_circuit)

@@ -20,6 +20,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.chains import connect
@@ -72,14 +73,14 @@ def _node(
     **kwargs: float,
 ) -> tuple[FeedNode, list[RoundReport]]:
     deployments = [
-        (w3, ensure_deployment(store, w3, url, spec, circuit, with_consumer=True))
+        (w3, ensure_deployment(store, w3, url, spec, FeedCircuit.whole(circuit), with_consumer=True))
         for url in (home_url, other_url)
         for w3 in [connect(url)]
     ]
     (home_w3, home_deployment), *others = deployments
     node = FeedNode(
         spec,
-        circuit,
+        FeedCircuit.whole(circuit),
         store=store,
         w3=home_w3,
         deployment=home_deployment,

@@ -17,6 +17,7 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_oracle, rotate_feed
 from oracle.deployments.keys import sender_for
@@ -81,7 +82,7 @@ def _node(
     tmp_path: Path,
     **kwargs: object,
 ) -> FeedNode:
-    return deployed_node(store, w3, anvil.rpc_url, spec, circuit, tmp_path / "proofs", with_consumer=True, **kwargs)
+    return deployed_node(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit), tmp_path / "proofs", with_consumer=True, **kwargs)
 
 
 def _onchain_rounds(w3: Web3, node: FeedNode) -> RoundId | None:
@@ -100,10 +101,9 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
     assert row.prover == "local"
     assert row.onchain_round_id == str(int(RoundId(1, 1))) and row.onchain_answer == row.expected_answer
     proof_file = Path(str(row.proof_path))
-    assert (
-        row.proof_digest
-        == "0x" + hashlib.sha256(bytes.fromhex(json.loads(proof_file.read_text())["hex_proof"][2:])).hexdigest()
-    )
+    (document,) = json.loads(proof_file.read_text())["slices"]  # a whole model: the chain of one piece
+    piece_digest = hashlib.sha256(bytes.fromhex(document["hex_proof"][2:])).digest()
+    assert row.proof_digest == "0x" + hashlib.sha256(piece_digest).hexdigest()
     assert report.reading is not None and str(report.reading.answer) == row.expected_answer
     assert report.error is not None and report.error <= report.tolerance
     assert row.observed_at == int(now)
@@ -118,10 +118,10 @@ def test_tick_lands_a_proven_round_the_consumer_reads(
 def test_without_a_consumer_the_node_reads_the_value_through_the_proxy(
     store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts, tmp_path: Path
 ) -> None:
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit))
     assert deployment.consumer_address is None  # the example consumer is deployed only on request
     node = FeedNode(
-        demo_spec, demo_circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
+        demo_spec, FeedCircuit.whole(demo_circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
     )
     report = node.tick()
     assert report.landed, report.round.failure_reason
@@ -129,7 +129,7 @@ def test_without_a_consumer_the_node_reads_the_value_through_the_proxy(
     assert str(report.reading.answer) == report.round.expected_answer
     assert int(report.reading.round_id) == int(str(report.round.onchain_round_id))
 
-    with_consumer = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit, with_consumer=True)
+    with_consumer = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit), with_consumer=True)
     assert with_consumer.id == deployment.id and with_consumer.consumer_address is not None
 
 
@@ -150,8 +150,8 @@ def test_an_observation_newer_than_an_idle_chains_latest_block_still_lands(
 def test_deployment_is_reused_while_its_contracts_exist(
     store: Store, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
-    first = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
-    again = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    first = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit))
+    again = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit))
     assert again.id == first.id and again.oracle_address == first.oracle_address
 
 
@@ -255,16 +255,16 @@ def test_new_model_rotates_the_feed_and_round_ids_carry_on(
         spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True
     ).artifacts
     assert circuit.manifest.key != demo_circuit.manifest.key
-    rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit))
     assert (rotated.oracle_address, rotated.proxy_address) == (
         node.deployment.oracle_address,
         node.deployment.proxy_address,
     )
     assert rotated.verifier_address != node.deployment.verifier_address
-    assert ensure_deployment(store, w3, anvil.rpc_url, spec, circuit).id == rotated.id  # no second rotation
+    assert ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit)).id == rotated.id  # no second rotation
 
     second = FeedNode(
-        spec, circuit, store=store, w3=w3, deployment=rotated, prover=LocalProver(), proofs_dir=tmp_path
+        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=rotated, prover=LocalProver(), proofs_dir=tmp_path
     ).tick()
     assert second.landed, second.round.failure_reason
     assert second.round.onchain_round_id == str(int(RoundId(2, 1)))
@@ -287,17 +287,17 @@ def test_a_rotation_waits_for_the_oracles_delay_and_survives_a_restart(
 ) -> None:
     deployer = sender_for(w3, "deployer")
     oracle_address = deploy_oracle(deployer, rotation_delay=ROTATION_DELAY)
-    live = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit, oracle_address=oracle_address)
+    live = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit), oracle_address=oracle_address)
     spec = _retrained_feed(tmp_path)
     circuit = build_circuit(
         spec.model_path, spec.model_samples(), build_root=build_root, observation_time=True
     ).artifacts
     # A run that proposed the new circuit and was stopped while it waited for the delay.
-    _verifier, executable_at = rotate_feed(deployer, spec, circuit, oracle_address=oracle_address)
+    _verifier, executable_at = rotate_feed(deployer, spec, FeedCircuit.whole(circuit), oracle_address=oracle_address)
     oracle = ZkOracle(w3, oracle_address)
     assert oracle.circuit("demo")[0] == 1 and oracle.pending_rotation("demo") == (2, executable_at)
 
-    rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, oracle_address=oracle_address)
+    rotated = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit), oracle_address=oracle_address)
     assert rotated.proxy_address == live.proxy_address and oracle.circuit("demo")[0] == 2
     assert oracle.pending_rotation("demo") is None
     (proposed,) = oracle.contract.events.RotationProposed().get_logs(from_block=0)  # the restart proposed nothing new

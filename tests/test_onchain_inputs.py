@@ -10,6 +10,7 @@ from web3 import Web3
 
 from bench.gas import VALUE_DECIMALS, write_onchain_feed
 from oracle.circuits.build import build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import quantize_like_contract
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
@@ -57,9 +58,9 @@ def test_onchain_inputs_land_and_are_checked_again_at_submit(
         onchain_feed.model_path, onchain_feed.model_samples(), build_root=build_root, observation_time=True
     ).artifacts
     store = Store.sqlite(tmp_path / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, onchain_feed, circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, onchain_feed, FeedCircuit.whole(circuit))
     node = FeedNode(
-        onchain_feed, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
+        onchain_feed, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
     )
     report = node.tick()
     assert report.landed, report.round.failure_reason
@@ -74,7 +75,7 @@ def test_onchain_inputs_land_and_are_checked_again_at_submit(
     _set(w3, value_sources[0], 1_234_567_890)
     pipeline = RoundPipeline(
         onchain_feed,
-        circuit,
+        FeedCircuit.whole(circuit),
         source=create_source(onchain_feed.source, SourceContext(w3=w3, input_scale=circuit.manifest.input_scales[0])),
         prover=LocalProver(),
         store=store,

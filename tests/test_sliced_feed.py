@@ -9,19 +9,20 @@ import pytest
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.contracts import CONSUMER, bind, project_error_decoder
 from oracle.evm.zkoracle import ZkOracle
+from oracle.feed_circuit import build_feed_circuit
 from oracle.feeds.schema import FeedSpec, SlicingSpec
 from oracle.node import FeedNode
+from oracle.provers.feed_proof import FeedProof
 from oracle.provers.pool import PoolProver
-from oracle.provers.sliced import SlicedProof
 from oracle.store import RoundStatus, Store
 
 
-def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: SlicedCircuit, tmp_path: Path) -> FeedNode:
+def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: FeedCircuit, tmp_path: Path) -> FeedNode:
     deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit, with_consumer=True)
     return FeedNode(
         spec,
@@ -35,7 +36,7 @@ def _node(store: Store, w3: Web3, anvil: AnvilNode, spec: FeedSpec, circuit: Sli
 
 
 def test_a_sliced_round_lands_with_full_coverage_and_the_consumer_reads_it(
-    w3: Web3, anvil: AnvilNode, sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, tmp_path: Path
+    w3: Web3, anvil: AnvilNode, sliced_spec: FeedSpec, sliced_circuit: FeedCircuit, tmp_path: Path
 ) -> None:
     store = Store.sqlite(tmp_path / "node.db")
     node = _node(store, w3, anvil, sliced_spec, sliced_circuit, tmp_path)
@@ -44,7 +45,7 @@ def test_a_sliced_round_lands_with_full_coverage_and_the_consumer_reads_it(
     assert report.landed, row.failure_reason
     assert report.reading is not None and str(report.reading.answer) == row.expected_answer
     assert report.error is not None and report.error <= report.tolerance
-    proof = SlicedProof.from_document(Path(str(row.proof_path)).read_bytes())
+    proof = FeedProof.from_document(Path(str(row.proof_path)).read_bytes())
     assert all(p is not None for p in proof.proofs) and row.proof_digest == proof.digest
 
     oracle = ZkOracle(w3, node.deployment.oracle_address)
@@ -64,13 +65,7 @@ def test_targeted_verification_lands_partial_coverage_a_consumer_can_refuse(
     w3: Web3, anvil: AnvilNode, sliced_spec: FeedSpec, build_root: Path, tmp_path: Path
 ) -> None:
     spec = sliced_spec.model_copy(update={"id": "sliced-targeted", "slicing": SlicingSpec(slices=3, prove=(0, 2))})
-    circuit = build_sliced_circuit(
-        spec.model_path,
-        spec.model_samples(),
-        SlicingPlan(slices=3, proven=(0, 2)),
-        build_root=build_root,
-        observation_time=True,
-    ).circuit
+    circuit = build_feed_circuit(spec, build_root=build_root).circuit
     node = _node(Store.sqlite(tmp_path / "node.db"), w3, anvil, spec, circuit, tmp_path)
     report = node.tick(now=time.time())
     assert report.landed, report.round.failure_reason

@@ -17,6 +17,7 @@ from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import BuildResult
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import quantize_like_contract
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
@@ -93,7 +94,7 @@ def test_stacked_feed_lands_a_round_computed_from_the_demo_feeds_round(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = Store.sqlite(tmp_path / "db.sqlite")
-    demo = deployed_node(store, w3, anvil.rpc_url, demo_spec, demo_circuit, tmp_path / "proofs")
+    demo = deployed_node(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit), tmp_path / "proofs")
     demo_deployment = demo.deployment
     demo_report = demo.tick()
     assert demo_report.landed, demo_report.round.failure_reason
@@ -105,10 +106,10 @@ def test_stacked_feed_lands_a_round_computed_from_the_demo_feeds_round(
     monkeypatch.setenv("ZKORACLE_RELAYER_KEY", STRANGER.key.hex())
     # On the demo's own ZkOracle: its submit reads the demo round through the demo's proxy.
     deployment = ensure_deployment(
-        store, w3, anvil.rpc_url, spec, circuit, oracle_address=demo_deployment.oracle_address
+        store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit), oracle_address=demo_deployment.oracle_address
     )
     node = FeedNode(
-        spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
+        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
     )
     report = node.tick()
     assert report.landed, report.round.failure_reason
@@ -140,9 +141,9 @@ def test_a_price_at_real_magnitude_lands_at_input_scale_7(
     circuit = _stacked_circuit(spec, build_root)
     monkeypatch.setenv("ZKORACLE_RELAYER_KEY", STRANGER.key.hex())
     store = Store.sqlite(tmp_path / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit))
     node = FeedNode(
-        spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
+        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
     )
     report = node.tick()
     assert report.landed, report.round.failure_reason

@@ -10,6 +10,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.feeds.schema import FeedSpec, ScheduleSpec, TriggerSpec
@@ -75,11 +76,11 @@ def test_flat_inputs_post_only_heartbeats_and_a_jump_posts_at_once(
 ) -> None:
     spec = _spec(demo_spec, deviation=1.0, heartbeat=10)
     store = Store.sqlite(tmp_path / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(demo_circuit))
     source = SteppedSource(demo_spec.load_samples()[0])
     node = FeedNode(
         spec,
-        demo_circuit,
+        FeedCircuit.whole(demo_circuit),
         store=store,
         w3=w3,
         deployment=deployment,

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oracle.api.dashboard import render_dashboard
 from oracle.api.metrics import registry_for
-from oracle.api.schemas import AnyRoundEvidence, FeedOut, Health, RoundEvidence, RoundPage, SlicedRoundEvidence
+from oracle.api.schemas import FeedOut, Health, RoundEvidence, RoundPage
 from oracle.api.service import ReadService
 from oracle.exceptions import ApiError
 from oracle.feeds.schema import FeedSpec
@@ -69,16 +69,16 @@ def create_app(
         _found(service.feed(feed_id), f"no feed '{feed_id}' in the store")
         return service.rounds(feed_id, limit=limit, before=before, status=status, chain_id=chain_id)
 
-    @app.get("/api/feeds/{feed_id}/rounds/latest", response_model=AnyRoundEvidence)
+    @app.get("/api/feeds/{feed_id}/rounds/latest", response_model=RoundEvidence)
     def latest(
         feed_id: str,
         chain_id: Annotated[int | None, Query(description="the latest landed on this chain; on any by default")] = None,
-    ) -> RoundEvidence | SlicedRoundEvidence:
+    ) -> RoundEvidence:
         where = "" if chain_id is None else f" on chain {chain_id}"
         return _found(service.latest(feed_id, chain_id=chain_id), f"feed '{feed_id}' has no landed round{where}")
 
-    @app.get("/api/rounds/{round_id}", response_model=AnyRoundEvidence)
-    def round_(round_id: int) -> RoundEvidence | SlicedRoundEvidence:
+    @app.get("/api/rounds/{round_id}", response_model=RoundEvidence)
+    def round_(round_id: int) -> RoundEvidence:
         return _found(service.round(round_id), f"no round {round_id} in the store")
 
     @app.get(

@@ -12,29 +12,26 @@ from pathlib import Path
 from oracle.api.schemas import (
     AnswerRoundOut,
     ArtifactRef,
-    Artifacts,
     CircuitOut,
     Coverage,
     DeploymentOut,
+    FeedCircuitOut,
+    FeedProofOut,
     IntakeOut,
+    PieceArtifacts,
+    PieceOut,
     ProofOut,
     RegistrationOut,
     RoundEvidence,
     RoundOut,
-    SliceArtifacts,
-    SlicedCircuitOut,
-    SlicedProofOut,
-    SlicedRoundEvidence,
-    SliceOut,
     SrsRef,
 )
-from oracle.circuits.artifacts import MANIFEST, CircuitArtifacts
+from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import felt_to_uint
-from oracle.circuits.slicing import SliceCircuit, SlicedCircuit
-from oracle.circuits.slicing.artifacts import SLICED_PREFIX
+from oracle.circuits.slicing import SliceCircuit
 from oracle.exceptions import ApiError, CircuitError
-from oracle.feed_circuit import FeedCircuit
-from oracle.provers.sliced import is_sliced_document
+from oracle.provers.feed_proof import FeedProof
 from oracle.store import Deployment, DeploymentAnswer, Round, RoundAnswer, RoundStatus
 
 ARTIFACTS_PATH = "/api/artifacts"
@@ -61,38 +58,24 @@ class ArtifactIndex:
         return circuit
 
     def _load(self, key: str) -> FeedCircuit:
-        if (self.build_root / key / MANIFEST).is_file():
-            return CircuitArtifacts.load(self.build_root / key)
-        root = self.build_root / f"{SLICED_PREFIX}{key}"
-        if not (root / MANIFEST).is_file():
-            raise ApiError(
-                f"circuit {key} is not in the build folder {self.build_root}; "
-                "run the API with the node's build folder (ZKORACLE_BUILD_DIR)"
-            )
         try:
-            sliced = SlicedCircuit.load(root)
-            sliced.slices  # noqa: B018 - loads every slice's circuit now, so a missing one is this error
-        except (CircuitError, OSError, ValueError) as exc:
-            raise ApiError(
-                f"sliced circuit {key}: its slice circuits cannot be read from {self.build_root}: {exc}"
-            ) from exc
-        return sliced
+            return FeedCircuit.load(self.build_root, key)
+        except CircuitError as exc:
+            raise ApiError(f"{exc}; run the API with the node's build folder (ZKORACLE_BUILD_DIR)") from exc
 
-    def artifacts(self, circuit: CircuitArtifacts) -> Artifacts:
+    def piece_artifacts(self, piece: SliceCircuit) -> PieceArtifacts:
+        circuit = piece.circuit
+        if circuit is None:
+            return PieceArtifacts(model=self._ref(piece.model), settings=None, vk=None, srs=None)
         srs = self._ref(circuit.srs)
-        return Artifacts(
+        return PieceArtifacts(
             model=self._ref(circuit.model),
             settings=self._ref(circuit.settings),
             vk=self._ref(circuit.vk),
             srs=SrsRef(**srs.model_dump(), logrows=circuit.manifest.logrows, dev=circuit.manifest.dev_srs),
         )
 
-    def slice_artifacts(self, piece: SliceCircuit) -> SliceArtifacts:
-        if piece.circuit is None:
-            return SliceArtifacts(model=self._ref(piece.model), settings=None, vk=None, srs=None)
-        return SliceArtifacts(**dict(self.artifacts(piece.circuit)))
-
-    def whole_model(self, circuit: SlicedCircuit) -> ArtifactRef:
+    def whole_model(self, circuit: FeedCircuit) -> ArtifactRef:
         return self._ref(circuit.model)
 
     def path_for(self, sha256: str, *, circuit_keys: Iterable[str]) -> Path | None:
@@ -112,12 +95,9 @@ class ArtifactIndex:
 
     def _index(self, circuit: FeedCircuit) -> None:
         """Hash every file a verifier of ``circuit``'s rounds fetches, so each can be found by its hash."""
-        if isinstance(circuit, CircuitArtifacts):
-            self.artifacts(circuit)
-            return
         self.whole_model(circuit)
-        for piece in circuit.slices:
-            self.slice_artifacts(piece)
+        for piece in circuit.pieces:
+            self.piece_artifacts(piece)
 
     def _ref(self, path: Path) -> ArtifactRef:
         stat = path.stat()
@@ -233,30 +213,15 @@ def round_evidence(
     index: ArtifactIndex,
     answers: list[AnswerRoundOut] | None = None,
     answer_id: str | None = None,
-) -> RoundEvidence | SlicedRoundEvidence:
+) -> RoundEvidence:
     document = _proof_document(row)
-    if document is not None and is_sliced_document(document) != isinstance(circuit, SlicedCircuit):
-        raise ApiError(
-            f"round {row.id}: its proof file {row.proof_path} does not fit its circuit {circuit.manifest.key} "
-            "(one is sliced, the other is not)"
-        )
-    common = {
-        **_round_fields(row, registration, deployment, answers or [], answer_id),
-        "deployment": deployment_out(deployment),
-        "registration": registration,
-    }
-    if isinstance(circuit, SlicedCircuit):
-        return SlicedRoundEvidence(
-            **common,
-            proof=None if document is None else _sliced_proof(row, document),
-            sliced=_sliced_circuit_out(circuit, index),
-            slices=[_slice_out(circuit, piece, index) for piece in circuit.slices],
-        )
     return RoundEvidence(
-        **common,
-        proof=None if document is None else _proof(str(row.proof_digest), document),
-        circuit=circuit_out(circuit),
-        artifacts=index.artifacts(circuit),
+        **_round_fields(row, registration, deployment, answers or [], answer_id),
+        deployment=deployment_out(deployment),
+        registration=registration,
+        proof=None if document is None else _feed_proof(row, document, circuit),
+        circuit=_feed_circuit_out(circuit, index),
+        pieces=[_piece_out(circuit, piece, index) for piece in circuit.pieces],
     )
 
 
@@ -280,34 +245,33 @@ def circuit_out(circuit: CircuitArtifacts) -> CircuitOut:
     )
 
 
-def coverage(circuit: SlicedCircuit) -> Coverage:
-    proven, total = circuit.manifest.coverage
+def coverage(circuit: FeedCircuit) -> Coverage:
+    proven, total = circuit.coverage
     return Coverage(proven=proven, total=total)
 
 
-def _sliced_circuit_out(circuit: SlicedCircuit, index: ArtifactIndex) -> SlicedCircuitOut:
-    manifest = circuit.manifest
-    return SlicedCircuitOut(
-        key=manifest.key,
-        ezkl_version=manifest.ezkl_version,
-        scale=manifest.scale,
+def _feed_circuit_out(circuit: FeedCircuit, index: ArtifactIndex) -> FeedCircuitOut:
+    return FeedCircuitOut(
+        key=circuit.key,
+        ezkl_version=circuit.ezkl_version,
+        scale=circuit.input_scale,
         coverage=coverage(circuit),
-        quantization_error=manifest.quantization_error,
-        model_commitment=manifest.model_commitment,
+        quantization_error=circuit.quantization_error,
+        model_commitment=circuit.model_commitment,
         model=index.whole_model(circuit),
-        intake=None if manifest.intake is None else IntakeOut.model_validate(asdict(manifest.intake)),
+        intake=None if circuit.intake is None else IntakeOut.model_validate(asdict(circuit.intake)),
     )
 
 
-def _slice_out(circuit: SlicedCircuit, piece: SliceCircuit, index: ArtifactIndex) -> SliceOut:
-    entry = circuit.manifest.slices[piece.index]
-    return SliceOut(
+def _piece_out(circuit: FeedCircuit, piece: SliceCircuit, index: ArtifactIndex) -> PieceOut:
+    boundary = circuit.boundaries[piece.index] if circuit.boundaries else None
+    return PieceOut(
         index=piece.index,
         proven=piece.proven,
-        input_tensor=entry.input_tensor,
-        output_tensor=entry.output_tensor,
+        input_tensor=None if boundary is None else boundary.input_tensor,
+        output_tensor=None if boundary is None else boundary.output_tensor,
         circuit=None if piece.circuit is None else circuit_out(piece.circuit),
-        artifacts=index.slice_artifacts(piece),
+        artifacts=index.piece_artifacts(piece),
     )
 
 
@@ -333,16 +297,22 @@ def _proof(digest: str, document: dict) -> ProofOut:
     )
 
 
-def _sliced_proof(row: Round, document: dict) -> SlicedProofOut:
-    # Only the round's digest is stored; each slice's is derived here, as the verifier will derive it.
-    slices = []
-    for number, piece in enumerate(document["slices"]):
+def _feed_proof(row: Round, document: dict, circuit: FeedCircuit) -> FeedProofOut:
+    # Only the round's digest is stored; each piece's is derived here, as the verifier will derive it.
+    proof = FeedProof.from_json(document)
+    if len(proof.proofs) != len(circuit.pieces):
+        raise ApiError(
+            f"round {row.id}: its proof file {row.proof_path} holds {len(proof.proofs)} proofs, "
+            f"its circuit {circuit.key} has {len(circuit.pieces)} pieces"
+        )
+    pieces: list[ProofOut | None] = []
+    for number, piece in enumerate(proof.proofs):
         if piece is None:
-            slices.append(None)
+            pieces.append(None)
             continue
         try:
-            raw = bytes.fromhex(piece["hex_proof"].removeprefix("0x"))
+            raw = piece.proof_bytes
         except ValueError as exc:
-            raise ApiError(f"round {row.id}: slice {number}'s proof in {row.proof_path} is not hex ({exc})") from exc
-        slices.append(_proof("0x" + hashlib.sha256(raw).hexdigest(), piece))
-    return SlicedProofOut(digest=str(row.proof_digest), slices=slices)
+            raise ApiError(f"round {row.id}: proof {number} in {row.proof_path} is not hex ({exc})") from exc
+        pieces.append(_proof("0x" + hashlib.sha256(raw).hexdigest(), piece.parsed))
+    return FeedProofOut(digest=str(row.proof_digest), pieces=pieces)

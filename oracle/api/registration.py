@@ -17,7 +17,6 @@ from web3 import HTTPProvider, Web3
 
 from oracle.api.evidence import coverage
 from oracle.api.schemas import Coverage, RegistrationOut
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.evm.zkoracle import InputPolicy, RoundId, ZkOracle
 from oracle.feed_circuit import FeedCircuit, feed_answer
 from oracle.feeds.schema import FeedSpec
@@ -90,15 +89,14 @@ class RegistrationReader:
             instance_count=circuit.instance_count,
             output_index=circuit.output_index,
             output_scale=circuit.output_scale,
-            coverage=Coverage(proven=proven, total=total) if circuit.slices else None,
+            coverage=Coverage(proven=proven, total=total),
         )
 
     def _from_spec(self, deployment: Deployment, circuit: FeedCircuit | None) -> RegistrationOut | None:
         spec = self._specs.get(deployment.feed_id)
         if spec is None or circuit is None:
             return None
-        # As the deployer registers a sliced model: the first slice takes the inputs, the last gives the answer.
-        first, last = (circuit.first, circuit.last) if isinstance(circuit, SlicedCircuit) else (circuit, circuit)
+        # As the deployer registers it: the first piece takes the inputs, the last gives the answer.
         answer = feed_answer(spec, circuit)
         return RegistrationOut(
             source="feed-spec",
@@ -110,8 +108,8 @@ class RegistrationReader:
             attestation_threshold=spec.attestation.threshold if spec.attestation else None,
             verifier_address=deployment.verifier_address,
             model_commitment=deployment.model_commitment,
-            instance_count=first.manifest.instance_count,
-            output_index=last.manifest.answer_index(answer),
-            output_scale=last.manifest.answer_scale(answer),
-            coverage=coverage(circuit) if isinstance(circuit, SlicedCircuit) else None,
+            instance_count=circuit.first.manifest.instance_count,
+            output_index=circuit.answer_index(answer),
+            output_scale=circuit.answer_scale(answer),
+            coverage=coverage(circuit),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,13 +19,6 @@ class ArtifactRef(BaseModel):
 class SrsRef(ArtifactRef):
     logrows: int
     dev: bool = Field(description="generated locally (toxic waste known): only meaningful on local chains")
-
-
-class Artifacts(BaseModel):
-    model: ArtifactRef
-    settings: ArtifactRef
-    vk: ArtifactRef
-    srs: SrsRef
 
 
 class IntakeOut(BaseModel):
@@ -64,21 +57,23 @@ class CircuitOut(BaseModel):
 
 
 class Coverage(BaseModel):
-    """How much of a sliced model a round proves."""
+    """How much of the model a round proves: every piece of a whole model (1/1), or some of a sliced one's."""
 
-    proven: int = Field(description="slices whose proofs are verified")
-    total: int = Field(description="slices of the model")
+    proven: int = Field(description="pieces whose proofs are verified")
+    total: int = Field(description="pieces of the model (1 for a whole model)")
 
 
-class SlicedCircuitOut(BaseModel):
-    key: str = Field(description="the sliced circuit's key (build folder `sliced-<key>`)")
+class FeedCircuitOut(BaseModel):
+    """A feed's circuit: its model proven as a chain of pieces, a whole model being the chain of one."""
+
+    key: str = Field(description="the build's key (build folder `<key>`, or `sliced-<key>` for a sliced model)")
     ezkl_version: str
-    scale: int = Field(description="fixed-point scale at which every boundary tensor is committed")
+    scale: int = Field(description="fixed-point scale of the model inputs (and of every boundary when sliced)")
     coverage: Coverage
     quantization_error: float = Field(description="bound on |chained circuit output − float model output|")
     model_commitment: str = Field(
-        description="sha256(sha256(onnx) ‖ per slice: its circuit's model commitment, or sha256(slice onnx) "
-        "if it runs unproven), 0x-hex"
+        description="a whole model: its one piece's circuit commitment; a sliced model: sha256(sha256(onnx) ‖ per "
+        "slice: its circuit's model commitment, or sha256(slice onnx) if it runs unproven), 0x-hex"
     )
     model: ArtifactRef = Field(description="the whole model's ONNX")
     intake: IntakeOut | None = Field(
@@ -86,22 +81,24 @@ class SlicedCircuitOut(BaseModel):
     )
 
 
-class SliceArtifacts(BaseModel):
-    """One slice's files; settings, vk and SRS only for a proven slice."""
+class PieceArtifacts(BaseModel):
+    """One piece's files; settings, vk and SRS only for a proven piece."""
 
-    model: ArtifactRef = Field(description="the slice's ONNX: its circuit's when proven")
+    model: ArtifactRef = Field(description="the piece's ONNX: its circuit's when proven")
     settings: ArtifactRef | None
     vk: ArtifactRef | None
     srs: SrsRef | None
 
 
-class SliceOut(BaseModel):
+class PieceOut(BaseModel):
     index: int
     proven: bool
-    input_tensor: str = Field(description="the tensor the slice takes (the previous slice's output)")
-    output_tensor: str
-    circuit: CircuitOut | None = Field(description="the slice's circuit; null for a slice run unproven")
-    artifacts: SliceArtifacts
+    input_tensor: str | None = Field(
+        default=None, description="the tensor a slice takes (the previous slice's output); null for a whole model"
+    )
+    output_tensor: str | None = None
+    circuit: CircuitOut | None = Field(description="the piece's circuit; null for a slice run unproven")
+    artifacts: PieceArtifacts
 
 
 class DeploymentOut(BaseModel):
@@ -140,9 +137,8 @@ class RegistrationOut(BaseModel):
     output_scale: int = Field(description="fixed-point scale of the answer instance: value = instance / 2**scale")
     coverage: Coverage | None = Field(
         default=None,
-        description="a sliced feed's proven and total slices (what `getCoverage` reports for its rounds); "
-        "null for a whole-model feed. When sliced, instance_count is the first slice's and output_index and "
-        "output_scale are the last slice's.",
+        description="the feed's proven and total pieces (what `getCoverage` reports for its rounds). "
+        "instance_count is the first piece's, output_index and output_scale are the last piece's.",
     )
 
 
@@ -207,44 +203,28 @@ class RoundOut(BaseModel):
 
 
 class ProofOut(BaseModel):
-    digest: str = Field(description="0x sha256 of the proof bytes (what the store recorded)")
+    digest: str = Field(description="0x sha256 of the proof bytes")
     hex_proof: str
     instances: list[str] = Field(description="public instances as the uint256 decimals the verifier contract takes")
     document: dict[str, Any] = Field(description="EZKL's proof JSON, verbatim: the file `ezkl.verify` reads")
 
 
-class SlicedProofOut(BaseModel):
+class FeedProofOut(BaseModel):
     digest: str = Field(
-        description="0x sha256 over each slice's sha256(proof bytes), nothing for a slice run unproven "
+        description="0x sha256 over each proven piece's sha256(proof bytes), nothing for a slice run unproven "
         "(what the store recorded)"
     )
-    slices: list[ProofOut | None] = Field(description="per slice, its proof; null for a slice run unproven")
+    pieces: list[ProofOut | None] = Field(description="per piece, its proof; null for a slice run unproven")
 
 
-class _Evidence(RoundOut):
+class RoundEvidence(RoundOut):
+    """A round plus everything needed to verify it offline with `zkoracle verify`: every piece and its proof."""
+
     deployment: DeploymentOut
     registration: RegistrationOut | None
-
-
-class RoundEvidence(_Evidence):
-    """A round of a whole-model circuit plus everything needed to verify it offline with `zkoracle verify`."""
-
-    kind: Literal["whole"] = "whole"
-    proof: ProofOut | None
-    circuit: CircuitOut
-    artifacts: Artifacts
-
-
-class SlicedRoundEvidence(_Evidence):
-    """A round of a sliced model plus everything needed to verify it offline: every slice and its proof."""
-
-    kind: Literal["sliced"] = "sliced"
-    proof: SlicedProofOut | None
-    sliced: SlicedCircuitOut
-    slices: list[SliceOut]
-
-
-AnyRoundEvidence = Annotated[RoundEvidence | SlicedRoundEvidence, Field(discriminator="kind")]
+    proof: FeedProofOut | None
+    circuit: FeedCircuitOut
+    pieces: list[PieceOut]
 
 
 class StatusCounts(BaseModel):
@@ -284,7 +264,7 @@ class FeedOut(BaseModel):
     description: str | None
     decimals: int | None
     deployments: list[DeploymentOut]
-    coverage: Coverage | None = Field(default=None, description="a sliced feed's current coverage; null if whole")
+    coverage: Coverage | None = Field(default=None, description="the feed's current coverage (1/1 for a whole model)")
     input_policy: str | None = Field(
         default=None, description="who vouches for the inputs (operator, attested, onchain); see the registration"
     )

@@ -16,7 +16,6 @@ from oracle.api.schemas import (
     RoundEvidence,
     RoundOut,
     RoundPage,
-    SlicedRoundEvidence,
     StatusCounts,
 )
 from oracle.exceptions import ApiError
@@ -191,11 +190,11 @@ class ReadService:
         answer_id = None if owner is None else feed_id
         return RoundPage(rounds=[self._round_out(r, deployments, answer_id=answer_id) for r in page], next=following)
 
-    def round(self, round_id: int) -> RoundEvidence | SlicedRoundEvidence | None:
+    def round(self, round_id: int) -> RoundEvidence | None:
         row = self.store.round(round_id)
         return self._evidence(row) if row else None
 
-    def latest(self, feed_id: str, *, chain_id: int | None = None) -> RoundEvidence | SlicedRoundEvidence | None:
+    def latest(self, feed_id: str, *, chain_id: int | None = None) -> RoundEvidence | None:
         """The feed's latest landed round; for an answer of a feed, the latest that posted it."""
         if feed_id not in self.store.feed_ids() and self.store.answer_owner(feed_id) is not None:
             found = self.store.answer_rounds(feed_id, limit=1, status=RoundStatus.LANDED, chain_id=chain_id)
@@ -220,7 +219,7 @@ class ReadService:
             answer_id=answer_id,
         )
 
-    def _evidence(self, row: Round, *, answer_id: str | None = None) -> RoundEvidence | SlicedRoundEvidence:
+    def _evidence(self, row: Round, *, answer_id: str | None = None) -> RoundEvidence:
         deployment = self.store.deployment(row.deployment_id)
         return round_evidence(
             row,

@@ -59,15 +59,17 @@ def verify(
 ) -> None:
     """Re-verify a round using only what the read API returns: proof, vk, settings, model, SRS, registration.
 
-    A sliced round is checked slice by slice: every proven slice's proof, the links between them, and
-    the commitment to the whole model; the coverage (proven/total slices) is reported.
+    A round is checked piece by piece (a whole model is one piece, a sliced model's are its slices): every
+    proven piece's proof, the links between them, and the commitment to the whole model; a sliced round's
+    coverage (proven/total slices) is reported.
     """
     with console.status("fetching the round and its artifacts, verifying"):
         verified = verify_round(round_ref, api=api_url)
     console.print(f"[bold]{verified.feed_id}[/bold] round {verified.round_id} ({verified.status}) from {verified.url}")
     for check in verified.checks:
         console.print(f"  [green]✓[/green] {check}")
-    coverage = "" if verified.coverage is None else f", {verified.coverage[0]}/{verified.coverage[1]} slices proven"
+    proven, total = verified.coverage
+    coverage = f", {proven}/{total} slices proven" if total > 1 else ""
     console.print(
         f"[green]verified[/green]: value {verified.value:.{verified.decimals}f} "
         f"(registration from the {verified.registration_source}){coverage}"

@@ -17,7 +17,6 @@ from rich.table import Table
 
 from oracle.circuits.intake import check_public_values, prepare_model
 from oracle.circuits.native_log import native_stderr_to
-from oracle.circuits.slicing import SlicedBuildResult
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.cli.app import DEFAULT_FEED, FeedArg, app, console
 from oracle.exceptions import FeedSpecError, ZkOracleError
@@ -267,12 +266,12 @@ def build_circuit_of(spec: FeedSpec) -> FeedCircuit:
         result = build_feed_circuit(
             spec, build_root=build_dir(), progress=lambda step: status.update(f"[bold]{spec.id}[/bold]: {step}")
         )
-    circuit = result.circuit if isinstance(result, SlicedBuildResult) else result.artifacts
+    circuit = result.circuit
     how = "cached" if result.cached else "built"
     console.print(
-        f"[bold]{spec.id}[/bold]: circuit {circuit.manifest.key} {how} in {result.seconds:.2f}s ({describe(spec, circuit)})"
+        f"[bold]{spec.id}[/bold]: circuit {circuit.key} {how} in {result.seconds:.2f}s ({describe(spec, circuit)})"
     )
-    if circuit.manifest.dev_srs:
+    if circuit.dev_srs:
         console.print("[yellow]warning:[/yellow] dev SRS (toxic waste known locally): fit for local chains only")
     return circuit
 

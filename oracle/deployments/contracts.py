@@ -1,8 +1,8 @@
 """Deploying the oracle, a feed's verifier(s) and a consumer, and registering the feed.
 
-A feed's circuit is either one circuit of the whole model (``CircuitArtifacts``) or a model
-proven as slices (``SlicedCircuit``): then every proven slice gets its own verifier and
-the oracle's ``CircuitConfig`` lists the slices after the first.
+A feed's circuit is a chain of pieces (a whole model is the chain of one): every proven
+piece gets its own verifier, and the oracle's ``CircuitConfig`` describes the first piece
+and lists the ones after it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from web3.contract.contract import ContractConstructor
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.slicing.links import commitment_layout
 from oracle.circuits.srs import check_srs_allowed
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
@@ -201,11 +200,11 @@ def deploy_verifiers(
     force_dev_srs: bool = False,
     reusable_verifier: str | None = None,
 ) -> list[str | None]:
-    """One verifier per proven slice in slice order (None for a slice not proven); one for a whole model.
+    """One verifier per proven piece in order (None for a slice not proven).
 
-    Slices over EIP-170 share one reusable verifier (``reusable_verifier`` when it is one).
+    Pieces over EIP-170 share one reusable verifier (``reusable_verifier`` when it is one).
     """
-    pieces = [circuit] if isinstance(circuit, CircuitArtifacts) else [piece.circuit for piece in circuit.slices]
+    pieces = [piece.circuit for piece in circuit.pieces]
     for piece in pieces:  # all of them before the first transaction: no half-deployed feed
         if piece is not None:
             check_verifier_size(piece, feed_id=feed_id)
@@ -273,45 +272,29 @@ def circuit_config(
     *,
     aggregator_decimals: Sequence[int] = (),
 ) -> CircuitConfig:
-    """How the oracle checks ``circuit``'s proofs, with ``deploy_verifiers``' addresses (one per slice).
+    """How the oracle checks ``circuit``'s proofs, with ``deploy_verifiers``' addresses (one per piece).
 
-    For a sliced model the layout fields describe the first slice (it takes the model
-    inputs), the answer is indexed among the last slice's instances, and the later slices
-    follow as ``SliceConfig``s.
+    The layout fields describe the first piece (it takes the model inputs), the answer is
+    indexed among the last piece's instances, and the pieces after the first follow as
+    ``SliceConfig``s (none for a whole model).
     """
     answer = feed_answer(spec, circuit)
-    if isinstance(circuit, SlicedCircuit):
-        _check_slice_verifiers(circuit, verifiers)
-        first, answer_index, output_scale = (
-            circuit.first.manifest,
-            circuit.answer_index(answer),
-            circuit.answer_scale(answer),
-        )
-        slices = tuple(
-            SliceConfig(UNPROVEN_VERIFIER, 0)
-            if piece.circuit is None
-            else SliceConfig(str(verifier), piece.circuit.manifest.instance_count)
-            for piece, verifier in zip(circuit.slices[1:], verifiers[1:], strict=True)
-        )
-    else:
-        if len(verifiers) != 1:
-            raise DeploymentError(
-                f"circuit {circuit.manifest.key}: a whole-model circuit has one verifier, not {verifiers}"
-            )
-        first, answer_index, output_scale = (
-            circuit.manifest,
-            circuit.manifest.answer_index(answer),
-            circuit.manifest.answer_scale(answer),
-        )
-        slices = ()
+    _check_verifiers(circuit, verifiers)
+    first = circuit.first.manifest
+    slices = tuple(
+        SliceConfig(UNPROVEN_VERIFIER, 0)
+        if piece.circuit is None
+        else SliceConfig(str(verifier), piece.circuit.manifest.instance_count)
+        for piece, verifier in zip(circuit.pieces[1:], verifiers[1:], strict=True)
+    )
     return CircuitConfig(
         verifier=_first(verifiers),
-        model_commitment=bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x")),
+        model_commitment=bytes.fromhex(circuit.model_commitment.removeprefix("0x")),
         instance_count=first.instance_count,
         input_count=first.input_instances,
-        output_index=answer_index,
+        output_index=circuit.answer_index(answer),
         input_scale=first.input_scales[0],
-        output_scale=output_scale,
+        output_scale=circuit.answer_scale(answer),
         observed_at_index=first.input_instances - OBSERVED_AT_LIMBS,
         onchain_inputs=onchain_inputs(spec, aggregator_decimals=aggregator_decimals),
         slices=slices,
@@ -326,23 +309,23 @@ def _first(verifiers: list[str | None]) -> str:
     return first
 
 
-def _check_slice_verifiers(circuit: SlicedCircuit, verifiers: list[str | None]) -> None:
-    proven = [piece.proven for piece in circuit.slices]
+def _check_verifiers(circuit: FeedCircuit, verifiers: list[str | None]) -> None:
+    proven = [piece.proven for piece in circuit.pieces]
     given = [verifier is not None for verifier in verifiers]
     if given != proven:
         raise DeploymentError(
-            f"sliced circuit {circuit.manifest.key}: verifiers {verifiers} do not match its proven slices {proven}; "
-            "pass one address per proven slice and None for each slice not proven"
+            f"circuit {circuit.key}: verifiers {verifiers} do not match its proven pieces {proven}; "
+            "pass one address per proven piece and None for each slice not proven"
         )
-    last = len(circuit.slices) - 1
-    for piece in circuit.slices:
+    last = len(circuit.pieces) - 1
+    for piece in circuit.pieces:
         if piece.circuit is None:
             continue
         layout = commitment_layout(piece.circuit.manifest)
         # ZkOracle reads the link commitments at offsets fixed by the slice's position alone.
         if (layout.input_committed, layout.output_committed) != (piece.index > 0, piece.index < last):
             raise DeploymentError(
-                f"sliced circuit {circuit.manifest.key}: slice {piece.index} commits to its boundaries as {layout}, "
+                f"circuit {circuit.key}: piece {piece.index} commits to its boundaries as {layout}, "
                 "not as ZkOracle reads them (every slice but the first commits to its input, every one but the "
                 "last to its output)"
             )
@@ -411,7 +394,7 @@ def rotate_feed(
     oracle = ZkOracle(sender.w3, oracle_address)
     config = circuit_config(spec, circuit, verifiers, aggregator_decimals=aggregator_decimals(sender.w3, spec))
     confirmed = sender.transact(
-        oracle.propose_rotation(spec.id, config), what=f"propose circuit {circuit.manifest.key} for feed '{spec.id}'"
+        oracle.propose_rotation(spec.id, config), what=f"propose circuit {circuit.key} for feed '{spec.id}'"
     )
     (event,) = oracle.contract.events.RotationProposed().process_receipt(confirmed.receipt)
     return _first(verifiers), int(event["args"]["executableAt"])
@@ -461,10 +444,10 @@ def deploy_feed(
         verifier_address=_first(verifiers),
         proxy_address=deploy_proxy(sender, oracle_address, spec.id, accepts_partial_coverage=partially_proven(circuit)),
         consumer_address=deploy_consumer(sender, oracle_address, spec.id) if with_consumer else None,
-        slice_verifiers=tuple(verifiers) if isinstance(circuit, SlicedCircuit) else (),
+        slice_verifiers=tuple(verifiers) if len(verifiers) > 1 else (),
     )
 
 
 def partially_proven(circuit: FeedCircuit) -> bool:
     """Whether some slice of the circuit is run but not proven (its proxy must say it serves such rounds)."""
-    return isinstance(circuit, SlicedCircuit) and not all(piece.proven for piece in circuit.slices)
+    return not circuit.fully_proven

@@ -50,7 +50,7 @@ def ensure_deployment(
     A feed with ``[[answers]]`` gets each answer registered with a proxy (and consumer) of its own.
     """
     current = current_deployment(store, w3, spec.id, oracle_address=oracle_address)
-    if current is None or current.circuit_key != circuit.manifest.key:
+    if current is None or current.circuit_key != circuit.key:
         current = _deploy_or_rotate(
             store, w3, rpc_url, spec, circuit, current, oracle_address=oracle_address, force_dev_srs=force_dev_srs
         )
@@ -194,9 +194,9 @@ def _deploy_or_rotate(
         verifier_address=deployed.verifier_address,
         proxy_address=deployed.proxy_address,
         consumer_address=deployed.consumer_address,
-        circuit_key=circuit.manifest.key,
-        model_commitment=circuit.manifest.model_commitment,
-        dev_srs=circuit.manifest.dev_srs,
+        circuit_key=circuit.key,
+        model_commitment=circuit.model_commitment,
+        dev_srs=circuit.dev_srs,
     )
     store.add(deployment)
     return deployment
@@ -226,7 +226,7 @@ def _rotate(
     a restart during the wait finds the proposal and waits for the same moment.
     """
     oracle = ZkOracle(deployer.w3, oracle_address)
-    commitment = bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x"))
+    commitment = bytes.fromhex(circuit.model_commitment.removeprefix("0x"))
     pending = oracle.pending_rotation(spec.id)
     if pending is not None and oracle.phase_circuit(spec.id, pending[0]).model_commitment == commitment:
         verifier_address, executable_at = oracle.phase_circuit(spec.id, pending[0]).verifier, pending[1]
@@ -245,7 +245,7 @@ def _rotate(
         log.warning(
             "feed '%s': circuit %s proposed; the oracle's rotation delay lets it start in %d s, waiting",
             spec.id,
-            circuit.manifest.key,
+            circuit.key,
             wait,
         )
         time.sleep(min(wait, ROTATION_POLL_SECONDS))

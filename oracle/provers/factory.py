@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.feed_circuit import feed_answer
 from oracle.feeds.schema import FeedSpec, ProverSpec
 from oracle.inference import OnnxModel
@@ -19,6 +20,7 @@ from oracle.proof_checks import check_proof, check_slice_proof, is_slice_circuit
 from oracle.provers.base import Proof, Prover
 from oracle.provers.discovery import Discovery, MetagraphDiscovery, StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
+from oracle.provers.feed_proof import FeedProof
 from oracle.provers.identity import node_hotkey
 from oracle.provers.pool import PoolProver
 from oracle.provers.remote import ProverEndpoint
@@ -41,9 +43,9 @@ class PipelineAcceptance:
         if is_slice_circuit(circuit):
             check_slice_proof(circuit, proof, values)
             return
-        check_proof(
-            self._spec, circuit, proof, values, model_output=model.run(values)[feed_answer(self._spec, circuit)]
-        )
+        whole = FeedCircuit.whole(circuit)  # a piece that commits to no boundary is the whole model
+        answer = feed_answer(self._spec, whole)
+        check_proof(self._spec, whole, FeedProof.of(proof), values, model_output=model.run(values)[answer])
 
 
 def prover_for(spec: FeedSpec, *, store: Store) -> Prover:

@@ -15,7 +15,7 @@ from web3 import Web3
 
 from oracle.api import create_app
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.slicing import SlicedBuildResult, SlicedCircuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import VerificationError
@@ -68,12 +68,13 @@ def live_feed(
     store = Store.sqlite(home / "node.db")
     # Every tick posts: the demo's deviation trigger would skip ticks whose forecast barely moved.
     spec = demo_spec.model_copy(update={"trigger": TriggerSpec()})
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
+    circuit = FeedCircuit.whole(demo_circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
 
     def node(source: InputSource | None = None) -> FeedNode:
         return FeedNode(
             spec,
-            demo_circuit,
+            circuit,
             store=store,
             w3=w3,
             deployment=deployment,
@@ -88,7 +89,7 @@ def live_feed(
     assert node(FixedSource([2000.0, 2001.0])).tick().round.status is RoundStatus.FAILED
     proven = RoundPipeline(
         spec,
-        demo_circuit,
+        circuit,
         source=create_source(spec.source),
         prover=LocalProver(),
         store=store,
@@ -110,7 +111,7 @@ class SlicedFeeds:
     db_path: Path
     build_root: Path
     specs: dict[str, FeedSpec]
-    circuits: dict[str, SlicedCircuit]
+    circuits: dict[str, FeedCircuit]
 
     def landed(self, feed_id: str) -> Round:
         return self.store.rounds(feed_id=feed_id, status=RoundStatus.LANDED)[-1]
@@ -122,7 +123,7 @@ def sliced_feeds(
     anvil: AnvilNode,
     w3: Web3,
     sliced_spec: FeedSpec,
-    sliced_circuit: SlicedCircuit,
+    sliced_circuit: FeedCircuit,
     build_root: Path,
 ) -> SlicedFeeds:
     home = tmp_path_factory.mktemp("api-sliced")
@@ -130,7 +131,6 @@ def sliced_feeds(
     full = sliced_spec.model_copy(update={"trigger": TriggerSpec()})
     targeted = full.model_copy(update={"id": "sliced-targeted", "slicing": SlicingSpec(slices=3, prove=(0, 2))})
     built = build_feed_circuit(targeted, build_root=build_root)
-    assert isinstance(built, SlicedBuildResult)
     feeds = {full.id: (full, sliced_circuit), targeted.id: (targeted, built.circuit)}
     for spec, circuit in feeds.values():
         node = deployed_node(store, w3, anvil.rpc_url, spec, circuit, home / "proofs")

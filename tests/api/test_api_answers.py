@@ -12,7 +12,7 @@ import httpx
 import pytest
 from web3 import Web3
 
-from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.evm.zkoracle import RoundId, ZkOracle
@@ -43,7 +43,7 @@ def answer_feed(
     anvil: AnvilNode,
     w3: Web3,
     multi_asset_spec: FeedSpec,
-    multi_asset_circuit: CircuitArtifacts,
+    multi_asset_circuit: FeedCircuit,
     build_root: Path,
 ) -> AnswerFeed:
     home = tmp_path_factory.mktemp("api-answers")

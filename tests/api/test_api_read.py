@@ -67,21 +67,29 @@ def test_round_evidence_carries_the_proof_and_content_addressed_artifacts(
     evidence = client.get(f"/api/rounds/{row.id}").json()
     assert client.get("/api/feeds/demo/rounds/latest").json() == evidence
 
-    document = json.loads(Path(str(row.proof_path)).read_text())
-    assert evidence["proof"]["document"] == document
+    (document,) = json.loads(Path(str(row.proof_path)).read_text())["slices"]  # a whole model: one piece
+    (proof,) = evidence["proof"]["pieces"]
+    assert proof["document"] == document
     assert evidence["proof"]["digest"] == row.proof_digest == evidence["proof_digest"]
+    raw = bytes.fromhex(document["hex_proof"][2:])
+    assert proof["digest"] == "0x" + hashlib.sha256(raw).hexdigest()
+    assert row.proof_digest == "0x" + hashlib.sha256(hashlib.sha256(raw).digest()).hexdigest()
     felts = [felt for group in document["instances"] for felt in group]
-    assert evidence["proof"]["instances"] == [str(felt_to_uint(felt)) for felt in felts]
+    assert proof["instances"] == [str(felt_to_uint(felt)) for felt in felts]
     assert evidence["answer"] == row.onchain_answer and evidence["inputs"] == row.inputs
 
+    (piece,) = evidence["pieces"]
+    assert piece["index"] == 0 and piece["proven"] and piece["input_tensor"] is None
+    assert evidence["circuit"]["coverage"] == evidence["registration"]["coverage"] == {"proven": 1, "total": 1}
     served = {}
-    for name, ref in evidence["artifacts"].items():
+    for name, ref in piece["artifacts"].items():
         body = client.get(ref["url"]).content
         assert hashlib.sha256(body).hexdigest() == ref["sha256"] and len(body) == ref["size"], name
         served[name] = body
     circuit = live_feed.circuit
     assert served["vk"] == circuit.vk.read_bytes() and served["srs"] == circuit.srs.read_bytes()
-    assert evidence["artifacts"]["srs"]["logrows"] == circuit.manifest.logrows
+    assert piece["artifacts"]["srs"]["logrows"] == circuit.manifest.logrows
+    assert evidence["circuit"]["model"] == piece["artifacts"]["model"]  # the whole model is the one piece's
     commitment = model_commitment(onnx_bytes=served["model"], settings_bytes=served["settings"], vk_bytes=served["vk"])
     registration = evidence["registration"]
     assert registration["source"] == "chain"
@@ -89,7 +97,8 @@ def test_round_evidence_carries_the_proof_and_content_addressed_artifacts(
     assert registration["decimals"] == 8
     assert registration["output_index"] == circuit.manifest.answer_index(0)
     assert evidence["circuit"]["intake"] is None  # the demo model is committed byte for byte as built
-    assert (evidence["circuit"]["verifier_kind"], evidence["circuit"]["vka_words"]) == ("dedicated", 0)
+    assert evidence["circuit"]["model_commitment"] == piece["circuit"]["model_commitment"] == commitment
+    assert (piece["circuit"]["verifier_kind"], piece["circuit"]["vka_words"]) == ("dedicated", 0)
     assert registration["verifier_address"] == live_feed.node.deployment.verifier_address
 
 
@@ -113,7 +122,7 @@ def test_openapi_spec_describes_every_endpoint(client: httpx.Client) -> None:
         "/",
     } <= set(spec["paths"])
     evidence = spec["components"]["schemas"]["RoundEvidence"]["properties"]
-    assert {"proof", "artifacts", "registration", "circuit", "deployment"} <= set(evidence)
+    assert {"proof", "pieces", "registration", "circuit", "deployment"} <= set(evidence)
     assert "intake" in spec["components"]["schemas"]["CircuitOut"]["properties"]
 
 

@@ -18,7 +18,7 @@ from sqlmodel import select
 from oracle.circuits.quantize import felt_to_uint
 from oracle.circuits.slicing.links import POINT_BYTES
 from oracle.exceptions import VerificationError
-from oracle.provers.sliced import SlicedProof
+from oracle.provers.feed_proof import FeedProof
 from oracle.store import Deployment, Round
 from oracle.verify_remote import verify_round
 from tests.api.conftest import SlicedFeeds, assert_tampered_round_refused, copy_store, serve
@@ -43,14 +43,13 @@ def test_a_sliced_round_is_served_slice_by_slice(sliced_client: httpx.Client, sl
     row = sliced_feeds.landed(FULL)
     circuit = sliced_feeds.circuits[FULL]
     evidence = sliced_client.get(f"/api/rounds/{row.id}").json()
-    assert evidence["kind"] == "sliced" and "circuit" not in evidence and "artifacts" not in evidence
     assert sliced_client.get(f"/api/feeds/{FULL}/rounds/latest").json() == evidence
 
-    sliced = evidence["sliced"]
-    assert sliced["key"] == circuit.manifest.key and sliced["scale"] == circuit.manifest.scale
+    sliced = evidence["circuit"]
+    assert sliced["key"] == circuit.key and sliced["scale"] == circuit.input_scale
     assert sliced["coverage"] == {"proven": 3, "total": 3}
-    assert sliced["quantization_error"] == circuit.manifest.quantization_error
-    commitment = circuit.manifest.model_commitment
+    assert sliced["quantization_error"] == circuit.quantization_error
+    commitment = circuit.model_commitment
     assert sliced["model_commitment"] == commitment == evidence["deployment"]["model_commitment"]
     registration = evidence["registration"]
     assert registration["source"] == "chain" and registration["model_commitment"] == commitment
@@ -62,8 +61,8 @@ def test_a_sliced_round_is_served_slice_by_slice(sliced_client: httpx.Client, sl
     document = _document(row)
     proof = evidence["proof"]
     assert proof["digest"] == row.proof_digest == evidence["proof_digest"]
-    assert [s["index"] for s in evidence["slices"]] == [0, 1, 2] and all(s["proven"] for s in evidence["slices"])
-    for piece, served, stored, built in zip(evidence["slices"], proof["slices"], document["slices"], circuit.slices):
+    assert [s["index"] for s in evidence["pieces"]] == [0, 1, 2] and all(s["proven"] for s in evidence["pieces"])
+    for piece, served, stored, built in zip(evidence["pieces"], proof["pieces"], document["slices"], circuit.pieces):
         assert built.circuit is not None
         assert piece["circuit"]["key"] == built.circuit.manifest.key
         assert piece["circuit"]["model_commitment"] == built.circuit.manifest.model_commitment
@@ -81,12 +80,16 @@ def test_a_sliced_round_is_served_slice_by_slice(sliced_client: httpx.Client, sl
 def test_an_unproven_slice_is_served_as_its_plain_model(sliced_client: httpx.Client, sliced_feeds: SlicedFeeds) -> None:
     row = sliced_feeds.landed(TARGETED)
     evidence = sliced_client.get(f"/api/rounds/{row.id}").json()
-    middle = evidence["slices"][1]
-    assert not middle["proven"] and middle["circuit"] is None and evidence["proof"]["slices"][1] is None
+    middle = evidence["pieces"][1]
+    assert not middle["proven"] and middle["circuit"] is None and evidence["proof"]["pieces"][1] is None
+    assert (middle["input_tensor"], middle["output_tensor"]) == (
+        sliced_feeds.circuits[TARGETED].boundaries[1].input_tensor,
+        sliced_feeds.circuits[TARGETED].boundaries[1].output_tensor,
+    )
     assert {name for name, ref in middle["artifacts"].items() if ref} == {"model"}
     model = sliced_client.get(middle["artifacts"]["model"]["url"]).content
-    assert model == sliced_feeds.circuits[TARGETED].slices[1].model.read_bytes()
-    assert evidence["sliced"]["coverage"] == evidence["registration"]["coverage"] == {"proven": 2, "total": 3}
+    assert model == sliced_feeds.circuits[TARGETED].pieces[1].model.read_bytes()
+    assert evidence["circuit"]["coverage"] == evidence["registration"]["coverage"] == {"proven": 2, "total": 3}
 
     feeds = {feed["id"]: feed for feed in sliced_client.get("/api/feeds").json()}
     assert feeds[FULL]["coverage"] == {"proven": 3, "total": 3}
@@ -104,7 +107,7 @@ def test_sliced_rounds_verify_from_the_api_alone(sliced_client: httpx.Client, sl
     assert verified.registration_source == "chain"
     assert any("link 0 → 1" in check for check in verified.checks)
     assert any("link 1 → 2" in check for check in verified.checks)
-    assert any("each of the 3 proven slices" in check for check in verified.checks)
+    assert any("each of the 3 proven pieces" in check for check in verified.checks)
 
     partial = verify_round(str(targeted.id), api=api)
     assert partial.coverage == (2, 3) and str(partial.answer) == targeted.onchain_answer
@@ -115,7 +118,7 @@ def test_sliced_rounds_verify_from_the_api_alone(sliced_client: httpx.Client, sl
 def _rewrite(row: Round, document: dict) -> None:
     """Store ``document`` as the round's proof, with the digest the store would have recorded for it."""
     Path(str(row.proof_path)).write_text(json.dumps(document))
-    row.proof_digest = SlicedProof.from_json(document).digest
+    row.proof_digest = FeedProof.from_json(document).digest
 
 
 def _flip_byte(piece: dict) -> None:
@@ -155,7 +158,7 @@ TAMPERS: dict[str, tuple[Callable[[Round], None], str]] = {
     "slice proof byte": (_flip_a_slice_proof_byte, r"round \d+, slice 2: ezkl.verify rejects the proof"),
     "slice proof byte, digest kept": (
         _flip_a_slice_proof_byte_keeping_the_digest,
-        r"round \d+: the slice proofs hash to 0x[0-9a-f]+, the proof says",
+        r"round \d+: the proofs hash to 0x[0-9a-f]+, the proof says",
     ),
     "answer instance": (_alter_an_instance, r"round \d+, slice 2: ezkl.verify rejects the proof"),
     "answer": (_change_the_answer, r"answer \d+ is not the one slice 2's instance \d+ gives"),
@@ -173,7 +176,7 @@ def test_a_tampered_sliced_round_is_refused(sliced_feeds: SlicedFeeds, tmp_path:
 
 
 def test_a_valid_slice_proof_of_other_activations_breaks_a_link(
-    sliced_feeds: SlicedFeeds, sliced_proof: SlicedProof, tmp_path: Path
+    sliced_feeds: SlicedFeeds, sliced_proof: FeedProof, tmp_path: Path
 ) -> None:
     """Slice 1 proven on another round's activations verifies on its own; only the links expose it."""
     other = sliced_proof.proofs[1]
@@ -198,17 +201,18 @@ def test_an_unproven_slice_other_than_the_committed_one_is_refused(sliced_feeds:
     """An API serving another plain model for the slice that runs unproven: the sliced commitment breaks."""
     circuit = sliced_feeds.circuits[TARGETED]
     build_root = tmp_path / "build"
-    shutil.copytree(circuit.root, build_root / circuit.root.name)
-    for piece in circuit.slices:
+    folder = circuit.model.parent  # the sliced build's own folder: the whole model and every slice's ONNX
+    shutil.copytree(folder, build_root / folder.name)
+    for piece in circuit.pieces:
         if piece.circuit is not None:
             shutil.copytree(
                 piece.circuit.root, build_root / piece.circuit.root.name, ignore=shutil.ignore_patterns("pk.key")
             )
-    middle = build_root / circuit.root.name / circuit.slices[1].model.name
+    middle = build_root / folder.name / circuit.pieces[1].model.name
     middle.write_bytes(middle.read_bytes() + b"\0")
     with (
         serve(sliced_feeds.store, build_root=build_root) as url,
-        pytest.raises(VerificationError, match=r"model commitment of the served model and slices is 0x"),
+        pytest.raises(VerificationError, match=r"model commitment of the served model and pieces is 0x"),
     ):
         verify_round(str(sliced_feeds.landed(TARGETED).id), api=url)
 
@@ -234,7 +238,7 @@ def test_cli_verify_reports_the_coverage_of_a_sliced_round(sliced_feeds: SlicedF
         )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert f"{TARGETED} round {round_id} (landed)" in verified.stdout
-    assert "coverage 2/3 slices proven, as registered" in verified.stdout
+    assert "coverage 2/3 pieces proven, as registered" in verified.stdout
     assert "(registration from the chain), 2/3 slices proven" in verified.stdout
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ import pytest
 
 from oracle.evm.anvil import free_port
 from oracle.exceptions import ApiError, VerificationError
+from oracle.provers.feed_proof import FeedProof
 from oracle.store import Round, RoundStatus
 from oracle.verify_remote import verify_round
 from tests.api.conftest import LiveFeed, assert_tampered_round_refused, copy_store, serve
@@ -55,20 +55,22 @@ def _write(row: Round, document: dict) -> None:
 
 def _flip_proof_byte(row: Round) -> None:
     document = _document(row)
-    raw = bytearray(bytes.fromhex(document["hex_proof"][2:]))
+    (proof,) = document["slices"]  # a whole model: the chain of one piece
+    raw = bytearray(bytes.fromhex(proof["hex_proof"][2:]))
     raw[100] ^= 1
-    document["hex_proof"], document["proof"] = "0x" + raw.hex(), list(raw)
+    proof["hex_proof"], proof["proof"] = "0x" + raw.hex(), list(raw)
     _write(row, document)
 
 
 def _flip_proof_byte_and_digest(row: Round) -> None:
     _flip_proof_byte(row)
-    row.proof_digest = "0x" + hashlib.sha256(bytes.fromhex(_document(row)["hex_proof"][2:])).hexdigest()
+    row.proof_digest = FeedProof.from_json(_document(row)).digest
 
 
 def _change_an_input_instance(row: Round) -> None:
     document = _document(row)
-    document["instances"][0][0] = document["instances"][0][1]
+    instances = document["slices"][0]["instances"]
+    instances[0][0] = instances[0][1]
     _write(row, document)
 
 
@@ -82,23 +84,34 @@ def _change_an_input(row: Round) -> None:
 
 def _garble_the_proof_hex(row: Round) -> None:
     document = _document(row)
-    document["hex_proof"] = "0xnot-hex"
+    document["slices"][0]["hex_proof"] = "0xnot-hex"
     _write(row, document)
 
 
 TAMPERS: dict[str, tuple[Callable[[Round], None], str]] = {
-    "proof bytes": (_flip_proof_byte, r"the proof hashes to 0x[0-9a-f]+, the proof says"),
+    "proof bytes": (_flip_proof_byte, r"the proofs hash to 0x[0-9a-f]+, the proof says"),
     "proof bytes and digest": (_flip_proof_byte_and_digest, "ezkl.verify rejects the proof"),
     "input instance": (_change_an_input_instance, "ezkl.verify rejects the proof"),
     "answer": (_change_the_answer, r"answer \d+ is not the one instance \d+ gives"),
     "round input": (_change_an_input, r"input 0 is [\d.]+, the proof's instance is"),
-    "proof not hex": (_garble_the_proof_hex, r"is not a well-formed round: ValueError"),
 }
 
 
 @pytest.mark.parametrize("what", sorted(TAMPERS))
 def test_a_tampered_round_is_refused(live_feed: LiveFeed, tmp_path: Path, what: str) -> None:
     assert_tampered_round_refused(live_feed, tmp_path, live_feed.landed_ids()[-1], *TAMPERS[what])
+
+
+def test_a_proof_file_that_is_not_hex_is_refused_by_the_api_itself(live_feed: LiveFeed, tmp_path: Path) -> None:
+    store = copy_store(live_feed, tmp_path)
+    round_id = live_feed.landed_ids()[-1]
+    with store.session() as session:
+        row = session.get(Round, round_id)
+        assert row is not None
+        _garble_the_proof_hex(row)
+    with serve(store, build_root=live_feed.build_root) as url:
+        with pytest.raises(ApiError, match=rf"answered 503: round {round_id}: proof 0 in .* is not hex"):
+            verify_round(str(round_id), api=url)
 
 
 def test_a_verifying_key_other_than_the_committed_one_is_refused(live_feed: LiveFeed, tmp_path: Path) -> None:

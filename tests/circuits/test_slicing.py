@@ -14,13 +14,21 @@ from onnx import TensorProto, helper, numpy_helper
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import CircuitOptions, build_circuit
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.slicing import ModelGraph, SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.slicing.artifacts import SLICED_PREFIX
 from oracle.circuits.slicing.build import _chain_error, _check_commitment_layout, _check_scales
 from oracle.circuits.slicing.chain import ChainRun, SliceStep
 from oracle.circuits.slicing.links import POINT_BYTES, CommitmentLayout, linked
 from oracle.exceptions import CircuitError
 from oracle.feeds.schema import FeedSpec
 from oracle.inference import OnnxModel
+
+
+@pytest.fixture(scope="module")
+def sliced_build(sliced_circuit: FeedCircuit, build_root: Path) -> SlicedCircuit:
+    """The sliced example feed's build as the slicing package keeps it: its folder, manifest and slices."""
+    return SlicedCircuit.load(build_root / f"{SLICED_PREFIX}{sliced_circuit.key}")
 
 
 def write_skip_model(path: Path) -> Path:
@@ -105,11 +113,11 @@ def test_broken_links_are_found() -> None:
 
 
 def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
-    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+    sliced_spec: FeedSpec, sliced_build: SlicedCircuit
 ) -> None:
-    manifest = sliced_circuit.manifest
+    manifest = sliced_build.manifest
     assert manifest.coverage == (3, 3)
-    first, middle, last = (piece.circuit for piece in sliced_circuit.slices)
+    first, middle, last = (piece.circuit for piece in sliced_build.slices)
     assert first is not None and middle is not None and last is not None
     assert (first.manifest.input_visibility, first.manifest.output_visibility) == ("public", "polycommit")
     assert (middle.manifest.input_visibility, middle.manifest.output_visibility) == ("polycommit", "polycommit")
@@ -121,9 +129,9 @@ def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
     assert [_skips_io_range_checks(piece) for piece in (first, middle, last)] == [False, True, True]
     # The boundaries are in the proofs, not instances: the middle slice has none.
     assert (first.manifest.instance_count, middle.manifest.instance_count) == (first.manifest.input_instances, 0)
-    whole = OnnxModel(sliced_circuit.model)  # the prepared model: intake added its observed_at input
+    whole = OnnxModel(sliced_build.model)  # the prepared model: intake added its observed_at input
     for sample in sliced_spec.model_samples()[:3]:
-        chain = run_chain(sliced_circuit, sample)
+        chain = run_chain(sliced_build.slices, sample)
         assert chain.broken_links() == []
         assert chain.steps[0].output_commitment == chain.steps[1].input_commitment is not None
         assert len(chain.steps[1].input_commitment) == POINT_BYTES
@@ -131,7 +139,7 @@ def test_sliced_build_links_every_boundary_and_tracks_the_float_model(
 
 
 def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
-    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path
+    sliced_spec: FeedSpec, sliced_build: SlicedCircuit, build_root: Path
 ) -> None:
     plan = SlicingPlan(slices=3, proven=(0, 2))
     result = build_sliced_circuit(
@@ -140,9 +148,9 @@ def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
     targeted = result.circuit
     assert targeted.manifest.coverage == (2, 3)
     assert targeted.slices[1].circuit is None
-    assert targeted.slices[0].circuit.manifest.key == sliced_circuit.slices[0].circuit.manifest.key  # type: ignore[union-attr]
-    assert targeted.manifest.model_commitment != sliced_circuit.manifest.model_commitment
-    chain = run_chain(targeted, sliced_spec.model_samples()[0])
+    assert targeted.slices[0].circuit.manifest.key == sliced_build.slices[0].circuit.manifest.key  # type: ignore[union-attr]
+    assert targeted.manifest.model_commitment != sliced_build.manifest.model_commitment
+    chain = run_chain(targeted.slices, sliced_spec.model_samples()[0])
     assert chain.steps[1].input_commitment is None  # the unproven slice ran in onnxruntime
     again = build_sliced_circuit(
         sliced_spec.model_path, sliced_spec.model_samples(), plan, build_root=build_root, observation_time=True
@@ -151,12 +159,12 @@ def test_targeted_verification_reuses_slice_circuits_and_records_coverage(
 
 
 def test_a_link_broken_by_a_slice_at_another_scale_fails_loudly(
-    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path
+    sliced_spec: FeedSpec, sliced_build: SlicedCircuit, build_root: Path
 ) -> None:
     """Slice 1 rebuilt at scale 10 while its neighbours commit at 13: the chain check names the broken link."""
-    middle = sliced_circuit.slices[1]
+    middle = sliced_build.slices[1]
     assert middle.circuit is not None
-    samples = [run_chain(sliced_circuit, sample).steps[1].inputs for sample in sliced_spec.model_samples()]
+    samples = [run_chain(sliced_build.slices, sample).steps[1].inputs for sample in sliced_spec.model_samples()]
     options = CircuitOptions(
         input_visibility="polycommit",
         output_visibility="polycommit",
@@ -165,26 +173,26 @@ def test_a_link_broken_by_a_slice_at_another_scale_fails_loudly(
         logrows=middle.circuit.manifest.logrows,
     )
     rescaled = build_circuit(middle.model, samples, build_root=build_root, options=options).artifacts
-    entries = list(sliced_circuit.manifest.slices)
+    entries = list(sliced_build.manifest.slices)
     entries[1] = dataclasses.replace(entries[1], circuit_key=rescaled.manifest.key)
-    broken = dataclasses.replace(sliced_circuit, manifest=dataclasses.replace(sliced_circuit.manifest, slices=entries))
+    broken = dataclasses.replace(sliced_build, manifest=dataclasses.replace(sliced_build.manifest, slices=entries))
     with pytest.raises(CircuitError, match=r"slice 0's output commitment differs from slice 1's input commitment"):
         _chain_error(sliced_spec.model_path, broken, sliced_spec.model_samples(), OnnxModel(sliced_spec.model_path))
 
 
 def test_the_build_refuses_a_proof_layout_other_than_the_one_links_are_read_at(
-    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit
+    sliced_spec: FeedSpec, sliced_build: SlicedCircuit
 ) -> None:
     """Slice 0 described as committing to its input too: its proof's first point is then read as the input
     commitment and the next as the output's, which is not where EZKL put them."""
-    first = sliced_circuit.slices[0]
+    first = sliced_build.slices[0]
     assert first.circuit is not None
     misread = dataclasses.replace(first.circuit.manifest, input_visibility="polycommit")
     pieces = [dataclasses.replace(first, circuit=dataclasses.replace(first.circuit, manifest=misread))]
     described = SlicedCircuit(
-        root=sliced_circuit.root, manifest=sliced_circuit.manifest, build_root=sliced_circuit.build_root
+        root=sliced_build.root, manifest=sliced_build.manifest, build_root=sliced_build.build_root
     )
-    vars(described)["slices"] = pieces + sliced_circuit.slices[1:]  # the cached property, overridden
+    vars(described)["slices"] = pieces + sliced_build.slices[1:]  # the cached property, overridden
     with pytest.raises(CircuitError, match="a proof of slice 0 does not carry its boundary commitments at the offsets"):
         _check_commitment_layout(sliced_spec.model_path, described, sliced_spec.model_samples()[0])
 

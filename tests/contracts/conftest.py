@@ -43,14 +43,15 @@ from zkoracle_testkit import (
 
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.build import build_circuit
-from oracle.circuits.slicing import SlicedCircuit, SlicingPlan, build_sliced_circuit, run_chain
+from oracle.circuits.feed import FeedCircuit
+from oracle.circuits.slicing import SlicingPlan, build_sliced_circuit, run_chain
 from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_oracle, deploy_verifier, deploy_verifiers
 from oracle.evm.contracts import feed_key
 from oracle.evm.zkoracle import CircuitConfig, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import LocalProver, Proof
-from oracle.provers.sliced import SlicedProof, prove_slices
+from oracle.provers.feed_proof import FeedProof, prove_circuit
 from relayer.sender import TransactionSender
 
 # Session proofs observe up to proof_time + 5: all of them before the chain's time when the first is made.
@@ -203,7 +204,7 @@ def demo_key(
 
 
 @pytest.fixture(scope="session")
-def targeted_circuit(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build_root: Path) -> SlicedCircuit:
+def targeted_circuit(sliced_spec: FeedSpec, sliced_circuit: FeedCircuit, build_root: Path) -> FeedCircuit:
     """The sliced feed's model with only slices 0 and 2 proven (targeted verification)."""
     plan = SlicingPlan(slices=3, proven=(0, 2))
     targeted = build_sliced_circuit(
@@ -216,31 +217,31 @@ def targeted_circuit(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, build
     )
     # The proven slices are the very circuits of the fully proven build: same verifiers, same proofs.
     keys = [None if piece.circuit is None else piece.circuit.manifest.key for piece in targeted.circuit.slices]
-    full = [piece.circuit.manifest.key for piece in sliced_circuit.slices if piece.circuit is not None]
+    full = [piece.circuit.manifest.key for piece in sliced_circuit.pieces if piece.circuit is not None]
     assert keys == [full[0], None, full[2]]
-    return targeted.circuit
+    return FeedCircuit.sliced(targeted.circuit)
 
 
 @pytest.fixture(scope="session")
-def sliced_verifiers(owner: TransactionSender, sliced_circuit: SlicedCircuit) -> list[str | None]:
+def sliced_verifiers(owner: TransactionSender, sliced_circuit: FeedCircuit) -> list[str | None]:
     return deploy_verifiers(owner, sliced_circuit, feed_id="sliced")
 
 
 @pytest.fixture(scope="session")
-def targeted_verifiers(sliced_verifiers: list[str | None], targeted_circuit: SlicedCircuit) -> list[str | None]:
-    return [address if piece.proven else None for address, piece in zip(sliced_verifiers, targeted_circuit.slices)]
+def targeted_verifiers(sliced_verifiers: list[str | None], targeted_circuit: FeedCircuit) -> list[str | None]:
+    return [address if piece.proven else None for address, piece in zip(sliced_verifiers, targeted_circuit.pieces)]
 
 
 @pytest.fixture(scope="session")
 def sliced_config(
-    sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_verifiers: list[str | None]
+    sliced_spec: FeedSpec, sliced_circuit: FeedCircuit, sliced_verifiers: list[str | None]
 ) -> CircuitConfig:
     return sliced_artifacts_config(sliced_circuit, sliced_verifiers, output=sliced_spec.output)
 
 
 @pytest.fixture(scope="session")
 def targeted_config(
-    sliced_spec: FeedSpec, targeted_circuit: SlicedCircuit, targeted_verifiers: list[str | None]
+    sliced_spec: FeedSpec, targeted_circuit: FeedCircuit, targeted_verifiers: list[str | None]
 ) -> CircuitConfig:
     return sliced_artifacts_config(targeted_circuit, targeted_verifiers, output=sliced_spec.output)
 
@@ -256,25 +257,25 @@ def sliced_observed_at(proof_time: int) -> int:
 
 
 @pytest.fixture(scope="session")
-def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, sliced_observed_at: int) -> SlicedProof:
+def sliced_proof(sliced_spec: FeedSpec, sliced_circuit: FeedCircuit, sliced_observed_at: int) -> FeedProof:
     """Valid proofs of every slice of the sliced model on its first sample, observed after the demo proofs."""
-    return prove_slices(sliced_circuit, sliced_sample(sliced_spec, 0, sliced_observed_at), prover=LocalProver())
+    return prove_circuit(sliced_circuit, sliced_sample(sliced_spec, 0, sliced_observed_at), prover=LocalProver())
 
 
 @pytest.fixture(scope="session")
-def targeted_proof(sliced_proof: SlicedProof) -> SlicedProof:
+def targeted_proof(sliced_proof: FeedProof) -> FeedProof:
     """The targeted feed's proofs of the same input: the full run's, less slice 1."""
     first, _middle, last = sliced_proof.proofs
-    return SlicedProof(proofs=(first, None, last), wall_seconds=sliced_proof.wall_seconds)
+    return FeedProof(proofs=(first, None, last), wall_seconds=sliced_proof.wall_seconds)
 
 
 @pytest.fixture(scope="session")
-def other_slice1_proof(sliced_spec: FeedSpec, sliced_circuit: SlicedCircuit, proof_time: int) -> Proof:
+def other_slice1_proof(sliced_spec: FeedSpec, sliced_circuit: FeedCircuit, proof_time: int) -> Proof:
     """A valid proof of slice 1 on the activations of another model input than ``sliced_proof``'s."""
     other = sliced_sample(sliced_spec, 1, proof_time + 3)
-    middle = sliced_circuit.slices[1].circuit
+    middle = sliced_circuit.pieces[1].circuit
     assert middle is not None
-    return LocalProver().prove(middle, run_chain(sliced_circuit, other).steps[1].inputs)
+    return LocalProver().prove(middle, run_chain(sliced_circuit.pieces, other).steps[1].inputs)
 
 
 @pytest.fixture

@@ -43,8 +43,8 @@ from zkoracle_testkit import (
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import answer_from_felt
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_proxy
 from oracle.evm.compiler import CompiledContract, compile_sources
@@ -52,7 +52,7 @@ from oracle.evm.contracts import PROXY, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import CircuitConfig, InputEvidence, InputPolicy, RoundData, RoundId, ZkOracle
 from oracle.paths import PROJECT_ROOT
 from oracle.provers import LocalProver
-from oracle.provers.sliced import SlicedProof
+from oracle.provers.feed_proof import FeedProof
 from relayer.sender import TransactionSender
 
 # The demo layout: 4 prices, 3 time limbs, the forecast.
@@ -140,8 +140,8 @@ def test_2_a_partly_proven_round_is_never_passed_off_as_proven(
     relayer: TransactionSender,
     targeted_key: bytes,
     targeted_config: CircuitConfig,
-    targeted_circuit: SlicedCircuit,
-    targeted_proof: SlicedProof,
+    targeted_circuit: FeedCircuit,
+    targeted_proof: FeedProof,
 ) -> None:
     # Anyone could post any answer behind the unproven slice: such a feed cannot be permissionless.
     params = feed_params(policy=InputPolicy.ATTESTED, permissionless=True)

@@ -20,6 +20,7 @@ from zkoracle_testkit import err, make_sender, rejected
 
 from oracle.api.evidence import circuit_out
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import felt_to_uint
 from oracle.deployments.contracts import deploy_verifier
 from oracle.deployments.lifecycle import ensure_deployment
@@ -53,8 +54,7 @@ def linear_spec(tmp_path_factory: pytest.TempPathFactory) -> FeedSpec:
 
 @pytest.fixture(scope="module")
 def linear(linear_spec: FeedSpec, build_root: Path) -> tuple[CircuitArtifacts, Proof]:
-    circuit = build_feed_circuit(linear_spec, build_root=build_root).artifacts
-    assert isinstance(circuit, CircuitArtifacts)
+    circuit = build_feed_circuit(linear_spec, build_root=build_root).circuit.first
     return circuit, LocalProver().prove(circuit, linear_spec.model_samples()[0])
 
 
@@ -124,8 +124,8 @@ def test_feeds_a_node_deploys_on_one_chain_share_one_reusable_verifier(
 ) -> None:
     circuit, _ = linear
     store = Store.sqlite(tmp_path / "node.db")
-    first = ensure_deployment(store, w3, anvil.rpc_url, linear_spec, circuit)
-    second = ensure_deployment(store, w3, anvil.rpc_url, linear_spec.model_copy(update={"id": "linear-2"}), circuit)
+    first = ensure_deployment(store, w3, anvil.rpc_url, linear_spec, FeedCircuit.whole(circuit))
+    second = ensure_deployment(store, w3, anvil.rpc_url, linear_spec.model_copy(update={"id": "linear-2"}), FeedCircuit.whole(circuit))
     shared = {bind(w3, VKA_VERIFIER, d.verifier_address).functions.i_reusable().call() for d in (first, second)}
     assert len(shared) == 1 and first.verifier_address != second.verifier_address
 

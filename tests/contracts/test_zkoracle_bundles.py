@@ -17,7 +17,7 @@ from zkoracle_testkit import FIRST_PRICES, Proven, err, rejected, view_error
 
 from bench.bundle_gas import register_bundle
 from bench.skeleton import demo_feed_copies, demo_feed_template
-from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import answer_from_felt
 from oracle.circuits.time_limbs import time_limbs
 from oracle.deployments.contracts import deploy_proxy
@@ -49,8 +49,8 @@ def bundle_spec(tmp_path_factory: pytest.TempPathFactory) -> FeedSpec:
 
 
 @pytest.fixture(scope="session")
-def bundle_circuit(bundle_spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
-    return build_feed_circuit(bundle_spec, build_root=build_root).artifacts  # type: ignore[union-attr]
+def bundle_circuit(bundle_spec: FeedSpec, build_root: Path) -> FeedCircuit:
+    return build_feed_circuit(bundle_spec, build_root=build_root).circuit
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +63,10 @@ def bundle_inputs(w3: Web3) -> tuple[list[float], int]:
 
 @pytest.fixture(scope="session")
 def bundle_proof(
-    bundle_spec: FeedSpec, bundle_circuit: CircuitArtifacts, bundle_inputs: tuple[list[float], int]
+    bundle_spec: FeedSpec, bundle_circuit: FeedCircuit, bundle_inputs: tuple[list[float], int]
 ) -> Proven:
     values, observed_at = bundle_inputs
-    return Proven(LocalProver().prove(bundle_circuit, values + time_limbs(observed_at)), observed_at)
+    return Proven(LocalProver().prove(bundle_circuit.first, values + time_limbs(observed_at)), observed_at)
 
 
 @pytest.fixture
@@ -75,19 +75,19 @@ def bundle_oracle(
     owner: TransactionSender,
     relayer: TransactionSender,
     bundle_spec: FeedSpec,
-    bundle_circuit: CircuitArtifacts,
+    bundle_circuit: FeedCircuit,
 ) -> ZkOracle:
     register_bundle(owner, oracle, bundle_spec, bundle_circuit, submitter=relayer.account.address)
     return oracle
 
 
-def member_answers(spec: FeedSpec, circuit: CircuitArtifacts, proven: Proven) -> dict[str, int]:
+def member_answers(spec: FeedSpec, circuit: FeedCircuit, proven: Proven) -> dict[str, int]:
     """Each member's answer as the contract derives it from its instance."""
     answers = {}
     for answer in feed_answers(spec, circuit):
-        felt = proven.felts[circuit.manifest.answer_index(answer.position)]
+        felt = proven.felts[circuit.answer_index(answer.position)]
         answers[answer.id] = answer_from_felt(
-            felt, scale=circuit.manifest.answer_scale(answer.position), decimals=answer.decimals
+            felt, scale=circuit.answer_scale(answer.position), decimals=answer.decimals
         )
     return answers
 
@@ -96,7 +96,7 @@ def test_a_bundle_round_lands_every_member_once(
     bundle_oracle: ZkOracle,
     relayer: TransactionSender,
     bundle_spec: FeedSpec,
-    bundle_circuit: CircuitArtifacts,
+    bundle_circuit: FeedCircuit,
     bundle_proof: Proven,
     bundle_inputs: tuple[list[float], int],
 ) -> None:
@@ -119,12 +119,12 @@ def test_a_bundle_round_lands_every_member_once(
 def test_a_bundle_proof_with_one_members_output_changed_is_rejected(
     bundle_oracle: ZkOracle,
     relayer: TransactionSender,
-    bundle_circuit: CircuitArtifacts,
+    bundle_circuit: FeedCircuit,
     bundle_proof: Proven,
 ) -> None:
     instances = list(bundle_proof.instances)
-    sol = bundle_circuit.manifest.answer_index(2)
-    instances[sol] += 1 << bundle_circuit.manifest.answer_scale(2)  # sol-usd answers one unit more
+    sol = bundle_circuit.answer_index(2)
+    instances[sol] += 1 << bundle_circuit.answer_scale(2)  # sol-usd answers one unit more
     call = bundle_oracle.submit_answers("majors", bundle_proof.proof_bytes, instances, MEMBERS)
     assert rejected(relayer, call) == err("ZkOracleInvalidProof", feed_key("majors"))
     assert all(bundle_oracle.latest_round_id(member) is None for member in MEMBERS)
@@ -135,7 +135,7 @@ def test_a_members_proxy_reads_only_that_member(
     owner: TransactionSender,
     relayer: TransactionSender,
     bundle_spec: FeedSpec,
-    bundle_circuit: CircuitArtifacts,
+    bundle_circuit: FeedCircuit,
     bundle_proof: Proven,
 ) -> None:
     oracle, w3 = bundle_oracle, bundle_oracle.w3
@@ -151,7 +151,7 @@ def test_a_members_proxy_reads_only_that_member(
 
 
 def test_the_node_lands_a_bundle_round_through_each_members_proxy(
-    w3: Web3, anvil: AnvilNode, bundle_spec: FeedSpec, bundle_circuit: CircuitArtifacts, tmp_path: Path
+    w3: Web3, anvil: AnvilNode, bundle_spec: FeedSpec, bundle_circuit: FeedCircuit, tmp_path: Path
 ) -> None:
     store = Store.sqlite(tmp_path / "node.db")
     node = deployed_node(store, w3, anvil.rpc_url, bundle_spec, bundle_circuit, tmp_path / "proofs")

@@ -32,8 +32,8 @@ from zkoracle_testkit import (
 )
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import answer_from_felt, felt_to_float
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.slicing.links import POINT_BYTES
 from oracle.deployments.contracts import circuit_config, deploy_consumer, deploy_feed, execute_rotation, rotate_feed
 from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key, project_contracts
@@ -52,7 +52,7 @@ from oracle.evm.zkoracle import (
 from oracle.exceptions import DeploymentError
 from oracle.feeds.schema import FeedSpec
 from oracle.provers import Proof
-from oracle.provers.sliced import SlicedProof
+from oracle.provers.feed_proof import FeedProof
 from relayer.sender import TransactionSender
 
 STUB_KEY = feed_key("sliced-stub")
@@ -61,7 +61,7 @@ UNPROVEN = SliceConfig(UNPROVEN_VERIFIER, 0)  # a slice run but not proven
 LINK_1, LINK_2 = b"\x11" * POINT_BYTES, b"\x22" * POINT_BYTES
 
 
-def expected_answer(proven: SlicedProof, sliced: SlicedCircuit, spec: FeedSpec) -> int:
+def expected_answer(proven: FeedProof, sliced: FeedCircuit, spec: FeedSpec) -> int:
     """What the last slice's output instance implies, derived as the contract does."""
     last = proven.proofs[-1]
     assert last is not None
@@ -79,8 +79,8 @@ def point_hash(point: bytes) -> bytes:
     return bytes(Web3.keccak(point[:POINT_BYTES]))
 
 
-def commitment_of(sliced: SlicedCircuit) -> bytes:
-    return bytes.fromhex(sliced.manifest.model_commitment.removeprefix("0x"))
+def commitment_of(sliced: FeedCircuit) -> bytes:
+    return bytes.fromhex(sliced.model_commitment.removeprefix("0x"))
 
 
 def flipped(proof: bytes, position: int | None = None) -> bytes:
@@ -143,13 +143,13 @@ def test_a_sliced_round_is_verified_linked_stored_and_announced(
     relayer: TransactionSender,
     sliced_key: bytes,
     sliced_spec: FeedSpec,
-    sliced_circuit: SlicedCircuit,
+    sliced_circuit: FeedCircuit,
     sliced_config: CircuitConfig,
     sliced_verifiers: list[str | None],
-    sliced_proof: SlicedProof,
+    sliced_proof: FeedProof,
     sliced_observed_at: int,
 ) -> None:
-    assert sliced_circuit.manifest.coverage == (3, 3)
+    assert sliced_circuit.coverage == (3, 3)
     # The deployer's layout: 8 prices and 3 time limbs in slice 0, nothing in slice 1, the forecast in
     # slice 2; the boundaries are committed inside the proofs.
     assert sliced_verifiers[0] is not None and sliced_verifiers[1] is not None and sliced_verifiers[2] is not None
@@ -220,10 +220,10 @@ def test_a_targeted_round_is_accepted_with_partial_coverage(
     targeted_config: CircuitConfig,
     targeted_verifiers: list[str | None],
     sliced_spec: FeedSpec,
-    targeted_circuit: SlicedCircuit,
-    targeted_proof: SlicedProof,
+    targeted_circuit: FeedCircuit,
+    targeted_proof: FeedProof,
 ) -> None:
-    assert targeted_circuit.manifest.coverage == (2, 3)
+    assert targeted_circuit.coverage == (2, 3)
     assert targeted_verifiers[2] is not None
     assert targeted_config.slices == (SliceConfig(UNPROVEN_VERIFIER, 0), SliceConfig(targeted_verifiers[2], 1))
     proofs, instances = targeted_proof.calldata()
@@ -270,15 +270,15 @@ def test_a_valid_proof_of_slice_1_on_other_activations_breaks_the_link(
     oracle: ZkOracle,
     relayer: TransactionSender,
     sliced_key: bytes,
-    sliced_circuit: SlicedCircuit,
+    sliced_circuit: FeedCircuit,
     sliced_verifiers: list[str | None],
-    sliced_proof: SlicedProof,
+    sliced_proof: FeedProof,
     other_slice1_proof: Proof,
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     other = other_slice1_proof.proof_bytes
     # On its own the replacement is a valid proof of slice 1: only the link gives it away.
-    middle = sliced_circuit.slices[1].circuit
+    middle = sliced_circuit.pieces[1].circuit
     assert middle is not None and sliced_verifiers[1] is not None
     verifier = w3.eth.contract(address=sliced_verifiers[1], abi=middle.verifier_abi_and_bytecode()[0])
     assert verifier.functions.verifyProof(other, []).call() is True
@@ -292,7 +292,7 @@ def test_a_valid_proof_of_slice_1_on_other_activations_breaks_the_link(
 
 
 def test_a_link_commitment_changed_on_either_side_or_both_fails_verification(
-    w3: Web3, oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
+    w3: Web3, oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: FeedProof
 ) -> None:
     """Every byte of both link commitments (slice 0 → 1 at bytes 0..63 of both proofs; slice 1 → 2 at bytes
     64..127 of slice 1's and 0..63 of slice 2's): a proof carrying an altered point is refused by its own
@@ -318,7 +318,7 @@ def test_a_link_commitment_changed_on_either_side_or_both_fails_verification(
 
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_a_flipped_byte_in_a_slice_proof_is_an_invalid_slice_proof(
-    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof, index: int
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: FeedProof, index: int
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     proofs[index] = flipped(proofs[index])
@@ -333,7 +333,7 @@ def test_a_wrong_slice_count_is_refused(
     oracle: ZkOracle,
     relayer: TransactionSender,
     sliced_key: bytes,
-    sliced_proof: SlicedProof,
+    sliced_proof: FeedProof,
     proof_count: int,
     instance_count: int,
 ) -> None:
@@ -347,7 +347,7 @@ def test_a_wrong_slice_count_is_refused(
 
 @pytest.mark.parametrize(("index", "extra"), [(0, 1), (0, -1), (1, 1), (2, -1)])
 def test_a_wrong_instance_count_of_a_slice_is_refused(
-    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof, index: int, extra: int
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: FeedProof, index: int, extra: int
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     expected = len(instances[index])
@@ -358,7 +358,7 @@ def test_a_wrong_instance_count_of_a_slice_is_refused(
 
 
 def test_submit_on_a_sliced_feed_is_refused(
-    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: SlicedProof
+    oracle: ZkOracle, relayer: TransactionSender, sliced_key: bytes, sliced_proof: FeedProof
 ) -> None:
     proofs, instances = sliced_proof.calldata()
     assert rejected(relayer, oracle.submit(sliced_key, proofs[0], instances[0])) == err(
@@ -371,8 +371,8 @@ def test_a_slice_not_proven_takes_no_proof_and_no_instances(
     oracle: ZkOracle,
     relayer: TransactionSender,
     targeted_key: bytes,
-    targeted_proof: SlicedProof,
-    sliced_proof: SlicedProof,
+    targeted_proof: FeedProof,
+    sliced_proof: FeedProof,
     given: str,
 ) -> None:
     proofs, instances = targeted_proof.calldata()
@@ -393,7 +393,7 @@ def test_a_replayed_sliced_round_is_stale(
     oracle: ZkOracle,
     relayer: TransactionSender,
     sliced_key: bytes,
-    sliced_proof: SlicedProof,
+    sliced_proof: FeedProof,
     sliced_observed_at: int,
 ) -> None:
     proofs, instances = sliced_proof.calldata()
@@ -413,10 +413,10 @@ def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
     owner: TransactionSender,
     relayer: TransactionSender,
     sliced_spec: FeedSpec,
-    sliced_circuit: SlicedCircuit,
-    targeted_circuit: SlicedCircuit,
-    sliced_proof: SlicedProof,
-    targeted_proof: SlicedProof,
+    sliced_circuit: FeedCircuit,
+    targeted_circuit: FeedCircuit,
+    sliced_proof: FeedProof,
+    targeted_proof: FeedProof,
     sliced_observed_at: int,
 ) -> None:
     # The session's proofs stay valid for an hour, as the other test feeds accept.
@@ -461,7 +461,7 @@ def test_deploy_feed_and_rotate_feed_take_sliced_circuits(
 
 def test_a_sliced_config_needs_one_verifier_per_proven_slice(
     sliced_spec: FeedSpec,
-    targeted_circuit: SlicedCircuit,
+    targeted_circuit: FeedCircuit,
     demo_spec: FeedSpec,
     demo_circuit: CircuitArtifacts,
     stub_verifiers: dict[bool, str],
@@ -471,8 +471,8 @@ def test_a_sliced_config_needs_one_verifier_per_proven_slice(
         with pytest.raises(DeploymentError):
             circuit_config(sliced_spec, targeted_circuit, wrong)
     with pytest.raises(DeploymentError):
-        circuit_config(demo_spec, demo_circuit, [verifier, verifier])
-    assert circuit_config(demo_spec, demo_circuit, [verifier]).slices == ()
+        circuit_config(demo_spec, FeedCircuit.whole(demo_circuit), [verifier, verifier])
+    assert circuit_config(demo_spec, FeedCircuit.whole(demo_circuit), [verifier]).slices == ()
 
 
 # --- the oracle's checks, with stub verifiers ------------------------------------------------

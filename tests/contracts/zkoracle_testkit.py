@@ -27,8 +27,8 @@ from web3.logs import DISCARD
 from web3.types import EventData
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import felt_to_uint
-from oracle.circuits.slicing import SlicedCircuit
 from oracle.circuits.time_limbs import OBSERVED_AT_LIMB_BITS, OBSERVED_AT_LIMBS
 from oracle.deployments.contracts import oracle_constructor
 from oracle.evm.accounts import dev_account
@@ -241,8 +241,9 @@ def timed_circuit(verifier: str, **overrides: object) -> CircuitConfig:
     return circuit(verifier, **overrides)  # type: ignore[arg-type]
 
 
-def commitment_of(circuit: CircuitArtifacts | SlicedCircuit) -> bytes:
-    return bytes.fromhex(circuit.manifest.model_commitment.removeprefix("0x"))
+def commitment_of(circuit: CircuitArtifacts | FeedCircuit) -> bytes:
+    committed = circuit.model_commitment if isinstance(circuit, FeedCircuit) else circuit.manifest.model_commitment
+    return bytes.fromhex(committed.removeprefix("0x"))
 
 
 def artifacts_config(
@@ -263,14 +264,14 @@ def artifacts_config(
     )
 
 
-def sliced_artifacts_config(sliced: SlicedCircuit, verifiers: list[str | None], *, output: int = 0) -> CircuitConfig:
+def sliced_artifacts_config(sliced: FeedCircuit, verifiers: list[str | None], *, output: int = 0) -> CircuitConfig:
     """A sliced circuit's CircuitConfig as the deployer builds it (one verifier per slice, None if unproven)."""
     first = sliced.first.manifest
     slices = tuple(
         SliceConfig(UNPROVEN_VERIFIER, 0)
         if piece.circuit is None
         else SliceConfig(str(v), piece.circuit.manifest.instance_count)
-        for piece, v in zip(sliced.slices[1:], verifiers[1:], strict=True)
+        for piece, v in zip(sliced.pieces[1:], verifiers[1:], strict=True)
     )
     assert verifiers[0] is not None
     return CircuitConfig(

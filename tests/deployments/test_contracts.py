@@ -8,6 +8,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.contracts import deploy_verifier, deploy_verifiers
 from oracle.evm.accounts import dev_account
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT
@@ -25,9 +26,10 @@ def _refusal(w3: Web3, circuit: CircuitArtifacts) -> str:
     sender = TransactionSender(w3, dev_account(7), decoder=project_error_decoder())
     sent = w3.eth.get_transaction_count(sender.account.address)
     messages = set()
-    for deploy in (deploy_verifier, deploy_verifiers):
+    for deploy in (lambda: deploy_verifier(sender, circuit, feed_id="big"),
+                   lambda: deploy_verifiers(sender, FeedCircuit.whole(circuit), feed_id="big")):
         with pytest.raises(DeploymentError) as caught:
-            deploy(sender, circuit, feed_id="big")
+            deploy()
         messages.add(str(caught.value))
     assert w3.eth.get_transaction_count(sender.account.address) == sent
     (message,) = messages

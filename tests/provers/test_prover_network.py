@@ -16,7 +16,8 @@ from bittensor.keyfiles import Keypair
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.slicing import SlicedCircuit, run_chain
+from oracle.circuits.feed import FeedCircuit
+from oracle.circuits.slicing import run_chain
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode, free_port
 from oracle.exceptions import ProverError
@@ -24,16 +25,16 @@ from oracle.feed_circuit import feed_answer
 from oracle.feeds.schema import FeedSpec, TriggerSpec
 from oracle.inference import OnnxModel
 from oracle.node import FeedNode
-from oracle.proof_checks import check_sliced_proof
+from oracle.proof_checks import check_proof
 from oracle.provers import LocalProver, Proof, Prover
 from oracle.provers.discovery import StaticDiscovery
 from oracle.provers.dispatch import NetworkProver
 from oracle.provers.factory import PipelineAcceptance
+from oracle.provers.feed_proof import prove_circuit
 from oracle.provers.pool import PoolProver
 from oracle.provers.recipe import NodeRecipes
 from oracle.provers.remote import ProverEndpoint, RemoteProver
 from oracle.provers.scoring import Outcome, Scoreboard, ScoringPolicy
-from oracle.provers.sliced import prove_slices
 from oracle.provers.wire import Missing
 from oracle.store import ProverRecord, RoundStatus, Store
 from tests.provers.conftest import ROGUE, ArtifactServer, ProverLauncher, ProverProcess, ProverTrio, set_up
@@ -109,8 +110,8 @@ def test_every_round_lands_an_honest_proof_while_liar_and_laggard_lose(
     network, scoreboard = _network(
         [trio.liar.endpoint, trio.slow.endpoint, trio.honest.endpoint], store=store, signer=node_signer, spec=spec
     )
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
-    node = FeedNode(spec, demo_circuit, store=store, w3=w3, deployment=deployment, prover=network, proofs_dir=tmp_path)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(demo_circuit))
+    node = FeedNode(spec, FeedCircuit.whole(demo_circuit), store=store, w3=w3, deployment=deployment, prover=network, proofs_dir=tmp_path)
 
     reports = [node.tick() for _ in range(ROUNDS)]
 
@@ -258,19 +259,19 @@ def slice_replayer(
     launcher: ProverLauncher,
     node_signer: Keypair,
     sliced_spec: FeedSpec,
-    sliced_circuit: SlicedCircuit,
+    sliced_circuit: FeedCircuit,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> ProverProcess:
     """Answers every request at once with a valid proof of slice 1 — on the activations of another input."""
-    piece = sliced_circuit.slices[1]
+    piece = sliced_circuit.pieces[1]
     assert piece.circuit is not None
-    other = run_chain(sliced_circuit, sliced_spec.model_samples()[5]).steps[1].inputs
+    other = run_chain(sliced_circuit.pieces, sliced_spec.model_samples()[5]).steps[1].inputs
     proof_file = tmp_path_factory.mktemp("slice-replay") / "proof.json"
     proof_file.write_bytes(LocalProver().prove(piece.circuit, other).document)
     (prover,) = launcher.start(("slice-replayer", [*ROGUE, "replay", "--proof-file", str(proof_file)]))
     # Set up before the race, or deriving its keys would make it lose every slice to the honest prover.
-    steps = run_chain(sliced_circuit, sliced_spec.model_samples()[5]).steps
-    for each, step in zip(sliced_circuit.slices, steps, strict=True):
+    steps = run_chain(sliced_circuit.pieces, sliced_spec.model_samples()[5]).steps
+    for each, step in zip(sliced_circuit.pieces, steps, strict=True):
         if each.circuit is not None:
             set_up(prover, node_signer, each.circuit, step.inputs)
     return prover
@@ -281,7 +282,7 @@ def test_the_network_proves_each_slice_and_a_proof_of_other_activations_never_wi
     trio: ProverTrio,
     node_signer: Keypair,
     sliced_spec: FeedSpec,
-    sliced_circuit: SlicedCircuit,
+    sliced_circuit: FeedCircuit,
     tmp_path: Path,
 ) -> None:
     network, scoreboard = _network(
@@ -293,11 +294,11 @@ def test_the_network_proves_each_slice_and_a_proof_of_other_activations_never_wi
     )
     inputs = sliced_spec.model_samples()[0]
 
-    proof = prove_slices(sliced_circuit, inputs, prover=network)
+    proof = prove_circuit(sliced_circuit, inputs, prover=network)
 
     assert proof.prover == trio.honest.hotkey  # every slice, proven remotely by the honest prover
     output = OnnxModel(sliced_circuit.model).run(inputs)[feed_answer(sliced_spec, sliced_circuit)]
-    check_sliced_proof(sliced_spec, sliced_circuit, proof, inputs, model_output=output)
+    check_proof(sliced_spec, sliced_circuit, proof, inputs, model_output=output)
     records = _by_hotkey(scoreboard)
     assert records[slice_replayer.hotkey].valid == 0 and records[slice_replayer.hotkey].invalid >= 1
-    assert records[trio.honest.hotkey].valid == len(sliced_circuit.slices)
+    assert records[trio.honest.hotkey].valid == len(sliced_circuit.pieces)

@@ -22,6 +22,7 @@ from bittensor.keyfiles import Keypair
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.exceptions import ProverError, RemoteProverError
@@ -180,8 +181,8 @@ def test_a_new_prover_is_sent_under_a_megabyte_besides_the_srs_and_its_proofs_la
         redundancy=1,
         timeout=120.0,
     )
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
-    node = FeedNode(spec, demo_circuit, store=store, w3=w3, deployment=deployment, prover=network, proofs_dir=tmp_path)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(demo_circuit))
+    node = FeedNode(spec, FeedCircuit.whole(demo_circuit), store=store, w3=w3, deployment=deployment, prover=network, proofs_dir=tmp_path)
     report = node.tick()
     assert report.round.status is RoundStatus.LANDED, report.round.failure_reason
     assert report.round.prover == fresh.hotkey

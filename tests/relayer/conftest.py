@@ -8,6 +8,7 @@ from typing import Any
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.evm.zkoracle import RoundId, ZkOracle
 from oracle.feeds.schema import FeedSpec
 from oracle.pipeline import RoundPipeline
@@ -36,7 +37,7 @@ def prove_rounds(
     """Rounds observed at ``times``, proven and stored as a node leaves them before relaying."""
     pipeline = RoundPipeline(
         spec,
-        circuit,
+        FeedCircuit.whole(circuit),
         source=create_source(spec.source),
         prover=LocalProver(),
         store=store,

@@ -17,6 +17,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
@@ -85,7 +86,7 @@ def chain(
     with AnvilNode(log_path=folder / "anvil.log") as node:
         w3 = connect(node.rpc_url)
         store = Store.sqlite(folder / "node.db")
-        deployment = ensure_deployment(store, w3, node.rpc_url, demo_spec, demo_circuit)
+        deployment = ensure_deployment(store, w3, node.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit))
         yield Chain(w3, store, deployment, sender_for(w3, "relayer"), folder / "proofs")
 
 

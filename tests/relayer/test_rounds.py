@@ -8,6 +8,7 @@ from pathlib import Path
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.keys import sender_for
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
@@ -21,7 +22,7 @@ def test_reconcile_finishes_every_round_a_crashed_run_left(
     tmp_path: Path, w3: Web3, anvil: AnvilNode, demo_spec: FeedSpec, demo_circuit: CircuitArtifacts
 ) -> None:
     store = Store.sqlite(tmp_path / "node.db")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, demo_circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, demo_spec, FeedCircuit.whole(demo_circuit))
     t0 = time.time() - 10
     # Landing order must follow observation time: the in-flight rounds land first, then the proven one.
     unbroadcast, broadcast, proven, too_old, stale = prove_rounds(

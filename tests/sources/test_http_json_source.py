@@ -11,6 +11,7 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
+from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
 from oracle.exceptions import FeedSpecError, SourceError
@@ -128,9 +129,9 @@ def test_a_failed_fetch_ends_the_round_with_its_reason_and_the_next_tick_proceed
     # The same model and samples as the demo, so the demo's circuit is this feed's circuit.
     assert spec.model_samples() == demo_spec.model_samples()
     store = Store.sqlite(tmp_path / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, demo_circuit)
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(demo_circuit))
     node = FeedNode(
-        spec, demo_circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
+        spec, FeedCircuit.whole(demo_circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path
     )
     good = demo_spec.load_samples()[3]
     failures = [

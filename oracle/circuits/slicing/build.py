@@ -294,7 +294,7 @@ def _chain_error(
     """Fail unless every link holds on every probe; return the chain's output error bound."""
     worst = 0.0
     for number, probe in enumerate(_fidelity_probes(samples, CHAIN_FIDELITY_PROBES)):
-        chain = run_chain(circuit, probe)
+        chain = run_chain(circuit.slices, probe)
         broken = chain.broken_links()
         if broken:
             raise CircuitError(

@@ -20,7 +20,7 @@ import ezkl
 from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.ezkl_failures import is_ezkl_failure
 from oracle.circuits.quantize import felt_to_float
-from oracle.circuits.slicing.artifacts import SlicedCircuit
+from oracle.circuits.slicing.artifacts import SliceCircuit
 from oracle.exceptions import CircuitError
 from oracle.inference import split_by_shapes
 
@@ -54,11 +54,12 @@ class ChainRun:
         ]
 
 
-def run_chain(circuit: SlicedCircuit, inputs: Sequence[float]) -> ChainRun:
+def run_chain(pieces: Sequence[SliceCircuit], inputs: Sequence[float]) -> ChainRun:
+    """Carry ``inputs`` through ``pieces`` in order: EZKL witnesses for proven ones, onnxruntime for the others."""
     flat = [float(x) for x in inputs]
     steps = []
     with tempfile.TemporaryDirectory(prefix="zkoracle-chain-") as tmp:
-        for piece in circuit.slices:
+        for piece in pieces:
             if piece.circuit is None:
                 steps.append(SliceStep(flat, piece.inference.run(flat), None, None))
             else:
