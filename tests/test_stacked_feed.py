@@ -16,7 +16,6 @@ import pytest
 from web3 import Web3
 
 from oracle.circuits.artifacts import CircuitArtifacts
-from oracle.circuits.build import BuildResult
 from oracle.circuits.feed import FeedCircuit
 from oracle.circuits.quantize import quantize_like_contract
 from oracle.deployments.keys import sender_for
@@ -57,11 +56,10 @@ def _stacked_copy(folder: Path, *, aggregator: str, feed_id: str = "stacked") ->
     return load_feed(folder)
 
 
-def _stacked_circuit(spec: FeedSpec, build_root: Path) -> CircuitArtifacts:
-    result = build_feed_circuit(spec, build_root=build_root)
-    assert isinstance(result, BuildResult)
-    assert result.artifacts.manifest.input_scales[0] == STACKED_SCALE
-    return result.artifacts
+def _stacked_circuit(spec: FeedSpec, build_root: Path) -> FeedCircuit:
+    circuit = build_feed_circuit(spec, build_root=build_root).circuit
+    assert len(circuit.pieces) == 1 and circuit.input_scale == STACKED_SCALE
+    return circuit
 
 
 def _read_proxy(w3: Web3, address: str) -> tuple[int, float]:
@@ -106,10 +104,10 @@ def test_stacked_feed_lands_a_round_computed_from_the_demo_feeds_round(
     monkeypatch.setenv("ZKORACLE_RELAYER_KEY", STRANGER.key.hex())
     # On the demo's own ZkOracle: its submit reads the demo round through the demo's proxy.
     deployment = ensure_deployment(
-        store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit), oracle_address=demo_deployment.oracle_address
+        store, w3, anvil.rpc_url, spec, circuit, oracle_address=demo_deployment.oracle_address
     )
     node = FeedNode(
-        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
+        spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
     )
     report = node.tick()
     assert report.landed, report.round.failure_reason
@@ -122,7 +120,7 @@ def test_stacked_feed_lands_a_round_computed_from_the_demo_feeds_round(
     assert InputEvidence.from_json(report.round.evidence_json).source_rounds == (demo_round,)
     # Its answer, read through its own proxy, is the model applied to the demo's answer.
     _round, answer = _read_proxy(w3, deployment.proxy_address)
-    tolerance = circuit.manifest.quantization_error + 10.0**-spec.decimals
+    tolerance = circuit.quantization_error + 10.0**-spec.decimals
     assert answer == pytest.approx(score(steps / 2**STACKED_SCALE), abs=tolerance)
     assert answer == pytest.approx(score(demo_answer), abs=tolerance + 2.0**-STACKED_SCALE / 16)
     _assert_relayed_by_a_stranger(w3, deployment.oracle_address, spec.id, report.round.tx_hash)
@@ -141,9 +139,9 @@ def test_a_price_at_real_magnitude_lands_at_input_scale_7(
     circuit = _stacked_circuit(spec, build_root)
     monkeypatch.setenv("ZKORACLE_RELAYER_KEY", STRANGER.key.hex())
     store = Store.sqlite(tmp_path / "db.sqlite")
-    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, FeedCircuit.whole(circuit))
+    deployment = ensure_deployment(store, w3, anvil.rpc_url, spec, circuit)
     node = FeedNode(
-        spec, FeedCircuit.whole(circuit), store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
+        spec, circuit, store=store, w3=w3, deployment=deployment, prover=LocalProver(), proofs_dir=tmp_path / "proofs"
     )
     report = node.tick()
     assert report.landed, report.round.failure_reason
@@ -151,7 +149,7 @@ def test_a_price_at_real_magnitude_lands_at_input_scale_7(
     assert report.round.evidence_json is not None
     assert InputEvidence.from_json(report.round.evidence_json).source_rounds == (1,)
     _round, answer = _read_proxy(w3, deployment.proxy_address)
-    assert answer == pytest.approx(score(3000.125), abs=circuit.manifest.quantization_error + 1e-6)  # 40.49...
+    assert answer == pytest.approx(score(3000.125), abs=circuit.quantization_error + 1e-6)  # 40.49...
     _assert_relayed_by_a_stranger(w3, deployment.oracle_address, spec.id, report.round.tx_hash)
 
 
