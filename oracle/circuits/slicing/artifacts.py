@@ -127,19 +127,8 @@ class SlicedCircuit:
         return _proven(self.slices[-1])
 
     @property
-    def input_scale(self) -> int:
-        return self.first.manifest.input_scales[0]
-
-    @property
     def output_scale(self) -> int:
         return self.last.manifest.output_scale
-
-    def answer_index(self, output: int) -> int:
-        """Position of model output element ``output`` among the last slice's instances."""
-        return self.last.manifest.answer_index(output)
-
-    def answer_scale(self, output: int) -> int:
-        return self.last.manifest.answer_scale(output)
 
     @classmethod
     def load(cls, root: Path) -> SlicedCircuit:
