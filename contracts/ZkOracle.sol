@@ -11,6 +11,7 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IZkOracle} from "./interfaces/IZkOracle.sol";
 import {CircuitChecks} from "./libraries/CircuitChecks.sol";
+import {CircuitStorage} from "./libraries/CircuitStorage.sol";
 import {EzklInstances} from "./libraries/EzklInstances.sol";
 import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 
@@ -23,6 +24,8 @@ import {PhasedRoundIds} from "./libraries/PhasedRoundIds.sol";
 ///      AccessControlDefaultAdminRules rules) grants roles; OPERATOR_ROLE registers, rotates,
 ///      pauses and halts feeds and manages submitters and attesters.
 contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
+    using CircuitStorage for CircuitStorage.Circuit;
+
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     bytes32 internal constant OBSERVATION_TYPEHASH =
         keccak256("Observation(bytes32 feedId,uint16 phaseId,bytes32 inputsHash,uint64 observedAt)");
@@ -50,20 +53,15 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     /// @dev One slot per round, as Chainlink stores a transmission. Times are uint32 seconds
     ///      (to 2106; `submit` refuses a later block time rather than wrap). The inputs hash,
     ///      submitter and instances are in the RoundSubmitted event and the transaction's calldata.
+    ///      A feed retaining N rounds keeps each phase's in a ring of N slots (see _roundKey).
     struct StoredRound {
         int192 answer;
         uint32 observedAt;
         uint32 includedAt;
     }
 
-    /// @dev Per phase, what its rounds prove: one slot, so consumers read it cheaply.
-    struct Coverage {
-        uint16 provenSlices;
-        uint16 totalSlices;
-    }
-
     /// @dev The feed's hot state, one slot: everything a submission reads about the feed and
-    ///      all it writes besides the round (and the pending rotation's time, which fits).
+    ///      all it writes besides the round.
     ///      `bounded` says whether the answer bounds are narrower than int192, so an unbounded
     ///      feed's submission never reads them. Room for more answers per proof: a round slot
     ///      per answer, keyed by round id and answer index, would leave this slot as it is.
@@ -79,7 +77,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint32 maxObservationAge;
         uint32 latestObservedAt;
         uint80 latestRoundId;
-        uint40 rotationExecutableAt;
+        uint32 roundsRetained;
     }
 
     /// @dev What only administration and reads use (a bounded feed's submission reads the bounds).
@@ -87,38 +85,21 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         int192 minAnswer;
         uint32 heartbeat;
         int192 maxAnswer;
+        uint40 rotationExecutableAt;
         string description;
-    }
-
-    /// @dev What a submission reads about the phase's circuit, one slot: the counts and indices
-    ///      bounded by MAX_INSTANCES, MAX_ONCHAIN_INPUTS and MAX_SLICES at registration.
-    struct CircuitCore {
-        address verifier;
-        uint16 instanceCount;
-        uint16 inputCount;
-        uint16 outputIndex;
-        uint16 observedAtIndex;
-        uint8 inputScale;
-        uint8 outputScale;
-        uint8 onchainInputCount;
-        uint8 sliceCount;
-    }
-
-    struct StoredCircuit {
-        CircuitCore core;
-        bytes32 modelCommitment;
-        OnchainInput[] onchainInputs;
-        SliceConfig[] slices;
     }
 
     mapping(bytes32 feedId => FeedState) private s_feeds;
     mapping(bytes32 feedId => FeedInfo) private s_info;
-    mapping(bytes32 feedId => mapping(uint16 phaseId => StoredCircuit)) private s_circuits;
-    mapping(bytes32 feedId => mapping(uint16 phaseId => Coverage)) private s_coverage;
+    mapping(bytes32 feedId => mapping(uint16 phaseId => CircuitStorage.Circuit)) private s_circuits;
     mapping(bytes32 feedId => mapping(address submitter => bool)) private s_submitters;
     mapping(bytes32 feedId => address[]) private s_attesters;
     mapping(bytes32 feedId => mapping(address attester => bool)) private s_isAttester;
-    mapping(bytes32 feedId => mapping(uint80 roundId => StoredRound)) private s_rounds;
+    /// @dev Keyed by round id, or by the ring slot of a feed retaining its latest rounds.
+    mapping(bytes32 feedId => mapping(uint80 roundKey => StoredRound)) private s_rounds;
+    /// @dev The last round of each earlier phase of a feed retaining its latest rounds, which
+    ///      says which of that phase's rounds its ring still holds.
+    mapping(bytes32 feedId => mapping(uint16 phaseId => uint64 roundInPhase)) private s_phaseEnds;
     /// @dev Where each of a feed's answers is among its outputs: 1 + its instance's offset
     ///      from the feed's own output instance; 0 for an id that is not its answer.
     mapping(bytes32 feedId => mapping(bytes32 answerId => uint256 position)) private s_answerPositions;
@@ -147,7 +128,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (params.permissionless && params.inputPolicy == InputPolicy.Operator) {
             revert ZkOraclePermissionlessNeedsAttestedOrOnchain(feedId, params.inputPolicy);
         }
-        _storeCircuit(feedId, params.inputPolicy, params.permissionless, 1, circuit);
+        s_circuits[feedId][1].store(feedId, params.inputPolicy, params.permissionless, circuit);
         FeedState storage feed = _storeAnswerParams(
             feedId, params.decimals, params.heartbeat, params.minAnswer, params.maxAnswer, params.description
         );
@@ -155,6 +136,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         feed.inputPolicy = params.inputPolicy;
         feed.permissionless = params.permissionless;
         feed.maxObservationAge = params.maxObservationAge;
+        feed.roundsRetained = params.roundsRetained;
         emit FeedRegistered(feedId, params.decimals, params.inputPolicy, params.permissionless, params.description);
         emit FeedRotated(feedId, 1, circuit.verifier, circuit.modelCommitment);
     }
@@ -167,7 +149,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         FeedState storage feed = _requireFeed(feedId);
         _requireNotAnswer(feedId);
         if (s_feeds[answerId].phaseId != 0) revert ZkOracleFeedAlreadyRegistered(answerId);
-        CircuitCore storage core = s_circuits[feedId][feed.phaseId].core;
+        CircuitStorage.Core storage core = s_circuits[feedId][feed.phaseId].core;
         if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, 1, uint256(core.sliceCount) + 1);
         uint256 index = uint256(core.outputIndex) + params.outputOffset;
         if (index >= core.instanceCount) {
@@ -181,6 +163,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         answer.inputPolicy = feed.inputPolicy;
         answer.permissionless = feed.permissionless;
         answer.maxObservationAge = feed.maxObservationAge;
+        answer.roundsRetained = feed.roundsRetained;
         s_answerPositions[feedId][answerId] = uint256(params.outputOffset) + 1;
         s_answerFeeds[answerId] = feedId;
         emit AnswerRegistered(feedId, answerId, params.outputOffset, params.decimals, params.description);
@@ -196,34 +179,34 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         _requireNotAnswer(feedId);
         if (feed.phaseId == type(uint16).max) revert ZkOraclePhasesExhausted(feedId);
         phaseId = feed.phaseId + 1;
-        delete s_circuits[feedId][phaseId];
-        _storeCircuit(feedId, feed.inputPolicy, feed.permissionless, phaseId, circuit);
+        s_circuits[feedId][phaseId].store(feedId, feed.inputPolicy, feed.permissionless, circuit);
         executableAt = block.timestamp + i_rotationDelay;
-        feed.rotationExecutableAt = uint40(executableAt);
+        s_info[feedId].rotationExecutableAt = uint40(executableAt);
         emit RotationProposed(feedId, phaseId, circuit.verifier, circuit.modelCommitment, executableAt);
     }
 
     /// @inheritdoc IZkOracle
     function executeRotation(bytes32 feedId) external onlyRole(OPERATOR_ROLE) returns (uint16 phaseId) {
         FeedState storage feed = _requireFeed(feedId);
-        uint256 executableAt = feed.rotationExecutableAt;
+        FeedInfo storage info = s_info[feedId];
+        uint256 executableAt = info.rotationExecutableAt;
         if (executableAt == 0) revert ZkOracleNoPendingRotation(feedId);
         if (block.timestamp < executableAt) revert ZkOracleRotationNotReady(feedId, executableAt);
         phaseId = feed.phaseId + 1;
         feed.phaseId = phaseId;
-        feed.rotationExecutableAt = 0;
-        StoredCircuit storage circuit = s_circuits[feedId][phaseId];
+        info.rotationExecutableAt = 0;
+        CircuitStorage.Circuit storage circuit = s_circuits[feedId][phaseId];
         emit FeedRotated(feedId, phaseId, circuit.core.verifier, circuit.modelCommitment);
     }
 
     /// @inheritdoc IZkOracle
     function cancelRotation(bytes32 feedId) external onlyRole(OPERATOR_ROLE) {
         FeedState storage feed = _requireFeed(feedId);
-        if (feed.rotationExecutableAt == 0) revert ZkOracleNoPendingRotation(feedId);
+        FeedInfo storage info = s_info[feedId];
+        if (info.rotationExecutableAt == 0) revert ZkOracleNoPendingRotation(feedId);
         uint16 phaseId = feed.phaseId + 1;
-        delete s_circuits[feedId][phaseId];
-        delete s_coverage[feedId][phaseId];
-        feed.rotationExecutableAt = 0;
+        s_circuits[feedId][phaseId].clear();
+        info.rotationExecutableAt = 0;
         emit RotationCancelled(feedId, phaseId);
     }
 
@@ -289,7 +272,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         external
         returns (uint80 roundId)
     {
-        (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) =
+        (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) =
             _acceptWhole(feedId, proof, instances, evidence);
         int192 answer = _answer(feedId, feed, core, instances[core.outputIndex]);
         roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
@@ -304,7 +287,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         bytes32[] calldata answerIds
     ) external {
         if (answerIds.length == 0) revert ZkOracleNoAnswersListed(feedId);
-        (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) =
+        (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) =
             _acceptWhole(feedId, proof, instances, evidence);
         uint16 phaseId = feed.phaseId;
         (uint256 stored, uint256 newest) = (0, 0);
@@ -343,8 +326,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint256[][] calldata instances,
         InputEvidence calldata evidence
     ) external returns (uint80 roundId) {
-        (FeedState storage feed, StoredCircuit storage circuit) = _openSubmission(feedId);
-        CircuitCore storage core = circuit.core;
+        (FeedState storage feed, CircuitStorage.Circuit storage circuit) = _openSubmission(feedId);
+        CircuitStorage.Core storage core = circuit.core;
         uint256 count = uint256(core.sliceCount) + 1;
         if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
         if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
@@ -378,28 +361,29 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             permissionless: feed.permissionless,
             minAnswer: info.minAnswer,
             maxAnswer: info.maxAnswer,
-            description: info.description
+            description: info.description,
+            roundsRetained: feed.roundsRetained
         });
     }
 
     /// @inheritdoc IZkOracle
     function getCircuit(bytes32 feedId) external view returns (uint16 phaseId, CircuitConfig memory circuit) {
         phaseId = _requireFeed(feedId).phaseId;
-        circuit = _circuitConfig(s_circuits[feedId][phaseId]);
+        circuit = s_circuits[feedId][phaseId].load();
     }
 
     /// @inheritdoc IZkOracle
     function getPhaseCircuit(bytes32 feedId, uint16 phaseId) external view returns (CircuitConfig memory) {
         FeedState storage feed = _requireFeed(feedId);
-        uint256 known = feed.rotationExecutableAt == 0 ? feed.phaseId : uint256(feed.phaseId) + 1;
+        uint256 known = s_info[feedId].rotationExecutableAt == 0 ? feed.phaseId : uint256(feed.phaseId) + 1;
         if (phaseId == 0 || phaseId > known) revert ZkOracleUnknownPhase(feedId, phaseId);
-        return _circuitConfig(s_circuits[feedId][phaseId]);
+        return s_circuits[feedId][phaseId].load();
     }
 
     /// @inheritdoc IZkOracle
     function getPendingRotation(bytes32 feedId) external view returns (uint16 phaseId, uint256 executableAt) {
         FeedState storage feed = _requireFeed(feedId);
-        executableAt = feed.rotationExecutableAt;
+        executableAt = s_info[feedId].rotationExecutableAt;
         phaseId = executableAt == 0 ? 0 : feed.phaseId + 1;
     }
 
@@ -426,9 +410,10 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @inheritdoc IZkOracle
     function latestRoundData(bytes32 feedId) public view returns (uint80, int256, uint256, uint256, uint80) {
-        uint80 roundId = _requireReadable(feedId).latestRoundId;
+        FeedState storage feed = _requireReadable(feedId);
+        uint80 roundId = feed.latestRoundId;
         if (roundId == 0) revert ZkOracleNoRounds(feedId);
-        return _roundData(feedId, roundId);
+        return _roundData(s_rounds[feedId][_roundKey(roundId, feed.roundsRetained)], roundId);
     }
 
     /// @inheritdoc IZkOracle
@@ -447,8 +432,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         view
         returns (uint80, int256, uint256, uint256, uint80)
     {
-        _requireRound(feedId, roundId);
-        return _roundData(feedId, roundId);
+        return _roundData(_requireRound(feedId, roundId), roundId);
     }
 
     /// @inheritdoc IZkOracle
@@ -469,7 +453,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         returns (uint16 provenSlices, uint16 totalSlices)
     {
         _requireRound(feedId, roundId);
-        Coverage storage coverage = s_coverage[_circuitOwner(feedId)][PhasedRoundIds.phaseOf(roundId)];
+        CircuitStorage.Coverage storage coverage =
+            s_circuits[_circuitOwner(feedId)][PhasedRoundIds.phaseOf(roundId)].coverage;
         return (coverage.provenSlices, coverage.totalSlices);
     }
 
@@ -480,70 +465,12 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Validates `circuit` against the feed's policy and stores it as `phaseId`'s.
-    function _storeCircuit(
-        bytes32 feedId,
-        InputPolicy policy,
-        bool permissionless,
-        uint16 phaseId,
-        CircuitConfig calldata circuit
-    ) internal {
-        CircuitChecks.validate(feedId, policy, circuit);
-        StoredCircuit storage stored = s_circuits[feedId][phaseId];
-        // CircuitChecks.validate bounded every count and index by MAX_INSTANCES, the on-chain inputs
-        // by MAX_ONCHAIN_INPUTS and the slices by MAX_SLICES: none of the casts truncates.
-        stored.core = CircuitCore({
-            verifier: circuit.verifier,
-            instanceCount: uint16(circuit.instanceCount),
-            inputCount: uint16(circuit.inputCount),
-            outputIndex: uint16(circuit.outputIndex),
-            observedAtIndex: uint16(circuit.observedAtIndex),
-            inputScale: circuit.inputScale,
-            outputScale: circuit.outputScale,
-            onchainInputCount: uint8(circuit.onchainInputs.length),
-            sliceCount: uint8(circuit.slices.length)
-        });
-        stored.modelCommitment = circuit.modelCommitment;
-        for (uint256 i = 0; i < circuit.onchainInputs.length; ++i) {
-            stored.onchainInputs.push(circuit.onchainInputs[i]);
-        }
-        uint16 proven = 1;
-        for (uint256 i = 0; i < circuit.slices.length; ++i) {
-            stored.slices.push(circuit.slices[i]);
-            if (circuit.slices[i].verifier != address(0)) ++proven;
-        }
-        uint16 total = uint16(circuit.slices.length + 1);
-        if (permissionless && proven != total) {
-            // An unproven slice leaves the answer unbound by the inputs: only an allow-listed
-            // submitter could be trusted with it.
-            revert ZkOraclePermissionlessNeedsFullCoverage(feedId, proven, total);
-        }
-        s_coverage[feedId][phaseId] = Coverage({provenSlices: proven, totalSlices: total});
-    }
-
-    /// @dev A stored circuit in the shape it was registered in.
-    function _circuitConfig(StoredCircuit storage stored) internal view returns (CircuitConfig memory) {
-        CircuitCore storage core = stored.core;
-        return CircuitConfig({
-            verifier: core.verifier,
-            modelCommitment: stored.modelCommitment,
-            instanceCount: core.instanceCount,
-            inputCount: core.inputCount,
-            outputIndex: core.outputIndex,
-            inputScale: core.inputScale,
-            outputScale: core.outputScale,
-            observedAtIndex: core.observedAtIndex,
-            onchainInputs: stored.onchainInputs,
-            slices: stored.slices
-        });
-    }
-
     /// @dev What every submission must pass before its proofs are looked at: a known,
     ///      unpaused feed and an allowed submitter.
     function _openSubmission(bytes32 feedId)
         internal
         view
-        returns (FeedState storage feed, StoredCircuit storage circuit)
+        returns (FeedState storage feed, CircuitStorage.Circuit storage circuit)
     {
         feed = _requireFeed(feedId);
         if (feed.paused) revert ZkOracleFeedPaused(feedId);
@@ -565,8 +492,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         bytes calldata proof,
         uint256[] calldata instances,
         InputEvidence calldata evidence
-    ) internal returns (FeedState storage feed, CircuitCore storage core, uint32 observedAt, bytes32 inputsHash) {
-        StoredCircuit storage circuit;
+    ) internal returns (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) {
+        CircuitStorage.Circuit storage circuit;
         (feed, circuit) = _openSubmission(feedId);
         core = circuit.core;
         if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, uint256(core.sliceCount) + 1, 1);
@@ -594,8 +521,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     function _checkInputs(
         bytes32 feedId,
         FeedState storage feed,
-        CircuitCore storage core,
-        StoredCircuit storage circuit,
+        CircuitStorage.Core storage core,
+        CircuitStorage.Circuit storage circuit,
         uint256[] calldata instances,
         InputEvidence calldata evidence
     ) internal view returns (uint32 observedAt, bytes32 inputsHash) {
@@ -639,12 +566,12 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      as `submitSlices` takes them, or empty for a whole model, whose refusals name no slice.
     function _checkShapes(
         bytes32 feedId,
-        StoredCircuit storage circuit,
+        CircuitStorage.Circuit storage circuit,
         uint256[] calldata instances,
         bytes[] calldata sliceProofs,
         uint256[][] calldata sliceInstances
     ) internal view {
-        CircuitCore storage core = circuit.core;
+        CircuitStorage.Core storage core = circuit.core;
         if (instances.length != core.instanceCount) {
             if (sliceProofs.length != 0) {
                 revert ZkOracleSliceInstanceCountMismatch(feedId, 0, core.instanceCount, instances.length);
@@ -668,7 +595,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      then compares the links between them; the slices as for _checkShapes.
     function _checkProofs(
         bytes32 feedId,
-        StoredCircuit storage circuit,
+        CircuitStorage.Circuit storage circuit,
         bytes calldata proof,
         uint256[] calldata instances,
         bytes[] calldata sliceProofs,
@@ -724,7 +651,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
 
     /// @dev Derives the answer from its verified instance and checks the feed's bounds: those
     ///      registered, or int192's for an unbounded feed (whose bounds are not read).
-    function _answer(bytes32 feedId, FeedState storage feed, CircuitCore storage core, uint256 instance)
+    function _answer(bytes32 feedId, FeedState storage feed, CircuitStorage.Core storage core, uint256 instance)
         internal
         view
         returns (int192)
@@ -748,7 +675,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     function _checkObservationTime(
         bytes32 feedId,
         FeedState storage feed,
-        CircuitCore storage core,
+        CircuitStorage.Core storage core,
         uint256[] calldata instances
     ) internal view returns (uint32) {
         // Times are stored as uint32: past 2106 nothing is accepted rather than a time wrapped.
@@ -767,8 +694,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
     ///      getter now, an aggregator at the round the submission names (not too old).
     function _checkOnchainInputs(
         bytes32 feedId,
-        CircuitCore storage core,
-        StoredCircuit storage circuit,
+        CircuitStorage.Core storage core,
+        CircuitStorage.Circuit storage circuit,
         uint256[] calldata instances,
         uint80[] calldata sourceRounds
     ) internal view {
@@ -820,8 +747,9 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         }
     }
 
-    /// @dev Stores the round as the feed's next (one new slot), moves the feed's hot state
-    ///      (one slot written) and emits the round with its inputs hash.
+    /// @dev Stores the round as the feed's next (a new slot, or the oldest of its ring once
+    ///      full), moves the feed's hot state (one slot written) and emits the round with its
+    ///      inputs hash.
     function _storeRound(
         bytes32 feedId,
         FeedState storage feed,
@@ -829,9 +757,16 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint32 observedAt,
         bytes32 inputsHash
     ) internal returns (uint80 roundId) {
-        roundId = PhasedRoundIds.next(feed.latestRoundId, feed.phaseId);
+        uint80 latest = feed.latestRoundId;
+        uint256 retained = feed.roundsRetained;
+        roundId = PhasedRoundIds.next(latest, feed.phaseId);
+        uint16 latestPhase = PhasedRoundIds.phaseOf(latest);
+        if (retained != 0 && latestPhase != PhasedRoundIds.phaseOf(roundId) && latest != 0) {
+            // The phase's ring stops turning here: record where, so its rounds stay readable.
+            s_phaseEnds[feedId][latestPhase] = PhasedRoundIds.roundInPhaseOf(latest);
+        }
         // _checkObservationTime made sure the block time fits uint32.
-        s_rounds[feedId][roundId] =
+        s_rounds[feedId][_roundKey(roundId, retained)] =
             StoredRound({answer: answer, observedAt: observedAt, includedAt: uint32(block.timestamp)});
         (feed.latestRoundId, feed.latestObservedAt) = (roundId, observedAt);
         emit RoundSubmitted(feedId, roundId, msg.sender, answer, observedAt, inputsHash);
@@ -882,20 +817,42 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (feed.halted) revert ZkOracleFeedHalted(feedId);
     }
 
+    /// @dev A landed round the feed still retains (see _roundKey).
     function _requireRound(bytes32 feedId, uint80 roundId) internal view returns (StoredRound storage round) {
-        _requireReadable(feedId);
-        round = s_rounds[feedId][roundId];
+        FeedState storage feed = _requireReadable(feedId);
+        uint32 retained = feed.roundsRetained;
+        if (retained != 0) {
+            uint16 phaseId = PhasedRoundIds.phaseOf(roundId);
+            uint80 latest = feed.latestRoundId;
+            uint64 last = phaseId == PhasedRoundIds.phaseOf(latest)
+                ? PhasedRoundIds.roundInPhaseOf(latest)
+                : s_phaseEnds[feedId][phaseId];
+            uint64 number = PhasedRoundIds.roundInPhaseOf(roundId);
+            // Number 0 or one past the phase's last would read a slot another round holds.
+            if (number == 0 || number > last) revert ZkOracleUnknownRound(feedId, roundId);
+            if (last - number >= retained) revert ZkOracleRoundNotRetained(feedId, roundId, retained);
+        }
+        round = s_rounds[feedId][_roundKey(roundId, retained)];
         if (round.includedAt == 0) revert ZkOracleUnknownRound(feedId, roundId);
+    }
+
+    /// @dev Where round `roundId` is stored: under its id when every round is retained,
+    ///      otherwise in slot `roundInPhase % retained` of its phase's ring, so a feed's rounds
+    ///      take at most `retained` slots per phase and, once a ring is full, each new round
+    ///      rewrites the slot of the oldest (a non-zero slot: 5,000 gas, not 22,100).
+    function _roundKey(uint80 roundId, uint256 retained) internal pure returns (uint80) {
+        if (retained == 0) return roundId;
+        uint64 number = PhasedRoundIds.roundInPhaseOf(roundId);
+        return PhasedRoundIds.pack(PhasedRoundIds.phaseOf(roundId), uint64(number % retained));
     }
 
     /// @dev startedAt and updatedAt are both the proven observation time: the age a consumer
     ///      computes is the data's, never merely the inclusion's.
-    function _roundData(bytes32 feedId, uint80 roundId)
+    function _roundData(StoredRound storage round, uint80 roundId)
         internal
         view
         returns (uint80, int256, uint256, uint256, uint80)
     {
-        StoredRound storage round = s_rounds[feedId][roundId];
         return (roundId, round.answer, round.observedAt, round.observedAt, roundId);
     }
 }

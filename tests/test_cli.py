@@ -116,6 +116,7 @@ def test_deploy_registers_the_feed_on_a_running_chain(tmp_path: Path, anvil: Anv
         min_answer=INT192_MIN,
         max_answer=INT192_MAX,
         description="ETH / USD next-tick forecast (synthetic prices)",
+        rounds_retained=1024,
     )
     (feed,) = Store.sqlite(tmp_path / "zkoracle.db").feeds()  # the definition the deployment was made from
     assert (feed.id, feed.folder, feed.decimals, feed.schedule) == ("demo", str(DEMO_FEED), 8, "every 10s")

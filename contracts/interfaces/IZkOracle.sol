@@ -41,6 +41,10 @@ interface IZkOracle {
     ///        type(int192).max; int192's own bounds leave the feed unbounded, and its
     ///        submissions cheaper (they never read the bounds).
     /// @param description Human-readable description, e.g. "ETH / USD forecast".
+    /// @param roundsRetained How many of its latest rounds (per phase) the feed keeps readable
+    ///        on-chain; 0 keeps every round. A feed keeping N rounds stores them in a ring of N
+    ///        slots, so once it has N rounds each new round rewrites a slot (5,000 gas) rather
+    ///        than filling a new one (22,100 gas); older rounds stay in the RoundSubmitted events.
     struct FeedParams {
         uint8 decimals;
         uint32 heartbeat;
@@ -50,6 +54,7 @@ interface IZkOracle {
         int256 minAnswer;
         int256 maxAnswer;
         string description;
+        uint32 roundsRetained;
     }
 
     /// @notice An answer of a feed whose model has several outputs (or of a bundle of feeds
@@ -206,6 +211,9 @@ interface IZkOracle {
     error ZkOracleAttestationThresholdNotMet(bytes32 feedId, uint256 valid, uint256 threshold);
     error ZkOracleNoRounds(bytes32 feedId);
     error ZkOracleUnknownRound(bytes32 feedId, uint80 roundId);
+    /// @dev The round landed, but the feed keeps only its latest `roundsRetained` rounds of a
+    ///      phase readable: its slot now holds a later round.
+    error ZkOracleRoundNotRetained(bytes32 feedId, uint80 roundId, uint32 roundsRetained);
     error ZkOracleUnknownPhase(bytes32 feedId, uint16 phaseId);
     error ZkOraclePhasesExhausted(bytes32 feedId);
     error ZkOracleNoPendingRotation(bytes32 feedId);
@@ -473,8 +481,8 @@ interface IZkOracle {
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
 
-    /// @notice A given round, in Chainlink's AggregatorV3 shape; reverts for an unknown round
-    ///         and while halted.
+    /// @notice A given round, in Chainlink's AggregatorV3 shape; reverts for an unknown round,
+    ///         one the feed no longer retains, and while halted.
     /// @param feedId The feed.
     /// @param roundId The round id.
     /// @return roundId_ The round id.
@@ -490,7 +498,7 @@ interface IZkOracle {
     /// @notice A round as stored, with the model commitment of its phase; reverts while halted.
     /// @param feedId The feed.
     /// @param roundId The round id.
-    /// @return The round; reverts for an unknown round.
+    /// @return The round; reverts for an unknown round and one the feed no longer retains.
     function getRound(bytes32 feedId, uint80 roundId) external view returns (Round memory);
 
     /// @notice How much of the model the proofs of a round covered: the proven slices and all

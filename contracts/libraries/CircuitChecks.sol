@@ -8,9 +8,8 @@ import {EzklInstances} from "./EzklInstances.sol";
 /// @notice What ZkOracle requires of a circuit before it stores it: bounded counts, indices
 ///         within the instances, on-chain inputs the feed's policy allows, a sliced model's
 ///         layout. Reverts with IZkOracle's errors.
-/// @dev An external library (linked, deployed once): these checks run only at registration and
-///      rotation, so keeping them out of ZkOracle's code leaves room under EIP-170's size limit
-///      at the cost of one DELEGATECALL per registration.
+/// @dev Runs inside CircuitStorage's `store`, which ZkOracle reaches by DELEGATECALL, so these
+///      checks take no room in ZkOracle's code.
 library CircuitChecks {
     uint8 internal constant MAX_DECIMALS = 36;
     uint8 internal constant MAX_SCALE = 64;
@@ -26,7 +25,7 @@ library CircuitChecks {
     /// @param policy The feed's input policy.
     /// @param circuit The circuit to check.
     function validate(bytes32 feedId, IZkOracle.InputPolicy policy, IZkOracle.CircuitConfig calldata circuit)
-        external
+        internal
         view
     {
         bool sliced = circuit.slices.length != 0;

@@ -128,6 +128,11 @@ class RegistrationOut(BaseModel):
         "(attested), or the chain, every input a named AggregatorV3 round (onchain)"
     )
     permissionless: bool = Field(description="whether anyone may relay (attested and onchain feeds only)")
+    rounds_retained: int = Field(
+        default=0,
+        description="how many of its latest rounds per phase the oracle keeps readable with getRoundData; "
+        "0: every round. Older rounds are in the RoundSubmitted events (and this API's history)",
+    )
     attesters: list[str] = Field(default=[], description="an attested feed's registered data attesters")
     attestation_threshold: int | None = Field(default=None, description="how many of them must sign each round")
     verifier_address: str

@@ -23,7 +23,7 @@ from oracle.circuits.time_limbs import OBSERVED_AT_LIMBS
 from oracle.evm.chains import is_dev_chain
 from oracle.evm.compiler import EIP170_CODE_SIZE_LIMIT
 from oracle.evm.contracts import (
-    CIRCUIT_CHECKS,
+    CIRCUIT_STORAGE,
     CONSUMER,
     ORACLE,
     PROXY,
@@ -101,11 +101,11 @@ def deploy_oracle(
 def oracle_constructor(
     sender: TransactionSender, admin: str, admin_transfer_delay: int, rotation_delay: int
 ) -> ContractConstructor:
-    """ZkOracle's constructor call, linked to a CircuitChecks library that ``sender`` deploys first."""
+    """ZkOracle's constructor call, linked to a CircuitStorage library that ``sender`` deploys first."""
     library = _address_of(
-        sender, contract_factory(sender.w3, CIRCUIT_CHECKS).constructor(), what="deploy CircuitChecks"
+        sender, contract_factory(sender.w3, CIRCUIT_STORAGE).constructor(), what="deploy CircuitStorage"
     )
-    factory = contract_factory(sender.w3, ORACLE, libraries={CIRCUIT_CHECKS: library})
+    factory = contract_factory(sender.w3, ORACLE, libraries={CIRCUIT_STORAGE: library})
     return factory.constructor(admin, admin_transfer_delay, rotation_delay)
 
 
@@ -249,6 +249,7 @@ def feed_params(spec: FeedSpec) -> FeedParams:
         min_answer=INT192_MIN if onchain.min_answer is None else math.floor(onchain.min_answer * scale),
         max_answer=INT192_MAX if onchain.max_answer is None else math.ceil(onchain.max_answer * scale),
         description=spec.description,
+        rounds_retained=onchain.rounds_retained,
     )
 
 

@@ -12,8 +12,8 @@ from oracle.evm.compiler import CompiledContract, compile_project
 from oracle.evm.errors import ErrorDecoder
 
 ORACLE = "ZkOracle"
-# ZkOracle's registration checks, an external library deployed with each oracle.
-CIRCUIT_CHECKS = "CircuitChecks"
+# How ZkOracle checks, stores and reads back circuits: an external library deployed with each oracle.
+CIRCUIT_STORAGE = "CircuitStorage"
 CONSUMER = "ExampleConsumer"
 PROXY = "ZkFeedProxy"
 VKA_VERIFIER = "ZkVkaVerifier"

@@ -105,13 +105,15 @@ class FeedParams:
     min_answer: int
     max_answer: int
     description: str
+    # How many of its latest rounds per phase stay readable on-chain; 0: every round.
+    rounds_retained: int = 0
 
     def to_abi(self) -> tuple:
         return astuple(self)
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> FeedParams:
-        decimals, heartbeat, max_age, policy, permissionless, low, high, description = value
+        decimals, heartbeat, max_age, policy, permissionless, low, high, description, retained = value
         return cls(
             int(decimals),
             int(heartbeat),
@@ -121,6 +123,7 @@ class FeedParams:
             int(low),
             int(high),
             str(description),
+            int(retained),
         )
 
 

@@ -279,6 +279,9 @@ def bundle_toml(
         "permissionless": first.onchain.permissionless,
         "max_observation_age_seconds": min(spec.onchain.max_observation_age_seconds for spec in specs),
     }
+    retained = [spec.onchain.rounds_retained for spec in specs]
+    if all(retained):  # each member keeps at least the rounds it asked for; one asking for every round gets them all
+        onchain["rounds_retained"] = max(retained)
     document["onchain"] = onchain
     for table in ("prover", "chain", "chains", "attestation"):
         if table in raw:

@@ -153,6 +153,13 @@ class OnchainSpec(StrictSpec):
     )
     permissionless: bool = Field(default=False, description="anyone may relay (attested and onchain feeds only)")
     max_observation_age_seconds: int = Field(default=300, gt=0, lt=2**32)
+    rounds_retained: int = Field(
+        default=0,
+        ge=0,
+        lt=2**32,
+        description="how many of its latest rounds the oracle keeps readable (getRoundData); 0: every round. "
+        "Once a feed has that many, each round rewrites the oldest one's storage slot: 17,100 gas less per round",
+    )
     min_answer: float | None = Field(default=None, description="the lowest answer the oracle stores (circuit breaker)")
     max_answer: float | None = Field(default=None, description="the highest answer the oracle stores")
 

@@ -24,7 +24,7 @@ def test_transactions_confirm_and_nonces_advance(w3: Web3) -> None:
     grant = roles.functions.grantRole(operator_role, dev_account(6).address)
     confirmed = sender.transact(grant, what="grant operator")
     assert confirmed.gas_used > 21_000
-    # The oracle's CircuitChecks library, the oracle, the grant.
+    # The oracle's CircuitStorage library, the oracle, the grant.
     assert w3.eth.get_transaction_count(sender.account.address) == before + 3
     assert roles.functions.hasRole(operator_role, dev_account(6).address).call()
 
