@@ -149,12 +149,13 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         FeedState storage feed = _requireFeed(feedId);
         _requireNotAnswer(feedId);
         if (s_feeds[answerId].phaseId != 0) revert ZkOracleFeedAlreadyRegistered(answerId);
-        CircuitStorage.Core storage core = s_circuits[feedId][feed.phaseId].core;
-        if (core.sliceCount != 0) revert ZkOracleSliceCountMismatch(feedId, 1, uint256(core.sliceCount) + 1);
+        CircuitStorage.Circuit storage circuit = s_circuits[feedId][feed.phaseId];
+        CircuitStorage.Core storage core = circuit.core;
+        // The outputs are the last slice's instances (the whole model's when it is one slice).
+        uint256 sliceCount = core.sliceCount;
+        uint32 outputs = sliceCount == 0 ? core.instanceCount : circuit.slices[sliceCount - 1].instanceCount;
         uint256 index = uint256(core.outputIndex) + params.outputOffset;
-        if (index >= core.instanceCount) {
-            revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), core.outputIndex, core.instanceCount);
-        }
+        if (index >= outputs) revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), core.outputIndex, outputs);
         FeedState storage answer = _storeAnswerParams(
             answerId, params.decimals, params.heartbeat, params.minAnswer, params.maxAnswer, params.description
         );
@@ -289,31 +290,7 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         if (answerIds.length == 0) revert ZkOracleNoAnswersListed(feedId);
         (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) =
             _acceptWhole(feedId, proof, instances, evidence);
-        uint16 phaseId = feed.phaseId;
-        (uint256 stored, uint256 newest) = (0, 0);
-        for (uint256 i = 0; i < answerIds.length; ++i) {
-            bytes32 answerId = answerIds[i];
-            uint256 position = s_answerPositions[feedId][answerId];
-            if (position == 0) revert ZkOracleUnknownAnswer(feedId, answerId);
-            FeedState storage answer = s_feeds[answerId];
-            if (answer.paused) revert ZkOracleFeedPaused(answerId);
-            // Each answer is ordered by its own observation time, and one already holding this
-            // observation (another transaction landed it from the same proof, or it is listed
-            // twice) is passed over: whoever relays a subset first cannot keep the rest out.
-            if (observedAt <= answer.latestObservedAt) {
-                newest = answer.latestObservedAt;
-                continue;
-            }
-            // A rotation may have left the feed fewer outputs than the answer's place.
-            uint256 index = uint256(core.outputIndex) + position - 1;
-            if (index >= instances.length) {
-                revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), 0, uint32(instances.length));
-            }
-            answer.phaseId = phaseId;
-            _storeRound(answerId, answer, _answer(answerId, answer, core, instances[index]), observedAt, inputsHash);
-            ++stored;
-        }
-        if (stored == 0) revert ZkOracleStaleRound(feedId, observedAt, newest);
+        _storeAnswers(feedId, feed, core, instances, observedAt, inputsHash, answerIds);
     }
 
     /// @inheritdoc IZkOracle
@@ -326,16 +303,24 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         uint256[][] calldata instances,
         InputEvidence calldata evidence
     ) external returns (uint80 roundId) {
-        (FeedState storage feed, CircuitStorage.Circuit storage circuit) = _openSubmission(feedId);
-        CircuitStorage.Core storage core = circuit.core;
-        uint256 count = uint256(core.sliceCount) + 1;
-        if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
-        if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
-        _checkShapes(feedId, circuit, instances[0], proofs, instances);
-        (uint32 observedAt, bytes32 inputsHash) = _checkInputs(feedId, feed, core, circuit, instances[0], evidence);
-        _checkProofs(feedId, circuit, proofs[0], instances[0], proofs, instances);
-        int192 answer = _answer(feedId, feed, core, instances[count - 1][core.outputIndex]);
+        (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) =
+            _acceptSlices(feedId, proofs, instances, evidence);
+        int192 answer = _answer(feedId, feed, core, instances[instances.length - 1][core.outputIndex]);
         roundId = _storeRound(feedId, feed, answer, observedAt, inputsHash);
+    }
+
+    /// @inheritdoc IZkOracle
+    function submitSliceAnswers(
+        bytes32 feedId,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        InputEvidence calldata evidence,
+        bytes32[] calldata answerIds
+    ) external {
+        if (answerIds.length == 0) revert ZkOracleNoAnswersListed(feedId);
+        (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) =
+            _acceptSlices(feedId, proofs, instances, evidence);
+        _storeAnswers(feedId, feed, core, instances[instances.length - 1], observedAt, inputsHash, answerIds);
     }
 
     // ------------------------------------------------------------------ reads
@@ -503,6 +488,26 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
         _checkProofs(feedId, circuit, proof, instances, noProofs, noInstances);
     }
 
+    /// @dev Everything a sliced submission must pass before anything is stored: one proof and
+    ///      one instance list per slice, their shapes, the inputs on the first slice, every
+    ///      proven slice's proof and the links between them.
+    function _acceptSlices(
+        bytes32 feedId,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        InputEvidence calldata evidence
+    ) internal returns (FeedState storage feed, CircuitStorage.Core storage core, uint32 observedAt, bytes32 inputsHash) {
+        CircuitStorage.Circuit storage circuit;
+        (feed, circuit) = _openSubmission(feedId);
+        core = circuit.core;
+        uint256 count = uint256(core.sliceCount) + 1;
+        if (proofs.length != count) revert ZkOracleSliceCountMismatch(feedId, count, proofs.length);
+        if (instances.length != count) revert ZkOracleSliceCountMismatch(feedId, count, instances.length);
+        _checkShapes(feedId, circuit, instances[0], proofs, instances);
+        (observedAt, inputsHash) = _checkInputs(feedId, feed, core, circuit, instances[0], evidence);
+        _checkProofs(feedId, circuit, proofs[0], instances[0], proofs, instances);
+    }
+
     /// @dev A whole model's slices after the first, as empty calldata arrays: Solidity cannot
     ///      write one, and `submit`'s calldata holds no array of these types to take it from.
     function _noSlices() internal pure returns (bytes[] calldata proofs, uint256[][] calldata instances) {
@@ -613,6 +618,44 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             }
         }
         _checkSliceLinks(feedId, slices, sliceProofs);
+    }
+
+    /// @dev Stores each listed answer of the feed from the verified outputs (the last slice's
+    ///      instances), as `submitAnswers` describes.
+    function _storeAnswers(
+        bytes32 feedId,
+        FeedState storage feed,
+        CircuitStorage.Core storage core,
+        uint256[] calldata outputs,
+        uint32 observedAt,
+        bytes32 inputsHash,
+        bytes32[] calldata answerIds
+    ) internal {
+        uint16 phaseId = feed.phaseId;
+        (uint256 stored, uint256 newest) = (0, 0);
+        for (uint256 i = 0; i < answerIds.length; ++i) {
+            bytes32 answerId = answerIds[i];
+            uint256 position = s_answerPositions[feedId][answerId];
+            if (position == 0) revert ZkOracleUnknownAnswer(feedId, answerId);
+            FeedState storage answer = s_feeds[answerId];
+            if (answer.paused) revert ZkOracleFeedPaused(answerId);
+            // Each answer is ordered by its own observation time, and one already holding this
+            // observation (another transaction landed it from the same proof, or it is listed
+            // twice) is passed over: whoever relays a subset first cannot keep the rest out.
+            if (observedAt <= answer.latestObservedAt) {
+                newest = answer.latestObservedAt;
+                continue;
+            }
+            // A rotation may have left the feed fewer outputs than the answer's place.
+            uint256 index = uint256(core.outputIndex) + position - 1;
+            if (index >= outputs.length) {
+                revert ZkOracleOutputIndexOutOfRange(answerId, uint32(index), 0, uint32(outputs.length));
+            }
+            answer.phaseId = phaseId;
+            _storeRound(answerId, answer, _answer(answerId, answer, core, outputs[index]), observedAt, inputsHash);
+            ++stored;
+        }
+        if (stored == 0) revert ZkOracleStaleRound(feedId, observedAt, newest);
     }
 
     /// @dev Consecutive proven slices must agree on the tensor between them: the commitment to

@@ -1,5 +1,6 @@
 """A proven round as a ready ZkOracle call: ``submitSlices`` for a model proven in pieces, of which ``submit`` is
-the one-piece case (``submitAnswers`` when the round posts several answers of a feed with ``[[answers]]``)."""
+the one-piece case (``submitSliceAnswers`` and ``submitAnswers`` when the round posts several answers of a feed
+with ``[[answers]]``)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ class SubmitCallBuilder:
         proofs, instances = proof.calldata()
         # The model's inputs are the leading public instances of the first piece.
         hashed = inputs_hash(instances[0][: len(row.inputs)])
-        if len(proofs) > 1:
-            return SubmitCall(self._oracle.submit_slices(row.feed_id, proofs, instances, evidence), hashed)
         answers = tuple(answer.answer_id for answer in self._store.round_answers(int(row.id)))  # type: ignore[arg-type]
         if answers:
-            call = self._oracle.submit_answers(row.feed_id, proofs[0], instances[0], answers, evidence)
+            if len(proofs) > 1:
+                call = self._oracle.submit_slice_answers(row.feed_id, proofs, instances, answers, evidence)
+            else:
+                call = self._oracle.submit_answers(row.feed_id, proofs[0], instances[0], answers, evidence)
             return SubmitCall(call, hashed, event_ids=answers)
+        if len(proofs) > 1:
+            return SubmitCall(self._oracle.submit_slices(row.feed_id, proofs, instances, evidence), hashed)
         return SubmitCall(self._oracle.submit(row.feed_id, proofs[0], instances[0], evidence), hashed)

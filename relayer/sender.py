@@ -106,6 +106,8 @@ class TransactionSender:
         except ContractLogicError as exc:
             revert = DecodedRevert.unexplained(exc.message or "reverted without data")
             raise RelayError(f"{what} would revert: {revert}", revert=revert) from exc
+        except Web3RPCError as exc:  # e.g. a contract over EIP-170's size limit: the EVM refuses it, nothing reverts
+            raise RelayError(f"{what}: the node refused to run it: {_rpc_message(exc)}") from exc
         fees = market_fees(self.w3)
         # The nonce is a placeholder (without one web3 fetches its own); sign() sets the real one.
         return dict(
@@ -141,7 +143,7 @@ class TransactionSender:
         try:
             self.w3.eth.send_raw_transaction(signed.raw)
         except Web3RPCError as exc:
-            message = str(exc.message or exc)
+            message = _rpc_message(exc)
             error = NonceConflict if any(marker in message.lower() for marker in NONCE_REFUSALS) else RelayError
             raise error(
                 f"{what}: the node refused transaction {signed.tx_hash} (nonce {signed.nonce}): {message}",
@@ -258,3 +260,11 @@ class TransactionSender:
         block: Literal["latest", "pending"] = "latest",
     ) -> Confirmed:
         return self.wait(self.send(call, what=what, block=block).tx_hash, what=what)
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    """The node's own words: the JSON-RPC error's message, not web3's rendering of the whole response."""
+    error = (exc.rpc_response or {}).get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return str(exc.message or exc)

@@ -282,11 +282,12 @@ interface IZkOracle {
     /// @param circuit How its proofs are checked.
     function registerFeed(bytes32 feedId, FeedParams calldata params, CircuitConfig calldata circuit) external;
 
-    /// @notice Registers an answer of a whole-model feed: one of its outputs, published
-    ///         under its own id (read like any feed, through its own proxy) with its own round
-    ///         history. Its rounds land with the feed's (`submitAnswers`); it has no circuit,
-    ///         submitters or rotations of its own, and may be paused or halted on its own.
-    ///         Operator only.
+    /// @notice Registers an answer of a feed: one of its model's outputs (of the last slice's
+    ///         instances when sliced), published under its own id (read like any feed, through
+    ///         its own proxy) with its own round history, retaining as many rounds as the feed.
+    ///         Its rounds land with the feed's (`submitAnswers`, `submitSliceAnswers`); it has
+    ///         no circuit, submitters or rotations of its own, and may be paused or halted on
+    ///         its own. Operator only.
     /// @param feedId The feed whose proofs carry the answer (not itself an answer).
     /// @param answerId The answer's identifier, not yet used by any feed or answer.
     /// @param params Where the answer is among the feed's outputs, and what it promises.
@@ -397,6 +398,22 @@ interface IZkOracle {
         uint256[][] calldata instances,
         InputEvidence calldata evidence
     ) external returns (uint80 roundId);
+
+    /// @notice Verifies and checks a sliced model's proofs as `submitSlices` does, then stores
+    ///         each listed answer of the feed from the last slice's instances (the model's
+    ///         outputs), as `submitAnswers` does for a whole model. The feed's own id gets no round.
+    /// @param feedId The feed.
+    /// @param proofs One proof per slice, in order; empty for a slice not proven.
+    /// @param instances Each slice's public instances, in order; empty for a slice not proven.
+    /// @param evidence What the feed's input policy needs (attestations, source rounds).
+    /// @param answerIds The feed's answers to store (see `registerAnswer`), at least one.
+    function submitSliceAnswers(
+        bytes32 feedId,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        InputEvidence calldata evidence,
+        bytes32[] calldata answerIds
+    ) external;
 
     /// @notice The EIP-712 digest a data attester signs for a round of an Attested feed.
     /// @param feedId The feed.

@@ -419,6 +419,24 @@ class ZkOracle:
             key_of(feed), list(proofs), [list(group) for group in instances], evidence.to_abi()
         )
 
+    def submit_slice_answers(
+        self,
+        feed: FeedRef,
+        proofs: Sequence[bytes],
+        instances: Sequence[Sequence[int]],
+        answers: Sequence[FeedRef],
+        evidence: InputEvidence = InputEvidence(),
+    ) -> ContractFunction:
+        """Verify as ``submit_slices`` does, then store each of ``answers`` from the last slice's instances; the
+        feed's own id gets no round."""
+        return self.contract.functions.submitSliceAnswers(
+            key_of(feed),
+            list(proofs),
+            [list(group) for group in instances],
+            evidence.to_abi(),
+            [key_of(answer) for answer in answers],
+        )
+
     # ------------------------------------------------------------- views
 
     def feed_params(self, feed: FeedRef) -> FeedParams:

@@ -38,7 +38,10 @@ from oracle.circuits.slicing.links import POINT_BYTES
 from oracle.deployments.contracts import circuit_config, deploy_consumer, deploy_feed, execute_rotation, rotate_feed
 from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key, project_contracts
 from oracle.evm.zkoracle import (
+    INT192_MAX,
+    INT192_MIN,
     MAX_SLICES,
+    AnswerParams,
     UNPROVEN_VERIFIER,
     CircuitConfig,
     InputEvidence,
@@ -491,6 +494,36 @@ def test_across_a_slice_not_proven_nothing_is_linked(
     )
     (event,) = oracle.round_submitted(confirmed.receipt)
     assert (event.answer, event.inputs_hash) == (2000 * 10**8, inputs_hash(first))
+
+
+def test_answers_of_a_sliced_feed_land_from_the_last_slices_outputs(
+    oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    yes = stub_verifiers[True]
+    # The last slice proves three outputs: the feed's own at index 0, then its two answers.
+    key = register_stub(oracle, owner, relayer, sliced_stub(yes, (SliceConfig(yes, 3),)))
+    answers = [feed_key("sliced-stub/first"), feed_key("sliced-stub/second")]
+    for offset, answer in enumerate(answers, start=1):
+        params = AnswerParams(offset, 8, 60, INT192_MIN, INT192_MAX, f"output {offset}")
+        owner.transact(oracle.register_answer(key, answer, params), what="register answer")
+    beyond = feed_key("sliced-stub/beyond")
+    past = oracle.register_answer(key, beyond, AnswerParams(3, 8, 60, INT192_MIN, INT192_MAX, "no such output"))
+    assert rejected(owner, past) == err("ZkOracleOutputIndexOutOfRange", beyond, 3, 0, 3)
+
+    outputs = [1 << 13, 2 << 13, 3 << 13]
+    other = b"\x33" * POINT_BYTES
+    broken = oracle.submit_slice_answers(key, *stub_slices((LINK_1, head(oracle, 7)), (other, outputs)), answers)
+    assert rejected(relayer, broken) == err("ZkOracleSliceLinkBroken", key, 1, point_hash(LINK_1), point_hash(other))
+    proofs, instances = stub_slices((LINK_1, head(oracle, 7)), (LINK_1, outputs))
+    confirmed = relayer.transact(oracle.submit_slice_answers(key, proofs, instances, answers), what="submit answers")
+
+    landed = oracle.round_submitted(confirmed.receipt)
+    assert [(event.feed_key, event.round_id, event.answer) for event in landed] == [
+        (answers[0], RoundId(1, 1), 2 * 10**8),
+        (answers[1], RoundId(1, 1), 3 * 10**8),
+    ]
+    assert oracle.latest_round_data(answers[1]).answer == 3 * 10**8
+    assert oracle.latest_round_id(key) is None  # the feed's own id carries no value
 
 
 def test_every_link_between_proven_slices_is_checked(

@@ -203,9 +203,12 @@ def feed_params(
     min_answer: int = INT192_MIN,
     max_answer: int = INT192_MAX,
     description: str = "test feed",
+    rounds_retained: int = 0,
 ) -> FeedParams:
-    """The default age bound outlives the test session's proofs; by default no answer bounds."""
-    return FeedParams(decimals, heartbeat, max_age, policy, permissionless, min_answer, max_answer, description)
+    """The default age bound outlives the test session's proofs; by default no answer bounds, every round kept."""
+    return FeedParams(
+        decimals, heartbeat, max_age, policy, permissionless, min_answer, max_answer, description, rounds_retained
+    )
 
 
 def circuit(

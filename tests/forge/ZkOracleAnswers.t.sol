@@ -146,18 +146,62 @@ contract ZkOracleAnswersTest is OracleTestBase {
         vm.stopPrank();
     }
 
-    function test_ASlicedFeedHasNoFurtherAnswers() public {
-        bytes32 sliced = keccak256("sliced");
+    /// @dev A sliced feed's outputs are its last slice's instances: [feed's answer, answer].
+    function registerSliced(bytes32 sliced) private {
         IZkOracle.CircuitConfig memory circuit = stubCircuit(verifier);
         circuit.instanceCount = circuit.inputCount;
         circuit.outputIndex = 0;
         circuit.slices = new IZkOracle.SliceConfig[](1);
         circuit.slices[0] = IZkOracle.SliceConfig({verifier: verifier, instanceCount: 2});
+        IZkOracle.FeedParams memory params = feedParams(MAX_AGE);
+        params.roundsRetained = 5;
         vm.startPrank(admin);
-        oracle.registerFeed(sliced, feedParams(MAX_AGE), circuit);
-        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleSliceCountMismatch.selector, sliced, 1, 2));
-        oracle.registerAnswer(sliced, keccak256("z"), answerParams(1, 8, "z"));
+        oracle.registerFeed(sliced, params, circuit);
+        oracle.setSubmitter(sliced, relayer, true);
         vm.stopPrank();
+    }
+
+    function test_ASlicedFeedsAnswersAreAmongItsLastSlicesOutputs() public {
+        bytes32 sliced = keccak256("sliced");
+        registerSliced(sliced);
+        bytes32 beyond = keccak256("sliced/beyond");
+        vm.startPrank(admin);
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkOracle.ZkOracleOutputIndexOutOfRange.selector, beyond, uint32(2), uint32(0), uint32(2))
+        );
+        oracle.registerAnswer(sliced, beyond, answerParams(2, 8, "past the outputs"));
+        oracle.registerAnswer(sliced, keccak256("sliced/second"), answerParams(1, 8, "second output"));
+        vm.stopPrank();
+        vm.assertEq(uint256(oracle.getFeedParams(keccak256("sliced/second")).roundsRetained), 5, "its feed's retention");
+    }
+
+    function test_SliceAnswersLandFromTheLastSlicesOutputs() public {
+        bytes32 sliced = keccak256("sliced");
+        bytes32 second = keccak256("sliced/second");
+        registerSliced(sliced);
+        vm.prank(admin);
+        oracle.registerAnswer(sliced, second, answerParams(1, 8, "second output"));
+        // Stub proofs whose boundary commitments (their first 64 bytes) agree, as linked slices' do.
+        bytes[] memory proofs = new bytes[](2);
+        (proofs[0], proofs[1]) = (abi.encode(uint256(1), uint256(2)), abi.encode(uint256(1), uint256(2)));
+        uint256[][] memory instances = new uint256[][](2);
+        instances[0] = new uint256[](3);
+        for (uint256 i = 0; i < 3; ++i) {
+            instances[0][i] = ((FIRST_OBSERVED_AT >> (11 * i)) & 0x7ff) << STUB_SCALE;
+        }
+        instances[1] = new uint256[](2);
+        (instances[1][0], instances[1][1]) = (uint256(4) << STUB_SCALE, uint256(5) << STUB_SCALE);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit RoundSubmitted(second, PhasedRoundIds.pack(1, 1), relayer, 5e8, FIRST_OBSERVED_AT, inputsHash(instances[0], 3));
+        vm.prank(relayer);
+        oracle.submitSliceAnswers(sliced, proofs, instances, noEvidence(), ids(second));
+        (, int256 answer,,,) = oracle.latestRoundData(second);
+        vm.assertEq(answer, 5e8, "the last slice's second output");
+        vm.assertEq(uint256(oracle.latestRoundId(sliced)), 0, "the feed's own id carries no value");
+
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(IZkOracle.ZkOracleNoAnswersListed.selector, sliced));
+        oracle.submitSliceAnswers(sliced, proofs, instances, noEvidence(), new bytes32[](0));
     }
 
     // ------------------------------------------------------------ submission

@@ -41,6 +41,15 @@ def test_a_revert_is_reported_before_sending_with_the_decoded_error(w3: Web3) ->
     assert w3.eth.get_transaction_count(sender.account.address) == nonce  # nothing was broadcast
 
 
+def test_a_contract_the_evm_refuses_is_one_line_naming_why(w3: Web3) -> None:
+    sender = TransactionSender(w3, dev_account(5), decoder=project_error_decoder())
+    # Init code returning 24,577 bytes of runtime code: one over EIP-170's limit.
+    oversized = w3.eth.contract(abi=[], bytecode="0x6160016000f3")
+    with pytest.raises(RelayError) as refused:
+        sender.transact(oversized.constructor(), what="deploy Oversized")
+    assert str(refused.value) == "deploy Oversized: the node refused to run it: EVM error CreateContractSizeLimit"
+
+
 def test_senders_in_two_threads_share_the_account_nonces(w3: Web3) -> None:
     """Two feeds relaying at once with one key: no nonce is used twice, none is skipped.
 
