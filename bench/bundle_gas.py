@@ -3,7 +3,8 @@
 Part of ``python -m bench.gas`` (its ``bundles`` list and ``ratios.bundle8_gas_per_answer``).
 Each bundle is written by :func:`oracle.feeds.bundle.write_bundle` from copies of the demo
 feed under different ids, built, proven once on the same input and observation time, its
-verifier called bare, then posted with ``submitAnswers`` listing every member. More
+verifier called bare, then posted with ``submitAnswers`` listing every member; a second
+round (``rewriting``) then rewrites each member's one retained round slot. More
 members mean more public instances (each member's 4 prices and answer, plus the one
 shared time) and a larger verifier; the fixed costs of a submission (the proof's pairing
 checks, the observation time, the transaction itself) are shared among the members.
@@ -61,8 +62,13 @@ def register_bundle(
 def write_demo_bundle(root: Path, size: int, *, bundle: str) -> FeedSpec:
     """A bundle of ``size`` copies of the demo feed (ids ``<bundle>-m0``...), written under ``root``."""
     # Proving is timed several times before the round is submitted: the observation must stay fresh.
+    # Each member keeps its latest round only, so the bundle's second round rewrites every member's slot.
     template = demo_feed_template(
-        {r"max_observation_age_seconds = 120": "max_observation_age_seconds = 3600"}, bench="bench.bundle_gas"
+        {
+            r"max_observation_age_seconds = 120": "max_observation_age_seconds = 3600",
+            r"rounds_retained = \d+": "rounds_retained = 1",
+        },
+        bench="bench.bundle_gas",
     )
     members = demo_feed_copies(root / "members", template, [f"{bundle}-m{i}" for i in range(size)])
     return write_bundle(members, bundle=bundle, out=root / bundle)
@@ -114,6 +120,16 @@ def measure_bundles(
             )
             landed = [oracle.latest_round_id(member) is not None for member in members]
             assert all(landed), f"{bundle}: a member got no round"
+            w3.provider.make_request("evm_increaseTime", [1])  # type: ignore[arg-type]  # the next round's second
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            again = LocalProver().prove(circuit.first, bundle_input(spec, prices, observed_at=now()))
+            again_instances = [felt_to_uint(felt) for felt in again.instances]
+            again_verified = relayer.transact(
+                bare.functions.verifyProof(again.proof_bytes, again_instances), what="bare verify"
+            )
+            rewritten = relayer.transact(
+                oracle.submit_answers(spec.id, again.proof_bytes, again_instances, members), what="submitAnswers"
+            )
             rows.append(
                 {
                     "members": size,
@@ -125,6 +141,13 @@ def measure_bundles(
                     "submit_answers": submitted.gas_used,
                     "gas_per_answer": submitted.gas_used / size,
                     "gas_per_answer_over_single_submit": submitted.gas_used / size / SINGLE_FEED_SUBMIT_GAS,
+                    # The second round, every member's slot rewritten (as once a member's ring is full).
+                    "rewriting": {
+                        "verify_proof": again_verified.gas_used,
+                        "submit_answers": rewritten.gas_used,
+                        "gas_per_answer": rewritten.gas_used / size,
+                        "gas_per_answer_over_single_submit": rewritten.gas_used / size / SINGLE_FEED_SUBMIT_GAS,
+                    },
                     "prove_seconds_median": round(prove_seconds, 3),
                     "prove_runs": PROVE_RUNS,
                     "prove_seconds_per_answer": round(prove_seconds / size, 3),
