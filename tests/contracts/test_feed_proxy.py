@@ -14,11 +14,16 @@ from zkoracle_testkit import (
     DEMO_DESCRIPTION,
     Proven,
     block_time,
+    circuit,
     deploy,
     err,
     events,
+    feed_params,
+    register,
     rejected,
+    stub_proof,
     submit,
+    timed,
     view_error,
 )
 
@@ -176,3 +181,23 @@ def test_example_consumer_reads_and_records_the_latest_answer(
     assert dict(event["args"]) == {"feedId": demo_key, "roundId": FIRST_ROUND, "answer": answer}
     assert consumer.functions.s_lastAnswer().call() == answer
     assert consumer.functions.s_lastRoundId().call() == FIRST_ROUND
+
+
+def test_a_feed_retaining_two_rounds_serves_them_and_names_an_overwritten_one(
+    w3: Web3, oracle: ZkOracle, owner: TransactionSender, relayer: TransactionSender, stub_verifiers: dict[bool, str]
+) -> None:
+    key = feed_key("retains-two")
+    params = feed_params(rounds_retained=2)
+    register(owner, oracle, key, params, circuit(stub_verifiers[True]), submitters=(relayer.account.address,))
+    for value in (1, 2, 3):
+        relayer.transact(oracle.submit(key, stub_proof(), timed(w3, value << 13)), what=f"land round {value}")
+    assert oracle.feed_params(key).rounds_retained == 2
+    proxy = bind(w3, PROXY, deploy_proxy(owner, oracle.address, "retains-two"))
+    latest = RoundData.from_abi(proxy.functions.latestRoundData().call())
+    assert (latest.round_id, latest.answer) == (RoundId(1, 3), 3 * 10**8)
+    second = RoundData.from_abi(proxy.functions.getRoundData(int(RoundId(1, 2))).call())
+    assert (second.round_id, second.answer) == (RoundId(1, 2), 2 * 10**8)
+    # Round 3 took round 1's slot: the consumer is told so, never served round 3's answer as round 1's.
+    first = int(RoundId(1, 1))
+    assert view_error(proxy.functions.getRoundData(first)) == err("ZkOracleRoundNotRetained", key, first, 2)
+    assert view_error(oracle.contract.functions.getRound(key, first)) == err("ZkOracleRoundNotRetained", key, first, 2)
