@@ -146,7 +146,7 @@ class FeedNode:
                 self.spec, row, self._store.last_landed(self.spec.id, oracle_address=oracle_address), now=now
             ), []
         last = self._store.last_landed_answers(self.spec.id, oracle_address=oracle_address)
-        decisions = decide_answers(self.spec, answers, row.answer_values, last, now=now)
+        decisions = decide_answers(self.spec, answers, row.answer_values, last, now=now, observed_at=row.observed_at)
         fired = [answer.id for answer in answers if decisions[answer.id].post]
         if not fired:
             return Decision(False, f"no answer moved ({decisions[answers[0].id].reason} for '{answers[0].id}', …)"), []

@@ -27,6 +27,8 @@ def decide(spec: FeedSpec, observed: Round, last: Round | None, *, now: float) -
     """Whether ``observed`` (inference done, not proven) should become a round on-chain."""
     if last is None or last.model_output is None or observed.model_output is None:
         return Decision(True, "first round", "first round")
+    if (held := _not_later(observed.observed_at, last)) is not None:
+        return held
     return _decide(
         spec.schedule,
         heartbeat=spec.onchain.heartbeat_seconds,
@@ -45,15 +47,19 @@ def decide_answers(
     last: Mapping[str, tuple[RoundAnswer, Round]],
     *,
     now: float,
+    observed_at: int | None = None,
 ) -> dict[str, Decision]:
-    """For each answer, by id: whether its value in ``observed`` should land, against its own last landed round
-    (``last``), its own deviation threshold and heartbeat."""
+    """For each answer, by id: whether its value in ``observed`` (proven at ``observed_at``) should land, against
+    its own last landed round (``last``), its own deviation threshold and heartbeat."""
     decisions = {}
     for answer in answers:
         if answer.id not in last:
             decisions[answer.id] = Decision(True, "first round", "first round")
             continue
         landed, row = last[answer.id]
+        if (held := _not_later(observed_at, row)) is not None:
+            decisions[answer.id] = held
+            continue
         decisions[answer.id] = _decide(
             spec.schedule,
             heartbeat=answer.heartbeat_seconds,
@@ -87,6 +93,19 @@ def _decide(
         return Decision(True, f"deviation {change:.3f}% ≥ {threshold}%", "deviation")
     due = f", heartbeat due in {heartbeat - age:.0f}s" if heartbeat else ""
     return Decision(False, f"deviation {change:.3f}% < {threshold}%{due}", "deviation")
+
+
+def _not_later(observed_at: int | None, last: Round) -> Decision | None:
+    """Held when a round observed at ``observed_at`` is not later than ``last``: the oracle would refuse it as
+    stale, so proving it would be wasted (a tick in the same second as the round it follows)."""
+    if observed_at is None or last.observed_at is None or observed_at > last.observed_at:
+        return None
+    return Decision(
+        False,
+        f"observed at {observed_at}, not after the last landed round's {last.observed_at}: "
+        "the oracle takes only later observations",
+        "not later",
+    )
 
 
 def _percent_change(old: float, new: float) -> float:

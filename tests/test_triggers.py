@@ -13,12 +13,13 @@ from oracle.circuits.artifacts import CircuitArtifacts
 from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
+from oracle.feeds.answer import Answer
 from oracle.feeds.schema import FeedSpec, ScheduleSpec, TriggerSpec
 from oracle.node import FeedNode
 from oracle.provers import LocalProver
 from oracle.sources.base import InputSource
-from oracle.store import Round, RoundStatus, Store
-from oracle.triggers import decide
+from oracle.store import Round, RoundAnswer, RoundStatus, Store
+from oracle.triggers import decide, decide_answers
 
 
 def _spec(demo_spec: FeedSpec, *, deviation: float | None, heartbeat: int) -> FeedSpec:
@@ -58,6 +59,37 @@ def test_decision(demo_spec: FeedSpec, last: float | None, new: float, now: int,
 def test_without_a_threshold_every_tick_posts(demo_spec: FeedSpec) -> None:
     spec = _spec(demo_spec, deviation=None, heartbeat=0)
     assert decide(spec, _round(100.0, 1001), _round(100.0, 1000), now=1001).post
+
+
+def test_a_tick_in_the_second_of_the_last_round_is_held_however_far_it_moved(demo_spec: FeedSpec) -> None:
+    spec = _spec(demo_spec, deviation=1.0, heartbeat=60)
+    decision = decide(spec, _round(150.0, 1000), _round(100.0, 1000), now=1000.6)
+    assert (decision.post, decision.kind) == (False, "not later")
+    assert decision.reason == (
+        "observed at 1000, not after the last landed round's 1000: the oracle takes only later observations"
+    )
+
+
+def test_each_answer_is_held_in_the_second_of_its_last_round(demo_spec: FeedSpec) -> None:
+    spec = _spec(demo_spec, deviation=1.0, heartbeat=60)
+    answers = [
+        Answer(
+            id="a",
+            position=0,
+            offset=0,
+            decimals=8,
+            description="a",
+            heartbeat_seconds=60,
+            deviation_percent=1.0,
+            min_answer=None,
+            max_answer=None,
+        )
+    ]
+    landed = RoundAnswer(round_id=1, answer_id="a", model_output=100.0)
+    last = {"a": (landed, _round(100.0, 1000))}
+    held = decide_answers(spec, answers, {"a": 150.0}, last, now=1000.5, observed_at=1000)
+    assert (held["a"].post, held["a"].kind) == (False, "not later")
+    assert decide_answers(spec, answers, {"a": 150.0}, last, now=1001, observed_at=1001)["a"].post
 
 
 class SteppedSource(InputSource):
