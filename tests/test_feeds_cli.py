@@ -104,6 +104,7 @@ def test_init_scaffolds_a_feed_that_validates_and_fetches_in_range(tmp_path: Pat
 
     spec = load_feed(folder)
     assert spec.id == "my-risk-feed" and spec.source.kind == "file"
+    assert spec.onchain.rounds_retained == 1024  # a new feed's rounds rewrite their slots once it has 1,024
     assert (folder / "model.onnx").read_bytes() == model.read_bytes()
     samples = spec.load_samples()
     # The source's values: the node appends the observation time's limbs.
