@@ -809,8 +809,8 @@ contract ZkOracle is IZkOracle, AccessControlDefaultAdminRules, EIP712 {
             s_phaseEnds[feedId][latestPhase] = PhasedRoundIds.roundInPhaseOf(latest);
         }
         // _checkObservationTime made sure the block time fits uint32.
-        s_rounds[feedId][_roundKey(roundId, retained)] =
-            StoredRound({answer: answer, observedAt: observedAt, includedAt: uint32(block.timestamp)});
+        StoredRound storage round = s_rounds[feedId][_roundKey(roundId, retained)];
+        (round.answer, round.observedAt, round.includedAt) = (answer, observedAt, uint32(block.timestamp));
         (feed.latestRoundId, feed.latestObservedAt) = (roundId, observedAt);
         emit RoundSubmitted(feedId, roundId, msg.sender, answer, observedAt, inputsHash);
     }
