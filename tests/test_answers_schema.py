@@ -73,7 +73,6 @@ def test_answer_mistakes_name_the_field(tmp_path: Path, answers: str, field: str
     assert error.feed == "multi-asset" and error.field == field and problem.lower() in str(error).lower()
 
 
-def test_a_sliced_feed_with_answers_is_refused(tmp_path: Path) -> None:
-    folder = _feed(tmp_path, '[[answers]]\nid = "part"\noutput = 0\n', source=SLICED_FEED)
-    error = _error(folder)
-    assert error.field == "answers" and "whole-model feeds only" in str(error) and "remove [slicing]" in str(error)
+def test_a_sliced_feed_may_publish_answers(tmp_path: Path) -> None:
+    spec = load_feed(_feed(tmp_path, '[[answers]]\nid = "part"\noutput = 0\n', source=SLICED_FEED))
+    assert spec.slicing is not None and [answer.id for answer in spec.answers] == ["part"]

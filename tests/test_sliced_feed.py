@@ -12,10 +12,10 @@ from web3.exceptions import ContractCustomError
 from oracle.circuits.feed import FeedCircuit
 from oracle.deployments.lifecycle import ensure_deployment
 from oracle.evm.anvil import AnvilNode
-from oracle.evm.contracts import CONSUMER, bind, project_error_decoder
+from oracle.evm.contracts import CONSUMER, PROXY, bind, feed_key, project_error_decoder
 from oracle.evm.zkoracle import ZkOracle
 from oracle.feed_circuit import build_feed_circuit
-from oracle.feeds.schema import FeedSpec, SlicingSpec
+from oracle.feeds.schema import AnswerSpec, FeedSpec, SlicingSpec
 from oracle.node import FeedNode
 from oracle.provers.feed_proof import FeedProof
 from oracle.provers.pool import PoolProver
@@ -79,3 +79,29 @@ def test_targeted_verification_lands_partial_coverage_a_consumer_can_refuse(
         consumer.functions.readFullyProven().call()
     decoded = project_error_decoder().decode(refused.value.data if isinstance(refused.value.data, str) else None)
     assert decoded.name == "ExampleConsumerPartialCoverage" and decoded.args[-2:] == (2, 3)
+
+
+def test_a_sliced_feeds_answer_lands_from_the_last_slice_through_its_own_proxy(
+    w3: Web3, anvil: AnvilNode, sliced_spec: FeedSpec, sliced_circuit: FeedCircuit, tmp_path: Path
+) -> None:
+    answer = AnswerSpec(id="sliced-forecast", output=0, description="the sliced model's forecast")
+    spec = sliced_spec.model_copy(update={"id": "sliced-answers", "answers": (answer,)})
+    store = Store.sqlite(tmp_path / "node.db")
+    node = _node(store, w3, anvil, spec, sliced_circuit, tmp_path)
+    report = node.tick(now=time.time())
+    row = report.round
+    assert report.landed, row.failure_reason
+    (posted,) = store.round_answers(int(row.id))  # type: ignore[arg-type]
+    assert posted.answer_id == answer.id and posted.onchain_answer == posted.expected_answer
+
+    # Every slice verified and linked in one submitSliceAnswers; the round is the answer's, not the feed's.
+    oracle = ZkOracle(w3, node.deployment.oracle_address)
+    receipt = w3.eth.get_transaction_receipt(row.tx_hash)  # type: ignore[arg-type]
+    (event,) = oracle.round_submitted(receipt)
+    assert event.feed_key == feed_key(answer.id)
+    assert oracle.latest_round_id(spec.id) is None
+    round_id = oracle.latest_round_id(answer.id)
+    assert round_id is not None and oracle.coverage(answer.id, round_id) == (3, 3)
+    (deployed,) = store.deployment_answers(int(node.deployment.id))  # type: ignore[arg-type]
+    proxy = bind(w3, PROXY, str(deployed.proxy_address))
+    assert str(proxy.functions.latestRoundData().call()[1]) == posted.expected_answer

@@ -85,13 +85,6 @@ def load_feed(path: Path) -> FeedSpec:
     if not spec.model_path.is_file():
         raise FeedSpecError(spec.id, "model", f"{spec.model_path} does not exist", _FIXES["model"])
     _check_input_policy(spec)
-    if spec.answers and spec.slicing is not None:
-        raise FeedSpecError(
-            spec.id,
-            "answers",
-            "a sliced feed cannot publish several answers: the oracle registers answers of whole-model feeds only",
-            "remove [slicing] to prove the model whole, or remove the [[answers]] tables",
-        )
     if spec.source.kind in ("evm_view", "evm_aggregator") and not spec.input.is_identity:
         # submit() compares the proof's inputs with the raw values it reads, untransformed.
         raise FeedSpecError(
