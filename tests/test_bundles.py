@@ -98,6 +98,16 @@ def test_answers_carry_each_members_promises(tmp_path: Path) -> None:
     assert spec.onchain.max_observation_age_seconds == min(
         load_feed(FEEDS / name).onchain.max_observation_age_seconds for name in ("demo", "volatility")
     )
+    assert spec.onchain.rounds_retained == 0  # volatility keeps every round, so each member does
+
+
+def test_a_bundle_retains_the_most_rounds_a_member_asks_for(tmp_path: Path) -> None:
+    few = _copy_demo(tmp_path / "members", "few")
+    (few / "feed.toml").write_text(
+        (few / "feed.toml").read_text().replace("rounds_retained = 1024", "rounds_retained = 8")
+    )
+    spec = write_bundle([few, _copy_demo(tmp_path / "members", "many")], bundle="kept", out=tmp_path / "kept")
+    assert spec.onchain.rounds_retained == 1024
 
 
 def _copy_demo(root: Path, feed_id: str, *, extra: str = "", tail: str = "") -> Path:
