@@ -27,6 +27,21 @@ class Boundary:
     output_tensor: str
 
 
+# What a whole circuit's manifest and a sliced one's both record, under the same names.
+_FROM_MANIFEST = (
+    "key",
+    "model_commitment",
+    "quantization_error",
+    "ezkl_version",
+    "input_shapes",
+    "output_shapes",
+    "sample_lows",
+    "sample_highs",
+    "intake",
+    "timings",
+)
+
+
 @dataclass(frozen=True)
 class FeedCircuit:
     """A feed's circuit: its pieces (a whole model's one, or its slices) and what the whole chain commits to.
@@ -57,40 +72,22 @@ class FeedCircuit:
     def whole(cls, circuit: CircuitArtifacts) -> FeedCircuit:
         manifest = circuit.manifest
         return cls(
-            key=manifest.key,
             model=circuit.model,
             pieces=(SliceCircuit(index=0, model=circuit.model, circuit=circuit),),
             boundaries=(),
-            model_commitment=manifest.model_commitment,
-            quantization_error=manifest.quantization_error,
-            ezkl_version=manifest.ezkl_version,
-            input_shapes=manifest.input_shapes,
-            output_shapes=manifest.output_shapes,
-            sample_lows=manifest.sample_lows,
-            sample_highs=manifest.sample_highs,
-            intake=manifest.intake,
-            timings=manifest.timings,
             held_out_samples=manifest.held_out_samples,
             held_out_errors=tuple(manifest.held_out_errors),
+            **{name: getattr(manifest, name) for name in _FROM_MANIFEST},
         )
 
     @classmethod
     def sliced(cls, circuit: SlicedCircuit) -> FeedCircuit:
         manifest = circuit.manifest
         return cls(
-            key=manifest.key,
             model=circuit.model,
             pieces=tuple(circuit.slices),
             boundaries=tuple(Boundary(entry.input_tensor, entry.output_tensor) for entry in manifest.slices),
-            model_commitment=manifest.model_commitment,
-            quantization_error=manifest.quantization_error,
-            ezkl_version=manifest.ezkl_version,
-            input_shapes=manifest.input_shapes,
-            output_shapes=manifest.output_shapes,
-            sample_lows=manifest.sample_lows,
-            sample_highs=manifest.sample_highs,
-            intake=manifest.intake,
-            timings=manifest.timings,
+            **{name: getattr(manifest, name) for name in _FROM_MANIFEST},
         )
 
     @classmethod
